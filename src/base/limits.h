@@ -1,0 +1,85 @@
+/*
+ * limits.h -- every bound Hanse enforces, with its reason.
+ *
+ * One place for all sizes so that decoders, the mempool, the HTTP layer and
+ * the tests agree. Wire-format sizes are fixed by the format version; the
+ * _Static_asserts below keep the bounds consistent with each other.
+ */
+#ifndef HANSE_LIMITS_H
+#define HANSE_LIMITS_H
+
+#include <stdint.h>
+
+/* Fixed sizes of cryptographic objects (libsodium's). */
+#define HANSE_HASH_BYTES 32      /* SHA-256 digest */
+#define HANSE_PUBKEY_BYTES 32    /* Ed25519 public key */
+#define HANSE_SECKEY_BYTES 64    /* Ed25519 secret key (seed || public) */
+#define HANSE_SEED_BYTES 32      /* Ed25519 seed */
+#define HANSE_SIG_BYTES 64       /* Ed25519 signature */
+#define HANSE_HASH_HEX_BYTES (2 * HANSE_HASH_BYTES + 1)
+
+/* Chain ids are short printable names ("demo", "alliance-eu"). */
+#define HANSE_CHAIN_ID_MAX 32
+/* Transaction kind is "module.action", e.g. "asset.transfer". */
+#define HANSE_KIND_MAX 48
+#define HANSE_MODULE_NAME_MAX 16
+/* A payload is JSON text; 64 KiB keeps a block of 10,000 transactions in
+ * memory bounded and documents go off chain (only digests on chain). */
+#define HANSE_PAYLOAD_MAX (64 * 1024)
+
+/* Fixed part of an encoded transaction: type, version, flags, chain id
+ * length, kind length, public key, sequence, time, payload length. */
+#define HANSE_TX_FIXED_BYTES (1 + 1 + 1 + 1 + 1 + HANSE_PUBKEY_BYTES + 8 + 8 + 4)
+#define HANSE_TX_MAX                                                         \
+  (HANSE_TX_FIXED_BYTES + HANSE_CHAIN_ID_MAX + HANSE_KIND_MAX +              \
+   HANSE_PAYLOAD_MAX + HANSE_SIG_BYTES)
+
+/* A batch carries at most this many transactions signed once. */
+#define HANSE_BATCH_TX_MAX 10000
+/* A batch as a whole: bounded so one request cannot pin unbounded memory. */
+#define HANSE_BATCH_MAX_BYTES (16 * 1024 * 1024)
+
+/* Blocks. A block holds at most this many transactions (flattened). */
+#define HANSE_BLOCK_TX_MAX 20000
+#define HANSE_BLOCK_MAX_BYTES (64 * 1024 * 1024)
+#define HANSE_BLOCK_HEADER_MAX                                               \
+  (2 + 1 + HANSE_CHAIN_ID_MAX + 8 + 8 + 3 * HANSE_HASH_BYTES +               \
+   HANSE_PUBKEY_BYTES + 4 + HANSE_SIG_BYTES)
+
+/* Defaults of the sequencer: a block every 100 ms or at 10,000 txs. */
+#define HANSE_BLOCK_INTERVAL_MS_DEFAULT 100
+#define HANSE_BLOCK_TXS_DEFAULT 10000
+
+/* Mempool: pending transactions in all, and how far ahead of the committed
+ * sequence one signer may queue. */
+#define HANSE_MEMPOOL_MAX 200000
+#define HANSE_MEMPOOL_AHEAD_MAX 20000
+
+/* HTTP: the largest request body (one batch plus JSON/hex overhead). */
+#define HANSE_HTTP_BODY_MAX (40 * 1024 * 1024)
+/* Transactions in one submit request (JSON array or binary stream). */
+#define HANSE_SUBMIT_TX_MAX 20000
+/* Blocks in one range query. */
+#define HANSE_BLOCK_RANGE_MAX 100
+/* Longest wait a client may ask for on submit. */
+#define HANSE_WAIT_MS_MAX 60000
+
+/* Asset module: amounts are integers below 2^63. */
+#define HANSE_ASSET_NAME_MAX 32
+#define HANSE_ASSET_DECIMALS_MAX 18
+
+_Static_assert(HANSE_SUBMIT_TX_MAX >= HANSE_BATCH_TX_MAX,
+               "a submit request must hold a full batch");
+_Static_assert(HANSE_BLOCK_TX_MAX >= HANSE_BATCH_TX_MAX,
+               "a block must hold a full batch");
+_Static_assert(HANSE_BATCH_MAX_BYTES <= HANSE_BLOCK_MAX_BYTES,
+               "a block must hold a full batch");
+_Static_assert((uint64_t)HANSE_BATCH_TX_MAX * (HANSE_TX_MAX - HANSE_SIG_BYTES) >
+                   HANSE_BATCH_MAX_BYTES,
+               "batch byte bound is the binding one for large payloads");
+_Static_assert(HANSE_HTTP_BODY_MAX >= 2 * HANSE_BATCH_MAX_BYTES,
+               "a batch must fit in a request even hex-encoded");
+_Static_assert(HANSE_BLOCK_TXS_DEFAULT <= HANSE_BLOCK_TX_MAX,
+               "default block size within bound");
+
+#endif

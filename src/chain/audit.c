@@ -1,0 +1,222 @@
+/*
+ * audit.c -- `hanse verify`: the offline audit of a data directory.
+ *
+ * Trust nothing stored. For each block from genesis: decode and re-hash the
+ * header, check the hash link, the proposer's signature (a genesis
+ * validator), every transaction and batch signature, the Merkle root; then
+ * re-execute the block on a private in-memory database and compare the
+ * state digest with the header's and every receipt with the stored
+ * transaction index. At the end compare every row of the re-executed state
+ * with the stored state. The first mismatch stops the audit and is named:
+ * block height, transaction index and id where one is at fault.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "chain/chain_internal.h"
+
+typedef struct audit_receipts {
+  hanse_receipt *want; /* re-executed */
+  uint32_t n, seen;
+  int64_t bad;
+} audit_receipts;
+
+static int audit_receipt_visit(void *ctx, const hanse_receipt *r) {
+  audit_receipts *a = ctx;
+  if (a->seen >= a->n || r->index != a->seen ||
+      !hanse_hash_eq(&r->id, &a->want[a->seen].id) ||
+      strcmp(r->code, a->want[a->seen].code) != 0) {
+    a->bad = a->seen;
+    return 1;
+  }
+  a->seen++;
+  return 0;
+}
+
+/* Compare two state tables row by row (both sorted by key). */
+typedef struct state_rows {
+  hanse_buf keys;   /* concatenated (u32 klen, key, u32 vlen, value) */
+} state_rows;
+
+static int collect_visit(void *ctx, const uint8_t *k, size_t kl,
+                         const uint8_t *v, size_t vl) {
+  hanse_buf *b = ctx;
+  hanse_buf_u32(b, (uint32_t)kl);
+  hanse_buf_put(b, k, kl);
+  hanse_buf_u32(b, (uint32_t)vl);
+  hanse_buf_put(b, v, vl);
+  return 0;
+}
+
+static int audit_state(hanse_store *stored, hanse_store *mem, hanse_reject *rej) {
+  hanse_buf a, b;
+  hanse_buf_init(&a);
+  hanse_buf_init(&b);
+  int rc = hanse_store_state_scan(stored, "", 0, NULL, 0, -1, collect_visit, &a);
+  if (rc == HANSE_OK) rc = hanse_store_state_scan(mem, "", 0, NULL, 0, -1, collect_visit, &b);
+  if (rc == HANSE_OK) rc = hanse_buf_status(&a) ? hanse_buf_status(&a) : hanse_buf_status(&b);
+  if (rc != HANSE_OK) {
+    hanse_buf_free(&a);
+    hanse_buf_free(&b);
+    return hanse_reject_set(rej, rc, "cannot read the state");
+  }
+  hanse_rd ra, rb;
+  hanse_rd_init(&ra, a.data, a.len);
+  hanse_rd_init(&rb, b.data, b.len);
+  rc = HANSE_OK;
+  while (hanse_rd_left(&ra) || hanse_rd_left(&rb)) {
+    uint32_t kla = 0, vla = 0, klb = 0, vlb = 0;
+    const uint8_t *ka = NULL, *va = NULL, *kb = NULL, *vb = NULL;
+    if (hanse_rd_left(&ra)) {
+      hanse_rd_u32(&ra, &kla); hanse_rd_view(&ra, &ka, kla);
+      hanse_rd_u32(&ra, &vla); hanse_rd_view(&ra, &va, vla);
+    }
+    if (hanse_rd_left(&rb)) {
+      hanse_rd_u32(&rb, &klb); hanse_rd_view(&rb, &kb, klb);
+      hanse_rd_u32(&rb, &vlb); hanse_rd_view(&rb, &vb, vlb);
+    }
+    if (ka == NULL || kb == NULL || kla != klb || memcmp(ka, kb, kla) != 0 ||
+        vla != vlb || memcmp(va, vb, vla) != 0) {
+      const uint8_t *k = ka ? ka : kb;
+      int kl = (int)(ka ? kla : klb);
+      if (kl > 100) kl = 100;
+      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "state row '%.*s' differs from the re-executed state%s",
+                            kl, (const char *)k,
+                            ka == NULL ? " (missing)" : kb == NULL ? " (extra)" : "");
+      break;
+    }
+  }
+  hanse_buf_free(&a);
+  hanse_buf_free(&b);
+  return rc;
+}
+
+int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
+                      uint64_t *txs_checked, int64_t *bad_height,
+                      int64_t *bad_tx, hanse_audit_progress_fn progress,
+                      void *pctx, hanse_reject *rej) {
+  *blocks_checked = *txs_checked = 0;
+  *bad_height = *bad_tx = -1;
+  char path[1100];
+  snprintf(path, sizeof path, "%s/chain.db", dir);
+  if (access(path, R_OK) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "no chain in %s", dir);
+  hanse_store *stored = NULL, *mem = NULL;
+  json_t *g = NULL;
+  hanse_pubkey validators[HANSE_VALIDATORS_MAX];
+  int vcount = 0;
+  hanse_receipt *rs = NULL;
+  int rc = hanse_store_open(path, HANSE_STORE_READONLY, NULL, &stored, rej);
+  if (rc != HANSE_OK) return rc;
+  rc = hanse_store_open(NULL, HANSE_STORE_MEMORY, NULL, &mem, rej);
+  if (rc != HANSE_OK) goto done;
+  rc = chain_load_genesis(stored, &g, rej);
+  if (rc != HANSE_OK) {
+    *bad_height = 0;
+    goto done;
+  }
+  if (chain_genesis_validators(g, validators, &vcount) != HANSE_OK) {
+    rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "genesis names no validators");
+    *bad_height = 0;
+    goto done;
+  }
+  const char *chain_id = json_string_value(json_object_get(g, "chain_id"));
+  uint64_t tip;
+  rc = hanse_store_tip(stored, &tip);
+  if (rc != HANSE_OK) {
+    rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "the chain has no blocks");
+    *bad_height = 0;
+    goto done;
+  }
+  hanse_hash prev_hash, prev_digest, prev_sum;
+  memset(&prev_hash, 0, sizeof prev_hash);
+  memset(&prev_digest, 0, sizeof prev_digest);
+  memset(&prev_sum, 0, sizeof prev_sum);
+  for (uint64_t height = 0; height <= tip; height++) {
+    if (progress && (height % 1000 == 0 || height == tip)) progress(pctx, height, tip);
+    hanse_block_row row;
+    rc = hanse_store_block_get(stored, height, 1, &row);
+    if (rc != HANSE_OK) {
+      *bad_height = (int64_t)height;
+      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 " is missing or unreadable", height);
+      goto done;
+    }
+    hanse_header h;
+    hanse_body body;
+    rc = chain_check_block(&row, chain_id, &prev_hash, validators, vcount, 1, &h,
+                           &body, bad_tx, rej);
+    if (rc != HANSE_OK) {
+      *bad_height = (int64_t)height;
+      hanse_block_row_free(&row);
+      goto done;
+    }
+    /* Re-execute. */
+    hanse_exec ex;
+    free(rs);
+    rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
+    int ok = rs != NULL && hanse_store_begin(mem) == HANSE_OK;
+    if (ok) ok = hanse_exec_begin(&ex, mem, height, h.time_ms, &prev_digest, &prev_sum) == HANSE_OK;
+    if (ok) {
+      if (height == 0)
+        ok = body.tx_count == 0 && chain_genesis_apply(&ex, g) == HANSE_OK;
+      else
+        ok = chain_execute_body(&ex, &body, chain_id, rs) == HANSE_OK;
+      hanse_hash digest, sum;
+      if (ok) ok = hanse_exec_finish(&ex, &digest, &sum) == HANSE_OK;
+      hanse_exec_free(&ex);
+      if (ok) ok = hanse_store_commit(mem) == HANSE_OK;
+      else hanse_store_rollback(mem);
+      if (!ok) {
+        rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": re-execution failed", height);
+      } else if (!hanse_hash_eq(&digest, &h.state_digest)) {
+        rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": state digest differs from re-execution",
+                              height);
+      } else if (!hanse_hash_eq(&sum, &row.state_sum)) {
+        rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": stored state sum differs from re-execution",
+                              height);
+      }
+      prev_digest = digest;
+      prev_sum = sum;
+    } else {
+      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": cannot re-execute", height);
+    }
+    if (rc == HANSE_OK) {
+      audit_receipts ar = {rs, body.tx_count, 0, -1};
+      int src = hanse_store_tx_scan_block(stored, height, audit_receipt_visit, &ar);
+      if (src != HANSE_OK || ar.bad >= 0 || ar.seen != ar.n) {
+        int64_t bi = ar.bad >= 0 ? ar.bad : (int64_t)ar.seen;
+        *bad_tx = bi < (int64_t)body.tx_count ? bi : -1;
+        char hex[HANSE_HASH_HEX_BYTES] = "";
+        if (*bad_tx >= 0) hanse_hash_hex(hex, &body.txs[*bad_tx]->id);
+        rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 " tx %" PRId64 " %s: stored receipt differs from re-execution",
+                              height, *bad_tx, hex);
+      }
+    }
+    *txs_checked += body.tx_count;
+    prev_hash = row.hash;
+    hanse_body_free(&body);
+    hanse_block_row_free(&row);
+    if (rc != HANSE_OK) {
+      *bad_height = (int64_t)height;
+      goto done;
+    }
+    (*blocks_checked)++;
+  }
+  rc = audit_state(stored, mem, rej);
+  if (rc != HANSE_OK) *bad_height = (int64_t)tip;
+done:
+  free(rs);
+  json_decref(g);
+  hanse_store_close(mem);
+  hanse_store_close(stored);
+  return rc;
+}

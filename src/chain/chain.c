@@ -1,0 +1,468 @@
+/*
+ * chain.c -- creating, opening and extending a chain (see chain.h).
+ *
+ * The path of a block: the sequencer hands hanse_chain_propose an encoded
+ * body; the body is decoded (structure only: signatures were checked on
+ * submission), executed through the module registry into a write cache,
+ * and then, inside one SQLite transaction, the state changes, the block row
+ * and one receipt row per transaction are written and committed with a
+ * durable sync. Only after the commit returns is the in-memory tip moved
+ * and the block acknowledged.
+ *
+ * Invariant: tip.height is the highest committed block; tip.hash its hash;
+ * tip.state_sum equals the sum over every state row (checked at open).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "chain/chain_internal.h"
+#include "crypto/merkle.h"
+
+int chain_load_genesis(hanse_store *s, json_t **out, hanse_reject *rej) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  int rc = hanse_store_meta_get(s, "genesis", &b);
+  if (rc != HANSE_OK) {
+    hanse_buf_free(&b);
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "no genesis in the store");
+  }
+  json_error_t jerr;
+  *out = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+  hanse_buf_free(&b);
+  if (*out == NULL || hanse_genesis_validate(*out, rej) != HANSE_OK) {
+    json_decref(*out);
+    *out = NULL;
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "stored genesis is invalid");
+  }
+  return HANSE_OK;
+}
+
+int chain_execute_body(hanse_exec *ex, const hanse_body *body,
+                       const char *chain_id, hanse_receipt *receipts) {
+  for (uint32_t i = 0; i < body->tx_count; i++) {
+    int rc = hanse_exec_tx(ex, body->txs[i], chain_id, &receipts[i]);
+    if (rc != HANSE_OK) return rc;
+    receipts[i].index = i;
+  }
+  return HANSE_OK;
+}
+
+static int state_sum_visit(void *ctx, const uint8_t *k, size_t kl,
+                           const uint8_t *v, size_t vl) {
+  hanse_hash h;
+  hanse_state_row_hash(k, kl, v, vl, &h);
+  hanse_sum_add(ctx, &h);
+  return 0;
+}
+
+int chain_state_sum(hanse_store *s, hanse_hash *sum) {
+  memset(sum, 0, sizeof *sum);
+  return hanse_store_state_scan(s, "", 0, NULL, 0, -1, state_sum_visit, sum);
+}
+
+int chain_check_block(const hanse_block_row *row, const char *chain_id,
+                      const hanse_hash *prev_hash, const hanse_pubkey *validators,
+                      int validator_count, int check_sigs, hanse_header *h,
+                      hanse_body *body, int64_t *bad_tx, hanse_reject *rej) {
+  *bad_tx = -1;
+  memset(body, 0, sizeof *body);
+  char hex[HANSE_HASH_HEX_BYTES];
+  if (hanse_header_decode(h, row->header, row->header_len, rej) != HANSE_OK) {
+    hanse_reject_prefix(rej, "block %" PRIu64 ": header does not decode", row->height);
+    return HANSE_ERR(CHAIN_BROKEN);
+  }
+  hanse_hash hh;
+  hanse_header_hash(h, &hh);
+  if (!hanse_hash_eq(&hh, &row->hash))
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": header hashes to %s, not the stored hash",
+                            row->height, hanse_hash_hex(hex, &hh));
+  if (h->height != row->height || strcmp(h->chain_id, chain_id) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": header names height %" PRIu64 " of chain '%s'",
+                            row->height, h->height, h->chain_id);
+  if (!hanse_hash_eq(&h->prev_hash, prev_hash))
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": previous hash does not link to block %" PRIu64,
+                            row->height, row->height - 1);
+  if (check_sigs) {
+    int known = 0;
+    for (int i = 0; i < validator_count; i++)
+      if (memcmp(validators[i].b, h->proposer.b, HANSE_PUBKEY_BYTES) == 0) known = 1;
+    if (!known || !hanse_header_verify_sig(h))
+      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": proposer signature invalid or not a validator",
+                              row->height);
+  }
+  if (hanse_body_decode(body, row->body, row->body_len, rej) != HANSE_OK) {
+    hanse_reject_prefix(rej, "block %" PRIu64 ": body does not decode", row->height);
+    return HANSE_ERR(CHAIN_BROKEN);
+  }
+  int rc = HANSE_ERR(CHAIN_BROKEN);
+  if (body->tx_count != h->tx_count) {
+    hanse_reject_set(rej, rc, "block %" PRIu64 ": body holds %u transactions, header says %u",
+                     row->height, body->tx_count, h->tx_count);
+    goto fail;
+  }
+  hanse_hash root;
+  if (hanse_body_tx_root(body, &root) != HANSE_OK) {
+    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    goto fail;
+  }
+  if (!hanse_hash_eq(&root, &h->tx_root)) {
+    hanse_reject_set(rej, rc, "block %" PRIu64 ": Merkle root of the transactions does not match the header",
+                     row->height);
+    goto fail;
+  }
+  for (uint32_t i = 0; i < body->tx_count; i++) {
+    if (strcmp(body->txs[i]->chain_id, chain_id) != 0) {
+      *bad_tx = i;
+      hanse_reject_set(rej, rc, "block %" PRIu64 " tx %u: names chain '%s'", row->height,
+                       i, body->txs[i]->chain_id);
+      goto fail;
+    }
+  }
+  if (check_sigs) {
+    uint32_t bad;
+    if (!hanse_body_verify_sigs(body, &bad)) {
+      *bad_tx = bad;
+      hanse_reject_set(rej, rc, "block %" PRIu64 " tx %u (%s): signature does not verify",
+                       row->height, bad, hanse_hash_hex(hex, &body->txs[bad]->id));
+      goto fail;
+    }
+  }
+  return HANSE_OK;
+fail:
+  hanse_body_free(body);
+  return rc;
+}
+
+static int mkdir_p(const char *dir) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  }
+  if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+int hanse_chain_create(const char *dir, json_t *genesis,
+                       const hanse_keypair *node_key, uint64_t time_ms,
+                       hanse_reject *rej) {
+  int rc = hanse_genesis_validate(genesis, rej);
+  if (rc != HANSE_OK) return rc;
+  if (mkdir_p(dir) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", dir,
+                            strerror(errno));
+  char path[1100];
+  snprintf(path, sizeof path, "%s/chain.db", dir);
+  if (access(path, F_OK) == 0)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "%s already holds a chain; refusing to overwrite", dir);
+  json_t *g = json_deep_copy(genesis);
+  if (g == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  if (json_object_get(g, "validators") == NULL) {
+    char hex[HANSE_HASH_HEX_BYTES];
+    json_object_set_new(g, "validators",
+                        json_pack("[s]", hanse_pubkey_hex(hex, &node_key->pub)));
+  }
+  const char *chain_id = json_string_value(json_object_get(g, "chain_id"));
+  hanse_store *s = NULL;
+  hanse_exec ex;
+  int ex_live = 0;
+  char *text = NULL;
+  rc = hanse_store_open(path, HANSE_STORE_CREATE, NULL, &s, rej);
+  if (rc != HANSE_OK) goto done;
+  rc = hanse_store_begin(s);
+  if (rc != HANSE_OK) goto store_err;
+  hanse_hash zero;
+  memset(&zero, 0, sizeof zero);
+  rc = hanse_exec_begin(&ex, s, 0, time_ms, &zero, &zero);
+  if (rc != HANSE_OK) goto store_err;
+  ex_live = 1;
+  rc = chain_genesis_apply(&ex, g);
+  if (rc != HANSE_OK) goto store_err;
+  hanse_header h;
+  memset(&h, 0, sizeof h);
+  h.version = HANSE_FORMAT_VERSION;
+  snprintf(h.chain_id, sizeof h.chain_id, "%s", chain_id);
+  h.time_ms = time_ms;
+  hanse_merkle_root_hashes(&h.tx_root, NULL, 0);
+  hanse_hash sum;
+  rc = hanse_exec_finish(&ex, &h.state_digest, &sum);
+  if (rc != HANSE_OK) goto store_err;
+  hanse_header_sign(&h, node_key);
+  hanse_buf hb, bb;
+  hanse_buf_init(&hb);
+  hanse_buf_init(&bb);
+  hanse_header_encode(&hb, &h);
+  hanse_buf_u32(&bb, 0);
+  hanse_hash hash;
+  hanse_header_hash(&h, &hash);
+  text = json_dumps(g, JSON_SORT_KEYS | JSON_INDENT(2));
+  rc = hanse_buf_status(&hb) != HANSE_OK || hanse_buf_status(&bb) != HANSE_OK || !text
+           ? HANSE_ERR(NOMEM)
+           : hanse_store_block_put(s, 0, &hash, &sum, hb.data, hb.len, bb.data, bb.len);
+  if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "chain_id", chain_id);
+  if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "genesis", text);
+  if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "format", "1");
+  hanse_buf_free(&hb);
+  hanse_buf_free(&bb);
+  if (rc != HANSE_OK) goto store_err;
+  rc = hanse_store_commit(s);
+  if (rc != HANSE_OK) goto store_err;
+  char gpath[1100];
+  snprintf(gpath, sizeof gpath, "%s/genesis.json", dir);
+  FILE *f = fopen(gpath, "w");
+  if (f) {
+    fputs(text, f);
+    fputc('\n', f);
+    fclose(f);
+  }
+  goto done;
+store_err:
+  hanse_store_rollback(s);
+  hanse_reject_set(rej, rc, "cannot write the genesis block: %s", hanse_err_message(rc));
+done:
+  if (ex_live) hanse_exec_free(&ex);
+  free(text);
+  hanse_store_close(s);
+  json_decref(g);
+  if (rc != HANSE_OK) unlink(path);
+  return rc;
+}
+
+typedef struct receipt_match {
+  const hanse_body *body;
+  uint32_t n;
+  int bad;
+} receipt_match;
+
+/* Receipts must be one per transaction, same ids, same order. */
+static int receipt_match_visit(void *ctx, const hanse_receipt *r) {
+  receipt_match *rm = ctx;
+  if (rm->n >= rm->body->tx_count || r->index != rm->n ||
+      !hanse_hash_eq(&r->id, &rm->body->txs[rm->n]->id)) {
+    rm->bad = 1;
+    return 1;
+  }
+  rm->n++;
+  return 0;
+}
+
+/* The start-up check: structure of every block, receipts present, state
+ * sum equal to the tip's. Signatures and re-execution are `hanse verify`. */
+static int chain_startup_check(hanse_chain *c, hanse_reject *rej) {
+  uint64_t tip;
+  int rc = hanse_store_tip(c->writer, &tip);
+  if (rc != HANSE_OK)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "the chain has no genesis block");
+  hanse_hash prev;
+  memset(&prev, 0, sizeof prev);
+  uint64_t txs = 0;
+  for (uint64_t height = 0; height <= tip; height++) {
+    hanse_block_row row;
+    rc = hanse_store_block_get(c->writer, height, 1, &row);
+    if (rc != HANSE_OK)
+      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 " is missing or unreadable", height);
+    hanse_header h;
+    hanse_body body;
+    int64_t bad_tx;
+    rc = chain_check_block(&row, c->chain_id, &prev, c->validators,
+                           c->validator_count, 0, &h, &body, &bad_tx, rej);
+    if (rc != HANSE_OK) {
+      hanse_block_row_free(&row);
+      return rc;
+    }
+    receipt_match rm = {&body, 0, 0};
+    rc = hanse_store_tx_scan_block(c->writer, height, receipt_match_visit, &rm);
+    if (rc == HANSE_OK && (rm.bad || rm.n != body.tx_count))
+      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": transaction index does not match the block",
+                            height);
+    prev = row.hash;
+    txs += body.tx_count;
+    if (height == tip) {
+      c->tip.height = tip;
+      c->tip.hash = row.hash;
+      c->tip.state_digest = h.state_digest;
+      c->tip.state_sum = row.state_sum;
+      c->tip.time_ms = h.time_ms;
+    }
+    hanse_body_free(&body);
+    hanse_block_row_free(&row);
+    if (rc != HANSE_OK) return rc;
+  }
+  c->tip.tx_count = txs;
+  hanse_hash sum;
+  rc = chain_state_sum(c->writer, &sum);
+  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the state");
+  if (!hanse_hash_eq(&sum, &c->tip.state_sum))
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "world state does not match block %" PRIu64
+                            " (a state row was altered); run `hanse verify`",
+                            tip);
+  return HANSE_OK;
+}
+
+int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
+                     const char *vfs, hanse_chain **out, hanse_reject *rej) {
+  *out = NULL;
+  hanse_chain *c = calloc(1, sizeof *c);
+  if (c == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  pthread_mutex_init(&c->lock, NULL);
+  c->node_key = node_key;
+  snprintf(c->db_path, sizeof c->db_path, "%s/chain.db", dir);
+  json_t *g = NULL;
+  int rc;
+  if (access(c->db_path, F_OK) != 0) {
+    rc = hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "no chain in %s (run `hanse init`)", dir);
+    goto fail;
+  }
+  rc = hanse_store_open(c->db_path, 0, vfs, &c->writer, rej);
+  if (rc != HANSE_OK) goto fail;
+  rc = chain_load_genesis(c->writer, &g, rej);
+  if (rc != HANSE_OK) goto fail;
+  snprintf(c->chain_id, sizeof c->chain_id, "%s",
+           json_string_value(json_object_get(g, "chain_id")));
+  if (chain_genesis_validators(g, c->validators, &c->validator_count) != HANSE_OK) {
+    rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "genesis names no validators");
+    goto fail;
+  }
+  rc = chain_startup_check(c, rej);
+  if (rc != HANSE_OK) goto fail;
+  json_decref(g);
+  *out = c;
+  return HANSE_OK;
+fail:
+  json_decref(g);
+  hanse_chain_close(c);
+  return rc;
+}
+
+void hanse_chain_close(hanse_chain *c) {
+  if (c == NULL) return;
+  for (int i = 0; i < c->reader_count; i++) hanse_store_close(c->readers[i]);
+  hanse_store_close(c->writer);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
+
+void hanse_chain_tip(hanse_chain *c, hanse_tip *tip) {
+  pthread_mutex_lock(&c->lock);
+  *tip = c->tip;
+  pthread_mutex_unlock(&c->lock);
+}
+
+hanse_store *hanse_chain_reader_acquire(hanse_chain *c) {
+  pthread_mutex_lock(&c->lock);
+  hanse_store *r = c->reader_count > 0 ? c->readers[--c->reader_count] : NULL;
+  pthread_mutex_unlock(&c->lock);
+  if (r == NULL && hanse_store_open(c->db_path, HANSE_STORE_READONLY, NULL, &r, NULL) != HANSE_OK)
+    return NULL;
+  return r;
+}
+
+void hanse_chain_reader_release(hanse_chain *c, hanse_store *r) {
+  if (r == NULL) return;
+  pthread_mutex_lock(&c->lock);
+  if (c->reader_count < HANSE_READERS_MAX) {
+    c->readers[c->reader_count++] = r;
+    r = NULL;
+  }
+  pthread_mutex_unlock(&c->lock);
+  hanse_store_close(r);
+}
+
+int hanse_chain_propose(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
+                        uint64_t time_ms, hanse_receipt *receipts,
+                        uint32_t receipts_cap, hanse_tip *out,
+                        hanse_reject *rej) {
+  HANSE_ASSERT(c->node_key != NULL);
+  hanse_body body;
+  int rc = hanse_body_decode(&body, body_bytes, body_len, rej);
+  if (rc != HANSE_OK) return rc;
+  hanse_receipt *rs = receipts;
+  if (rs == NULL || receipts_cap < body.tx_count) {
+    rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
+    if (rs == NULL) {
+      hanse_body_free(&body);
+      return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    }
+  }
+  hanse_tip prev;
+  hanse_chain_tip(c, &prev);
+  if (time_ms < prev.time_ms) time_ms = prev.time_ms;
+  hanse_exec ex;
+  int ex_live = 0;
+  hanse_buf hb;
+  hanse_buf_init(&hb);
+  rc = hanse_store_begin(c->writer);
+  if (rc != HANSE_OK) goto fail;
+  rc = hanse_exec_begin(&ex, c->writer, prev.height + 1, time_ms,
+                        &prev.state_digest, &prev.state_sum);
+  if (rc != HANSE_OK) goto fail;
+  ex_live = 1;
+  rc = chain_execute_body(&ex, &body, c->chain_id, rs);
+  if (rc != HANSE_OK) goto fail;
+  hanse_header h;
+  memset(&h, 0, sizeof h);
+  h.version = HANSE_FORMAT_VERSION;
+  memcpy(h.chain_id, c->chain_id, sizeof h.chain_id);
+  h.height = prev.height + 1;
+  h.time_ms = time_ms;
+  h.prev_hash = prev.hash;
+  h.tx_count = body.tx_count;
+  hanse_hash sum;
+  rc = hanse_body_tx_root(&body, &h.tx_root);
+  if (rc != HANSE_OK) goto fail;
+  rc = hanse_exec_finish(&ex, &h.state_digest, &sum);
+  if (rc != HANSE_OK) goto fail;
+  hanse_header_sign(&h, c->node_key);
+  hanse_hash hash;
+  hanse_header_hash(&h, &hash);
+  rc = hanse_header_encode(&hb, &h);
+  if (rc != HANSE_OK) goto fail;
+  rc = hanse_store_block_put(c->writer, h.height, &hash, &sum, hb.data, hb.len,
+                             body_bytes, body_len);
+  for (uint32_t i = 0; rc == HANSE_OK && i < body.tx_count; i++) {
+    const hanse_tx *tx = body.txs[i];
+    rc = hanse_store_tx_put(c->writer, &rs[i], &tx->signer, tx->seq, tx->kind);
+  }
+  if (rc != HANSE_OK) goto fail;
+  rc = hanse_store_commit(c->writer);
+  if (rc != HANSE_OK) goto fail;
+  pthread_mutex_lock(&c->lock);
+  c->tip.height = h.height;
+  c->tip.hash = hash;
+  c->tip.state_digest = h.state_digest;
+  c->tip.state_sum = sum;
+  c->tip.time_ms = h.time_ms;
+  c->tip.tx_count += body.tx_count;
+  if (out) *out = c->tip;
+  pthread_mutex_unlock(&c->lock);
+  hanse_exec_free(&ex);
+  hanse_buf_free(&hb);
+  if (rs != receipts) free(rs);
+  hanse_body_free(&body);
+  return HANSE_OK;
+fail:
+  hanse_store_rollback(c->writer);
+  if (ex_live) hanse_exec_free(&ex);
+  hanse_buf_free(&hb);
+  if (rs != receipts) free(rs);
+  hanse_body_free(&body);
+  if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
+  return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s",
+                          prev.height + 1, hanse_err_message(rc));
+}

@@ -1,0 +1,122 @@
+/*
+ * chain.h -- one chain: its database, its tip, and the two ways a block
+ * comes to exist (proposed here, or checked when re-executed by verify).
+ *
+ * Life cycle:
+ *   hanse_chain_create   once, by `hanse init`: database + genesis block
+ *   hanse_chain_open     at node start: structural check of the stored
+ *                        chain (hash links, tx roots, receipts, state sum);
+ *                        refuses a broken chain
+ *   hanse_chain_propose  sequencer thread only: execute entries, build and
+ *                        sign the header, commit durably
+ *   hanse_chain_reader_* any thread: pooled read connections
+ *   hanse_chain_close
+ *
+ * hanse_chain_audit is the offline `hanse verify`: it re-hashes, re-checks
+ * every signature and re-executes from genesis into a private in-memory
+ * database, comparing every state digest, receipt and finally every state
+ * row; it names the first bad block and transaction.
+ *
+ * Data directory layout: <dir>/chain.db (+ -wal, -shm), <dir>/genesis.json.
+ */
+#ifndef HANSE_CHAIN_H
+#define HANSE_CHAIN_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "base/env.h"
+#include "chain/exec.h"
+#include "encoding/block.h"
+#include "storage/store.h"
+
+#define HANSE_VALIDATORS_MAX 64
+#define HANSE_READERS_MAX 16
+
+typedef struct hanse_tip {
+  uint64_t height;
+  hanse_hash hash;
+  hanse_hash state_digest;
+  hanse_hash state_sum;
+  uint64_t time_ms;
+  uint64_t tx_count; /* transactions committed in all */
+} hanse_tip;
+
+typedef struct hanse_chain {
+  char chain_id[HANSE_CHAIN_ID_MAX + 1];
+  char db_path[1024];
+  hanse_store *writer;
+  const hanse_keypair *node_key; /* borrowed: signs proposed blocks */
+  hanse_pubkey validators[HANSE_VALIDATORS_MAX];
+  int validator_count;
+  pthread_mutex_t lock;          /* guards tip and the reader pool */
+  hanse_tip tip;
+  hanse_store *readers[HANSE_READERS_MAX];
+  int reader_count;
+} hanse_chain;
+
+/* Create <dir>/chain.db with the genesis block described by `genesis`
+ * (see docs/FORMATS.md, "Genesis"); the node key becomes a validator if
+ * the file names none. Refuses an existing chain. */
+int hanse_chain_create(const char *dir, json_t *genesis,
+                       const hanse_keypair *node_key, uint64_t time_ms,
+                       hanse_reject *rej);
+
+/* Open and check. `vfs` may be NULL. *out owned by the caller. */
+int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
+                     const char *vfs, hanse_chain **out, hanse_reject *rej);
+void hanse_chain_close(hanse_chain *c);
+
+/* Snapshot of the tip (thread-safe). */
+void hanse_chain_tip(hanse_chain *c, hanse_tip *tip);
+
+/* Reader connections (thread-safe). */
+hanse_store *hanse_chain_reader_acquire(hanse_chain *c);
+void hanse_chain_reader_release(hanse_chain *c, hanse_store *r);
+
+/* Propose the next block: `body` is an encoded body (see block.h) whose
+ * entries passed the submission checks. Executes, signs, commits with a
+ * durable sync. receipts[] (tx_count entries, caller-allocated, may be
+ * NULL) receive the receipts. On error nothing is committed; a store error
+ * leaves the store failed (sticky). */
+int hanse_chain_propose(hanse_chain *c, const uint8_t *body, size_t body_len,
+                        uint64_t time_ms, hanse_receipt *receipts,
+                        uint32_t receipts_cap, hanse_tip *out,
+                        hanse_reject *rej);
+
+/* Inclusion proof of a transaction: receipt, header of its block, Merkle
+ * audit path. */
+typedef struct hanse_tx_proof {
+  hanse_receipt receipt;
+  hanse_header header;
+  hanse_hash block_hash;
+  hanse_hash path[32];
+  size_t path_len;
+  uint8_t *raw;          /* owned: the transaction's encoding */
+  size_t raw_len;
+  hanse_pubkey signer;
+  uint64_t seq;
+  char kind[HANSE_KIND_MAX + 1];
+  uint8_t *batch_raw;    /* owned, NULL unless batched: enclosing batch id */
+  hanse_hash batch_id;
+  int batched;
+} hanse_tx_proof;
+int hanse_chain_tx_proof(hanse_store *reader, const hanse_hash *id,
+                         hanse_tx_proof *p, hanse_reject *rej);
+void hanse_tx_proof_free(hanse_tx_proof *p);
+
+/* Offline audit of a data directory. On failure fills rej (code
+ * "chain.broken") with a message naming the first bad block and tx and
+ * sets *bad_height (and *bad_tx, or -1 when not about one transaction).
+ * progress may be NULL. */
+typedef void (*hanse_audit_progress_fn)(void *ctx, uint64_t height,
+                                        uint64_t tip);
+int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
+                      uint64_t *txs_checked, int64_t *bad_height,
+                      int64_t *bad_tx, hanse_audit_progress_fn progress,
+                      void *pctx, hanse_reject *rej);
+
+/* Genesis helpers shared with audit. */
+int hanse_genesis_validate(json_t *genesis, hanse_reject *rej);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * exec.c -- executing transactions against the world state (see exec.h).
+ *
+ * The cache maps each key touched in the block to its current value and
+ * whether it existed when the block began. Reads go cache first, then the
+ * store; writes go to the cache only and reach the store in one pass at
+ * hanse_exec_finish, inside the block's SQLite transaction. The digest and
+ * the state sum are updated at each write, in execution order, so they do
+ * not depend on the cache's iteration order.
+ *
+ * Invariants: an entry is `dirty` iff its value differs in provenance from
+ * the store's (written in this block); `present` is its current existence.
+ */
+#include "chain/exec.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+
+typedef struct exec_entry {
+  uint8_t *val;
+  size_t vlen;
+  int present;
+  int was_present; /* existed in the store when first read */
+  int dirty;
+} exec_entry;
+
+static const char digest_tag[] = "hanse.state.v1";
+
+void hanse_state_row_hash(const void *key, size_t klen, const void *val,
+                          size_t vlen, hanse_hash *out) {
+  hanse_sha256_state s;
+  uint8_t l[4];
+  hanse_put_u32be(l, (uint32_t)klen);
+  hanse_sha256_init(&s);
+  hanse_sha256_update(&s, l, 4);
+  hanse_sha256_update(&s, key, klen);
+  hanse_sha256_update(&s, val, vlen);
+  hanse_sha256_final(&s, out);
+}
+
+/* 256-bit little-endian add/sub modulo 2^256. */
+void hanse_sum_add(hanse_hash *acc, const hanse_hash *h) {
+  unsigned carry = 0;
+  for (int i = 0; i < HANSE_HASH_BYTES; i++) {
+    unsigned t = (unsigned)acc->b[i] + h->b[i] + carry;
+    acc->b[i] = (uint8_t)t;
+    carry = t >> 8;
+  }
+}
+
+void hanse_sum_sub(hanse_hash *acc, const hanse_hash *h) {
+  int borrow = 0;
+  for (int i = 0; i < HANSE_HASH_BYTES; i++) {
+    int t = (int)acc->b[i] - h->b[i] - borrow;
+    borrow = t < 0;
+    acc->b[i] = (uint8_t)(t + (borrow ? 256 : 0));
+  }
+}
+
+int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
+                     uint64_t time_ms, const hanse_hash *prev_digest,
+                     const hanse_hash *prev_sum) {
+  memset(ex, 0, sizeof *ex);
+  ex->store = store;
+  ex->height = height;
+  ex->time_ms = time_ms;
+  ex->state_sum = *prev_sum;
+  hanse_buf_init(&ex->scratch);
+  int rc = hanse_hmap_init(&ex->cache, 1024);
+  if (rc != HANSE_OK) return rc;
+  hanse_sha256_init(&ex->digest);
+  hanse_sha256_update(&ex->digest, digest_tag, sizeof digest_tag - 1);
+  hanse_sha256_update(&ex->digest, prev_digest->b, HANSE_HASH_BYTES);
+  uint8_t h[8];
+  hanse_put_u64be(h, height);
+  hanse_sha256_update(&ex->digest, h, 8);
+  return HANSE_OK;
+}
+
+void hanse_exec_free(hanse_exec *ex) {
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(&ex->cache, &pos, NULL, NULL, &v)) {
+    exec_entry *e = v;
+    free(e->val);
+    free(e);
+  }
+  hanse_hmap_free(&ex->cache);
+  hanse_buf_free(&ex->scratch);
+}
+
+/* Find or load the cache entry of a key. */
+static int entry_load(hanse_exec *ex, const void *key, size_t klen,
+                      exec_entry **out) {
+  exec_entry *e = hanse_hmap_get(&ex->cache, key, klen);
+  if (e) {
+    *out = e;
+    return HANSE_OK;
+  }
+  int found = 0;
+  int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
+  if (rc != HANSE_OK) {
+    ex->env_error = 1;
+    return rc;
+  }
+  e = calloc(1, sizeof *e);
+  if (e == NULL) goto nomem;
+  if (found) {
+    e->val = malloc(ex->scratch.len ? ex->scratch.len : 1);
+    if (e->val == NULL) goto nomem;
+    memcpy(e->val, ex->scratch.data, ex->scratch.len);
+    e->vlen = ex->scratch.len;
+  }
+  e->present = e->was_present = found;
+  if (hanse_hmap_put(&ex->cache, key, klen, e, NULL) != HANSE_OK) goto nomem;
+  *out = e;
+  return HANSE_OK;
+nomem:
+  if (e) free(e->val);
+  free(e);
+  ex->env_error = 1;
+  return HANSE_ERR(NOMEM);
+}
+
+static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
+                         size_t klen, const void *val, size_t vlen) {
+  uint8_t hdr[5];
+  hdr[0] = op;
+  hanse_put_u32be(hdr + 1, (uint32_t)klen);
+  hanse_sha256_update(&ex->digest, hdr, 5);
+  hanse_sha256_update(&ex->digest, key, klen);
+  hanse_put_u32be(hdr, (uint32_t)vlen);
+  hanse_sha256_update(&ex->digest, hdr, 4);
+  hanse_sha256_update(&ex->digest, val, vlen);
+  ex->writes++;
+}
+
+static int exec_write(hanse_exec *ex, const void *key, size_t klen,
+                      const void *val, size_t vlen, int del) {
+  exec_entry *e;
+  int rc = entry_load(ex, key, klen, &e);
+  if (rc != HANSE_OK) return rc;
+  hanse_hash h;
+  if (e->present) {
+    hanse_state_row_hash(key, klen, e->val, e->vlen, &h);
+    hanse_sum_sub(&ex->state_sum, &h);
+  }
+  if (del) {
+    free(e->val);
+    e->val = NULL;
+    e->vlen = 0;
+    e->present = 0;
+    digest_write(ex, 2, key, klen, "", 0);
+  } else {
+    uint8_t *nv = malloc(vlen ? vlen : 1);
+    if (nv == NULL) {
+      ex->env_error = 1;
+      return HANSE_ERR(NOMEM);
+    }
+    if (vlen) memcpy(nv, val, vlen);
+    free(e->val);
+    e->val = nv;
+    e->vlen = vlen;
+    e->present = 1;
+    hanse_state_row_hash(key, klen, val, vlen, &h);
+    hanse_sum_add(&ex->state_sum, &h);
+    digest_write(ex, 1, key, klen, val, vlen);
+  }
+  e->dirty = 1;
+  return HANSE_OK;
+}
+
+int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+  return exec_write(ex, key, klen, val, vlen, 0);
+}
+
+int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
+                   size_t *vlen, int *found) {
+  exec_entry *e;
+  int rc = entry_load(ex, key, strlen(key), &e);
+  if (rc != HANSE_OK) return rc;
+  *found = e->present;
+  *val = e->present ? e->val : NULL;
+  *vlen = e->present ? e->vlen : 0;
+  return HANSE_OK;
+}
+
+int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
+                   size_t vlen) {
+  return exec_write(ex, key, strlen(key), val, vlen, 0);
+}
+
+int hanse_exec_del(hanse_exec *ex, const char *key) {
+  return exec_write(ex, key, strlen(key), NULL, 0, 1);
+}
+
+static void digest_receipt(hanse_exec *ex, const hanse_tx *tx,
+                           const char *code) {
+  uint8_t tag = 3, cl = (uint8_t)strlen(code);
+  hanse_sha256_update(&ex->digest, &tag, 1);
+  hanse_sha256_update(&ex->digest, tx->id.b, HANSE_HASH_BYTES);
+  hanse_sha256_update(&ex->digest, &cl, 1);
+  hanse_sha256_update(&ex->digest, code, cl);
+}
+
+static void receipt_from_reject(hanse_receipt *r, const hanse_reject *rej) {
+  snprintf(r->code, sizeof r->code, "%s", rej->code);
+  snprintf(r->message, sizeof r->message, "%s", rej->message);
+}
+
+int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
+                  hanse_receipt *receipt) {
+  HANSE_ASSERT(ex->env_error == 0);
+  ex->tx = tx;
+  receipt->id = tx->id;
+  receipt->height = ex->height;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+
+  /* 1. Sequence: exactly the signer's next. */
+  char seq_key[sizeof HANSE_SEQ_PREFIX + 2 * HANSE_PUBKEY_BYTES];
+  memcpy(seq_key, HANSE_SEQ_PREFIX, sizeof HANSE_SEQ_PREFIX - 1);
+  hanse_hex_encode(seq_key + sizeof HANSE_SEQ_PREFIX - 1, tx->signer.b,
+                   HANSE_PUBKEY_BYTES);
+  const uint8_t *v;
+  size_t vlen;
+  int found;
+  int rc = hanse_exec_get(ex, seq_key, &v, &vlen, &found);
+  if (rc != HANSE_OK) return rc;
+  uint64_t last = 0;
+  if (found) {
+    char num[24];
+    HANSE_ASSERT(vlen < sizeof num);
+    memcpy(num, v, vlen);
+    num[vlen] = 0;
+    last = strtoull(num, NULL, 10);
+  }
+  json_t *payload = NULL;
+  if (tx->seq != last + 1) {
+    hanse_reject_set(&rej, HANSE_ERR(TX_BAD_SEQUENCE),
+                     "sequence %" PRIu64 " is not the signer's next (%" PRIu64 ")",
+                     tx->seq, last + 1);
+    goto rejected_no_seq;
+  }
+  char num[24];
+  int nl = snprintf(num, sizeof num, "%" PRIu64, tx->seq);
+  rc = hanse_exec_put(ex, seq_key, num, (size_t)nl);
+  if (rc != HANSE_OK) return rc;
+
+  /* 2. Context-free check (again: a block from elsewhere is not trusted). */
+  if (hanse_tx_check(tx, chain_id, &payload, &rej) != HANSE_OK) goto rejected;
+  char module[HANSE_KIND_MAX + 1], action[HANSE_KIND_MAX + 1];
+  hanse_kind_split(tx->kind, module, action);
+  const hanse_module *m = hanse_registry_find(module, strlen(module));
+  HANSE_ASSERT(m != NULL); /* hanse_tx_check found it */
+
+  /* 3. Verify against state, then apply. */
+  if (m->verify(ex, tx, action, payload, &rej) != HANSE_OK) {
+    if (ex->env_error) {
+      json_decref(payload);
+      return HANSE_ERR(IO);
+    }
+    goto rejected;
+  }
+  rc = m->apply(ex, tx, action, payload);
+  json_decref(payload);
+  if (rc != HANSE_OK) {
+    HANSE_ERROR("exec: %s apply failed at height %" PRIu64 ": %s", tx->kind,
+                ex->height, hanse_err_code(rc));
+    return rc == HANSE_ERR(INVALID) ? HANSE_ERR(INTERNAL) : rc;
+  }
+  snprintf(receipt->code, sizeof receipt->code, "ok");
+  receipt->message[0] = 0;
+  digest_receipt(ex, tx, receipt->code);
+  return HANSE_OK;
+
+rejected:
+rejected_no_seq:
+  json_decref(payload);
+  if (ex->env_error) return HANSE_ERR(IO);
+  receipt_from_reject(receipt, &rej);
+  digest_receipt(ex, tx, receipt->code);
+  return HANSE_OK;
+}
+
+int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  while (hanse_hmap_next(&ex->cache, &pos, &k, &kl, &v)) {
+    exec_entry *e = v;
+    if (!e->dirty) continue;
+    int rc;
+    if (e->present)
+      rc = hanse_store_state_put(ex->store, k, kl, e->val, e->vlen);
+    else if (e->was_present)
+      rc = hanse_store_state_del(ex->store, k, kl);
+    else
+      rc = HANSE_OK;
+    if (rc != HANSE_OK) return rc;
+  }
+  hanse_sha256_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
+  hanse_sha256_final(&ex->digest, digest);
+  *state_sum = ex->state_sum;
+  return HANSE_OK;
+}
+
+int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found) {
+  return hanse_store_state_get(v->store, key, strlen(key), val, found);
+}
+
+int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
+                    int limit, hanse_state_visit_fn fn, void *ctx) {
+  return hanse_store_state_scan(v->store, prefix, strlen(prefix), after,
+                                after ? strlen(after) : 0, limit, fn, ctx);
+}

@@ -1,0 +1,97 @@
+/*
+ * exec.h -- block execution context and read views.
+ *
+ * hanse_exec is what a module's verify/apply see while one block executes:
+ * the block's height and time, the current transaction, and the world
+ * state through a write cache over the store. Every write is fed, in
+ * execution order, into the block's state digest:
+ *
+ *   digest = SHA-256( "hanse.state.v1" || prev_digest || u64 height ||
+ *                     for each tx in block order:
+ *                       for each write: u8 op (1 put, 2 del),
+ *                                       u32 klen, key, u32 vlen, value
+ *                       u8 0x03, tx id, u8 code_len, code   (the receipt)
+ *                     || state_sum )
+ *
+ * state_sum is a running sum (mod 2^256) of SHA-256(u32 klen||key||value)
+ * over every row of the state; it lets a node check its whole state against
+ * the tip at start-up without re-executing history.
+ *
+ * verify is read-only and runs before apply, so a rejected transaction
+ * writes nothing but its signer's sequence number; apply cannot be
+ * rejected, so no undo log is needed.
+ *
+ * hanse_view is the read-only view the query entry points get: state reads
+ * and prefix scans on a reader connection.
+ */
+#ifndef HANSE_EXEC_H
+#define HANSE_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/hmap.h"
+#include "chain/module.h"
+#include "storage/store.h"
+
+struct hanse_exec {
+  hanse_store *store;     /* writer (or in-memory for verify), borrowed */
+  uint64_t height;
+  uint64_t time_ms;       /* block time: the only clock modules see */
+  const hanse_tx *tx;     /* current transaction */
+  hanse_hmap cache;       /* key -> struct exec_entry* (exec.c) */
+  hanse_sha256_state digest;
+  hanse_hash state_sum;
+  size_t writes;          /* writes in this block */
+  int env_error;          /* environmental error seen: abort block */
+  hanse_buf scratch;
+};
+
+/* Start executing block `height` on top of prev_digest and prev_sum. */
+int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
+                     uint64_t time_ms, const hanse_hash *prev_digest,
+                     const hanse_hash *prev_sum);
+/* Execute one transaction (already decoded, signature already checked):
+ * sequence, module check, verify, apply. Fills the receipt's code and
+ * message. Returns HANSE_OK whether accepted or rejected; an error return
+ * is environmental and the block must be abandoned. */
+int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
+                  hanse_receipt *receipt);
+/* Flush the cache to the store (inside the caller's store transaction) and
+ * finish the digest. */
+int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
+void hanse_exec_free(hanse_exec *ex);
+
+/* Genesis: put a key outside any transaction (digested like any write). */
+int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,
+                       const void *val, size_t vlen);
+
+/* For modules: state access during verify/apply. get returns a borrowed
+ * pointer valid until the next exec call; *found tells presence. */
+int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
+                   size_t *vlen, int *found);
+int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
+                   size_t vlen);
+int hanse_exec_del(hanse_exec *ex, const char *key);
+
+/* Read view for queries. */
+struct hanse_view {
+  hanse_store *store;     /* a reader connection, borrowed */
+  const char *chain_id;
+};
+int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found);
+int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
+                    int limit, hanse_state_visit_fn fn, void *ctx);
+
+/* Sum helpers (exposed for start-up checks and tests). */
+void hanse_state_row_hash(const void *key, size_t klen, const void *val,
+                          size_t vlen, hanse_hash *out);
+void hanse_sum_add(hanse_hash *acc, const hanse_hash *h);
+void hanse_sum_sub(hanse_hash *acc, const hanse_hash *h);
+
+/* Sequence numbers: the last used sequence of a signer lives at
+ * "seq/<pubkey hex>" as decimal text. */
+#define HANSE_SEQ_PREFIX "seq/"
+
+#endif

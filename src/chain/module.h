@@ -1,0 +1,78 @@
+/*
+ * module.h -- the module registry: how the chain reaches business logic.
+ *
+ * The chain names no module. At start-up the program registers each
+ * module's function table (modules/modules.c fills the registry); the
+ * executor looks up the module by the first half of a transaction's kind
+ * ("asset" of "asset.transfer") and calls its entry points:
+ *
+ *   check   context-free: payload shape, sizes, formats. Runs when a
+ *           transaction is submitted and again when a block is executed.
+ *   verify  against state, read-only: permissions, balances, existence.
+ *           A failure becomes the transaction's rejection receipt.
+ *   apply   the writes, through hanse_exec_put/del only. Deterministic: no
+ *           wall clock, randomness or floating point; block time and
+ *           height come from the exec context. Returns HANSE_OK for any
+ *           transaction verify accepted; an error here is environmental
+ *           and aborts the block.
+ *   query   reads for the API: a named query with JSON parameters.
+ *
+ * Payloads arrive parsed (jansson, duplicate keys rejected, reals rejected
+ * before check runs), borrowed for the duration of the call.
+ */
+#ifndef HANSE_MODULE_H
+#define HANSE_MODULE_H
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "encoding/tx.h"
+
+typedef struct hanse_exec hanse_exec;
+typedef struct hanse_view hanse_view;
+
+typedef struct hanse_module {
+  const char *name;              /* "asset" */
+  const char *const *actions;    /* NULL-terminated: {"issue","transfer",NULL} */
+  const char *const *queries;    /* NULL-terminated query names */
+  int (*check)(const hanse_tx *tx, const char *action, json_t *payload,
+               hanse_reject *rej);
+  int (*verify)(hanse_exec *ex, const hanse_tx *tx, const char *action,
+                json_t *payload, hanse_reject *rej);
+  int (*apply)(hanse_exec *ex, const hanse_tx *tx, const char *action,
+               json_t *payload);
+  /* *result is a new reference owned by the caller. Rejections (unknown
+   * asset, bad parameter) carry HTTP status 400/404. */
+  int (*query)(hanse_view *v, const char *name, json_t *params,
+               json_t **result, hanse_reject *rej);
+} hanse_module;
+
+#define HANSE_MODULES_MAX 32
+
+/* Register a module (start-up only, before any chain opens). Duplicate
+ * names are a bug. */
+void hanse_registry_add(const hanse_module *m);
+/* Lookup by module name; NULL if none. */
+const hanse_module *hanse_registry_find(const char *name, size_t len);
+/* Iterate: returns NULL past the end. */
+const hanse_module *hanse_registry_at(int i);
+/* 1 if the module owns this action. */
+int hanse_module_has_action(const hanse_module *m, const char *action);
+
+/* Fill the registry with every module that ships (modules/modules.c).
+ * Idempotent. */
+void hanse_modules_register_all(void);
+
+/* Parse a payload: a JSON object, no duplicate keys, no real numbers,
+ * nesting and size bounded. *out is a new reference. */
+int hanse_payload_parse(const uint8_t *p, size_t n, json_t **out,
+                        hanse_reject *rej);
+
+/* Full context-free check of a decoded transaction for `chain_id`:
+ * chain, kind -> module/action, payload parse, module check. Does not check
+ * signatures (the caller does, possibly batched). If payload_out is not
+ * NULL it receives the parsed payload (new reference). */
+int hanse_tx_check(const hanse_tx *tx, const char *chain_id,
+                   json_t **payload_out, hanse_reject *rej);
+
+#endif

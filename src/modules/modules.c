@@ -1,0 +1,16 @@
+/*
+ * modules.c -- the one place that knows which modules ship. Adding a
+ * module: a folder under src/modules/, and one line here.
+ */
+#include "chain/module.h"
+
+extern const hanse_module hanse_module_asset;
+extern const hanse_module hanse_module_notary;
+
+void hanse_modules_register_all(void) {
+  static int done;
+  if (done) return;
+  done = 1;
+  hanse_registry_add(&hanse_module_asset);
+  hanse_registry_add(&hanse_module_notary);
+}

@@ -1,0 +1,115 @@
+/*
+ * store.h -- one SQLite database per chain: blocks, transaction index,
+ * key-value world state, metadata.
+ *
+ * A hanse_store is one SQLite connection. The chain opens one writer (the
+ * sequencer's thread) and any number of readers (HTTP threads); WAL mode
+ * lets readers run while the writer commits. A block and everything it
+ * changes are written between hanse_store_begin and hanse_store_commit,
+ * which is one SQLite transaction with synchronous=FULL: after commit
+ * returns the block is durable, and a crash before leaves none of it.
+ *
+ * Sticky failure: any I/O-class error (disk full, I/O error, corruption) on
+ * the writer marks the store failed; every later write returns
+ * HANSE_ERR(STORE_FAILED) until the store is closed and reopened (SQLite's
+ * sticky pager error, made explicit). Reads keep working where they can.
+ *
+ * Keys and values are byte strings; Hanse uses readable text keys such as
+ * "asset/bal/EUR/<pubkey hex>".
+ */
+#ifndef HANSE_STORE_H
+#define HANSE_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "crypto/hash.h"
+
+typedef struct hanse_store hanse_store;
+
+enum {
+  HANSE_STORE_READONLY = 1, /* reader connection */
+  HANSE_STORE_CREATE = 2,   /* create the file and schema if missing */
+  HANSE_STORE_MEMORY = 4,   /* private in-memory database (verify) */
+};
+
+/* Open `path` (ignored with MEMORY). `vfs` may be NULL (default VFS; tests
+ * pass a fault-injecting one). *out is owned by the caller. */
+int hanse_store_open(const char *path, int flags, const char *vfs,
+                     hanse_store **out, hanse_reject *rej);
+void hanse_store_close(hanse_store *s);
+sqlite3 *hanse_store_db(hanse_store *s);
+/* 1 once an I/O-class error was seen on this connection. */
+int hanse_store_failed(const hanse_store *s);
+
+/* Writer transaction. */
+int hanse_store_begin(hanse_store *s);
+int hanse_store_commit(hanse_store *s);
+void hanse_store_rollback(hanse_store *s);
+
+/* Metadata (small text values). get: HANSE_OK, HANSE_ERR(NOT_FOUND). */
+int hanse_store_meta_put(hanse_store *s, const char *key, const char *value);
+int hanse_store_meta_get(hanse_store *s, const char *key, hanse_buf *value);
+
+/* World state. get: *found = 0/1; value appended to `val` (reset first). */
+int hanse_store_state_get(hanse_store *s, const void *key, size_t klen,
+                          hanse_buf *val, int *found);
+int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
+                          const void *val, size_t vlen);
+int hanse_store_state_del(hanse_store *s, const void *key, size_t klen);
+/* Visit keys in [prefix, prefix+1) in key order starting after `after`
+ * (NULL: from the start), at most `limit`. fn returns non-zero to stop. */
+typedef int (*hanse_state_visit_fn)(void *ctx, const uint8_t *key, size_t klen,
+                                    const uint8_t *val, size_t vlen);
+int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
+                           const void *after, size_t alen, int limit,
+                           hanse_state_visit_fn fn, void *ctx);
+
+/* Blocks. */
+typedef struct hanse_block_row {
+  uint64_t height;
+  hanse_hash hash;
+  hanse_hash state_sum; /* accumulator over all state rows after the block */
+  uint8_t *header;      /* owned (free()) */
+  size_t header_len;
+  uint8_t *body;        /* owned (free()) */
+  size_t body_len;
+} hanse_block_row;
+
+int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,
+                          const hanse_hash *state_sum, const uint8_t *header,
+                          size_t hlen, const uint8_t *body, size_t blen);
+/* HANSE_OK or HANSE_ERR(NOT_FOUND). with_body = 0 skips the body. */
+int hanse_store_block_get(hanse_store *s, uint64_t height, int with_body,
+                          hanse_block_row *row);
+int hanse_store_block_by_hash(hanse_store *s, const hanse_hash *hash,
+                              uint64_t *height);
+void hanse_block_row_free(hanse_block_row *row);
+/* Height of the last block; HANSE_ERR(NOT_FOUND) on an empty chain. */
+int hanse_store_tip(hanse_store *s, uint64_t *height);
+
+/* Transaction index: receipt of every transaction in a block. */
+typedef struct hanse_receipt {
+  hanse_hash id;
+  uint64_t height;
+  uint32_t index;                     /* position among the block's txs */
+  char code[HANSE_REJECT_CODE_MAX];   /* "ok" or a rejection code */
+  char message[HANSE_REJECT_MSG_MAX];
+} hanse_receipt;
+
+int hanse_store_tx_put(hanse_store *s, const hanse_receipt *r,
+                       const hanse_pubkey *signer, uint64_t seq,
+                       const char *kind);
+/* HANSE_OK or HANSE_ERR(NOT_FOUND). */
+int hanse_store_tx_get(hanse_store *s, const hanse_hash *id, hanse_receipt *r);
+/* Receipts of one block in index order; fn returns non-zero to stop. */
+typedef int (*hanse_receipt_visit_fn)(void *ctx, const hanse_receipt *r);
+int hanse_store_tx_scan_block(hanse_store *s, uint64_t height,
+                              hanse_receipt_visit_fn fn, void *ctx);
+/* Counters for status and metrics. */
+int hanse_store_tx_count(hanse_store *s, uint64_t *count);
+
+#endif
