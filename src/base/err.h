@@ -53,6 +53,12 @@
     "sequence number is not the signer's next")                               \
   X(BATCH_BAD_SIGNER, "batch.bad_signer", 400,                                \
     "a transaction in the batch names another signer")                        \
+  X(BATCH_BAD_SEQUENCE, "batch.bad_sequence", 400,                          \
+    "sequence numbers in a batch must be consecutive")                        \
+  X(BATCH_REJECTED, "batch.rejected", 400,                                    \
+    "another transaction of the same batch was rejected")                     \
+  X(CHAIN_UNKNOWN, "chain.unknown", 404, "this node serves no such chain")    \
+  X(TX_NOT_FOUND, "tx.not_found", 404, "no such transaction")                 \
   X(MEMPOOL_FULL, "mempool.full", 503, "mempool is full; retry later")        \
   X(CHAIN_BROKEN, "chain.broken", 500, "stored chain fails verification")     \
   X(HTTP_NOT_FOUND, "http.not_found", 404, "no such route")                   \

@@ -1,0 +1,60 @@
+# Hanse -- the two commands: `make run` and `make test`.
+# CMake does the building; this file installs what is missing and drives it.
+
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+DATA ?= data
+CTEST_ARGS ?= --output-on-failure
+
+.PHONY: all deps deps-test build run demo test test-unit test-asan test-fuzz \
+        bench clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+# Start the demo node with its explorer (creates the demo chain on first run).
+run: build
+	@build/hanse demo --data $(DATA) --port $(PORT)
+
+demo: run
+
+# Everything: unit, integration and browser tests; the same under
+# ASan+UBSan; a short libFuzzer run of every decoder.
+test: deps-test build
+	@cd build && ctest $(CTEST_ARGS) -j 2 -LE 'slow|fuzz'
+	@cd build && ctest $(CTEST_ARGS) -L slow
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-fuzz
+	@echo "make test: all suites passed"
+
+test-unit: build
+	@cd build && ctest $(CTEST_ARGS) -L unit
+
+test-asan: deps-test
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHANSE_SANITIZE=ON \
+	  -DHANSE_BROWSER_TESTS=OFF >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest $(CTEST_ARGS) -j 2 -L 'unit|integration' -LE 'slow|browser'
+
+test-fuzz: deps-test
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHANSE_FUZZ=ON \
+	  -DHANSE_BROWSER_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@cd build-fuzz && ctest $(CTEST_ARGS) -L fuzz
+
+bench: build
+	@build/bench/hanse_bench
+
+clean:
+	rm -rf build build-asan build-fuzz

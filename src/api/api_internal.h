@@ -1,0 +1,65 @@
+/*
+ * api_internal.h -- what the resource files share: the request record and
+ * the response helpers. Not a public API.
+ *
+ * Every handler ends by queueing exactly one response through api_json,
+ * api_error, api_reject or api_bytes and returning what they return.
+ */
+#ifndef HANSE_API_INTERNAL_H
+#define HANSE_API_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "base/buf.h"
+#include "node/node.h"
+
+typedef struct hanse_req {
+  struct MHD_Connection *conn;
+  hanse_node *node;
+  const char *method;
+  const char *url;
+  const char *content_type;
+  hanse_buf body;
+  int too_large;
+  int responded;
+} hanse_req;
+
+/* Responses. api_json takes ownership of j (decref'd). */
+enum MHD_Result api_json(hanse_req *rq, int status, json_t *j);
+enum MHD_Result api_error(hanse_req *rq, int status, const char *code,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+enum MHD_Result api_error_rc(hanse_req *rq, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+enum MHD_Result api_reject(hanse_req *rq, const hanse_reject *rej);
+enum MHD_Result api_bytes(hanse_req *rq, int status, const char *content_type,
+                          const void *data, size_t len, int copy);
+enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
+
+/* Query parameters. NULL if absent. */
+const char *api_param(hanse_req *rq, const char *name);
+/* Parse an unsigned decimal parameter; 1 ok, 0 absent, -1 malformed. */
+int api_param_u64(hanse_req *rq, const char *name, uint64_t *out);
+/* All query parameters as a JSON object of strings (new reference). */
+json_t *api_params_json(hanse_req *rq);
+
+/* Hex helper: a new JSON string of hex. */
+json_t *api_hex(const void *p, size_t n);
+
+/* Resources. `rest` is the path after /v1/chains/{chain}/<resource>. */
+enum MHD_Result res_txs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_blocks(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc);
+enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc);
+enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_node_status(hanse_req *rq);
+enum MHD_Result res_health(hanse_req *rq);
+enum MHD_Result res_metrics(hanse_req *rq);
+/* Static explorer files; returns MHD_NO-free 404 via api_error if none. */
+enum MHD_Result res_web(hanse_req *rq, const char *path);
+
+/* Block JSON (res_blocks.c), shared with search. NULL + rc on error. */
+json_t *api_block_json(hanse_store *rd, uint64_t height, int with_txs, int *rc);
+
+#endif

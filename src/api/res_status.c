@@ -1,0 +1,88 @@
+/*
+ * res_status.c -- health, node and chain status, search, accounts.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "chain/chain.h"
+
+#define HANSE_VERSION "0.1.0"
+
+enum MHD_Result res_health(hanse_req *rq) {
+  return api_json(rq, 200, json_pack("{s:b}", "ok", 1));
+}
+
+enum MHD_Result res_node_status(hanse_req *rq) {
+  hanse_node *n = rq->node;
+  json_t *chains = json_array();
+  for (int i = 0; i < n->chain_count; i++)
+    json_array_append_new(chains, json_string(n->chains[i].chain->chain_id));
+  return api_json(rq, 200,
+                  json_pack("{s:s, s:o, s:o, s:I}", "version", HANSE_VERSION, "node_key",
+                            api_hex(n->key.pub.b, HANSE_PUBKEY_BYTES), "chains", chains,
+                            "uptime_ms", (json_int_t)(hanse_now_ms(n->env) - n->started_ms)));
+}
+
+enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
+  if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+  hanse_tip tip;
+  hanse_chain_tip(nc->chain, &tip);
+  int failed = hanse_sequencer_failed(nc->seq);
+  return api_json(
+      rq, 200,
+      json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "chain_id",
+                nc->chain->chain_id, "height", (json_int_t)tip.height, "last_hash",
+                api_hex(tip.hash.b, HANSE_HASH_BYTES), "state_digest",
+                api_hex(tip.state_digest.b, HANSE_HASH_BYTES), "time_ms", (json_int_t)tip.time_ms,
+                "tx_count", (json_int_t)tip.tx_count, "mempool_depth",
+                (json_int_t)hanse_mempool_depth(nc->mp), "store_failed", failed,
+                "block_interval_ms", (json_int_t)rq->node->cfg.block_interval_ms,
+                "block_max_txs", (json_int_t)rq->node->cfg.block_max_txs));
+}
+
+enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc) {
+  const char *q = api_param(rq, "q");
+  if (q == NULL || *q == 0)
+    return api_error(rq, 400, "http.bad_param", "give q: a height, a block hash or a transaction id");
+  size_t n = strlen(q);
+  hanse_tip tip;
+  hanse_chain_tip(nc->chain, &tip);
+  if (n <= 19 && strspn(q, "0123456789") == n) {
+    uint64_t h = strtoull(q, NULL, 10);
+    if (h <= tip.height) return api_json(rq, 200, json_pack("{s:s, s:I}", "type", "block", "height", (json_int_t)h));
+    return api_error(rq, 404, "search.not_found", "no block at height %" PRIu64, h);
+  }
+  hanse_hash hash;
+  if (hanse_hash_parse(&hash, q) != HANSE_OK)
+    return api_error(rq, 400, "http.bad_param", "q must be a height or 64 hex characters");
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_hash_hex(hex, &hash);
+  if (hanse_mempool_contains(nc->mp, &hash))
+    return api_json(rq, 200, json_pack("{s:s, s:s, s:s}", "type", "tx", "id", hex, "status", "pending"));
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
+  uint64_t height;
+  hanse_receipt r;
+  json_t *j = NULL;
+  if (hanse_store_block_by_hash(rd, &hash, &height) == HANSE_OK)
+    j = json_pack("{s:s, s:I, s:s}", "type", "block", "height", (json_int_t)height, "hash", hex);
+  else if (hanse_store_tx_get(rd, &hash, &r) == HANSE_OK)
+    j = json_pack("{s:s, s:s, s:I}", "type", "tx", "id", hex, "height", (json_int_t)r.height);
+  hanse_chain_reader_release(nc->chain, rd);
+  if (j == NULL) return api_error(rq, 404, "search.not_found", "no block or transaction %s", hex);
+  return api_json(rq, 200, j);
+}
+
+enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
+  if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+  hanse_pubkey pk;
+  if (rest[0] != '/' || hanse_pubkey_parse(&pk, rest + 1) != HANSE_OK)
+    return api_error(rq, 400, "http.bad_param", "an account is a 64-hex public key");
+  uint64_t next, committed;
+  int rc = hanse_mempool_next_seq(nc->mp, &pk, &next, &committed);
+  if (rc != HANSE_OK) return api_error_rc(rq, rc, NULL);
+  return api_json(rq, 200,
+                  json_pack("{s:o, s:I, s:I}", "pubkey", api_hex(pk.b, HANSE_PUBKEY_BYTES), "seq",
+                            (json_int_t)committed, "next_seq", (json_int_t)next));
+}

@@ -1,0 +1,250 @@
+/*
+ * res_txs.c -- POST /v1/chains/{c}/txs (submit) and GET .../txs/{id}.
+ *
+ * A submission body is JSON ({"txs":[hex...],"batches":[hex...]}) or a
+ * binary stream of entries (u8 type, u32 length, bytes). Both are turned
+ * into the same entry list for hanse_node_submit. A body that cannot be
+ * parsed at all is 400 and changes nothing; entries that fail their checks
+ * are reported per transaction in "results".
+ */
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "base/hex.h"
+#include "chain/chain.h"
+#include "encoding/block.h"
+
+static const char *submit_status_name(int s) {
+  switch (s) {
+    case HANSE_SUBMIT_PENDING: return "pending";
+    case HANSE_SUBMIT_COMMITTED: return "committed";
+    default: return "rejected";
+  }
+}
+
+/* Parse the JSON form. Entries point into `store` (hex-decoded copies). */
+static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
+                           uint8_t ***store, hanse_reject *rej) {
+  json_error_t jerr;
+  json_t *doc = json_loadb((const char *)rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
+  if (doc == NULL)
+    return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_JSON), "body is not valid JSON: %s (line %d)",
+                            jerr.text, jerr.line);
+  int rc = HANSE_OK;
+  json_t *txs = json_object_get(doc, "txs");
+  json_t *batches = json_object_get(doc, "batches");
+  json_t *one = json_object_get(doc, "tx");
+  if (!json_is_object(doc) || (txs && !json_is_array(txs)) || (batches && !json_is_array(batches)) ||
+      (one && !json_is_string(one)) || (!txs && !batches && !one)) {
+    rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM),
+                          "body must be {\"txs\":[hex,...]} and/or {\"batches\":[hex,...]} or {\"tx\":hex}");
+    goto done;
+  }
+  size_t count = (txs ? json_array_size(txs) : 0) + (batches ? json_array_size(batches) : 0) + (one ? 1 : 0);
+  if (count == 0 || count > HANSE_SUBMIT_TX_MAX) {
+    rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "submit 1 to %d entries", HANSE_SUBMIT_TX_MAX);
+    goto done;
+  }
+  *out = calloc(count, sizeof **out);
+  *store = calloc(count, sizeof **store);
+  if (*out == NULL || *store == NULL) {
+    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    goto done;
+  }
+  size_t k = 0;
+  for (int pass = 0; pass < 3; pass++) {
+    json_t *arr = pass == 0 ? txs : pass == 1 ? batches : NULL;
+    size_t m = pass == 2 ? (one ? 1 : 0) : arr ? json_array_size(arr) : 0;
+    for (size_t i = 0; i < m; i++) {
+      json_t *s = pass == 2 ? one : json_array_get(arr, i);
+      if (!json_is_string(s)) {
+        rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "%s[%zu] is not a hex string",
+                              pass == 1 ? "batches" : "txs", i);
+        goto done;
+      }
+      size_t len;
+      rc = hanse_hex_decode_alloc(json_string_value(s), json_string_length(s), &(*store)[k], &len);
+      if (rc != HANSE_OK) {
+        rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "%s[%zu] is not valid hex",
+                              pass == 1 ? "batches" : "txs", i);
+        goto done;
+      }
+      (*out)[k].type = pass == 1 ? HANSE_ENTRY_BATCH : HANSE_ENTRY_TX;
+      (*out)[k].raw = (*store)[k];
+      (*out)[k].len = len;
+      k++;
+    }
+  }
+  *n = k;
+done:
+  json_decref(doc);
+  return rc;
+}
+
+static int parse_binary_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
+                             hanse_reject *rej) {
+  hanse_rd r;
+  hanse_rd_init(&r, rq->body.data, rq->body.len);
+  size_t cap = 64, k = 0;
+  *out = malloc(cap * sizeof **out);
+  if (*out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  while (hanse_rd_left(&r) > 0) {
+    uint8_t type;
+    uint32_t len;
+    const uint8_t *p;
+    if (hanse_rd_u8(&r, &type) != HANSE_OK || hanse_rd_u32(&r, &len) != HANSE_OK ||
+        hanse_rd_view(&r, &p, len) != HANSE_OK)
+      return hanse_reject_set(rej, HANSE_ERR(DECODE_TRUNCATED), "body ends inside entry %zu", k);
+    if (k == HANSE_SUBMIT_TX_MAX)
+      return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "more than %d entries", HANSE_SUBMIT_TX_MAX);
+    if (k == cap) {
+      cap *= 2;
+      hanse_submit_entry *ne = realloc(*out, cap * sizeof **out);
+      if (ne == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+      *out = ne;
+    }
+    (*out)[k].type = type;
+    (*out)[k].raw = p;
+    (*out)[k].len = len;
+    k++;
+  }
+  if (k == 0) return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "empty body");
+  *n = k;
+  return HANSE_OK;
+}
+
+static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
+  const char *ct = rq->content_type ? rq->content_type : "";
+  int binary = strncmp(ct, "application/octet-stream", 24) == 0;
+  int is_json = strncmp(ct, "application/json", 16) == 0 || ct[0] == 0;
+  if (!binary && !is_json)
+    return api_error(rq, 415, "http.unsupported_media_type",
+                     "use application/json or application/octet-stream, not '%.64s'", ct);
+  uint64_t wait = 0, timeout_ms = 5000;
+  if (api_param_u64(rq, "wait", &wait) < 0 || wait > 1 ||
+      api_param_u64(rq, "timeout_ms", &timeout_ms) < 0 || timeout_ms > HANSE_WAIT_MS_MAX)
+    return api_error(rq, 400, "http.bad_param", "wait must be 0 or 1; timeout_ms 0 to %d",
+                     HANSE_WAIT_MS_MAX);
+  hanse_submit_entry *entries = NULL;
+  uint8_t **store = NULL;
+  size_t n = 0;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  int rc = binary ? parse_binary_body(rq, &entries, &n, &rej)
+                  : parse_json_body(rq, &entries, &n, &store, &rej);
+  enum MHD_Result mr;
+  if (rc != HANSE_OK) {
+    mr = api_reject(rq, &rej);
+    goto done;
+  }
+  hanse_submit_result *rs = NULL;
+  size_t nr = 0;
+  rc = hanse_node_submit(nc, entries, n, wait ? (int)timeout_ms : 0, &rs, &nr);
+  if (rc != HANSE_OK) {
+    mr = api_error_rc(rq, rc, NULL);
+    goto done;
+  }
+  json_t *arr = json_array();
+  size_t accepted = 0, rejected = 0, committed = 0;
+  const hanse_reject *first_rej = NULL;
+  for (size_t i = 0; i < nr; i++) {
+    hanse_submit_result *r = &rs[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "id", r->has_id ? api_hex(r->id.b, HANSE_HASH_BYTES) : json_null());
+    json_object_set_new(o, "status", json_string(submit_status_name(r->status)));
+    if (r->status == HANSE_SUBMIT_COMMITTED) {
+      json_object_set_new(o, "height", json_integer((json_int_t)r->receipt.height));
+      json_object_set_new(o, "index", json_integer(r->receipt.index));
+      json_object_set_new(o, "code", json_string(r->receipt.code));
+      if (r->receipt.message[0]) json_object_set_new(o, "message", json_string(r->receipt.message));
+      committed++;
+    } else if (r->status == HANSE_SUBMIT_REJECTED) {
+      json_object_set_new(o, "code", json_string(r->rej.code));
+      json_object_set_new(o, "message", json_string(r->rej.message));
+      if (first_rej == NULL) first_rej = &r->rej;
+      rejected++;
+    }
+    if (r->status != HANSE_SUBMIT_REJECTED) accepted++;
+    json_array_append_new(arr, o);
+  }
+  json_t *resp = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
+                           (json_int_t)rejected, "results", arr);
+  int status = committed == accepted ? 200 : 202;
+  if (accepted == 0 && first_rej) {
+    status = first_rej->status >= 400 ? first_rej->status : 400;
+    json_object_set_new(resp, "error", json_pack("{s:s, s:s}", "code", first_rej->code,
+                                                 "message", first_rej->message));
+  }
+  free(rs);
+  mr = api_json(rq, status, resp);
+done:
+  if (store)
+    for (size_t i = 0; i < n; i++) free(store[i]);
+  free(store);
+  free(entries);
+  return mr;
+}
+
+static json_t *proof_json(const hanse_tx_proof *p) {
+  json_t *path = json_array();
+  for (size_t i = 0; i < p->path_len; i++)
+    json_array_append_new(path, api_hex(p->path[i].b, HANSE_HASH_BYTES));
+  hanse_buf hb;
+  hanse_buf_init(&hb);
+  hanse_header_encode(&hb, &p->header);
+  json_t *hdr = api_hex(hb.data, hb.len);
+  hanse_buf_free(&hb);
+  return json_pack("{s:o, s:o, s:I, s:I, s:o, s:o}", "block_hash",
+                   api_hex(p->block_hash.b, HANSE_HASH_BYTES), "tx_root",
+                   api_hex(p->header.tx_root.b, HANSE_HASH_BYTES), "index",
+                   (json_int_t)p->receipt.index, "tx_count", (json_int_t)p->header.tx_count,
+                   "path", path, "header", hdr);
+}
+
+static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *idhex) {
+  hanse_hash id;
+  if (hanse_hash_parse(&id, idhex) != HANSE_OK)
+    return api_error(rq, 400, "http.bad_param", "a transaction id is 64 hex characters");
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_hash_hex(hex, &id);
+  if (hanse_mempool_contains(nc->mp, &id))
+    return api_json(rq, 200, json_pack("{s:s, s:s}", "id", hex, "status", "pending"));
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
+  hanse_tx_proof p;
+  hanse_reject rej;
+  int rc = hanse_chain_tx_proof(rd, &id, &p, &rej);
+  hanse_chain_reader_release(nc->chain, rd);
+  if (rc == HANSE_ERR(NOT_FOUND))
+    return api_error(rq, 404, "tx.not_found", "no transaction %s on chain %s", hex,
+                     nc->chain->chain_id);
+  if (rc != HANSE_OK) return api_reject(rq, &rej);
+  hanse_tx tx;
+  json_t *txj = NULL;
+  if (hanse_tx_decode(&tx, p.raw, p.raw_len, p.batched, NULL) == HANSE_OK) {
+    json_t *payload = json_loadb((const char *)tx.payload, tx.payload_len, 0, NULL);
+    txj = json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:b, s:o}", "chain_id", tx.chain_id, "kind",
+                    tx.kind, "signer", api_hex(tx.signer.b, HANSE_PUBKEY_BYTES), "seq",
+                    (json_int_t)tx.seq, "time_ms", (json_int_t)tx.time_ms, "payload",
+                    payload ? payload : json_null(), "batched", p.batched, "batch_id",
+                    p.batched ? api_hex(p.batch_id.b, HANSE_HASH_BYTES) : json_null());
+  }
+  json_t *j = json_pack("{s:s, s:s, s:{s:I, s:I, s:s, s:s}, s:o, s:o, s:o}", "id", hex, "status",
+                        "committed", "receipt", "height", (json_int_t)p.receipt.height, "index",
+                        (json_int_t)p.receipt.index, "code", p.receipt.code, "message",
+                        p.receipt.message, "tx", txj ? txj : json_null(), "raw",
+                        api_hex(p.raw, p.raw_len), "proof", proof_json(&p));
+  hanse_tx_proof_free(&p);
+  return api_json(rq, 200, j);
+}
+
+enum MHD_Result res_txs(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
+  if (rest[0] == 0 || strcmp(rest, "/") == 0) {
+    if (strcmp(rq->method, "POST") != 0) return api_method_not_allowed(rq, "POST");
+    return submit(rq, nc);
+  }
+  if (strchr(rest + 1, '/') != NULL)
+    return api_error(rq, 404, "http.not_found", "no route %s %.200s", rq->method, rq->url);
+  if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+  return get_tx(rq, nc, rest + 1);
+}

@@ -1,0 +1,24 @@
+/*
+ * pool.h -- a fixed pool of worker threads for data-parallel work
+ * (signature checks spread over all cores).
+ *
+ * hanse_pool_run(pool, n, fn, ctx) calls fn(ctx, i) for every i in [0, n),
+ * split into chunks shared between the workers and the calling thread, and
+ * returns when all are done. Many threads may call it at once; their chunks
+ * interleave in one queue. fn must be thread-safe for distinct i.
+ */
+#ifndef HANSE_POOL_H
+#define HANSE_POOL_H
+
+#include <stddef.h>
+
+typedef struct hanse_pool hanse_pool;
+typedef void (*hanse_pool_fn)(void *ctx, size_t i);
+
+/* threads = 0: one per online core. NULL on failure. */
+hanse_pool *hanse_pool_create(int threads);
+void hanse_pool_destroy(hanse_pool *p);
+void hanse_pool_run(hanse_pool *p, size_t n, hanse_pool_fn fn, void *ctx);
+int hanse_pool_threads(const hanse_pool *p);
+
+#endif

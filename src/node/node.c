@@ -1,0 +1,226 @@
+/*
+ * node.c -- opening, running and closing a node (see node.h).
+ *
+ * Start-up order matters: the chains are opened and checked first (a broken
+ * chain stops the node before it serves anything), then the sequencers
+ * start, then the HTTP server. Shutdown is the reverse: no new requests,
+ * then the sequencers finish their block in progress, then the stores
+ * close. Signals are blocked in every thread and taken by sigwait in the
+ * main thread, so no handler runs in the middle of a commit.
+ */
+#include "node/node.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "base/log.h"
+
+hanse_node_chain *hanse_node_find_chain(hanse_node *n, const char *id, size_t len) {
+  for (int i = 0; i < n->chain_count; i++) {
+    const char *cid = n->chains[i].chain->chain_id;
+    if (strlen(cid) == len && memcmp(cid, id, len) == 0) return &n->chains[i];
+  }
+  return NULL;
+}
+
+/* The mempool asks for a signer's committed sequence on first sight. */
+static int node_seq_lookup(void *ctx, const hanse_pubkey *signer, uint64_t *last) {
+  hanse_node_chain *nc = ctx;
+  *last = 0;
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return HANSE_ERR(IO);
+  char key[sizeof HANSE_SEQ_PREFIX + 2 * HANSE_PUBKEY_BYTES];
+  memcpy(key, HANSE_SEQ_PREFIX, sizeof HANSE_SEQ_PREFIX - 1);
+  hanse_pubkey_hex(key + sizeof HANSE_SEQ_PREFIX - 1, signer);
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  int rc = hanse_store_state_get(rd, key, strlen(key), &v, &found);
+  if (rc == HANSE_OK && found) {
+    char num[24] = "";
+    if (v.len < sizeof num) memcpy(num, v.data, v.len);
+    *last = strtoull(num, NULL, 10);
+  }
+  hanse_buf_free(&v);
+  hanse_chain_reader_release(nc->chain, rd);
+  return rc;
+}
+
+static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
+                           const hanse_receipt *rs, uint32_t n,
+                           const uint64_t *latency_us) {
+  hanse_node_chain *nc = ctx;
+  hanse_node *node = nc->node;
+  if (ok) {
+    atomic_fetch_add(&nc->metrics.blocks_total, 1);
+    atomic_fetch_add(&nc->metrics.txs_committed_total, n);
+    hanse_metrics_latency(&nc->metrics, latency_us, n);
+    for (uint32_t i = 0; i < n; i++)
+      if (strcmp(rs[i].code, "ok") != 0) hanse_metrics_reject(&nc->metrics, "execute", rs[i].code, 1);
+    (void)tip;
+  }
+  pthread_mutex_lock(&node->commit_mu);
+  node->commit_gen++;
+  pthread_cond_broadcast(&node->commit_cv);
+  pthread_mutex_unlock(&node->commit_mu);
+}
+
+static int load_node_key(hanse_node *n, hanse_reject *rej) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/node.key", n->data_dir);
+  int rc = hanse_keyfile_read(path, &n->key);
+  if (rc != HANSE_OK)
+    return hanse_reject_set(rej, rc, "cannot read the node key %s (run `hanse init`)", path);
+  return HANSE_OK;
+}
+
+static int open_chains(hanse_node *n, hanse_reject *rej) {
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s/chains", n->data_dir);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "no chains in %s (run `hanse init`)",
+                            n->data_dir);
+  /* Sorted order keeps the chain list stable across restarts. */
+  char names[HANSE_NODE_CHAINS_MAX][HANSE_CHAIN_ID_MAX + 1];
+  int count = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.') continue;
+    if (!hanse_chain_id_valid(de->d_name, strlen(de->d_name))) continue;
+    if (count == HANSE_NODE_CHAINS_MAX) break;
+    size_t nl = strlen(de->d_name); /* <= HANSE_CHAIN_ID_MAX: checked above */
+    memcpy(names[count], de->d_name, nl + 1);
+    count++;
+  }
+  closedir(d);
+  qsort(names, (size_t)count, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+  if (count == 0)
+    return hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "no chains in %s (run `hanse init`)",
+                            n->data_dir);
+  for (int i = 0; i < count; i++) {
+    hanse_node_chain *nc = &n->chains[n->chain_count];
+    char cdir[sizeof dir + HANSE_CHAIN_ID_MAX + 2];
+    snprintf(cdir, sizeof cdir, "%s/%.32s", dir, names[i]);
+    int rc = hanse_chain_open(cdir, &n->key, NULL, &nc->chain, rej);
+    if (rc != HANSE_OK) {
+      hanse_reject_prefix(rej, "chain '%s'", names[i]);
+      return rc;
+    }
+    nc->node = n;
+    hanse_metrics_init(&nc->metrics);
+    nc->mp = hanse_mempool_create(HANSE_MEMPOOL_MAX, node_seq_lookup, nc);
+    n->chain_count++;
+    if (nc->mp == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    hanse_tip tip;
+    hanse_chain_tip(nc->chain, &tip);
+    HANSE_INFO("chain %s: height %" PRIu64 ", %" PRIu64 " transactions, checked",
+               nc->chain->chain_id, tip.height, tip.tx_count);
+  }
+  return HANSE_OK;
+}
+
+int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
+                    hanse_reject *rej) {
+  *out = NULL;
+  hanse_modules_register_all();
+  hanse_node *n = calloc(1, sizeof *n);
+  if (n == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  n->cfg = *cfg;
+  snprintf(n->data_dir, sizeof n->data_dir, "%s", cfg->data_dir ? cfg->data_dir : "data");
+  snprintf(n->host, sizeof n->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
+  n->cfg.data_dir = n->data_dir;
+  n->cfg.host = n->host;
+  if (n->cfg.block_interval_ms <= 0) n->cfg.block_interval_ms = HANSE_BLOCK_INTERVAL_MS_DEFAULT;
+  if (n->cfg.block_max_txs <= 0) n->cfg.block_max_txs = HANSE_BLOCK_TXS_DEFAULT;
+  n->env = hanse_env_system();
+  n->started_ms = hanse_now_ms(n->env);
+  hanse_metrics_init(&n->metrics);
+  pthread_mutex_init(&n->commit_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&n->commit_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  int rc = load_node_key(n, rej);
+  if (rc == HANSE_OK) rc = open_chains(n, rej);
+  if (rc != HANSE_OK) goto fail;
+  n->pool = hanse_pool_create(cfg->verify_threads);
+  if (n->pool == NULL) {
+    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    goto fail;
+  }
+  for (int i = 0; i < n->chain_count; i++) {
+    hanse_node_chain *nc = &n->chains[i];
+    hanse_sequencer_config sc = {n->cfg.block_interval_ms, n->cfg.block_max_txs, n->env,
+                                 node_on_commit, nc};
+    rc = hanse_sequencer_start(nc->chain, nc->mp, &sc, &nc->seq);
+    if (rc != HANSE_OK) {
+      rc = hanse_reject_set(rej, rc, "cannot start the sequencer");
+      goto fail;
+    }
+  }
+  rc = hanse_api_start(n, n->host, n->cfg.port, &n->api, &n->port, rej);
+  if (rc != HANSE_OK) goto fail;
+  *out = n;
+  return HANSE_OK;
+fail:
+  hanse_node_close(n);
+  return rc;
+}
+
+void hanse_node_close(hanse_node *n) {
+  if (n == NULL) return;
+  hanse_api_stop(n->api);
+  for (int i = 0; i < n->chain_count; i++) hanse_sequencer_stop(n->chains[i].seq);
+  for (int i = 0; i < n->chain_count; i++) {
+    hanse_mempool_destroy(n->chains[i].mp);
+    hanse_chain_close(n->chains[i].chain);
+    hanse_metrics_destroy(&n->chains[i].metrics);
+  }
+  hanse_pool_destroy(n->pool);
+  hanse_metrics_destroy(&n->metrics);
+  pthread_mutex_destroy(&n->commit_mu);
+  pthread_cond_destroy(&n->commit_cv);
+  hanse_keypair_wipe(&n->key);
+  free(n);
+}
+
+void hanse_node_block_signals(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int hanse_node_wait_signal(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+int hanse_node_run(const hanse_node_config *cfg, hanse_reject *rej) {
+  hanse_node_block_signals();
+  hanse_node *n;
+  int rc = hanse_node_open(cfg, &n, rej);
+  if (rc != HANSE_OK) return rc;
+  HANSE_INFO("node listening on http://%s:%d/ (%d chain%s)", n->host, n->port, n->chain_count,
+             n->chain_count == 1 ? "" : "s");
+  printf("Explorer: http://%s:%d/\n", n->host, n->port);
+  fflush(stdout);
+  int sig = hanse_node_wait_signal();
+  HANSE_INFO("signal %d: stopping", sig);
+  hanse_node_close(n);
+  return HANSE_OK;
+}
