@@ -88,12 +88,11 @@ static enum MHD_Result range(hanse_req *rq, hanse_node_chain *nc) {
     desc = 1;
   } else {
     if (ht == 0) to = from + HANSE_BLOCK_RANGE_MAX - 1;
-    if (to > tip.height) to = tip.height;
-    if (from > to && hf > 0 && from > tip.height)
-      return api_json(rq, 200, json_pack("{s:[]}", "blocks"));
     if (from > to || to - from >= HANSE_BLOCK_RANGE_MAX)
       return api_error(rq, 400, "http.bad_param", "ask for 1 to %d blocks with from <= to",
                        HANSE_BLOCK_RANGE_MAX);
+    if (from > tip.height) return api_json(rq, 200, json_pack("{s:[]}", "blocks"));
+    if (to > tip.height) to = tip.height;
   }
   hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");

@@ -189,6 +189,17 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
                             "block %" PRIu64 ": cannot re-execute", height);
     }
     if (rc == HANSE_OK) {
+      hanse_sha256_state hs;
+      hanse_hash rh;
+      chain_receipts_hash_init(&hs);
+      for (uint32_t i = 0; i < body.tx_count; i++) chain_receipts_hash_add(&hs, &rs[i]);
+      hanse_sha256_final(&hs, &rh);
+      if (!hanse_hash_eq(&rh, &row.receipts_hash))
+        rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": stored receipts hash differs from re-execution",
+                              height);
+    }
+    if (rc == HANSE_OK) {
       audit_receipts ar = {rs, body.tx_count, 0, -1};
       int src = hanse_store_tx_scan_block(stored, height, audit_receipt_visit, &ar);
       if (src != HANSE_OK || ar.bad >= 0 || ar.seen != ar.n) {

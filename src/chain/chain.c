@@ -51,6 +51,18 @@ int chain_execute_body(hanse_exec *ex, const hanse_body *body,
   return HANSE_OK;
 }
 
+void chain_receipts_hash_init(hanse_sha256_state *s) {
+  hanse_sha256_init(s);
+  hanse_sha256_update(s, "hanse.receipts.v1", 17);
+}
+
+void chain_receipts_hash_add(hanse_sha256_state *s, const hanse_receipt *r) {
+  uint8_t cl = (uint8_t)strlen(r->code);
+  hanse_sha256_update(s, r->id.b, HANSE_HASH_BYTES);
+  hanse_sha256_update(s, &cl, 1);
+  hanse_sha256_update(s, r->code, cl);
+}
+
 static int state_sum_visit(void *ctx, const uint8_t *k, size_t kl,
                            const uint8_t *v, size_t vl) {
   hanse_hash h;
@@ -206,12 +218,15 @@ int hanse_chain_create(const char *dir, json_t *genesis,
   hanse_buf_init(&bb);
   hanse_header_encode(&hb, &h);
   hanse_buf_u32(&bb, 0);
-  hanse_hash hash;
+  hanse_hash hash, rh;
   hanse_header_hash(&h, &hash);
+  hanse_sha256_state rs;
+  chain_receipts_hash_init(&rs);
+  hanse_sha256_final(&rs, &rh);
   text = json_dumps(g, JSON_SORT_KEYS | JSON_INDENT(2));
   rc = hanse_buf_status(&hb) != HANSE_OK || hanse_buf_status(&bb) != HANSE_OK || !text
            ? HANSE_ERR(NOMEM)
-           : hanse_store_block_put(s, 0, &hash, &sum, hb.data, hb.len, bb.data, bb.len);
+           : hanse_store_block_put(s, 0, &hash, &sum, &rh, hb.data, hb.len, bb.data, bb.len);
   if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "chain_id", chain_id);
   if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "genesis", text);
   if (rc == HANSE_OK) rc = hanse_store_meta_put(s, "format", "1");
@@ -245,6 +260,7 @@ typedef struct receipt_match {
   const hanse_body *body;
   uint32_t n;
   int bad;
+  hanse_sha256_state hs;
 } receipt_match;
 
 /* Receipts must be one per transaction, same ids, same order. */
@@ -255,6 +271,7 @@ static int receipt_match_visit(void *ctx, const hanse_receipt *r) {
     rm->bad = 1;
     return 1;
   }
+  chain_receipts_hash_add(&rm->hs, r);
   rm->n++;
   return 0;
 }
@@ -284,9 +301,14 @@ static int chain_startup_check(hanse_chain *c, hanse_reject *rej) {
       hanse_block_row_free(&row);
       return rc;
     }
-    receipt_match rm = {&body, 0, 0};
+    receipt_match rm;
+    memset(&rm, 0, sizeof rm);
+    rm.body = &body;
+    chain_receipts_hash_init(&rm.hs);
     rc = hanse_store_tx_scan_block(c->writer, height, receipt_match_visit, &rm);
-    if (rc == HANSE_OK && (rm.bad || rm.n != body.tx_count))
+    hanse_hash rh;
+    hanse_sha256_final(&rm.hs, &rh);
+    if (rc == HANSE_OK && (rm.bad || rm.n != body.tx_count || !hanse_hash_eq(&rh, &row.receipts_hash)))
       rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
                             "block %" PRIu64 ": transaction index does not match the block",
                             height);
@@ -433,7 +455,12 @@ int hanse_chain_propose(hanse_chain *c, const uint8_t *body_bytes, size_t body_l
   hanse_header_hash(&h, &hash);
   rc = hanse_header_encode(&hb, &h);
   if (rc != HANSE_OK) goto fail;
-  rc = hanse_store_block_put(c->writer, h.height, &hash, &sum, hb.data, hb.len,
+  hanse_sha256_state rs_hash;
+  chain_receipts_hash_init(&rs_hash);
+  for (uint32_t i = 0; i < body.tx_count; i++) chain_receipts_hash_add(&rs_hash, &rs[i]);
+  hanse_hash rh;
+  hanse_sha256_final(&rs_hash, &rh);
+  rc = hanse_store_block_put(c->writer, h.height, &hash, &sum, &rh, hb.data, hb.len,
                              body_bytes, body_len);
   for (uint32_t i = 0; rc == HANSE_OK && i < body.tx_count; i++) {
     const hanse_tx *tx = body.txs[i];

@@ -5,7 +5,7 @@
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *   blocks(height INTEGER PRIMARY KEY, hash BLOB UNIQUE, state_sum BLOB,
- *          header BLOB, body BLOB)
+ *          receipts_hash BLOB, header BLOB, body BLOB)
  *   txs(id BLOB PRIMARY KEY, height, idx, signer BLOB, seq, kind, code,
  *       message)  WITHOUT ROWID, index on (height, idx)
  *   state(key BLOB PRIMARY KEY, value BLOB)  WITHOUT ROWID
@@ -45,10 +45,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "ORDER BY key LIMIT ?3",
     [ST_STATE_SCAN_ALL] = "SELECT key, value FROM state WHERE key > ?1 "
                           "ORDER BY key LIMIT ?3",
-    [ST_BLOCK_PUT] = "INSERT INTO blocks(height, hash, state_sum, header, body) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_BLOCK_GET] = "SELECT hash, state_sum, header, body FROM blocks WHERE height = ?1",
-    [ST_BLOCK_GET_HDR] = "SELECT hash, state_sum, header, NULL FROM blocks WHERE height = ?1",
+    [ST_BLOCK_PUT] = "INSERT INTO blocks(height, hash, state_sum, receipts_hash, header, body) "
+                     "VALUES (?1, ?2, ?3, ?6, ?4, ?5)",
+    [ST_BLOCK_GET] = "SELECT hash, state_sum, header, body, receipts_hash FROM blocks "
+                     "WHERE height = ?1",
+    [ST_BLOCK_GET_HDR] = "SELECT hash, state_sum, header, NULL, receipts_hash FROM blocks "
+                         "WHERE height = ?1",
     [ST_BLOCK_BY_HASH] = "SELECT height FROM blocks WHERE hash = ?1",
     [ST_TIP] = "SELECT max(height) FROM blocks",
     [ST_TX_PUT] = "INSERT INTO txs(id, height, idx, signer, seq, kind, code, message) "
@@ -62,7 +64,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY,"
-    " hash BLOB NOT NULL UNIQUE, state_sum BLOB NOT NULL,"
+    " hash BLOB NOT NULL UNIQUE, state_sum BLOB NOT NULL, receipts_hash BLOB NOT NULL,"
     " header BLOB NOT NULL, body BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS txs(id BLOB PRIMARY KEY, height INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, signer BLOB NOT NULL, seq INTEGER NOT NULL,"
@@ -331,7 +333,8 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
 }
 
 int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,
-                          const hanse_hash *state_sum, const uint8_t *header,
+                          const hanse_hash *state_sum,
+                          const hanse_hash *receipts_hash, const uint8_t *header,
                           size_t hlen, const uint8_t *body, size_t blen) {
   WRITE_GUARD(s);
   sqlite3_stmt *st = stmt(s, ST_BLOCK_PUT);
@@ -341,6 +344,7 @@ int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *has
   sqlite3_bind_blob(st, 3, state_sum->b, HANSE_HASH_BYTES, SQLITE_STATIC);
   sqlite3_bind_blob(st, 4, header, (int)hlen, SQLITE_STATIC);
   sqlite3_bind_blob(st, 5, blen ? (const void *)body : "", (int)blen, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 6, receipts_hash->b, HANSE_HASH_BYTES, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -364,11 +368,13 @@ int hanse_store_block_get(hanse_store *s, uint64_t height, int with_body,
     out = HANSE_OK;
     row->height = height;
     if (sqlite3_column_bytes(st, 0) != HANSE_HASH_BYTES ||
-        sqlite3_column_bytes(st, 1) != HANSE_HASH_BYTES) {
+        sqlite3_column_bytes(st, 1) != HANSE_HASH_BYTES ||
+        sqlite3_column_bytes(st, 4) != HANSE_HASH_BYTES) {
       out = HANSE_ERR(CHAIN_BROKEN);
     } else {
       memcpy(row->hash.b, sqlite3_column_blob(st, 0), HANSE_HASH_BYTES);
       memcpy(row->state_sum.b, sqlite3_column_blob(st, 1), HANSE_HASH_BYTES);
+      memcpy(row->receipts_hash.b, sqlite3_column_blob(st, 4), HANSE_HASH_BYTES);
       row->header_len = (size_t)sqlite3_column_bytes(st, 2);
       row->header = dup_blob(sqlite3_column_blob(st, 2), row->header_len);
       if (with_body) {

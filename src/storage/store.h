@@ -73,6 +73,7 @@ typedef struct hanse_block_row {
   uint64_t height;
   hanse_hash hash;
   hanse_hash state_sum; /* accumulator over all state rows after the block */
+  hanse_hash receipts_hash; /* SHA-256 over (id, code) of its receipts */
   uint8_t *header;      /* owned (free()) */
   size_t header_len;
   uint8_t *body;        /* owned (free()) */
@@ -80,7 +81,8 @@ typedef struct hanse_block_row {
 } hanse_block_row;
 
 int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,
-                          const hanse_hash *state_sum, const uint8_t *header,
+                          const hanse_hash *state_sum,
+                          const hanse_hash *receipts_hash, const uint8_t *header,
                           size_t hlen, const uint8_t *body, size_t blen);
 /* HANSE_OK or HANSE_ERR(NOT_FOUND). with_body = 0 skips the body. */
 int hanse_store_block_get(hanse_store *s, uint64_t height, int with_body,

@@ -1,0 +1,353 @@
+/*
+ * itest.c -- integration test helpers (see itest.h).
+ *
+ * Processes are started with fork/exec and remembered in a table, so a
+ * failing check can stop every node it started (by pid) before exiting.
+ * Ports come from binding port 0 on 127.0.0.1 and reading the port back.
+ */
+#include "itest.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/hex.h"
+#include "encoding/tx.h"
+
+#define IT_NODES_MAX 16
+static it_node *it_nodes[IT_NODES_MAX];
+
+static void it_register(it_node *n) {
+  for (int i = 0; i < IT_NODES_MAX; i++)
+    if (it_nodes[i] == n) return;
+  for (int i = 0; i < IT_NODES_MAX; i++)
+    if (it_nodes[i] == NULL) {
+      it_nodes[i] = n;
+      return;
+    }
+}
+
+void it_remove_dir(it_node *n) {
+  if (n->dir[0] == 0) return;
+  const char *argv[] = {"rm", "-rf", n->dir, NULL};
+  it_run(argv, NULL);
+  n->dir[0] = 0;
+}
+
+void it_cleanup_all(void) {
+  for (int i = 0; i < IT_NODES_MAX; i++) {
+    it_node *n = it_nodes[i];
+    if (n == NULL) continue;
+    if (n->pid > 0) it_kill(n);
+    if (getenv("HANSE_KEEP_DIRS") == NULL) it_remove_dir(n);
+    it_nodes[i] = NULL;
+  }
+}
+
+void it_key(hanse_keypair *kp, uint8_t seed) {
+  uint8_t s[HANSE_SEED_BYTES];
+  memset(s, 0, sizeof s);
+  s[0] = seed;
+  s[31] = 0x5a;
+  hanse_keypair_from_seed(kp, s);
+}
+
+void it_pubhex(char out[65], uint8_t seed) {
+  hanse_keypair kp;
+  it_key(&kp, seed);
+  hanse_pubkey_hex(out, &kp.pub);
+}
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  int port = ntohs(sa.sin_port);
+  close(fd);
+  return port;
+}
+
+int it_run(const char *const *argv, char **out) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  ssize_t r;
+  while (buf && (r = read(pipefd[0], buf + len, cap - len - 1)) > 0) {
+    len += (size_t)r;
+    if (cap - len < 1024) {
+      cap *= 2;
+      char *nb = realloc(buf, cap);
+      if (nb == NULL) break;
+      buf = nb;
+    }
+  }
+  close(pipefd[0]);
+  if (buf) buf[len] = 0;
+  int st;
+  waitpid(pid, &st, 0);
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void it_init(it_node *n, const char *hanse, const char *chain_id,
+             const uint8_t *seeds, int nseeds) {
+  memset(n, 0, sizeof *n);
+  n->hanse = hanse;
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(n->dir, sizeof n->dir, "%s/hanse-it-XXXXXX", tmp);
+  IT_CHECK(mkdtemp(n->dir) != NULL);
+  it_register(n);
+  json_t *orgs = json_array();
+  for (int i = 0; i < nseeds; i++) {
+    char hex[65], id[32];
+    it_pubhex(hex, seeds[i]);
+    snprintf(id, sizeof id, "org%d", seeds[i]);
+    json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", id, "name", id,
+                                          "role", "manufacturer", "keys", hex));
+  }
+  json_t *g = json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs);
+  char gpath[300];
+  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", n->dir);
+  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
+  json_decref(g);
+  const char *argv[] = {hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
+  char *out = NULL;
+  int rc = it_run(argv, &out);
+  if (rc != 0) fprintf(stderr, "hanse init failed (%d): %s\n", rc, out ? out : "");
+  free(out);
+  IT_CHECK(rc == 0);
+}
+
+int it_start(it_node *n, const char *const *extra, int *exit_status) {
+  it_register(n);
+  n->port = free_port();
+  IT_CHECK(n->port > 0);
+  snprintf(n->url, sizeof n->url, "http://127.0.0.1:%d", n->port);
+  snprintf(n->log, sizeof n->log, "%s/node.log", n->dir);
+  char port[16];
+  snprintf(port, sizeof port, "%d", n->port);
+  const char *argv[32] = {n->hanse, "node", "--data", n->dir, "--port", port};
+  int k = 6;
+  for (int i = 0; extra && extra[i] && k < 30; i++) argv[k++] = extra[i];
+  argv[k] = NULL;
+  pid_t pid = fork();
+  IT_CHECK(pid >= 0);
+  if (pid == 0) {
+    int fd = open(n->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  n->pid = pid;
+  for (int i = 0; i < 300; i++) { /* up to 30 s */
+    int st;
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == pid) {
+      n->pid = 0;
+      if (exit_status) *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      return -1;
+    }
+    long status = 0;
+    json_t *j = it_get_json(n, "/v1/health", &status);
+    json_decref(j);
+    if (status == 200) return 0;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  fprintf(stderr, "node did not become healthy; log %s\n", n->log);
+  it_kill(n);
+  return -1;
+}
+
+static void it_signal(it_node *n, int sig) {
+  if (n->pid <= 0) return;
+  kill(n->pid, sig);
+  int st;
+  waitpid(n->pid, &st, 0);
+  n->pid = 0;
+}
+
+void it_stop(it_node *n) { it_signal(n, SIGTERM); }
+void it_kill(it_node *n) { it_signal(n, SIGKILL); }
+
+typedef struct grow {
+  char *p;
+  size_t len, cap;
+} grow;
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
+  grow *g = ud;
+  size_t n = size * nmemb;
+  if (g->len + n + 1 > g->cap) {
+    size_t cap = g->cap ? g->cap : 4096;
+    while (cap < g->len + n + 1) cap *= 2;
+    char *np = realloc(g->p, cap);
+    if (np == NULL) return 0;
+    g->p = np;
+    g->cap = cap;
+  }
+  memcpy(g->p + g->len, ptr, n);
+  g->len += n;
+  g->p[g->len] = 0;
+  return n;
+}
+
+int it_http(const char *method, const char *url, const char *content_type,
+            const void *body, size_t len, it_resp *out) {
+  memset(out, 0, sizeof *out);
+  CURL *c = curl_easy_init();
+  if (c == NULL) return -1;
+  grow g = {0};
+  struct curl_slist *hdrs = NULL;
+  char ct[160];
+  if (content_type) {
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    hdrs = curl_slist_append(hdrs, ct);
+  }
+  hdrs = curl_slist_append(hdrs, "Expect:");
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    char *t = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
+    if (t) snprintf(out->content_type, sizeof out->content_type, "%s", t);
+  }
+  out->body = g.p ? g.p : calloc(1, 1);
+  out->len = g.len;
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(c);
+  return rc == CURLE_OK ? 0 : -1;
+}
+
+void it_resp_free(it_resp *r) {
+  free(r->body);
+  r->body = NULL;
+}
+
+json_t *it_get_json(it_node *n, const char *path, long *status) {
+  char url[1024];
+  snprintf(url, sizeof url, "%s%s", n->url, path);
+  it_resp r;
+  *status = 0;
+  if (it_http("GET", url, NULL, NULL, 0, &r) != 0) {
+    it_resp_free(&r);
+    return NULL;
+  }
+  *status = r.status;
+  json_t *j = json_loadb(r.body, r.len, 0, NULL);
+  it_resp_free(&r);
+  return j;
+}
+
+json_t *it_post_json(it_node *n, const char *path, const char *json, long *status) {
+  char url[1024];
+  snprintf(url, sizeof url, "%s%s", n->url, path);
+  it_resp r;
+  *status = 0;
+  if (it_http("POST", url, "application/json", json, strlen(json), &r) != 0) {
+    it_resp_free(&r);
+    return NULL;
+  }
+  *status = r.status;
+  json_t *j = json_loadb(r.body, r.len, 0, NULL);
+  it_resp_free(&r);
+  return j;
+}
+
+void it_tx_bytes(hanse_buf *out, const char *chain, const char *kind,
+                 uint8_t seed, uint64_t seq, const char *payload, int batched) {
+  hanse_keypair kp;
+  it_key(&kp, seed);
+  hanse_tx_fields f = {chain, kind, &kp.pub, seq, 1700000000000ull, payload, strlen(payload)};
+  hanse_reject rej;
+  IT_CHECK(hanse_tx_encode(out, &f, batched ? NULL : &kp, &rej) == HANSE_OK);
+}
+
+char *it_tx_hex(const char *chain, const char *kind, uint8_t seed, uint64_t seq,
+                const char *payload, hanse_hash *id) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  it_tx_bytes(&b, chain, kind, seed, seq, payload, 0);
+  if (id) hanse_sha256(id, b.data, b.len);
+  char *hex = malloc(2 * b.len + 1);
+  hanse_hex_encode(hex, b.data, b.len);
+  hanse_buf_free(&b);
+  return hex;
+}
+
+uint64_t it_height(it_node *n) {
+  char path[128];
+  snprintf(path, sizeof path, "/v1/status");
+  long st;
+  json_t *s = it_get_json(n, "/v1/status", &st);
+  IT_CHECK(s != NULL && st == 200);
+  const char *chain = json_string_value(json_array_get(json_object_get(s, "chains"), 0));
+  snprintf(path, sizeof path, "/v1/chains/%s/status", chain);
+  json_decref(s);
+  json_t *j = it_get_json(n, path, &st);
+  IT_CHECK(j != NULL && st == 200);
+  uint64_t h = (uint64_t)json_integer_value(json_object_get(j, "height"));
+  json_decref(j);
+  return h;
+}
+
+void it_state_digest(it_node *n, char out[65]) {
+  long st;
+  json_t *s = it_get_json(n, "/v1/status", &st);
+  IT_CHECK(s != NULL && st == 200);
+  char path[128];
+  snprintf(path, sizeof path, "/v1/chains/%s/status",
+           json_string_value(json_array_get(json_object_get(s, "chains"), 0)));
+  json_decref(s);
+  json_t *j = it_get_json(n, path, &st);
+  IT_CHECK(j != NULL && st == 200);
+  snprintf(out, 65, "%s", json_string_value(json_object_get(j, "state_digest")));
+  json_decref(j);
+}

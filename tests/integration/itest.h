@@ -1,0 +1,84 @@
+/*
+ * itest.h -- helpers for integration tests: real `hanse` processes on
+ * 127.0.0.1, a free port each, a temporary data directory each, every
+ * process stopped by its own pid.
+ *
+ * A test gets the path of the `hanse` binary as argv[1].
+ */
+#ifndef HANSE_ITEST_H
+#define HANSE_ITEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+#include "crypto/sign.h"
+
+#define IT_CHECK(cond)                                                        \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
+      it_cleanup_all();                                                       \
+      exit(1);                                                                \
+    }                                                                         \
+  } while (0)
+
+typedef struct it_node {
+  const char *hanse;    /* binary */
+  char dir[200];        /* data directory */
+  int port;
+  pid_t pid;
+  char url[64];
+  char log[300];
+} it_node;
+
+/* Keys derived from a one-byte seed, so tests and the genesis agree. */
+void it_key(hanse_keypair *kp, uint8_t seed);
+void it_pubhex(char out[65], uint8_t seed);
+
+/* Fresh data dir with a chain `chain_id` whose genesis has one
+ * organisation per seed in seeds[] (n of them). Uses `hanse init`. */
+void it_init(it_node *n, const char *hanse, const char *chain_id,
+             const uint8_t *seeds, int nseeds);
+/* Start `hanse node` on a free port (extra args may be NULL-terminated
+ * list), wait for /v1/health. Returns 0 on success, -1 if the process
+ * exited (e.g. refused a broken chain); then *exit_status is set. */
+int it_start(it_node *n, const char *const *extra, int *exit_status);
+void it_stop(it_node *n);   /* SIGTERM, wait */
+void it_kill(it_node *n);   /* SIGKILL, wait */
+void it_cleanup_all(void);  /* kill every node still running, remove dirs */
+void it_remove_dir(it_node *n);
+
+/* HTTP. Body returned as a NUL-terminated malloc'd string (free). */
+typedef struct it_resp {
+  long status;
+  char *body;
+  size_t len;
+  char content_type[128];
+} it_resp;
+int it_http(const char *method, const char *url, const char *content_type,
+            const void *body, size_t len, it_resp *out);
+void it_resp_free(it_resp *r);
+/* GET url and parse JSON; NULL on failure. *status receives the status. */
+json_t *it_get_json(it_node *n, const char *path, long *status);
+/* POST JSON text; returns parsed JSON (NULL if not JSON). */
+json_t *it_post_json(it_node *n, const char *path, const char *json, long *status);
+
+/* Build a signed transaction; returns malloc'd hex (free) and the id. */
+char *it_tx_hex(const char *chain, const char *kind, uint8_t seed, uint64_t seq,
+                const char *payload, hanse_hash *id);
+/* Encoded transaction bytes (hanse_buf owned by caller). */
+void it_tx_bytes(hanse_buf *out, const char *chain, const char *kind,
+                 uint8_t seed, uint64_t seq, const char *payload, int batched);
+
+/* Run a command (argv NULL-terminated), capture stdout+stderr into out
+ * (malloc'd, may be NULL); return exit status (or -1). */
+int it_run(const char *const *argv, char **out);
+
+/* Chain status fields. */
+uint64_t it_height(it_node *n);
+void it_state_digest(it_node *n, char out[65]);
+
+#endif
