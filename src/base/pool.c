@@ -53,6 +53,7 @@ static void job_work(pool_job *j) {
 
 static void *pool_main(void *arg) {
   hanse_pool *p = arg;
+  pthread_setname_np(pthread_self(), "hanse-pool");
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!p->stop && p->head == NULL) pthread_cond_wait(&p->work, &p->mu);

@@ -410,9 +410,19 @@ int hanse_chain_propose(hanse_chain *c, const uint8_t *body_bytes, size_t body_l
                         uint64_t time_ms, hanse_receipt *receipts,
                         uint32_t receipts_cap, hanse_tip *out,
                         hanse_reject *rej) {
+  return hanse_chain_propose_ids(c, body_bytes, body_len, NULL, 0, time_ms, receipts,
+                                 receipts_cap, out, rej);
+}
+
+int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
+                            const hanse_hash *ids, uint32_t n_ids,
+                            uint64_t time_ms, hanse_receipt *receipts,
+                            uint32_t receipts_cap, hanse_tip *out,
+                            hanse_reject *rej) {
   HANSE_ASSERT(c->node_key != NULL);
   hanse_body body;
-  int rc = hanse_body_decode(&body, body_bytes, body_len, rej);
+  int rc = ids ? hanse_body_decode_with_ids(&body, body_bytes, body_len, ids, n_ids, rej)
+               : hanse_body_decode(&body, body_bytes, body_len, rej);
   if (rc != HANSE_OK) return rc;
   hanse_receipt *rs = receipts;
   if (rs == NULL || receipts_cap < body.tx_count) {

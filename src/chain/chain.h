@@ -84,6 +84,14 @@ int hanse_chain_propose(hanse_chain *c, const uint8_t *body, size_t body_len,
                         uint32_t receipts_cap, hanse_tip *out,
                         hanse_reject *rej);
 
+/* The same with the flattened transaction ids already known (n_ids of
+ * them, from the mempool), so the proposer does not hash them again. */
+int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body, size_t body_len,
+                            const hanse_hash *ids, uint32_t n_ids,
+                            uint64_t time_ms, hanse_receipt *receipts,
+                            uint32_t receipts_cap, hanse_tip *out,
+                            hanse_reject *rej);
+
 /* Inclusion proof of a transaction: receipt, header of its block, Merkle
  * audit path. */
 typedef struct hanse_tx_proof {

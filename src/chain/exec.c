@@ -25,22 +25,23 @@ typedef struct exec_entry {
   uint8_t *val;
   size_t vlen;
   int present;
-  int was_present; /* existed in the store when first read */
+  int was_present;     /* existed in the store when first read */
   int dirty;
+  hanse_hash orig_row; /* row hash of the stored value, if was_present */
 } exec_entry;
 
 static const char digest_tag[] = "hanse.state.v1";
 
 void hanse_state_row_hash(const void *key, size_t klen, const void *val,
                           size_t vlen, hanse_hash *out) {
-  hanse_sha256_state s;
+  crypto_generichash_state s;
   uint8_t l[4];
   hanse_put_u32be(l, (uint32_t)klen);
-  hanse_sha256_init(&s);
-  hanse_sha256_update(&s, l, 4);
-  hanse_sha256_update(&s, key, klen);
-  hanse_sha256_update(&s, val, vlen);
-  hanse_sha256_final(&s, out);
+  crypto_generichash_init(&s, NULL, 0, HANSE_HASH_BYTES);
+  crypto_generichash_update(&s, l, 4);
+  crypto_generichash_update(&s, key, klen);
+  crypto_generichash_update(&s, val, vlen);
+  crypto_generichash_final(&s, out->b, HANSE_HASH_BYTES);
 }
 
 /* 256-bit little-endian add/sub modulo 2^256. */
@@ -73,12 +74,12 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
   hanse_buf_init(&ex->scratch);
   int rc = hanse_hmap_init(&ex->cache, 1024);
   if (rc != HANSE_OK) return rc;
-  hanse_sha256_init(&ex->digest);
-  hanse_sha256_update(&ex->digest, digest_tag, sizeof digest_tag - 1);
-  hanse_sha256_update(&ex->digest, prev_digest->b, HANSE_HASH_BYTES);
+  crypto_generichash_init(&ex->digest, NULL, 0, HANSE_HASH_BYTES);
+  crypto_generichash_update(&ex->digest, (const uint8_t *)digest_tag, sizeof digest_tag - 1);
+  crypto_generichash_update(&ex->digest, prev_digest->b, HANSE_HASH_BYTES);
   uint8_t h[8];
   hanse_put_u64be(h, height);
-  hanse_sha256_update(&ex->digest, h, 8);
+  crypto_generichash_update(&ex->digest, h, 8);
   return HANSE_OK;
 }
 
@@ -115,6 +116,7 @@ static int entry_load(hanse_exec *ex, const void *key, size_t klen,
     if (e->val == NULL) goto nomem;
     memcpy(e->val, ex->scratch.data, ex->scratch.len);
     e->vlen = ex->scratch.len;
+    hanse_state_row_hash(key, klen, e->val, e->vlen, &e->orig_row);
   }
   e->present = e->was_present = found;
   if (hanse_hmap_put(&ex->cache, key, klen, e, NULL) != HANSE_OK) goto nomem;
@@ -132,11 +134,11 @@ static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
   uint8_t hdr[5];
   hdr[0] = op;
   hanse_put_u32be(hdr + 1, (uint32_t)klen);
-  hanse_sha256_update(&ex->digest, hdr, 5);
-  hanse_sha256_update(&ex->digest, key, klen);
+  crypto_generichash_update(&ex->digest, hdr, 5);
+  crypto_generichash_update(&ex->digest, key, klen);
   hanse_put_u32be(hdr, (uint32_t)vlen);
-  hanse_sha256_update(&ex->digest, hdr, 4);
-  hanse_sha256_update(&ex->digest, val, vlen);
+  crypto_generichash_update(&ex->digest, hdr, 4);
+  crypto_generichash_update(&ex->digest, val, vlen);
   ex->writes++;
 }
 
@@ -145,11 +147,6 @@ static int exec_write(hanse_exec *ex, const void *key, size_t klen,
   exec_entry *e;
   int rc = entry_load(ex, key, klen, &e);
   if (rc != HANSE_OK) return rc;
-  hanse_hash h;
-  if (e->present) {
-    hanse_state_row_hash(key, klen, e->val, e->vlen, &h);
-    hanse_sum_sub(&ex->state_sum, &h);
-  }
   if (del) {
     free(e->val);
     e->val = NULL;
@@ -167,8 +164,6 @@ static int exec_write(hanse_exec *ex, const void *key, size_t klen,
     e->val = nv;
     e->vlen = vlen;
     e->present = 1;
-    hanse_state_row_hash(key, klen, val, vlen, &h);
-    hanse_sum_add(&ex->state_sum, &h);
     digest_write(ex, 1, key, klen, val, vlen);
   }
   e->dirty = 1;
@@ -203,10 +198,10 @@ int hanse_exec_del(hanse_exec *ex, const char *key) {
 static void digest_receipt(hanse_exec *ex, const hanse_tx *tx,
                            const char *code) {
   uint8_t tag = 3, cl = (uint8_t)strlen(code);
-  hanse_sha256_update(&ex->digest, &tag, 1);
-  hanse_sha256_update(&ex->digest, tx->id.b, HANSE_HASH_BYTES);
-  hanse_sha256_update(&ex->digest, &cl, 1);
-  hanse_sha256_update(&ex->digest, code, cl);
+  crypto_generichash_update(&ex->digest, &tag, 1);
+  crypto_generichash_update(&ex->digest, tx->id.b, HANSE_HASH_BYTES);
+  crypto_generichash_update(&ex->digest, &cl, 1);
+  crypto_generichash_update(&ex->digest, (const uint8_t *)code, cl);
 }
 
 static void receipt_from_reject(hanse_receipt *r, const hanse_reject *rej) {
@@ -297,6 +292,12 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
   while (hanse_hmap_next(&ex->cache, &pos, &k, &kl, &v)) {
     exec_entry *e = v;
     if (!e->dirty) continue;
+    hanse_hash h;
+    if (e->was_present) hanse_sum_sub(&ex->state_sum, &e->orig_row);
+    if (e->present) {
+      hanse_state_row_hash(k, kl, e->val, e->vlen, &h);
+      hanse_sum_add(&ex->state_sum, &h);
+    }
     int rc;
     if (e->present)
       rc = hanse_store_state_put(ex->store, k, kl, e->val, e->vlen);
@@ -306,8 +307,8 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
       rc = HANSE_OK;
     if (rc != HANSE_OK) return rc;
   }
-  hanse_sha256_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
-  hanse_sha256_final(&ex->digest, digest);
+  crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
+  crypto_generichash_final(&ex->digest, digest->b, HANSE_HASH_BYTES);
   *state_sum = ex->state_sum;
   return HANSE_OK;
 }

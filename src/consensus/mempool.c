@@ -55,6 +55,7 @@ struct hanse_mp_taken {
   mp_entry **entries;
   uint32_t n;
   uint64_t *arrivals;
+  hanse_hash *ids;
   uint32_t txs;
 };
 
@@ -320,9 +321,10 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
   if (t) {
     t->entries = malloc(count * sizeof *t->entries);
     t->arrivals = malloc(total * sizeof *t->arrivals);
+    t->ids = malloc(total * sizeof *t->ids);
   }
-  if (t == NULL || t->entries == NULL || t->arrivals == NULL) {
-    if (t) { free(t->entries); free(t->arrivals); free(t); }
+  if (t == NULL || t->entries == NULL || t->arrivals == NULL || t->ids == NULL) {
+    if (t) { free(t->entries); free(t->arrivals); free(t->ids); free(t); }
     pthread_mutex_unlock(&mp->mu);
     return NULL;
   }
@@ -336,7 +338,10 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
     e->state = MP_TAKEN;
     mp->ready_txs -= e->n;
     t->entries[i] = e;
-    for (uint32_t j = 0; j < e->n; j++) t->arrivals[k++] = e->arrival_us;
+    for (uint32_t j = 0; j < e->n; j++) {
+      t->ids[k] = e->ids[j];
+      t->arrivals[k++] = e->arrival_us;
+    }
     hanse_body_entry_append(body, e->type, e->raw, e->raw_len);
   }
   t->n = count;
@@ -349,6 +354,11 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
 const uint64_t *hanse_mp_taken_arrivals(const hanse_mp_taken *t, uint32_t *n) {
   *n = t->txs;
   return t->arrivals;
+}
+
+const hanse_hash *hanse_mp_taken_ids(const hanse_mp_taken *t, uint32_t *n) {
+  *n = t->txs;
+  return t->ids;
 }
 
 void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
@@ -377,6 +387,7 @@ void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
   pthread_mutex_unlock(&mp->mu);
   free(t->entries);
   free(t->arrivals);
+  free(t->ids);
   free(t);
 }
 

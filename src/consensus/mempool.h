@@ -79,6 +79,8 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
                                    hanse_buf *body, uint32_t *txs);
 /* Arrival times of the taken transactions, in body order (for latency). */
 const uint64_t *hanse_mp_taken_arrivals(const hanse_mp_taken *t, uint32_t *n);
+/* Their ids, in body order. */
+const hanse_hash *hanse_mp_taken_ids(const hanse_mp_taken *t, uint32_t *n);
 /* The block with these entries was committed (ok = 1) or abandoned
  * (ok = 0: the entries return to the head of the ready queue). */
 void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok);

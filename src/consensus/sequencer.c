@@ -25,6 +25,7 @@ struct hanse_sequencer {
 
 static void *sequencer_main(void *arg) {
   hanse_sequencer *s = arg;
+  pthread_setname_np(pthread_self(), "hanse-seq");
   const hanse_env *env = s->cfg.env;
   uint64_t interval_us = (uint64_t)s->cfg.block_interval_ms * 1000u;
   uint64_t last_cut = 0;
@@ -58,8 +59,10 @@ static void *sequencer_main(void *arg) {
     }
     hanse_reject rej;
     hanse_tip tip;
-    int rc = hanse_chain_propose(s->chain, body.data, body.len, hanse_now_ms(env), rs,
-                                 (uint32_t)s->cfg.block_max_txs + HANSE_BATCH_TX_MAX, &tip, &rej);
+    uint32_t nids;
+    const hanse_hash *ids = hanse_mp_taken_ids(t, &nids);
+    int rc = hanse_chain_propose_ids(s->chain, body.data, body.len, ids, nids, hanse_now_ms(env),
+                                     rs, (uint32_t)cap, &tip, &rej);
     uint32_t n;
     const uint64_t *arrivals = hanse_mp_taken_arrivals(t, &n);
     if (rc != HANSE_OK) {

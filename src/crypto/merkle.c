@@ -4,10 +4,14 @@
  * The root is computed bottom-up in one buffer of leaf hashes: combining
  * adjacent pairs level by level and carrying an odd last node up unchanged
  * gives exactly the RFC's recursive split at the largest power of two.
+ * Leaves come either as fixed-size records (transaction ids) or as
+ * pointer/length pairs; both are turned into one array of leaf hashes
+ * first, so every entry point builds the same tree with the same code.
  * Proof verification follows RFC 9162 section 2.1.3.2.
  */
 #include "crypto/merkle.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,30 +38,53 @@ static void node_hash(hanse_hash *out, const hanse_hash *l,
   hanse_sha256_final(&s, out);
 }
 
-int hanse_merkle_root(hanse_hash *root, const uint8_t *leaves, size_t leaf_len,
-                      size_t n) {
+/* How the public entry points name their leaves: fixed-size leaves laid
+ * out contiguously, or an array of pointers and lengths. Every entry point
+ * hashes its leaves through leaf_at into one buffer of leaf hashes and
+ * shares the tree code below, so all of them build the same tree. */
+typedef struct leaf_src {
+  const uint8_t *flat;            /* contiguous leaves of flat_len bytes */
+  size_t flat_len;
+  const uint8_t *const *ptrs;     /* or: ptrs[i], lens[i] */
+  const size_t *lens;
+} leaf_src;
+
+static void leaf_at(const leaf_src *src, size_t i, hanse_hash *out) {
+  if (src->ptrs != NULL)
+    leaf_hash(out, src->ptrs[i] ? src->ptrs[i] : (const uint8_t *)"", src->lens[i]);
+  else
+    leaf_hash(out, src->flat + i * src->flat_len, src->flat_len);
+}
+
+/* Leaf hashes of all n leaves in a new array (free()); NULL on NOMEM. */
+static hanse_hash *leaf_hashes(const leaf_src *src, size_t n) {
+  HANSE_ASSERT(n >= 1);
+  if (n > SIZE_MAX / sizeof(hanse_hash)) return NULL;
+  hanse_hash *lh = malloc(n * sizeof *lh);
+  if (lh == NULL) return NULL;
+  for (size_t i = 0; i < n; i++) leaf_at(src, i, &lh[i]);
+  return lh;
+}
+
+static int root_of(hanse_hash *root, const leaf_src *src, size_t n) {
   if (n == 0) {
     hanse_sha256(root, "", 0);
     return HANSE_OK;
   }
-  hanse_hash *lvl = malloc(n * sizeof *lvl);
+  hanse_hash *lvl = leaf_hashes(src, n);
   if (lvl == NULL) return HANSE_ERR(NOMEM);
-  for (size_t i = 0; i < n; i++) leaf_hash(&lvl[i], leaves + i * leaf_len, leaf_len);
+  /* Pairwise reduction in place; an odd last node moves up unchanged. */
   size_t m = n;
   while (m > 1) {
     size_t j = 0;
     for (size_t i = 0; i + 1 < m; i += 2) node_hash(&lvl[j++], &lvl[i], &lvl[i + 1]);
     if (m & 1) lvl[j++] = lvl[m - 1];
+    HANSE_ASSERT(j == (m + 1) / 2);
     m = j;
   }
   *root = lvl[0];
   free(lvl);
   return HANSE_OK;
-}
-
-int hanse_merkle_root_hashes(hanse_hash *root, const hanse_hash *leaves,
-                             size_t n) {
-  return hanse_merkle_root(root, (const uint8_t *)leaves, HANSE_HASH_BYTES, n);
 }
 
 /* Subtree hash MTH(D[lo:hi]) of leaf hashes, recursively. */
@@ -77,13 +104,12 @@ static void subtree(hanse_hash *out, const hanse_hash *lh, size_t lo,
   node_hash(out, &l, &r);
 }
 
-int hanse_merkle_proof(hanse_hash *path, size_t *path_len,
-                       const hanse_hash *leaves, size_t n, size_t index) {
+static int proof_of(hanse_hash *path, size_t *path_len, const leaf_src *src,
+                    size_t n, size_t index) {
   *path_len = 0;
   if (index >= n) return HANSE_ERR(INVALID);
-  hanse_hash *lh = malloc(n * sizeof *lh);
+  hanse_hash *lh = leaf_hashes(src, n);
   if (lh == NULL) return HANSE_ERR(NOMEM);
-  for (size_t i = 0; i < n; i++) leaf_hash(&lh[i], leaves[i].b, HANSE_HASH_BYTES);
   /* Walk down from the root, recording the sibling subtree at each split;
    * the RFC orders the path from the leaf up, so fill from the back. */
   hanse_hash tmp[HANSE_MERKLE_PATH_MAX];
@@ -105,6 +131,36 @@ int hanse_merkle_proof(hanse_hash *path, size_t *path_len,
   *path_len = depth;
   free(lh);
   return HANSE_OK;
+}
+
+int hanse_merkle_root(hanse_hash *root, const uint8_t *leaves, size_t leaf_len,
+                      size_t n) {
+  leaf_src src = {leaves, leaf_len, NULL, NULL};
+  return root_of(root, &src, n);
+}
+
+int hanse_merkle_root_hashes(hanse_hash *root, const hanse_hash *leaves,
+                             size_t n) {
+  return hanse_merkle_root(root, (const uint8_t *)leaves, HANSE_HASH_BYTES, n);
+}
+
+int hanse_merkle_root_leaves(hanse_hash *root, const uint8_t *const *leaves,
+                             const size_t *lens, size_t n) {
+  leaf_src src = {NULL, 0, leaves, lens};
+  return root_of(root, &src, n);
+}
+
+int hanse_merkle_proof(hanse_hash *path, size_t *path_len,
+                       const hanse_hash *leaves, size_t n, size_t index) {
+  leaf_src src = {(const uint8_t *)leaves, HANSE_HASH_BYTES, NULL, NULL};
+  return proof_of(path, path_len, &src, n, index);
+}
+
+int hanse_merkle_proof_leaves(hanse_hash *path, size_t *path_len,
+                              const uint8_t *const *leaves, const size_t *lens,
+                              size_t n, size_t index) {
+  leaf_src src = {NULL, 0, leaves, lens};
+  return proof_of(path, path_len, &src, n, index);
 }
 
 int hanse_merkle_verify(const hanse_hash *root, const uint8_t *leaf,

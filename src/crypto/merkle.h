@@ -31,6 +31,17 @@ int hanse_merkle_root_hashes(hanse_hash *root, const hanse_hash *leaves,
  * HANSE_MERKLE_PATH_MAX entries; *path_len receives the count. */
 int hanse_merkle_proof(hanse_hash *path, size_t *path_len,
                        const hanse_hash *leaves, size_t n, size_t index);
+/* Variable-length leaves: leaves[i] points at lens[i] bytes (a NULL
+ * pointer is allowed for a zero length). Same tree as above; used for
+ * leaves that are not all one size (and by the RFC 6962 known-answer
+ * tests, whose reference leaves run from 0 to 16 bytes). n may be 0 for
+ * the root. HANSE_OK, HANSE_ERR(NOMEM), or HANSE_ERR(INVALID) from the
+ * proof when index >= n. */
+int hanse_merkle_root_leaves(hanse_hash *root, const uint8_t *const *leaves,
+                             const size_t *lens, size_t n);
+int hanse_merkle_proof_leaves(hanse_hash *path, size_t *path_len,
+                              const uint8_t *const *leaves, const size_t *lens,
+                              size_t n, size_t index);
 /* Verify: 1 if `leaf` (raw leaf data) at `index` of a tree of n leaves with
  * the given path hashes to root, else 0. */
 int hanse_merkle_verify(const hanse_hash *root, const uint8_t *leaf,

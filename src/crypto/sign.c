@@ -54,7 +54,7 @@ int hanse_pubkey_parse(hanse_pubkey *out, const char *hex) {
 int hanse_keyfile_write(const char *path, const hanse_keypair *kp) {
   char pub[HANSE_HASH_HEX_BYTES], seed[HANSE_HASH_HEX_BYTES];
   hanse_pubkey_hex(pub, &kp->pub);
-  hanse_hex_encode(seed, kp->sk, HANSE_SEED_BYTES);
+  sodium_bin2hex(seed, sizeof seed, kp->sk, HANSE_SEED_BYTES); /* constant time */
   char text[256];
   int n = snprintf(text, sizeof text,
                    "{\"public\":\"%s\",\"seed\":\"%s\"}\n", pub, seed);
@@ -81,7 +81,8 @@ int hanse_keyfile_read(const char *path, hanse_keypair *kp) {
   uint8_t seed[HANSE_SEED_BYTES];
   hanse_pubkey want;
   if (pub && seed_hex && hanse_pubkey_parse(&want, pub) == HANSE_OK &&
-      hanse_hex_decode_exact(seed, sizeof seed, seed_hex) == HANSE_OK) {
+      strlen(seed_hex) == 2 * HANSE_SEED_BYTES &&
+      sodium_hex2bin(seed, sizeof seed, seed_hex, 2 * HANSE_SEED_BYTES, NULL, NULL, NULL) == 0) {
     hanse_keypair_from_seed(kp, seed);
     if (sodium_memcmp(want.b, kp->pub.b, HANSE_PUBKEY_BYTES) == 0)
       rc = HANSE_OK;

@@ -150,8 +150,24 @@ void hanse_body_free(hanse_body *b) {
   memset(b, 0, sizeof *b);
 }
 
+static int body_decode(hanse_body *b, const uint8_t *p, size_t n,
+                       const hanse_hash *ids, uint32_t n_ids, hanse_reject *rej);
+
 int hanse_body_decode(hanse_body *b, const uint8_t *p, size_t n,
                       hanse_reject *rej) {
+  return body_decode(b, p, n, NULL, 0, rej);
+}
+
+int hanse_body_decode_with_ids(hanse_body *b, const uint8_t *p, size_t n,
+                               const hanse_hash *ids, uint32_t n_ids,
+                               hanse_reject *rej) {
+  HANSE_ASSERT(ids != NULL);
+  return body_decode(b, p, n, ids, n_ids, rej);
+}
+
+static int body_decode(hanse_body *b, const uint8_t *p, size_t n,
+                       const hanse_hash *ids, uint32_t n_ids, hanse_reject *rej) {
+  int flags = ids ? HANSE_DECODE_NO_HASH : 0;
   memset(b, 0, sizeof *b);
   if (n > HANSE_BLOCK_MAX_BYTES)
     return hanse_reject_set(rej, HANSE_ERR(DECODE_OVERSIZED),
@@ -181,10 +197,10 @@ int hanse_body_decode(hanse_body *b, const uint8_t *p, size_t n,
     }
     hanse_entry *e = &b->entries[i];
     if (type == HANSE_ENTRY_TX) {
-      rc = hanse_tx_decode(&e->tx, ep, len, 0, rej);
+      rc = hanse_tx_decode_flags(&e->tx, ep, len, 0, flags, rej);
       if (rc == HANSE_OK) { e->type = type; total += 1; }
     } else if (type == HANSE_ENTRY_BATCH) {
-      rc = hanse_batch_decode(&e->batch, ep, len, rej);
+      rc = hanse_batch_decode_flags(&e->batch, ep, len, flags, rej);
       if (rc == HANSE_OK) { e->type = type; total += e->batch.count; }
     } else {
       rc = hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_TYPE),
@@ -205,6 +221,11 @@ int hanse_body_decode(hanse_body *b, const uint8_t *p, size_t n,
   if (hanse_rd_left(&r) != 0) {
     rc = hanse_reject_set(rej, HANSE_ERR(DECODE_TRAILING),
                           "%zu trailing bytes after the body", hanse_rd_left(&r));
+    goto fail;
+  }
+  if (ids && total != n_ids) {
+    rc = hanse_reject_set(rej, HANSE_ERR(INVALID), "body holds %u transactions, %u ids given",
+                          total, n_ids);
     goto fail;
   }
   b->entry_count = count;
@@ -229,6 +250,8 @@ int hanse_body_decode(hanse_body *b, const uint8_t *p, size_t n,
     }
   }
   HANSE_ASSERT(k == total);
+  if (ids)
+    for (uint32_t i = 0; i < total; i++) b->txs[i]->id = ids[i];
   return HANSE_OK;
 fail:
   hanse_body_free(b);

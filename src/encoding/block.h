@@ -62,6 +62,12 @@ void hanse_body_entry_append(hanse_buf *out, uint8_t type, const uint8_t *p,
  * the flattened count stays within HANSE_BLOCK_TX_MAX. */
 int hanse_body_decode(hanse_body *b, const uint8_t *p, size_t n,
                       hanse_reject *rej);
+/* The same, with the transaction ids given (flattened order, n_ids of
+ * them) instead of hashed; a count mismatch is rejected. Batch ids stay
+ * zero. For the proposer only: its mempool computed the ids. */
+int hanse_body_decode_with_ids(hanse_body *b, const uint8_t *p, size_t n,
+                               const hanse_hash *ids, uint32_t n_ids,
+                               hanse_reject *rej);
 void hanse_body_free(hanse_body *b);
 /* Root over the flattened tx ids. */
 int hanse_body_tx_root(const hanse_body *b, hanse_hash *root);

@@ -125,6 +125,11 @@ static int rd_name(hanse_rd *r, char *dst, size_t max, int (*valid)(const char *
 
 int hanse_tx_decode(hanse_tx *tx, const uint8_t *p, size_t n, int want_batched,
                     hanse_reject *rej) {
+  return hanse_tx_decode_flags(tx, p, n, want_batched, 0, rej);
+}
+
+int hanse_tx_decode_flags(hanse_tx *tx, const uint8_t *p, size_t n,
+                          int want_batched, int flags, hanse_reject *rej) {
   memset(tx, 0, sizeof *tx);
   if (n > HANSE_TX_MAX)
     return hanse_reject_set(rej, HANSE_ERR(DECODE_OVERSIZED),
@@ -177,7 +182,7 @@ int hanse_tx_decode(hanse_tx *tx, const uint8_t *p, size_t n, int want_batched,
                             hanse_rd_left(&r));
   tx->raw = p;
   tx->raw_len = n;
-  hanse_sha256(&tx->id, p, n);
+  if (!(flags & HANSE_DECODE_NO_HASH)) hanse_sha256(&tx->id, p, n);
   return HANSE_OK;
 }
 
@@ -224,6 +229,11 @@ int hanse_batch_encode(hanse_buf *out, const char *chain_id,
 
 int hanse_batch_decode(hanse_batch *b, const uint8_t *p, size_t n,
                        hanse_reject *rej) {
+  return hanse_batch_decode_flags(b, p, n, 0, rej);
+}
+
+int hanse_batch_decode_flags(hanse_batch *b, const uint8_t *p, size_t n,
+                             int flags, hanse_reject *rej) {
   memset(b, 0, sizeof *b);
   if (n > HANSE_BATCH_MAX_BYTES)
     return hanse_reject_set(rej, HANSE_ERR(DECODE_OVERSIZED),
@@ -264,7 +274,7 @@ int hanse_batch_decode(hanse_batch *b, const uint8_t *p, size_t n,
                             "input ends inside batch transaction %u", i);
       goto fail;
     }
-    rc = hanse_tx_decode(&b->txs[i], tp, len, 1, rej);
+    rc = hanse_tx_decode_flags(&b->txs[i], tp, len, 1, flags, rej);
     if (rc != HANSE_OK) {
       hanse_reject_prefix(rej, "batch transaction %u", i);
       goto fail;
@@ -292,7 +302,7 @@ int hanse_batch_decode(hanse_batch *b, const uint8_t *p, size_t n,
   }
   b->raw = p;
   b->raw_len = n;
-  hanse_sha256(&b->id, p, n);
+  if (!(flags & HANSE_DECODE_NO_HASH)) hanse_sha256(&b->id, p, n);
   return HANSE_OK;
 fail:
   free(b->txs);

@@ -74,6 +74,13 @@ int hanse_tx_encode(hanse_buf *out, const hanse_tx_fields *f,
 int hanse_tx_decode(hanse_tx *tx, const uint8_t *p, size_t n, int want_batched,
                     hanse_reject *rej);
 
+/* Internal decoding flags: HANSE_DECODE_NO_HASH leaves `id` (and a
+ * batch's id) zero, for a caller that already knows the ids (the
+ * sequencer, whose mempool hashed every transaction on submission). */
+#define HANSE_DECODE_NO_HASH 1
+int hanse_tx_decode_flags(hanse_tx *tx, const uint8_t *p, size_t n,
+                          int want_batched, int flags, hanse_reject *rej);
+
 /* 1 if the (non-batched) transaction's signature verifies. */
 int hanse_tx_verify_sig(const hanse_tx *tx);
 
@@ -110,6 +117,8 @@ int hanse_batch_encode(hanse_buf *out, const char *chain_id,
  * signature. On success b->txs is allocated. */
 int hanse_batch_decode(hanse_batch *b, const uint8_t *p, size_t n,
                        hanse_reject *rej);
+int hanse_batch_decode_flags(hanse_batch *b, const uint8_t *p, size_t n,
+                             int flags, hanse_reject *rej);
 int hanse_batch_verify_sig(const hanse_batch *b);
 void hanse_batch_free(hanse_batch *b);
 

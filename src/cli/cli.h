@@ -1,0 +1,140 @@
+/*
+ * cli.h -- what the `hanse` commands share: option parsing, global
+ * settings, error printing, key files, file hashing, JSON output.
+ *
+ * Every command is `int cmd_<name>(int argc, char **argv)` where argv[0]
+ * is the command word; it returns the process exit status:
+ *
+ *   CLI_EXIT_OK     0   done
+ *   CLI_EXIT_FAIL   1   failed: one line "hanse: <code>: <message>" on stderr
+ *   CLI_EXIT_USAGE  2   bad command line: one line saying what is wrong
+ *
+ * Output: results go to stdout as JSON (one document), progress and errors
+ * to stderr. Secrets are never printed.
+ */
+#ifndef HANSE_CLI_H
+#define HANSE_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/sign.h"
+#include "hanse/client.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+/* cli_parse's "carry on" (any exit status is >= 0). */
+#define CLI_GO (-1)
+
+#define CLI_NODE_DEFAULT "http://127.0.0.1:8080"
+#define CLI_CHAIN_DEFAULT "demo"
+#define CLI_POSITIONAL_MAX 8
+
+/* Settings that every command talking to a node shares. Resolved in this
+ * order: the command's own option, an option before the command
+ * (`hanse --node URL get status`), the environment (HANSE_NODE,
+ * HANSE_CHAIN, HANSE_KEY), the default. */
+typedef struct cli_globals {
+  const char *node;
+  const char *chain;
+  const char *key;
+  int chain_set; /* chain came from the environment or an option */
+} cli_globals;
+extern cli_globals cli_g;
+
+/* Fill cli_g from the environment and the defaults (main, once). */
+void cli_globals_init(void);
+
+/* One option of a command, `--name VALUE` or `--name=VALUE`, or a flag
+ * `--name` when `arg` is NULL. cli_parse fills `value`/`set`. */
+typedef struct cli_opt {
+  const char *name;  /* without the dashes */
+  const char *arg;   /* value placeholder for messages ("URL"), NULL: flag */
+  const char *value; /* out: borrowed from argv */
+  int set;           /* out */
+} cli_opt;
+
+/* Parse argv[0..argc) -- the words after the command words named by
+ * `cmd` ("tx asset issue") -- against opts (terminated by a NULL name).
+ * Positional words go to pos[] (room for CLI_POSITIONAL_MAX); there must
+ * be npos_min to npos_max of them. "--" ends the options; "-h"/"--help"
+ * prints `usage` to stdout. Returns CLI_GO to carry on, else the exit
+ * status (0 after help, 2 after a usage error, which it has printed). */
+int cli_parse(const char *cmd, const char *usage, cli_opt *opts, int argc,
+              char **argv, const char **pos, int npos_min, int npos_max,
+              int *npos);
+
+/* The option's value, or `fallback` if not given. */
+const char *cli_opt_str(const cli_opt *opts, const char *name, const char *fallback);
+int cli_opt_set(const cli_opt *opts, const char *name);
+
+/* Printing failures; each returns the exit status to return. */
+int cli_fail(const hanse_reject *rej);
+int cli_failf(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Pretty JSON on stdout, one document, newline-terminated. */
+void cli_print_json(json_t *doc);
+
+/* Numbers from the command line: all digits, no sign, in range. */
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* An amount with the asset's decimals for people: 123456, 2 -> "1,234.56". */
+void cli_format_amount(char *out, size_t n, uint64_t amount, int decimals);
+
+/* The default key file: $HOME/.hanse/key.json (static storage). */
+const char *cli_default_key_path(void);
+/* mkdir -p with `mode` for directories it creates. 0 or -1 (errno). */
+int cli_mkdir_p(const char *path, unsigned mode);
+/* 1 if path exists. */
+int cli_exists(const char *path);
+
+/* A key pair read from a key file into sodium_malloc'd memory (guarded,
+ * not swapped). NULL on failure with rej filled. Free with cli_key_free. */
+hanse_keypair *cli_key_load(const char *path, hanse_reject *rej);
+void cli_key_free(hanse_keypair *kp);
+
+/* SHA-256 of a file, read in chunks (any size). */
+int cli_hash_file(const char *path, hanse_hash *out, hanse_reject *rej);
+
+/* A client for cli_g (after options) or a printed failure. */
+int cli_client_open(const char *node, const char *chain, hanse_client **out,
+                    hanse_reject *rej);
+
+/* Sign and submit one op as kp: sequence `seq`, or the node's next_seq if
+ * seq is 0. With wait, the answer comes once it is committed. On HANSE_OK
+ * *result is the node's answer (new reference) and every transaction in
+ * it committed with "ok" (or, without wait, is at least pending). On
+ * failure *result is the node's answer if there was one (the transaction
+ * was rejected in execution, say), else NULL; json_decref it either way. */
+int cli_send(hanse_client *c, const hanse_keypair *kp, const hanse_client_op *op,
+             uint64_t seq, int wait, json_t **result, hanse_reject *rej);
+
+/* The creation step of `hanse init` (and `hanse demo`): the node key
+ * <data_dir>/node.key (read, or created if missing) and the chain
+ * <data_dir>/chains/<chain_id>/ from `genesis` (borrowed). On HANSE_OK
+ * *summary is {"chain_id","genesis_hash","node_key","data_dir"}. */
+int cli_init_chain(const char *data_dir, json_t *genesis, json_t **summary,
+                   hanse_reject *rej);
+
+/* Commands (one file each). */
+int cmd_keygen(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+extern const char cmd_keygen_usage[];
+extern const char cmd_init_usage[];
+extern const char cmd_node_usage[];
+extern const char cmd_tx_usage[];
+extern const char cmd_get_usage[];
+extern const char cmd_verify_usage[];
+extern const char cmd_demo_usage[];
+
+#endif

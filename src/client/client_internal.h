@@ -1,0 +1,45 @@
+/*
+ * client_internal.h -- what the client's files share: the client struct
+ * and the one function that performs an HTTP request.
+ */
+#ifndef HANSE_CLIENT_INTERNAL_H
+#define HANSE_CLIENT_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "hanse/client.h"
+
+/* The largest answer the client accepts. The biggest the API sends is a
+ * block of HANSE_BLOCK_TX_MAX transactions at a few hundred bytes of JSON
+ * each (about 10 MiB); four times the request bound leaves ample room and
+ * still stops a misbehaving server from exhausting memory. */
+#define CLIENT_RESPONSE_MAX (4 * (size_t)HANSE_HTTP_BODY_MAX)
+/* A connection that is not up after this long will not come up. */
+#define CLIENT_CONNECT_TIMEOUT_MS 5000L
+#define CLIENT_TIMEOUT_MS_DEFAULT 30000L
+/* The node's default wait on submit (API.md). */
+#define CLIENT_WAIT_MS_DEFAULT 5000L
+/* Base URLs are short; a bound keeps paths in fixed buffers. */
+#define CLIENT_URL_MAX 512
+
+struct hanse_client {
+  char base[CLIENT_URL_MAX];              /* no trailing slash */
+  char chain_id[HANSE_CHAIN_ID_MAX + 1];
+  CURL *curl;                             /* owned; keeps the connection */
+  long timeout_ms;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Perform one request. `path` (with its query string) is appended to the
+ * base URL. body may be NULL for GET. `extra_timeout_ms` is added to the
+ * client's limit (a submit's wait). On HANSE_OK *out is the parsed JSON
+ * answer of a 2xx (new reference). */
+int client_request(hanse_client *c, const char *method, const char *path,
+                   const char *content_type, const void *body, size_t body_len,
+                   long extra_timeout_ms, json_t **out, hanse_reject *rej);
+
+/* A client-side failure: status 0, code "client.<what>". Returns rc. */
+int client_fail(hanse_reject *rej, int rc, const char *code, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+
+#endif

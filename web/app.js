@@ -1,0 +1,960 @@
+/*
+ * app.js -- the Hanse block explorer.
+ *
+ * Plain JavaScript, no build step, no external resources. It talks to the
+ * node's JSON API (docs/API.md) with relative URLs, so it also works behind
+ * a reverse proxy under a sub-path.
+ *
+ * Routes (location.hash):
+ *   #/                      latest blocks, updated live
+ *   #/block/<height>        one block and its transactions
+ *   #/block/<hash>          the same, by block hash
+ *   #/block/<h>?tx=<id>     ... with that transaction highlighted
+ *   #/tx/<id>               a transaction, its receipt and inclusion proof
+ * The chain is ?chain=<id> in the query string (default: the first chain).
+ *
+ * Every value from the node is put into the page as text (never as HTML).
+ */
+'use strict';
+
+(() => {
+  const POLL_MS = 1000;
+  const LATEST = 20;
+  const TX_PAGE = 100;
+  const FETCH_TIMEOUT_MS = 10000;
+  const HEX64 = /^[0-9a-f]{64}$/;
+
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    node: null,        // GET /v1/status
+    chains: [],
+    chain: null,
+    status: null,      // GET /v1/chains/{c}/status
+    statusOk: false,
+    view: null,        // { poll?: async fn, dispose?: fn }
+    nav: 0,            // incremented on every navigation
+    timer: 0,
+    tickGen: 0,
+  };
+
+  /* ---------- DOM helpers ---------- */
+
+  /* h('a', {href: '#/', class: 'x', 'data-testid': 'y'}, 'text', child...) */
+  function h(tag, props, ...kids) {
+    const el = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === 'class') el.className = v;
+        else if (k === 'text') el.textContent = v;
+        else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    append(el, kids);
+    return el;
+  }
+
+  function append(el, kids) {
+    for (const k of kids.flat(Infinity)) {
+      if (k === undefined || k === null || k === false) continue;
+      el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+    }
+    return el;
+  }
+
+  function clear(el) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    return el;
+  }
+
+  /* ---------- formatting ---------- */
+
+  function short(hex, head = 8, tail = 6) {
+    if (typeof hex !== 'string') return '–';
+    return hex.length <= head + tail + 1 ? hex : `${hex.slice(0, head)}…${hex.slice(-tail)}`;
+  }
+
+  function num(n) {
+    return typeof n === 'number' ? n.toLocaleString() : '–';
+  }
+
+  function isToday(d) {
+    const now = new Date();
+    return d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() &&
+      d.getDate() === now.getDate();
+  }
+
+  /* "14:03:27" today, "12 Mar 2025, 14:03:27" otherwise. */
+  function timeShort(ms) {
+    if (typeof ms !== 'number') return '–';
+    const d = new Date(ms);
+    const t = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    if (isToday(d)) return t;
+    return `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })}, ${t}`;
+  }
+
+  function timeLong(ms) {
+    if (typeof ms !== 'number') return '–';
+    const d = new Date(ms);
+    return d.toLocaleString(undefined, {
+      weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+  }
+
+  function age(ms) {
+    if (typeof ms !== 'number') return '';
+    const s = Math.round((Date.now() - ms) / 1000);
+    if (s < 2) return 'just now';
+    if (s < 60) return `${s} s ago`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min ago`;
+    const hr = Math.floor(m / 60);
+    if (hr < 48) return `${hr} h ago`;
+    return `${Math.floor(hr / 24)} days ago`;
+  }
+
+  function timeCell(ms) {
+    return [
+      h('time', { datetime: new Date(ms).toISOString(), title: timeLong(ms) }, timeShort(ms)),
+      h('span', { class: 'age', 'data-ms': ms }, age(ms)),
+    ];
+  }
+
+  function codeBadge(code, testid) {
+    const ok = code === 'ok';
+    return h('span', { class: `badge ${ok ? 'ok' : 'bad'}`, 'data-testid': testid, title: code }, code || '–');
+  }
+
+  function statusBadge(status) {
+    const cls = status === 'committed' ? 'ok' : status === 'pending' ? 'pending' : 'bad';
+    return h('span', { class: `badge ${cls}`, id: 'tx-status', 'data-testid': 'tx-status' }, status || 'unknown');
+  }
+
+  /* A definition list: rows of [label, value, testid?]. */
+  function kv(rows) {
+    return h('dl', { class: 'kv' }, rows.filter(Boolean).map(([k, v, testid]) =>
+      h('div', { class: 'kv-row' }, h('dt', null, k), h('dd', { 'data-testid': testid }, v))));
+  }
+
+  function mono(text, testid) {
+    return h('span', { class: 'mono hash', 'data-testid': testid }, text);
+  }
+
+  /* ---------- API ---------- */
+
+  class ApiError extends Error {
+    constructor(code, message, httpStatus) {
+      super(message);
+      this.code = code;
+      this.httpStatus = httpStatus;
+    }
+  }
+
+  async function api(path) {
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
+    let res;
+    try {
+      res = await fetch(`v1/${path}`, { headers: { Accept: 'application/json' }, signal: ctl.signal, cache: 'no-store' });
+    } catch (e) {
+      throw new ApiError('network', ctl.signal.aborted
+        ? `the node did not answer within ${FETCH_TIMEOUT_MS / 1000} s`
+        : `the node cannot be reached (${e.message})`, 0);
+    } finally {
+      clearTimeout(t);
+    }
+    const text = await res.text();
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch (e) {
+      body = null;
+    }
+    if (!res.ok) {
+      const err = body && body.error;
+      if (err && typeof err === 'object') {
+        throw new ApiError(String(err.code || `http.${res.status}`), String(err.message || res.statusText), res.status);
+      }
+      throw new ApiError(`http.${res.status}`, text.slice(0, 200) || res.statusText || 'request failed', res.status);
+    }
+    if (body === null) throw new ApiError('bad_response', 'the node answered with something that is not JSON', res.status);
+    return body;
+  }
+
+  const chainPath = (rest) => `chains/${encodeURIComponent(state.chain)}/${rest}`;
+
+  const ERROR_TITLES = {
+    'network': 'Cannot reach the node',
+    'chain.unknown': 'Unknown chain',
+    'tx.not_found': 'Transaction not found',
+    'block.not_found': 'Block not found',
+    'search.not_found': 'Nothing found',
+    'http.not_found': 'Not found',
+    'http.bad_param': 'Bad request',
+    'store.failed': 'The node\'s storage failed',
+  };
+
+  /* A readable error: title, message, stable code, HTTP status. notFound
+   * is the title to use for any 404 (e.g. "Block not found"). */
+  function errorBox(err, extra, notFound) {
+    const code = err instanceof ApiError ? err.code : 'client.error';
+    const status = err instanceof ApiError ? err.httpStatus : 0;
+    const title = (status === 404 && notFound) || ERROR_TITLES[code] ||
+      (status >= 500 ? 'The node reported an error' : 'Something went wrong');
+    return h('section', { class: 'error-box', role: 'alert', 'data-testid': 'error', 'data-code': code },
+      h('h2', null, title),
+      h('p', { 'data-testid': 'error-message' }, err.message || String(err)),
+      h('p', { class: 'muted' },
+        'Code ', h('code', { 'data-testid': 'error-code' }, code),
+        err.httpStatus ? ` · HTTP ${err.httpStatus}` : ''),
+      extra || null,
+      h('p', null, h('a', { href: '#/' }, '← Latest blocks')));
+  }
+
+  /* ---------- header: status, chain picker, banner ---------- */
+
+  function showBanner(text) {
+    const b = $('banner');
+    if (text) {
+      b.textContent = text;
+      b.hidden = false;
+    } else {
+      b.hidden = true;
+      b.textContent = '';
+    }
+  }
+
+  function renderStatus() {
+    const s = state.status;
+    const set = (id, v, title) => {
+      const el = $(id);
+      if (el.textContent !== v) el.textContent = v;
+      if (title !== undefined) el.title = title;
+    };
+    if (!s) return;
+    set('status-height', num(s.height));
+    const last = $('status-last-hash');
+    if (last.dataset.hash !== s.last_hash) {
+      last.dataset.hash = s.last_hash || '';
+      clear(last).append(h('a', { href: `#/block/${s.height}`, title: s.last_hash }, short(s.last_hash, 8, 4)));
+    }
+    set('status-tx-count', num(s.tx_count));
+    set('status-mempool', num(s.mempool_depth));
+    document.body.classList.toggle('stale', !state.statusOk);
+  }
+
+  async function pollStatus() {
+    const chain = state.chain;
+    try {
+      const s = await api(chainPath('status'));
+      if (chain !== state.chain) return;
+      state.status = s;
+      state.statusOk = true;
+      showBanner(state.status.store_failed
+        ? 'The node\'s storage has failed: it no longer commits blocks. Data shown may be out of date.'
+        : '');
+    } catch (e) {
+      if (chain !== state.chain) return;
+      state.statusOk = false;
+      showBanner(e.code === 'network'
+        ? `Lost contact with the node: ${e.message}. Retrying every second…`
+        : `Chain status unavailable: ${e.message} (${e.code}).`);
+    }
+    renderStatus();
+  }
+
+  function renderChainPicker() {
+    const pick = $('chain-pick');
+    const sel = $('chain-select');
+    $('chain-name').textContent = state.chains.length > 1 ? '' : (state.chain || '');
+    if (state.chains.length <= 1) {
+      pick.hidden = true;
+      return;
+    }
+    clear(sel);
+    for (const c of state.chains) sel.append(h('option', { value: c, selected: c === state.chain }, c));
+    if (!state.chains.includes(state.chain)) {
+      sel.prepend(h('option', { value: state.chain, selected: true, disabled: true }, `${state.chain} (unknown)`));
+    }
+    pick.hidden = false;
+  }
+
+  function renderFooter() {
+    const f = clear($('foot'));
+    const n = state.node;
+    if (!n) return;
+    f.append(
+      h('span', null, 'Hanse ', h('span', { 'data-testid': 'node-version' }, n.version || '?')),
+      h('span', null, 'node key ', h('span', { class: 'mono', title: n.node_key }, short(n.node_key, 8, 4))),
+      h('a', { href: 'v1/status' }, 'JSON API'),
+      h('a', { href: 'metrics' }, 'metrics'));
+  }
+
+  function selectChain(c) {
+    const url = new URL(location.href);
+    url.searchParams.set('chain', c);
+    url.hash = '#/';
+    history.pushState(null, '', url);
+    state.chain = c;
+    state.status = null;
+    $('status-last-hash').dataset.hash = '';
+    for (const id of ['status-height', 'status-last-hash', 'status-tx-count', 'status-mempool']) $(id).textContent = '–';
+    renderChainPicker();
+    route();
+    tick();
+  }
+
+  /* ---------- polling ---------- */
+
+  /* One poll loop: a call while a round is in flight starts a new loop and
+   * the old one stops after its round. */
+  async function tick() {
+    const gen = ++state.tickGen;
+    clearTimeout(state.timer);
+    if (!state.chain) return;
+    if (!document.hidden) {
+      const v = state.view;
+      await Promise.allSettled([pollStatus(), v && v.poll ? v.poll() : null]);
+      updateAges();
+    }
+    if (gen === state.tickGen) state.timer = setTimeout(tick, POLL_MS);
+  }
+
+  function updateAges() {
+    for (const el of document.querySelectorAll('.age[data-ms]')) {
+      const t = age(Number(el.dataset.ms));
+      if (el.textContent !== t) el.textContent = t;
+    }
+  }
+
+  /* ---------- views ---------- */
+
+  function setView(title, ...content) {
+    document.title = title ? `${title} · Hanse explorer` : 'Hanse explorer';
+    const main = clear($('view'));
+    append(main, content);
+    return main;
+  }
+
+  /* Latest blocks, newest first; rows are keyed by height+hash and kept
+   * across polls, so new blocks slide in at the top. */
+  function homeView(nav) {
+    const list = h('div', { class: 'rows blocks', id: 'latest-blocks', 'data-testid': 'latest-blocks', role: 'table', 'aria-label': 'Latest blocks' },
+      h('div', { class: 'row head', role: 'row' },
+        h('span', { role: 'columnheader' }, 'Height'),
+        h('span', { role: 'columnheader' }, 'Hash'),
+        h('span', { role: 'columnheader' }, 'Time'),
+        h('span', { role: 'columnheader', class: 'num' }, 'Txs')));
+    const empty = h('p', { class: 'muted', 'data-testid': 'blocks-empty', hidden: true }, 'No blocks yet.');
+    const err = h('div');
+    setView('', h('section', null,
+      h('div', { class: 'section-head' },
+        h('h1', null, 'Latest blocks'),
+        h('span', { class: 'live', title: 'Updated every second' }, 'live')),
+      err, list, empty));
+
+    const rows = new Map();   // key "height:hash" -> element
+    let loaded = false;
+    let busy = false;
+
+    function row(b) {
+      return h('a', { class: 'row block-row', role: 'row', href: `#/block/${b.height}`, 'data-testid': 'block-row', 'data-height': b.height, 'data-hash': b.hash },
+        h('span', { class: 'height', role: 'cell', 'data-testid': 'block-height' }, `#${b.height}`),
+        h('span', { class: 'mono hash-cell', role: 'cell', title: b.hash }, b.hash),
+        h('span', { class: 'time', role: 'cell' }, timeCell(b.time_ms)),
+        h('span', { class: 'num', role: 'cell', 'data-testid': 'block-tx-count' }, num(b.tx_count)));
+    }
+
+    async function poll() {
+      if (busy) return;
+      busy = true;
+      let r;
+      try {
+        r = await api(chainPath(`blocks?latest=${LATEST}`));
+      } catch (e) {
+        if (nav !== state.nav) return;
+        if (!loaded) clear(err).append(errorBox(e));
+        return;
+      } finally {
+        busy = false;
+      }
+      if (nav !== state.nav) return;
+      clear(err);
+      const blocks = Array.isArray(r.blocks) ? r.blocks : [];
+      const keep = new Set();
+      let prev = list.firstChild;   // the header row
+      for (const b of blocks) {
+        const key = `${b.height}:${b.hash}`;
+        keep.add(key);
+        let el = rows.get(key);
+        if (!el) {
+          el = row(b);
+          rows.set(key, el);
+          if (loaded) el.classList.add('new');
+        }
+        if (prev.nextSibling !== el) list.insertBefore(el, prev.nextSibling);
+        prev = el;
+      }
+      for (const [key, el] of rows) {
+        if (!keep.has(key)) {
+          el.remove();
+          rows.delete(key);
+        }
+      }
+      empty.hidden = blocks.length > 0;
+      loaded = true;
+    }
+
+    return { poll, load: poll };
+  }
+
+  function blockView(nav, id, params) {
+    const byHash = HEX64.test(id);
+    if (!byHash && !/^\d+$/.test(id)) {
+      setView('Not found', errorBox(new ApiError('http.bad_param', `“${id}” is neither a block height nor a block hash`, 0)));
+      return {};
+    }
+    setView(`Block ${id}`, h('p', { class: 'loading' }, 'Loading block…'));
+    const highlight = (params.get('tx') || '').toLowerCase();
+    let nextLink = null;
+    let block = null;
+
+    function updateNext() {
+      if (!nextLink || !block) return;
+      const has = state.status && typeof state.status.height === 'number' && state.status.height > block.height;
+      nextLink.classList.toggle('disabled', !has);
+      nextLink.setAttribute('aria-disabled', String(!has));
+      if (has) nextLink.href = `#/block/${block.height + 1}`;
+      else nextLink.removeAttribute('href');
+    }
+
+    async function load() {
+      let b;
+      try {
+        b = await api(chainPath(byHash ? `blocks/hash/${id}` : `blocks/${id}`));
+      } catch (e) {
+        if (nav === state.nav) setView(`Block ${id}`, errorBox(e, null, 'Block not found'));
+        return;
+      }
+      if (nav !== state.nav) return;
+      block = b;
+      const prevLink = b.height > 0
+        ? h('a', { class: 'btn', href: `#/block/${b.height - 1}`, 'data-testid': 'block-prev', rel: 'prev' }, '← Previous')
+        : h('a', { class: 'btn disabled', 'aria-disabled': 'true', 'data-testid': 'block-prev' }, '← Previous');
+      nextLink = h('a', { class: 'btn', 'data-testid': 'block-next', rel: 'next' }, 'Next →');
+      updateNext();
+
+      const txs = Array.isArray(b.txs) ? b.txs : [];
+      const hiIndex = highlight ? txs.findIndex((t) => t.id === highlight) : -1;
+      let shown = Math.max(TX_PAGE, hiIndex >= 0 ? Math.ceil((hiIndex + 1) / TX_PAGE) * TX_PAGE : 0);
+      const txList = h('div', { class: 'rows txs', 'data-testid': 'block-txs', role: 'table', 'aria-label': 'Transactions' });
+      const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'txs-more' });
+
+      function txRow(t) {
+        return h('a', { class: `row tx-row${t.id === highlight ? ' highlight' : ''}`, role: 'row', href: `#/tx/${t.id}`, 'data-testid': 'tx-row', 'data-txid': t.id },
+          h('span', { class: 'idx', role: 'cell' }, t.index),
+          h('span', { class: 'mono id', role: 'cell', title: t.id }, short(t.id, 10, 6)),
+          h('span', { class: 'kind', role: 'cell' }, t.kind),
+          h('span', { class: 'mono signer', role: 'cell', title: t.signer }, short(t.signer, 6, 4)),
+          h('span', { class: 'seq', role: 'cell' }, h('span', { class: 'label' }, 'seq '), t.seq),
+          h('span', { class: 'code', role: 'cell' }, codeBadge(t.code)));
+      }
+
+      function renderTxs() {
+        clear(txList).append(h('div', { class: 'row head', role: 'row' },
+          [['idx', '#'], ['id', 'Transaction id'], ['kind', 'Kind'], ['signer', 'Signer'], ['seq', 'Seq'], ['code', 'Code']]
+            .map(([cls, c]) => h('span', { role: 'columnheader', class: cls }, c))));
+        for (const t of txs.slice(0, shown)) txList.append(txRow(t));
+        const left = txs.length - shown;
+        more.hidden = left <= 0;
+        more.textContent = `Show ${Math.min(left, TX_PAGE).toLocaleString()} more (${left.toLocaleString()} not shown)`;
+      }
+      more.addEventListener('click', () => {
+        shown += TX_PAGE;
+        renderTxs();
+      });
+      renderTxs();
+
+      setView(`Block ${b.height}`,
+        h('section', { 'data-testid': 'block-view', 'data-height': b.height },
+          h('div', { class: 'section-head' },
+            h('h1', null, 'Block ', h('span', { 'data-testid': 'block-view-height' }, `#${b.height}`)),
+            h('nav', { class: 'pager', 'aria-label': 'Block navigation' }, prevLink, nextLink)),
+          kv([
+            ['Height', String(b.height)],
+            ['Hash', mono(b.hash, 'block-hash')],
+            ['Previous hash', b.height > 0
+              ? h('a', { href: `#/block/${b.height - 1}`, class: 'mono hash' }, b.prev_hash)
+              : h('span', null, mono(b.prev_hash), h('span', { class: 'muted' }, ' (genesis)'))],
+            ['Time', h('span', null, timeLong(b.time_ms), ' ', h('span', { class: 'age muted', 'data-ms': b.time_ms }, age(b.time_ms)),
+              h('br'), h('span', { class: 'muted small' }, `${new Date(b.time_ms).toISOString()} · ${b.time_ms} ms`))],
+            ['Transactions', num(b.tx_count), 'block-view-tx-count'],
+            ['Tx root', mono(b.tx_root, 'block-tx-root')],
+            ['State digest', mono(b.state_digest)],
+            ['Proposer', mono(b.proposer)],
+            ['Signature', mono(b.signature)],
+          ])),
+        h('section', null,
+          h('h2', null, `Transactions (${num(txs.length)})`),
+          txs.length ? [txList, more] : h('p', { class: 'muted', 'data-testid': 'block-no-txs' }, 'This block has no transactions.')));
+
+      if (hiIndex >= 0) {
+        const el = txList.querySelector('.highlight');
+        if (el) el.scrollIntoView({ block: 'center' });
+      }
+    }
+
+    return { load, poll: async () => updateNext() };
+  }
+
+  function txView(nav, id) {
+    id = id.toLowerCase();
+    if (!HEX64.test(id)) {
+      setView('Not found', errorBox(new ApiError('http.bad_param', `“${id}” is not a transaction id (64 hex characters)`, 0)));
+      return {};
+    }
+    setView('Transaction', h('p', { class: 'loading' }, 'Loading transaction…'));
+    let pending = false;
+
+    async function load() {
+      let t;
+      try {
+        t = await api(chainPath(`txs/${id}`));
+      } catch (e) {
+        if (nav === state.nav) setView('Transaction', errorBox(e, null, 'Transaction not found'));
+        return;
+      }
+      if (nav !== state.nav) return;
+      const wasPending = pending;
+      pending = t.status === 'pending';
+      if (pending) {
+        if (wasPending) return;   // still waiting: the page is already right
+        setView('Transaction',
+          h('section', { 'data-testid': 'tx-view' },
+            h('h1', null, 'Transaction'),
+            kv([
+              ['Id', mono(t.id || id, 'tx-id')],
+              ['Status', statusBadge(t.status)],
+            ]),
+            h('p', { class: 'muted' }, 'The transaction is in the mempool, waiting for a block. This page updates when it commits.')));
+        return;
+      }
+      renderCommitted(t);
+    }
+
+    function renderCommitted(t) {
+      const r = t.receipt || {};
+      const tx = t.tx || {};
+      const p = t.proof;
+      const result = h('div', { class: 'proof-result', id: 'proof-result', 'data-testid': 'proof-result', 'aria-live': 'polite' });
+      const verifyBtn = h('button', { type: 'button', class: 'btn primary', id: 'verify-proof', 'data-testid': 'verify-proof' }, 'Verify proof');
+      verifyBtn.addEventListener('click', async () => {
+        verifyBtn.disabled = true;
+        clear(result).append(h('p', null, 'Verifying…'));
+        result.dataset.result = '';
+        try {
+          const checks = await verifyProof(t);
+          const ok = checks.every((c) => c.ok);
+          result.dataset.result = ok ? 'valid' : 'invalid';
+          clear(result).append(
+            h('p', { class: `verdict ${ok ? 'ok' : 'bad'}`, 'data-testid': 'proof-verdict' }, ok ? '✓ proof valid' : '✗ proof INVALID'),
+            h('ul', { class: 'checks' }, checks.map((c) =>
+              h('li', { class: c.ok ? 'ok' : 'bad' }, c.ok ? '✓ ' : '✗ ', c.text))));
+        } catch (e) {
+          result.dataset.result = 'error';
+          clear(result).append(h('p', { class: 'verdict bad', 'data-testid': 'proof-verdict' }, `✗ proof INVALID: ${e.message}`));
+        } finally {
+          verifyBtn.disabled = false;
+        }
+      });
+
+      let payload;
+      try {
+        payload = JSON.stringify(tx.payload, null, 2);
+      } catch (e) {
+        payload = String(tx.payload);
+      }
+      const blockHref = `#/block/${r.height}?tx=${t.id}`;
+
+      setView('Transaction',
+        h('section', { 'data-testid': 'tx-view' },
+          h('h1', null, 'Transaction'),
+          kv([
+            ['Id', mono(t.id, 'tx-id')],
+            ['Status', statusBadge(t.status)],
+          ])),
+        h('section', null,
+          h('h2', null, 'Receipt'),
+          kv([
+            ['Block', h('a', { href: blockHref, id: 'tx-block-link', 'data-testid': 'tx-block-link' }, `#${r.height}`), 'tx-height'],
+            ['Index', String(r.index), 'tx-index'],
+            ['Code', codeBadge(r.code, 'tx-code')],
+            ['Message', r.message ? r.message : h('span', { class: 'muted' }, '—'), 'tx-message'],
+          ])),
+        h('section', null,
+          h('h2', null, 'Transaction'),
+          kv([
+            ['Kind', h('span', { class: 'kind', id: 'tx-kind', 'data-testid': 'tx-kind' }, tx.kind)],
+            ['Signer', mono(tx.signer, 'tx-signer')],
+            ['Sequence', String(tx.seq), 'tx-seq'],
+            ['Client time', typeof tx.time_ms === 'number'
+              ? h('span', null, timeLong(tx.time_ms), h('br'), h('span', { class: 'muted small' }, `${tx.time_ms} ms`))
+              : '–'],
+            ['Chain', tx.chain_id],
+            ['Batched', tx.batched ? h('span', null, 'yes, batch ', mono(tx.batch_id)) : 'no'],
+          ]),
+          h('h3', null, 'Payload'),
+          h('pre', { class: 'payload', 'data-testid': 'tx-payload' }, payload),
+          t.raw ? h('details', null, h('summary', null, `Encoded transaction (${t.raw.length / 2} bytes)`),
+            h('pre', { class: 'hexdump mono' }, t.raw)) : null),
+        p ? h('section', { 'data-testid': 'tx-proof' },
+          h('h2', null, 'Inclusion proof'),
+          h('p', { class: 'muted' },
+            'The transaction id is leaf ', String(p.index), ' of the block\'s RFC 6962 Merkle tree over its ',
+            String(p.tx_count), ' transaction ids. The audit path leads from that leaf to the tx root in the block header.'),
+          kv([
+            ['Block hash', h('a', { href: blockHref, class: 'mono hash' }, p.block_hash)],
+            ['Tx root', mono(p.tx_root, 'proof-tx-root')],
+            ['Leaf index', `${p.index} of ${p.tx_count}`],
+            ['Audit path', Array.isArray(p.path) && p.path.length
+              ? h('ol', { class: 'path', start: 0 }, p.path.map((x) => h('li', { class: 'mono hash' }, x)))
+              : h('span', { class: 'muted' }, 'empty (the only transaction of its block)')],
+          ]),
+          p.header ? h('details', null, h('summary', null, `Block header (${p.header.length / 2} bytes)`),
+            h('pre', { class: 'hexdump mono' }, p.header)) : null,
+          h('div', { class: 'verify' }, verifyBtn, result)) : null);
+    }
+
+    return {
+      load,
+      poll: async () => {
+        if (pending) await load();
+      },
+    };
+  }
+
+  function notFoundView() {
+    setView('Not found', errorBox(new ApiError('http.not_found', `There is no page “${location.hash}” in the explorer.`, 0)));
+    return {};
+  }
+
+  /* ---------- proof verification ---------- */
+
+  function hexToBytes(hex) {
+    if (typeof hex !== 'string' || hex.length % 2 || !/^[0-9a-fA-F]*$/.test(hex)) {
+      throw new Error('not a hex string');
+    }
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+    return out;
+  }
+
+  function bytesToHex(b) {
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  function concat(...parts) {
+    const n = parts.reduce((a, p) => a + p.length, 0);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  }
+
+  /* SHA-256 in plain JS, for pages that are not a secure context (plain
+   * http on a LAN address), where crypto.subtle does not exist. */
+  const K256 = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ]);
+
+  function sha256Js(data) {
+    const ror = (x, n) => (x >>> n) | (x << (32 - n));
+    const H = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    const len = data.length;
+    const buf = new Uint8Array(Math.ceil((len + 9) / 64) * 64);
+    buf.set(data);
+    buf[len] = 0x80;
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(buf.length - 8, Math.floor(len / 0x20000000));
+    dv.setUint32(buf.length - 4, (len * 8) >>> 0);
+    const W = new Uint32Array(64);
+    for (let off = 0; off < buf.length; off += 64) {
+      for (let i = 0; i < 16; i++) W[i] = dv.getUint32(off + i * 4);
+      for (let i = 16; i < 64; i++) {
+        const a = W[i - 15], b = W[i - 2];
+        const s0 = ror(a, 7) ^ ror(a, 18) ^ (a >>> 3);
+        const s1 = ror(b, 17) ^ ror(b, 19) ^ (b >>> 10);
+        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+      }
+      let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], k = H[7];
+      for (let i = 0; i < 64; i++) {
+        const t1 = (k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + W[i]) | 0;
+        const t2 = ((ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        k = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += k;
+    }
+    const out = new Uint8Array(32);
+    const ov = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) ov.setUint32(i * 4, H[i]);
+    return out;
+  }
+
+  const hasSubtle = () => !!(globalThis.crypto && crypto.subtle && typeof crypto.subtle.digest === 'function');
+
+  async function sha256(data) {
+    if (hasSubtle()) return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+    return sha256Js(data);
+  }
+
+  const leafHash = (leaf) => sha256(concat(Uint8Array.of(0x00), leaf));
+  const nodeHash = (l, r) => sha256(concat(Uint8Array.of(0x01), l, r));
+
+  /* RFC 9162 section 2.1.3.2: verify that `leaf` (raw leaf data) is at
+   * `index` of a tree of `size` leaves whose root is `root`, given the audit
+   * path (leaf side first). All byte arguments are Uint8Array. */
+  async function verifyInclusion(leaf, index, size, path, root) {
+    if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
+    let fn = index;
+    let sn = size - 1;
+    let r = await leafHash(leaf);
+    for (const p of path) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        r = await nodeHash(p, r);
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      } else {
+        r = await nodeHash(r, p);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && equalBytes(r, root);
+  }
+
+  /* The block header (docs/FORMATS.md, src/encoding/block.c):
+   * u8 type=3 | u8 version | u8 chain_len | chain | u64 height | u64 time_ms |
+   * 32 prev | 32 tx_root | 32 state_digest | 32 proposer | u32 tx_count | 64 sig.
+   * The block hash is SHA-256 of every byte before the signature. */
+  function parseHeader(bytes) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length < 3 || bytes[0] !== 0x03) throw new Error('not a block header');
+    const cl = bytes[2];
+    let o = 3 + cl;
+    const need = o + 8 + 8 + 32 * 4 + 4 + 64;
+    if (bytes.length !== need) throw new Error(`header is ${bytes.length} bytes, expected ${need}`);
+    const u64 = (at) => dv.getUint32(at) * 0x100000000 + dv.getUint32(at + 4);
+    const hdr = { chain_id: new TextDecoder().decode(bytes.subarray(3, o)) };
+    hdr.height = u64(o); o += 8;
+    hdr.time_ms = u64(o); o += 8;
+    hdr.prev_hash = bytes.subarray(o, o + 32); o += 32;
+    hdr.tx_root = bytes.subarray(o, o + 32); o += 32;
+    hdr.state_digest = bytes.subarray(o, o + 32); o += 32;
+    hdr.proposer = bytes.subarray(o, o + 32); o += 32;
+    hdr.tx_count = dv.getUint32(o); o += 4;
+    hdr.unsigned = bytes.subarray(0, o);
+    return hdr;
+  }
+
+  /* Every check the browser can make without trusting the node: returns
+   * [{ok, text}]; the proof is valid when all are ok. */
+  async function verifyProof(t) {
+    const p = t.proof;
+    if (!p) throw new Error('the node sent no proof');
+    const checks = [];
+    const id = hexToBytes(t.id);
+    if (id.length !== 32) throw new Error('transaction id is not 32 bytes');
+    if (t.raw) {
+      const got = bytesToHex(await sha256(hexToBytes(t.raw)));
+      checks.push({ ok: got === t.id, text: got === t.id
+        ? 'the transaction id is the SHA-256 of the encoded transaction'
+        : `SHA-256 of the encoded transaction is ${short(got)}, not the id` });
+    }
+    const root = hexToBytes(p.tx_root);
+    const path = (p.path || []).map(hexToBytes);
+    const incl = path.every((x) => x.length === 32) && root.length === 32 &&
+      await verifyInclusion(id, p.index, p.tx_count, path, root);
+    checks.push({ ok: incl, text: incl
+      ? `the audit path (${path.length} hash${path.length === 1 ? '' : 'es'}) leads from leaf ${p.index} of ${p.tx_count} to the tx root`
+      : `the audit path does not lead from leaf ${p.index} of ${p.tx_count} to the tx root ${short(p.tx_root)}` });
+    if (p.header) {
+      let hdr = null;
+      try {
+        hdr = parseHeader(hexToBytes(p.header));
+      } catch (e) {
+        checks.push({ ok: false, text: `the block header does not decode: ${e.message}` });
+      }
+      if (hdr) {
+        const rootOk = bytesToHex(hdr.tx_root) === p.tx_root && hdr.tx_count === p.tx_count;
+        checks.push({ ok: rootOk, text: rootOk
+          ? 'the block header carries this tx root and transaction count'
+          : 'the block header carries a different tx root or transaction count' });
+        const bh = bytesToHex(await sha256(hdr.unsigned));
+        checks.push({ ok: bh === p.block_hash, text: bh === p.block_hash
+          ? 'the block hash is the SHA-256 of the header'
+          : `SHA-256 of the header is ${short(bh)}, not the block hash ${short(p.block_hash)}` });
+        if (t.receipt && typeof t.receipt.height === 'number') {
+          const hOk = hdr.height === t.receipt.height;
+          checks.push({ ok: hOk, text: hOk
+            ? `the header is block #${hdr.height}, the receipt's height`
+            : `the header is block #${hdr.height}, but the receipt says #${t.receipt.height}` });
+        }
+      }
+    }
+    if (!hasSubtle()) checks.push({ ok: true, text: 'hashed with the built-in JavaScript SHA-256 (crypto.subtle is not available on this page)' });
+    return checks;
+  }
+
+  /* ---------- search ---------- */
+
+  function searchMessage(text, isError) {
+    const m = $('search-message');
+    m.textContent = text || '';
+    m.hidden = !text;
+    m.classList.toggle('error', !!isError);
+  }
+
+  async function search(q) {
+    q = q.trim().replace(/^#/, '');
+    if (/^[0-9a-fA-F]{64}$/.test(q)) q = q.toLowerCase();
+    if (!q) {
+      searchMessage('Enter a block height, a block hash or a transaction id.');
+      return;
+    }
+    if (!state.chain) return;
+    const btn = $('search-button');
+    btn.disabled = true;
+    searchMessage('');
+    try {
+      const r = await api(chainPath(`search?q=${encodeURIComponent(q)}`));
+      let target = null;
+      if (r.type === 'block') target = `#/block/${r.height}`;
+      else if (r.type === 'tx') target = `#/tx/${r.id}`;
+      if (!target) {
+        searchMessage(`The node answered with an unexpected result type “${r.type}”.`, true);
+        return;
+      }
+      $('search-input').value = '';
+      $('search-input').blur();
+      if (location.hash === target) route();
+      else location.hash = target;
+    } catch (e) {
+      if (e.code === 'search.not_found' || e.httpStatus === 404) {
+        searchMessage(`Nothing found for “${q}”. Search for a block height, a block hash or a transaction id (64 hex characters).`, true);
+      } else if (e.code === 'http.bad_param') {
+        searchMessage(`Nothing found for “${q}”: ${e.message}. Search for a block height, a block hash or a transaction id.`, true);
+      } else {
+        searchMessage(`Search failed: ${e.message} (${e.code})`, true);
+      }
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  /* ---------- routing ---------- */
+
+  function parseHash() {
+    const raw = location.hash.replace(/^#\/?/, '');
+    const q = raw.indexOf('?');
+    const path = (q >= 0 ? raw.slice(0, q) : raw).split('/').filter(Boolean).map(decodeURIComponent);
+    const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
+    return { path, params };
+  }
+
+  function route() {
+    const nav = ++state.nav;
+    if (state.view && state.view.dispose) state.view.dispose();
+    state.view = null;
+    if (!state.chain) return;
+    const { path, params } = parseHash();
+    let v;
+    if (path.length === 0) v = homeView(nav);
+    else if (path[0] === 'block' && path.length === 2) v = blockView(nav, path[1].toLowerCase(), params);
+    else if (path[0] === 'block' && path.length === 3 && path[1] === 'hash') v = blockView(nav, path[2].toLowerCase(), params);
+    else if (path[0] === 'tx' && path.length === 2) v = txView(nav, path[1]);
+    else v = notFoundView();
+    state.view = v;
+    document.body.dataset.view = path[0] || 'home';
+    window.scrollTo(0, 0);
+    if (v.load) v.load();
+  }
+
+  /* ---------- start ---------- */
+
+  async function start() {
+    $('search-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      search($('search-input').value);
+    });
+    $('chain-select').addEventListener('change', (e) => selectChain(e.target.value));
+    window.addEventListener('hashchange', () => {
+      searchMessage('');
+      route();
+    });
+    window.addEventListener('popstate', () => {
+      const c = new URL(location.href).searchParams.get('chain');
+      if (c && c !== state.chain) selectChain(c);
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) tick();
+    });
+
+    for (;;) {
+      try {
+        state.node = await api('status');
+        break;
+      } catch (e) {
+        setView('Error', errorBox(e, h('p', { class: 'muted' }, 'Retrying in 3 seconds…')));
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+    state.chains = Array.isArray(state.node.chains) ? state.node.chains : [];
+    renderFooter();
+    const wanted = new URL(location.href).searchParams.get('chain');
+    if (!state.chains.length && !wanted) {
+      setView('No chains', h('section', { class: 'error-box', 'data-testid': 'error' },
+        h('h2', null, 'No chains'), h('p', null, 'This node serves no chain yet.')));
+      return;
+    }
+    state.chain = wanted || state.chains[0];
+    renderChainPicker();
+    if (wanted && !state.chains.includes(wanted)) {
+      setView('Unknown chain', errorBox(new ApiError('chain.unknown', `This node does not serve a chain “${wanted}”.`, 404),
+        h('p', null, 'Chains on this node: ', state.chains.map((c, i) => [i ? ', ' : '',
+          h('a', { href: `?chain=${encodeURIComponent(c)}#/` }, c)]))));
+      state.chain = null;
+      return;
+    }
+    route();
+    tick();
+  }
+
+  /* For tests and the curious: the verifier, usable from the console. */
+  window.hanseExplorer = { verifyInclusion, verifyProof, sha256, sha256Js, hexToBytes, bytesToHex, parseHeader };
+
+  start().catch((e) => setView('Error', errorBox(e)));
+})();
