@@ -111,6 +111,12 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
   hanse_receipt *rs = NULL;
   int rc = hanse_store_open(path, HANSE_STORE_READONLY, NULL, &stored, rej);
   if (rc != HANSE_OK) return rc;
+  /* One read transaction: a consistent snapshot even while a node keeps
+   * committing blocks to the same database (WAL). */
+  if (sqlite3_exec(hanse_store_db(stored), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+    hanse_store_close(stored);
+    return hanse_reject_set(rej, HANSE_ERR(IO), "cannot start a read transaction on %s", path);
+  }
   rc = hanse_store_open(NULL, HANSE_STORE_MEMORY, NULL, &mem, rej);
   if (rc != HANSE_OK) goto done;
   rc = chain_load_genesis(stored, &g, rej);
@@ -228,6 +234,7 @@ done:
   free(rs);
   json_decref(g);
   hanse_store_close(mem);
+  sqlite3_exec(hanse_store_db(stored), "COMMIT", NULL, NULL, NULL);
   hanse_store_close(stored);
   return rc;
 }
