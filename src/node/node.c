@@ -55,7 +55,6 @@ static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
                            const hanse_receipt *rs, uint32_t n,
                            const uint64_t *latency_us) {
   hanse_node_chain *nc = ctx;
-  hanse_node *node = nc->node;
   if (ok) {
     atomic_fetch_add(&nc->metrics.blocks_total, 1);
     atomic_fetch_add(&nc->metrics.txs_committed_total, n);
@@ -64,10 +63,7 @@ static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
       if (strcmp(rs[i].code, "ok") != 0) hanse_metrics_reject(&nc->metrics, "execute", rs[i].code, 1);
     (void)tip;
   }
-  pthread_mutex_lock(&node->commit_mu);
-  node->commit_gen++;
-  pthread_cond_broadcast(&node->commit_cv);
-  pthread_mutex_unlock(&node->commit_mu);
+  if (ok) hanse_waiters_deliver(&nc->waiters, rs, n);
 }
 
 static int load_node_key(hanse_node *n, hanse_reject *rej) {
@@ -114,6 +110,7 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
     }
     nc->node = n;
     hanse_metrics_init(&nc->metrics);
+    if (hanse_waiters_init(&nc->waiters) != HANSE_OK) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     nc->mp = hanse_mempool_create(HANSE_MEMPOOL_MAX, node_seq_lookup, nc);
     n->chain_count++;
     if (nc->mp == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
@@ -141,12 +138,6 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
   n->env = hanse_env_system();
   n->started_ms = hanse_now_ms(n->env);
   hanse_metrics_init(&n->metrics);
-  pthread_mutex_init(&n->commit_mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&n->commit_cv, &ca);
-  pthread_condattr_destroy(&ca);
   int rc = load_node_key(n, rej);
   if (rc == HANSE_OK) rc = open_chains(n, rej);
   if (rc != HANSE_OK) goto fail;
@@ -182,11 +173,10 @@ void hanse_node_close(hanse_node *n) {
     hanse_mempool_destroy(n->chains[i].mp);
     hanse_chain_close(n->chains[i].chain);
     hanse_metrics_destroy(&n->chains[i].metrics);
+    hanse_waiters_destroy(&n->chains[i].waiters);
   }
   hanse_pool_destroy(n->pool);
   hanse_metrics_destroy(&n->metrics);
-  pthread_mutex_destroy(&n->commit_mu);
-  pthread_cond_destroy(&n->commit_cv);
   hanse_keypair_wipe(&n->key);
   free(n);
 }

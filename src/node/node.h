@@ -20,6 +20,7 @@
 #include "consensus/mempool.h"
 #include "consensus/sequencer.h"
 #include "node/metrics.h"
+#include "node/waiters.h"
 
 #define HANSE_NODE_CHAINS_MAX 16
 
@@ -39,6 +40,7 @@ typedef struct hanse_node_chain {
   hanse_mempool *mp;
   hanse_sequencer *seq;
   hanse_metrics metrics;
+  hanse_waiters waiters;
   hanse_node *node;
 } hanse_node_chain;
 
@@ -54,9 +56,6 @@ struct hanse_node {
   hanse_node_chain chains[HANSE_NODE_CHAINS_MAX];
   int chain_count;
   hanse_metrics metrics;          /* node-wide (HTTP) */
-  pthread_mutex_t commit_mu;      /* waiters for commits */
-  pthread_cond_t commit_cv;
-  uint64_t commit_gen;
   struct hanse_api *api;
   int port;                       /* the bound port */
   uint64_t started_ms;

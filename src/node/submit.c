@@ -88,24 +88,6 @@ static uint32_t entry_txs(const checked *c) {
   return 1;
 }
 
-static int all_committed(hanse_node_chain *nc, const hanse_submit_result *r, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (r[i].status == HANSE_SUBMIT_PENDING && hanse_mempool_contains(nc->mp, &r[i].id))
-      return 0;
-  return 1;
-}
-
-static void fill_committed(hanse_node_chain *nc, hanse_submit_result *r, size_t n) {
-  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
-  if (rd == NULL) return;
-  for (size_t i = 0; i < n; i++) {
-    if (r[i].status != HANSE_SUBMIT_PENDING) continue;
-    if (hanse_store_tx_get(rd, &r[i].id, &r[i].receipt) == HANSE_OK)
-      r[i].status = HANSE_SUBMIT_COMMITTED;
-  }
-  hanse_chain_reader_release(nc->chain, rd);
-}
-
 int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
                       size_t n, int wait_ms, hanse_submit_result **results,
                       size_t *nresults) {
@@ -120,32 +102,53 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += entry_txs(&cs[i]);
   hanse_submit_result *rs = calloc(total ? total : 1, sizeof *rs);
-  hanse_hash *ids = malloc(HANSE_BATCH_TX_MAX * sizeof *ids);
-  if (rs == NULL || ids == NULL) {
-    free(rs);
-    free(ids);
-    for (size_t i = 0; i < n; i++)
-      if (cs[i].batch_live) hanse_batch_free(&cs[i].batch);
-    free(cs);
-    return HANSE_ERR(NOMEM);
+  hanse_hash *ids = calloc(total ? total : 1, sizeof *ids);
+  int *has_id = calloc(total ? total : 1, sizeof *has_id);
+  int rc = HANSE_OK;
+  if (rs == NULL || ids == NULL || has_id == NULL) {
+    rc = HANSE_ERR(NOMEM);
+    goto out;
   }
+  /* Ids of every decoded transaction, in request order. */
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    checked *c = &cs[i];
+    uint32_t m = entry_txs(c);
+    int decoded = c->type == HANSE_ENTRY_BATCH ? c->batch_live : c->tx.raw != NULL;
+    for (uint32_t j = 0; j < m; j++, k++) {
+      hanse_reject_clear(&rs[k].rej);
+      if (!decoded) continue;
+      rs[k].has_id = has_id[k] = 1;
+      rs[k].id = ids[k] = c->type == HANSE_ENTRY_BATCH ? c->batch.txs[j].id : c->tx.id;
+    }
+  }
+  HANSE_ASSERT(k == total);
+  /* A waiting request registers before its transactions can commit. */
+  hanse_waiter w;
+  memset(&w, 0, sizeof w);
+  int waiting = wait_ms > 0;
+  if (waiting) {
+    w.n = total;
+    w.ids = ids;
+    w.has_id = has_id;
+    w.got = calloc(total ? total : 1, 1);
+    w.receipts = calloc(total ? total : 1, sizeof *w.receipts);
+    if (w.got == NULL || w.receipts == NULL || hanse_waiters_register(&nc->waiters, &w) != HANSE_OK) {
+      free(w.got);
+      free(w.receipts);
+      rc = HANSE_ERR(NOMEM);
+      goto out;
+    }
+  }
+
   uint64_t now = hanse_mono_us(node->env);
-  size_t k = 0, accepted = 0;
+  size_t accepted = 0;
   hanse_store *rd = NULL;
+  k = 0;
   for (size_t i = 0; i < n; i++) {
     checked *c = &cs[i];
     uint32_t m = entry_txs(c);
     hanse_submit_result *r = &rs[k];
-    /* Ids of the entry's transactions. */
-    int decoded = c->type == HANSE_ENTRY_BATCH ? c->batch_live : c->tx.raw != NULL;
-    for (uint32_t j = 0; j < m; j++) {
-      hanse_reject_clear(&r[j].rej);
-      if (decoded) {
-        r[j].has_id = 1;
-        r[j].id = c->type == HANSE_ENTRY_BATCH ? c->batch.txs[j].id : c->tx.id;
-        ids[j] = r[j].id;
-      }
-    }
     if (c->rc != HANSE_OK) {
       for (uint32_t j = 0; j < m; j++) {
         r[j].status = HANSE_SUBMIT_REJECTED;
@@ -165,7 +168,7 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     a.type = c->type;
     a.raw = entries[i].raw;
     a.raw_len = entries[i].len;
-    a.ids = ids;
+    a.ids = &ids[k];
     a.arrival_us = now;
     if (c->type == HANSE_ENTRY_BATCH) {
       a.signer = c->batch.signer;
@@ -178,22 +181,22 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     hanse_mp_status st;
     hanse_reject rej;
     hanse_reject_clear(&rej);
-    int rc = hanse_mempool_add(nc->mp, &a, &st, &rej);
-    if (rc == HANSE_ERR(TX_STALE_SEQUENCE)) {
+    int arc = hanse_mempool_add(nc->mp, &a, &st, &rej);
+    if (arc == HANSE_ERR(TX_STALE_SEQUENCE)) {
       /* Committed already? Then this is a resubmission: report it. */
       if (rd == NULL) rd = hanse_chain_reader_acquire(nc->chain);
       hanse_receipt rec;
-      if (rd && hanse_store_tx_get(rd, &ids[0], &rec) == HANSE_OK) {
+      if (rd && hanse_store_tx_get(rd, &ids[k], &rec) == HANSE_OK) {
         for (uint32_t j = 0; j < m; j++) {
           r[j].status = HANSE_SUBMIT_COMMITTED;
-          if (hanse_store_tx_get(rd, &ids[j], &r[j].receipt) != HANSE_OK) r[j].receipt = rec;
+          if (hanse_store_tx_get(rd, &ids[k + j], &r[j].receipt) != HANSE_OK) r[j].receipt = rec;
         }
         accepted += m;
         k += m;
         continue;
       }
     }
-    if (rc != HANSE_OK) {
+    if (arc != HANSE_OK) {
       for (uint32_t j = 0; j < m; j++) {
         r[j].status = HANSE_SUBMIT_REJECTED;
         r[j].rej = rej;
@@ -208,23 +211,34 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
   }
   HANSE_ASSERT(k == total);
   if (rd) hanse_chain_reader_release(nc->chain, rd);
+
+  if (waiting) {
+    uint8_t *want = calloc(total ? total : 1, 1);
+    if (want) {
+      for (size_t i = 0; i < total; i++) want[i] = rs[i].status == HANSE_SUBMIT_PENDING;
+      uint64_t deadline = hanse_mono_us(node->env) + (uint64_t)wait_ms * 1000u;
+      hanse_waiters_wait(&nc->waiters, &w, want, deadline);
+    }
+    hanse_waiters_unregister(&nc->waiters, &w);
+    for (size_t i = 0; i < total; i++) {
+      if (want && want[i] && w.got[i]) {
+        rs[i].status = HANSE_SUBMIT_COMMITTED;
+        rs[i].receipt = w.receipts[i];
+      }
+    }
+    free(want);
+    free(w.got);
+    free(w.receipts);
+  }
+out:
   for (size_t i = 0; i < n; i++)
     if (cs[i].batch_live) hanse_batch_free(&cs[i].batch);
   free(cs);
   free(ids);
-
-  if (wait_ms > 0 && accepted > 0) {
-    uint64_t deadline = hanse_mono_us(node->env) + (uint64_t)wait_ms * 1000u;
-    pthread_mutex_lock(&node->commit_mu);
-    while (!all_committed(nc, rs, total)) {
-      uint64_t t = hanse_mono_us(node->env);
-      if (t >= deadline) break;
-      uint64_t until = t + 50000 < deadline ? t + 50000 : deadline;
-      struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
-      pthread_cond_timedwait(&node->commit_cv, &node->commit_mu, &ts);
-    }
-    pthread_mutex_unlock(&node->commit_mu);
-    fill_committed(nc, rs, total);
+  free(has_id);
+  if (rc != HANSE_OK) {
+    free(rs);
+    return rc;
   }
   *results = rs;
   *nresults = total;
