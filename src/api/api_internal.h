@@ -34,6 +34,9 @@ enum MHD_Result api_error_rc(hanse_req *rq, int rc, const char *fmt, ...)
 enum MHD_Result api_reject(hanse_req *rq, const hanse_reject *rej);
 enum MHD_Result api_bytes(hanse_req *rq, int status, const char *content_type,
                           const void *data, size_t len, int copy);
+/* Like api_bytes, taking ownership of malloc'd data (freed after send). */
+enum MHD_Result api_bytes_take(hanse_req *rq, int status, const char *content_type,
+                               void *data, size_t len);
 enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
 
 /* Query parameters. NULL if absent. */

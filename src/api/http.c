@@ -50,6 +50,17 @@ enum MHD_Result api_bytes(hanse_req *rq, int status, const char *content_type,
   return queue(rq, status, resp);
 }
 
+enum MHD_Result api_bytes_take(hanse_req *rq, int status, const char *content_type,
+                               void *data, size_t len) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+  if (resp == NULL) {
+    free(data);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", content_type);
+  return queue(rq, status, resp);
+}
+
 enum MHD_Result api_json(hanse_req *rq, int status, json_t *j) {
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);

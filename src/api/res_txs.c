@@ -14,12 +14,6 @@
 #include "chain/chain.h"
 #include "encoding/block.h"
 
-static const char *submit_status_name(int s) {
-  switch (s) {
-    case HANSE_SUBMIT_PENDING: return "pending";
-    case HANSE_SUBMIT_COMMITTED: return "committed";
-    default: return "rejected";
-  }
 }
 
 /* Parse the JSON form. Entries point into `store` (hex-decoded copies). */
@@ -144,39 +138,85 @@ static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
     mr = api_error_rc(rq, rc, NULL);
     goto done;
   }
-  json_t *arr = json_array();
+  /* The results array is written by hand: a request may carry 20,000
+   * transactions and one jansson object each costs more than the rest of
+   * the response path. Codes and ids are plain ASCII; messages are
+   * escaped through jansson. */
+  hanse_buf out;
+  hanse_buf_init(&out);
   size_t accepted = 0, rejected = 0, committed = 0;
   const hanse_reject *first_rej = NULL;
   for (size_t i = 0; i < nr; i++) {
     hanse_submit_result *r = &rs[i];
-    json_t *o = json_object();
-    json_object_set_new(o, "id", r->has_id ? api_hex(r->id.b, HANSE_HASH_BYTES) : json_null());
-    json_object_set_new(o, "status", json_string(submit_status_name(r->status)));
-    if (r->status == HANSE_SUBMIT_COMMITTED) {
-      json_object_set_new(o, "height", json_integer((json_int_t)r->receipt.height));
-      json_object_set_new(o, "index", json_integer(r->receipt.index));
-      json_object_set_new(o, "code", json_string(r->receipt.code));
-      if (r->receipt.message[0]) json_object_set_new(o, "message", json_string(r->receipt.message));
-      committed++;
-    } else if (r->status == HANSE_SUBMIT_REJECTED) {
-      json_object_set_new(o, "code", json_string(r->rej.code));
-      json_object_set_new(o, "message", json_string(r->rej.message));
-      if (first_rej == NULL) first_rej = &r->rej;
+    if (r->status == HANSE_SUBMIT_REJECTED) {
       rejected++;
+      if (first_rej == NULL) first_rej = &r->rej;
+    } else {
+      accepted++;
+      if (r->status == HANSE_SUBMIT_COMMITTED) committed++;
     }
-    if (r->status != HANSE_SUBMIT_REJECTED) accepted++;
-    json_array_append_new(arr, o);
   }
-  json_t *resp = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
-                           (json_int_t)rejected, "results", arr);
+  char line[256];
+  int len = snprintf(line, sizeof line, "{\"accepted\":%zu,\"rejected\":%zu,", accepted, rejected);
+  hanse_buf_put(&out, line, (size_t)len);
   int status = committed == accepted ? 200 : 202;
   if (accepted == 0 && first_rej) {
     status = first_rej->status >= 400 ? first_rej->status : 400;
-    json_object_set_new(resp, "error", json_pack("{s:s, s:s}", "code", first_rej->code,
-                                                 "message", first_rej->message));
+    json_t *e = json_pack("{s:s, s:s}", "code", first_rej->code, "message", first_rej->message);
+    char *et = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    hanse_buf_put(&out, "\"error\":", 8);
+    if (et) hanse_buf_put(&out, et, strlen(et));
+    free(et);
+    hanse_buf_put(&out, ",", 1);
   }
+  hanse_buf_put(&out, "\"results\":[", 11);
+  for (size_t i = 0; i < nr; i++) {
+    hanse_submit_result *r = &rs[i];
+    char id[HANSE_HASH_HEX_BYTES + 2] = "null";
+    if (r->has_id) {
+      id[0] = '"';
+      hanse_hash_hex(id + 1, &r->id);
+      id[65] = '"';
+      id[66] = 0;
+    }
+    const char *msg = NULL;
+    if (r->status == HANSE_SUBMIT_COMMITTED) {
+      len = snprintf(line, sizeof line,
+                     "%s{\"id\":%s,\"status\":\"committed\",\"height\":%llu,\"index\":%u,\"code\":\"%s\"",
+                     i ? "," : "", id, (unsigned long long)r->receipt.height, r->receipt.index,
+                     r->receipt.code);
+      if (r->receipt.message[0]) msg = r->receipt.message;
+    } else if (r->status == HANSE_SUBMIT_REJECTED) {
+      len = snprintf(line, sizeof line, "%s{\"id\":%s,\"status\":\"rejected\",\"code\":\"%s\"",
+                     i ? "," : "", id, r->rej.code);
+      msg = r->rej.message;
+    } else {
+      len = snprintf(line, sizeof line, "%s{\"id\":%s,\"status\":\"pending\"", i ? "," : "", id);
+    }
+    hanse_buf_put(&out, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+    if (msg) {
+      json_t *m = json_string(msg);
+      char *mt = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+      json_decref(m);
+      hanse_buf_put(&out, ",\"message\":", 11);
+      if (mt) hanse_buf_put(&out, mt, strlen(mt));
+      else hanse_buf_put(&out, "\"\"", 2);
+      free(mt);
+    }
+    hanse_buf_put(&out, "}", 1);
+  }
+  hanse_buf_put(&out, "]}", 2);
   free(rs);
-  mr = api_json(rq, status, resp);
+  if (hanse_buf_status(&out) != HANSE_OK) {
+    hanse_buf_free(&out);
+    mr = api_error_rc(rq, HANSE_ERR(NOMEM), NULL);
+    goto done;
+  }
+  size_t olen;
+  uint8_t *odata = hanse_buf_steal(&out, &olen);
+  mr = api_bytes_take(rq, status, "application/json", odata, olen);
+
 done:
   if (store)
     for (size_t i = 0; i < n; i++) free(store[i]);
