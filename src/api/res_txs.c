@@ -14,8 +14,6 @@
 #include "chain/chain.h"
 #include "encoding/block.h"
 
-}
-
 /* Parse the JSON form. Entries point into `store` (hex-decoded copies). */
 static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
                            uint8_t ***store, hanse_reject *rej) {
