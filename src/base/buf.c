@@ -26,7 +26,8 @@ int hanse_buf_reserve(hanse_buf *b, size_t extra) {
   if (b->failed) return HANSE_ERR(NOMEM);
   if (b->cap - b->len >= extra) return HANSE_OK;
   size_t need = b->len + extra;
-  if (need < b->len) { b->failed = 1; return HANSE_ERR(NOMEM); }
+  /* Overflow, or so large that doubling would wrap: refuse. */
+  if (need < b->len || need > SIZE_MAX / 2) { b->failed = 1; return HANSE_ERR(NOMEM); }
   size_t cap = b->cap ? b->cap : 256;
   while (cap < need) cap *= 2;
   uint8_t *d = realloc(b->data, cap);
