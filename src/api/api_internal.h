@@ -55,6 +55,7 @@ enum MHD_Result res_blocks(hanse_req *rq, hanse_node_chain *nc, const char *rest
 enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_genesis(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);

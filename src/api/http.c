@@ -80,6 +80,7 @@ enum MHD_Result api_json(hanse_req *rq, int status, json_t *j) {
   return queue(rq, status, resp);
 }
 
+__attribute__((format(printf, 4, 0)))
 static enum MHD_Result api_verror(hanse_req *rq, int status, const char *code,
                                   const char *fmt, va_list ap) {
   char msg[512];
@@ -196,6 +197,11 @@ static enum MHD_Result route_chain(hanse_req *rq, const char *p) {
   }
   if (IS("query")) return res_query(rq, nc, rest);
   if (IS("accounts")) return res_accounts(rq, nc, rest);
+  if (IS("genesis")) {
+    if (*rest) goto notfound;
+    if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+    return res_genesis(rq, nc);
+  }
 #undef IS
 notfound:
   return api_error(rq, 404, "http.not_found", "no route %s %s", rq->method, rq->url);
@@ -275,6 +281,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char line[512];
@@ -305,7 +312,6 @@ int hanse_api_start(hanse_node *node, const char *host, int port,
       MHD_OPTION_NOTIFY_COMPLETED, completed, api,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
       MHD_OPTION_END);
   if (api->daemon == NULL) {

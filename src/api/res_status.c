@@ -86,3 +86,16 @@ enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *re
                   json_pack("{s:o, s:I, s:I}", "pubkey", api_hex(pk.b, HANSE_PUBKEY_BYTES), "seq",
                             (json_int_t)committed, "next_seq", (json_int_t)next));
 }
+
+enum MHD_Result res_genesis(hanse_req *rq, hanse_node_chain *nc) {
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
+  hanse_buf b;
+  hanse_buf_init(&b);
+  int rc = hanse_store_meta_get(rd, "genesis", &b);
+  hanse_chain_reader_release(nc->chain, rd);
+  json_t *g = rc == HANSE_OK ? json_loadb((const char *)b.data, b.len, 0, NULL) : NULL;
+  hanse_buf_free(&b);
+  if (g == NULL) return api_error_rc(rq, HANSE_ERR(CHAIN_BROKEN), "the stored genesis is unreadable");
+  return api_json(rq, 200, g);
+}

@@ -272,6 +272,7 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
                         (json_int_t)p.receipt.index, "code", p.receipt.code, "message",
                         p.receipt.message, "tx", txj ? txj : json_null(), "raw",
                         api_hex(p.raw, p.raw_len), "proof", proof_json(&p));
+  if (j && p.batched) json_object_set_new(j, "batch_raw", api_hex(p.batch_raw, p.batch_raw_len));
   hanse_tx_proof_free(&p);
   return api_json(rq, 200, j);
 }

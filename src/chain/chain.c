@@ -76,6 +76,19 @@ int chain_state_sum(hanse_store *s, hanse_hash *sum) {
   return hanse_store_state_scan(s, "", 0, NULL, 0, -1, state_sum_visit, sum);
 }
 
+/* A stored block that does not decode means a broken chain: keep the
+ * decoder's message (prefixed with the block) but report chain.broken, as
+ * chain.h promises, not the decoder's own code. */
+static int chain_broken(hanse_reject *rej) {
+  int rc = HANSE_ERR(CHAIN_BROKEN);
+  if (rej) {
+    rej->rc = rc;
+    rej->status = hanse_err_status(rc);
+    snprintf(rej->code, sizeof rej->code, "%s", hanse_err_code(rc));
+  }
+  return rc;
+}
+
 int chain_check_block(const hanse_block_row *row, const char *chain_id,
                       const hanse_hash *prev_hash, const hanse_pubkey *validators,
                       int validator_count, int check_sigs, hanse_header *h,
@@ -85,7 +98,7 @@ int chain_check_block(const hanse_block_row *row, const char *chain_id,
   char hex[HANSE_HASH_HEX_BYTES];
   if (hanse_header_decode(h, row->header, row->header_len, rej) != HANSE_OK) {
     hanse_reject_prefix(rej, "block %" PRIu64 ": header does not decode", row->height);
-    return HANSE_ERR(CHAIN_BROKEN);
+    return chain_broken(rej);
   }
   hanse_hash hh;
   hanse_header_hash(h, &hh);
@@ -112,7 +125,7 @@ int chain_check_block(const hanse_block_row *row, const char *chain_id,
   }
   if (hanse_body_decode(body, row->body, row->body_len, rej) != HANSE_OK) {
     hanse_reject_prefix(rej, "block %" PRIu64 ": body does not decode", row->height);
-    return HANSE_ERR(CHAIN_BROKEN);
+    return chain_broken(rej);
   }
   int rc = HANSE_ERR(CHAIN_BROKEN);
   if (body->tx_count != h->tx_count) {

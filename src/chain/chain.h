@@ -105,7 +105,8 @@ typedef struct hanse_tx_proof {
   hanse_pubkey signer;
   uint64_t seq;
   char kind[HANSE_KIND_MAX + 1];
-  uint8_t *batch_raw;    /* owned, NULL unless batched: enclosing batch id */
+  uint8_t *batch_raw;    /* owned, NULL unless batched: the enclosing batch */
+  size_t batch_raw_len;
   hanse_hash batch_id;
   int batched;
 } hanse_tx_proof;

@@ -64,6 +64,13 @@ int hanse_chain_tx_proof(hanse_store *reader, const hanse_hash *id,
   if (e->type == HANSE_ENTRY_BATCH) {
     p->batched = 1;
     p->batch_id = e->batch.id;
+    p->batch_raw = malloc(e->batch.raw_len);
+    if (p->batch_raw == NULL) {
+      rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+      goto done;
+    }
+    memcpy(p->batch_raw, e->batch.raw, e->batch.raw_len);
+    p->batch_raw_len = e->batch.raw_len;
   }
 done:
   hanse_body_free(&body);

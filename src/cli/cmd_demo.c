@@ -168,7 +168,7 @@ static int step(demo *d, int r, const char *kind, json_t *payload, const char *w
   int rc = cli_send(d->client, d->keys[r], &op, 0, 1, &result, rej);
   json_t *first = json_array_get(json_object_get(result, "results"), 0);
   if (rc == HANSE_OK)
-    printf("  %-12s %-46s block %" JSON_INTEGER_FORMAT ", tx %.12s\n", roles[r].role, what,
+    printf("  %-12s %-50s block %" JSON_INTEGER_FORMAT ", tx %.12s\n", roles[r].role, what,
            json_integer_value(json_object_get(first, "height")),
            json_string_value(json_object_get(first, "id")));
   else
@@ -261,7 +261,7 @@ static int payout_batch(demo *d, hanse_reject *rej) {
     snprintf(what, sizeof what, "pays out %d transfers, %s " DEMO_ASSET ", in one batch",
              DEMO_BATCH_TXS, amount);
     json_t *first = json_array_get(json_object_get(result, "results"), 0);
-    printf("  %-12s %-46s block %" JSON_INTEGER_FORMAT ", %zu txs\n", roles[PLATFORM].role,
+    printf("  %-12s %-50s block %" JSON_INTEGER_FORMAT ", %zu txs\n", roles[PLATFORM].role,
            what, json_integer_value(json_object_get(first, "height")),
            json_array_size(json_object_get(result, "results")));
   } else {

@@ -112,23 +112,21 @@ int client_request(hanse_client *c, const char *method, const char *path,
 
   hanse_buf answer;
   hanse_buf_init(&answer);
-  struct curl_slist *headers = NULL, *h;
   int rc = HANSE_OK;
-  h = curl_slist_append(headers, "Accept: application/json");
-  if (h) headers = h;
-  /* libcurl waits for "100 Continue" before large bodies; the node reads
-   * the body anyway, so that would only add a round trip. */
-  h = h ? curl_slist_append(headers, "Expect:") : NULL;
-  if (h) headers = h;
-  if (h && content_type) {
-    char ct[96];
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
-    h = curl_slist_append(headers, ct);
-    if (h) headers = h;
-  }
-  if (h == NULL) {
-    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-    goto done;
+  char ct[96];
+  snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "");
+  /* An empty "Expect:" stops libcurl waiting for "100 Continue" before a
+   * large body: the node reads the body anyway, so that is a round trip
+   * for nothing. */
+  const char *lines[] = {"Accept: application/json", "Expect:", content_type ? ct : NULL};
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i]; i++) {
+    struct curl_slist *h = curl_slist_append(headers, lines[i]);
+    if (h == NULL) {
+      rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+      goto done;
+    }
+    headers = h;
   }
 
   CURL *k = c->curl;

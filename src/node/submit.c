@@ -142,7 +142,6 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
   }
 
   uint64_t now = hanse_mono_us(node->env);
-  size_t accepted = 0;
   hanse_store *rd = NULL;
   k = 0;
   for (size_t i = 0; i < n; i++) {
@@ -191,7 +190,6 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
           r[j].status = HANSE_SUBMIT_COMMITTED;
           if (hanse_store_tx_get(rd, &ids[k + j], &r[j].receipt) != HANSE_OK) r[j].receipt = rec;
         }
-        accepted += m;
         k += m;
         continue;
       }
@@ -204,7 +202,6 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
       hanse_metrics_reject(&nc->metrics, "submit", rej.code, m);
     } else {
       for (uint32_t j = 0; j < m; j++) r[j].status = HANSE_SUBMIT_PENDING;
-      accepted += m;
       if (st == HANSE_MP_ADDED) atomic_fetch_add(&nc->metrics.txs_submitted_total, m);
     }
     k += m;

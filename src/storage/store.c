@@ -311,6 +311,19 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
    * x = prefix minus nothing needs a value just below the prefix; binding
    * the prefix and also accepting equality would need another statement,
    * so a key equal to the prefix is found by a first exact get instead. */
+  if (!(after && alen) && limit != 0) {
+    /* (copied out first: fn may read this connection again) */
+    hanse_buf v;
+    hanse_buf_init(&v);
+    int found = 0;
+    int grc = hanse_store_state_get(s, prefix, plen, &v, &found);
+    int stop = grc == HANSE_OK && found &&
+               fn(ctx, prefix, plen, v.len ? v.data : (const uint8_t *)"", v.len);
+    hanse_buf_free(&v);
+    if (grc != HANSE_OK) return grc;
+    if (stop) return HANSE_OK;
+    if (found && limit > 0) limit--;
+  }
   if (after && alen)
     sqlite3_bind_blob(st, 1, after, (int)alen, SQLITE_STATIC);
   else
