@@ -1,0 +1,751 @@
+/*
+ * test_store.c -- the SQLite store: metadata, state, blocks, the
+ * transaction index, transactions, and sticky failure.
+ *
+ * Sticky failure is driven by a small fault-injecting VFS defined here: it
+ * wraps the default VFS and, while a global flag is set, fails xWrite or
+ * xSync with SQLITE_IOERR. The tests show that an I/O error during a block
+ * commit fails the commit, marks the store failed, keeps it refusing
+ * writes with HANSE_ERR(STORE_FAILED) after the disk "recovers", and that
+ * a reopened chain holds the block entirely or not at all.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "fixture.h"
+#include "storage/store.h"
+
+/* ------------------------------------------------------------------ */
+/* Fault-injecting VFS                                                 */
+
+#define FAULT_VFS "hanse_fault"
+
+static int fault_write; /* fail xWrite while set */
+static int fault_sync;  /* fail xSync while set */
+static int faults_hit;  /* how many calls were failed */
+
+typedef struct fault_file {
+  sqlite3_file base;
+  sqlite3_file *real; /* follows this struct in the same allocation */
+} fault_file;
+
+static sqlite3_vfs fault_vfs;
+static sqlite3_vfs *real_vfs;
+
+#define REAL(f) (((fault_file *)(f))->real)
+
+static int f_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
+static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
+  return REAL(f)->pMethods->xRead(REAL(f), p, n, off);
+}
+static int f_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
+  if (fault_write) {
+    faults_hit++;
+    return SQLITE_IOERR_WRITE;
+  }
+  return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
+}
+static int f_truncate(sqlite3_file *f, sqlite3_int64 size) {
+  if (fault_write) {
+    faults_hit++;
+    return SQLITE_IOERR_TRUNCATE;
+  }
+  return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+static int f_sync(sqlite3_file *f, int flags) {
+  if (fault_sync) {
+    faults_hit++;
+    return SQLITE_IOERR_FSYNC;
+  }
+  return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+static int f_size(sqlite3_file *f, sqlite3_int64 *size) {
+  return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int f_check(sqlite3_file *f, int *out) {
+  return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+static int f_fcntl(sqlite3_file *f, int op, void *arg) {
+  return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int f_devchar(sqlite3_file *f) {
+  return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int f_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp) {
+  return REAL(f)->pMethods->xShmMap(REAL(f), pg, pgsz, extend, pp);
+}
+static int f_shm_lock(sqlite3_file *f, int off, int n, int flags) {
+  return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+static void f_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int f_shm_unmap(sqlite3_file *f, int del) {
+  return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+static int f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp) {
+  return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
+}
+static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
+  return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
+}
+
+static const sqlite3_io_methods fault_io = {
+    3,       f_close,  f_read,   f_write,   f_truncate,    f_sync,
+    f_size,  f_lock,   f_unlock, f_check,   f_fcntl,       f_sector,
+    f_devchar, f_shm_map, f_shm_lock, f_shm_barrier, f_shm_unmap, f_fetch,
+    f_unfetch,
+};
+
+static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+                  int *out_flags) {
+  (void)vfs;
+  fault_file *ff = (fault_file *)file;
+  ff->real = (sqlite3_file *)(ff + 1);
+  int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
+  /* pMethods stays NULL on failure so SQLite does not call xClose */
+  ff->base.pMethods = rc == SQLITE_OK ? &fault_io : NULL;
+  return rc;
+}
+static int v_delete(sqlite3_vfs *v, const char *name, int sync) {
+  (void)v;
+  return real_vfs->xDelete(real_vfs, name, sync);
+}
+static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out) {
+  (void)v;
+  return real_vfs->xAccess(real_vfs, name, flags, out);
+}
+static int v_fullpath(sqlite3_vfs *v, const char *name, int n, char *out) {
+  (void)v;
+  return real_vfs->xFullPathname(real_vfs, name, n, out);
+}
+static void *v_dlopen(sqlite3_vfs *v, const char *name) {
+  (void)v;
+  return real_vfs->xDlOpen(real_vfs, name);
+}
+static void v_dlerror(sqlite3_vfs *v, int n, char *msg) {
+  (void)v;
+  real_vfs->xDlError(real_vfs, n, msg);
+}
+static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void) {
+  (void)v;
+  return real_vfs->xDlSym(real_vfs, h, sym);
+}
+static void v_dlclose(sqlite3_vfs *v, void *h) {
+  (void)v;
+  real_vfs->xDlClose(real_vfs, h);
+}
+static int v_random(sqlite3_vfs *v, int n, char *out) {
+  (void)v;
+  return real_vfs->xRandomness(real_vfs, n, out);
+}
+static int v_sleep(sqlite3_vfs *v, int us) {
+  (void)v;
+  return real_vfs->xSleep(real_vfs, us);
+}
+static int v_time(sqlite3_vfs *v, double *out) {
+  (void)v;
+  return real_vfs->xCurrentTime(real_vfs, out);
+}
+static int v_lasterr(sqlite3_vfs *v, int n, char *out) {
+  (void)v;
+  return real_vfs->xGetLastError(real_vfs, n, out);
+}
+static int v_time64(sqlite3_vfs *v, sqlite3_int64 *out) {
+  (void)v;
+  return real_vfs->xCurrentTimeInt64(real_vfs, out);
+}
+
+static void fault_vfs_register(void) {
+  if (real_vfs != NULL) return;
+  real_vfs = sqlite3_vfs_find(NULL);
+  assert_non_null(real_vfs);
+  assert_true(real_vfs->iVersion >= 2);
+  fault_vfs.iVersion = 2;
+  fault_vfs.szOsFile = (int)sizeof(fault_file) + real_vfs->szOsFile;
+  fault_vfs.mxPathname = real_vfs->mxPathname;
+  fault_vfs.zName = FAULT_VFS;
+  fault_vfs.xOpen = v_open;
+  fault_vfs.xDelete = v_delete;
+  fault_vfs.xAccess = v_access;
+  fault_vfs.xFullPathname = v_fullpath;
+  fault_vfs.xDlOpen = v_dlopen;
+  fault_vfs.xDlError = v_dlerror;
+  fault_vfs.xDlSym = v_dlsym;
+  fault_vfs.xDlClose = v_dlclose;
+  fault_vfs.xRandomness = v_random;
+  fault_vfs.xSleep = v_sleep;
+  fault_vfs.xCurrentTime = v_time;
+  fault_vfs.xGetLastError = v_lasterr;
+  fault_vfs.xCurrentTimeInt64 = v_time64;
+  assert_int_equal(sqlite3_vfs_register(&fault_vfs, 0), SQLITE_OK);
+}
+
+static void faults_clear(void) {
+  fault_write = fault_sync = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Plain store behaviour                                               */
+
+typedef struct tmpstore {
+  char dir[256];
+  char path[300];
+  hanse_store *s;
+} tmpstore;
+
+static void tmpstore_open(tmpstore *t, const char *vfs) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(t->dir, sizeof t->dir, "%s/hanse-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(t->dir));
+  snprintf(t->path, sizeof t->path, "%s/chain.db", t->dir);
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t->path, HANSE_STORE_CREATE, vfs, &t->s, &rej), HANSE_OK);
+}
+
+static void tmpstore_close(tmpstore *t) {
+  hanse_store_close(t->s);
+  t->s = NULL;
+  fx_rmrf(t->dir);
+}
+
+static void test_open_errors(void **state) {
+  (void)state;
+  hanse_store *s = (hanse_store *)1;
+  hanse_reject rej;
+  /* no CREATE: a missing file is an I/O error, not a new database */
+  assert_int_equal(hanse_store_open("/nonexistent-dir/x/chain.db", 0, NULL, &s, &rej),
+                   HANSE_ERR(IO));
+  assert_null(s);
+  assert_string_equal(rej.code, "internal.io");
+  assert_int_equal(hanse_store_open("/nonexistent-dir/x/chain.db", HANSE_STORE_CREATE,
+                                    "no-such-vfs", &s, &rej),
+                   HANSE_ERR(IO));
+  assert_null(s);
+}
+
+static void test_meta(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_buf v;
+  hanse_buf_init(&v);
+  assert_int_equal(hanse_store_meta_get(t.s, "chain_id", &v), HANSE_ERR(NOT_FOUND));
+  assert_int_equal(hanse_store_meta_put(t.s, "chain_id", "demo"), HANSE_OK);
+  assert_int_equal(hanse_store_meta_get(t.s, "chain_id", &v), HANSE_OK);
+  assert_int_equal(v.len, 4);
+  assert_string_equal((const char *)v.data, "demo"); /* NUL-terminated past len */
+  assert_int_equal(hanse_store_meta_put(t.s, "chain_id", "other"), HANSE_OK);
+  assert_int_equal(hanse_store_meta_get(t.s, "chain_id", &v), HANSE_OK);
+  assert_string_equal((const char *)v.data, "other");
+  hanse_buf_free(&v);
+  tmpstore_close(&t);
+}
+
+static int collect(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  hanse_buf *b = ctx;
+  hanse_buf_put(b, k, kl);
+  hanse_buf_u8(b, '=');
+  hanse_buf_put(b, v, vl);
+  hanse_buf_u8(b, ';');
+  return 0;
+}
+
+static int stop_after_two(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+                          size_t vl) {
+  int *n = ctx;
+  (void)k; (void)kl; (void)v; (void)vl;
+  return ++*n >= 2;
+}
+
+static void scan_str(hanse_store *s, const char *prefix, size_t plen, const char *after,
+                     int limit, char *out, size_t n) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  assert_int_equal(hanse_store_state_scan(s, prefix, plen, after, after ? strlen(after) : 0,
+                                          limit, collect, &b),
+                   HANSE_OK);
+  hanse_buf_u8(&b, 0);
+  snprintf(out, n, "%s", (const char *)b.data);
+  hanse_buf_free(&b);
+}
+
+static void test_state(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 7;
+  assert_int_equal(hanse_store_state_get(s, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(hanse_store_state_put(s, "k", 1, "v1", 2), HANSE_OK);
+  assert_int_equal(hanse_store_state_get(s, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  assert_int_equal(v.len, 2);
+  assert_memory_equal(v.data, "v1", 2);
+  assert_int_equal(hanse_store_state_put(s, "k", 1, "", 0), HANSE_OK); /* empty value */
+  assert_int_equal(hanse_store_state_get(s, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  assert_int_equal(v.len, 0);
+  /* binary keys and values */
+  const uint8_t bk[] = {0, 0xff, 1}, bv[] = {0xfe, 0, 0x7f};
+  assert_int_equal(hanse_store_state_put(s, bk, 3, bv, 3), HANSE_OK);
+  assert_int_equal(hanse_store_state_get(s, bk, 3, &v, &found), HANSE_OK);
+  assert_memory_equal(v.data, bv, 3);
+  assert_int_equal(hanse_store_state_get(s, bk, 2, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(hanse_store_state_del(s, "k", 1), HANSE_OK);
+  assert_int_equal(hanse_store_state_get(s, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(hanse_store_state_del(s, "k", 1), HANSE_OK); /* idempotent */
+  hanse_buf_free(&v);
+  tmpstore_close(&t);
+}
+
+static void test_state_scan(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  const char *keys[] = {"a", "ab", "ab/1", "ab/2", "ab/3", "abc", "b", "a\xff", "a\xff\x01"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    assert_int_equal(hanse_store_state_put(s, keys[i], strlen(keys[i]), "x", 1), HANSE_OK);
+  char out[256];
+  /* [prefix, prefix+1): in key order, bounded by the prefix */
+  scan_str(s, "ab/", 3, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "ab/1=x;ab/2=x;ab/3=x;");
+  scan_str(s, "ab/", 3, "ab/1", -1, out, sizeof out); /* strictly after */
+  assert_string_equal(out, "ab/2=x;ab/3=x;");
+  scan_str(s, "ab/", 3, NULL, 2, out, sizeof out); /* limit */
+  assert_string_equal(out, "ab/1=x;ab/2=x;");
+  scan_str(s, "zz", 2, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "");
+  /* a key equal to the prefix is in the range */
+  scan_str(s, "ab", 2, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "ab=x;ab/1=x;ab/2=x;ab/3=x;abc=x;");
+  scan_str(s, "ab", 2, NULL, 1, out, sizeof out);
+  assert_string_equal(out, "ab=x;");
+  /* a prefix ending in 0xff: the upper bound carries into the byte before */
+  scan_str(s, "a\xff", 2, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "a\xff=x;a\xff\x01=x;");
+  /* the empty prefix scans everything, in byte order */
+  scan_str(s, "", 0, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "a=x;ab=x;ab/1=x;ab/2=x;ab/3=x;abc=x;a\xff=x;a\xff\x01=x;b=x;");
+  /* the visitor can stop the scan */
+  int n = 0;
+  assert_int_equal(hanse_store_state_scan(s, "", 0, NULL, 0, -1, stop_after_two, &n), HANSE_OK);
+  assert_int_equal(n, 2);
+  /* over-long prefixes are refused */
+  char longp[300];
+  memset(longp, 'a', sizeof longp);
+  assert_int_equal(hanse_store_state_scan(s, longp, sizeof longp, NULL, 0, -1, collect, NULL),
+                   HANSE_ERR(INVALID));
+  tmpstore_close(&t);
+}
+
+static void test_blocks_and_tip(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  uint64_t tip = 99;
+  assert_int_equal(hanse_store_tip(s, &tip), HANSE_ERR(NOT_FOUND));
+  hanse_hash h0, h1, sum, rh;
+  memset(h0.b, 0xa0, 32);
+  memset(h1.b, 0xa1, 32);
+  memset(sum.b, 0x55, 32);
+  memset(rh.b, 0x77, 32);
+  assert_int_equal(hanse_store_block_put(s, 0, &h0, &sum, &rh, (const uint8_t *)"hdr0", 4,
+                                         (const uint8_t *)"", 0),
+                   HANSE_OK);
+  assert_int_equal(hanse_store_block_put(s, 1, &h1, &sum, &rh, (const uint8_t *)"hdr1", 4,
+                                         (const uint8_t *)"body1", 5),
+                   HANSE_OK);
+  /* a height and a hash exist once */
+  assert_int_equal(hanse_store_block_put(s, 1, &h0, &sum, &rh, (const uint8_t *)"x", 1, NULL, 0),
+                   HANSE_ERR(INVALID));
+  assert_int_equal(hanse_store_block_put(s, 2, &h1, &sum, &rh, (const uint8_t *)"x", 1, NULL, 0),
+                   HANSE_ERR(INVALID));
+  assert_int_equal(hanse_store_failed(s), 0); /* a constraint is not an I/O error */
+  assert_int_equal(hanse_store_tip(s, &tip), HANSE_OK);
+  assert_true(tip == 1);
+  hanse_block_row row;
+  assert_int_equal(hanse_store_block_get(s, 1, 1, &row), HANSE_OK);
+  assert_true(row.height == 1);
+  assert_memory_equal(row.hash.b, h1.b, 32);
+  assert_memory_equal(row.state_sum.b, sum.b, 32);
+  assert_memory_equal(row.receipts_hash.b, rh.b, 32);
+  assert_int_equal(row.header_len, 4);
+  assert_memory_equal(row.header, "hdr1", 4);
+  assert_int_equal(row.body_len, 5);
+  assert_memory_equal(row.body, "body1", 5);
+  hanse_block_row_free(&row);
+  assert_int_equal(hanse_store_block_get(s, 0, 0, &row), HANSE_OK);
+  assert_null(row.body);
+  assert_memory_equal(row.header, "hdr0", 4);
+  hanse_block_row_free(&row);
+  assert_int_equal(hanse_store_block_get(s, 0, 1, &row), HANSE_OK);
+  assert_int_equal(row.body_len, 0);
+  hanse_block_row_free(&row);
+  assert_int_equal(hanse_store_block_get(s, 5, 1, &row), HANSE_ERR(NOT_FOUND));
+  uint64_t height = 9;
+  assert_int_equal(hanse_store_block_by_hash(s, &h1, &height), HANSE_OK);
+  assert_true(height == 1);
+  assert_int_equal(hanse_store_block_by_hash(s, &sum, &height), HANSE_ERR(NOT_FOUND));
+  tmpstore_close(&t);
+}
+
+static int receipts_visit(void *ctx, const hanse_receipt *r) {
+  hanse_buf *b = ctx;
+  char line[128];
+  int n = snprintf(line, sizeof line, "%u:%s:%s;", r->index, r->code, r->message);
+  hanse_buf_put(b, line, (size_t)n);
+  return 0;
+}
+
+static void test_tx_index(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  hanse_pubkey signer;
+  memset(signer.b, 7, 32);
+  hanse_receipt r[3];
+  memset(r, 0, sizeof r);
+  for (uint32_t i = 0; i < 3; i++) {
+    memset(r[i].id.b, (int)(0x10 + i), 32);
+    r[i].height = 4;
+    r[i].index = 2 - i; /* stored out of order */
+    snprintf(r[i].code, sizeof r[i].code, "%s", i == 1 ? "asset.unknown" : "ok");
+    snprintf(r[i].message, sizeof r[i].message, "%s", i == 1 ? "no asset 'X'" : "");
+    assert_int_equal(hanse_store_tx_put(s, &r[i], &signer, i + 1, "asset.transfer"), HANSE_OK);
+  }
+  assert_int_equal(hanse_store_tx_put(s, &r[0], &signer, 1, "asset.transfer"), HANSE_ERR(INVALID));
+  hanse_receipt got;
+  assert_int_equal(hanse_store_tx_get(s, &r[1].id, &got), HANSE_OK);
+  assert_true(got.height == 4);
+  assert_int_equal(got.index, 1);
+  assert_string_equal(got.code, "asset.unknown");
+  assert_string_equal(got.message, "no asset 'X'");
+  assert_memory_equal(got.id.b, r[1].id.b, 32);
+  hanse_hash none;
+  memset(none.b, 0xee, 32);
+  assert_int_equal(hanse_store_tx_get(s, &none, &got), HANSE_ERR(NOT_FOUND));
+  hanse_buf b;
+  hanse_buf_init(&b);
+  assert_int_equal(hanse_store_tx_scan_block(s, 4, receipts_visit, &b), HANSE_OK);
+  hanse_buf_u8(&b, 0);
+  assert_string_equal((const char *)b.data, "0:ok:;1:asset.unknown:no asset 'X';2:ok:;");
+  hanse_buf_reset(&b);
+  assert_int_equal(hanse_store_tx_scan_block(s, 5, receipts_visit, &b), HANSE_OK);
+  assert_int_equal(b.len, 0);
+  hanse_buf_free(&b);
+  uint64_t count = 0;
+  assert_int_equal(hanse_store_tx_count(s, &count), HANSE_OK);
+  assert_true(count == 3);
+  tmpstore_close(&t);
+}
+
+static void test_transactions_and_readers(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  hanse_store *r = NULL;
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, HANSE_STORE_READONLY, NULL, &r, &rej), HANSE_OK);
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found;
+  /* rolled back: nothing */
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "k", 1, "rolled", 6), HANSE_OK);
+  hanse_store_rollback(s);
+  assert_int_equal(hanse_store_state_get(s, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  /* committed: visible to the writer and to a reader connection */
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "k", 1, "committed", 9), HANSE_OK);
+  /* not yet visible to the reader before commit (WAL isolation) */
+  assert_int_equal(hanse_store_state_get(r, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  assert_int_equal(hanse_store_state_get(r, "k", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  assert_memory_equal(v.data, "committed", 9);
+  hanse_store_rollback(s); /* no transaction: a no-op */
+  hanse_buf_free(&v);
+  hanse_store_close(r);
+  tmpstore_close(&t);
+}
+
+static void test_memory_store(void **state) {
+  (void)state;
+  hanse_store *m = NULL;
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(NULL, HANSE_STORE_MEMORY, NULL, &m, &rej), HANSE_OK);
+  assert_int_equal(hanse_store_begin(m), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(m, "x", 1, "1", 1), HANSE_OK);
+  assert_int_equal(hanse_store_commit(m), HANSE_OK);
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  assert_int_equal(hanse_store_state_get(m, "x", 1, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  hanse_buf_free(&v);
+  hanse_store_close(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sticky failure                                                      */
+
+static void test_store_sticky_after_io_error(void **state) {
+  (void)state;
+  fault_vfs_register();
+  tmpstore t;
+  tmpstore_open(&t, FAULT_VFS);
+  hanse_store *s = t.s;
+  assert_int_equal(hanse_store_state_put(s, "before", 6, "1", 1), HANSE_OK);
+  assert_int_equal(hanse_store_failed(s), 0);
+
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "during", 6, "1", 1), HANSE_OK);
+  faults_hit = 0;
+  fault_write = 1;
+  assert_int_equal(hanse_store_commit(s), HANSE_ERR(IO));
+  assert_true(faults_hit > 0);
+  faults_clear();
+  assert_int_equal(hanse_store_failed(s), 1);
+  /* the disk is fine again, the store still refuses writes */
+  assert_int_equal(hanse_store_begin(s), HANSE_ERR(STORE_FAILED));
+  assert_int_equal(hanse_store_state_put(s, "after", 5, "1", 1), HANSE_ERR(STORE_FAILED));
+  assert_int_equal(hanse_store_state_del(s, "before", 6), HANSE_ERR(STORE_FAILED));
+  assert_int_equal(hanse_store_meta_put(s, "k", "v"), HANSE_ERR(STORE_FAILED));
+  hanse_hash h;
+  memset(h.b, 1, 32);
+  assert_int_equal(hanse_store_block_put(s, 1, &h, &h, &h, (const uint8_t *)"h", 1, NULL, 0),
+                   HANSE_ERR(STORE_FAILED));
+  hanse_receipt r;
+  memset(&r, 0, sizeof r);
+  hanse_pubkey pk;
+  memset(pk.b, 2, sizeof pk.b);
+  assert_int_equal(hanse_store_tx_put(s, &r, &pk, 1, "a.b"),
+                   HANSE_ERR(STORE_FAILED));
+  /* reads keep working */
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  assert_int_equal(hanse_store_state_get(s, "before", 6, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  hanse_store_close(s);
+
+  /* reopened: the failed transaction left nothing, writes work again */
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  assert_int_equal(hanse_store_failed(t.s), 0);
+  assert_int_equal(hanse_store_state_get(t.s, "during", 6, &v, &found), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(hanse_store_state_get(t.s, "before", 6, &v, &found), HANSE_OK);
+  assert_int_equal(found, 1);
+  assert_int_equal(hanse_store_state_put(t.s, "after", 5, "1", 1), HANSE_OK);
+  hanse_buf_free(&v);
+  tmpstore_close(&t);
+}
+
+/* One block with an issue, a transfer and an anchor, at alice's sequence
+ * numbers seq..seq+2. */
+static void block_body(fx_chain *f, fx_body *b, uint64_t seq, const char *sym) {
+  char bob[HANSE_HASH_HEX_BYTES];
+  fx_body_init(b);
+  fx_body_tx(b, &f->alice, "asset.issue", seq, "{\"asset\":\"%s\",\"decimals\":2,\"supply\":1000}", sym);
+  fx_body_tx(b, &f->alice, "asset.transfer", seq + 1,
+             "{\"asset\":\"%s\",\"amount\":250,\"to\":\"%s\"}", sym, fx_hex(bob, &f->bob.pub));
+  fx_body_tx(b, &f->alice, "notary.anchor", seq + 2, "{\"hash\":\"%064llu\"}",
+             (unsigned long long)seq);
+}
+
+static void block_ids(fx_body *b, hanse_hash ids[3]) {
+  const hanse_buf *body = fx_body_finish(b);
+  hanse_body d;
+  assert_int_equal(hanse_body_decode(&d, body->data, body->len, NULL), HANSE_OK);
+  assert_int_equal(d.tx_count, 3);
+  for (int i = 0; i < 3; i++) ids[i] = d.txs[i]->id;
+  hanse_body_free(&d);
+}
+
+static void copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb");
+  if (in == NULL) return; /* absent (e.g. no -wal): nothing to copy */
+  FILE *out = fopen(to, "wb");
+  assert_non_null(out);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+}
+
+/* Open the chain in `dir` and require block 2 (ids) to be there in full or
+ * not at all, consistently with the tip and the audit; returns present. */
+static int check_all_or_nothing(fx_chain *f, const char *dir, const hanse_hash ids[3]) {
+  hanse_chain *c = NULL;
+  hanse_reject rej;
+  if (hanse_chain_open(dir, &f->node, NULL, &c, &rej) != HANSE_OK)
+    fail_msg("reopen %s: %s: %s", dir, rej.code, rej.message);
+  hanse_tip tip;
+  hanse_chain_tip(c, &tip);
+  assert_true(tip.height == 1 || tip.height == 2);
+  hanse_store *r = hanse_chain_reader_acquire(c);
+  assert_non_null(r);
+  int present = 0;
+  for (int i = 0; i < 3; i++) {
+    hanse_receipt rc;
+    int got = hanse_store_tx_get(r, &ids[i], &rc) == HANSE_OK;
+    if (i == 0) present = got;
+    assert_int_equal(got, present); /* all three or none */
+    if (got) assert_string_equal(rc.code, "ok");
+  }
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = -1;
+  assert_int_equal(hanse_store_state_get(r, "asset/def/USD", 13, &v, &found), HANSE_OK);
+  assert_int_equal(found, present); /* its state with it */
+  hanse_buf_free(&v);
+  hanse_chain_reader_release(c, r);
+  assert_int_equal(present, tip.height == 2);
+  assert_true(tip.tx_count == (present ? 6u : 3u));
+  hanse_chain_close(c);
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  if (hanse_chain_audit(dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit %s: %s", dir, rej.message);
+  assert_true(blocks == tip.height + 1);
+  return present;
+}
+
+/* An I/O error during a block's commit, on write (frames never reach the
+ * log) or on sync (they may have): propose fails, the store turns sticky,
+ * and the reopened chain has the block whole or not at all. */
+static void chain_sticky(int on_sync) {
+  fault_vfs_register();
+  fx_chain f;
+  fx_chain_setup(&f, FAULT_VFS);
+  fx_body b1;
+  block_body(&f, &b1, 1, "EUR");
+  fx_propose_ok(&f, &b1);
+  fx_body_free(&b1);
+  hanse_tip before;
+  hanse_chain_tip(f.chain, &before);
+  assert_true(before.height == 1);
+
+  fx_body b2;
+  block_body(&f, &b2, 4, "USD");
+  hanse_hash ids[3];
+  block_ids(&b2, ids);
+  hanse_reject rej;
+  faults_hit = 0;
+  if (on_sync) fault_sync = 1;
+  else fault_write = 1;
+  int rc = fx_propose(&f, &b2, NULL, 0, &rej);
+  int hit = faults_hit;
+  faults_clear();
+  assert_true(hit > 0);
+  assert_int_equal(rc, HANSE_ERR(STORE_FAILED));
+  assert_string_equal(rej.code, "store.failed");
+  assert_non_null(strstr(rej.message, "block 2"));
+  assert_int_equal(hanse_store_failed(f.chain->writer), 1);
+  /* the in-memory tip did not move */
+  hanse_tip now;
+  hanse_chain_tip(f.chain, &now);
+  assert_true(now.height == before.height);
+  assert_memory_equal(now.hash.b, before.hash.b, HANSE_HASH_BYTES);
+
+  /* the disk works again; the store still refuses */
+  assert_int_equal(hanse_store_begin(f.chain->writer), HANSE_ERR(STORE_FAILED));
+  assert_int_equal(hanse_store_state_put(f.chain->writer, "x", 1, "y", 1),
+                   HANSE_ERR(STORE_FAILED));
+  fx_body b3;
+  block_body(&f, &b3, 4, "USD");
+  assert_int_equal(fx_propose(&f, &b3, NULL, 0, &rej), HANSE_ERR(STORE_FAILED));
+  assert_string_equal(rej.code, "store.failed");
+  fx_body_free(&b3);
+
+  /* A crash now: the files as they are on disk (database and log, no
+   * shared-memory index) must open as a chain with block 2 whole or absent. */
+  char crash[300], from[400], to[400];
+  snprintf(crash, sizeof crash, "%s/crash", f.dir);
+  assert_int_equal(mkdir(crash, 0700), 0);
+  snprintf(from, sizeof from, "%s/chain.db", f.dir);
+  snprintf(to, sizeof to, "%s/chain.db", crash);
+  copy_file(from, to);
+  snprintf(from, sizeof from, "%s/chain.db-wal", f.dir);
+  snprintf(to, sizeof to, "%s/chain.db-wal", crash);
+  copy_file(from, to);
+  int crash_present = check_all_or_nothing(&f, crash, ids);
+  print_message("      (I/O error on %s: after a crash block 2 is %s)\n",
+                on_sync ? "sync" : "write", crash_present ? "present in full" : "absent");
+
+  /* restart after a clean close: the same, and the store is writable */
+  hanse_chain_close(f.chain);
+  f.chain = NULL;
+  int present = check_all_or_nothing(&f, f.dir, ids);
+  print_message("      (I/O error on %s: after a restart block 2 is %s)\n",
+                on_sync ? "sync" : "write", present ? "present in full" : "absent");
+  assert_int_equal(fx_chain_reopen(&f, NULL, &rej), HANSE_OK);
+  assert_int_equal(hanse_store_failed(f.chain->writer), 0);
+  if (present) assert_true(fx_balance(&f, "USD", &f.bob.pub) == 250);
+  assert_true(fx_balance(&f, "EUR", &f.bob.pub) == 250);
+  /* the chain grows again (re-proposing block 2 if it was lost) */
+  hanse_tip after;
+  if (!present) fx_propose_ok(&f, &b2);
+  fx_body_free(&b2);
+  fx_body b4;
+  block_body(&f, &b4, 7, "GBP");
+  fx_propose_ok(&f, &b4);
+  fx_body_free(&b4);
+  hanse_chain_tip(f.chain, &after);
+  assert_true(after.height == 3);
+  assert_true(after.tx_count == 9);
+  fx_chain_teardown(&f);
+}
+
+static void test_chain_sticky_write_error(void **state) {
+  (void)state;
+  chain_sticky(0);
+}
+
+static void test_chain_sticky_sync_error(void **state) {
+  (void)state;
+  chain_sticky(1);
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_meta),
+      cmocka_unit_test(test_state),
+      cmocka_unit_test(test_state_scan),
+      cmocka_unit_test(test_blocks_and_tip),
+      cmocka_unit_test(test_tx_index),
+      cmocka_unit_test(test_transactions_and_readers),
+      cmocka_unit_test(test_memory_store),
+      cmocka_unit_test(test_store_sticky_after_io_error),
+      cmocka_unit_test(test_chain_sticky_write_error),
+      cmocka_unit_test(test_chain_sticky_sync_error),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
