@@ -24,6 +24,7 @@
 #include "api/api_internal.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/pool.h"
 
 struct hanse_api {
   struct MHD_Daemon *daemon;
@@ -231,6 +232,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
   (void)version;
   hanse_api *api = cls;
   hanse_req *rq = *con_cls;
+  hanse_thread_lower_priority(); /* connection threads do admission work */
   if (rq == NULL) {
     rq = calloc(1, sizeof *rq);
     if (rq == NULL) return MHD_NO;

@@ -12,9 +12,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/log.h"
+
+void hanse_thread_lower_priority(void) {
+  static __thread int lowered;
+  if (lowered) return;
+  lowered = 1;
+  /* Linux applies a nice value per thread when given a thread id. */
+  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HANSE_ADMISSION_NICE) != 0) {
+    /* Not fatal: without it admission competes evenly with commits. */
+  }
+}
 
 #define POOL_CHUNK 16
 #define POOL_THREADS_MAX 64
@@ -54,6 +66,7 @@ static void job_work(pool_job *j) {
 static void *pool_main(void *arg) {
   hanse_pool *p = arg;
   pthread_setname_np(pthread_self(), "hanse-pool");
+  hanse_thread_lower_priority();
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!p->stop && p->head == NULL) pthread_cond_wait(&p->work, &p->mu);

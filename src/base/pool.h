@@ -21,4 +21,12 @@ void hanse_pool_destroy(hanse_pool *p);
 void hanse_pool_run(hanse_pool *p, size_t n, hanse_pool_fn fn, void *ctx);
 int hanse_pool_threads(const hanse_pool *p);
 
+/* Admission work (decoding, signature checks of new submissions) runs at a
+ * lower CPU priority than the sequencer, so committing what was admitted
+ * always wins over admitting more: blocks stay fast under load and clients
+ * feel back-pressure instead of the node queueing without bound. Call from
+ * a thread that does admission work; idempotent per thread. */
+#define HANSE_ADMISSION_NICE 5
+void hanse_thread_lower_priority(void);
+
 #endif

@@ -194,15 +194,28 @@ int it_start(it_node *n, const char *const *extra, int *exit_status) {
   return -1;
 }
 
-static void it_signal(it_node *n, int sig) {
-  if (n->pid <= 0) return;
+static int it_signal(it_node *n, int sig) {
+  if (n->pid <= 0) return 0;
   kill(n->pid, sig);
-  int st;
+  int st = 0;
   waitpid(n->pid, &st, 0);
   n->pid = 0;
+  return st;
 }
 
-void it_stop(it_node *n) { it_signal(n, SIGTERM); }
+/* A clean stop must end with exit status 0: under ASan/LSan a leak or a
+ * memory error in the node shows up here. */
+void it_stop(it_node *n) {
+  int st = it_signal(n, SIGTERM);
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    fprintf(stderr, "node did not stop cleanly (status 0x%x); its log %s:\n", st, n->log);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "tail -40 '%s' >&2", n->log);
+    if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+  }
+  IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 void it_kill(it_node *n) { it_signal(n, SIGKILL); }
 
 typedef struct grow {

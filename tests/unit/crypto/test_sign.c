@@ -95,7 +95,7 @@ static int load_vectors(vec *out, int max) {
     if (line[l - 1] == ':') {
       FLUSH();
       line[l - 1] = 0;
-      snprintf(field, sizeof field, "%s", line);
+      snprintf(field, sizeof field, "%.31s", line);
       continue;
     }
     assert_true(strlen(hex) + l < sizeof hex);
