@@ -28,7 +28,7 @@ enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
   hanse_tip tip;
   hanse_chain_tip(nc->chain, &tip);
-  int failed = hanse_sequencer_failed(nc->seq);
+  int failed = hanse_sequencer_failed(nc->seq) || hanse_store_failed(nc->chain->writer);
   return api_json(
       rq, 200,
       json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "chain_id",

@@ -107,8 +107,10 @@ static int parse_binary_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
 
 static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
   const char *ct = rq->content_type ? rq->content_type : "";
-  int binary = strncmp(ct, "application/octet-stream", 24) == 0;
-  int is_json = strncmp(ct, "application/json", 16) == 0 || ct[0] == 0;
+  /* A media type matches exactly, parameters (";charset=...") allowed. */
+  int binary = strncmp(ct, "application/octet-stream", 24) == 0 && (ct[24] == 0 || ct[24] == ';');
+  int is_json = (strncmp(ct, "application/json", 16) == 0 && (ct[16] == 0 || ct[16] == ';')) ||
+                ct[0] == 0;
   if (!binary && !is_json)
     return api_error(rq, 415, "http.unsupported_media_type",
                      "use application/json or application/octet-stream, not '%.64s'", ct);
@@ -251,6 +253,7 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
   hanse_tx_proof p;
   hanse_reject rej;
+  hanse_reject_clear(&rej);
   int rc = hanse_chain_tx_proof(rd, &id, &p, &rej);
   hanse_chain_reader_release(nc->chain, rd);
   if (rc == HANSE_ERR(NOT_FOUND))

@@ -46,6 +46,11 @@
   (2 + 1 + HANSE_CHAIN_ID_MAX + 8 + 8 + 3 * HANSE_HASH_BYTES +               \
    HANSE_PUBKEY_BYTES + 4 + HANSE_SIG_BYTES)
 
+/* The sequencer fills a block up to this many bytes of entries (whole
+ * entries; one oversized entry alone is still taken since an entry is at
+ * most a full batch). Half the decoder's bound leaves room for that. */
+#define HANSE_BLOCK_FILL_BYTES (HANSE_BLOCK_MAX_BYTES / 2)
+
 /* Defaults of the sequencer: a block every 100 ms or at 10,000 txs. */
 #define HANSE_BLOCK_INTERVAL_MS_DEFAULT 100
 #define HANSE_BLOCK_TXS_DEFAULT 10000
@@ -57,7 +62,7 @@
 
 /* HTTP: the largest request body (one batch plus JSON/hex overhead). */
 #define HANSE_HTTP_BODY_MAX (40 * 1024 * 1024)
-/* Transactions in one submit request (JSON array or binary stream). */
+/* Entries (transactions or batches) in one submit request. */
 #define HANSE_SUBMIT_TX_MAX 20000
 /* Blocks in one range query. */
 #define HANSE_BLOCK_RANGE_MAX 100
@@ -72,6 +77,8 @@ _Static_assert(HANSE_SUBMIT_TX_MAX >= HANSE_BATCH_TX_MAX,
                "a submit request must hold a full batch");
 _Static_assert(HANSE_BLOCK_TX_MAX >= HANSE_BATCH_TX_MAX,
                "a block must hold a full batch");
+_Static_assert(HANSE_BLOCK_FILL_BYTES + HANSE_BATCH_MAX_BYTES + 64 <= HANSE_BLOCK_MAX_BYTES,
+               "a filled block plus one more full batch still decodes");
 _Static_assert(HANSE_BATCH_MAX_BYTES <= HANSE_BLOCK_MAX_BYTES,
                "a block must hold a full batch");
 _Static_assert((uint64_t)HANSE_BATCH_TX_MAX * (HANSE_TX_MAX - HANSE_SIG_BYTES) >

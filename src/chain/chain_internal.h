@@ -31,8 +31,8 @@ int chain_check_block(const hanse_block_row *row, const char *chain_id,
                       int validator_count, int check_sigs, hanse_header *header,
                       hanse_body *body, int64_t *bad_tx, hanse_reject *rej);
 
-/* Receipts hash of a block: SHA-256 over, for each receipt in order, the
- * transaction id, u8 code length and the code. Stored beside the block so
+/* Receipts hash of a block: SHA-256 over the tag "hanse.receipts.v1" and,
+ * for each receipt in order, the transaction id, u8 code length and code. Stored beside the block so
  * the start-up check notices an altered receipt without re-executing. */
 void chain_receipts_hash_init(hanse_sha256_state *s);
 void chain_receipts_hash_add(hanse_sha256_state *s, const hanse_receipt *r);

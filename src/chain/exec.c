@@ -4,9 +4,10 @@
  * The cache maps each key touched in the block to its current value and
  * whether it existed when the block began. Reads go cache first, then the
  * store; writes go to the cache only and reach the store in one pass at
- * hanse_exec_finish, inside the block's SQLite transaction. The digest and
- * the state sum are updated at each write, in execution order, so they do
- * not depend on the cache's iteration order.
+ * hanse_exec_finish, inside the block's SQLite transaction. The digest is
+ * fed at each write, in execution order. The state sum is updated at
+ * finish, once per changed key (remove the stored row's hash, add the new
+ * one): addition commutes, so the cache's iteration order does not matter.
  *
  * Invariants: an entry is `dirty` iff its value differs in provenance from
  * the store's (written in this block); `present` is its current existence.

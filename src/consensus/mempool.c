@@ -312,10 +312,13 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
   }
   /* Count first so the arrays are sized once. */
   uint32_t count = 0, total = 0;
+  size_t bytes = 4;
   for (mp_entry *e = mp->rq_head; e; e = e->next) {
-    if (count > 0 && total + e->n > max_txs) break;
+    size_t eb = 5 + e->raw_len;
+    if (count > 0 && (total + e->n > max_txs || bytes + eb > HANSE_BLOCK_FILL_BYTES)) break;
     count++;
     total += e->n;
+    bytes += eb;
   }
   hanse_mp_taken *t = calloc(1, sizeof *t);
   if (t) {

@@ -70,7 +70,8 @@ int hanse_mempool_next_seq(hanse_mempool *mp, const hanse_pubkey *signer,
                            uint64_t *next, uint64_t *committed);
 
 /* Sequencer side. Take ready entries, oldest first, up to max_txs
- * transactions (at least one entry if any is ready). Appends the body
+ * transactions and HANSE_BLOCK_FILL_BYTES bytes (at least one entry if any
+ * is ready). Appends the body
  * encoding (u32 count + entries) to `body` and returns a token for
  * hanse_mempool_done. *txs receives the transaction count; *oldest_us the
  * earliest arrival time among them. Returns NULL when nothing is ready. */

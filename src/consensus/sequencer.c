@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "base/log.h"
 
@@ -66,11 +67,18 @@ static void *sequencer_main(void *arg) {
     uint32_t n;
     const uint64_t *arrivals = hanse_mp_taken_arrivals(t, &n);
     if (rc != HANSE_OK) {
-      HANSE_ERROR("sequencer: %s: %s; no more blocks until restart", rej.code, rej.message);
       hanse_mempool_done(s->mp, t, 0);
       if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
-      atomic_store(&s->failed, 1);
-      break;
+      if (rc == HANSE_ERR(STORE_FAILED) || rc == HANSE_ERR(IO)) {
+        HANSE_ERROR("sequencer: %s: %s; no more blocks until restart", rej.code, rej.message);
+        atomic_store(&s->failed, 1);
+        break;
+      }
+      /* Not the disk: retry after a pause rather than spin. */
+      HANSE_ERROR("sequencer: %s: %s; retrying", rej.code, rej.message);
+      struct timespec pause = {0, 100 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+      continue;
     }
     HANSE_ASSERT(n == txs);
     uint64_t done_us = hanse_mono_us(env);

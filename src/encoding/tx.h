@@ -85,7 +85,7 @@ int hanse_tx_decode_flags(hanse_tx *tx, const uint8_t *p, size_t n,
 int hanse_tx_verify_sig(const hanse_tx *tx);
 
 /* Syntax rules shared with the CLI: chain id is 1..32 of [a-z0-9._-];
- * kind is "<module>.<action>", each 1..23 of [a-z0-9_]. */
+ * kind is "<module>.<action>": module 1..16 and action 1..31 of [a-z0-9_]. */
 int hanse_chain_id_valid(const char *s, size_t n);
 int hanse_kind_valid(const char *s, size_t n);
 /* Split a kind into module and action (copies; buffers of

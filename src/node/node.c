@@ -89,7 +89,11 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.') continue;
     if (!hanse_chain_id_valid(de->d_name, strlen(de->d_name))) continue;
-    if (count == HANSE_NODE_CHAINS_MAX) break;
+    if (count == HANSE_NODE_CHAINS_MAX) {
+      closedir(d);
+      return hanse_reject_set(rej, HANSE_ERR(INVALID), "%s holds more than %d chains", dir,
+                              HANSE_NODE_CHAINS_MAX);
+    }
     size_t nl = strlen(de->d_name); /* <= HANSE_CHAIN_ID_MAX: checked above */
     memcpy(names[count], de->d_name, nl + 1);
     count++;
@@ -107,6 +111,14 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
     if (rc != HANSE_OK) {
       hanse_reject_prefix(rej, "chain '%s'", names[i]);
       return rc;
+    }
+    if (strcmp(nc->chain->chain_id, names[i]) != 0) {
+      hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                       "directory chains/%s holds chain '%s': names must agree", names[i],
+                       nc->chain->chain_id);
+      hanse_chain_close(nc->chain);
+      nc->chain = NULL;
+      return HANSE_ERR(CHAIN_BROKEN);
     }
     nc->node = n;
     hanse_metrics_init(&nc->metrics);

@@ -197,9 +197,15 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
     json_t *j = json_loadb((const char *)v, vl, 0, NULL);
     if (j) json_array_append_new(lc->arr, j);
   } else {
+    char num[24] = "0";
+    if (vl < sizeof num) {
+      memcpy(num, v, vl);
+      num[vl] = 0;
+    }
     json_array_append_new(lc->arr,
-                          json_pack("{s:s#, s:s#}", "owner", (const char *)k + lc->prefix_len,
-                                    (int)(kl - lc->prefix_len), "balance", (const char *)v, (int)vl));
+                          json_pack("{s:s#, s:I}", "owner", (const char *)k + lc->prefix_len,
+                                    (int)(kl - lc->prefix_len), "balance",
+                                    (json_int_t)strtoll(num, NULL, 10)));
   }
   size_t n = kl < sizeof lc->last - 1 ? kl : sizeof lc->last - 1;
   memcpy(lc->last, k, n);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -188,12 +189,47 @@ static void test_abandoned_block_returns_entries(void **state) {
   hanse_mempool_destroy(mp);
 }
 
+/* Blocks are bounded in bytes too: large entries spread over blocks. */
+static void test_byte_bound(void **state) {
+  (void)state;
+  committed_seq = 0;
+  hanse_mempool *mp = hanse_mempool_create(100, lookup, NULL);
+  size_t big = 12u * 1024 * 1024;
+  uint8_t *raw = calloc(1, big);
+  assert_non_null(raw);
+  for (uint64_t s = 1; s <= 3; s++) {
+    hanse_hash id = id_of(1, s, 0);
+    hanse_mp_add a = {HANSE_ENTRY_TX, raw, big, key(1), s, s, &id, 0};
+    hanse_mp_status st;
+    hanse_reject rej;
+    assert_int_equal(hanse_mempool_add(mp, &a, &st, &rej), HANSE_OK);
+  }
+  free(raw);
+  uint32_t counts[3], txs;
+  for (int i = 0; i < 3; i++) {
+    hanse_buf body;
+    hanse_buf_init(&body);
+    hanse_mp_taken *t = hanse_mempool_take(mp, 1000, &body, &txs);
+    counts[i] = t ? txs : 0;
+    if (t) {
+      assert_true(body.len <= HANSE_BLOCK_FILL_BYTES);
+      hanse_mempool_done(mp, t, 1);
+    }
+    hanse_buf_free(&body);
+  }
+  assert_int_equal(counts[0], 2);
+  assert_int_equal(counts[1], 1);
+  assert_int_equal(counts[2], 0);
+  hanse_mempool_destroy(mp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_in_order_and_gap),
       cmocka_unit_test(test_duplicates_conflicts_stale),
       cmocka_unit_test(test_batches_and_capacity),
       cmocka_unit_test(test_abandoned_block_returns_entries),
+      cmocka_unit_test(test_byte_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
