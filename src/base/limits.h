@@ -73,6 +73,8 @@
 #define HANSE_ASSET_NAME_MAX 32
 #define HANSE_ASSET_DECIMALS_MAX 18
 
+_Static_assert(HANSE_BLOCK_TX_MAX < (1 << 20),
+               "a transaction's position is height << 20 | index (store.c)");
 _Static_assert(HANSE_SUBMIT_TX_MAX >= HANSE_BATCH_TX_MAX,
                "a submit request must hold a full batch");
 _Static_assert(HANSE_BLOCK_TX_MAX >= HANSE_BATCH_TX_MAX,

@@ -260,7 +260,8 @@ static void test_queries(void **state) {
     assert_int_equal(strlen(owner), 64);
     assert_true(strcmp(prev, owner) < 0); /* in key order */
     prev = owner;
-    total += atoll(json_string_value(json_object_get(h, "balance")));
+    assert_true(json_is_integer(json_object_get(h, "balance")));
+    total += json_integer_value(json_object_get(h, "balance"));
   }
   assert_true(total == 100);
   json_decref(res);
