@@ -170,7 +170,7 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       if (height == 0)
         ok = body.tx_count == 0 && chain_genesis_apply(&ex, g) == HANSE_OK;
       else
-        ok = chain_execute_body(&ex, &body, chain_id, rs) == HANSE_OK;
+        ok = chain_execute_body(&ex, &body, chain_id, NULL, rs) == HANSE_OK;
       hanse_hash digest = {{0}}, sum = {{0}};
       if (ok) ok = hanse_exec_finish(&ex, &digest, &sum) == HANSE_OK;
       hanse_exec_free(&ex);

@@ -42,9 +42,12 @@ int chain_load_genesis(hanse_store *s, json_t **out, hanse_reject *rej) {
 }
 
 int chain_execute_body(hanse_exec *ex, const hanse_body *body,
-                       const char *chain_id, hanse_receipt *receipts) {
+                       const char *chain_id, json_t *const *admitted,
+                       hanse_receipt *receipts) {
   for (uint32_t i = 0; i < body->tx_count; i++) {
-    int rc = hanse_exec_tx(ex, body->txs[i], chain_id, &receipts[i]);
+    int rc = admitted && admitted[i]
+                 ? hanse_exec_tx_admitted(ex, body->txs[i], chain_id, admitted[i], &receipts[i])
+                 : hanse_exec_tx(ex, body->txs[i], chain_id, &receipts[i]);
     if (rc != HANSE_OK) return rc;
     receipts[i].index = i;
   }
@@ -423,12 +426,12 @@ int hanse_chain_propose(hanse_chain *c, const uint8_t *body_bytes, size_t body_l
                         uint64_t time_ms, hanse_receipt *receipts,
                         uint32_t receipts_cap, hanse_tip *out,
                         hanse_reject *rej) {
-  return hanse_chain_propose_ids(c, body_bytes, body_len, NULL, 0, time_ms, receipts,
+  return hanse_chain_propose_ids(c, body_bytes, body_len, NULL, NULL, 0, time_ms, receipts,
                                  receipts_cap, out, rej);
 }
 
 int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
-                            const hanse_hash *ids, uint32_t n_ids,
+                            const hanse_hash *ids, json_t *const *payloads, uint32_t n_ids,
                             uint64_t time_ms, hanse_receipt *receipts,
                             uint32_t receipts_cap, hanse_tip *out,
                             hanse_reject *rej) {
@@ -458,7 +461,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
                         &prev.state_digest, &prev.state_sum);
   if (rc != HANSE_OK) goto fail;
   ex_live = 1;
-  rc = chain_execute_body(&ex, &body, c->chain_id, rs);
+  rc = chain_execute_body(&ex, &body, c->chain_id, payloads, rs);
   if (rc != HANSE_OK) goto fail;
   hanse_header h;
   memset(&h, 0, sizeof h);

@@ -85,9 +85,13 @@ int hanse_chain_propose(hanse_chain *c, const uint8_t *body, size_t body_len,
                         hanse_reject *rej);
 
 /* The same with the flattened transaction ids already known (n_ids of
- * them, from the mempool), so the proposer does not hash them again. */
+ * them, from the mempool), so the proposer does not hash them again, and
+ * optionally (payloads != NULL, entries may be NULL) the payloads this node
+ * parsed and checked when it admitted them, so they are not parsed again.
+ * Both borrowed. */
 int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body, size_t body_len,
-                            const hanse_hash *ids, uint32_t n_ids,
+                            const hanse_hash *ids, json_t *const *payloads,
+                            uint32_t n_ids,
                             uint64_t time_ms, hanse_receipt *receipts,
                             uint32_t receipts_cap, hanse_tip *out,
                             hanse_reject *rej);

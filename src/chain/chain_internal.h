@@ -19,7 +19,8 @@ int chain_load_genesis(hanse_store *s, json_t **out, hanse_reject *rej);
 /* Execute all transactions of a decoded body on top of `prev` into `ex`
  * (already begun); receipts[] gets body->tx_count receipts. */
 int chain_execute_body(hanse_exec *ex, const hanse_body *body,
-                       const char *chain_id, hanse_receipt *receipts);
+                       const char *chain_id, json_t *const *admitted,
+                       hanse_receipt *receipts);
 
 /* Structural check of one stored block against its predecessor: header
  * decodes and hashes to the stored hash, height/chain/prev link, body

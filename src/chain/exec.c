@@ -210,8 +210,23 @@ static void receipt_from_reject(hanse_receipt *r, const hanse_reject *rej) {
   snprintf(r->message, sizeof r->message, "%s", rej->message);
 }
 
+static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
+                   json_t *admitted, hanse_receipt *receipt);
+
 int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
                   hanse_receipt *receipt) {
+  return exec_tx(ex, tx, chain_id, NULL, receipt);
+}
+
+int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
+                           const char *chain_id, json_t *payload,
+                           hanse_receipt *receipt) {
+  HANSE_ASSERT(payload != NULL);
+  return exec_tx(ex, tx, chain_id, payload, receipt);
+}
+
+static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
+                   json_t *admitted, hanse_receipt *receipt) {
   HANSE_ASSERT(ex->env_error == 0);
   ex->tx = tx;
   receipt->id = tx->id;
@@ -249,8 +264,15 @@ int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
   rc = hanse_exec_put(ex, seq_key, num, (size_t)nl);
   if (rc != HANSE_OK) return rc;
 
-  /* 2. Context-free check (again: a block from elsewhere is not trusted). */
-  if (hanse_tx_check(tx, chain_id, &payload, &rej) != HANSE_OK) goto rejected;
+  /* 2. Context-free check, unless this node admitted the transaction and
+   * hands over the payload it checked (a block from elsewhere is always
+   * checked again). */
+  if (admitted) {
+    HANSE_ASSERT(strcmp(tx->chain_id, chain_id) == 0);
+    payload = json_incref(admitted);
+  } else if (hanse_tx_check(tx, chain_id, &payload, &rej) != HANSE_OK) {
+    goto rejected;
+  }
   char module[HANSE_KIND_MAX + 1], action[HANSE_KIND_MAX + 1];
   hanse_kind_split(tx->kind, module, action);
   const hanse_module *m = hanse_registry_find(module, strlen(module));

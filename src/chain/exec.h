@@ -63,6 +63,13 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
  * is environmental and the block must be abandoned. */
 int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
                   hanse_receipt *receipt);
+/* The same for a transaction this node admitted itself: `payload` is the
+ * payload it parsed and checked (hanse_tx_check) on admission, so the
+ * context-free check is not repeated. Borrowed. Replicas and the audit
+ * always use hanse_exec_tx. */
+int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
+                           const char *chain_id, json_t *payload,
+                           hanse_receipt *receipt);
 /* Flush the cache to the store (inside the caller's store transaction) and
  * finish the digest. */
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);

@@ -38,6 +38,7 @@ typedef struct mp_entry {
   mp_signer *signer;
   uint64_t seq_first, seq_last;
   hanse_hash *ids;
+  json_t **payloads;  /* n references, or NULL */
   uint32_t n;
   uint64_t arrival_us;
   struct mp_entry *next;
@@ -56,6 +57,7 @@ struct hanse_mp_taken {
   uint32_t n;
   uint64_t *arrivals;
   hanse_hash *ids;
+  json_t **payloads;
   uint32_t txs;
 };
 
@@ -98,6 +100,10 @@ hanse_mempool *hanse_mempool_create(size_t max_txs, hanse_seq_lookup_fn lookup,
 
 static void entry_free(mp_entry *e) {
   if (e == NULL) return;
+  if (e->payloads) {
+    for (uint32_t i = 0; i < e->n; i++) json_decref(e->payloads[i]);
+    free(e->payloads);
+  }
   free(e->raw);
   free(e->ids);
   free(e);
@@ -246,12 +252,21 @@ int hanse_mempool_add(hanse_mempool *mp, const hanse_mp_add *a,
   }
   memcpy(e->raw, a->raw, a->raw_len);
   memcpy(e->ids, a->ids, n * sizeof *e->ids);
+  e->n = n;
+  if (a->payloads) {
+    e->payloads = malloc(n * sizeof *e->payloads);
+    if (e->payloads == NULL) {
+      entry_free(e);
+      rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+      goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) e->payloads[i] = json_incref(a->payloads[i]);
+  }
   e->raw_len = a->raw_len;
   e->type = a->type;
   e->signer = s;
   e->seq_first = a->seq_first;
   e->seq_last = a->seq_last;
-  e->n = n;
   e->arrival_us = a->arrival_us;
   uint32_t put = 0;
   for (; put < n; put++) {
@@ -325,9 +340,11 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
     t->entries = malloc(count * sizeof *t->entries);
     t->arrivals = malloc(total * sizeof *t->arrivals);
     t->ids = malloc(total * sizeof *t->ids);
+    t->payloads = malloc(total * sizeof *t->payloads);
   }
-  if (t == NULL || t->entries == NULL || t->arrivals == NULL || t->ids == NULL) {
-    if (t) { free(t->entries); free(t->arrivals); free(t->ids); free(t); }
+  if (t == NULL || t->entries == NULL || t->arrivals == NULL || t->ids == NULL ||
+      t->payloads == NULL) {
+    if (t) { free(t->entries); free(t->arrivals); free(t->ids); free(t->payloads); free(t); }
     pthread_mutex_unlock(&mp->mu);
     return NULL;
   }
@@ -343,6 +360,7 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
     t->entries[i] = e;
     for (uint32_t j = 0; j < e->n; j++) {
       t->ids[k] = e->ids[j];
+      t->payloads[k] = e->payloads ? e->payloads[j] : NULL;
       t->arrivals[k++] = e->arrival_us;
     }
     hanse_body_entry_append(body, e->type, e->raw, e->raw_len);
@@ -362,6 +380,11 @@ const uint64_t *hanse_mp_taken_arrivals(const hanse_mp_taken *t, uint32_t *n) {
 const hanse_hash *hanse_mp_taken_ids(const hanse_mp_taken *t, uint32_t *n) {
   *n = t->txs;
   return t->ids;
+}
+
+json_t *const *hanse_mp_taken_payloads(const hanse_mp_taken *t, uint32_t *n) {
+  *n = t->txs;
+  return t->payloads;
 }
 
 void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
@@ -391,6 +414,7 @@ void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
   free(t->entries);
   free(t->arrivals);
   free(t->ids);
+  free(t->payloads);
   free(t);
 }
 

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 #include "crypto/hash.h"
 #include "storage/store.h"
@@ -44,6 +46,8 @@ typedef struct hanse_mp_add {
   hanse_pubkey signer;
   uint64_t seq_first, seq_last;
   const hanse_hash *ids;      /* seq_last - seq_first + 1 ids */
+  json_t **payloads;          /* as many parsed, checked payloads, or NULL;
+                                 the pool takes its own references */
   uint64_t arrival_us;        /* monotonic, for the commit latency */
 } hanse_mp_add;
 
@@ -82,6 +86,9 @@ hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
 const uint64_t *hanse_mp_taken_arrivals(const hanse_mp_taken *t, uint32_t *n);
 /* Their ids, in body order. */
 const hanse_hash *hanse_mp_taken_ids(const hanse_mp_taken *t, uint32_t *n);
+/* Their admitted payloads (entries may be NULL), in body order; valid
+ * until hanse_mempool_done. */
+json_t *const *hanse_mp_taken_payloads(const hanse_mp_taken *t, uint32_t *n);
 /* The block with these entries was committed (ok = 1) or abandoned
  * (ok = 0: the entries return to the head of the ready queue). */
 void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok);

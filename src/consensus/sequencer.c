@@ -62,8 +62,9 @@ static void *sequencer_main(void *arg) {
     hanse_tip tip;
     uint32_t nids;
     const hanse_hash *ids = hanse_mp_taken_ids(t, &nids);
-    int rc = hanse_chain_propose_ids(s->chain, body.data, body.len, ids, nids, hanse_now_ms(env),
-                                     rs, (uint32_t)cap, &tip, &rej);
+    json_t *const *payloads = hanse_mp_taken_payloads(t, &nids);
+    int rc = hanse_chain_propose_ids(s->chain, body.data, body.len, ids, payloads, nids,
+                                     hanse_now_ms(env), rs, (uint32_t)cap, &tip, &rej);
     uint32_t n;
     const uint64_t *arrivals = hanse_mp_taken_arrivals(t, &n);
     if (rc != HANSE_OK) {

@@ -27,6 +27,8 @@ typedef struct checked {
   hanse_tx tx;
   hanse_batch batch;
   int batch_live;
+  json_t *payload;            /* the checked payload of a single tx */
+  json_t **payloads;          /* of each tx of a batch (batch.count) */
 } checked;
 
 typedef struct submit_job {
@@ -50,7 +52,7 @@ static void check_one(void *ctx, size_t i) {
       c->rc = hanse_reject_set(&c->rej, HANSE_ERR(TX_BAD_SIGNATURE), NULL);
       return;
     }
-    c->rc = hanse_tx_check(&c->tx, chain_id, NULL, &c->rej);
+    c->rc = hanse_tx_check(&c->tx, chain_id, &c->payload, &c->rej);
     return;
   }
   if (e->type != HANSE_ENTRY_BATCH) {
@@ -61,6 +63,11 @@ static void check_one(void *ctx, size_t i) {
   c->rc = hanse_batch_decode(&c->batch, e->raw, e->len, &c->rej);
   if (c->rc != HANSE_OK) return;
   c->batch_live = 1;
+  c->payloads = calloc(c->batch.count, sizeof *c->payloads);
+  if (c->payloads == NULL) {
+    c->rc = hanse_reject_set(&c->rej, HANSE_ERR(NOMEM), NULL);
+    return;
+  }
   if (!hanse_batch_verify_sig(&c->batch)) {
     c->rc = hanse_reject_set(&c->rej, HANSE_ERR(TX_BAD_SIGNATURE), "batch signature does not verify");
     return;
@@ -73,7 +80,7 @@ static void check_one(void *ctx, size_t i) {
                                "batch transaction %u: sequence numbers must be consecutive", k);
       return;
     }
-    c->rc = hanse_tx_check(t, chain_id, NULL, &c->rej);
+    c->rc = hanse_tx_check(t, chain_id, &c->payloads[k], &c->rej);
     if (c->rc != HANSE_OK) {
       c->bad_tx = k;
       hanse_reject_prefix(&c->rej, "batch transaction %u", k);
@@ -169,6 +176,7 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     a.raw = entries[i].raw;
     a.raw_len = entries[i].len;
     a.ids = &ids[k];
+    a.payloads = c->type == HANSE_ENTRY_BATCH ? c->payloads : &c->payload;
     a.arrival_us = now;
     if (c->type == HANSE_ENTRY_BATCH) {
       a.signer = c->batch.signer;
@@ -229,8 +237,13 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     free(w.receipts);
   }
 out:
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    json_decref(cs[i].payload);
+    if (cs[i].payloads)
+      for (uint32_t j = 0; j < cs[i].batch.count; j++) json_decref(cs[i].payloads[j]);
+    free(cs[i].payloads);
     if (cs[i].batch_live) hanse_batch_free(&cs[i].batch);
+  }
   free(cs);
   free(ids);
   free(has_id);

@@ -45,8 +45,14 @@ static int add(hanse_mempool *mp, uint8_t signer, uint64_t seq, uint32_t n, uint
   hanse_hash ids[16];
   for (uint32_t i = 0; i < n; i++) ids[i] = id_of(signer, seq + i, salt);
   uint8_t raw[2] = {signer, (uint8_t)seq};
-  hanse_mp_add a = {n > 1 ? HANSE_ENTRY_BATCH : HANSE_ENTRY_TX, raw, sizeof raw, key(signer),
-                    seq, seq + n - 1, ids, 1000 + seq};
+  hanse_mp_add a = {.type = n > 1 ? HANSE_ENTRY_BATCH : HANSE_ENTRY_TX,
+                    .raw = raw,
+                    .raw_len = sizeof raw,
+                    .signer = key(signer),
+                    .seq_first = seq,
+                    .seq_last = seq + n - 1,
+                    .ids = ids,
+                    .arrival_us = 1000 + seq};
   hanse_reject rej;
   return hanse_mempool_add(mp, &a, st, &rej);
 }
@@ -199,7 +205,8 @@ static void test_byte_bound(void **state) {
   assert_non_null(raw);
   for (uint64_t s = 1; s <= 3; s++) {
     hanse_hash id = id_of(1, s, 0);
-    hanse_mp_add a = {HANSE_ENTRY_TX, raw, big, key(1), s, s, &id, 0};
+    hanse_mp_add a = {.type = HANSE_ENTRY_TX, .raw = raw, .raw_len = big, .signer = key(1),
+                      .seq_first = s, .seq_last = s, .ids = &id};
     hanse_mp_status st;
     hanse_reject rej;
     assert_int_equal(hanse_mempool_add(mp, &a, &st, &rej), HANSE_OK);
