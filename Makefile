@@ -45,7 +45,7 @@ test-asan: deps-test
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest $(CTEST_ARGS) -j 2 -L 'unit|integration' -LE 'slow|browser'
+	  ctest $(CTEST_ARGS) -j 2 -L 'unit|integration' -LE browser
 
 test-fuzz: deps-test
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHANSE_FUZZ=ON \
