@@ -379,6 +379,9 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   }
   rc = chain_startup_check(c, rej);
   if (rc != HANSE_OK) goto fail;
+  /* Checkpoints happen off the commit path (hanse_chain_checkpoint); the
+   * writer checkpoints itself only if the WAL grows past ~80 MB. */
+  sqlite3_exec(hanse_store_db(c->writer), "PRAGMA wal_autocheckpoint=20000;", NULL, NULL, NULL);
   json_decref(g);
   *out = c;
   return HANSE_OK;
@@ -391,9 +394,17 @@ fail:
 void hanse_chain_close(hanse_chain *c) {
   if (c == NULL) return;
   for (int i = 0; i < c->reader_count; i++) hanse_store_close(c->readers[i]);
+  hanse_store_close(c->checkpointer);
   hanse_store_close(c->writer);
   pthread_mutex_destroy(&c->lock);
   free(c);
+}
+
+int hanse_chain_checkpoint(hanse_chain *c) {
+  if (c->checkpointer == NULL &&
+      hanse_store_open(c->db_path, 0, NULL, &c->checkpointer, NULL) != HANSE_OK)
+    return HANSE_ERR(IO);
+  return hanse_store_checkpoint(c->checkpointer);
 }
 
 void hanse_chain_tip(hanse_chain *c, hanse_tip *tip) {

@@ -53,6 +53,7 @@ typedef struct hanse_chain {
   hanse_tip tip;
   hanse_store *readers[HANSE_READERS_MAX];
   int reader_count;
+  hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
 } hanse_chain;
 
 /* Create <dir>/chain.db with the genesis block described by `genesis`
@@ -66,6 +67,11 @@ int hanse_chain_create(const char *dir, json_t *genesis,
 int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
                      const char *vfs, hanse_chain **out, hanse_reject *rej);
 void hanse_chain_close(hanse_chain *c);
+
+/* Move committed WAL frames into the database file (passive, on a
+ * connection of its own). Call from one background thread; the writer's
+ * own automatic checkpoint is only a fallback far behind. */
+int hanse_chain_checkpoint(hanse_chain *c);
 
 /* Snapshot of the tip (thread-safe). */
 void hanse_chain_tip(hanse_chain *c, hanse_tip *tip);

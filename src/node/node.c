@@ -66,6 +66,27 @@ static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
   if (ok) hanse_waiters_deliver(&nc->waiters, rs, n);
 }
 
+/* Checkpoint every chain's WAL a few times a second, so commits on the
+ * sequencer thread never pay for copying pages into the database file. */
+#define CHECKPOINT_INTERVAL_MS 250
+
+static void *checkpoint_main(void *arg) {
+  hanse_node *n = arg;
+  pthread_setname_np(pthread_self(), "hanse-ckpt");
+  pthread_mutex_lock(&n->stop_mu);
+  while (!n->stopping) {
+    uint64_t until = hanse_mono_us(n->env) + CHECKPOINT_INTERVAL_MS * 1000u;
+    struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
+    pthread_cond_timedwait(&n->stop_cv, &n->stop_mu, &ts);
+    if (n->stopping) break;
+    pthread_mutex_unlock(&n->stop_mu);
+    for (int i = 0; i < n->chain_count; i++) hanse_chain_checkpoint(n->chains[i].chain);
+    pthread_mutex_lock(&n->stop_mu);
+  }
+  pthread_mutex_unlock(&n->stop_mu);
+  return NULL;
+}
+
 static int load_node_key(hanse_node *n, hanse_reject *rej) {
   char path[1100];
   snprintf(path, sizeof path, "%s/node.key", n->data_dir);
@@ -150,6 +171,12 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
   n->env = hanse_env_system();
   n->started_ms = hanse_now_ms(n->env);
   hanse_metrics_init(&n->metrics);
+  pthread_mutex_init(&n->stop_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&n->stop_cv, &ca);
+  pthread_condattr_destroy(&ca);
   int rc = load_node_key(n, rej);
   if (rc == HANSE_OK) rc = open_chains(n, rej);
   if (rc != HANSE_OK) goto fail;
@@ -168,6 +195,8 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
       goto fail;
     }
   }
+  if (pthread_create(&n->checkpoint_thread, NULL, checkpoint_main, n) == 0)
+    n->checkpoint_running = 1;
   rc = hanse_api_start(n, n->host, n->cfg.port, &n->api, &n->port, rej);
   if (rc != HANSE_OK) goto fail;
   *out = n;
@@ -181,6 +210,13 @@ void hanse_node_close(hanse_node *n) {
   if (n == NULL) return;
   hanse_api_stop(n->api);
   for (int i = 0; i < n->chain_count; i++) hanse_sequencer_stop(n->chains[i].seq);
+  if (n->checkpoint_running) {
+    pthread_mutex_lock(&n->stop_mu);
+    n->stopping = 1;
+    pthread_cond_broadcast(&n->stop_cv);
+    pthread_mutex_unlock(&n->stop_mu);
+    pthread_join(n->checkpoint_thread, NULL);
+  }
   for (int i = 0; i < n->chain_count; i++) {
     hanse_mempool_destroy(n->chains[i].mp);
     hanse_chain_close(n->chains[i].chain);
@@ -189,6 +225,8 @@ void hanse_node_close(hanse_node *n) {
   }
   hanse_pool_destroy(n->pool);
   hanse_metrics_destroy(&n->metrics);
+  pthread_mutex_destroy(&n->stop_mu);
+  pthread_cond_destroy(&n->stop_cv);
   hanse_keypair_wipe(&n->key);
   free(n);
 }

@@ -57,6 +57,11 @@ struct hanse_node {
   int chain_count;
   hanse_metrics metrics;          /* node-wide (HTTP) */
   struct hanse_api *api;
+  pthread_t checkpoint_thread;    /* hanse-ckpt: WAL checkpoints */
+  int checkpoint_running;
+  pthread_mutex_t stop_mu;
+  pthread_cond_t stop_cv;
+  int stopping;
   int port;                       /* the bound port */
   uint64_t started_ms;
 };

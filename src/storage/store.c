@@ -187,6 +187,14 @@ void hanse_store_close(hanse_store *s) {
   free(s);
 }
 
+int hanse_store_checkpoint(hanse_store *s) {
+  int log = 0, done = 0;
+  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return HANSE_OK;
+  HANSE_WARN("store: checkpoint: %s", sqlite3_errstr(rc));
+  return HANSE_ERR(IO);
+}
+
 int hanse_store_begin(hanse_store *s) {
   HANSE_ASSERT(!s->readonly);
   HANSE_ASSERT(!s->in_txn);

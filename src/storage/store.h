@@ -45,6 +45,11 @@ sqlite3 *hanse_store_db(hanse_store *s);
 /* 1 once an I/O-class error was seen on this connection. */
 int hanse_store_failed(const hanse_store *s);
 
+/* Copy committed WAL frames into the database file without blocking the
+ * writer or readers (a passive checkpoint). Run it from a connection of
+ * its own, off the commit path. HANSE_OK or HANSE_ERR(IO). */
+int hanse_store_checkpoint(hanse_store *s);
+
 /* Writer transaction. */
 int hanse_store_begin(hanse_store *s);
 int hanse_store_commit(hanse_store *s);
