@@ -18,6 +18,7 @@
 static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
                            uint8_t ***store, hanse_reject *rej) {
   json_error_t jerr;
+  size_t k = 0;
   json_t *doc = json_loadb((const char *)rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL)
     return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_JSON), "body is not valid JSON: %s (line %d)",
@@ -43,7 +44,6 @@ static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
     rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     goto done;
   }
-  size_t k = 0;
   for (int pass = 0; pass < 3; pass++) {
     json_t *arr = pass == 0 ? txs : pass == 1 ? batches : NULL;
     size_t m = pass == 2 ? (one ? 1 : 0) : arr ? json_array_size(arr) : 0;
@@ -67,8 +67,8 @@ static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
       k++;
     }
   }
-  *n = k;
 done:
+  *n = k; /* on failure too: the caller frees the k decoded buffers */
   json_decref(doc);
   return rc;
 }

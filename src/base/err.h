@@ -60,6 +60,8 @@
   X(CHAIN_UNKNOWN, "chain.unknown", 404, "this node serves no such chain")    \
   X(TX_NOT_FOUND, "tx.not_found", 404, "no such transaction")                 \
   X(MEMPOOL_FULL, "mempool.full", 503, "mempool is full; retry later")        \
+  X(SUBMIT_TOO_MANY, "submit.too_many", 413,                                  \
+    "too many transactions in one request")                                   \
   X(CHAIN_BROKEN, "chain.broken", 500, "stored chain fails verification")     \
   X(HTTP_NOT_FOUND, "http.not_found", 404, "no such route")                   \
   X(HTTP_METHOD, "http.method_not_allowed", 405, "method not allowed")        \

@@ -59,10 +59,16 @@
  * sequence one signer may queue. */
 #define HANSE_MEMPOOL_MAX 200000
 #define HANSE_MEMPOOL_AHEAD_MAX 20000
+/* Transactions waiting for a gap in their signer's sequence: a quarter of
+ * the pool at most, and each waits at most a minute, so gaps nobody fills
+ * cannot occupy the pool for good. */
+#define HANSE_MEMPOOL_WAITING_MAX (HANSE_MEMPOOL_MAX / 4)
+#define HANSE_MEMPOOL_WAIT_TTL_MS 60000
 
 /* HTTP: the largest request body (one batch plus JSON/hex overhead). */
 #define HANSE_HTTP_BODY_MAX (40 * 1024 * 1024)
-/* Entries (transactions or batches) in one submit request. */
+/* Transactions in one submit request, counting each transaction of a
+ * batch (and so also entries). Bounds the memory one request can pin. */
 #define HANSE_SUBMIT_TX_MAX 20000
 /* Blocks in one range query. */
 #define HANSE_BLOCK_RANGE_MAX 100
@@ -88,6 +94,8 @@ _Static_assert((uint64_t)HANSE_BATCH_TX_MAX * (HANSE_TX_MAX - HANSE_SIG_BYTES) >
                "batch byte bound is the binding one for large payloads");
 _Static_assert(HANSE_HTTP_BODY_MAX >= 2 * HANSE_BATCH_MAX_BYTES,
                "a batch must fit in a request even hex-encoded");
+_Static_assert(HANSE_MEMPOOL_WAITING_MAX >= HANSE_MEMPOOL_AHEAD_MAX,
+               "one signer may queue as far ahead as allowed");
 _Static_assert(HANSE_BLOCK_TXS_DEFAULT <= HANSE_BLOCK_TX_MAX,
                "default block size within bound");
 

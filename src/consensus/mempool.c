@@ -68,6 +68,8 @@ struct hanse_mempool {
   hanse_hmap signers;
   mp_entry *rq_head, *rq_tail;
   size_t ready_txs;
+  size_t waiting_txs;
+  uint64_t last_sweep_us;
   size_t depth;
   size_t max;
   hanse_seq_lookup_fn lookup;
@@ -111,16 +113,23 @@ static void entry_free(mp_entry *e) {
 
 void hanse_mempool_destroy(hanse_mempool *mp) {
   if (mp == NULL) return;
-  /* Every entry is reachable from the ids map (by its first id). */
-  size_t pos = 0;
-  const uint8_t *k;
-  void *v;
-  while (hanse_hmap_next(&mp->ids, &pos, &k, NULL, &v)) {
-    mp_entry *e = v;
-    if (memcmp(k, e->ids[0].b, HANSE_HASH_BYTES) == 0) entry_free(e);
+  /* With no block in progress every entry is either ready (in the queue)
+   * or waiting (in its signer's list); taken entries belong to the
+   * sequencer until hanse_mempool_done. */
+  for (mp_entry *e = mp->rq_head, *next; e; e = next) {
+    next = e->next;
+    entry_free(e);
   }
-  pos = 0;
-  while (hanse_hmap_next(&mp->signers, &pos, NULL, NULL, &v)) free(v);
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(&mp->signers, &pos, NULL, NULL, &v)) {
+    mp_signer *s = v;
+    for (mp_entry *e = s->waiting, *next; e; e = next) {
+      next = e->next;
+      entry_free(e);
+    }
+    free(s);
+  }
   hanse_hmap_free(&mp->ids);
   hanse_hmap_free(&mp->signers);
   pthread_mutex_destroy(&mp->mu);
@@ -182,7 +191,35 @@ static void promote_waiting(hanse_mempool *mp, mp_signer *s) {
   while (s->waiting && s->waiting->seq_first == s->next) {
     mp_entry *w = s->waiting;
     s->waiting = w->next;
+    mp->waiting_txs -= w->n;
     ready_push(mp, w);
+  }
+}
+
+/* Drop waiting entries older than the TTL (their gap was never filled).
+ * Runs at most once a second, from the sequencer's take. */
+static void expire_waiting(hanse_mempool *mp, uint64_t now_us) {
+  if (mp->waiting_txs == 0 || now_us - mp->last_sweep_us < 1000000) return;
+  mp->last_sweep_us = now_us;
+  uint64_t ttl_us = (uint64_t)HANSE_MEMPOOL_WAIT_TTL_MS * 1000u;
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(&mp->signers, &pos, NULL, NULL, &v)) {
+    mp_signer *s = v;
+    mp_entry **pp = &s->waiting;
+    while (*pp) {
+      mp_entry *e = *pp;
+      if (now_us - e->arrival_us < ttl_us) {
+        pp = &e->next;
+        continue;
+      }
+      *pp = e->next;
+      for (uint32_t j = 0; j < e->n; j++) hanse_hmap_del(&mp->ids, e->ids[j].b, HANSE_HASH_BYTES);
+      mp->waiting_txs -= e->n;
+      mp->depth -= e->n;
+      s->live--;
+      entry_free(e);
+    }
   }
 }
 
@@ -195,10 +232,18 @@ int hanse_mempool_add(hanse_mempool *mp, const hanse_mp_add *a,
   *status = HANSE_MP_ADDED;
   pthread_mutex_lock(&mp->mu);
   int rc = HANSE_OK;
-  /* Duplicate of something pooled: report, add nothing. A batch counts as
-   * a duplicate if its first transaction is pooled. */
-  if (hanse_hmap_get(&mp->ids, a->ids[0].b, HANSE_HASH_BYTES)) {
-    *status = HANSE_MP_PENDING;
+  /* Duplicate of something pooled: report, add nothing -- but only if it
+   * is the very same entry (all its ids); a different entry that shares a
+   * transaction with a pooled one conflicts with it. */
+  mp_entry *dup = hanse_hmap_get(&mp->ids, a->ids[0].b, HANSE_HASH_BYTES);
+  if (dup) {
+    if (dup->n == n && memcmp(dup->ids, a->ids, n * sizeof *a->ids) == 0) {
+      *status = HANSE_MP_PENDING;
+    } else {
+      rc = hanse_reject_set(rej, HANSE_ERR(TX_SEQUENCE_CONFLICT),
+                            "a different pending entry holds transaction %llu of this signer",
+                            (unsigned long long)a->seq_first);
+    }
     goto out;
   }
   if (mp->depth + n > mp->max) {
@@ -222,6 +267,13 @@ int hanse_mempool_add(hanse_mempool *mp, const hanse_mp_add *a,
     rc = hanse_reject_set(rej, HANSE_ERR(TX_SEQUENCE_CONFLICT),
                           "sequence %llu is taken by another pending transaction",
                           (unsigned long long)a->seq_first);
+    goto out;
+  }
+  if (a->seq_first != s->next && mp->waiting_txs + n > HANSE_MEMPOOL_WAITING_MAX) {
+    rc = hanse_reject_set(rej, HANSE_ERR(MEMPOOL_FULL),
+                          "%zu transactions already wait for gaps in their sequences; send "
+                          "sequence %llu first",
+                          mp->waiting_txs, (unsigned long long)s->next);
     goto out;
   }
   if (a->seq_first - s->next > HANSE_MEMPOOL_AHEAD_MAX) {
@@ -291,6 +343,7 @@ int hanse_mempool_add(hanse_mempool *mp, const hanse_mp_add *a,
     e->state = MP_WAITING;
     e->next = *pp;
     *pp = e;
+    mp->waiting_txs += n;
   }
 out:
   pthread_mutex_unlock(&mp->mu);
@@ -318,9 +371,10 @@ int hanse_mempool_next_seq(hanse_mempool *mp, const hanse_pubkey *signer,
 }
 
 hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
-                                   hanse_buf *body, uint32_t *txs) {
+                                   uint64_t now_us, hanse_buf *body, uint32_t *txs) {
   *txs = 0;
   pthread_mutex_lock(&mp->mu);
+  expire_waiting(mp, now_us);
   if (mp->rq_head == NULL) {
     pthread_mutex_unlock(&mp->mu);
     return NULL;

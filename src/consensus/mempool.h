@@ -6,7 +6,9 @@
  * An entry is "ready" when its first sequence number is its signer's next;
  * ready entries wait in arrival order for the sequencer, which takes them
  * whole. Entries further ahead wait for the gap to fill (at most
- * HANSE_MEMPOOL_AHEAD_MAX ahead). Every transaction id in the pool is
+ * HANSE_MEMPOOL_AHEAD_MAX ahead, HANSE_MEMPOOL_WAITING_MAX waiting in all,
+ * each for at most HANSE_MEMPOOL_WAIT_TTL_MS after its arrival, judged by
+ * the monotonic time the sequencer passes to take). Every transaction id in the pool is
  * indexed, so a resubmission is recognised and answered with its status.
  *
  * Entries reach the pool already checked (structure, signatures, module
@@ -36,6 +38,8 @@ typedef int (*hanse_seq_lookup_fn)(void *ctx, const hanse_pubkey *signer,
 
 hanse_mempool *hanse_mempool_create(size_t max_txs, hanse_seq_lookup_fn lookup,
                                     void *lookup_ctx);
+/* Frees every pooled entry; call with no block in progress (after the
+ * sequencer stopped). */
 void hanse_mempool_destroy(hanse_mempool *mp);
 
 /* An entry to add. The pool copies raw and ids. */
@@ -81,7 +85,7 @@ int hanse_mempool_next_seq(hanse_mempool *mp, const hanse_pubkey *signer,
  * earliest arrival time among them. Returns NULL when nothing is ready. */
 typedef struct hanse_mp_taken hanse_mp_taken;
 hanse_mp_taken *hanse_mempool_take(hanse_mempool *mp, uint32_t max_txs,
-                                   hanse_buf *body, uint32_t *txs);
+                                   uint64_t now_us, hanse_buf *body, uint32_t *txs);
 /* Arrival times of the taken transactions, in body order (for latency). */
 const uint64_t *hanse_mp_taken_arrivals(const hanse_mp_taken *t, uint32_t *n);
 /* Their ids, in body order. */

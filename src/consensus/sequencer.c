@@ -51,7 +51,8 @@ static void *sequencer_main(void *arg) {
     last_cut = now;
     hanse_buf_reset(&body);
     uint32_t txs = 0;
-    hanse_mp_taken *t = hanse_mempool_take(s->mp, (uint32_t)s->cfg.block_max_txs, &body, &txs);
+    hanse_mp_taken *t =
+        hanse_mempool_take(s->mp, (uint32_t)s->cfg.block_max_txs, now, &body, &txs);
     if (t == NULL) continue;
     if (hanse_buf_status(&body) != HANSE_OK) {
       hanse_mempool_done(s->mp, t, 0);

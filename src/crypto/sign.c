@@ -71,10 +71,33 @@ int hanse_keyfile_write(const char *path, const hanse_keypair *kp) {
   return ok ? HANSE_OK : HANSE_ERR(IO);
 }
 
+/* Read a whole (small) key file into locked, guarded memory. */
+static char *read_secret_file(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  size_t cap = 1024;
+  char *buf = sodium_malloc(cap);
+  size_t n = 0;
+  ssize_t r;
+  while (buf && n < cap && (r = read(fd, buf + n, cap - n)) > 0) n += (size_t)r;
+  close(fd);
+  if (buf == NULL || n == cap) { /* a key file is far smaller */
+    if (buf) sodium_free(buf);
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
 int hanse_keyfile_read(const char *path, hanse_keypair *kp) {
+  size_t len = 0;
+  char *text = read_secret_file(path, &len);
+  if (text == NULL) return HANSE_ERR(IO);
   json_error_t jerr;
-  json_t *doc = json_load_file(path, 0, &jerr);
-  if (doc == NULL) return HANSE_ERR(IO);
+  json_t *doc = json_loadb(text, len, 0, &jerr);
+  sodium_memzero(text, len);
+  sodium_free(text);
+  if (doc == NULL) return HANSE_ERR(INVALID);
   int rc = HANSE_ERR(INVALID);
   const char *pub = json_string_value(json_object_get(doc, "public"));
   const char *seed_hex = json_string_value(json_object_get(doc, "seed"));
@@ -90,6 +113,8 @@ int hanse_keyfile_read(const char *path, hanse_keypair *kp) {
       hanse_keypair_wipe(kp);
   }
   sodium_memzero(seed, sizeof seed);
-  json_decref(doc); /* jansson does not wipe: the text held the seed */
+  /* jansson copied the seed into its string: wipe it before freeing. */
+  if (seed_hex) sodium_memzero((char *)seed_hex, strlen(seed_hex));
+  json_decref(doc);
   return rc;
 }

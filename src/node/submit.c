@@ -89,6 +89,17 @@ static void check_one(void *ctx, size_t i) {
   }
 }
 
+static void checked_free(checked *cs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    json_decref(cs[i].payload);
+    if (cs[i].payloads)
+      for (uint32_t j = 0; j < cs[i].batch.count; j++) json_decref(cs[i].payloads[j]);
+    free(cs[i].payloads);
+    if (cs[i].batch_live) hanse_batch_free(&cs[i].batch);
+  }
+  free(cs);
+}
+
 /* Transactions of a checked entry: count and id access. */
 static uint32_t entry_txs(const checked *c) {
   if (c->type == HANSE_ENTRY_BATCH && c->batch_live) return c->batch.count;
@@ -109,6 +120,10 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
 
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += entry_txs(&cs[i]);
+  if (total > HANSE_SUBMIT_TX_MAX) {
+    checked_free(cs, n);
+    return HANSE_ERR(SUBMIT_TOO_MANY);
+  }
   hanse_submit_result *rs = calloc(total ? total : 1, sizeof *rs);
   hanse_hash *ids = calloc(total ? total : 1, sizeof *ids);
   int *has_id = calloc(total ? total : 1, sizeof *has_id);
@@ -191,14 +206,22 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     hanse_reject_clear(&rej);
     int arc = hanse_mempool_add(nc->mp, &a, &st, &rej);
     if (arc == HANSE_ERR(TX_STALE_SEQUENCE)) {
-      /* Committed already? Then this is a resubmission: report it. */
+      /* Committed already? Then this is a resubmission: each transaction
+       * found in the store reports its own receipt; any other one of the
+       * entry is stale (never "committed" on another's behalf). */
       if (rd == NULL) rd = hanse_chain_reader_acquire(nc->chain);
-      hanse_receipt rec;
-      if (rd && hanse_store_tx_get(rd, &ids[k], &rec) == HANSE_OK) {
-        for (uint32_t j = 0; j < m; j++) {
+      uint32_t found = 0;
+      for (uint32_t j = 0; rd && j < m; j++) {
+        if (hanse_store_tx_get(rd, &ids[k + j], &r[j].receipt) == HANSE_OK) {
           r[j].status = HANSE_SUBMIT_COMMITTED;
-          if (hanse_store_tx_get(rd, &ids[k + j], &r[j].receipt) != HANSE_OK) r[j].receipt = rec;
+          found++;
+        } else {
+          r[j].status = HANSE_SUBMIT_REJECTED;
+          r[j].rej = rej;
         }
+      }
+      if (found > 0) {
+        if (found < m) hanse_metrics_reject(&nc->metrics, "submit", rej.code, m - found);
         k += m;
         continue;
       }
@@ -237,14 +260,7 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
     free(w.receipts);
   }
 out:
-  for (size_t i = 0; i < n; i++) {
-    json_decref(cs[i].payload);
-    if (cs[i].payloads)
-      for (uint32_t j = 0; j < cs[i].batch.count; j++) json_decref(cs[i].payloads[j]);
-    free(cs[i].payloads);
-    if (cs[i].batch_live) hanse_batch_free(&cs[i].batch);
-  }
-  free(cs);
+  checked_free(cs, n);
   free(ids);
   free(has_id);
   if (rc != HANSE_OK) {

@@ -61,7 +61,7 @@ static int add(hanse_mempool *mp, uint8_t signer, uint64_t seq, uint32_t n, uint
 static uint32_t take_all(hanse_mempool *mp, uint32_t max, uint8_t *out, uint32_t *txs) {
   hanse_buf body;
   hanse_buf_init(&body);
-  hanse_mp_taken *t = hanse_mempool_take(mp, max, &body, txs);
+  hanse_mp_taken *t = hanse_mempool_take(mp, max, 0, &body, txs);
   uint32_t entries = 0;
   if (t) {
     hanse_rd r;
@@ -175,7 +175,7 @@ static void test_abandoned_block_returns_entries(void **state) {
   hanse_buf body;
   hanse_buf_init(&body);
   uint32_t txs;
-  hanse_mp_taken *t = hanse_mempool_take(mp, 2, &body, &txs);
+  hanse_mp_taken *t = hanse_mempool_take(mp, 2, 0, &body, &txs);
   assert_non_null(t);
   assert_int_equal(txs, 2);
   uint32_t n;
@@ -216,7 +216,7 @@ static void test_byte_bound(void **state) {
   for (int i = 0; i < 3; i++) {
     hanse_buf body;
     hanse_buf_init(&body);
-    hanse_mp_taken *t = hanse_mempool_take(mp, 1000, &body, &txs);
+    hanse_mp_taken *t = hanse_mempool_take(mp, 1000, 0, &body, &txs);
     counts[i] = t ? txs : 0;
     if (t) {
       assert_true(body.len <= HANSE_BLOCK_FILL_BYTES);
@@ -230,6 +230,54 @@ static void test_byte_bound(void **state) {
   hanse_mempool_destroy(mp);
 }
 
+/* A different entry sharing a pooled transaction conflicts; the very
+ * same entry is pending. */
+static void test_partial_duplicate_batch(void **state) {
+  (void)state;
+  committed_seq = 0;
+  hanse_mempool *mp = hanse_mempool_create(100, lookup, NULL);
+  hanse_mp_status st;
+  assert_int_equal(add(mp, 1, 1, 3, 0, &st), HANSE_OK);
+  assert_int_equal(add(mp, 1, 1, 3, 0, &st), HANSE_OK);
+  assert_int_equal(st, HANSE_MP_PENDING);
+  assert_int_equal(add(mp, 1, 1, 2, 0, &st), HANSE_ERR(TX_SEQUENCE_CONFLICT));
+  assert_int_equal(add(mp, 1, 1, 1, 0, &st), HANSE_ERR(TX_SEQUENCE_CONFLICT));
+  assert_int_equal(hanse_mempool_depth(mp), 3);
+  hanse_mempool_destroy(mp);
+}
+
+/* Gaps nobody fills expire; waiting transactions are capped in all. */
+static void test_waiting_expiry_and_cap(void **state) {
+  (void)state;
+  committed_seq = 0;
+  hanse_mempool *mp = hanse_mempool_create(HANSE_MEMPOOL_MAX, lookup, NULL);
+  hanse_mp_status st;
+  assert_int_equal(add(mp, 1, 5, 1, 0, &st), HANSE_OK); /* arrival 1005 us */
+  assert_int_equal(hanse_mempool_depth(mp), 1);
+  hanse_buf body;
+  hanse_buf_init(&body);
+  uint32_t txs;
+  uint64_t later = 1005 + (uint64_t)HANSE_MEMPOOL_WAIT_TTL_MS * 1000 + 2000000;
+  assert_null(hanse_mempool_take(mp, 100, later, &body, &txs));
+  assert_int_equal(hanse_mempool_depth(mp), 0);
+  hanse_hash id = id_of(1, 5, 0);
+  assert_false(hanse_mempool_contains(mp, &id));
+  /* Now fill the waiting budget with 16-transaction gap entries of many
+   * signers; the next gap entry is refused, a ready one still fits. */
+  size_t waiting = 0;
+  for (uint8_t signer = 2; waiting + 16 <= HANSE_MEMPOOL_WAITING_MAX; signer++) {
+    for (uint64_t seq = 2; seq + 16 <= 2 + 1000 && waiting + 16 <= HANSE_MEMPOOL_WAITING_MAX;
+         seq += 16) {
+      assert_int_equal(add(mp, signer, seq, 16, 0, &st), HANSE_OK);
+      waiting += 16;
+    }
+  }
+  assert_int_equal(add(mp, 250, 2, 16, 0, &st), HANSE_ERR(MEMPOOL_FULL));
+  assert_int_equal(add(mp, 250, 1, 1, 0, &st), HANSE_OK);
+  hanse_buf_free(&body);
+  hanse_mempool_destroy(mp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_in_order_and_gap),
@@ -237,6 +285,8 @@ int main(void) {
       cmocka_unit_test(test_batches_and_capacity),
       cmocka_unit_test(test_abandoned_block_returns_entries),
       cmocka_unit_test(test_byte_bound),
+      cmocka_unit_test(test_partial_duplicate_batch),
+      cmocka_unit_test(test_waiting_expiry_and_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,7 +232,8 @@ static void test_keyfile(void **state) {
   f = fopen(bad, "w");
   fputs("not json", f);
   fclose(f);
-  assert_int_equal(hanse_keyfile_read(bad, &back), HANSE_ERR(IO));
+  /* exists but is no key file: invalid, not an I/O error */
+  assert_int_equal(hanse_keyfile_read(bad, &back), HANSE_ERR(INVALID));
   char missing[300];
   snprintf(missing, sizeof missing, "%s/none.key", dir);
   assert_int_equal(hanse_keyfile_read(missing, &back), HANSE_ERR(IO));
