@@ -160,6 +160,54 @@ int main(int argc, char **argv) {
     json_decref(j);
   }
 
+  /* A batch that repeats a committed transaction and adds new ones: only
+   * the committed one reports "committed"; the others are refused and are
+   * not found afterwards (no receipt on another transaction's behalf). */
+  {
+    hanse_keypair k3;
+    it_key(&k3, 3);
+    hanse_buf t1, t2, b1, b2, body;
+    hanse_buf_init(&t1);
+    hanse_buf_init(&t2);
+    hanse_buf_init(&b1);
+    hanse_buf_init(&b2);
+    hanse_buf_init(&body);
+    it_tx_bytes(&t1, chain, "notary.anchor", 3, 1,
+                "{\"hash\":\"1111111111111111111111111111111111111111111111111111111111111111\"}", 1);
+    it_tx_bytes(&t2, chain, "notary.anchor", 3, 2,
+                "{\"hash\":\"2222222222222222222222222222222222222222222222222222222222222222\"}", 1);
+    const uint8_t *p1[1] = {t1.data}, *p2[2] = {t1.data, t2.data};
+    size_t l1[1] = {t1.len}, l2[2] = {t1.len, t2.len};
+    hanse_reject rej;
+    IT_CHECK(hanse_batch_encode(&b1, chain, p1, l1, 1, &k3, &rej) == 0);
+    IT_CHECK(hanse_batch_encode(&b2, chain, p2, l2, 2, &k3, &rej) == 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chains/itest/txs?wait=1", n.url);
+    it_resp r;
+    hanse_body_entry_append(&body, HANSE_ENTRY_BATCH, b1.data, b1.len);
+    IT_CHECK(it_http("POST", url, "application/octet-stream", body.data, body.len, &r) == 0);
+    IT_CHECK(r.status == 200);
+    it_resp_free(&r);
+    hanse_buf_reset(&body);
+    hanse_body_entry_append(&body, HANSE_ENTRY_BATCH, b2.data, b2.len);
+    IT_CHECK(it_http("POST", url, "application/octet-stream", body.data, body.len, &r) == 0);
+    j = json_loadb(r.body, r.len, 0, NULL);
+    it_resp_free(&r);
+    IT_CHECK(strcmp(result_field(j, 0, "status"), "committed") == 0);
+    IT_CHECK(strcmp(result_field(j, 1, "status"), "rejected") == 0);
+    IT_CHECK(strcmp(result_field(j, 1, "code"), "tx.stale_sequence") == 0);
+    snprintf(path, sizeof path, "/v1/chains/itest/txs/%s", result_field(j, 1, "id"));
+    json_decref(j);
+    j = it_get_json(&n, path, &st);
+    IT_CHECK(st == 404);
+    json_decref(j);
+    hanse_buf_free(&t1);
+    hanse_buf_free(&t2);
+    hanse_buf_free(&b1);
+    hanse_buf_free(&b2);
+    hanse_buf_free(&body);
+  }
+
   /* Notary: anchor and look up; a second anchor of the digest is refused. */
   const char *digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
   snprintf(payload, sizeof payload, "{\"hash\":\"%s\",\"name\":\"test.txt\"}", digest);
@@ -199,10 +247,10 @@ int main(int argc, char **argv) {
   char url[256];
   snprintf(url, sizeof url, "%s/metrics", n.url);
   IT_CHECK(it_http("GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200);
-  IT_CHECK(strstr(r.body, "hanse_txs_committed_total{chain=\"itest\"} 1005") != NULL);
+  IT_CHECK(strstr(r.body, "hanse_txs_committed_total{chain=\"itest\"} 1006") != NULL);
   IT_CHECK(strstr(r.body, "code=\"tx.bad_signature\"} 1") != NULL);
   IT_CHECK(strstr(r.body, "code=\"asset.insufficient_balance\"} 1") != NULL);
-  IT_CHECK(strstr(r.body, "hanse_commit_latency_seconds_count{chain=\"itest\"} 1005") != NULL);
+  IT_CHECK(strstr(r.body, "hanse_commit_latency_seconds_count{chain=\"itest\"} 1006") != NULL);
   it_resp_free(&r);
 
   it_stop(&n);
