@@ -1,109 +1,18 @@
 /*
  * res_txs.c -- POST /v1/chains/{c}/txs (submit) and GET .../txs/{id}.
  *
- * A submission body is JSON ({"txs":[hex...],"batches":[hex...]}) or a
- * binary stream of entries (u8 type, u32 length, bytes). Both are turned
- * into the same entry list for hanse_node_submit. A body that cannot be
- * parsed at all is 400 and changes nothing; entries that fail their checks
- * are reported per transaction in "results".
+ * A submission body (submit_body.c) becomes an entry list for
+ * hanse_node_submit. A body that cannot be parsed at all is 400 and
+ * changes nothing; entries that fail their checks are reported per
+ * transaction in "results".
  */
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/submit_body.h"
 #include "base/hex.h"
 #include "chain/chain.h"
 #include "encoding/block.h"
-
-/* Parse the JSON form. Entries point into `store` (hex-decoded copies). */
-static int parse_json_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
-                           uint8_t ***store, hanse_reject *rej) {
-  json_error_t jerr;
-  size_t k = 0;
-  json_t *doc = json_loadb((const char *)rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
-  if (doc == NULL)
-    return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_JSON), "body is not valid JSON: %s (line %d)",
-                            jerr.text, jerr.line);
-  int rc = HANSE_OK;
-  json_t *txs = json_object_get(doc, "txs");
-  json_t *batches = json_object_get(doc, "batches");
-  json_t *one = json_object_get(doc, "tx");
-  if (!json_is_object(doc) || (txs && !json_is_array(txs)) || (batches && !json_is_array(batches)) ||
-      (one && !json_is_string(one)) || (!txs && !batches && !one)) {
-    rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM),
-                          "body must be {\"txs\":[hex,...]} and/or {\"batches\":[hex,...]} or {\"tx\":hex}");
-    goto done;
-  }
-  size_t count = (txs ? json_array_size(txs) : 0) + (batches ? json_array_size(batches) : 0) + (one ? 1 : 0);
-  if (count == 0 || count > HANSE_SUBMIT_TX_MAX) {
-    rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "submit 1 to %d entries", HANSE_SUBMIT_TX_MAX);
-    goto done;
-  }
-  *out = calloc(count, sizeof **out);
-  *store = calloc(count, sizeof **store);
-  if (*out == NULL || *store == NULL) {
-    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-    goto done;
-  }
-  for (int pass = 0; pass < 3; pass++) {
-    json_t *arr = pass == 0 ? txs : pass == 1 ? batches : NULL;
-    size_t m = pass == 2 ? (one ? 1 : 0) : arr ? json_array_size(arr) : 0;
-    for (size_t i = 0; i < m; i++) {
-      json_t *s = pass == 2 ? one : json_array_get(arr, i);
-      if (!json_is_string(s)) {
-        rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "%s[%zu] is not a hex string",
-                              pass == 1 ? "batches" : "txs", i);
-        goto done;
-      }
-      size_t len;
-      rc = hanse_hex_decode_alloc(json_string_value(s), json_string_length(s), &(*store)[k], &len);
-      if (rc != HANSE_OK) {
-        rc = hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "%s[%zu] is not valid hex",
-                              pass == 1 ? "batches" : "txs", i);
-        goto done;
-      }
-      (*out)[k].type = pass == 1 ? HANSE_ENTRY_BATCH : HANSE_ENTRY_TX;
-      (*out)[k].raw = (*store)[k];
-      (*out)[k].len = len;
-      k++;
-    }
-  }
-done:
-  *n = k; /* on failure too: the caller frees the k decoded buffers */
-  json_decref(doc);
-  return rc;
-}
-
-static int parse_binary_body(hanse_req *rq, hanse_submit_entry **out, size_t *n,
-                             hanse_reject *rej) {
-  hanse_rd r;
-  hanse_rd_init(&r, rq->body.data, rq->body.len);
-  size_t cap = 64, k = 0;
-  *out = malloc(cap * sizeof **out);
-  if (*out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  while (hanse_rd_left(&r) > 0) {
-    uint8_t type;
-    uint32_t len;
-    const uint8_t *p;
-    if (hanse_rd_u8(&r, &type) != HANSE_OK || hanse_rd_u32(&r, &len) != HANSE_OK ||
-        hanse_rd_view(&r, &p, len) != HANSE_OK)
-      return hanse_reject_set(rej, HANSE_ERR(DECODE_TRUNCATED), "body ends inside entry %zu", k);
-    if (k == HANSE_SUBMIT_TX_MAX)
-      return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "more than %d entries", HANSE_SUBMIT_TX_MAX);
-    if (k == cap) {
-      cap *= 2;
-      hanse_submit_entry *ne = realloc(*out, cap * sizeof **out);
-      if (ne == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-      *out = ne;
-    }
-    (*out)[k].type = type;
-    (*out)[k].raw = p;
-    (*out)[k].len = len;
-    k++;
-  }
-  if (k == 0) return hanse_reject_set(rej, HANSE_ERR(HTTP_BAD_PARAM), "empty body");
-  *n = k;
-  return HANSE_OK;
-}
 
 static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
   const char *ct = rq->content_type ? rq->content_type : "";
@@ -119,13 +28,10 @@ static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
       api_param_u64(rq, "timeout_ms", &timeout_ms) < 0 || timeout_ms > HANSE_WAIT_MS_MAX)
     return api_error(rq, 400, "http.bad_param", "wait must be 0 or 1; timeout_ms 0 to %d",
                      HANSE_WAIT_MS_MAX);
-  hanse_submit_entry *entries = NULL;
-  uint8_t **store = NULL;
-  size_t n = 0;
+  hanse_submit_body sb;
   hanse_reject rej;
   hanse_reject_clear(&rej);
-  int rc = binary ? parse_binary_body(rq, &entries, &n, &rej)
-                  : parse_json_body(rq, &entries, &n, &store, &rej);
+  int rc = hanse_submit_body_parse(binary, rq->body.data, rq->body.len, &sb, &rej);
   enum MHD_Result mr;
   if (rc != HANSE_OK) {
     mr = api_reject(rq, &rej);
@@ -133,7 +39,7 @@ static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
   }
   hanse_submit_result *rs = NULL;
   size_t nr = 0;
-  rc = hanse_node_submit(nc, entries, n, wait ? (int)timeout_ms : 0, &rs, &nr);
+  rc = hanse_node_submit(nc, sb.entries, sb.n, wait ? (int)timeout_ms : 0, &rs, &nr);
   if (rc != HANSE_OK) {
     mr = api_error_rc(rq, rc, NULL);
     goto done;
@@ -218,10 +124,7 @@ static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
   mr = api_bytes_take(rq, status, "application/json", odata, olen);
 
 done:
-  if (store)
-    for (size_t i = 0; i < n; i++) free(store[i]);
-  free(store);
-  free(entries);
+  hanse_submit_body_free(&sb);
   return mr;
 }
 
