@@ -47,16 +47,21 @@ int hanse_reject_set(hanse_reject *rej, int rc, const char *fmt, ...) {
   return rc;
 }
 
-int hanse_reject_code(hanse_reject *rej, const char *code, int status,
-                      const char *fmt, ...) {
-  int rc = HANSE_ERR(INVALID);
+int hanse_reject_vfill(hanse_reject *rej, int rc, const char *code, int status,
+                       const char *fmt, va_list ap) {
   if (rej == NULL) return rc;
   rej->rc = rc;
   rej->status = status;
   snprintf(rej->code, sizeof rej->code, "%s", code);
+  vsnprintf(rej->message, sizeof rej->message, fmt, ap);
+  return rc;
+}
+
+int hanse_reject_code(hanse_reject *rej, const char *code, int status,
+                      const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(rej->message, sizeof rej->message, fmt, ap);
+  int rc = hanse_reject_vfill(rej, HANSE_ERR(INVALID), code, status, fmt, ap);
   va_end(ap);
   return rc;
 }

@@ -107,6 +107,9 @@ int hanse_reject_set(hanse_reject *rej, int rc, const char *fmt, ...)
 int hanse_reject_code(hanse_reject *rej, const char *code, int status,
                       const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The general form: any rc, code string and status (0: none). */
+int hanse_reject_vfill(hanse_reject *rej, int rc, const char *code, int status,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* Prefix context to an existing message: "batch tx 7: <old message>". */
 void hanse_reject_prefix(hanse_reject *rej, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

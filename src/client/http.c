@@ -27,13 +27,9 @@
 
 int client_fail(hanse_reject *rej, int rc, const char *code, const char *fmt,
                 ...) {
-  if (rej == NULL) return rc;
-  rej->rc = rc;
-  rej->status = 0;
-  snprintf(rej->code, sizeof rej->code, "%s", code);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(rej->message, sizeof rej->message, fmt, ap);
+  hanse_reject_vfill(rej, rc, code, 0, fmt, ap);
   va_end(ap);
   return rc;
 }

@@ -96,16 +96,10 @@ int hanse_header_decode(hanse_header *h, const uint8_t *p, size_t n,
                             "header of %zu bytes exceeds %d", n, HANSE_BLOCK_HEADER_MAX);
   hanse_rd r;
   hanse_rd_init(&r, p, n);
-  uint8_t type, cl;
+  uint8_t cl;
   const uint8_t *cp;
-  if (hanse_rd_u8(&r, &type) != HANSE_OK) return TRUNC("type");
-  if (type != HANSE_TYPE_HEADER)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_TYPE),
-                            "type byte 0x%02x is not a block header", type);
-  if (hanse_rd_u8(&r, &h->version) != HANSE_OK) return TRUNC("version");
-  if (h->version != HANSE_FORMAT_VERSION)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_VERSION),
-                            "header version %u unsupported", h->version);
+  int prc = hanse_rd_prologue(&r, HANSE_TYPE_HEADER, "block header", &h->version, rej);
+  if (prc != HANSE_OK) return prc;
   if (hanse_rd_u8(&r, &cl) != HANSE_OK || hanse_rd_view(&r, &cp, cl) != HANSE_OK)
     return TRUNC("chain id");
   if (!hanse_chain_id_valid((const char *)cp, cl))

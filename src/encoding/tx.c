@@ -123,6 +123,21 @@ static int rd_name(hanse_rd *r, char *dst, size_t max, int (*valid)(const char *
 #define TRUNC(what) \
   hanse_reject_set(rej, HANSE_ERR(DECODE_TRUNCATED), "input ends inside " what)
 
+/* The common prologue of every encoding: type byte and format version. */
+int hanse_rd_prologue(hanse_rd *r, uint8_t want_type, const char *what,
+                      uint8_t *version, hanse_reject *rej) {
+  uint8_t type;
+  if (hanse_rd_u8(r, &type) != HANSE_OK) return TRUNC("type");
+  if (type != want_type)
+    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_TYPE), "type byte 0x%02x is not a %s",
+                            type, what);
+  if (hanse_rd_u8(r, version) != HANSE_OK) return TRUNC("version");
+  if (*version != HANSE_FORMAT_VERSION)
+    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_VERSION), "%s version %u unsupported",
+                            what, *version);
+  return HANSE_OK;
+}
+
 int hanse_tx_decode(hanse_tx *tx, const uint8_t *p, size_t n, int want_batched,
                     hanse_reject *rej) {
   return hanse_tx_decode_flags(tx, p, n, want_batched, 0, rej);
@@ -136,15 +151,8 @@ int hanse_tx_decode_flags(hanse_tx *tx, const uint8_t *p, size_t n,
                             "transaction of %zu bytes exceeds %d", n, HANSE_TX_MAX);
   hanse_rd r;
   hanse_rd_init(&r, p, n);
-  uint8_t type;
-  if (hanse_rd_u8(&r, &type) != HANSE_OK) return TRUNC("type");
-  if (type != HANSE_TYPE_TX)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_TYPE),
-                            "type byte 0x%02x is not a transaction", type);
-  if (hanse_rd_u8(&r, &tx->version) != HANSE_OK) return TRUNC("version");
-  if (tx->version != HANSE_FORMAT_VERSION)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_VERSION),
-                            "transaction version %u unsupported", tx->version);
+  int prc = hanse_rd_prologue(&r, HANSE_TYPE_TX, "transaction", &tx->version, rej);
+  if (prc != HANSE_OK) return prc;
   if (hanse_rd_u8(&r, &tx->flags) != HANSE_OK) return TRUNC("flags");
   if (tx->flags & ~HANSE_TX_FLAGS_KNOWN)
     return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_FIELD),
@@ -240,16 +248,9 @@ int hanse_batch_decode_flags(hanse_batch *b, const uint8_t *p, size_t n,
                             "batch of %zu bytes exceeds %d", n, HANSE_BATCH_MAX_BYTES);
   hanse_rd r;
   hanse_rd_init(&r, p, n);
-  uint8_t type;
-  if (hanse_rd_u8(&r, &type) != HANSE_OK) return TRUNC("type");
-  if (type != HANSE_TYPE_BATCH)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_TYPE),
-                            "type byte 0x%02x is not a batch", type);
-  if (hanse_rd_u8(&r, &b->version) != HANSE_OK) return TRUNC("version");
-  if (b->version != HANSE_FORMAT_VERSION)
-    return hanse_reject_set(rej, HANSE_ERR(DECODE_BAD_VERSION),
-                            "batch version %u unsupported", b->version);
-  int rc = rd_name(&r, b->chain_id, HANSE_CHAIN_ID_MAX, hanse_chain_id_valid,
+  int rc = hanse_rd_prologue(&r, HANSE_TYPE_BATCH, "batch", &b->version, rej);
+  if (rc != HANSE_OK) return rc;
+  rc = rd_name(&r, b->chain_id, HANSE_CHAIN_ID_MAX, hanse_chain_id_valid,
                    "chain id", rej);
   if (rc != HANSE_OK) return rc;
   if (hanse_rd_bytes(&r, b->signer.b, HANSE_PUBKEY_BYTES) != HANSE_OK)

@@ -81,6 +81,12 @@ int hanse_tx_decode(hanse_tx *tx, const uint8_t *p, size_t n, int want_batched,
 int hanse_tx_decode_flags(hanse_tx *tx, const uint8_t *p, size_t n,
                           int want_batched, int flags, hanse_reject *rej);
 
+/* Shared by the decoders: read the type byte (must be want_type) and the
+ * format version (must be HANSE_FORMAT_VERSION); `what` names the object
+ * in messages. */
+int hanse_rd_prologue(hanse_rd *r, uint8_t want_type, const char *what,
+                      uint8_t *version, hanse_reject *rej);
+
 /* 1 if the (non-batched) transaction's signature verifies. */
 int hanse_tx_verify_sig(const hanse_tx *tx);
 
