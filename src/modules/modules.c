@@ -6,6 +6,7 @@
 
 extern const hanse_module hanse_module_asset;
 extern const hanse_module hanse_module_notary;
+extern const hanse_module hanse_module_member;
 
 void hanse_modules_register_all(void) {
   static int done;
@@ -13,4 +14,5 @@ void hanse_modules_register_all(void) {
   done = 1;
   hanse_registry_add(&hanse_module_asset);
   hanse_registry_add(&hanse_module_notary);
+  hanse_registry_add(&hanse_module_member);
 }
