@@ -31,6 +31,9 @@ const char *fx_hex(char out[HANSE_HASH_HEX_BYTES], const hanse_pubkey *pk) {
 
 static void tx_v(hanse_buf *out, const hanse_keypair *kp, const char *chain_id,
                  const char *kind, uint64_t seq, int batched, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 7, 0)));
+static void tx_v(hanse_buf *out, const hanse_keypair *kp, const char *chain_id,
+                 const char *kind, uint64_t seq, int batched, const char *fmt,
                  va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
