@@ -166,6 +166,7 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
     int ok = rs != NULL && hanse_store_begin(mem) == HANSE_OK;
     if (ok) ok = hanse_exec_begin(&ex, mem, height, h.time_ms, &prev_digest, &prev_sum) == HANSE_OK;
+    if (ok) ex.policy = json_object_get(g, "policy");
     if (ok) {
       if (height == 0)
         ok = body.tx_count == 0 && chain_genesis_apply(&ex, g) == HANSE_OK;

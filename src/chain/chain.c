@@ -379,6 +379,8 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   }
   rc = chain_startup_check(c, rej);
   if (rc != HANSE_OK) goto fail;
+  c->genesis = json_incref(g);
+  c->policy = json_object_get(g, "policy");
   /* Checkpoints happen off the commit path (hanse_chain_checkpoint); the
    * writer checkpoints itself only if the WAL grows past ~80 MB. */
   sqlite3_exec(hanse_store_db(c->writer), "PRAGMA wal_autocheckpoint=20000;", NULL, NULL, NULL);
@@ -396,6 +398,7 @@ void hanse_chain_close(hanse_chain *c) {
   for (int i = 0; i < c->reader_count; i++) hanse_store_close(c->readers[i]);
   hanse_store_close(c->checkpointer);
   hanse_store_close(c->writer);
+  json_decref(c->genesis);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }
@@ -472,6 +475,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
                         &prev.state_digest, &prev.state_sum);
   if (rc != HANSE_OK) goto fail;
   ex_live = 1;
+  ex.policy = c->policy;
   rc = chain_execute_body(&ex, &body, c->chain_id, payloads, rs);
   if (rc != HANSE_OK) goto fail;
   hanse_header h;

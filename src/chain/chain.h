@@ -54,6 +54,8 @@ typedef struct hanse_chain {
   hanse_store *readers[HANSE_READERS_MAX];
   int reader_count;
   hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
+  json_t *genesis;               /* owned: the genesis document */
+  json_t *policy;                /* borrowed from genesis; NULL: open chain */
 } hanse_chain;
 
 /* Create <dir>/chain.db with the genesis block described by `genesis`

@@ -213,6 +213,69 @@ static void receipt_from_reject(hanse_receipt *r, const hanse_reject *rej) {
 static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
                    json_t *admitted, hanse_receipt *receipt);
 
+/* The chain's policy: may this signer submit this kind? The rule is the
+ * first of policy.submit[kind], [module.*], [*]; no rule means no role may.
+ * The signer must be a known, active key (revoked, suspended and expired
+ * keys are refused with member.key_<status>) holding one of the rule's
+ * roles ("*": any active member). Returns HANSE_OK, a rejection, or an
+ * environmental error (ex->env_error set). */
+static int exec_authorize(hanse_exec *ex, const hanse_tx *tx, hanse_reject *rej) {
+  json_t *submit = json_object_get(ex->policy, "submit");
+  if (submit == NULL) return HANSE_OK;
+  json_t *allowed = json_object_get(submit, tx->kind);
+  if (allowed == NULL) {
+    char module[HANSE_KIND_MAX + 1], action[HANSE_KIND_MAX + 1], pat[HANSE_KIND_MAX + 3];
+    hanse_kind_split(tx->kind, module, action);
+    snprintf(pat, sizeof pat, "%s.*", module);
+    allowed = json_object_get(submit, pat);
+  }
+  if (allowed == NULL) allowed = json_object_get(submit, "*");
+  if (allowed == NULL)
+    return hanse_reject_code(rej, "policy.denied", 403, "this chain's policy lets no role submit %s",
+                             tx->kind);
+  const hanse_identity *id = hanse_registry_identity();
+  if (id == NULL)
+    return hanse_reject_code(rej, "policy.denied", 403, "no identity provider to check the signer");
+  const char *status = "unknown";
+  json_t *roles = NULL;
+  int rc = id->key_info(ex, &tx->signer, &status, &roles);
+  if (rc != HANSE_OK) {
+    ex->env_error = 1;
+    return rc;
+  }
+  if (strcmp(status, "unknown") == 0) {
+    json_decref(roles);
+    return hanse_reject_code(rej, "policy.unknown_signer", 403,
+                             "the signer is not a member of this chain");
+  }
+  if (strcmp(status, "active") != 0) {
+    char code[HANSE_REJECT_CODE_MAX];
+    snprintf(code, sizeof code, "member.key_%s", status);
+    json_decref(roles);
+    return hanse_reject_code(rej, code, 403, "the signing key is %s", status);
+  }
+  size_t i, j;
+  json_t *a, *h;
+  json_array_foreach(allowed, i, a) {
+    const char *want = json_string_value(a);
+    if (want == NULL) continue;
+    if (strcmp(want, "*") == 0) {
+      json_decref(roles);
+      return HANSE_OK;
+    }
+    json_array_foreach(roles, j, h) {
+      if (json_is_string(h) && strcmp(json_string_value(h), want) == 0) {
+        json_decref(roles);
+        return HANSE_OK;
+      }
+    }
+  }
+  json_decref(roles);
+  return hanse_reject_code(rej, "policy.denied", 403,
+                           "the signer holds none of the roles this chain's policy requires for %s",
+                           tx->kind);
+}
+
 int hanse_exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
                   hanse_receipt *receipt) {
   return exec_tx(ex, tx, chain_id, NULL, receipt);
@@ -264,7 +327,10 @@ static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
   rc = hanse_exec_put(ex, seq_key, num, (size_t)nl);
   if (rc != HANSE_OK) return rc;
 
-  /* 2. Context-free check, unless this node admitted the transaction and
+  /* 2. The chain's policy: who may submit this kind. */
+  if (ex->policy && exec_authorize(ex, tx, &rej) != HANSE_OK) goto rejected;
+
+  /* 3. Context-free check, unless this node admitted the transaction and
    * hands over the payload it checked (a block from elsewhere is always
    * checked again). */
   if (admitted) {
@@ -278,7 +344,7 @@ static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
   const hanse_module *m = hanse_registry_find(module, strlen(module));
   HANSE_ASSERT(m != NULL); /* hanse_tx_check found it */
 
-  /* 3. Verify against state, then apply. */
+  /* 4. Verify against state, then apply. */
   if (m->verify(ex, tx, action, payload, &rej) != HANSE_OK) {
     if (ex->env_error) {
       json_decref(payload);

@@ -48,7 +48,8 @@ struct hanse_exec {
   hanse_hmap cache;       /* key -> struct exec_entry* (exec.c) */
   crypto_generichash_state digest;
   hanse_hash state_sum;
-  size_t writes;          /* writes in this block */
+  size_t writes;
+  json_t *policy;         /* the chain's genesis policy, borrowed; NULL: open */          /* writes in this block */
   int env_error;          /* environmental error seen: abort block */
   hanse_buf scratch;
 };

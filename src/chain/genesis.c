@@ -36,6 +36,36 @@ static int key_list_valid(json_t *arr, const char *what, int min,
   return HANSE_OK;
 }
 
+/* "policy": {"submit": {"<kind>" | "<module>.*" | "*": ["<role>" | "*", ...]}}
+ * -- which roles may submit which transaction kinds. Absent: no
+ * restriction. Role names are checked by the member module; here only
+ * the shape. */
+static int policy_valid(json_t *p, hanse_reject *rej) {
+  if (p == NULL) return HANSE_OK;
+  json_t *submit = json_object_get(p, "submit");
+  if (!json_is_object(p) || (submit != NULL && !json_is_object(submit)))
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "genesis: policy must be {\"submit\":{kind:[roles]}}");
+  const char *k;
+  json_t *roles;
+  json_object_foreach(submit, k, roles) {
+    size_t kl = strlen(k);
+    int ok = strcmp(k, "*") == 0 || hanse_kind_valid(k, kl) ||
+             (kl > 2 && k[kl - 1] == '*' && k[kl - 2] == '.' &&
+              hanse_chain_id_valid(k, kl - 2));
+    if (!ok || !json_is_array(roles) || json_array_size(roles) > 32)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                              "genesis: policy.submit[\"%.48s\"] must map a kind, module.* or * "
+                              "to an array of roles", k);
+    size_t i;
+    json_t *r;
+    json_array_foreach(roles, i, r) if (!json_is_string(r) || json_string_length(r) > 32)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                              "genesis: policy.submit[\"%.48s\"] roles must be strings", k);
+  }
+  return HANSE_OK;
+}
+
 int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
   if (!json_is_object(g))
     return hanse_reject_set(rej, HANSE_ERR(INVALID), "genesis must be a JSON object");
@@ -67,8 +97,11 @@ int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
     }
   }
   json_t *vals = json_object_get(g, "validators");
-  if (vals != NULL) return key_list_valid(vals, "validators", 1, rej);
-  return HANSE_OK;
+  if (vals != NULL) {
+    int rc = key_list_valid(vals, "validators", 1, rej);
+    if (rc != HANSE_OK) return rc;
+  }
+  return policy_valid(json_object_get(g, "policy"), rej);
 }
 
 int chain_genesis_apply(hanse_exec *ex, json_t *g) {

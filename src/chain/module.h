@@ -59,6 +59,19 @@ const hanse_module *hanse_registry_at(int i);
 /* 1 if the module owns this action. */
 int hanse_module_has_action(const hanse_module *m, const char *action);
 
+/* The identity provider: the status and roles of a signing key. One
+ * module (member) registers it; the executor asks it when a chain's policy
+ * restricts who may submit what. *status is static storage ("active",
+ * "suspended", "revoked", "expired", "unknown"); *roles is a new JSON
+ * array of role strings, or NULL for an unknown key. An error return is
+ * environmental (the block is abandoned). */
+typedef struct hanse_identity {
+  int (*key_info)(hanse_exec *ex, const hanse_pubkey *key, const char **status,
+                  json_t **roles);
+} hanse_identity;
+void hanse_registry_set_identity(const hanse_identity *id);
+const hanse_identity *hanse_registry_identity(void);
+
 /* Fill the registry with every module that ships (modules/modules.c).
  * Idempotent. */
 void hanse_modules_register_all(void);

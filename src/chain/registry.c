@@ -12,6 +12,15 @@
 
 static const hanse_module *registry[HANSE_MODULES_MAX];
 static int registry_count;
+static const hanse_identity *identity;
+
+void hanse_registry_set_identity(const hanse_identity *id) {
+  HANSE_ASSERT(id != NULL && id->key_info != NULL);
+  HANSE_ASSERT(identity == NULL || identity == id);
+  identity = id;
+}
+
+const hanse_identity *hanse_registry_identity(void) { return identity; }
 
 void hanse_registry_add(const hanse_module *m) {
   HANSE_ASSERT(m && m->name && m->actions && m->check && m->verify && m->apply);

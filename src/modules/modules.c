@@ -7,6 +7,7 @@
 extern const hanse_module hanse_module_asset;
 extern const hanse_module hanse_module_notary;
 extern const hanse_module hanse_module_member;
+extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
   static int done;
@@ -15,4 +16,5 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_asset);
   hanse_registry_add(&hanse_module_notary);
   hanse_registry_add(&hanse_module_member);
+  hanse_registry_set_identity(&hanse_member_identity);
 }

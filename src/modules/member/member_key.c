@@ -461,3 +461,48 @@ int hanse_member_key_status(hanse_exec *ex, const hanse_pubkey *key, const char 
   json_decref(rec);
   return HANSE_OK;
 }
+
+/* The identity provider for the executor's policy checks: status at block
+ * time, and roles -- the record's, plus for an organisation admin the
+ * organisation's own role from genesis or admission (a founding bank's
+ * admin key acts as "bank"). */
+static int member_identity_key_info(hanse_exec *ex, const hanse_pubkey *key,
+                                    const char **status, json_t **roles) {
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_pubkey_hex(hex, key);
+  json_t *rec;
+  int stored;
+  *status = HANSE_MEMBER_UNKNOWN;
+  *roles = NULL;
+  int rc = member_record(ex, hex, &rec, &stored);
+  if (rc != HANSE_OK || rec == NULL) return rc;
+  *status = member_effective_status(rec, ex->time_ms);
+  json_t *r = json_deep_copy(json_object_get(rec, "roles"));
+  if (!json_is_array(r)) {
+    json_decref(r);
+    r = json_array();
+  }
+  const char *org = json_string_value(json_object_get(rec, "org"));
+  size_t i;
+  json_t *v;
+  int admin = 0;
+  json_array_foreach(r, i, v) if (json_is_string(v) && strcmp(json_string_value(v), "admin") == 0) admin = 1;
+  if (admin && org) {
+    char okey[MEMBER_KEY_MAX];
+    snprintf(okey, sizeof okey, "org/%s", org);
+    json_t *o = NULL;
+    rc = member_get_json(ex, okey, &o);
+    const char *orole = json_string_value(json_object_get(o, "role"));
+    if (rc == HANSE_OK && orole) json_array_append_new(r, json_string(orole));
+    json_decref(o);
+  }
+  json_decref(rec);
+  if (rc != HANSE_OK) {
+    json_decref(r);
+    return rc;
+  }
+  *roles = r;
+  return HANSE_OK;
+}
+
+const hanse_identity hanse_member_identity = {.key_info = member_identity_key_info};
