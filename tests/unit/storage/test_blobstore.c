@@ -102,7 +102,7 @@ static int count_temps(const tmpblobs *t) {
     if (strncmp(e->d_name, ".tmp-", 5) == 0) count++;
     if (e->d_name[0] == '.' || strlen(e->d_name) != 2) continue;
     char sub[400];
-    snprintf(sub, sizeof sub, "%s/%s", t->dir, e->d_name);
+    snprintf(sub, sizeof sub, "%s/%.2s", t->dir, e->d_name);
     DIR *s = opendir(sub);
     if (s == NULL) continue;
     struct dirent *f;
