@@ -58,6 +58,13 @@ static const char transfer_usage[] =
     "  --amount N      amount in the smallest unit (1 to 2^63-1)\n"
     "  --memo M        a note of at most 256 bytes\n" TX_COMMON_USAGE;
 
+static const char submit_usage[] =
+    "usage: hanse tx submit KIND --payload JSON [common options]\n"
+    "\n"
+    "Sign and submit a transaction of any kind (\"module.action\", e.g.\n"
+    "member.register) with a JSON object as its payload, exactly as given.\n"
+    "  --payload JSON  the payload, a JSON object\n" TX_COMMON_USAGE;
+
 const char cmd_tx_usage[] =
     "usage: hanse tx <module> <action> [options]\n"
     "\n"
@@ -66,6 +73,7 @@ const char cmd_tx_usage[] =
     "  hanse tx notary anchor FILE [--name NAME] [--meta JSON]\n"
     "  hanse tx asset issue --asset SYM --supply N [--decimals D] [--name NAME]\n"
     "  hanse tx asset transfer --asset SYM --to PUBKEY --amount N [--memo M]\n"
+    "  hanse tx submit KIND --payload JSON     any kind, e.g. member.register\n"
     "\n"
     "'hanse tx <module> <action> --help' for details.\n" TX_COMMON_USAGE;
 
@@ -132,6 +140,26 @@ static int tx_anchor(int argc, char **argv) {
   return send_payload(opts, "notary.anchor", p);
 }
 
+/* Any kind with a payload given as JSON: the modules without their own
+ * subcommand (member, and those of later issues) are usable at once. */
+static int tx_submit(int argc, char **argv) {
+  cli_opt opts[] = {{"payload", "JSON", NULL, 0}, TX_COMMON_OPTS, {NULL, NULL, NULL, 0}};
+  const char *pos[CLI_POSITIONAL_MAX];
+  int rc = cli_parse("tx submit", submit_usage, opts, argc, argv, pos, 1, 1, NULL);
+  if (rc != CLI_GO) return rc;
+  if (!hanse_kind_valid(pos[0], strlen(pos[0])))
+    return cli_usage_error("tx submit", "KIND must be module.action, e.g. member.register");
+  const char *text = cli_opt_str(opts, "payload", NULL);
+  if (text == NULL) return cli_usage_error("tx submit", "--payload is required");
+  json_error_t jerr;
+  json_t *p = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object(p)) {
+    json_decref(p);
+    return cli_usage_error("tx submit", "--payload must be a JSON object");
+  }
+  return send_payload(opts, pos[0], p);
+}
+
 static int tx_issue(int argc, char **argv) {
   cli_opt opts[] = {{"asset", "SYM", NULL, 0},    {"supply", "N", NULL, 0},
                     {"decimals", "D", NULL, 0},   {"name", "NAME", NULL, 0},
@@ -193,6 +221,7 @@ int cmd_tx(int argc, char **argv) {
       {"asset", "transfer", tx_transfer},
   };
   if (argc < 2) return cli_usage_error("tx", "missing a module and an action");
+  if (strcmp(argv[1], "submit") == 0) return tx_submit(argc - 2, argv + 2);
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fputs(cmd_tx_usage, stdout);
     return CLI_EXIT_OK;
