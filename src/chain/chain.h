@@ -139,5 +139,10 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
 
 /* Genesis helpers shared with audit. */
 int hanse_genesis_validate(json_t *genesis, hanse_reject *rej);
+/* Chain types: 1 for consortium, private, alliance, open. */
+int hanse_chain_type_valid(const char *type);
+/* The default policy of a chain type (new reference; NULL for open: no
+ * submit restriction). */
+json_t *hanse_chain_type_policy(const char *type);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * genesis.c -- the genesis file: validation and its state writes.
  *
- * A genesis file is the consortium's founding document:
+ * A genesis file is the consortium's founding document (optional fields:
+ * "type" -- consortium, private (one organisation, its departments as
+ * members), alliance or open -- and "policy", see policy_valid):
  *
  *   { "chain_id": "demo",
  *     "organisations": [ { "id": "acme", "name": "ACME Ltd",
@@ -101,7 +103,32 @@ int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
     int rc = key_list_valid(vals, "validators", 1, rej);
     if (rc != HANSE_OK) return rc;
   }
+  json_t *type = json_object_get(g, "type");
+  if (type != NULL) {
+    const char *t = json_string_value(type);
+    if (t == NULL || hanse_chain_type_valid(t) == 0)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                              "genesis: type must be consortium, private, alliance or open");
+    if (strcmp(t, "private") == 0 && json_array_size(orgs) != 1)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                              "genesis: a private chain belongs to one organisation (its "
+                              "departments are members)");
+  }
   return policy_valid(json_object_get(g, "policy"), rej);
+}
+
+int hanse_chain_type_valid(const char *t) {
+  static const char *const types[] = {"consortium", "private", "alliance", "open"};
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (strcmp(t, types[i]) == 0) return 1;
+  return 0;
+}
+
+json_t *hanse_chain_type_policy(const char *t) {
+  /* An open chain takes transactions from any key; the others only from
+   * members, and the member registry only from organisation admins. */
+  if (strcmp(t, "open") == 0) return NULL;
+  return json_pack("{s:{s:[s], s:[s]}}", "submit", "member.*", "admin", "*", "*");
 }
 
 int chain_genesis_apply(hanse_exec *ex, json_t *g) {

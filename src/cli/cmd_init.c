@@ -27,7 +27,7 @@
 #include "storage/store.h"
 
 const char cmd_init_usage[] =
-    "usage: hanse init --data DIR [--genesis FILE | --chain ID]\n"
+    "usage: hanse init --data DIR [--genesis FILE | --chain ID] [--type TYPE]\n"
     "\n"
     "Create a chain in the data directory DIR: the node key DIR/node.key\n"
     "(created if missing) and the chain in DIR/chains/<chain id>/.\n"
@@ -43,7 +43,12 @@ const char cmd_init_usage[] =
     "options:\n"
     "  --data DIR       data directory (created if missing)\n"
     "  --genesis FILE   genesis JSON file\n"
-    "  --chain ID       chain id of the minimal genesis\n";
+    "  --chain ID       chain id of the minimal genesis\n"
+    "  --type TYPE      consortium | private | alliance | open: recorded in the\n"
+    "                   genesis; unless the genesis has a policy, the type's\n"
+    "                   default one is added (members only may submit, admins\n"
+    "                   run the member registry; an open chain takes any key).\n"
+    "                   A private chain has exactly one organisation.\n";
 
 /* Read DIR/node.key, or create it. *kp is sodium_malloc'd. */
 static int node_key(const char *data_dir, hanse_keypair **kp, int *created,
@@ -156,6 +161,7 @@ int cmd_init(int argc, char **argv) {
   cli_opt opts[] = {{"data", "DIR", NULL, 0},
                     {"genesis", "FILE", NULL, 0},
                     {"chain", "ID", NULL, 0},
+                    {"type", "TYPE", NULL, 0},
                     {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("init", cmd_init_usage, opts, argc - 1, argv + 1, pos, 0, 0, NULL);
@@ -177,6 +183,19 @@ int cmd_init(int argc, char **argv) {
   } else {
     genesis = minimal_genesis(data, cli_opt_str(opts, "chain", cli_g.chain), &rej);
     if (genesis == NULL) return cli_fail(&rej);
+  }
+  const char *type = cli_opt_str(opts, "type", NULL);
+  if (type) {
+    const char *have = json_string_value(json_object_get(genesis, "type"));
+    if (!hanse_chain_type_valid(type) || (have && strcmp(have, type) != 0)) {
+      json_decref(genesis);
+      return cli_usage_error("init", "--type must be consortium, private, alliance or open%s",
+                             have ? " and agree with the genesis file's type" : "");
+    }
+    json_object_set_new(genesis, "type", json_string(type));
+    json_t *pol = hanse_chain_type_policy(type);
+    if (pol && json_object_get(genesis, "policy") == NULL) json_object_set(genesis, "policy", pol);
+    json_decref(pol);
   }
   json_t *summary = NULL;
   rc = cli_init_chain(data, genesis, &summary, &rej);

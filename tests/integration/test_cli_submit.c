@@ -49,6 +49,22 @@ int main(int argc, char **argv) {
                                "--key", keyfile, "--node", n.url, NULL};
   IT_CHECK(it_run(bad_payload, NULL) == 2);
   it_stop(&n);
+
+  /* hanse init --type private: the type and its default policy land in
+   * the genesis; a wrong type is a usage error. */
+  char pdir[300], gpath[400];
+  snprintf(pdir, sizeof pdir, "%s/private-data", n.dir);
+  const char *init_argv[] = {argv[1], "init", "--data", pdir, "--chain", "acme-internal",
+                             "--type", "private", NULL};
+  IT_CHECK(it_run(init_argv, NULL) == 0);
+  snprintf(gpath, sizeof gpath, "%s/chains/acme-internal/genesis.json", pdir);
+  json_t *g = json_load_file(gpath, 0, NULL);
+  IT_CHECK(g && strcmp(json_string_value(json_object_get(g, "type")), "private") == 0);
+  IT_CHECK(json_object_get(json_object_get(json_object_get(g, "policy"), "submit"), "member.*"));
+  json_decref(g);
+  const char *bad_type[] = {argv[1], "init", "--data", pdir, "--chain", "other", "--type",
+                            "public", NULL};
+  IT_CHECK(it_run(bad_type, NULL) == 2);
   it_cleanup_all();
   printf("test_cli_submit: ok\n");
   return 0;

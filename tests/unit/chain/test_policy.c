@@ -165,11 +165,45 @@ static void test_policy_shape_checked(void **state) {
   }
 }
 
+static void test_chain_types(void **state) {
+  (void)state;
+  hanse_reject rej;
+  const char *key1 = "0000000000000000000000000000000000000000000000000000000000000001";
+  const char *key2 = "0000000000000000000000000000000000000000000000000000000000000002";
+  const char *types[] = {"consortium", "private", "alliance", "open"};
+  for (size_t i = 0; i < 4; i++) {
+    assert_true(hanse_chain_type_valid(types[i]));
+    json_t *g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[s]}]}", "chain_id", "x", "type", types[i],
+                          "organisations", "id", "a", "name", "A", "keys", key1);
+    json_t *pol = hanse_chain_type_policy(types[i]);
+    if (strcmp(types[i], "open") == 0) {
+      assert_null(pol);
+    } else {
+      assert_non_null(json_object_get(json_object_get(pol, "submit"), "member.*"));
+      json_object_set_new(g, "policy", pol);
+    }
+    assert_int_equal(hanse_genesis_validate(g, &rej), HANSE_OK);
+    json_decref(g);
+  }
+  assert_false(hanse_chain_type_valid("public"));
+  json_t *g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[s]}]}", "chain_id", "x", "type", "public",
+                        "organisations", "id", "a", "name", "A", "keys", key1);
+  assert_int_not_equal(hanse_genesis_validate(g, &rej), HANSE_OK);
+  json_decref(g);
+  /* A private chain belongs to exactly one organisation. */
+  g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[s]}, {s:s, s:s, s:[s]}]}", "chain_id", "x", "type",
+                "private", "organisations", "id", "a", "name", "A", "keys", key1, "id", "b",
+                "name", "B", "keys", key2);
+  assert_int_not_equal(hanse_genesis_validate(g, &rej), HANSE_OK);
+  json_decref(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_roles_and_key_states, setup_full, teardown),
       cmocka_unit_test_setup_teardown(test_no_rule_means_no_one, setup_narrow, teardown),
       cmocka_unit_test(test_policy_shape_checked),
+      cmocka_unit_test(test_chain_types),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
