@@ -63,6 +63,11 @@ enum MHD_Result res_metrics(hanse_req *rq);
 /* Static explorer files; returns MHD_NO-free 404 via api_error if none. */
 enum MHD_Result res_web(hanse_req *rq, const char *path);
 
+/* The GET /txs/{id} document of a committed transaction: receipt, decoded
+ * transaction, raw bytes, proof (and batch_raw when batched). New
+ * reference, NULL on allocation failure. `id_hex` is the id's hex. */
+json_t *api_tx_json(const hanse_tx_proof *p, const char *id_hex);
+
 /* Block JSON (res_blocks.c), shared with search. NULL + rc on error. */
 json_t *api_block_json(hanse_store *rd, uint64_t height, int with_txs, int *rc);
 

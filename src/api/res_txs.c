@@ -144,6 +144,26 @@ static json_t *proof_json(const hanse_tx_proof *p) {
                    "path", path, "header", hdr);
 }
 
+json_t *api_tx_json(const hanse_tx_proof *p, const char *hex) {
+  hanse_tx tx;
+  json_t *txj = NULL;
+  if (hanse_tx_decode(&tx, p->raw, p->raw_len, p->batched, NULL) == HANSE_OK) {
+    json_t *payload = json_loadb((const char *)tx.payload, tx.payload_len, 0, NULL);
+    txj = json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:b, s:o}", "chain_id", tx.chain_id, "kind",
+                    tx.kind, "signer", api_hex(tx.signer.b, HANSE_PUBKEY_BYTES), "seq",
+                    (json_int_t)tx.seq, "time_ms", (json_int_t)tx.time_ms, "payload",
+                    payload ? payload : json_null(), "batched", p->batched, "batch_id",
+                    p->batched ? api_hex(p->batch_id.b, HANSE_HASH_BYTES) : json_null());
+  }
+  json_t *j = json_pack("{s:s, s:s, s:{s:I, s:I, s:s, s:s}, s:o, s:o, s:o}", "id", hex, "status",
+                        "committed", "receipt", "height", (json_int_t)p->receipt.height, "index",
+                        (json_int_t)p->receipt.index, "code", p->receipt.code, "message",
+                        p->receipt.message, "tx", txj ? txj : json_null(), "raw",
+                        api_hex(p->raw, p->raw_len), "proof", proof_json(p));
+  if (j && p->batched) json_object_set_new(j, "batch_raw", api_hex(p->batch_raw, p->batch_raw_len));
+  return j;
+}
+
 static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *idhex) {
   hanse_hash id;
   if (hanse_hash_parse(&id, idhex) != HANSE_OK)
@@ -163,22 +183,7 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
     return api_error(rq, 404, "tx.not_found", "no transaction %s on chain %s", hex,
                      nc->chain->chain_id);
   if (rc != HANSE_OK) return api_reject(rq, &rej);
-  hanse_tx tx;
-  json_t *txj = NULL;
-  if (hanse_tx_decode(&tx, p.raw, p.raw_len, p.batched, NULL) == HANSE_OK) {
-    json_t *payload = json_loadb((const char *)tx.payload, tx.payload_len, 0, NULL);
-    txj = json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:b, s:o}", "chain_id", tx.chain_id, "kind",
-                    tx.kind, "signer", api_hex(tx.signer.b, HANSE_PUBKEY_BYTES), "seq",
-                    (json_int_t)tx.seq, "time_ms", (json_int_t)tx.time_ms, "payload",
-                    payload ? payload : json_null(), "batched", p.batched, "batch_id",
-                    p.batched ? api_hex(p.batch_id.b, HANSE_HASH_BYTES) : json_null());
-  }
-  json_t *j = json_pack("{s:s, s:s, s:{s:I, s:I, s:s, s:s}, s:o, s:o, s:o}", "id", hex, "status",
-                        "committed", "receipt", "height", (json_int_t)p.receipt.height, "index",
-                        (json_int_t)p.receipt.index, "code", p.receipt.code, "message",
-                        p.receipt.message, "tx", txj ? txj : json_null(), "raw",
-                        api_hex(p.raw, p.raw_len), "proof", proof_json(&p));
-  if (j && p.batched) json_object_set_new(j, "batch_raw", api_hex(p.batch_raw, p.batch_raw_len));
+  json_t *j = api_tx_json(&p, hex);
   hanse_tx_proof_free(&p);
   return api_json(rq, 200, j);
 }

@@ -406,6 +406,13 @@ int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found) {
   return hanse_store_state_get(v->store, key, strlen(key), val, found);
 }
 
+int hanse_view_limit(json_t *params) {
+  const char *l = json_string_value(json_object_get(params, "limit"));
+  int limit = l ? atoi(l) : 100;
+  if (limit < 1 || limit > 1000) limit = 100;
+  return limit;
+}
+
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx) {
   return hanse_store_state_scan(v->store, prefix, strlen(prefix), after,

@@ -96,6 +96,9 @@ struct hanse_view {
 int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found);
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx);
+/* The page size of a list query: params "limit" (a string, as URL
+ * parameters are), 1..1000, default 100 (also for a bad value). */
+int hanse_view_limit(json_t *params);
 
 /* Sum helpers (exposed for start-up checks and tests). */
 void hanse_state_row_hash(const void *key, size_t klen, const void *val,

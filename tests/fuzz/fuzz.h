@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/log.h"
+
 #define FUZZ_CHECK(cond)                                                    \
   do {                                                                      \
     if (!(cond)) {                                                          \
@@ -26,5 +28,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* The start every target needs: libsodium ready, the node's log quiet
+ * (rejections are the common case and would flood the fuzzer's output). */
+static inline void fuzz_init(void) {
+  if (sodium_init() < 0) abort();
+  hanse_log_set_level(HANSE_LOG_ERROR + 1);
+}
+
+/* For targets that need nothing more. */
+#define FUZZ_DEFAULT_INIT                                                   \
+  int LLVMFuzzerInitialize(int *argc, char ***argv) {                       \
+    (void)argc;                                                             \
+    (void)argv;                                                             \
+    fuzz_init();                                                            \
+    return 0;                                                               \
+  }
 
 #endif

@@ -12,12 +12,7 @@
 #include "base/err.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  if (sodium_init() < 0) abort();
-  return 0;
-}
+FUZZ_DEFAULT_INIT
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *hex = (const char *)data;

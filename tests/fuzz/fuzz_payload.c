@@ -26,8 +26,7 @@ static hanse_pubkey signer;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  if (sodium_init() < 0) abort();
-  hanse_log_set_level(HANSE_LOG_ERROR + 1);
+  fuzz_init();
   hanse_modules_register_all();
   const hanse_module *m;
   for (int i = 0; (m = hanse_registry_at(i)) != NULL; i++)

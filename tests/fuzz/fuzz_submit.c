@@ -12,12 +12,7 @@
 #include "api/submit_body.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  if (sodium_init() < 0) abort();
-  return 0;
-}
+FUZZ_DEFAULT_INIT
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;

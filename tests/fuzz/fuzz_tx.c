@@ -14,13 +14,7 @@
 #include "encoding/tx.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  if (sodium_init() < 0) abort();
-  hanse_log_set_level(HANSE_LOG_ERROR + 1);
-  return 0;
-}
+FUZZ_DEFAULT_INIT
 
 static void check_accepted(const hanse_tx *tx, const uint8_t *data, size_t size,
                            int batched) {

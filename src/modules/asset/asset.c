@@ -213,12 +213,6 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
   return 0;
 }
 
-static int query_limit(json_t *params) {
-  const char *l = json_string_value(json_object_get(params, "limit"));
-  int limit = l ? atoi(l) : 100;
-  if (limit < 1 || limit > 1000) limit = 100;
-  return limit;
-}
 
 static int asset_query(hanse_view *v, const char *name, json_t *params,
                        json_t **result, hanse_reject *rej) {
@@ -236,7 +230,7 @@ static int asset_query(hanse_view *v, const char *name, json_t *params,
     char afterkey[256];
     if (after) snprintf(afterkey, sizeof afterkey, "%s%s", key, after);
     list_ctx lc = {json_array(), strlen(key), !holders, ""};
-    rc = hanse_view_scan(v, key, after ? afterkey : NULL, query_limit(params), list_visit, &lc);
+    rc = hanse_view_scan(v, key, after ? afterkey : NULL, hanse_view_limit(params), list_visit, &lc);
     if (rc != HANSE_OK) {
       json_decref(lc.arr);
       return hanse_reject_set(rej, rc, NULL);

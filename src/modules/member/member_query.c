@@ -61,12 +61,6 @@ static int view_record(hanse_view *v, const char *hex, json_t **rec) {
   return HANSE_OK;
 }
 
-static int query_limit(json_t *params) {
-  const char *l = json_string_value(json_object_get(params, "limit"));
-  int limit = l ? atoi(l) : 100;
-  if (limit < 1 || limit > 1000) limit = 100;
-  return limit;
-}
 
 typedef struct scan_ctx {
   hanse_view *v;
@@ -109,7 +103,7 @@ static int scan_list(hanse_view *v, const char *prefix, json_t *params, int via_
   if (a) snprintf(after, sizeof after, "%s%s", prefix, a);
   scan_ctx sc = {v, json_array(), HANSE_OK, via_index};
   if (sc.arr == NULL) return HANSE_ERR(NOMEM);
-  int rc = hanse_view_scan(v, prefix, a ? after : NULL, query_limit(params), scan_visit, &sc);
+  int rc = hanse_view_scan(v, prefix, a ? after : NULL, hanse_view_limit(params), scan_visit, &sc);
   if (rc == HANSE_OK) rc = sc.rc;
   if (rc != HANSE_OK) {
     json_decref(sc.arr);

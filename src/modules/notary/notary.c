@@ -157,9 +157,7 @@ static int notary_query(hanse_view *v, const char *name, json_t *params,
   snprintf(prefix, sizeof prefix, "notary/own/%s/", hanse_pubkey_hex(hex, &owner));
   const char *a = json_string_value(json_object_get(params, "after"));
   if (a) snprintf(after, sizeof after, "%s%s", prefix, a);
-  const char *l = json_string_value(json_object_get(params, "limit"));
-  int limit = l ? atoi(l) : 100;
-  if (limit < 1 || limit > 1000) limit = 100;
+  int limit = hanse_view_limit(params);
   owner_ctx oc = {v, json_array(), strlen(prefix)};
   int rc = hanse_view_scan(v, prefix, a ? after : NULL, limit, owner_visit, &oc);
   if (rc != HANSE_OK) {

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_internal.h"
 #include "base/hex.h"
 #include "crypto/merkle.h"
 #include "fixture.h"
@@ -458,8 +459,8 @@ static int teardown_proofs(void **state) {
   return 0;
 }
 
-/* The answer of GET /v1/chains/{c}/txs/{id}, written as res_txs.c's
- * get_tx and proof_json write it. */
+/* The answer of GET /v1/chains/{c}/txs/{id}, built by the server's own
+ * builder (api_tx_json), so the test follows the server's format. */
 static json_t *tx_doc(fx_chain *f, const hanse_hash *id) {
   hanse_store *rd = hanse_chain_reader_acquire(f->chain);
   assert_non_null(rd);
@@ -470,37 +471,8 @@ static json_t *tx_doc(fx_chain *f, const hanse_hash *id) {
   if (rc != HANSE_OK) fail_msg("hanse_chain_tx_proof: %s: %s", rej.code, rej.message);
   char hex[HANSE_HASH_HEX_BYTES];
   hanse_hash_hex(hex, id);
-
-  json_t *path = json_array();
-  for (size_t i = 0; i < p.path_len; i++)
-    json_array_append_new(path, hexj(p.path[i].b, HANSE_HASH_BYTES));
-  hanse_buf hb;
-  hanse_buf_init(&hb);
-  hanse_header_encode(&hb, &p.header);
-  json_t *hdr = hexj(hb.data, hb.len);
-  hanse_buf_free(&hb);
-  json_t *proof = json_pack("{s:o, s:o, s:I, s:I, s:o, s:o}", "block_hash",
-                            hexj(p.block_hash.b, HANSE_HASH_BYTES), "tx_root",
-                            hexj(p.header.tx_root.b, HANSE_HASH_BYTES), "index",
-                            (json_int_t)p.receipt.index, "tx_count",
-                            (json_int_t)p.header.tx_count, "path", path, "header", hdr);
-  hanse_tx tx;
-  json_t *txj = NULL;
-  if (hanse_tx_decode(&tx, p.raw, p.raw_len, p.batched, NULL) == HANSE_OK) {
-    json_t *payload = json_loadb((const char *)tx.payload, tx.payload_len, 0, NULL);
-    txj = json_pack("{s:s, s:s, s:o, s:I, s:I, s:o, s:b, s:o}", "chain_id", tx.chain_id, "kind",
-                    tx.kind, "signer", hexj(tx.signer.b, HANSE_PUBKEY_BYTES), "seq",
-                    (json_int_t)tx.seq, "time_ms", (json_int_t)tx.time_ms, "payload",
-                    payload ? payload : json_null(), "batched", p.batched, "batch_id",
-                    p.batched ? hexj(p.batch_id.b, HANSE_HASH_BYTES) : json_null());
-  }
-  json_t *j = json_pack("{s:s, s:s, s:{s:I, s:I, s:s, s:s}, s:o, s:o, s:o}", "id", hex, "status",
-                        "committed", "receipt", "height", (json_int_t)p.receipt.height, "index",
-                        (json_int_t)p.receipt.index, "code", p.receipt.code, "message",
-                        p.receipt.message, "tx", txj ? txj : json_null(), "raw",
-                        hexj(p.raw, p.raw_len), "proof", proof);
+  json_t *j = api_tx_json(&p, hex);
   assert_non_null(j);
-  if (p.batched) json_object_set_new(j, "batch_raw", hexj(p.batch_raw, p.batch_raw_len));
   hanse_tx_proof_free(&p);
   return j;
 }
