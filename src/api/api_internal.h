@@ -39,6 +39,18 @@ enum MHD_Result api_bytes_take(hanse_req *rq, int status, const char *content_ty
                                void *data, size_t len);
 enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
 
+/* Read authorization (auth.c): may the request's signer read data of
+ * `data_class` (one of HANSE_DATA_CLASSES) on this chain? NULL asks only
+ * for an authenticated active member (block lists, search, accounts).
+ * Returns 1 when allowed; otherwise it has queued the 401/403 error
+ * response, stored its result in *resp, and returns 0:
+ *
+ *   enum MHD_Result r;
+ *   if (!api_read_allowed(rq, nc, "financial", &r)) return r;
+ */
+int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class,
+                     enum MHD_Result *resp);
+
 /* Query parameters. NULL if absent. */
 const char *api_param(hanse_req *rq, const char *name);
 /* Parse an unsigned decimal parameter; 1 ok, 0 absent, -1 malformed. */

@@ -45,7 +45,23 @@ typedef struct hanse_module {
    * asset, bad parameter) carry HTTP status 400/404. */
   int (*query)(hanse_view *v, const char *name, json_t *params,
                json_t **result, hanse_reject *rej);
+  /* The data class of the module's transactions and records, for the
+   * chain's read policy: one of HANSE_DATA_CLASSES. A payload may name
+   * another with a top-level "class" member when the module allows it
+   * (notary: a document of any class). */
+  const char *data_class;
 } hanse_module;
+
+/* The data classes a chain's read policy speaks of. */
+#define HANSE_DATA_CLASSES                                                  \
+  "production", "transaction", "customs_inspection", "transport",           \
+  "financial", "personal"
+/* 1 if `c` is one of HANSE_DATA_CLASSES. */
+int hanse_data_class_valid(const char *c);
+/* The data class of a transaction of `kind` with parsed `payload` (may be
+ * NULL): the payload's "class" when valid, else the module's; "personal"
+ * for an unknown module (the most restricted default). Static storage. */
+const char *hanse_tx_data_class(const char *kind, json_t *payload);
 
 #define HANSE_MODULES_MAX 32
 

@@ -25,6 +25,7 @@ const hanse_identity *hanse_registry_identity(void) { return identity; }
 void hanse_registry_add(const hanse_module *m) {
   HANSE_ASSERT(m && m->name && m->actions && m->check && m->verify && m->apply);
   HANSE_ASSERT(strlen(m->name) <= HANSE_MODULE_NAME_MAX);
+  HANSE_ASSERT(hanse_data_class_valid(m->data_class));
   HANSE_ASSERT(hanse_registry_find(m->name, strlen(m->name)) == NULL);
   HANSE_ASSERT(registry_count < HANSE_MODULES_MAX);
   registry[registry_count++] = m;
@@ -45,6 +46,24 @@ int hanse_module_has_action(const hanse_module *m, const char *action) {
   for (const char *const *a = m->actions; *a; a++)
     if (strcmp(*a, action) == 0) return 1;
   return 0;
+}
+
+int hanse_data_class_valid(const char *c) {
+  static const char *const classes[] = {HANSE_DATA_CLASSES};
+  for (size_t i = 0; c && i < sizeof classes / sizeof classes[0]; i++)
+    if (strcmp(c, classes[i]) == 0) return 1;
+  return 0;
+}
+
+const char *hanse_tx_data_class(const char *kind, json_t *payload) {
+  static const char *const classes[] = {HANSE_DATA_CLASSES};
+  const char *named = json_string_value(json_object_get(payload, "class"));
+  for (size_t i = 0; named && i < sizeof classes / sizeof classes[0]; i++)
+    if (strcmp(named, classes[i]) == 0) return classes[i];
+  const char *dot = strchr(kind, '.');
+  const hanse_module *m = hanse_registry_find(kind, dot ? (size_t)(dot - kind) : strlen(kind));
+  if (m && m->data_class) return m->data_class;
+  return "personal";
 }
 
 #define PAYLOAD_DEPTH_MAX 16

@@ -289,4 +289,5 @@ const hanse_module hanse_module_asset = {
     .verify = asset_verify,
     .apply = asset_apply,
     .query = asset_query,
+    .data_class = "financial",
 };

@@ -122,4 +122,5 @@ const hanse_module hanse_module_member = {
     .verify = member_verify,
     .apply = member_apply,
     .query = member_query,
+    .data_class = "personal",
 };

@@ -176,4 +176,5 @@ const hanse_module hanse_module_notary = {
     .verify = notary_verify,
     .apply = notary_apply,
     .query = notary_query,
+    .data_class = "production",
 };
