@@ -51,6 +51,14 @@ enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
 int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class,
                      enum MHD_Result *resp);
 
+/* Upload authorization (auth.c), for bodies streamed to disk rather than
+ * buffered (blobs): the request must be signed by an active member of the
+ * chain, and its Content-Digest must equal `body_sha256` (the SHA-256 of
+ * the bytes received). Call once the whole body has arrived. Returns 1 and
+ * fills *signer when allowed; otherwise queues 401/403 and returns 0. */
+int api_upload_allowed(hanse_req *rq, hanse_node_chain *nc, const hanse_hash *body_sha256,
+                       hanse_pubkey *signer, enum MHD_Result *resp);
+
 /* Query parameters. NULL if absent. */
 const char *api_param(hanse_req *rq, const char *name);
 /* Parse an unsigned decimal parameter; 1 ok, 0 absent, -1 malformed. */
