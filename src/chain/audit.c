@@ -165,8 +165,11 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     free(rs);
     rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
     int ok = rs != NULL && hanse_store_begin(mem) == HANSE_OK;
+    /* The policy in force when the block began (policy.c). */
+    json_t *policy = NULL;
+    if (ok) ok = hanse_policy_load(mem, g, &policy) == HANSE_OK;
     if (ok) ok = hanse_exec_begin(&ex, mem, height, h.time_ms, &prev_digest, &prev_sum) == HANSE_OK;
-    if (ok) ex.policy = json_object_get(g, "policy");
+    if (ok) ex.policy = policy;
     if (ok) {
       if (height == 0)
         ok = body.tx_count == 0 && chain_genesis_apply(&ex, g) == HANSE_OK;
@@ -175,6 +178,7 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       hanse_hash digest = {{0}}, sum = {{0}};
       if (ok) ok = hanse_exec_finish(&ex, &digest, &sum) == HANSE_OK;
       hanse_exec_free(&ex);
+      json_decref(policy);
       if (ok) ok = hanse_store_commit(mem) == HANSE_OK;
       else hanse_store_rollback(mem);
       if (!ok) {
@@ -192,6 +196,7 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       prev_digest = digest;
       prev_sum = sum;
     } else {
+      json_decref(policy);
       rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
                             "block %" PRIu64 ": cannot re-execute", height);
     }

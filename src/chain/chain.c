@@ -380,7 +380,6 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   rc = chain_startup_check(c, rej);
   if (rc != HANSE_OK) goto fail;
   c->genesis = json_incref(g);
-  c->policy = json_object_get(g, "policy");
   /* Checkpoints happen off the commit path (hanse_chain_checkpoint); the
    * writer checkpoints itself only if the WAL grows past ~80 MB. */
   sqlite3_exec(hanse_store_db(c->writer), "PRAGMA wal_autocheckpoint=20000;", NULL, NULL, NULL);
@@ -467,6 +466,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
   if (time_ms < prev.time_ms) time_ms = prev.time_ms;
   hanse_exec ex;
   int ex_live = 0;
+  json_t *policy = NULL;
   hanse_buf hb;
   hanse_buf_init(&hb);
   rc = hanse_store_begin(c->writer);
@@ -475,7 +475,9 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
                         &prev.state_digest, &prev.state_sum);
   if (rc != HANSE_OK) goto fail;
   ex_live = 1;
-  ex.policy = c->policy;
+  rc = hanse_policy_load(c->writer, c->genesis, &policy);
+  if (rc != HANSE_OK) goto fail;
+  ex.policy = policy;
   rc = chain_execute_body(&ex, &body, c->chain_id, payloads, rs);
   if (rc != HANSE_OK) goto fail;
   hanse_header h;
@@ -520,6 +522,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
   if (out) *out = c->tip;
   pthread_mutex_unlock(&c->lock);
   hanse_exec_free(&ex);
+  json_decref(policy);
   hanse_buf_free(&hb);
   if (rs != receipts) free(rs);
   hanse_body_free(&body);
@@ -527,6 +530,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
 fail:
   hanse_store_rollback(c->writer);
   if (ex_live) hanse_exec_free(&ex);
+  json_decref(policy);
   hanse_buf_free(&hb);
   if (rs != receipts) free(rs);
   hanse_body_free(&body);

@@ -55,7 +55,6 @@ typedef struct hanse_chain {
   int reader_count;
   hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
   json_t *genesis;               /* owned: the genesis document */
-  json_t *policy;                /* borrowed from genesis; NULL: open chain */
 } hanse_chain;
 
 /* Create <dir>/chain.db with the genesis block described by `genesis`
@@ -141,6 +140,20 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
 int hanse_genesis_validate(json_t *genesis, hanse_reject *rej);
 /* Chain types: 1 for consortium, private, alliance, open. */
 int hanse_chain_type_valid(const char *type);
+/* Policy (policy.c has the format). Validate a policy document: HANSE_OK,
+ * or a rejection "policy.malformed" (400). NULL is valid (no policy). */
+int hanse_policy_validate(json_t *policy, hanse_reject *rej);
+/* The policy in force on the state of `s`: the state key "policy" if a
+ * governance vote wrote one, else genesis's "policy" (NULL: none). *out
+ * is a new reference or NULL. */
+int hanse_policy_load(hanse_store *s, json_t *genesis, json_t **out);
+/* 1 if data of `data_class` (NULL: the block views) may be read without a
+ * signature under `policy` (NULL policy: everything is public). */
+int hanse_policy_read_public(json_t *policy, const char *data_class);
+/* 1 if an active member holding `roles` (JSON array of strings) may read
+ * `data_class` (NULL: the block views, open to every active member). */
+int hanse_policy_read_allows(json_t *policy, const char *data_class, json_t *roles);
+
 /* The default policy of a chain type (new reference; NULL for open: no
  * submit restriction). */
 json_t *hanse_chain_type_policy(const char *type);

@@ -49,7 +49,7 @@ struct hanse_exec {
   crypto_generichash_state digest;
   hanse_hash state_sum;
   size_t writes;
-  json_t *policy;         /* the chain's genesis policy, borrowed; NULL: open */          /* writes in this block */
+  json_t *policy;         /* the policy in force, borrowed; NULL: none (open) */
   int env_error;          /* environmental error seen: abort block */
   hanse_buf scratch;
 };

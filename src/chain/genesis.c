@@ -3,7 +3,7 @@
  *
  * A genesis file is the consortium's founding document (optional fields:
  * "type" -- consortium, private (one organisation, its departments as
- * members), alliance or open -- and "policy", see policy_valid):
+ * members), alliance or open -- and "policy", see policy.c):
  *
  *   { "chain_id": "demo",
  *     "organisations": [ { "id": "acme", "name": "ACME Ltd",
@@ -34,36 +34,6 @@ static int key_list_valid(json_t *arr, const char *what, int min,
     if (hanse_pubkey_parse(&pk, json_string_value(k)) != HANSE_OK)
       return hanse_reject_set(rej, HANSE_ERR(INVALID),
                               "genesis: %s[%zu] is not a 64-hex public key", what, i);
-  }
-  return HANSE_OK;
-}
-
-/* "policy": {"submit": {"<kind>" | "<module>.*" | "*": ["<role>" | "*", ...]}}
- * -- which roles may submit which transaction kinds. Absent: no
- * restriction. Role names are checked by the member module; here only
- * the shape. */
-static int policy_valid(json_t *p, hanse_reject *rej) {
-  if (p == NULL) return HANSE_OK;
-  json_t *submit = json_object_get(p, "submit");
-  if (!json_is_object(p) || (submit != NULL && !json_is_object(submit)))
-    return hanse_reject_set(rej, HANSE_ERR(INVALID),
-                            "genesis: policy must be {\"submit\":{kind:[roles]}}");
-  const char *k;
-  json_t *roles;
-  json_object_foreach(submit, k, roles) {
-    size_t kl = strlen(k);
-    int ok = strcmp(k, "*") == 0 || hanse_kind_valid(k, kl) ||
-             (kl > 2 && k[kl - 1] == '*' && k[kl - 2] == '.' &&
-              hanse_chain_id_valid(k, kl - 2));
-    if (!ok || !json_is_array(roles) || json_array_size(roles) > 32)
-      return hanse_reject_set(rej, HANSE_ERR(INVALID),
-                              "genesis: policy.submit[\"%.48s\"] must map a kind, module.* or * "
-                              "to an array of roles", k);
-    size_t i;
-    json_t *r;
-    json_array_foreach(roles, i, r) if (!json_is_string(r) || json_string_length(r) > 32)
-      return hanse_reject_set(rej, HANSE_ERR(INVALID),
-                              "genesis: policy.submit[\"%.48s\"] roles must be strings", k);
   }
   return HANSE_OK;
 }
@@ -114,7 +84,9 @@ int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
                               "genesis: a private chain belongs to one organisation (its "
                               "departments are members)");
   }
-  return policy_valid(json_object_get(g, "policy"), rej);
+  int rc = hanse_policy_validate(json_object_get(g, "policy"), rej);
+  if (rc != HANSE_OK) hanse_reject_prefix(rej, "genesis");
+  return rc;
 }
 
 int hanse_chain_type_valid(const char *t) {
@@ -125,10 +97,35 @@ int hanse_chain_type_valid(const char *t) {
 }
 
 json_t *hanse_chain_type_policy(const char *t) {
-  /* An open chain takes transactions from any key; the others only from
-   * members, and the member registry only from organisation admins. */
+  /* An open chain takes transactions from any key and shows everything
+   * to anyone; the others take transactions only from members (the member
+   * registry only from organisation admins) and show each data class to
+   * the roles that work with it, regulators and auditors reading all. */
   if (strcmp(t, "open") == 0) return NULL;
-  return json_pack("{s:{s:[s], s:[s]}}", "submit", "member.*", "admin", "*", "*");
+  json_t *read;
+  if (strcmp(t, "private") == 0) {
+    /* One enterprise: its departments read its business data; personal
+     * records stay with the admins, CAs and auditors. */
+    read = json_pack("{s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s]}", "production", "*",
+                     "transaction", "*", "customs_inspection", "*", "transport", "*",
+                     "financial", "*", "personal", "admin", "ca", "auditor", "regulator");
+  } else {
+    read = json_pack(
+        "{s:[s,s,s,s,s,s,s,s], s:[s,s,s,s,s,s,s], s:[s,s,s,s], s:[s,s,s,s,s,s,s],"
+        " s:[s,s,s,s], s:[s,s,s,s]}",
+        "production", "manufacturer", "platform", "logistics", "warehouse", "customs",
+        "regulator", "auditor", "department",
+        "transaction", "manufacturer", "platform", "bank", "logistics", "regulator", "auditor",
+        "department",
+        "customs_inspection", "customs", "logistics", "regulator", "auditor",
+        "transport", "logistics", "warehouse", "customs", "platform", "manufacturer",
+        "regulator", "auditor",
+        "financial", "bank", "regulator", "auditor", "department",
+        "personal", "admin", "ca", "regulator", "auditor");
+  }
+  json_t *pub = strcmp(t, "alliance") == 0 ? json_pack("[s]", "blocks") : json_array();
+  return json_pack("{s:{s:[s], s:[s]}, s:o, s:o}", "submit", "member.*", "admin", "*", "*",
+                   "read", read, "public", pub);
 }
 
 int chain_genesis_apply(hanse_exec *ex, json_t *g) {

@@ -31,10 +31,12 @@
  *                                   changes "changed_height",
  *                                   "replaced_by"/"rotated_from"}
  *   member/id/<org>/<id>           {"key":hex} (the member's current key)
- *   member/prop/<tx id hex>        proposal: {"id","org","proposer",
+ *   policy                         the chain's policy once a vote changed
+ *                                   it (chain/policy.c)
+ *   member/prop/<tx id hex>        proposal: {"id","org" or "policy","proposer",
  *                                   "proposer_org","height","threshold",
  *                                   "approvals":[org],"rejections":[org],
- *                                   "status":"open"|"admitted"|"rejected"}
+ *                                   "status":"open"|"admitted"|"adopted"|"rejected"}
  *   member/attest/<hex>/<height 20 digits>-<index 5 digits>
  *                                  {"by","height","time_ms","evidence"}
  *   member/org_count               number of organisations admitted by
@@ -57,8 +59,8 @@
 #include "modules/member/member_internal.h"
 
 static const char *const member_actions[] = {
-    "org_propose", "org_vote", "register", "attest", "rotate",
-    "suspend",     "resume",   "revoke",   NULL};
+    "org_propose", "org_vote", "policy_propose", "register", "attest",
+    "rotate",      "suspend",  "resume",         "revoke",   NULL};
 static const char *const member_queries[] = {
     "org", "orgs", "member", "members", "proposal", "attestations", NULL};
 
@@ -91,7 +93,10 @@ int member_key_norm(const char *hex, char out[HANSE_HASH_HEX_BYTES]) {
   return 1;
 }
 
-static int is_org_action(const char *action) { return strncmp(action, "org_", 4) == 0; }
+/* Votes: admissions and policy changes (member_org.c). */
+static int is_org_action(const char *action) {
+  return strncmp(action, "org_", 4) == 0 || strcmp(action, "policy_propose") == 0;
+}
 
 static int member_check(const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {

@@ -4,6 +4,12 @@
  *   member.org_propose {"org":{"id","name","role","keys":[hex]}}
  *   member.org_vote    {"proposal":"<tx id hex>","approve":true|false}
  *
+ *   member.policy_propose {"policy":{...}}   (chain/policy.c: the format)
+ *
+ * The same vote decides a change of the chain's policy: when approvals
+ * reach the threshold the proposal is "adopted" and its policy written to
+ * the state key "policy", in force from the next block (policy.c).
+ *
  * A proposal is made by an active admin of an existing organisation and
  * stored under the proposing transaction's id. Its threshold and its
  * electorate (the number of organisations) are fixed when it is made, so
@@ -30,9 +36,38 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "chain/chain.h"
 #include "modules/member/member_internal.h"
 
+/* Every role a policy names must be a registry role, "*" or "public". */
+static int policy_roles_known(json_t *pol, hanse_reject *rej) {
+  static const char *const parts[] = {"submit", "read"};
+  for (size_t n = 0; n < 2; n++) {
+    const char *k;
+    json_t *roles;
+    json_object_foreach(json_object_get(pol, parts[n]), k, roles) {
+      size_t i;
+      json_t *r;
+      json_array_foreach(roles, i, r) {
+        const char *role = json_string_value(r);
+        if (strcmp(role, "*") != 0 && strcmp(role, "public") != 0 && !member_role_valid(role))
+          return hanse_reject_code(rej, "member.bad_role", 400,
+                                   "policy.%s[\"%.48s\"] names an unknown role \"%.32s\"",
+                                   parts[n], k, role);
+      }
+    }
+  }
+  return HANSE_OK;
+}
+
 int member_org_check(const char *action, json_t *p, hanse_reject *rej) {
+  if (strcmp(action, "policy_propose") == 0) {
+    json_t *pol = json_object_get(p, "policy");
+    if (!json_is_object(pol))
+      return hanse_reject_code(rej, "policy.malformed", 400, "\"policy\" must be an object");
+    int rc = hanse_policy_validate(pol, rej);
+    return rc != HANSE_OK ? rc : policy_roles_known(pol, rej);
+  }
   if (strcmp(action, "org_vote") == 0) {
     hanse_hash h;
     if (hanse_hash_parse(&h, json_string_value(json_object_get(p, "proposal"))) != HANSE_OK)
@@ -135,6 +170,10 @@ int member_org_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, js
     json_decref(admin_of);
     return org_free(ex, json_object_get(p, "org"), rej);
   }
+  if (strcmp(action, "policy_propose") == 0) {
+    json_decref(admin_of);
+    return HANSE_OK;
+  }
   /* org_vote */
   const char *voter_org = json_string_value(json_object_get(admin_of, "id"));
   char key[MEMBER_KEY_MAX];
@@ -160,6 +199,7 @@ int member_org_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, js
       rc = hanse_reject_code(rej, "member.already_voted", 409,
                              "organisation '%s' has already voted", voter_org);
     else if (json_is_true(json_object_get(p, "approve")) &&
+             json_object_get(prop, "org") != NULL &&
              (json_int_t)json_array_size(ap) + 1 >=
                  json_integer_value(json_object_get(prop, "threshold")))
       rc = org_free(ex, json_object_get(prop, "org"), rej);
@@ -177,9 +217,12 @@ static int propose_apply(hanse_exec *ex, const hanse_tx *tx, json_t *p, const ch
   if (rc != HANSE_OK) return rc;
   char id[HANSE_HASH_HEX_BYTES], key[MEMBER_KEY_MAX];
   hanse_hash_hex(id, &tx->id);
+  json_t *policy = json_object_get(p, "policy");
   json_t *prop = json_pack(
-      "{s:s, s:o, s:s, s:O, s:I, s:I, s:i, s:i, s:[], s:[], s:s}", "id", id, "org",
-      org_canonical(json_object_get(p, "org")), "proposer", signer, "proposer_org",
+      "{s:s, s:o, s:s, s:O, s:I, s:I, s:i, s:i, s:[], s:[], s:s}", "id", id,
+      policy ? "policy" : "org",
+      policy ? json_deep_copy(policy) : org_canonical(json_object_get(p, "org")),
+      "proposer", signer, "proposer_org",
       json_object_get(admin_of, "id"), "height", (json_int_t)ex->height, "time_ms",
       (json_int_t)ex->time_ms, "threshold", threshold, "electorate", n, "approvals",
       "rejections", "status", "open");
@@ -232,10 +275,11 @@ static int vote_apply(hanse_exec *ex, json_t *p, json_t *admin_of) {
   json_int_t rejections = (json_int_t)json_array_size(json_object_get(prop, "rejections"));
   json_int_t threshold = json_integer_value(json_object_get(prop, "threshold"));
   json_int_t electorate = json_integer_value(json_object_get(prop, "electorate"));
+  json_t *policy = json_object_get(prop, "policy");
   if (approvals >= threshold) {
-    json_object_set_new(prop, "status", json_string("admitted"));
+    json_object_set_new(prop, "status", json_string(policy ? "adopted" : "admitted"));
     json_object_set_new(prop, "decided_height", json_integer((json_int_t)ex->height));
-    rc = admit(ex, json_object_get(prop, "org"));
+    rc = policy ? member_put_json(ex, "policy", policy) : admit(ex, json_object_get(prop, "org"));
   } else if (electorate - rejections < threshold) {
     json_object_set_new(prop, "status", json_string("rejected"));
     json_object_set_new(prop, "decided_height", json_integer((json_int_t)ex->height));
@@ -252,8 +296,8 @@ int member_org_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, jso
   int rc = member_admin_org(ex, signer, &admin_of);
   if (rc != HANSE_OK) return rc;
   if (admin_of == NULL) return HANSE_ERR(INTERNAL); /* verify said otherwise */
-  rc = strcmp(action, "org_propose") == 0 ? propose_apply(ex, tx, p, signer, admin_of)
-                                          : vote_apply(ex, p, admin_of);
+  rc = strcmp(action, "org_vote") != 0 ? propose_apply(ex, tx, p, signer, admin_of)
+                                       : vote_apply(ex, p, admin_of);
   json_decref(admin_of);
   return rc;
 }

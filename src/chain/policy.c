@@ -1,0 +1,159 @@
+/*
+ * policy.c -- a chain's policy: who may submit what, who may read what.
+ *
+ *   "policy": {
+ *     "submit": {"<kind>" | "<module>.*" | "*": ["<role>" | "*", ...]},
+ *     "read":   {"<data class>": ["<role>" | "*" | "public", ...]},
+ *     "public": ["blocks"]
+ *   }
+ *
+ * submit: the first rule of [kind], [module.*], [*] decides; no rule means
+ * nobody may; "*" is any active member. Absent: no restriction.
+ * read: per data class (production, transaction, customs_inspection,
+ * transport, financial, personal -- module.h), the roles that may read
+ * transactions and records of that class; "*" any active member,
+ * "public" anyone without a signature. A class not listed is readable by
+ * nobody; an absent "read" lets every active member read every class.
+ * public: "blocks" makes the block views (headers, transaction lists,
+ * search, accounts, genesis) readable without a signature; otherwise they
+ * need an active member's signature.
+ *
+ * A chain without a policy (open chains) is public and unrestricted.
+ *
+ * Where the policy lives. Genesis sets it; a governance vote of the
+ * organisation admins (member.policy_propose / member.org_vote) replaces
+ * it by writing the state key "policy" (canonical JSON). The policy in
+ * force for a block is read from the state as it was when the block
+ * began (hanse_policy_load), so a change decided in block n applies from
+ * block n+1, and re-execution (`hanse verify`, replicas) sees exactly what
+ * the proposer saw.
+ */
+#include <string.h>
+
+#include "chain/chain.h"
+#include "chain/module.h"
+#include "encoding/tx.h"
+
+#define POLICY_RULE_ROLES_MAX 32
+#define POLICY_ROLE_MAX 32
+
+static int roles_valid(json_t *roles) {
+  if (!json_is_array(roles) || json_array_size(roles) > POLICY_RULE_ROLES_MAX) return 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(roles, i, r) {
+    if (!json_is_string(r) || json_string_length(r) < 1 ||
+        json_string_length(r) > POLICY_ROLE_MAX)
+      return 0;
+  }
+  return 1;
+}
+
+int hanse_policy_validate(json_t *p, hanse_reject *rej) {
+  if (p == NULL) return HANSE_OK;
+  if (!json_is_object(p))
+    return hanse_reject_code(rej, "policy.malformed", 400,
+                             "policy must be an object {submit, read, public}");
+  const char *k;
+  json_t *v;
+  json_object_foreach(p, k, v) {
+    if (strcmp(k, "submit") != 0 && strcmp(k, "read") != 0 && strcmp(k, "public") != 0)
+      return hanse_reject_code(rej, "policy.malformed", 400,
+                               "policy has an unknown member \"%.32s\"", k);
+  }
+  json_t *submit = json_object_get(p, "submit");
+  if (submit != NULL && !json_is_object(submit))
+    return hanse_reject_code(rej, "policy.malformed", 400,
+                             "policy.submit must be {kind: [roles]}");
+  json_t *roles;
+  json_object_foreach(submit, k, roles) {
+    size_t kl = strlen(k);
+    int ok = strcmp(k, "*") == 0 || hanse_kind_valid(k, kl) ||
+             (kl > 2 && k[kl - 1] == '*' && k[kl - 2] == '.' &&
+              hanse_chain_id_valid(k, kl - 2));
+    if (!ok || !roles_valid(roles))
+      return hanse_reject_code(rej, "policy.malformed", 400,
+                               "policy.submit[\"%.48s\"] must map a kind, module.* or * "
+                               "to an array of up to %d role names",
+                               k, POLICY_RULE_ROLES_MAX);
+  }
+  json_t *read = json_object_get(p, "read");
+  if (read != NULL && !json_is_object(read))
+    return hanse_reject_code(rej, "policy.malformed", 400,
+                             "policy.read must be {data class: [roles]}");
+  json_object_foreach(read, k, roles) {
+    if (!hanse_data_class_valid(k))
+      return hanse_reject_code(rej, "policy.malformed", 400,
+                               "policy.read: \"%.48s\" is not a data class (production, "
+                               "transaction, customs_inspection, transport, financial, "
+                               "personal)", k);
+    if (!roles_valid(roles))
+      return hanse_reject_code(rej, "policy.malformed", 400,
+                               "policy.read[\"%s\"] must be an array of up to %d role names",
+                               k, POLICY_RULE_ROLES_MAX);
+  }
+  json_t *pub = json_object_get(p, "public");
+  if (pub != NULL) {
+    size_t i;
+    int ok = json_is_array(pub) && json_array_size(pub) <= 1;
+    json_array_foreach(pub, i, v) ok &= json_is_string(v) && strcmp(json_string_value(v), "blocks") == 0;
+    if (!ok)
+      return hanse_reject_code(rej, "policy.malformed", 400,
+                               "policy.public must be [] or [\"blocks\"]");
+  }
+  return HANSE_OK;
+}
+
+int hanse_policy_load(hanse_store *s, json_t *genesis, json_t **out) {
+  *out = NULL;
+  hanse_buf b;
+  hanse_buf_init(&b);
+  int found = 0;
+  int rc = hanse_store_state_get(s, "policy", 6, &b, &found);
+  if (rc != HANSE_OK || !found) {
+    hanse_buf_free(&b);
+    if (rc == HANSE_OK) *out = json_incref(json_object_get(genesis, "policy"));
+    return rc;
+  }
+  /* Written by the member module after hanse_policy_validate: anything
+   * else means the state was corrupted under us. */
+  *out = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+  hanse_buf_free(&b);
+  return *out && json_is_object(*out) ? HANSE_OK : HANSE_ERR(CHAIN_BROKEN);
+}
+
+static int rule_allows(json_t *rule, json_t *roles, int member) {
+  size_t i, j;
+  json_t *a, *h;
+  json_array_foreach(rule, i, a) {
+    const char *want = json_string_value(a);
+    if (strcmp(want, "public") == 0) return 1;
+    if (!member) continue;
+    if (strcmp(want, "*") == 0) return 1;
+    json_array_foreach(roles, j, h) {
+      if (json_is_string(h) && strcmp(json_string_value(h), want) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
+int hanse_policy_read_public(json_t *policy, const char *data_class) {
+  if (policy == NULL) return 1;
+  if (data_class == NULL) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(policy, "public"), i, v) {
+      if (strcmp(json_string_value(v), "blocks") == 0) return 1;
+    }
+    return 0;
+  }
+  json_t *read = json_object_get(policy, "read");
+  return read != NULL && rule_allows(json_object_get(read, data_class), NULL, 0);
+}
+
+int hanse_policy_read_allows(json_t *policy, const char *data_class, json_t *roles) {
+  if (policy == NULL || data_class == NULL) return 1;
+  json_t *read = json_object_get(policy, "read");
+  if (read == NULL) return 1;
+  return rule_allows(json_object_get(read, data_class), roles, 1);
+}
