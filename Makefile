@@ -21,7 +21,10 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
-# Start the demo node with its explorer (creates the demo chain on first run).
+# Start the demo node with its explorer: three chains in $(DATA) (created on
+# first run, reused after) -- "alliance" (six organisations; public blocks,
+# contents by role), "open" (anyone) and "private-acme" (one enterprise and
+# its departments) -- each with a short workload; http://127.0.0.1:$(PORT)/.
 run: build
 	@build/hanse demo --data $(DATA) --port $(PORT)
 

@@ -11,7 +11,13 @@
  *   #/block/<hash>          the same, by block hash
  *   #/block/<h>?tx=<id>     ... with that transaction highlighted
  *   #/tx/<id>               a transaction, its receipt and inclusion proof
- * The chain is ?chain=<id> in the query string (default: the first chain).
+ * The chain is ?chain=<id> in the query string (default: the first chain
+ * the node lists; it lists them sorted by id).
+ *
+ * The explorer never signs a request. On a chain with a policy
+ * (docs/PERMISSIONS.md) a view the node refuses with 401/403 shows a
+ * "members only" box instead of an error; a refused transaction still
+ * shows its receipt and inclusion proof, which are public.
  *
  * Every value from the node is put into the page as text (never as HTML).
  */
@@ -195,17 +201,50 @@
     'http.not_found': 'Not found',
     'http.bad_param': 'Bad request',
     'store.failed': 'The node\'s storage failed',
+    'auth.missing': 'Members only',
+    'policy.read_denied': 'Members only',
   };
 
+  /* 401 and 403: the chain's policy shows this view to signed members
+   * only, or to members of some roles (docs/PERMISSIONS.md). The explorer
+   * never signs a request, so it can only say so. */
+  function isDenied(err) {
+    return err instanceof ApiError && (err.httpStatus === 401 || err.httpStatus === 403 ||
+      err.code.startsWith('auth.') || err.code === 'policy.read_denied');
+  }
+
+  /* What a refusal means, for `denied` = {what: 'tx', id} or {what: 'blocks'}.
+   * A 403 names the data class ("... lets none of your roles read
+   * customs_inspection data"); a 401 (no signature) does not. */
+  function membersOnly(err, denied) {
+    const m = /\broles read ([a-z_]+) data\b/.exec(err.message || '');
+    const chain = state.chain || 'ID';
+    const isTx = denied && denied.what === 'tx';
+    const text = isTx
+      ? `This chain shows transaction contents to signed members whose role may read ${m ? `${m[1]} data` : 'the transaction\u2019s data class'}.`
+      : 'This chain shows its blocks and transactions to signed members only.';
+    const cmd = isTx
+      ? `hanse get tx ${denied.id} --chain ${chain} --key KEYFILE`
+      : `hanse get block latest --chain ${chain} --key KEYFILE`;
+    return [
+      h('p', { class: 'members-note', 'data-testid': 'members-only' }, text),
+      h('p', { class: 'muted' }, 'The explorer does not sign requests. A member reads it with its own key: ',
+        h('code', { class: 'cmd' }, cmd)),
+    ];
+  }
+
   /* A readable error: title, message, stable code, HTTP status. notFound
-   * is the title to use for any 404 (e.g. "Block not found"). */
-  function errorBox(err, extra, notFound) {
+   * is the title to use for any 404 (e.g. "Block not found"); denied says
+   * what a 401/403 refused (see membersOnly). */
+  function errorBox(err, extra, notFound, denied) {
     const code = err instanceof ApiError ? err.code : 'client.error';
     const status = err instanceof ApiError ? err.httpStatus : 0;
-    const title = (status === 404 && notFound) || ERROR_TITLES[code] ||
+    const refused = isDenied(err);
+    const title = (status === 404 && notFound) || (refused && 'Members only') || ERROR_TITLES[code] ||
       (status >= 500 ? 'The node reported an error' : 'Something went wrong');
-    return h('section', { class: 'error-box', role: 'alert', 'data-testid': 'error', 'data-code': code },
+    return h('section', { class: `error-box${refused ? ' members-only' : ''}`, role: 'alert', 'data-testid': 'error', 'data-code': code },
       h('h2', null, title),
+      refused ? membersOnly(err, denied) : null,
       h('p', { 'data-testid': 'error-message' }, err.message || String(err)),
       h('p', { class: 'muted' },
         'Code ', h('code', { 'data-testid': 'error-code' }, code),
@@ -376,7 +415,7 @@
         r = await api(chainPath(`blocks?latest=${LATEST}`));
       } catch (e) {
         if (nav !== state.nav) return;
-        if (!loaded) clear(err).append(errorBox(e));
+        if (!loaded) clear(err).append(errorBox(e, null, null, { what: 'blocks' }));
         return;
       } finally {
         busy = false;
@@ -436,7 +475,7 @@
       try {
         b = await api(chainPath(byHash ? `blocks/hash/${id}` : `blocks/${id}`));
       } catch (e) {
-        if (nav === state.nav) setView(`Block ${id}`, errorBox(e, null, 'Block not found'));
+        if (nav === state.nav) setView(`Block ${id}`, errorBox(e, null, 'Block not found', { what: 'blocks' }));
         return;
       }
       if (nav !== state.nav) return;
@@ -524,7 +563,24 @@
       try {
         t = await api(chainPath(`txs/${id}`));
       } catch (e) {
-        if (nav === state.nav) setView('Transaction', errorBox(e, null, 'Transaction not found'));
+        if (nav !== state.nav) return;
+        const denied = { what: 'tx', id };
+        if (isDenied(e)) {
+          /* The receipt and the inclusion proof stay public: show them
+           * with the refusal in place of the contents. */
+          let pr = null;
+          try {
+            pr = await api(chainPath(`txs/${id}/proof`));
+          } catch (e2) {
+            pr = null;
+          }
+          if (nav !== state.nav) return;
+          if (pr && pr.status === 'committed' && pr.proof) {
+            renderCommitted(pr, e);
+            return;
+          }
+        }
+        setView('Transaction', errorBox(e, null, 'Transaction not found', denied));
         return;
       }
       if (nav !== state.nav) return;
@@ -545,7 +601,9 @@
       renderCommitted(t);
     }
 
-    function renderCommitted(t) {
+    /* refused: the 401/403 that kept the contents back (t is then the
+     * public /proof answer: receipt and proof, no transaction). */
+    function renderCommitted(t, refused) {
       const r = t.receipt || {};
       const tx = t.tx || {};
       const p = t.proof;
@@ -586,6 +644,9 @@
             ['Id', mono(t.id, 'tx-id')],
             ['Status', statusBadge(t.status)],
           ])),
+        refused ? errorBox(refused, h('p', { class: 'muted' },
+          'The receipt and the inclusion proof below are public: anyone holding the id can check that the transaction was committed.'),
+        null, { what: 'tx', id: t.id }) : null,
         h('section', null,
           h('h2', null, 'Receipt'),
           kv([
@@ -594,7 +655,7 @@
             ['Code', codeBadge(r.code, 'tx-code')],
             ['Message', r.message ? r.message : h('span', { class: 'muted' }, '—'), 'tx-message'],
           ])),
-        h('section', null,
+        refused ? null : h('section', null,
           h('h2', null, 'Transaction'),
           kv([
             ['Kind', h('span', { class: 'kind', id: 'tx-kind', 'data-testid': 'tx-kind' }, tx.kind)],
@@ -865,6 +926,8 @@
     } catch (e) {
       if (e.code === 'search.not_found' || e.httpStatus === 404) {
         searchMessage(`Nothing found for “${q}”. Search for a block height, a block hash or a transaction id (64 hex characters).`, true);
+      } else if (isDenied(e)) {
+        searchMessage(`Members only: this chain answers searches for signed members (${e.code}: ${e.message}).`, true);
       } else if (e.code === 'http.bad_param') {
         searchMessage(`Nothing found for “${q}”: ${e.message}. Search for a block height, a block hash or a transaction id.`, true);
       } else {

@@ -16,6 +16,14 @@
  *   hanse_client_tx_get          status, receipt and inclusion proof ...
  *   hanse_client_proof_verify    ... checked here, without trusting the node
  *   hanse_client_block_get*, _status, _query, _get   other reads
+ *   hanse_client_history         who changed a state record, and when
+ *   hanse_client_blob_put_file   upload a document, then anchor it with
+ *   hanse_client_blob_anchor_payload; hanse_client_blob_get reads it back
+ *   hanse_client_xchain_relay    carry an xchain.send of one chain to another
+ *   hanse_client_seal_field      seal a payload field before building ...
+ *   hanse_client_grants_get      ... and, reading, the grants of a tx,
+ *   hanse_client_tx_open         open the fields my key can open,
+ *   hanse_client_grant_build     re-seal one to a later recipient
  *   hanse_client_destroy
  *
  * Conventions, stated once:
@@ -76,6 +84,14 @@ int hanse_client_create(const char *base_url, const char *chain_id,
 /* Time limit of one request (connect, send, answer), default 30,000 ms.
  * A submit with wait=1 adds its wait time to this limit. */
 void hanse_client_set_timeout_ms(hanse_client *c, long timeout_ms);
+
+/* Sign every request from now on with `kp` (RFC 9421 HTTP Message
+ * Signatures: method, path, query, Content-Digest of the body, creation
+ * time and a random nonce; keyid = the public key in hex). Chains with a
+ * policy require it for everything but their public views. `kp` is
+ * borrowed and must outlive its use; the client never copies the secret.
+ * NULL stops signing. */
+void hanse_client_set_signer(hanse_client *c, const hanse_keypair *kp);
 
 /* The chain id the client was created for (borrowed from the client). */
 const char *hanse_client_chain(const hanse_client *c);
@@ -166,7 +182,8 @@ int hanse_client_tx_get(hanse_client *c, const hanse_hash *id, json_t **out,
 /* Check the inclusion proof in a tx_get answer locally, trusting nothing
  * the node said: the id is recomputed from "raw" (and must equal
  * `expect_id` when that is not NULL), the raw transaction decodes for the
- * chain and, unless batched, its signature verifies; the header decodes,
+ * chain and its signature verifies (a batched one's: its batch's, given in
+ * "batch_raw", which must hold it); the header decodes,
  * hashes to "block_hash", carries the proposer's valid signature and the
  * receipt's height; the Merkle path leads from the id at "index" to the
  * header's tx_root. HANSE_OK if all hold. A pending transaction has no
@@ -196,5 +213,161 @@ int hanse_client_query(hanse_client *c, const char *module, const char *name,
  * as given (the caller escapes it): "/v1/status", "/v1/health". */
 int hanse_client_get(hanse_client *c, const char *path, json_t **out,
                      hanse_reject *rej);
+
+/* GET /v1/chains/{chain}/history?key=...: the audit trail of the state
+ * record `key` ("asset/bal/EURT/<owner hex>"), newest first:
+ * {"key","changes":[{"height","index","tx","signer","member","who",
+ * "time_ms","op","value_sha256"}...],"next"} (docs/API.md, "History").
+ * `limit` 0 takes the node's page size (100), else 1..1000; `before` 0
+ * starts at the newest change, else it is the "next" of the page before.
+ * A key without history: HANSE_ERR(NOT_FOUND), code "history.not_found".
+ * An empty key: "client.bad_path". */
+int hanse_client_history(hanse_client *c, const char *key, uint32_t limit,
+                         uint64_t before, json_t **out, hanse_reject *rej);
+
+/* ---- 6. Confidential fields ------------------------------------------- */
+
+/* A payload field can be sealed to a set of recipients: the chain stores
+ * only the ciphertext and the recipient list (crypto/confidential.h has
+ * the format), and validity never depends on decrypting. A field is named
+ * by its path in the payload, "meta.price" (hanse_confidential_path_valid:
+ * segments of [A-Za-z0-9_-], array elements by index), and bound to its
+ * place by the associated data "<chain id>/<kind>/<path>": a ciphertext
+ * copied elsewhere does not open. A recipient added later receives the
+ * field key re-sealed in a seal.grant transaction (modules/seal); history
+ * is not re-encrypted. Rejections of these functions carry the
+ * confidential.* codes of crypto/confidential.h, or a client code. */
+
+/* Replace the value at `path` of `payload` (a JSON object, modified in
+ * place) by a confidential field sealed to the n recipients (1..64
+ * distinct Ed25519 public keys; list your own key to read it back) for a
+ * transaction of `kind` on the client's chain. Do this before
+ * hanse_client_tx_build. Rejections: "client.bad_path" (no valid path, no
+ * value there, or a value already sealed), "client.bad_op" (a bad kind),
+ * and those of hanse_confidential_seal. */
+int hanse_client_seal_field(const hanse_client *c, const char *kind,
+                            json_t *payload, const char *path,
+                            const hanse_pubkey *recipients, size_t n,
+                            hanse_reject *rej);
+
+/* GET /v1/chains/{chain}/query/seal/grants?tx=<id>, every page: *grants
+ * is an array of grant records {"tx","field","recipient","sealed","by",
+ * "height"} (docs/API.md). A node without the seal module answers 404
+ * "query.unknown". */
+int hanse_client_grants_get(hanse_client *c, const hanse_hash *tx_id,
+                            json_t **grants, hanse_reject *rej);
+
+/* Open every confidential field in the payload of `tx_doc` (an answer of
+ * hanse_client_tx_get) that `me` can open: as a listed recipient, or
+ * through one of `grants` (from hanse_client_grants_get; may be NULL)
+ * made to my key for that transaction and field. Chain, kind, id and
+ * payload are taken from the raw bytes in the answer, not from the node's
+ * decoded copy. On HANSE_OK, *payload_out is a copy of the payload with
+ * each opened field replaced by its value, and *unopened_out an array of
+ * {"field","code","message"} for each field left sealed (code
+ * "confidential.not_recipient" when my key has no way in; the other
+ * confidential.* codes when a key failed to open it). Both are new
+ * references. Fails only with "client.pending" (the answer has no
+ * committed transaction yet), "client.bad_response" (its raw bytes are
+ * not a transaction of this chain) or NOMEM. The opened values are
+ * secrets: keep them short-lived (jansson does not wipe what it frees). */
+int hanse_client_tx_open(const hanse_client *c, json_t *tx_doc,
+                         json_t *grants, const hanse_keypair *me,
+                         json_t **payload_out, json_t **unopened_out,
+                         hanse_reject *rej);
+
+/* The payload of a seal.grant giving `recipient` the field at `path` of
+ * the transaction in `tx_doc`, which `me` must be able to open (listed,
+ * or through one of `grants`, may be NULL): the field key is unsealed,
+ * proven to open the ciphertext, and sealed to `recipient`. The payload is
+ * {"tx","field","recipient","sealed"} (and the transaction's "class", if
+ * its payload names one); build it as kind "seal.grant". Rejections:
+ * "client.bad_path" (no field there), "seal.exists" (409: `grants`
+ * already holds one for that recipient), the codes of
+ * hanse_confidential_reseal, and those of hanse_client_tx_open. */
+int hanse_client_grant_build(const hanse_client *c, json_t *tx_doc,
+                             json_t *grants, const char *path,
+                             const hanse_keypair *me,
+                             const hanse_pubkey *recipient,
+                             json_t **payload_out, hanse_reject *rej);
+
+/* ---- 7. Documents off chain (blobs) ----------------------------------- */
+
+/* A document can be kept in the node's blob store with only its digest
+ * and metadata on the chain (docs/API.md, "Blobs"), in two steps:
+ * hanse_client_blob_put_file uploads the bytes, then a notary.anchor
+ * built by hanse_client_blob_anchor_payload puts the digest on the chain.
+ * Until that anchor commits the node serves the document to nobody. A
+ * download is verified twice: by the node against its copy, and here
+ * against the digest asked for. */
+
+/* PUT /v1/chains/{chain}/blobs/{sha256} with the file at `path` as the
+ * body (at most HANSE_BLOB_MAX_BYTES, 64 MiB): the file is hashed, then
+ * streamed from disk, never held in memory; its Content-Digest is signed
+ * with the other headers when the client has a signer (chains with a
+ * policy require one). The node keeps it only if the bytes it received
+ * hash to the name. On HANSE_OK: *digest, *size_bytes (may be NULL) of
+ * what was sent, *created (may be NULL) 1 if the node stored it now, 0 if
+ * it had it already. Rejections: "file.unreadable", "blob.too_large"
+ * (413, locally or from the node), the node's "blob.digest_mismatch" (the
+ * file changed while it was sent) and auth.* codes. */
+int hanse_client_blob_put_file(hanse_client *c, const char *path,
+                               hanse_hash *digest, uint64_t *size_bytes,
+                               int *created, hanse_reject *rej);
+
+/* The notary.anchor payload that puts an uploaded blob on the chain:
+ * {"hash", "name", "class", "meta":{"blob":true, "size", "media_type"}};
+ * name, media_type and data_class may be NULL (omitted; the node then
+ * serves application/octet-stream under the notary's class). New
+ * reference, NULL if a string is not UTF-8 or memory ran out. */
+json_t *hanse_client_blob_anchor_payload(const hanse_hash *digest,
+                                         uint64_t size_bytes, const char *name,
+                                         const char *media_type,
+                                         const char *data_class);
+
+/* GET /v1/chains/{chain}/blobs/{sha256}: the document into `out` (reset
+ * first; the caller's), checked here: bytes that do not hash to `digest`
+ * are "client.digest_mismatch" and are wiped from `out`. media_type (may
+ * be NULL) receives the served Content-Type, cut to media_type_cap bytes.
+ * The node's rejections: "blob.not_anchored" and "blob.missing" (404),
+ * "blob.corrupt" (500: the node's copy is damaged), the read policy's
+ * 401/403. */
+int hanse_client_blob_get(hanse_client *c, const hanse_hash *digest,
+                          hanse_buf *out, char *media_type,
+                          size_t media_type_cap, hanse_reject *rej);
+
+/* ---- 8. Messages between chains --------------------------------------- */
+
+/* A message from chain A to chain B is an xchain.send committed on A,
+ * carried to B in an xchain.receive with A's transaction, block header
+ * and Merkle path; B checks them against the validators its genesis
+ * names for A ("peers") and records the message once (docs/API.md,
+ * "Messages between chains"). Anyone B's policy lets submit may relay. */
+
+/* The xchain.receive payload for `tx_doc`, an answer of
+ * hanse_client_tx_get from `src` (A's client) for the transaction `id`
+ * (may be NULL): the proof is verified first (hanse_client_proof_verify's
+ * rejections), then *payload (new reference) is {"from_chain","tx",
+ * "header","index","tx_count","path"} with "batch" for a batched send and
+ * the send's "class" if it names one. Rejections besides the proof's:
+ * "xchain.source_rejected" (A's receipt is not "ok": headers do not commit
+ * to receipts, so B could not tell, and an honest relayer does not carry
+ * it) and "xchain.not_a_send". */
+int hanse_client_xchain_payload(const hanse_client *src, json_t *tx_doc,
+                                const hanse_hash *id, json_t **payload,
+                                hanse_reject *rej);
+
+/* Relay A's transaction `id`: read it from `src` (A's client), build the
+ * payload above, sign an xchain.receive with kp at kp's next sequence on
+ * `dst` (B's client) and submit it with `flags` and `wait_timeout_ms` as
+ * hanse_client_submit. On HANSE_OK *result is B's answer and the receive
+ * committed "ok" (or, without HANSE_SUBMIT_WAIT, is at least pending). On
+ * failure *result is B's answer if there was one, else NULL; json_decref
+ * it either way. B's rejections include xchain.duplicate (409: received
+ * before), xchain.unknown_peer and xchain.unknown_validator (403). */
+int hanse_client_xchain_relay(hanse_client *src, hanse_client *dst,
+                              const hanse_hash *id, const hanse_keypair *kp,
+                              int flags, long wait_timeout_ms, json_t **result,
+                              hanse_reject *rej);
 
 #endif

@@ -12,17 +12,28 @@
 #include <microhttpd.h>
 
 #include "base/buf.h"
+#include "crypto/httpsig.h"
 #include "node/node.h"
 
 typedef struct hanse_req {
   struct MHD_Connection *conn;
   hanse_node *node;
   const char *method;
-  const char *url;
+  const char *url;          /* path, percent-decoded by MHD */
+  char *uri;                /* owned: the request target as received */
   const char *content_type;
   hanse_buf body;
   int too_large;
   int responded;
+  int started;              /* the handler has seen the request */
+  hanse_httpsig_replay *replay; /* the server's replay cache, borrowed */
+  /* auth.c: the request's signature, verified at most once. */
+  int auth_state;           /* 0 not yet, 1 valid, 2 absent, -1 invalid */
+  hanse_pubkey signer;      /* valid: the key that signed */
+  hanse_reject auth_rej;    /* invalid: why */
+  /* res_blobs.c: a blob's body streaming to disk (PUT .../blobs/{sha256}),
+   * owned; freed by api_blob_upload_free. */
+  struct api_blob_upload *upload;
 } hanse_req;
 
 /* Responses. api_json takes ownership of j (decref'd). */
@@ -51,6 +62,12 @@ enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
 int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class,
                      enum MHD_Result *resp);
 
+/* Submission authorization (auth.c): on a chain with a policy, a POST of
+ * transactions must be signed (RFC 9421) by an active member (any role;
+ * each transaction's own signer is checked against policy.submit when it
+ * executes). Same contract as api_read_allowed. */
+int api_submit_allowed(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp);
+
 /* Upload authorization (auth.c), for bodies streamed to disk rather than
  * buffered (blobs): the request must be signed by an active member of the
  * chain, and its Content-Digest must equal `body_sha256` (the SHA-256 of
@@ -58,6 +75,29 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * fills *signer when allowed; otherwise queues 401/403 and returns 0. */
 int api_upload_allowed(hanse_req *rq, hanse_node_chain *nc, const hanse_hash *body_sha256,
                        hanse_pubkey *signer, enum MHD_Result *resp);
+
+/* Queue a response the caller built (to add its own headers); takes
+ * ownership of resp. */
+enum MHD_Result api_respond(hanse_req *rq, int status, struct MHD_Response *resp);
+
+/* Blob uploads (res_blobs.c), streamed instead of collected in rq->body.
+ * http.c calls, in order: api_blob_upload_begin on the request's first
+ * call -- 0 if it is not a PUT to a blob's name, else 1 with the answer
+ * for libmicrohttpd in *resp (an error may already be queued); then
+ * api_blob_upload_piece for each piece of the body while rq->upload is
+ * set; the end is routed to res_blobs as usual; api_blob_upload_free when
+ * the request completes (NULL-safe, idempotent). */
+int api_blob_upload_begin(hanse_req *rq, enum MHD_Result *resp);
+enum MHD_Result api_blob_upload_piece(hanse_req *rq, const char *data, size_t len);
+void api_blob_upload_free(hanse_req *rq);
+/* A digest as a Content-Digest field value (RFC 9530): "sha-256=:<base64>:".
+ * Returns out. */
+#define API_BLOB_DIGEST_FIELD_BYTES (9 + 44 + 1 + 1)
+char *api_blob_digest_field(char out[API_BLOB_DIGEST_FIELD_BYTES], const hanse_hash *d);
+/* The Content-Type to serve a blob with: its anchor's meta.media_type when
+ * that is a plain "type/subtype", else application/octet-stream. Borrowed
+ * from `anchor` or static. */
+const char *api_blob_media_type(json_t *anchor);
 
 /* Query parameters. NULL if absent. */
 const char *api_param(hanse_req *rq, const char *name);
@@ -77,6 +117,8 @@ enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_genesis(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_blobs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_history(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);
 enum MHD_Result res_metrics(hanse_req *rq);

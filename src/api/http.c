@@ -11,7 +11,9 @@
  *   GET  /                       explorer (and /app.js, /style.css, ...)
  *   GET  /metrics                Prometheus text
  *   GET  /v1/health | /v1/status
- *   *    /v1/chains/{chain}/{txs|blocks|status|search|query|accounts}[/...]
+ *   *    /v1/chains/{chain}/{txs|blocks|status|search|query|accounts|history}[/...]
+ *   GET|PUT /v1/chains/{chain}/blobs/{sha256}   a PUT's body is streamed to
+ *                                the blob store (res_blobs.c), not collected
  */
 #include "api/http.h"
 
@@ -29,6 +31,7 @@
 struct hanse_api {
   struct MHD_Daemon *daemon;
   hanse_node *node;
+  hanse_httpsig_replay *replay; /* signatures seen (auth.c) */
 };
 
 static enum MHD_Result queue(hanse_req *rq, int status, struct MHD_Response *resp) {
@@ -111,6 +114,10 @@ enum MHD_Result api_error_rc(hanse_req *rq, int rc, const char *fmt, ...) {
 enum MHD_Result api_reject(hanse_req *rq, const hanse_reject *rej) {
   int status = rej->status >= 400 && rej->status < 600 ? rej->status : 400;
   return api_error(rq, status, rej->code, "%s", rej->message);
+}
+
+enum MHD_Result api_respond(hanse_req *rq, int status, struct MHD_Response *resp) {
+  return queue(rq, status, resp);
 }
 
 enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow) {
@@ -197,6 +204,8 @@ static enum MHD_Result route_chain(hanse_req *rq, const char *p) {
     return res_search(rq, nc);
   }
   if (IS("query")) return res_query(rq, nc, rest);
+  if (IS("blobs")) return res_blobs(rq, nc, rest);
+  if (IS("history")) return res_history(rq, nc, rest);
   if (IS("accounts")) return res_accounts(rq, nc, rest);
   if (IS("genesis")) {
     if (*rest) goto notfound;
@@ -225,23 +234,41 @@ static enum MHD_Result route(hanse_req *rq) {
   return api_error(rq, 404, "http.not_found", "no route %s %.200s", rq->method, u);
 }
 
+/* MHD's first sight of a request: the target exactly as sent (path and
+ * query undecoded), which signatures cover (auth.c). What this returns
+ * becomes the request's *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  hanse_api *api = cls;
+  hanse_req *rq = calloc(1, sizeof *rq);
+  if (rq == NULL) return NULL;
+  rq->uri = strdup(uri ? uri : "");
+  if (rq->uri == NULL) {
+    free(rq);
+    return NULL;
+  }
+  rq->conn = conn;
+  rq->node = api->node;
+  rq->replay = api->replay;
+  hanse_buf_init(&rq->body);
+  return rq;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version,
                                const char *upload_data, size_t *upload_size,
                                void **con_cls) {
   (void)version;
-  hanse_api *api = cls;
+  (void)cls;
+  (void)conn;
   hanse_req *rq = *con_cls;
   hanse_thread_lower_priority(); /* connection threads do admission work */
-  if (rq == NULL) {
-    rq = calloc(1, sizeof *rq);
-    if (rq == NULL) return MHD_NO;
-    rq->conn = conn;
-    rq->node = api->node;
+  if (rq == NULL) return MHD_NO; /* on_uri could not allocate: close */
+  if (!rq->started) {
+    rq->started = 1;
     rq->method = method;
     rq->url = url;
-    hanse_buf_init(&rq->body);
-    *con_cls = rq;
+    enum MHD_Result br;
+    if (api_blob_upload_begin(rq, &br)) return br; /* PUT .../blobs/{sha256}: streamed */
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > HANSE_HTTP_BODY_MAX) {
       rq->too_large = 1;
@@ -253,6 +280,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
   if (rq->responded) {
     *upload_size = 0; /* discard the rest; MHD closes the connection */
     return MHD_YES;
+  }
+  if (*upload_size > 0 && rq->upload != NULL) { /* a blob's body goes to disk */
+    enum MHD_Result br = api_blob_upload_piece(rq, upload_data, *upload_size);
+    *upload_size = 0;
+    return br;
   }
   if (*upload_size > 0) {
     if (rq->body.len + *upload_size > HANSE_HTTP_BODY_MAX) {
@@ -279,6 +311,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   hanse_req *rq = *con_cls;
   if (rq == NULL) return;
   hanse_buf_free(&rq->body);
+  api_blob_upload_free(rq);
+  free(rq->uri);
   free(rq);
   *con_cls = NULL;
 }
@@ -299,11 +333,17 @@ int hanse_api_start(hanse_node *node, const char *host, int port,
   hanse_api *api = calloc(1, sizeof *api);
   if (api == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   api->node = node;
+  if (hanse_httpsig_replay_create(HANSE_AUTH_REPLAY_SLOTS, HANSE_AUTH_MAX_AGE_S + HANSE_AUTH_MAX_SKEW_S,
+                                  &api->replay) != HANSE_OK) {
+    free(api);
+    return hanse_reject_set(rej, HANSE_ERR(NOMEM), "cannot allocate the replay cache");
+  }
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    hanse_httpsig_replay_destroy(api->replay);
     free(api);
     return hanse_reject_set(rej, HANSE_ERR(INVALID), "host '%s' is not an IPv4 address", host);
   }
@@ -312,11 +352,13 @@ int hanse_api_start(hanse_node *node, const char *host, int port,
       (uint16_t)port, NULL, NULL, handler, api,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
       MHD_OPTION_NOTIFY_COMPLETED, completed, api,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, api,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
       MHD_OPTION_END);
   if (api->daemon == NULL) {
+    hanse_httpsig_replay_destroy(api->replay);
     free(api);
     return hanse_reject_set(rej, HANSE_ERR(IO), "cannot listen on %s:%d (port in use?)", host, port);
   }
@@ -329,5 +371,6 @@ int hanse_api_start(hanse_node *node, const char *host, int port,
 void hanse_api_stop(hanse_api *api) {
   if (api == NULL) return;
   MHD_stop_daemon(api->daemon);
+  hanse_httpsig_replay_destroy(api->replay);
   free(api);
 }

@@ -109,6 +109,8 @@ static enum MHD_Result range(hanse_req *rq, hanse_node_chain *nc) {
 
 enum MHD_Result res_blocks(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+  enum MHD_Result denied;
+  if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   if (rest[0] == 0 || strcmp(rest, "/") == 0) return range(rq, nc);
   if (strncmp(rest, "/hash/", 6) == 0) {
     hanse_hash hash;

@@ -25,6 +25,8 @@ enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest)
   if (!known)
     return api_error(rq, 404, "query.unknown", "no query '%.*s/%.64s'", (int)(slash - mod > 32 ? 32 : slash - mod),
                      mod, name);
+  enum MHD_Result denied;
+  if (!api_read_allowed(rq, nc, m->data_class, &denied)) return denied;
   hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
   hanse_view v = {rd, nc->chain->chain_id};

@@ -42,6 +42,8 @@ enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
 }
 
 enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc) {
+  enum MHD_Result denied;
+  if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   const char *q = api_param(rq, "q");
   if (q == NULL || *q == 0)
     return api_error(rq, 400, "http.bad_param", "give q: a height, a block hash or a transaction id");
@@ -79,6 +81,8 @@ enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *re
   hanse_pubkey pk;
   if (rest[0] != '/' || hanse_pubkey_parse(&pk, rest + 1) != HANSE_OK)
     return api_error(rq, 400, "http.bad_param", "an account is a 64-hex public key");
+  enum MHD_Result denied;
+  if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   uint64_t next, committed;
   int rc = hanse_mempool_next_seq(nc->mp, &pk, &next, &committed);
   if (rc != HANSE_OK) return api_error_rc(rq, rc, NULL);
@@ -88,6 +92,8 @@ enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *re
 }
 
 enum MHD_Result res_genesis(hanse_req *rq, hanse_node_chain *nc) {
+  enum MHD_Result denied;
+  if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
   hanse_buf b;

@@ -15,6 +15,8 @@
 #include "encoding/block.h"
 
 static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
+  enum MHD_Result denied;
+  if (!api_submit_allowed(rq, nc, &denied)) return denied;
   const char *ct = rq->content_type ? rq->content_type : "";
   /* A media type matches exactly, parameters (";charset=...") allowed. */
   int binary = strncmp(ct, "application/octet-stream", 24) == 0 && (ct[24] == 0 || ct[24] == ';');
@@ -164,14 +166,33 @@ json_t *api_tx_json(const hanse_tx_proof *p, const char *hex) {
   return j;
 }
 
-static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *idhex) {
+/* The data class of a committed transaction (module.h), for the read
+ * policy: its kind's module, or the class its payload names. */
+static const char *tx_class(const hanse_tx_proof *p) {
+  hanse_tx tx;
+  if (hanse_tx_decode(&tx, p->raw, p->raw_len, p->batched, NULL) != HANSE_OK)
+    return hanse_tx_data_class(p->kind, NULL);
+  json_t *payload = json_loadb((const char *)tx.payload, tx.payload_len, 0, NULL);
+  const char *c = hanse_tx_data_class(p->kind, payload);
+  json_decref(payload);
+  return c;
+}
+
+/* GET /txs/{id}: the whole document, for readers of its data class.
+ * GET /txs/{id}/proof: public -- receipt, header and Merkle path, without
+ * the transaction, so anyone holding an id can check it was committed. */
+static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *idhex,
+                              int proof_only) {
   hanse_hash id;
   if (hanse_hash_parse(&id, idhex) != HANSE_OK)
     return api_error(rq, 400, "http.bad_param", "a transaction id is 64 hex characters");
   char hex[HANSE_HASH_HEX_BYTES];
   hanse_hash_hex(hex, &id);
-  if (hanse_mempool_contains(nc->mp, &id))
+  enum MHD_Result denied;
+  if (hanse_mempool_contains(nc->mp, &id)) {
+    if (!proof_only && !api_read_allowed(rq, nc, NULL, &denied)) return denied;
     return api_json(rq, 200, json_pack("{s:s, s:s}", "id", hex, "status", "pending"));
+  }
   hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
   hanse_tx_proof p;
@@ -183,8 +204,17 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
     return api_error(rq, 404, "tx.not_found", "no transaction %s on chain %s", hex,
                      nc->chain->chain_id);
   if (rc != HANSE_OK) return api_reject(rq, &rej);
+  if (!proof_only && !api_read_allowed(rq, nc, tx_class(&p), &denied)) {
+    hanse_tx_proof_free(&p);
+    return denied;
+  }
   json_t *j = api_tx_json(&p, hex);
   hanse_tx_proof_free(&p);
+  if (proof_only && j) {
+    json_object_del(j, "tx");
+    json_object_del(j, "raw");
+    json_object_del(j, "batch_raw");
+  }
   return api_json(rq, 200, j);
 }
 
@@ -193,8 +223,15 @@ enum MHD_Result res_txs(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
     if (strcmp(rq->method, "POST") != 0) return api_method_not_allowed(rq, "POST");
     return submit(rq, nc);
   }
-  if (strchr(rest + 1, '/') != NULL)
+  const char *slash = strchr(rest + 1, '/');
+  int proof_only = slash != NULL && strcmp(slash, "/proof") == 0;
+  if (slash != NULL && !proof_only)
     return api_error(rq, 404, "http.not_found", "no route %s %.200s", rq->method, rq->url);
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
-  return get_tx(rq, nc, rest + 1);
+  char idhex[2 * HANSE_HASH_BYTES + 1];
+  size_t n = slash ? (size_t)(slash - (rest + 1)) : strlen(rest + 1);
+  snprintf(idhex, sizeof idhex, "%.*s", (int)(n < sizeof idhex - 1 ? n : sizeof idhex - 1), rest + 1);
+  if (n != 2 * HANSE_HASH_BYTES)
+    return api_error(rq, 400, "http.bad_param", "a transaction id is 64 hex characters");
+  return get_tx(rq, nc, idhex, proof_only);
 }

@@ -67,6 +67,30 @@
 
 /* HTTP: the largest request body (one batch plus JSON/hex overhead). */
 #define HANSE_HTTP_BODY_MAX (40 * 1024 * 1024)
+/* The largest blob, a document kept off chain (storage/blobstore.h). A
+ * download is verified before its first byte is served, so a reader holds
+ * the whole blob in memory: the bound caps what one request can pin (the
+ * same 64 MiB as HANSE_BLOCK_MAX_BYTES). Trade documents -- scanned bills
+ * of lading, certificates, invoices as PDF -- are far smaller; anything
+ * larger belongs in a system built for media. It exceeds
+ * HANSE_HTTP_BODY_MAX: the upload route streams the body to disk as it
+ * arrives (api/res_blobs.c) under this bound instead. */
+#define HANSE_BLOB_MAX_BYTES ((size_t)64 * 1024 * 1024)
+
+/* Signed API requests (RFC 9421, src/api/auth.c). A signature's
+ * `created` may be this old: long enough for a slow link and a retry,
+ * short enough that a captured request is soon useless, and the replay
+ * cache need only remember this long. */
+#define HANSE_AUTH_MAX_AGE_S 120
+/* ... and this far in the future: clocks of members' machines drift. */
+#define HANSE_AUTH_MAX_SKEW_S 10
+/* Signatures the replay cache holds at once, node-wide: about 4x the
+ * signed requests expected in one HANSE_AUTH_MAX_AGE_S window at 500
+ * requests/s (each request may carry thousands of transactions). */
+#define HANSE_AUTH_REPLAY_SLOTS (1 << 18)
+/* Header fields of a request that are looked at when verifying: more is
+ * refused as malformed rather than hashed. */
+#define HANSE_AUTH_FIELDS_MAX 64
 /* Transactions in one submit request, counting each transaction of a
  * batch (and so also entries). Bounds the memory one request can pin. */
 #define HANSE_SUBMIT_TX_MAX 20000
@@ -75,12 +99,25 @@
 /* Longest wait a client may ask for on submit. */
 #define HANSE_WAIT_MS_MAX 60000
 
+/* The audit trail (storage/store.h, "history"): a page of one record's
+ * changes, like a block range, stays a small answer; the genesis writes,
+ * made by no transaction, take the last index of block 0's positions. */
+#define HANSE_HISTORY_PAGE_MAX 1000
+#define HANSE_HISTORY_PAGE_DEFAULT 100
+#define HANSE_HISTORY_GENESIS_INDEX 0xFFFFF
+/* A state key asked for by the API; the modules' keys are far shorter
+ * (the longest, member/attest/..., is under 120 bytes). */
+#define HANSE_HISTORY_KEY_MAX 1024
+
 /* Asset module: amounts are integers below 2^63. */
 #define HANSE_ASSET_NAME_MAX 32
 #define HANSE_ASSET_DECIMALS_MAX 18
 
 _Static_assert(HANSE_BLOCK_TX_MAX < (1 << 20),
                "a transaction's position is height << 20 | index (store.c)");
+_Static_assert(HANSE_BLOCK_TX_MAX < HANSE_HISTORY_GENESIS_INDEX &&
+                   HANSE_HISTORY_GENESIS_INDEX < (1 << 20),
+               "the genesis index is a position no transaction can take");
 _Static_assert(HANSE_SUBMIT_TX_MAX >= HANSE_BATCH_TX_MAX,
                "a submit request must hold a full batch");
 _Static_assert(HANSE_BLOCK_TX_MAX >= HANSE_BATCH_TX_MAX,

@@ -9,6 +9,19 @@
  * transaction index. At the end compare every row of the re-executed state
  * with the stored state. The first mismatch stops the audit and is named:
  * block height, transaction index and id where one is at fault.
+ *
+ * The audit trail (the history table) is compared row by row, not by a
+ * digest, yet without holding it in memory: the re-execution keeps each
+ * block's history rows to itself (ex.history_unstored) and looks every one
+ * up in the stored table by its primary key (key, pos), so an altered or
+ * deleted row is named with its key, block and transaction while that
+ * block is checked. A row added to the stored table is what lookups cannot
+ * see; for it the audit keeps a count and an order-independent sum of
+ * fingerprints of every re-derived row, and one sequential pass over the
+ * stored table at the end compares both. A single added row is then named
+ * too: its fingerprint is the difference of the sums, found by a second
+ * pass. Cost: one indexed lookup per row during re-execution, two scans of
+ * the table at the end, constant memory.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -94,6 +107,141 @@ static int audit_state(hanse_store *stored, hanse_store *mem, hanse_reject *rej)
   return rc;
 }
 
+/* ---- the audit trail ---- */
+
+/* Count and sum (mod 2^256) of the fingerprints of a set of history rows. */
+typedef struct audit_hist {
+  uint64_t count;
+  hanse_hash sum;
+} audit_hist;
+
+static void history_fingerprint(const hanse_history_row *r, hanse_hash *out) {
+  crypto_generichash_state s;
+  uint8_t b[8];
+  crypto_generichash_init(&s, NULL, 0, HANSE_HASH_BYTES);
+  hanse_put_u32be(b, (uint32_t)r->klen);
+  crypto_generichash_update(&s, b, 4);
+  crypto_generichash_update(&s, r->key, r->klen);
+  hanse_put_u64be(b, r->pos);
+  crypto_generichash_update(&s, b, 8);
+  b[0] = (uint8_t)r->op;
+  b[1] = (uint8_t)r->has_vhash;
+  crypto_generichash_update(&s, b, 2);
+  if (r->has_vhash) crypto_generichash_update(&s, r->vhash.b, HANSE_HASH_BYTES);
+  crypto_generichash_final(&s, out->b, HANSE_HASH_BYTES);
+}
+
+static void audit_hist_add(audit_hist *a, const hanse_history_row *r) {
+  hanse_hash f;
+  history_fingerprint(r, &f);
+  hanse_sum_add(&a->sum, &f);
+  a->count++;
+}
+
+/* "block H tx I <id>" or "block 0 (genesis)" for a row's position. */
+static void history_where(char *out, size_t n, uint64_t pos, const hanse_body *body,
+                          int64_t *bad_tx) {
+  uint32_t idx = HANSE_POS_INDEX(pos);
+  char hex[HANSE_HASH_HEX_BYTES] = "";
+  *bad_tx = -1;
+  if (idx == HANSE_HISTORY_GENESIS_INDEX) {
+    snprintf(out, n, "block %" PRIu64 " (genesis)", HANSE_POS_HEIGHT(pos));
+    return;
+  }
+  *bad_tx = idx;
+  if (body && idx < body->tx_count) hanse_hash_hex(hex, &body->txs[idx]->id);
+  snprintf(out, n, "block %" PRIu64 " tx %" PRIu32 "%s%s", HANSE_POS_HEIGHT(pos), idx,
+           hex[0] ? " " : "", hex);
+}
+
+/* Look up every history row the re-execution of one block derived in the
+ * stored table (before hanse_exec_free: the keys are the cache's) and add
+ * it to `want`. */
+static int audit_history_block(hanse_store *stored, const hanse_exec *ex,
+                               const hanse_body *body, audit_hist *want,
+                               int64_t *bad_tx, hanse_reject *rej) {
+  size_t n = hanse_exec_history_count(ex);
+  for (size_t i = 0; i < n; i++) {
+    hanse_history_row w, got;
+    hanse_exec_history_at(ex, i, &w);
+    audit_hist_add(want, &w);
+    int rc = hanse_store_history_get(stored, w.key, w.klen, w.pos, &got);
+    if (rc != HANSE_OK && rc != HANSE_ERR(NOT_FOUND))
+      return hanse_reject_set(rej, rc, "cannot read the history");
+    const char *what = rc != HANSE_OK ? "is missing"
+                       : got.op != w.op ? "records another operation than re-execution"
+                       : got.has_vhash != w.has_vhash ||
+                               (w.has_vhash && !hanse_hash_eq(&got.vhash, &w.vhash))
+                           ? "records another value than re-execution"
+                           : NULL;
+    if (what == NULL) continue;
+    char where[160];
+    history_where(where, sizeof where, w.pos, body, bad_tx);
+    int kl = w.klen > 100 ? 100 : (int)w.klen;
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "%s: history row of '%.*s' %s",
+                            where, kl, (const char *)w.key, what);
+  }
+  return HANSE_OK;
+}
+
+static int hist_total_visit(void *ctx, const hanse_history_change *c) {
+  audit_hist_add(ctx, &c->row);
+  return 0;
+}
+
+/* The second pass: the stored row whose fingerprint is `extra`. */
+typedef struct hist_find {
+  hanse_hash extra;
+  int found;
+  uint64_t pos;
+  char key[101];
+  int klen;
+} hist_find;
+
+static int hist_find_visit(void *ctx, const hanse_history_change *c) {
+  hist_find *hf = ctx;
+  hanse_hash f;
+  history_fingerprint(&c->row, &f);
+  if (!hanse_hash_eq(&f, &hf->extra)) return 0;
+  hf->found = 1;
+  hf->pos = c->row.pos;
+  hf->klen = c->row.klen > 100 ? 100 : (int)c->row.klen;
+  memcpy(hf->key, c->row.key, (size_t)hf->klen);
+  return 1;
+}
+
+/* After every block passed: the stored table holds no row re-execution
+ * did not derive (the lookups showed it holds all of those). */
+static int audit_history_extra(hanse_store *stored, const audit_hist *want,
+                               int64_t *bad_height, int64_t *bad_tx,
+                               hanse_reject *rej) {
+  audit_hist have;
+  memset(&have, 0, sizeof have);
+  int rc = hanse_store_history_scan_all(stored, hist_total_visit, &have);
+  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
+  if (have.count == want->count && hanse_hash_eq(&have.sum, &want->sum)) return HANSE_OK;
+  hist_find hf;
+  memset(&hf, 0, sizeof hf);
+  hf.extra = have.sum;
+  hanse_sum_sub(&hf.extra, &want->sum);
+  if (have.count == want->count + 1) {
+    rc = hanse_store_history_scan_all(stored, hist_find_visit, &hf);
+    if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
+  }
+  if (!hf.found)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "the history holds %" PRIu64 " rows, re-execution derives %" PRIu64
+                            " (rows were added)",
+                            have.count, want->count);
+  char where[160];
+  history_where(where, sizeof where, hf.pos, NULL, bad_tx);
+  *bad_height = (int64_t)HANSE_POS_HEIGHT(hf.pos);
+  return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                          "%s: history row of '%.*s' was not derived by re-execution (an "
+                          "added row)",
+                          where, hf.klen, hf.key);
+}
+
 int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
                       uint64_t *txs_checked, int64_t *bad_height,
                       int64_t *bad_tx, hanse_audit_progress_fn progress,
@@ -138,6 +286,8 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     goto done;
   }
   hanse_hash prev_hash, prev_digest, prev_sum;
+  audit_hist hist_want;
+  memset(&hist_want, 0, sizeof hist_want);
   memset(&prev_hash, 0, sizeof prev_hash);
   memset(&prev_digest, 0, sizeof prev_digest);
   memset(&prev_sum, 0, sizeof prev_sum);
@@ -162,6 +312,10 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     }
     /* Re-execute. */
     hanse_exec ex;
+    int hist_rc = HANSE_OK;
+    int64_t hist_tx = -1;
+    hanse_reject hist_rej;
+    hanse_reject_clear(&hist_rej);
     free(rs);
     rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
     int ok = rs != NULL && hanse_store_begin(mem) == HANSE_OK;
@@ -176,7 +330,10 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       else
         ok = chain_execute_body(&ex, &body, chain_id, NULL, rs) == HANSE_OK;
       hanse_hash digest = {{0}}, sum = {{0}};
+      if (ok) ex.history_unstored = 1; /* compared below, not kept */
       if (ok) ok = hanse_exec_finish(&ex, &digest, &sum) == HANSE_OK;
+      if (ok)
+        hist_rc = audit_history_block(stored, &ex, &body, &hist_want, &hist_tx, &hist_rej);
       hanse_exec_free(&ex);
       json_decref(policy);
       if (ok) ok = hanse_store_commit(mem) == HANSE_OK;
@@ -224,6 +381,11 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
                               height, *bad_tx, hex);
       }
     }
+    if (rc == HANSE_OK && hist_rc != HANSE_OK) {
+      if (rej) *rej = hist_rej;
+      *bad_tx = hist_tx;
+      rc = hist_rc;
+    }
     *txs_checked += body.tx_count;
     prev_hash = row.hash;
     hanse_body_free(&body);
@@ -236,6 +398,11 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
   }
   rc = audit_state(stored, mem, rej);
   if (rc != HANSE_OK) *bad_height = (int64_t)tip;
+  if (rc == HANSE_OK) {
+    *bad_height = (int64_t)tip;
+    rc = audit_history_extra(stored, &hist_want, bad_height, bad_tx, rej);
+    if (rc == HANSE_OK) *bad_height = -1;
+  }
 done:
   free(rs);
   json_decref(g);

@@ -31,6 +31,9 @@
 #include "storage/store.h"
 
 #define HANSE_VALIDATORS_MAX 64
+/* Peer chains a genesis may declare ("peers", the xchain module): one
+ * consortium's chains, not a network of them. */
+#define HANSE_PEERS_MAX 64
 #define HANSE_READERS_MAX 16
 
 typedef struct hanse_tip {

@@ -26,6 +26,13 @@
  * writes nothing but its signer's sequence number; apply cannot be
  * rejected, so no undo log is needed.
  *
+ * The audit trail: each write also notes (key, index of the current
+ * transaction); hanse_exec_finish turns the notes into one history row per
+ * (key, transaction) -- the last op of that transaction on the key and the
+ * SHA-256 of the value it left -- and writes them with the state
+ * (store.h, "history"). Writes outside a transaction (genesis) carry
+ * HANSE_HISTORY_GENESIS_INDEX.
+ *
  * hanse_view is the read-only view the query entry points get: state reads
  * and prefix scans on a reader connection.
  */
@@ -52,6 +59,13 @@ struct hanse_exec {
   json_t *policy;         /* the policy in force, borrowed; NULL: none (open) */
   int env_error;          /* environmental error seen: abort block */
   hanse_buf scratch;
+  /* The audit trail of this block (exec.c). */
+  uint32_t tx_index;      /* index of `tx` in the block */
+  uint32_t tx_next;       /* index the next transaction gets */
+  struct exec_change *changes; /* owned: one per (key, tx), in order */
+  size_t change_count, change_cap;
+  int history_unstored;   /* 1: finish keeps the rows for the caller
+                             (the audit compares them) instead of storing */
 };
 
 /* Start executing block `height` on top of prev_digest and prev_sum. */
@@ -75,6 +89,12 @@ int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
  * finish the digest. */
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
 void hanse_exec_free(hanse_exec *ex);
+
+/* The block's history rows in (key, position) order; valid after
+ * hanse_exec_finish until hanse_exec_free (keys are borrowed from the
+ * cache). */
+size_t hanse_exec_history_count(const hanse_exec *ex);
+void hanse_exec_history_at(const hanse_exec *ex, size_t i, hanse_history_row *out);
 
 /* Genesis: put a key outside any transaction (digested like any write). */
 int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,

@@ -3,7 +3,9 @@
  *
  * A genesis file is the consortium's founding document (optional fields:
  * "type" -- consortium, private (one organisation, its departments as
- * members), alliance or open -- and "policy", see policy.c):
+ * members), alliance or open -- "policy", see policy.c, and "peers", the
+ * other chains whose messages it accepts with their validators' keys,
+ * see modules/xchain/xchain.c):
  *
  *   { "chain_id": "demo",
  *     "organisations": [ { "id": "acme", "name": "ACME Ltd",
@@ -34,6 +36,27 @@ static int key_list_valid(json_t *arr, const char *what, int min,
     if (hanse_pubkey_parse(&pk, json_string_value(k)) != HANSE_OK)
       return hanse_reject_set(rej, HANSE_ERR(INVALID),
                               "genesis: %s[%zu] is not a 64-hex public key", what, i);
+  }
+  return HANSE_OK;
+}
+
+/* "peers": {"<chain id>": [validator keys]}: the other chains whose
+ * messages this one accepts (modules/xchain), each with the keys trusted
+ * to sign its blocks. Optional; never this chain itself. */
+static int peers_valid(json_t *peers, const char *self, hanse_reject *rej) {
+  if (peers == NULL) return HANSE_OK;
+  if (!json_is_object(peers) || json_object_size(peers) > HANSE_PEERS_MAX)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "genesis: peers must be an object of at most %d chains",
+                            HANSE_PEERS_MAX);
+  const char *id;
+  json_t *keys;
+  json_object_foreach(peers, id, keys) {
+    if (!hanse_chain_id_valid(id, strlen(id)) || strcmp(id, self) == 0)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                              "genesis: peers names '%.40s': a chain id other than this one", id);
+    int rc = key_list_valid(keys, "peer validators", 1, rej);
+    if (rc != HANSE_OK) return rc;
   }
   return HANSE_OK;
 }
@@ -84,7 +107,9 @@ int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
                               "genesis: a private chain belongs to one organisation (its "
                               "departments are members)");
   }
-  int rc = hanse_policy_validate(json_object_get(g, "policy"), rej);
+  int rc = peers_valid(json_object_get(g, "peers"), cid, rej);
+  if (rc != HANSE_OK) return rc;
+  rc = hanse_policy_validate(json_object_get(g, "policy"), rej);
   if (rc != HANSE_OK) hanse_reject_prefix(rej, "genesis");
   return rc;
 }

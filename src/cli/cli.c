@@ -250,9 +250,24 @@ int cli_hash_file(const char *path, hanse_hash *out, hanse_reject *rej) {
 
 /* ---- talking to a node ---- */
 
-int cli_client_open(const char *node, const char *chain, hanse_client **out,
-                    hanse_reject *rej) {
-  return hanse_client_create(node, chain, out, rej);
+static hanse_keypair *signing_key;
+
+static void signing_key_free(void) {
+  cli_key_free(signing_key);
+  signing_key = NULL;
+}
+
+int cli_client_open(const char *node, const char *chain, const char *key_path,
+                    hanse_client **out, hanse_reject *rej) {
+  *out = NULL;
+  if (signing_key == NULL && key_path != NULL && cli_exists(key_path)) {
+    signing_key = cli_key_load(key_path, rej);
+    if (signing_key == NULL) return HANSE_ERR(INVALID);
+    atexit(signing_key_free);
+  }
+  int rc = hanse_client_create(node, chain, out, rej);
+  if (rc == HANSE_OK && signing_key != NULL) hanse_client_set_signer(*out, signing_key);
+  return rc;
 }
 
 int cli_send(hanse_client *c, const hanse_keypair *kp, const hanse_client_op *op,

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "crypto/confidential.h"
 #include "crypto/sign.h"
 #include "hanse/client.h"
 
@@ -29,7 +30,7 @@
 #define CLI_GO (-1)
 
 #define CLI_NODE_DEFAULT "http://127.0.0.1:8080"
-#define CLI_CHAIN_DEFAULT "demo"
+#define CLI_CHAIN_DEFAULT "open"
 #define CLI_POSITIONAL_MAX 8
 
 /* Settings that every command talking to a node shares. Resolved in this
@@ -100,9 +101,13 @@ void cli_key_free(hanse_keypair *kp);
 /* SHA-256 of a file, read in chunks (any size). */
 int cli_hash_file(const char *path, hanse_hash *out, hanse_reject *rej);
 
-/* A client for cli_g (after options) or a printed failure. */
-int cli_client_open(const char *node, const char *chain, hanse_client **out,
-                    hanse_reject *rej);
+/* A client for `node` and `chain` whose requests are signed (RFC 9421)
+ * with the key in `key_path` when that file exists -- chains with a policy
+ * refuse unsigned reads -- and unsigned otherwise (public views). A key
+ * file that exists but cannot be read is an error. The key is loaded once
+ * per process into guarded memory and wiped at exit. */
+int cli_client_open(const char *node, const char *chain, const char *key_path,
+                    hanse_client **out, hanse_reject *rej);
 
 /* Sign and submit one op as kp: sequence `seq`, or the node's next_seq if
  * seq is 0. With wait, the answer comes once it is committed. On HANSE_OK
@@ -113,12 +118,44 @@ int cli_client_open(const char *node, const char *chain, hanse_client **out,
 int cli_send(hanse_client *c, const hanse_keypair *kp, const hanse_client_op *op,
              uint64_t seq, int wait, json_t **result, hanse_reject *rej);
 
+/* Confidential fields (cli_seal.c). --seal PATH[,PATH...] and --to
+ * PUBKEY[,PUBKEY...]: payload fields to seal and the recipients' public
+ * keys (64 hex each, 1..64 of them). */
+typedef struct cli_seal {
+  const char *paths; /* the --seal list, borrowed; NULL: nothing to seal */
+  const char *kind;  /* the transaction's kind (the caller sets it) */
+  hanse_pubkey to[HANSE_CONFIDENTIAL_RECIPIENTS_MAX];
+  size_t n;
+} cli_seal;
+/* Check the two options (NULL when not given) of command `cmd` into out:
+ * CLI_GO, or the usage error's exit status (printed). */
+int cli_seal_parse(const char *cmd, const char *paths, const char *to, cli_seal *out);
+/* Seal each listed field of `payload` (a transaction of `kind`) in place;
+ * nothing when s is NULL or names no field. */
+int cli_seal_apply(const cli_seal *s, hanse_client *c, const char *kind, json_t *payload,
+                   hanse_reject *rej);
+/* `get tx --decrypt`: replace doc's tx.payload by the payload with every
+ * field kp can open in plaintext (grants fetched from the node) and the
+ * others marked "[sealed: not a recipient]" or "[sealed: <code>]", and add
+ * "decrypted":{"unopened":[{"field","code","message"}]} (and "grants":
+ * "unavailable: <code>" when the node would not list grants: no seal
+ * module, or a read policy hiding them). A pending answer is left as it
+ * is. */
+int cli_decrypt_doc(hanse_client *c, const hanse_keypair *kp, json_t *doc, hanse_reject *rej);
+
 /* The creation step of `hanse init` (and `hanse demo`): the node key
  * <data_dir>/node.key (read, or created if missing) and the chain
  * <data_dir>/chains/<chain_id>/ from `genesis` (borrowed). On HANSE_OK
  * *summary is {"chain_id","genesis_hash","node_key","data_dir"}. */
 int cli_init_chain(const char *data_dir, json_t *genesis, json_t **summary,
                    hanse_reject *rej);
+
+/* `hanse init --type TYPE` (and `hanse demo`): record "type" in `genesis`
+ * (modified in place) and, unless it has a "policy" already, add the
+ * type's default one (hanse_chain_type_policy; an open chain gets none).
+ * HANSE_ERR(INVALID) when TYPE is not consortium, private, alliance or
+ * open, or the genesis names another type. */
+int cli_genesis_set_type(json_t *genesis, const char *type, hanse_reject *rej);
 
 /* Commands (one file each). */
 int cmd_keygen(int argc, char **argv);
@@ -127,7 +164,9 @@ int cmd_node(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_blob(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_xchain(int argc, char **argv);
 
 extern const char cmd_keygen_usage[];
 extern const char cmd_init_usage[];
@@ -135,6 +174,8 @@ extern const char cmd_node_usage[];
 extern const char cmd_tx_usage[];
 extern const char cmd_get_usage[];
 extern const char cmd_verify_usage[];
+extern const char cmd_blob_usage[];
 extern const char cmd_demo_usage[];
+extern const char cmd_xchain_usage[];
 
 #endif

@@ -1,24 +1,59 @@
 /*
- * cmd_demo.c -- `hanse demo`: a consortium on one machine, with something
- * to look at.
+ * cmd_demo.c -- `hanse demo`: three kinds of chain on one node, with
+ * something to look at on each.
  *
- * First run on a data directory: six organisations of a small supply
- * chain -- manufacturer, platform, logistics, customs, bank, consumer --
- * each get a key file in <data>/keys/<role>.json, a genesis names them,
- * and the chain "demo" is created (cli_init_chain, as `hanse init`).
- * Later runs find the chain and reuse the keys.
+ *   alliance      type alliance: the trade corridor's organisations --
+ *                 manufacturer (ACME), platform, logistics, customs, bank
+ *                 and a regulator. Block views are public; a transaction's
+ *                 contents only to members whose role may read its data
+ *                 class (production, transport, customs_inspection, ...).
+ *   open          type open, no policy: anyone submits, everything is
+ *                 public. The platform founded it; the consumer (Anna)
+ *                 uses it with a key that belongs to no organisation.
+ *   private-acme  type private: ACME alone; its departments (production,
+ *                 quality, finance) are members its admin registers.
+ *
+ * Chain ids sort alliance < open < private-acme, and the node lists its
+ * chains sorted by id, so the explorer's default chain (the first one
+ * listed) is the alliance, whose blocks anyone may see.
+ *
+ * First run on a data directory: every actor gets a key file
+ * <data>/keys/<name>.json (the six organisations' admin keys, the
+ * consumer's, the three departments'), and each chain is created from a
+ * genesis naming its founders with "type" and that type's default policy,
+ * exactly as `hanse init --type` does (cli_genesis_set_type,
+ * cli_init_chain). Later runs reuse the chains and keys; a founder's key
+ * file missing beside an existing chain is an error, since nothing else
+ * could sign for it.
  *
  * Then the node starts in this process (hanse_node_open) and, unless
- * --no-workload, a short story is played against it over HTTP with the
- * client library, as any other client would: the bank issues the euro
- * token EURT (skipped when it exists already) and funds the platform and
- * the consumer; the manufacturer anchors a quality certificate; the
- * consumer pays the platform; logistics anchors a delivery note; the
- * platform pays out 20 small transfers in one signed batch. Sequence
- * numbers come from the node each time, so the story can be replayed on
- * the same chain; the anchored documents carry the time so their digests
- * are new each run, and they are written to <data>/docs/ so that
- * `hanse get anchor <file>` can check them.
+ * --no-workload, a short story is played on each chain over HTTP with the
+ * client library, as any other client would. Chains with a policy refuse
+ * unsigned requests, so each step first makes its actor the client's
+ * request signer (hanse_client_set_signer) and then signs its transaction
+ * with the same key:
+ *
+ *   alliance      the bank issues the euro token EURT (skipped when it
+ *                 exists) and funds the platform; the platform pays ACME
+ *                 for an order; ACME anchors a quality certificate, logistics
+ *                 a delivery note, customs an inspection report (each with
+ *                 its data class); the platform pays out 20 transfers in one
+ *                 signed batch; the balances as the bank reads them.
+ *   open          the platform anchors the product's public record, the
+ *                 consumer a product review.
+ *   private-acme  ACME's admin registers the departments (skipped for those
+ *                 registered already); production anchors a batch record,
+ *                 finance an invoice (class financial).
+ *
+ * and finally "who can read what": the customs report read as the
+ * regulator, customs, the bank and without a signature, its public proof,
+ * and ACME's invoice read by finance and by the alliance's regulator (a
+ * stranger on the private chain), with the HTTP status and code of each.
+ *
+ * Sequence numbers come from the node each time, so the story can be
+ * replayed on the same chains; the anchored documents carry the time so
+ * their digests are new each run, and they are written to <data>/docs/ so
+ * that `hanse get anchor <file>` can check them.
  *
  * Signals: SIGINT and SIGTERM are blocked before the node starts its
  * threads (hanse_node_block_signals) and taken with sigwait after the
@@ -33,18 +68,29 @@
 #include <string.h>
 
 #include "base/env.h"
+#include "chain/chain.h"
 #include "cli/cli.h"
 #include "node/node.h"
 
 const char cmd_demo_usage[] =
     "usage: hanse demo [--data DIR] [--port N] [--host ADDR] [--no-workload]\n"
     "\n"
-    "Run a demo consortium: on first use, create six organisations\n"
-    "(manufacturer, platform, logistics, customs, bank, consumer) with key\n"
-    "files in DIR/keys/, and the chain \"demo\"; then start the node, play a\n"
-    "short workload (a euro token, payments, anchored documents, a batch of\n"
-    "20 transfers) and keep serving the API and explorer until Ctrl-C.\n"
-    "Running it again reuses the chain and keys.\n"
+    "Run a demo node with three chains. On first use it creates a key file\n"
+    "per actor in DIR/keys/ and the chains:\n"
+    "  alliance      an alliance chain of six organisations (manufacturer ACME,\n"
+    "                platform, logistics, customs, bank, regulator): blocks\n"
+    "                are public, a transaction's contents only to members whose\n"
+    "                role may read its data class\n"
+    "  open          an open chain: anyone submits, everything is public; the\n"
+    "                platform and a consumer use it\n"
+    "  private-acme  ACME's private chain: its departments (production, quality,\n"
+    "                finance) are members registered by ACME's admin\n"
+    "Then it starts the node, plays a short workload on each chain (a euro\n"
+    "token, payments, anchored documents, a batch of 20 transfers, member\n"
+    "registrations), shows who may read what, and keeps serving the API and\n"
+    "the explorer (http://HOST:PORT/?chain=ID) until Ctrl-C. Running it again\n"
+    "reuses the chains and keys. Read the alliance as a member with e.g.\n"
+    "  hanse get tx ID --chain alliance --key DIR/keys/regulator.json\n"
     "\n"
     "options:\n"
     "  --data DIR       data directory (default ./data)\n"
@@ -52,93 +98,205 @@ const char cmd_demo_usage[] =
     "  --host ADDR      address to listen on (default 127.0.0.1)\n"
     "  --no-workload    only start the node\n";
 
-#define DEMO_CHAIN "demo"
 #define DEMO_ASSET "EURT"
 #define DEMO_DECIMALS 2
 #define DEMO_BATCH_TXS 20
+#define DEMO_PATH_MAX 1100
+#define DEMO_DOCS_MAX 8
 
-enum { MANUFACTURER, PLATFORM, LOGISTICS, CUSTOMS, BANK, CONSUMER, ROLE_COUNT };
+/* Everyone with a key file <data>/keys/<name>.json. An organisation
+ * founds chains with its admin key (org != NULL); the consumer is a key
+ * of no organisation; the departments are members of ACME's private
+ * chain. */
+enum {
+  MANUFACTURER,
+  PLATFORM,
+  LOGISTICS,
+  CUSTOMS,
+  BANK,
+  REGULATOR,
+  CONSUMER,
+  PRODUCTION,
+  QUALITY,
+  FINANCE,
+  ACTOR_COUNT
+};
 
 static const struct {
-  const char *role, *org_id, *name;
-} roles[ROLE_COUNT] = {
-    [MANUFACTURER] = {"manufacturer", "acme-manufacturing", "ACME Manufacturing GmbH"},
-    [PLATFORM] = {"platform", "shopeasy-platform", "ShopEasy Marketplace"},
-    [LOGISTICS] = {"logistics", "swift-logistics", "Swift Logistics AG"},
-    [CUSTOMS] = {"customs", "eu-customs", "EU Customs Authority"},
-    [BANK] = {"bank", "hansa-bank", "Hansa Bank AG"},
-    [CONSUMER] = {"consumer", "consumer-anna", "Anna Schmidt"},
+  const char *name;  /* key file, label, member id of a department */
+  const char *org;   /* organisation id in genesis; NULL: none */
+  const char *title; /* the organisation, person or department */
+  const char *role;  /* business role (organisation) or member role */
+} actors[ACTOR_COUNT] = {
+    [MANUFACTURER] = {"manufacturer", "acme-manufacturing", "ACME Manufacturing GmbH",
+                      "manufacturer"},
+    [PLATFORM] = {"platform", "shopeasy-platform", "ShopEasy Marketplace", "platform"},
+    [LOGISTICS] = {"logistics", "swift-logistics", "Swift Logistics AG", "logistics"},
+    [CUSTOMS] = {"customs", "eu-customs", "EU Customs Authority", "customs"},
+    [BANK] = {"bank", "hansa-bank", "Hansa Bank AG", "bank"},
+    [REGULATOR] = {"regulator", "market-surveillance", "Market Surveillance Authority",
+                   "regulator"},
+    [CONSUMER] = {"consumer", NULL, "Anna Schmidt", "consumer"},
+    [PRODUCTION] = {"production", NULL, "ACME production", "department"},
+    [QUALITY] = {"quality", NULL, "ACME quality assurance", "department"},
+    [FINANCE] = {"finance", NULL, "ACME finance", "department"},
 };
+
+static const int departments[] = {PRODUCTION, QUALITY, FINANCE};
+#define DEPARTMENT_COUNT ((int)(sizeof departments / sizeof departments[0]))
+
+enum { ALLIANCE, OPEN, PRIVATE, CHAIN_COUNT };
+
+#define FOUNDERS_MAX 6
+static const struct {
+  const char *id, *type;
+  int founders[FOUNDERS_MAX + 1]; /* actors, ended by -1 */
+  const char *about;              /* what the explorer shows */
+} chains[CHAIN_COUNT] = {
+    [ALLIANCE] = {"alliance",
+                  "alliance",
+                  {MANUFACTURER, PLATFORM, LOGISTICS, CUSTOMS, BANK, REGULATOR, -1},
+                  "blocks public; transaction contents for members whose role may read "
+                  "their class"},
+    [OPEN] = {"open", "open", {PLATFORM, -1}, "everything public"},
+    [PRIVATE] = {"private-acme", "private", {MANUFACTURER, -1},
+                 "members only: the explorer shows the chain's status"},
+};
+
+/* A document anchored by this run, listed at the end. */
+typedef struct demo_doc {
+  int chain, actor;
+  char file[96];
+} demo_doc;
 
 typedef struct demo {
   const char *data;
-  hanse_keypair *keys[ROLE_COUNT]; /* sodium_malloc'd */
-  hanse_client *client;
-  uint64_t run_ms;                 /* makes this run's documents unique */
+  hanse_keypair *keys[ACTOR_COUNT]; /* sodium_malloc'd */
+  hanse_client *client[CHAIN_COUNT];
+  uint64_t run_ms; /* makes this run's documents unique */
+  demo_doc docs[DEMO_DOCS_MAX];
+  int ndocs;
+  hanse_hash customs_tx, invoice_tx; /* for "who can read what" */
+  int have_customs_tx, have_invoice_tx;
 } demo;
 
 /* ---- creation ---- */
 
-/* Read <data>/keys/<role>.json, or create it when `create` is set. */
-static int role_key(demo *d, int r, int create, hanse_reject *rej) {
-  char path[1100];
-  snprintf(path, sizeof path, "%s/keys/%s.json", d->data, roles[r].role);
-  if (cli_exists(path) || !create) {
-    d->keys[r] = cli_key_load(path, rej);
-    if (d->keys[r] == NULL && !create)
-      hanse_reject_prefix(rej, "the demo chain exists but its keys do not");
-    return d->keys[r] ? HANSE_OK : HANSE_ERR(INVALID);
+static int founds(int c, int a) {
+  for (int i = 0; chains[c].founders[i] >= 0; i++)
+    if (chains[c].founders[i] == a) return 1;
+  return 0;
+}
+
+static int chain_exists(const demo *d, int c) {
+  char db[DEMO_PATH_MAX];
+  snprintf(db, sizeof db, "%s/chains/%s/chain.db", d->data, chains[c].id);
+  return cli_exists(db);
+}
+
+/* Read <data>/keys/<name>.json, or create it when `may_create` is set. */
+static int actor_key(demo *d, int a, int may_create, hanse_reject *rej) {
+  char path[DEMO_PATH_MAX];
+  snprintf(path, sizeof path, "%s/keys/%s.json", d->data, actors[a].name);
+  if (cli_exists(path)) {
+    d->keys[a] = cli_key_load(path, rej);
+    return d->keys[a] ? HANSE_OK : HANSE_ERR(INVALID);
   }
-  d->keys[r] = sodium_malloc(sizeof *d->keys[r]);
-  if (d->keys[r] == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  hanse_keypair_generate(d->keys[r]);
-  int rc = hanse_keyfile_write(path, d->keys[r]);
+  if (!may_create)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "%s founds a chain in %s/chains/ but its key file %s is missing",
+                            actors[a].name, d->data, path);
+  d->keys[a] = sodium_malloc(sizeof *d->keys[a]);
+  if (d->keys[a] == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  hanse_keypair_generate(d->keys[a]);
+  int rc = hanse_keyfile_write(path, d->keys[a]);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot write %s", path);
   return HANSE_OK;
 }
 
-static json_t *demo_genesis(const demo *d) {
+/* The genesis of chain c: its founders, and "type" with that type's
+ * default policy as `hanse init --type` adds it. NULL with rej filled. */
+static json_t *demo_genesis(const demo *d, int c, hanse_reject *rej) {
   json_t *orgs = json_array();
-  for (int r = 0; r < ROLE_COUNT; r++) {
+  for (int i = 0; orgs && chains[c].founders[i] >= 0; i++) {
+    int a = chains[c].founders[i];
     char hex[HANSE_HASH_HEX_BYTES];
-    json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", roles[r].org_id,
-                                          "name", roles[r].name, "role", roles[r].role,
-                                          "keys", hanse_pubkey_hex(hex, &d->keys[r]->pub)));
+    json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", actors[a].org,
+                                          "name", actors[a].title, "role", actors[a].role,
+                                          "keys", hanse_pubkey_hex(hex, &d->keys[a]->pub)));
   }
-  return json_pack("{s:s, s:o}", "chain_id", DEMO_CHAIN, "organisations", orgs);
+  json_t *g = json_pack("{s:s, s:o}", "chain_id", chains[c].id, "organisations", orgs);
+  if (g == NULL) {
+    hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    return NULL;
+  }
+  if (cli_genesis_set_type(g, chains[c].type, rej) != HANSE_OK) {
+    json_decref(g);
+    return NULL;
+  }
+  return g;
 }
 
 static int demo_prepare(demo *d, hanse_reject *rej) {
-  char db[1100], keys[1100];
-  snprintf(db, sizeof db, "%s/chains/" DEMO_CHAIN "/chain.db", d->data);
+  char keys[DEMO_PATH_MAX];
   snprintf(keys, sizeof keys, "%s/keys", d->data);
-  int exists = cli_exists(db);
-  if (!exists && cli_mkdir_p(keys, 0700) != 0)
+  if (cli_mkdir_p(keys, 0700) != 0)
     return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", keys, strerror(errno));
-  for (int r = 0; r < ROLE_COUNT; r++) {
-    int rc = role_key(d, r, !exists, rej);
+  int exists[CHAIN_COUNT];
+  for (int c = 0; c < CHAIN_COUNT; c++) exists[c] = chain_exists(d, c);
+  for (int a = 0; a < ACTOR_COUNT; a++) {
+    int needed = 0; /* by a chain that exists: a new key could not sign for it */
+    for (int c = 0; c < CHAIN_COUNT; c++) needed |= exists[c] && founds(c, a);
+    int rc = actor_key(d, a, !needed, rej);
     if (rc != HANSE_OK) return rc;
   }
-  if (exists) {
-    printf("demo: reusing chain \"" DEMO_CHAIN "\" and keys in %s\n", d->data);
-    return HANSE_OK;
+  int created = 0;
+  for (int c = 0; c < CHAIN_COUNT; c++) {
+    if (exists[c]) {
+      printf("demo: reusing chain \"%s\" in %s\n", chains[c].id, d->data);
+      continue;
+    }
+    json_t *g = demo_genesis(d, c, rej);
+    if (g == NULL) return HANSE_ERR(INVALID);
+    json_t *summary = NULL;
+    int rc = cli_init_chain(d->data, g, &summary, rej);
+    json_decref(g);
+    if (rc != HANSE_OK) return rc;
+    printf("demo: created chain \"%s\" (type %s) in %s, genesis %.16s...\n", chains[c].id,
+           chains[c].type, d->data, json_string_value(json_object_get(summary, "genesis_hash")));
+    json_decref(summary);
+    created++;
   }
-  json_t *g = demo_genesis(d);
-  if (g == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  json_t *summary = NULL;
-  int rc = cli_init_chain(d->data, g, &summary, rej);
-  json_decref(g);
-  if (rc != HANSE_OK) return rc;
-  printf("demo: created chain \"" DEMO_CHAIN "\" in %s (genesis %.16s..., node key %.16s...)\n",
-         d->data, json_string_value(json_object_get(summary, "genesis_hash")),
-         json_string_value(json_object_get(summary, "node_key")));
-  for (int r = 0; r < ROLE_COUNT; r++) {
+  printf("demo: %s keys, one file per actor:\n", created ? "the" : "reusing the");
+  for (int a = 0; a < ACTOR_COUNT; a++) {
     char hex[HANSE_HASH_HEX_BYTES];
-    printf("  %-12s %-20s %s  %s/keys/%s.json\n", roles[r].role, roles[r].org_id,
-           hanse_pubkey_hex(hex, &d->keys[r]->pub), d->data, roles[r].role);
+    printf("  %-12s %-30s %.16s...  %s/%s.json\n", actors[a].name, actors[a].title,
+           hanse_pubkey_hex(hex, &d->keys[a]->pub), keys, actors[a].name);
   }
-  json_decref(summary);
   return HANSE_OK;
+}
+
+/* Every chain the node serves, with its type and what it shows. */
+static void print_chains(const hanse_node *node) {
+  printf("demo: the node serves %d chain%s:\n", node->chain_count,
+         node->chain_count == 1 ? "" : "s");
+  for (int i = 0; i < node->chain_count; i++) {
+    json_t *g = node->chains[i].chain->genesis;
+    const char *type = json_string_value(json_object_get(g, "type"));
+    json_t *policy = json_object_get(g, "policy");
+    int public_blocks = 0;
+    size_t k;
+    json_t *v;
+    json_array_foreach(json_object_get(policy, "public"), k, v) {
+      public_blocks |= json_is_string(v) && strcmp(json_string_value(v), "blocks") == 0;
+    }
+    size_t orgs = json_array_size(json_object_get(g, "organisations"));
+    printf("  %-14s type %-11s %zu organisation%s; %s\n", node->chains[i].chain->chain_id,
+           type ? type : "(none)", orgs, orgs == 1 ? "" : "s",
+           policy == NULL     ? "no policy: any key submits, anyone reads"
+           : public_blocks    ? "members submit; blocks public, contents by class and role"
+                              : "members submit; members read, by class and role");
+  }
 }
 
 /* ---- workload ---- */
@@ -150,29 +308,43 @@ static int stop_requested(void) {
   return sigismember(&s, SIGINT) || sigismember(&s, SIGTERM);
 }
 
-static const char *pub_hex(const demo *d, int r, char out[HANSE_HASH_HEX_BYTES]) {
-  return hanse_pubkey_hex(out, &d->keys[r]->pub);
+static const char *pub_hex(const demo *d, int a, char out[HANSE_HASH_HEX_BYTES]) {
+  return hanse_pubkey_hex(out, &d->keys[a]->pub);
 }
 
 static void amount_str(char *out, size_t n, uint64_t units) {
   cli_format_amount(out, n, units, DEMO_DECIMALS);
 }
 
-/* One transaction as role r, waited for; prints a line saying what it did. */
-static int step(demo *d, int r, const char *kind, json_t *payload, const char *what,
-                hanse_reject *rej) {
-  if (stop_requested())
+/* Make actor a (or nobody, a < 0) the signer of chain c's requests. */
+static hanse_client *as(demo *d, int c, int a) {
+  hanse_client_set_signer(d->client[c], a >= 0 ? d->keys[a] : NULL);
+  return d->client[c];
+}
+
+/* One transaction on chain c as actor a, waited for; prints a line saying
+ * what it did. Takes `payload`. If id is not NULL it receives the
+ * transaction's id. */
+static int step(demo *d, int c, int a, const char *kind, json_t *payload, const char *what,
+                hanse_hash *id, hanse_reject *rej) {
+  if (payload == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  if (stop_requested()) {
+    json_decref(payload);
     return hanse_reject_code(rej, "demo.stopped", 0, "stopped by a signal");
+  }
   hanse_client_op op = {kind, payload};
   json_t *result = NULL;
-  int rc = cli_send(d->client, d->keys[r], &op, 0, 1, &result, rej);
+  int rc = cli_send(as(d, c, a), d->keys[a], &op, 0, 1, &result, rej);
   json_t *first = json_array_get(json_object_get(result, "results"), 0);
-  if (rc == HANSE_OK)
-    printf("  %-12s %-50s block %" JSON_INTEGER_FORMAT ", tx %.12s\n", roles[r].role, what,
-           json_integer_value(json_object_get(first, "height")),
-           json_string_value(json_object_get(first, "id")));
-  else
-    hanse_reject_prefix(rej, "%s: %s", roles[r].role, what);
+  const char *txid = json_string_value(json_object_get(first, "id"));
+  if (rc == HANSE_OK) {
+    printf("  %-12s %-52s block %" JSON_INTEGER_FORMAT ", tx %.12s\n", actors[a].name, what,
+           json_integer_value(json_object_get(first, "height")), txid ? txid : "?");
+    if (id && (txid == NULL || hanse_hash_parse(id, txid) != HANSE_OK))
+      rc = hanse_reject_code(rej, "client.bad_response", 0, "no transaction id in the answer");
+  } else {
+    hanse_reject_prefix(rej, "%s on %s: %s", actors[a].name, chains[c].id, what);
+  }
   fflush(stdout);
   json_decref(result);
   json_decref(payload);
@@ -183,16 +355,18 @@ static int transfer(demo *d, int from, int to, uint64_t units, const char *memo,
                     hanse_reject *rej) {
   char hex[HANSE_HASH_HEX_BYTES], amount[40], what[128];
   amount_str(amount, sizeof amount, units);
-  snprintf(what, sizeof what, "pays %s " DEMO_ASSET " to %s", amount, roles[to].role);
+  snprintf(what, sizeof what, "pays %s " DEMO_ASSET " to %s", amount, actors[to].name);
   json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "asset", DEMO_ASSET, "to",
                         pub_hex(d, to, hex), "amount", (json_int_t)units, "memo", memo);
-  return step(d, from, "asset.transfer", p, what, rej);
+  return step(d, ALLIANCE, from, "asset.transfer", p, what, NULL, rej);
 }
 
-/* Write a document to <data>/docs/ and anchor its digest as role r. */
-static int anchor(demo *d, int r, const char *file, const char *text, json_t *meta,
-                  const char *what, hanse_reject *rej) {
-  char dir[1100], path[1300];
+/* Write a document to <data>/docs/ and anchor its digest on chain c as
+ * actor a, in data class `cls` (NULL: the notary's own, production).
+ * Takes `meta`. */
+static int anchor(demo *d, int c, int a, const char *file, const char *text, const char *cls,
+                  json_t *meta, const char *what, hanse_hash *id, hanse_reject *rej) {
+  char dir[DEMO_PATH_MAX], path[DEMO_PATH_MAX + 100];
   snprintf(dir, sizeof dir, "%s/docs", d->data);
   snprintf(path, sizeof path, "%s/%s", dir, file);
   FILE *f = cli_mkdir_p(dir, 0755) == 0 ? fopen(path, "w") : NULL;
@@ -211,13 +385,22 @@ static int anchor(demo *d, int r, const char *file, const char *text, json_t *me
   char hex[HANSE_HASH_HEX_BYTES];
   json_t *p = json_pack("{s:s, s:s, s:o}", "hash", hanse_hash_hex(hex, &h), "name", file,
                         "meta", meta);
-  return step(d, r, "notary.anchor", p, what, rej);
+  if (p && cls) json_object_set_new(p, "class", json_string(cls));
+  rc = step(d, c, a, "notary.anchor", p, what, id, rej);
+  if (rc == HANSE_OK && d->ndocs < DEMO_DOCS_MAX) {
+    demo_doc *doc = &d->docs[d->ndocs++];
+    doc->chain = c;
+    doc->actor = a;
+    snprintf(doc->file, sizeof doc->file, "%s", file);
+  }
+  return rc;
 }
 
+/* The bank asks (asset data is financial: the bank may read it). */
 static int asset_exists(demo *d, int *exists, hanse_reject *rej) {
   const char *params[] = {"asset", DEMO_ASSET, NULL};
   json_t *doc = NULL;
-  int rc = hanse_client_query(d->client, "asset", "asset", params, &doc, rej);
+  int rc = hanse_client_query(as(d, ALLIANCE, BANK), "asset", "asset", params, &doc, rej);
   json_decref(doc);
   *exists = rc == HANSE_OK;
   if (rc == HANSE_ERR(NOT_FOUND)) return HANSE_OK;
@@ -225,7 +408,8 @@ static int asset_exists(demo *d, int *exists, hanse_reject *rej) {
 }
 
 static int payout_batch(demo *d, hanse_reject *rej) {
-  static const int payees[] = {MANUFACTURER, LOGISTICS, CUSTOMS, CONSUMER};
+  static const int payees[] = {MANUFACTURER, LOGISTICS, CUSTOMS};
+  const int npayees = (int)(sizeof payees / sizeof payees[0]);
   hanse_client_op ops[DEMO_BATCH_TXS];
   uint64_t total = 0;
   int rc = HANSE_OK;
@@ -236,23 +420,24 @@ static int payout_batch(demo *d, hanse_reject *rej) {
     snprintf(memo, sizeof memo, "payout %d of %d", i + 1, DEMO_BATCH_TXS);
     ops[i].kind = "asset.transfer";
     ops[i].payload = json_pack("{s:s, s:s, s:I, s:s}", "asset", DEMO_ASSET, "to",
-                               pub_hex(d, payees[i % 4], hex), "amount", (json_int_t)units,
-                               "memo", memo);
+                               pub_hex(d, payees[i % npayees], hex), "amount",
+                               (json_int_t)units, "memo", memo);
     if (ops[i].payload == NULL) rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   }
+  hanse_client *c = as(d, ALLIANCE, PLATFORM);
   uint64_t seq = 0;
   hanse_buf batch;
   hanse_buf_init(&batch);
   json_t *result = NULL;
   if (rc == HANSE_OK && stop_requested())
     rc = hanse_reject_code(rej, "demo.stopped", 0, "stopped by a signal");
-  if (rc == HANSE_OK) rc = hanse_client_next_seq(d->client, &d->keys[PLATFORM]->pub, &seq, rej);
+  if (rc == HANSE_OK) rc = hanse_client_next_seq(c, &d->keys[PLATFORM]->pub, &seq, rej);
   if (rc == HANSE_OK)
-    rc = hanse_client_batch_build(d->client, ops, DEMO_BATCH_TXS, seq, d->keys[PLATFORM],
-                                  &batch, NULL, rej);
+    rc = hanse_client_batch_build(c, ops, DEMO_BATCH_TXS, seq, d->keys[PLATFORM], &batch, NULL,
+                                  rej);
   if (rc == HANSE_OK) {
     hanse_client_entry e = {HANSE_TYPE_BATCH, batch.data, batch.len};
-    rc = hanse_client_submit(d->client, &e, 1, HANSE_SUBMIT_WAIT, 0, &result, rej);
+    rc = hanse_client_submit(c, &e, 1, HANSE_SUBMIT_WAIT, 0, &result, rej);
   }
   if (rc == HANSE_OK) rc = hanse_client_result_check(result, 0, rej);
   if (rc == HANSE_OK) {
@@ -261,11 +446,11 @@ static int payout_batch(demo *d, hanse_reject *rej) {
     snprintf(what, sizeof what, "pays out %d transfers, %s " DEMO_ASSET ", in one batch",
              DEMO_BATCH_TXS, amount);
     json_t *first = json_array_get(json_object_get(result, "results"), 0);
-    printf("  %-12s %-50s block %" JSON_INTEGER_FORMAT ", %zu txs\n", roles[PLATFORM].role,
+    printf("  %-12s %-52s block %" JSON_INTEGER_FORMAT ", %zu txs\n", actors[PLATFORM].name,
            what, json_integer_value(json_object_get(first, "height")),
            json_array_size(json_object_get(result, "results")));
-  } else {
-    hanse_reject_prefix(rej, "platform: batch of %d transfers", DEMO_BATCH_TXS);
+  } else if (strcmp(rej->code, "demo.stopped") != 0) {
+    hanse_reject_prefix(rej, "platform on alliance: batch of %d transfers", DEMO_BATCH_TXS);
   }
   json_decref(result);
   hanse_buf_free(&batch);
@@ -273,74 +458,256 @@ static int payout_batch(demo *d, hanse_reject *rej) {
   return rc;
 }
 
+/* The founders' balances, as the bank reads them (financial data). */
 static int print_balances(demo *d, hanse_reject *rej) {
-  printf("\n  balances of " DEMO_ASSET ":\n");
-  for (int r = 0; r < ROLE_COUNT; r++) {
+  printf("\n  balances of " DEMO_ASSET " (read as the bank):\n");
+  hanse_client *c = as(d, ALLIANCE, BANK);
+  for (int i = 0; chains[ALLIANCE].founders[i] >= 0; i++) {
+    int a = chains[ALLIANCE].founders[i];
     char hex[HANSE_HASH_HEX_BYTES], amount[40];
-    const char *params[] = {"asset", DEMO_ASSET, "owner", pub_hex(d, r, hex), NULL};
+    const char *params[] = {"asset", DEMO_ASSET, "owner", pub_hex(d, a, hex), NULL};
     json_t *doc = NULL;
-    int rc = hanse_client_query(d->client, "asset", "balance", params, &doc, rej);
+    int rc = hanse_client_query(c, "asset", "balance", params, &doc, rej);
     if (rc != HANSE_OK) return rc;
     amount_str(amount, sizeof amount,
                (uint64_t)json_integer_value(json_object_get(doc, "balance")));
-    printf("  %-12s %-20s %18s\n", roles[r].role, roles[r].org_id, amount);
+    printf("  %-12s %-30s %18s\n", actors[a].name, actors[a].title, amount);
     json_decref(doc);
   }
   return HANSE_OK;
 }
 
-static int workload(demo *d, hanse_reject *rej) {
-  char text[512], cert[96], note[96], line[128];
+static int workload_alliance(demo *d, hanse_reject *rej) {
+  char text[512], file[96], line[128];
   int exists = 0;
-  printf("\ndemo: workload\n");
+  printf("\ndemo: workload on \"alliance\" (an alliance of six organisations)\n");
   int rc = asset_exists(d, &exists, rej);
   if (rc == HANSE_OK && !exists) {
     uint64_t supply = 1000000000; /* 10,000,000.00 */
     char amount[40];
     amount_str(amount, sizeof amount, supply);
     snprintf(line, sizeof line, "issues %s " DEMO_ASSET " (euro token)", amount);
-    rc = step(d, BANK, "asset.issue",
+    rc = step(d, ALLIANCE, BANK, "asset.issue",
               json_pack("{s:s, s:I, s:I, s:s}", "asset", DEMO_ASSET, "supply",
                         (json_int_t)supply, "decimals", (json_int_t)DEMO_DECIMALS, "name",
                         "Euro token of Hansa Bank"),
-              line, rej);
+              line, NULL, rej);
   } else if (rc == HANSE_OK) {
-    printf("  %-12s %s\n", roles[BANK].role, DEMO_ASSET " exists already: not issued again");
+    printf("  %-12s %s\n", actors[BANK].name, DEMO_ASSET " exists already: not issued again");
   }
   if (rc == HANSE_OK) rc = transfer(d, BANK, PLATFORM, 5000000, "working capital", rej);
-  if (rc == HANSE_OK) rc = transfer(d, BANK, CONSUMER, 200000, "account top-up", rej);
+  if (rc == HANSE_OK)
+    rc = transfer(d, PLATFORM, MANUFACTURER, 1798800,
+                  "purchase order PO-1001: 12 e-bikes EB-200", rej);
   if (rc == HANSE_OK) {
-    snprintf(cert, sizeof cert, "quality-certificate-QC-%" PRIu64 ".txt", d->run_ms);
+    snprintf(file, sizeof file, "quality-certificate-QC-%" PRIu64 ".txt", d->run_ms);
     snprintf(text, sizeof text,
              "ACME Manufacturing GmbH\nQuality certificate QC-%" PRIu64 "\n"
-             "Product: e-bike frame EB-200, lot 4711\n"
+             "Product: e-bike EB-200, lot 4711 (purchase order PO-1001)\n"
              "Final inspection: passed (ISO 9001:2015)\n",
              d->run_ms);
-    rc = anchor(d, MANUFACTURER, cert, text,
+    rc = anchor(d, ALLIANCE, MANUFACTURER, file, text, "production",
                 json_pack("{s:s, s:s, s:s}", "type", "quality-certificate", "product",
                           "EB-200", "lot", "4711"),
-                "anchors a quality certificate", rej);
+                "anchors a quality certificate (production)", NULL, rej);
   }
-  if (rc == HANSE_OK) rc = transfer(d, CONSUMER, PLATFORM, 24999, "order #1001: e-bike", rej);
   if (rc == HANSE_OK) {
-    snprintf(note, sizeof note, "delivery-note-DN-%" PRIu64 ".txt", d->run_ms);
+    snprintf(file, sizeof file, "delivery-note-DN-%" PRIu64 ".txt", d->run_ms);
     snprintf(text, sizeof text,
              "Swift Logistics AG\nDelivery note DN-%" PRIu64 "\n"
-             "Order #1001, 1 e-bike EB-200, to Anna Schmidt, Hamburg\n"
+             "PO-1001, 12 e-bikes EB-200, ACME Manufacturing -> ShopEasy warehouse Hamburg\n"
              "Delivered and signed for by the recipient\n",
              d->run_ms);
-    rc = anchor(d, LOGISTICS, note, text,
-                json_pack("{s:s, s:s}", "type", "delivery-note", "order", "1001"),
-                "anchors a delivery note", rej);
+    rc = anchor(d, ALLIANCE, LOGISTICS, file, text, "transport",
+                json_pack("{s:s, s:s}", "type", "delivery-note", "order", "PO-1001"),
+                "anchors a delivery note (transport)", NULL, rej);
+  }
+  if (rc == HANSE_OK) {
+    snprintf(file, sizeof file, "inspection-report-IR-%" PRIu64 ".txt", d->run_ms);
+    snprintf(text, sizeof text,
+             "EU Customs Authority\nInspection report IR-%" PRIu64 "\n"
+             "Consignment PO-1001, 12 e-bikes EB-200, tariff code 8711 60 10\n"
+             "Documents and goods inspected: no findings, released for free circulation\n",
+             d->run_ms);
+    rc = anchor(d, ALLIANCE, CUSTOMS, file, text, "customs_inspection",
+                json_pack("{s:s, s:s}", "type", "inspection-report", "order", "PO-1001"),
+                "anchors an inspection report (customs_inspection)", &d->customs_tx, rej);
+    d->have_customs_tx = rc == HANSE_OK;
   }
   if (rc == HANSE_OK) rc = payout_batch(d, rej);
   if (rc == HANSE_OK) rc = print_balances(d, rej);
-  if (rc == HANSE_OK)
-    printf("\n  anchored documents (check one: hanse get anchor FILE):\n"
-           "  %s/docs/%s\n  %s/docs/%s\n",
-           d->data, cert, d->data, note);
   fflush(stdout);
   return rc;
+}
+
+static int workload_open(demo *d, hanse_reject *rej) {
+  char text[512], file[96];
+  printf("\ndemo: workload on \"open\" (anyone may submit and read)\n");
+  snprintf(file, sizeof file, "product-record-EB-200-%" PRIu64 ".txt", d->run_ms);
+  snprintf(text, sizeof text,
+           "ShopEasy Marketplace\nProduct record EB-200 (%" PRIu64 ")\n"
+           "E-bike EB-200 by ACME Manufacturing GmbH, lot 4711\n"
+           "Quality certified and customs cleared (records on the alliance chain)\n",
+           d->run_ms);
+  int rc = anchor(d, OPEN, PLATFORM, file, text, NULL,
+                  json_pack("{s:s, s:s}", "type", "product-record", "product", "EB-200"),
+                  "anchors the product's public record", NULL, rej);
+  if (rc == HANSE_OK) {
+    snprintf(file, sizeof file, "review-EB-200-%" PRIu64 ".txt", d->run_ms);
+    snprintf(text, sizeof text,
+             "Review of the e-bike EB-200 by Anna Schmidt (%" PRIu64 ")\n"
+             "5 of 5: arrived on time, rides beautifully.\n",
+             d->run_ms);
+    rc = anchor(d, OPEN, CONSUMER, file, text, NULL,
+                json_pack("{s:s, s:s, s:i}", "type", "review", "product", "EB-200", "stars", 5),
+                "anchors a product review", NULL, rej);
+  }
+  fflush(stdout);
+  return rc;
+}
+
+/* Is department a registered on ACME's chain? Its admin asks (member
+ * records are personal data, which admins may read). */
+static int registered(demo *d, int a, int *yes, hanse_reject *rej) {
+  char hex[HANSE_HASH_HEX_BYTES];
+  const char *params[] = {"key", pub_hex(d, a, hex), NULL};
+  json_t *doc = NULL;
+  int rc = hanse_client_query(as(d, PRIVATE, MANUFACTURER), "member", "member", params, &doc,
+                              rej);
+  json_decref(doc);
+  *yes = rc == HANSE_OK;
+  if (rc == HANSE_ERR(NOT_FOUND)) return HANSE_OK;
+  return rc;
+}
+
+static int workload_private(demo *d, hanse_reject *rej) {
+  char text[512], file[96], what[128];
+  int rc = HANSE_OK;
+  printf("\ndemo: workload on \"private-acme\" (ACME and its departments)\n");
+  for (int i = 0; rc == HANSE_OK && i < DEPARTMENT_COUNT; i++) {
+    int a = departments[i], yes = 0;
+    char hex[HANSE_HASH_HEX_BYTES];
+    rc = registered(d, a, &yes, rej);
+    if (rc != HANSE_OK) break;
+    if (yes) {
+      printf("  %-12s department %s is registered already\n", actors[MANUFACTURER].name,
+             actors[a].name);
+      continue;
+    }
+    snprintf(what, sizeof what, "registers the department %s", actors[a].name);
+    rc = step(d, PRIVATE, MANUFACTURER, "member.register",
+              json_pack("{s:{s:s, s:s, s:[s], s:{s:s}, s:s}}", "member", "id", actors[a].name,
+                        "kind", "department", "roles", actors[a].role, "attributes", "name",
+                        actors[a].title, "key", pub_hex(d, a, hex)),
+              what, NULL, rej);
+  }
+  if (rc == HANSE_OK) {
+    snprintf(file, sizeof file, "batch-record-BR-%" PRIu64 ".txt", d->run_ms);
+    snprintf(text, sizeof text,
+             "ACME Manufacturing GmbH, production\nBatch record BR-%" PRIu64 "\n"
+             "Lot 4711: 12 e-bike frames EB-200 welded, painted and assembled\n",
+             d->run_ms);
+    rc = anchor(d, PRIVATE, PRODUCTION, file, text, NULL,
+                json_pack("{s:s, s:s}", "type", "batch-record", "lot", "4711"),
+                "anchors a batch record (production)", NULL, rej);
+  }
+  if (rc == HANSE_OK) {
+    snprintf(file, sizeof file, "invoice-INV-%" PRIu64 ".txt", d->run_ms);
+    snprintf(text, sizeof text,
+             "ACME Manufacturing GmbH, finance\nInvoice INV-%" PRIu64 "\n"
+             "To ShopEasy Marketplace: PO-1001, 12 e-bikes EB-200, EUR 17,988.00\n",
+             d->run_ms);
+    rc = anchor(d, PRIVATE, FINANCE, file, text, "financial",
+                json_pack("{s:s, s:s}", "type", "invoice", "order", "PO-1001"),
+                "anchors an invoice (financial)", &d->invoice_tx, rej);
+    d->have_invoice_tx = rc == HANSE_OK;
+  }
+  fflush(stdout);
+  return rc;
+}
+
+/* GET the transaction on chain c as actor a (a < 0: unsigned; proof: the
+ * public /proof view) and print the answer's status and code. */
+static void read_as(demo *d, int c, int a, const hanse_hash *id, int proof, const char *note) {
+  hanse_reject r;
+  hanse_reject_clear(&r);
+  json_t *doc = NULL;
+  hanse_client *cl = as(d, c, a);
+  int rc;
+  if (proof) {
+    char hex[HANSE_HASH_HEX_BYTES], path[200];
+    snprintf(path, sizeof path, "/v1/chains/%s/txs/%s/proof", chains[c].id,
+             hanse_hash_hex(hex, id));
+    rc = hanse_client_get(cl, path, &doc, &r);
+  } else {
+    rc = hanse_client_tx_get(cl, id, &doc, &r);
+  }
+  json_decref(doc);
+  char who[40];
+  snprintf(who, sizeof who, "%s%s", a >= 0 ? actors[a].name : "unsigned",
+           proof ? ", /proof" : "");
+  if (rc == HANSE_OK)
+    printf("    %-20s 200 %-20s %s\n", who, "ok", note);
+  else
+    printf("    %-20s %3d %-20s %s\n", who, r.status, r.code, r.message);
+}
+
+static void who_reads_what(demo *d) {
+  char hex[HANSE_HASH_HEX_BYTES];
+  if (d->have_customs_tx) {
+    printf("\ndemo: who can read what (GET /v1/chains/alliance/txs/ID)\n"
+           "  the customs inspection report on \"alliance\" (class customs_inspection)\n"
+           "  tx %s\n",
+           hanse_hash_hex(hex, &d->customs_tx));
+    read_as(d, ALLIANCE, REGULATOR, &d->customs_tx, 0, "the regulator reads every class");
+    read_as(d, ALLIANCE, CUSTOMS, &d->customs_tx, 0, "customs reads its own class");
+    read_as(d, ALLIANCE, BANK, &d->customs_tx, 0, "");
+    read_as(d, ALLIANCE, -1, &d->customs_tx, 0, "");
+    read_as(d, ALLIANCE, -1, &d->customs_tx, 1,
+            "receipt, header and Merkle path are public, the payload is not");
+    printf("  try: hanse get tx %s --chain alliance --key %s/keys/regulator.json\n", hex,
+           d->data);
+  }
+  if (d->have_invoice_tx) {
+    printf("  ACME's invoice on \"private-acme\" (class financial)\n  tx %s\n",
+           hanse_hash_hex(hex, &d->invoice_tx));
+    read_as(d, PRIVATE, QUALITY, &d->invoice_tx, 0, "every department reads ACME's business data");
+    read_as(d, PRIVATE, REGULATOR, &d->invoice_tx, 0, "");
+  }
+  as(d, ALLIANCE, -1);
+  as(d, PRIVATE, -1);
+  fflush(stdout);
+}
+
+static void print_docs(const demo *d) {
+  if (d->ndocs == 0) return;
+  printf("\n  anchored documents in %s/docs/ (check one: hanse get anchor %s/docs/FILE"
+         " --chain CHAIN --key %s/keys/NAME.json):\n",
+         d->data, d->data, d->data);
+  for (int i = 0; i < d->ndocs; i++)
+    printf("  %-14s %-12s %s\n", chains[d->docs[i].chain].id, actors[d->docs[i].actor].name,
+           d->docs[i].file);
+}
+
+/* The story on every chain; a chain that fails does not stop the others
+ * (a signal does). Returns HANSE_OK, or the last failure (printed). */
+static int workload(demo *d) {
+  static int (*const stories[CHAIN_COUNT])(demo *, hanse_reject *) = {
+      [ALLIANCE] = workload_alliance, [OPEN] = workload_open, [PRIVATE] = workload_private};
+  int failed = HANSE_OK;
+  for (int c = 0; c < CHAIN_COUNT; c++) {
+    hanse_reject rej;
+    hanse_reject_clear(&rej);
+    int rc = stories[c](d, &rej);
+    if (rc == HANSE_OK) continue;
+    if (strcmp(rej.code, "demo.stopped") == 0) return rc;
+    cli_fail(&rej); /* keep serving: the explorer shows what did happen */
+    failed = rc;
+  }
+  who_reads_what(d);
+  print_docs(d);
+  fflush(stdout);
+  return failed;
 }
 
 /* ---- the command ---- */
@@ -383,28 +750,37 @@ int cmd_demo(int argc, char **argv) {
   char url[160];
   snprintf(url, sizeof url, strchr(reach, ':') ? "http://[%s]:%d" : "http://%s:%d", reach,
            node->port);
-  printf("demo: node serving chain \"" DEMO_CHAIN "\" at %s\n", url);
+  printf("demo: node serving at %s\n", url);
+  print_chains(node);
+  fflush(stdout);
 
   if (!cli_opt_set(opts, "no-workload")) {
-    rc = hanse_client_create(url, DEMO_CHAIN, &d.client, &rej);
-    if (rc == HANSE_OK) rc = workload(&d, &rej);
-    hanse_client_destroy(d.client);
-    d.client = NULL;
-    if (rc != HANSE_OK && strcmp(rej.code, "demo.stopped") != 0) {
-      /* Keep serving: the explorer shows what did happen. */
-      cli_fail(&rej);
-      failed = 1;
+    for (int c = 0; rc == HANSE_OK && c < CHAIN_COUNT; c++)
+      rc = hanse_client_create(url, chains[c].id, &d.client[c], &rej);
+    if (rc == HANSE_OK) rc = workload(&d);
+    else cli_fail(&rej);
+    for (int c = 0; c < CHAIN_COUNT; c++) {
+      hanse_client_destroy(d.client[c]);
+      d.client[c] = NULL;
     }
+    failed = rc != HANSE_OK && !stop_requested();
     rc = HANSE_OK;
   }
-  printf("\nExplorer: %s/\n(Ctrl-C to stop)\n", url);
+  printf("\nExplorer (Ctrl-C to stop):\n");
+  for (int i = 0; i < node->chain_count; i++) {
+    const char *id = node->chains[i].chain->chain_id;
+    const char *about = "";
+    for (int c = 0; c < CHAIN_COUNT; c++)
+      if (strcmp(id, chains[c].id) == 0) about = chains[c].about;
+    printf("  %s/?chain=%-14s %s%s\n", url, id, about, i == 0 ? " (the default)" : "");
+  }
   fflush(stdout);
   int sig = hanse_node_wait_signal();
   fprintf(stderr, "demo: signal %d, stopping the node\n", sig);
 
 done:
   hanse_node_close(node);
-  for (int r = 0; r < ROLE_COUNT; r++) cli_key_free(d.keys[r]);
+  for (int a = 0; a < ACTOR_COUNT; a++) cli_key_free(d.keys[a]);
   if (rc != HANSE_OK) return cli_fail(&rej);
   return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

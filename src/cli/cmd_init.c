@@ -12,6 +12,10 @@
  * organisation, "operator", whose key is the node key. With no
  * "validators" the node key becomes the only validator either way.
  *
+ * --type records the chain's type in the genesis and, unless the genesis
+ * has a policy, adds the type's default one (cli_genesis_set_type, which
+ * `hanse demo` uses too, so its chains are what `hanse init --type` makes).
+ *
  * Creating a chain is the one step that cannot be repeated: an existing
  * chain is never overwritten.
  */
@@ -37,7 +41,7 @@ const char cmd_init_usage[] =
     "                      \"keys\":[\"<public key hex>\"]}],\n"
     "   \"validators\":[\"<node public key hex>\"]}      (validators optional)\n"
     "Otherwise a minimal genesis with one organisation (the node's own key)\n"
-    "for chain ID (default $HANSE_CHAIN or \"demo\").\n"
+    "for chain ID (default $HANSE_CHAIN or \"" CLI_CHAIN_DEFAULT "\").\n"
     "Prints {\"chain_id\",\"genesis_hash\",\"node_key\",\"data_dir\"}.\n"
     "\n"
     "options:\n"
@@ -132,6 +136,26 @@ int cli_init_chain(const char *data_dir, json_t *genesis, json_t **summary,
   return rc;
 }
 
+int cli_genesis_set_type(json_t *genesis, const char *type, hanse_reject *rej) {
+  const char *have = json_string_value(json_object_get(genesis, "type"));
+  if (!hanse_chain_type_valid(type))
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "chain type '%s' is not consortium, private, alliance or open", type);
+  if (have && strcmp(have, type) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID), "the genesis's type is '%s', not '%s'",
+                            have, type);
+  if (json_object_set_new(genesis, "type", json_string(type)) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  /* NULL for an open chain: no policy, anyone may submit and read. */
+  json_t *pol = hanse_chain_type_policy(type);
+  int rc = HANSE_OK;
+  if (pol && json_object_get(genesis, "policy") == NULL &&
+      json_object_set(genesis, "policy", pol) != 0)
+    rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  json_decref(pol);
+  return rc;
+}
+
 /* The quick-start genesis: one organisation holding the node's key. */
 static json_t *minimal_genesis(const char *data_dir, const char *chain_id,
                                hanse_reject *rej) {
@@ -187,15 +211,12 @@ int cmd_init(int argc, char **argv) {
   const char *type = cli_opt_str(opts, "type", NULL);
   if (type) {
     const char *have = json_string_value(json_object_get(genesis, "type"));
-    if (!hanse_chain_type_valid(type) || (have && strcmp(have, type) != 0)) {
+    int bad = have && strcmp(have, type) != 0;
+    if (cli_genesis_set_type(genesis, type, &rej) != HANSE_OK) {
       json_decref(genesis);
       return cli_usage_error("init", "--type must be consortium, private, alliance or open%s",
-                             have ? " and agree with the genesis file's type" : "");
+                             bad ? " and agree with the genesis file's type" : "");
     }
-    json_object_set_new(genesis, "type", json_string(type));
-    json_t *pol = hanse_chain_type_policy(type);
-    if (pol && json_object_get(genesis, "policy") == NULL) json_object_set(genesis, "policy", pol);
-    json_decref(pol);
   }
   json_t *summary = NULL;
   rc = cli_init_chain(data, genesis, &summary, &rej);

@@ -10,6 +10,12 @@
  * or in its block -- is a failure: the answer is still printed, and the
  * reason follows on stderr as "hanse: <code>: <message>".
  *
+ * Fields of any payload can be sealed to recipients before signing
+ * (--seal meta.price --to KEY,...; cli_seal.c), and `tx seal grant`
+ * re-seals one for a later recipient: the node is asked for the
+ * transaction and its grants, the user's key opens the field, and the
+ * grant goes out like any other transaction.
+ *
  * Amounts are integers in the asset's smallest unit, as on the chain:
  * with --decimals 2, `--amount 150` is 1.50.
  */
@@ -27,6 +33,14 @@
   "  --wait        answer once the transaction is committed\n"               \
   "  --seq N       sequence number (default: the node's next for the key)\n"
 
+#define TX_SEAL_USAGE                                                         \
+  "  --seal PATHS  seal these payload fields, comma-separated (e.g. meta.price):\n" \
+  "                the chain stores only ciphertext; see 'hanse get tx --decrypt'\n" \
+  "  --to KEYS     the recipients of --seal: public keys (64 hex), comma-\n"      \
+  "                separated, at most 64; list your own to read them back\n"
+
+#define TX_SEAL_OPTS {"seal", "PATHS", NULL, 0}, {"to", "KEYS", NULL, 0}
+
 #define TX_COMMON_OPTS                                                        \
   {"key", "FILE", NULL, 0}, {"node", "URL", NULL, 0},                         \
       {"chain", "ID", NULL, 0}, {"wait", NULL, NULL, 0}, {"seq", "N", NULL, 0}
@@ -36,7 +50,9 @@ static const char anchor_usage[] =
     "\n"
     "Anchor the SHA-256 of FILE on the chain (the file itself stays here).\n"
     "  --name NAME   a name for the document (default: the file's base name)\n"
-    "  --meta JSON   a JSON object of metadata, e.g. '{\"type\":\"invoice\"}'\n" TX_COMMON_USAGE;
+    "  --meta JSON   a JSON object of metadata, e.g. '{\"type\":\"invoice\"}'\n"
+    TX_SEAL_USAGE "                e.g. --meta '{\"price\":100}' --seal meta.price --to KEY1,KEY2\n"
+    TX_COMMON_USAGE;
 
 static const char issue_usage[] =
     "usage: hanse tx asset issue --asset SYM --supply N [--decimals D] [--name NAME]\n"
@@ -63,7 +79,32 @@ static const char submit_usage[] =
     "\n"
     "Sign and submit a transaction of any kind (\"module.action\", e.g.\n"
     "member.register) with a JSON object as its payload, exactly as given.\n"
-    "  --payload JSON  the payload, a JSON object\n" TX_COMMON_USAGE;
+    "  --payload JSON  the payload, a JSON object\n" TX_SEAL_USAGE TX_COMMON_USAGE;
+
+static const char grant_usage[] =
+    "usage: hanse tx seal grant --tx ID --field PATH --to PUBKEY [common options]\n"
+    "\n"
+    "Let PUBKEY read a sealed field of transaction ID without re-encrypting it:\n"
+    "your key opens the field (you are a recipient, or were granted it) and\n"
+    "seals its key again to PUBKEY in a seal.grant transaction. The chain\n"
+    "cannot check a re-sealed key; this command re-seals only one it has\n"
+    "seen open the field.\n"
+    "  --tx ID       the transaction holding the field (64 hex)\n"
+    "  --field PATH  the field's path in its payload, e.g. meta.price\n"
+    "  --to PUBKEY   the new recipient's public key (64 hex)\n" TX_COMMON_USAGE;
+
+static const char xsend_usage[] =
+    "usage: hanse tx xchain send --to-chain ID --kind LABEL --body JSON [--class C]\n"
+    "                            [common options]\n"
+    "\n"
+    "Send a message to another chain: this transaction is the message, signed\n"
+    "and recorded here; 'hanse xchain relay' carries it, with its proof, to the\n"
+    "destination, whose genesis must name this chain among its \"peers\".\n"
+    "  --to-chain ID   the destination chain\n"
+    "  --kind LABEL    what the message is, 1-48 of [a-z0-9._-], e.g. trace.publish\n"
+    "  --body JSON     the message, a JSON object (the whole payload at most 16 KiB)\n"
+    "  --class C       its data class for the read policy (default: transaction)\n"
+    TX_COMMON_USAGE;
 
 const char cmd_tx_usage[] =
     "usage: hanse tx <module> <action> [options]\n"
@@ -71,14 +112,36 @@ const char cmd_tx_usage[] =
     "Sign a transaction with your key and submit it to the node.\n"
     "\n"
     "  hanse tx notary anchor FILE [--name NAME] [--meta JSON]\n"
+    "                         [--seal PATHS --to KEYS]\n"
     "  hanse tx asset issue --asset SYM --supply N [--decimals D] [--name NAME]\n"
     "  hanse tx asset transfer --asset SYM --to PUBKEY --amount N [--memo M]\n"
     "  hanse tx submit KIND --payload JSON     any kind, e.g. member.register\n"
+    "                       [--seal PATHS --to KEYS]\n"
+    "  hanse tx seal grant --tx ID --field PATH --to PUBKEY\n"
+    "                                          let PUBKEY read a sealed field\n"
+    "  hanse tx xchain send --to-chain ID --kind LABEL --body JSON [--class C]\n"
+    "                                          a message to another chain\n"
     "\n"
     "'hanse tx <module> <action> --help' for details.\n" TX_COMMON_USAGE;
 
-/* The shared half: sign and send `payload` (stolen) as `kind`. */
-static int send_payload(const cli_opt *opts, const char *kind, json_t *payload) {
+/* A step between opening the client and signing: seal fields, or build
+ * the payload from what the node holds (a grant). May replace *payload
+ * (the old one is then the step's to release). */
+typedef int (*tx_prepare_fn)(void *ctx, hanse_client *c, const hanse_keypair *kp,
+                             json_t **payload, hanse_reject *rej);
+
+/* --seal/--to: seal the listed fields of the payload. */
+static int prepare_seal(void *ctx, hanse_client *c, const hanse_keypair *kp, json_t **payload,
+                        hanse_reject *rej) {
+  (void)kp;
+  const cli_seal *s = ctx;
+  return cli_seal_apply(s, c, s->kind, *payload, rej);
+}
+
+/* The shared half: sign and send `payload` (stolen; may be NULL when
+ * `prepare` makes it) as `kind`, after `prepare` (may be NULL). */
+static int send_payload(const cli_opt *opts, const char *kind, json_t *payload,
+                        tx_prepare_fn prepare, void *ctx) {
   hanse_reject rej;
   hanse_reject_clear(&rej);
   uint64_t seq = 0;
@@ -93,7 +156,9 @@ static int send_payload(const cli_opt *opts, const char *kind, json_t *payload) 
   int rc = kp ? HANSE_OK : HANSE_ERR(INVALID);
   if (rc == HANSE_OK)
     rc = cli_client_open(cli_opt_str(opts, "node", cli_g.node),
-                         cli_opt_str(opts, "chain", cli_g.chain), &c, &rej);
+                         cli_opt_str(opts, "chain", cli_g.chain),
+                         cli_opt_str(opts, "key", cli_g.key), &c, &rej);
+  if (rc == HANSE_OK && prepare != NULL) rc = prepare(ctx, c, kp, &payload, &rej);
   if (rc == HANSE_OK) {
     hanse_client_op op = {kind, payload};
     rc = cli_send(c, kp, &op, seq, cli_opt_set(opts, "wait"), &result, &rej);
@@ -107,11 +172,16 @@ static int send_payload(const cli_opt *opts, const char *kind, json_t *payload) 
 }
 
 static int tx_anchor(int argc, char **argv) {
-  cli_opt opts[] = {{"name", "NAME", NULL, 0}, {"meta", "JSON", NULL, 0}, TX_COMMON_OPTS,
-                    {NULL, NULL, NULL, 0}};
+  cli_opt opts[] = {{"name", "NAME", NULL, 0}, {"meta", "JSON", NULL, 0}, TX_SEAL_OPTS,
+                    TX_COMMON_OPTS, {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("tx notary anchor", anchor_usage, opts, argc, argv, pos, 1, 1, NULL);
   if (rc != CLI_GO) return rc;
+  cli_seal seal;
+  rc = cli_seal_parse("tx notary anchor", cli_opt_str(opts, "seal", NULL),
+                      cli_opt_str(opts, "to", NULL), &seal);
+  if (rc != CLI_GO) return rc;
+  seal.kind = "notary.anchor";
   json_t *meta = NULL;
   const char *meta_text = cli_opt_str(opts, "meta", NULL);
   if (meta_text) {
@@ -137,16 +207,22 @@ static int tx_anchor(int argc, char **argv) {
   if (p && meta) json_object_set_new(p, "meta", meta);
   else json_decref(meta);
   if (p == NULL) return cli_failf("internal.nomem", "out of memory");
-  return send_payload(opts, "notary.anchor", p);
+  return send_payload(opts, "notary.anchor", p, prepare_seal, &seal);
 }
 
 /* Any kind with a payload given as JSON: the modules without their own
  * subcommand (member, and those of later issues) are usable at once. */
 static int tx_submit(int argc, char **argv) {
-  cli_opt opts[] = {{"payload", "JSON", NULL, 0}, TX_COMMON_OPTS, {NULL, NULL, NULL, 0}};
+  cli_opt opts[] = {{"payload", "JSON", NULL, 0}, TX_SEAL_OPTS, TX_COMMON_OPTS,
+                    {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("tx submit", submit_usage, opts, argc, argv, pos, 1, 1, NULL);
   if (rc != CLI_GO) return rc;
+  cli_seal seal;
+  rc = cli_seal_parse("tx submit", cli_opt_str(opts, "seal", NULL), cli_opt_str(opts, "to", NULL),
+                      &seal);
+  if (rc != CLI_GO) return rc;
+  seal.kind = pos[0];
   if (!hanse_kind_valid(pos[0], strlen(pos[0])))
     return cli_usage_error("tx submit", "KIND must be module.action, e.g. member.register");
   const char *text = cli_opt_str(opts, "payload", NULL);
@@ -157,7 +233,7 @@ static int tx_submit(int argc, char **argv) {
     json_decref(p);
     return cli_usage_error("tx submit", "--payload must be a JSON object");
   }
-  return send_payload(opts, pos[0], p);
+  return send_payload(opts, pos[0], p, prepare_seal, &seal);
 }
 
 static int tx_issue(int argc, char **argv) {
@@ -182,7 +258,7 @@ static int tx_issue(int argc, char **argv) {
   const char *name = cli_opt_str(opts, "name", NULL);
   if (p && name) json_object_set_new(p, "name", json_string(name));
   if (p == NULL) return cli_usage_error(cmd, "--asset and --name must be UTF-8 text");
-  return send_payload(opts, "asset.issue", p);
+  return send_payload(opts, "asset.issue", p, NULL, NULL);
 }
 
 static int tx_transfer(int argc, char **argv) {
@@ -208,7 +284,74 @@ static int tx_transfer(int argc, char **argv) {
   const char *memo = cli_opt_str(opts, "memo", NULL);
   if (p && memo) json_object_set_new(p, "memo", json_string(memo));
   if (p == NULL) return cli_usage_error(cmd, "--asset and --memo must be UTF-8 text");
-  return send_payload(opts, "asset.transfer", p);
+  return send_payload(opts, "asset.transfer", p, NULL, NULL);
+}
+
+typedef struct grant_ctx {
+  hanse_hash tx;
+  const char *field;
+  hanse_pubkey to;
+} grant_ctx;
+
+/* Fetch the transaction and its grants, and re-seal the field to the new
+ * recipient: the grant's payload. */
+static int prepare_grant(void *ctx, hanse_client *c, const hanse_keypair *kp, json_t **payload,
+                         hanse_reject *rej) {
+  grant_ctx *g = ctx;
+  json_t *doc = NULL, *grants = NULL;
+  int rc = hanse_client_tx_get(c, &g->tx, &doc, rej);
+  if (rc == HANSE_OK) rc = hanse_client_grants_get(c, &g->tx, &grants, rej);
+  if (rc == HANSE_OK)
+    rc = hanse_client_grant_build(c, doc, grants, g->field, kp, &g->to, payload, rej);
+  json_decref(grants);
+  json_decref(doc);
+  return rc;
+}
+
+static int tx_grant(int argc, char **argv) {
+  cli_opt opts[] = {{"tx", "ID", NULL, 0}, {"field", "PATH", NULL, 0}, {"to", "PUBKEY", NULL, 0},
+                    TX_COMMON_OPTS, {NULL, NULL, NULL, 0}};
+  const char *pos[CLI_POSITIONAL_MAX];
+  const char *cmd = "tx seal grant";
+  int rc = cli_parse(cmd, grant_usage, opts, argc, argv, pos, 0, 0, NULL);
+  if (rc != CLI_GO) return rc;
+  grant_ctx g;
+  g.field = cli_opt_str(opts, "field", NULL);
+  if (hanse_hash_parse(&g.tx, cli_opt_str(opts, "tx", NULL)) != HANSE_OK)
+    return cli_usage_error(cmd, "--tx must be a 64-hex transaction id");
+  if (!hanse_confidential_path_valid(g.field))
+    return cli_usage_error(cmd, "--field must be a field path like meta.price");
+  if (hanse_pubkey_parse(&g.to, cli_opt_str(opts, "to", NULL)) != HANSE_OK)
+    return cli_usage_error(cmd, "--to must be a 64-hex public key");
+  return send_payload(opts, "seal.grant", NULL, prepare_grant, &g);
+}
+
+/* A message to another chain (modules/xchain); the module checks the
+ * label, the class and the size. */
+static int tx_xchain_send(int argc, char **argv) {
+  cli_opt opts[] = {{"to-chain", "ID", NULL, 0}, {"kind", "LABEL", NULL, 0},
+                    {"body", "JSON", NULL, 0},   {"class", "C", NULL, 0},
+                    TX_COMMON_OPTS,              {NULL, NULL, NULL, 0}};
+  const char *pos[CLI_POSITIONAL_MAX];
+  const char *cmd = "tx xchain send";
+  int rc = cli_parse(cmd, xsend_usage, opts, argc, argv, pos, 0, 0, NULL);
+  if (rc != CLI_GO) return rc;
+  const char *to = cli_opt_str(opts, "to-chain", NULL);
+  const char *kind = cli_opt_str(opts, "kind", NULL);
+  const char *text = cli_opt_str(opts, "body", NULL);
+  const char *cls = cli_opt_str(opts, "class", NULL);
+  if (to == NULL || !hanse_chain_id_valid(to, strlen(to)))
+    return cli_usage_error(cmd, "--to-chain must be a chain id");
+  if (kind == NULL) return cli_usage_error(cmd, "--kind LABEL is required");
+  json_t *body = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+  if (!json_is_object(body)) {
+    json_decref(body);
+    return cli_usage_error(cmd, "--body must be a JSON object");
+  }
+  json_t *p = json_pack("{s:s, s:s, s:o}", "to_chain", to, "kind", kind, "body", body);
+  if (p && cls) json_object_set_new(p, "class", json_string(cls));
+  if (p == NULL) return cli_usage_error(cmd, "--kind must be UTF-8 text");
+  return send_payload(opts, "xchain.send", p, NULL, NULL);
 }
 
 int cmd_tx(int argc, char **argv) {
@@ -219,6 +362,8 @@ int cmd_tx(int argc, char **argv) {
       {"notary", "anchor", tx_anchor},
       {"asset", "issue", tx_issue},
       {"asset", "transfer", tx_transfer},
+      {"seal", "grant", tx_grant},
+      {"xchain", "send", tx_xchain_send},
   };
   if (argc < 2) return cli_usage_error("tx", "missing a module and an action");
   if (strcmp(argv[1], "submit") == 0) return tx_submit(argc - 2, argv + 2);

@@ -35,9 +35,11 @@ static const command commands[] = {
     {"init", cmd_init, cmd_init_usage, "create a chain in a data directory"},
     {"node", cmd_node, cmd_node_usage, "run a node (HTTP API and explorer)"},
     {"tx", cmd_tx, cmd_tx_usage, "sign and submit a transaction"},
-    {"get", cmd_get, cmd_get_usage, "read blocks, transactions (with proof), balances, anchors"},
+    {"get", cmd_get, cmd_get_usage, "read blocks, transactions (with proof), balances, anchors, histories"},
+    {"blob", cmd_blob, cmd_blob_usage, "store a document off chain and anchor it; fetch it, checked"},
+    {"xchain", cmd_xchain, cmd_xchain_usage, "relay a message to another chain; inboxes and outboxes"},
     {"verify", cmd_verify, cmd_verify_usage, "audit a data directory offline, from genesis"},
-    {"demo", cmd_demo, cmd_demo_usage, "create and run a demo consortium with a workload"},
+    {"demo", cmd_demo, cmd_demo_usage, "demo node: an alliance, an open and a private chain"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

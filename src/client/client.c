@@ -74,6 +74,11 @@ void hanse_client_set_timeout_ms(hanse_client *c, long timeout_ms) {
   c->timeout_ms = timeout_ms > 0 ? timeout_ms : CLIENT_TIMEOUT_MS_DEFAULT;
 }
 
+void hanse_client_set_signer(hanse_client *c, const hanse_keypair *kp) {
+  HANSE_ASSERT(c != NULL);
+  c->signer = kp;
+}
+
 const char *hanse_client_chain(const hanse_client *c) { return c->chain_id; }
 
 void hanse_client_destroy(hanse_client *c) {
@@ -289,4 +294,41 @@ int hanse_client_get(hanse_client *c, const char *path, json_t **out,
     return client_fail(rej, HANSE_ERR(INVALID), "client.bad_path",
                        "a request path starts with '/'");
   return client_request(c, "GET", path, NULL, NULL, 0, 0, out, rej);
+}
+
+int hanse_client_history(hanse_client *c, const char *key, uint32_t limit,
+                         uint64_t before, json_t **out, hanse_reject *rej) {
+  *out = NULL;
+  if (key == NULL || key[0] == 0)
+    return client_fail(rej, HANSE_ERR(INVALID), "client.bad_path",
+                       "a history is asked for by a state key");
+  hanse_buf p;
+  hanse_buf_init(&p);
+  hanse_buf_put(&p, "/v1/chains/", 11);
+  hanse_buf_put(&p, c->chain_id, strlen(c->chain_id));
+  hanse_buf_put(&p, "/history?key=", 13);
+  put_escaped(c, &p, key);
+  char num[64];
+  if (limit > 0) {
+    snprintf(num, sizeof num, "&limit=%" PRIu32, limit);
+    hanse_buf_put(&p, num, strlen(num));
+  }
+  if (before > 0) {
+    snprintf(num, sizeof num, "&before=%" PRIu64, before);
+    hanse_buf_put(&p, num, strlen(num));
+  }
+  hanse_buf_u8(&p, 0);
+  int rc = hanse_buf_status(&p);
+  if (rc == HANSE_OK)
+    rc = client_request(c, "GET", (const char *)p.data, NULL, NULL, 0, 0, out, rej);
+  else
+    hanse_reject_set(rej, rc, NULL);
+  hanse_buf_free(&p);
+  if (rc == HANSE_OK && !json_is_array(json_object_get(*out, "changes"))) {
+    json_decref(*out);
+    *out = NULL;
+    rc = client_fail(rej, HANSE_ERR(IO), "client.bad_response",
+                     "history answer from %s has no \"changes\"", c->base);
+  }
+  return rc;
 }

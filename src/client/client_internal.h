@@ -28,6 +28,7 @@ struct hanse_client {
   CURL *curl;                             /* owned; keeps the connection */
   long timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
+  const hanse_keypair *signer;            /* borrowed; NULL: unsigned */
 };
 
 /* Perform one request. `path` (with its query string) is appended to the
@@ -37,6 +38,22 @@ struct hanse_client {
 int client_request(hanse_client *c, const char *method, const char *path,
                    const char *content_type, const void *body, size_t body_len,
                    long extra_timeout_ms, json_t **out, hanse_reject *rej);
+
+/* For requests client_request cannot make (blob.c: a body streamed from a
+ * file, an answer that is not JSON). client_sign_request appends the RFC
+ * 9421 headers for the client's signer (c->signer != NULL) to *headers:
+ * Content-Digest (content_digest when given -- a streamed body's, with
+ * body NULL and body_len its size -- else computed from body), then
+ * Signature-Input and Signature. client_fail_transport turns a failed
+ * curl_easy_perform into a "client.*" rejection; client_fail_status a 4xx
+ * or 5xx answer (doc: its parsed body, may be NULL) into the node's
+ * rejection. Each returns the error code it filled `rej` with. */
+int client_sign_request(hanse_client *c, const char *method, const char *url,
+                        const void *body, size_t body_len, const char *content_digest,
+                        struct curl_slist **headers, hanse_reject *rej);
+int client_fail_transport(hanse_client *c, int curl_code, const char *url,
+                          hanse_reject *rej);
+int client_fail_status(json_t *doc, long status, const char *url, hanse_reject *rej);
 
 /* A client-side failure: status 0, code "client.<what>". Returns rc. */
 int client_fail(hanse_reject *rej, int rc, const char *code, const char *fmt,

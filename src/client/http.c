@@ -22,8 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <time.h>
+
 #include "base/log.h"
 #include "client/client_internal.h"
+#include "crypto/httpsig.h"
 
 int client_fail(hanse_reject *rej, int rc, const char *code, const char *fmt,
                 ...) {
@@ -96,6 +100,54 @@ static int http_failure(json_t *doc, long status, const char *url,
   return rc;
 }
 
+/* Append the RFC 9421 headers of this request (crypto/httpsig.h): the
+ * Content-Digest of the body, then Signature-Input and Signature over
+ * method, path, query and that digest, with a random nonce so that two
+ * identical requests in the same second are still two signatures. */
+int client_sign_request(hanse_client *c, const char *method, const char *url,
+                        const void *body, size_t body_len, const char *content_digest,
+                        struct curl_slist **headers, hanse_reject *rej) {
+  const char *p = strstr(url, "://");
+  p = p ? strchr(p + 3, '/') : NULL;
+  if (p == NULL) p = "/";
+  const char *q = strchr(p, '?');
+  char *path = strndup(p, q ? (size_t)(q - p) : strlen(p));
+  if (path == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  char digest[HANSE_HTTPSIG_DIGEST_FIELD_BYTES];
+  hanse_httpsig_field field = {"Content-Digest", digest};
+  if (body_len > 0 && content_digest != NULL)
+    snprintf(digest, sizeof digest, "%s", content_digest); /* a streamed body */
+  else if (body_len > 0)
+    hanse_httpsig_content_digest(digest, body, body_len);
+  hanse_httpsig_request req = {.method = method, .path = path, .query = q ? q + 1 : NULL,
+                               .fields = &field, .field_count = body_len > 0,
+                               .body = body, .body_len = body_len};
+  char keyid[HANSE_HASH_HEX_BYTES];
+  hanse_pubkey_hex(keyid, &c->signer->pub);
+  uint8_t rnd[16];
+  char nonce[HANSE_HTTPSIG_NONCE_MAX];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2base64(nonce, sizeof nonce, rnd, sizeof rnd, sodium_base64_VARIANT_ORIGINAL);
+  hanse_httpsig_params prm;
+  hanse_httpsig_headers out;
+  int rc = hanse_httpsig_params_for_request(&prm, &req, (int64_t)time(NULL), keyid);
+  if (rc == HANSE_OK) rc = hanse_httpsig_params_set_nonce(&prm, nonce);
+  if (rc == HANSE_OK) rc = hanse_httpsig_sign(&req, &prm, NULL, c->signer, &out, rej);
+  free(path);
+  if (rc != HANSE_OK) return client_fail(rej, rc, "client.sign", "cannot sign the request");
+  char line[16 + HANSE_HTTPSIG_INPUT_FIELD_BYTES];
+  const char *names[] = {"Content-Digest", "Signature-Input", "Signature"};
+  const char *values[] = {body_len > 0 ? digest : NULL, out.signature_input, out.signature};
+  for (int i = 0; i < 3; i++) {
+    if (values[i] == NULL) continue;
+    snprintf(line, sizeof line, "%s: %s", names[i], values[i]);
+    struct curl_slist *h = curl_slist_append(*headers, line);
+    if (h == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    *headers = h;
+  }
+  return HANSE_OK;
+}
+
 int client_request(hanse_client *c, const char *method, const char *path,
                    const char *content_type, const void *body, size_t body_len,
                    long extra_timeout_ms, json_t **out, hanse_reject *rej) {
@@ -123,6 +175,10 @@ int client_request(hanse_client *c, const char *method, const char *path,
       goto done;
     }
     headers = h;
+  }
+  if (c->signer != NULL) {
+    rc = client_sign_request(c, method, url, body, body_len, NULL, &headers, rej);
+    if (rc != HANSE_OK) goto done;
   }
 
   CURL *k = c->curl;
@@ -177,4 +233,13 @@ done:
   hanse_buf_free(&answer);
   free(url);
   return rc;
+}
+
+int client_fail_transport(hanse_client *c, int curl_code, const char *url,
+                          hanse_reject *rej) {
+  return transport_failure(c, (CURLcode)curl_code, url, rej);
+}
+
+int client_fail_status(json_t *doc, long status, const char *url, hanse_reject *rej) {
+  return http_failure(doc, status, url, rej);
 }

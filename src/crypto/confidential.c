@@ -26,6 +26,16 @@
  * small stack buffer, and only opening decodes it into the heap. So a
  * module's `check` costs a pass over the text and no allocation.
  *
+ * Grants (hanse_confidential_reseal, _open_sealed) carry one sealed key
+ * outside the field, for a recipient added after the value went on chain
+ * (modules/seal). Re-sealing first proves that the key opens the
+ * ciphertext, so a wrong key given to one recipient never spreads; the
+ * chain itself cannot make that check, having no key.
+ *
+ * Modules whose values are opaque to them find fields by shape
+ * (hanse_confidential_check_tree): any object with an "enc" member must be
+ * a well-formed field, and the walk reports where one is not.
+ *
  * Secrets and their life: K lives in a stack array wiped on every path;
  * the X25519 secret key likewise; the plaintext lives in a malloc'd buffer
  * wiped before free(). The JSON text of the value is produced with
@@ -37,6 +47,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,20 +267,20 @@ static int seal_key(uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES],
   return crypto_box_seal(sealed, key, HANSE_CONFIDENTIAL_KEY_BYTES, x_pk);
 }
 
-/* Unseal recipient i's copy of the field key with `me`'s key pair into
- * key (wiped by the caller). HANSE_OK or "confidential.bad_key". */
-static int unseal_key(const conf_view *v, size_t i, const hanse_keypair *me,
+/* Unseal the field key from the n base64 characters at s (a recipient's
+ * "sealed", or a grant's) with `me`'s key pair into key (wiped by the
+ * caller). `who` names the entry in messages ("recipient 2", "grant").
+ * HANSE_OK, "confidential.malformed" (not the base64 of 80 bytes) or
+ * "confidential.bad_key". */
+static int unseal_b64(const char *s, size_t n, const hanse_keypair *me,
                       uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES],
-                      hanse_reject *rej) {
-  const char *s;
-  size_t len;
+                      const char *who, hanse_reject *rej) {
   uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
   uint8_t x_pk[crypto_box_PUBLICKEYBYTES];
   uint8_t x_sk[crypto_box_SECRETKEYBYTES];
-  /* view_parse has checked this entry: failing here is a bug. */
-  int parsed = get_string(json_array_get(v->recipients, i), "sealed", &s, &len) == 0 &&
-               b64_exact(sealed, sizeof sealed, s, len) == 0;
-  HANSE_ASSERT(parsed);
+  if (s == NULL || b64_exact(sealed, sizeof sealed, s, n) != 0)
+    return MALFORMED(rej, "%s: \"sealed\" is not the base64 of %d bytes", who,
+                     HANSE_CONFIDENTIAL_SEALED_BYTES);
   int ok = crypto_sign_ed25519_pk_to_curve25519(x_pk, me->pub.b) == 0 &&
            crypto_sign_ed25519_sk_to_curve25519(x_sk, me->sk) == 0 &&
            crypto_box_seal_open(key, sealed, sizeof sealed, x_pk, x_sk) == 0;
@@ -277,9 +288,23 @@ static int unseal_key(const conf_view *v, size_t i, const hanse_keypair *me,
   if (!ok) {
     sodium_memzero(key, HANSE_CONFIDENTIAL_KEY_BYTES);
     return reject(rej, CODE_BAD_KEY, 400,
-                  "recipient %zu: the sealed field key does not open with this key", i);
+                  "%s: the sealed field key does not open with this key", who);
   }
   return HANSE_OK;
+}
+
+/* Unseal recipient i's copy of the field key (see unseal_b64). */
+static int unseal_key(const conf_view *v, size_t i, const hanse_keypair *me,
+                      uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES],
+                      hanse_reject *rej) {
+  const char *s = NULL;
+  size_t len = 0;
+  char who[32];
+  snprintf(who, sizeof who, "recipient %zu", i);
+  /* view_parse has checked this entry: a malformed one here is a bug. */
+  int parsed = get_string(json_array_get(v->recipients, i), "sealed", &s, &len) == 0;
+  HANSE_ASSERT(parsed);
+  return unseal_b64(s, len, me, key, who, rej);
 }
 
 /* ---- the AEAD ----------------------------------------------------------- */
@@ -438,26 +463,15 @@ out:
   return rc;
 }
 
-int hanse_confidential_open(const json_t *field, const char *ad,
-                            const hanse_keypair *me, json_t **value_out,
-                            hanse_reject *rej) {
-  HANSE_ASSERT(ad != NULL && me != NULL && value_out != NULL);
-  conf_view v;
-  int rc = view_parse(field, &v, rej);
-  if (rc != HANSE_OK) return rc;
-  long i = view_find(&v, &me->pub);
-  if (i < 0)
-    return reject(rej, CODE_NOT_RECIPIENT, 403,
-                  "this key is not among the field's %zu recipients", v.n);
-
-  uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
+/* Decrypt the view with the field key under ad and parse the JSON text
+ * into *value_out. The plaintext is wiped before it is freed. */
+static int open_with_key(const conf_view *v, const char *ad,
+                         const uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES],
+                         json_t **value_out, hanse_reject *rej) {
   uint8_t *pt = NULL;
   size_t pt_len = 0;
-  rc = unseal_key(&v, (size_t)i, me, key, rej);
-  if (rc == HANSE_OK) rc = decrypt(&v, ad, key, &pt, &pt_len, rej);
-  sodium_memzero(key, sizeof key);
+  int rc = decrypt(v, ad, key, &pt, &pt_len, rej);
   if (rc != HANSE_OK) return rc;
-
   json_error_t err;
   json_t *value = json_loadb((const char *)pt, pt_len,
                              JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
@@ -469,6 +483,70 @@ int hanse_confidential_open(const json_t *field, const char *ad,
                   "the decrypted field is not one JSON text");
   *value_out = value;
   return HANSE_OK;
+}
+
+int hanse_confidential_open(const json_t *field, const char *ad,
+                            const hanse_keypair *me, json_t **value_out,
+                            hanse_reject *rej) {
+  HANSE_ASSERT(ad != NULL && me != NULL && value_out != NULL);
+  conf_view v;
+  int rc = view_parse(field, &v, rej);
+  if (rc != HANSE_OK) return rc;
+  long i = view_find(&v, &me->pub);
+  if (i < 0)
+    return reject(rej, CODE_NOT_RECIPIENT, 403,
+                  "this key is not among the field's %zu recipients", v.n);
+  uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
+  rc = unseal_key(&v, (size_t)i, me, key, rej);
+  if (rc == HANSE_OK) rc = open_with_key(&v, ad, key, value_out, rej);
+  sodium_memzero(key, sizeof key);
+  return rc;
+}
+
+int hanse_confidential_open_sealed(const json_t *field, const char *ad,
+                                   const hanse_keypair *me,
+                                   const json_t *sealed, json_t **value_out,
+                                   hanse_reject *rej) {
+  HANSE_ASSERT(ad != NULL && me != NULL && value_out != NULL);
+  conf_view v;
+  int rc = view_parse(field, &v, rej);
+  if (rc != HANSE_OK) return rc;
+  uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
+  rc = unseal_b64(json_string_value(sealed), json_string_length(sealed), me,
+                  key, "grant", rej);
+  if (rc == HANSE_OK) rc = open_with_key(&v, ad, key, value_out, rej);
+  sodium_memzero(key, sizeof key);
+  return rc;
+}
+
+/* The field key as `me` holds it -- from my entry in the list, or from
+ * `my_sealed` when not NULL -- proven to open the ciphertext under ad, so
+ * a wrong key given to me by the sealer is never passed on. On failure
+ * the key is wiped; on success the caller wipes it. */
+static int recover_key(const conf_view *v, const char *ad,
+                       const hanse_keypair *me, const json_t *my_sealed,
+                       uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES],
+                       hanse_reject *rej) {
+  int rc;
+  if (my_sealed != NULL) {
+    rc = unseal_b64(json_string_value(my_sealed), json_string_length(my_sealed),
+                    me, key, "grant", rej);
+  } else {
+    long i = view_find(v, &me->pub);
+    if (i < 0)
+      return reject(rej, CODE_NOT_RECIPIENT, 403,
+                    "the granting key is not among the field's recipients");
+    rc = unseal_key(v, (size_t)i, me, key, rej);
+  }
+  uint8_t *pt = NULL;
+  size_t pt_len = 0;
+  if (rc == HANSE_OK) rc = decrypt(v, ad, key, &pt, &pt_len, rej);
+  if (pt != NULL) {
+    sodium_memzero(pt, pt_len);
+    free(pt);
+  }
+  if (rc != HANSE_OK) sodium_memzero(key, HANSE_CONFIDENTIAL_KEY_BYTES);
+  return rc;
 }
 
 int hanse_confidential_add_recipient(const json_t *field, const char *ad,
@@ -486,31 +564,17 @@ int hanse_confidential_add_recipient(const json_t *field, const char *ad,
     return reject(rej, CODE_BAD_RECIPIENT, 400,
                   "the field already has %d recipients",
                   HANSE_CONFIDENTIAL_RECIPIENTS_MAX);
-  long i = view_find(&v, &existing_recipient->pub);
-  if (i < 0)
-    return reject(rej, CODE_NOT_RECIPIENT, 403,
-                  "the granting key is not among the field's recipients");
 
   uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
   uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
-  uint8_t *pt = NULL;
-  size_t pt_len = 0;
-  json_t *copy = NULL;
-  rc = unseal_key(&v, (size_t)i, existing_recipient, key, rej);
-  /* Re-seal only a key that really opens the ciphertext: a sealer may have
-   * given this recipient a wrong one, which must not spread. */
-  if (rc == HANSE_OK) rc = decrypt(&v, ad, key, &pt, &pt_len, rej);
-  if (pt != NULL) {
-    sodium_memzero(pt, pt_len);
-    free(pt);
-  }
+  rc = recover_key(&v, ad, existing_recipient, NULL, key, rej);
   if (rc == HANSE_OK && seal_key(sealed, key, new_recipient) != 0)
     rc = reject(rej, CODE_BAD_RECIPIENT, 400,
                 "the new key is not a valid Ed25519 public key");
   sodium_memzero(key, sizeof key);
   if (rc != HANSE_OK) return rc;
 
-  copy = json_deep_copy(field);
+  json_t *copy = json_deep_copy(field);
   if (copy == NULL ||
       json_array_append_new(json_object_get(copy, "recipients"),
                             recipient_entry(new_recipient, sealed)) != 0) {
@@ -518,5 +582,124 @@ int hanse_confidential_add_recipient(const json_t *field, const char *ad,
     return nomem(rej);
   }
   *out_field = copy;
+  return HANSE_OK;
+}
+
+int hanse_confidential_reseal(const json_t *field, const char *ad,
+                              const hanse_keypair *me, const json_t *my_sealed,
+                              const hanse_pubkey *new_recipient,
+                              json_t **sealed_out, hanse_reject *rej) {
+  HANSE_ASSERT(ad != NULL && me != NULL);
+  HANSE_ASSERT(new_recipient != NULL && sealed_out != NULL);
+  conf_view v;
+  int rc = view_parse(field, &v, rej);
+  if (rc != HANSE_OK) return rc;
+  if (view_find(&v, new_recipient) >= 0)
+    return reject(rej, CODE_DUPLICATE, 409, "the new key is already a recipient");
+
+  uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
+  uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
+  rc = recover_key(&v, ad, me, my_sealed, key, rej);
+  if (rc == HANSE_OK && seal_key(sealed, key, new_recipient) != 0)
+    rc = reject(rej, CODE_BAD_RECIPIENT, 400,
+                "the new key is not a valid Ed25519 public key");
+  sodium_memzero(key, sizeof key);
+  if (rc != HANSE_OK) return rc;
+  json_t *s = b64_string(sealed, sizeof sealed);
+  if (s == NULL) return nomem(rej);
+  *sealed_out = s;
+  return HANSE_OK;
+}
+
+/* ---- fields inside payloads ---------------------------------------------- */
+
+int hanse_confidential_is_field(const json_t *v) {
+  return json_is_object(v) && json_object_get(v, "enc") != NULL;
+}
+
+/* Deeper than any payload the parser admits (16 levels): a guard for other
+ * callers, not a bound users meet. */
+#define TREE_DEPTH_MAX 64
+
+/* Append ".seg" (or "seg" at the start) to the path in buf, truncating;
+ * returns the old length to restore. */
+static size_t path_push(char *buf, size_t cap, const char *seg) {
+  size_t old = strlen(buf);
+  if (old < cap - 1) snprintf(buf + old, cap - old, "%s%s", old ? "." : "", seg);
+  return old;
+}
+
+static int tree_walk(const json_t *v, int depth, char *path, size_t cap,
+                     size_t *sealed, hanse_reject *rej) {
+  if (depth > TREE_DEPTH_MAX)
+    return MALFORMED(rej, "%s: nested too deeply", path[0] ? path : "value");
+  if (hanse_confidential_is_field(v)) {
+    int rc = hanse_confidential_check(v, rej);
+    if (rc != HANSE_OK) {
+      hanse_reject_prefix(rej, "%s", path[0] ? path : "value");
+      return rc;
+    }
+    *sealed += json_dumpb(v, NULL, 0, JSON_COMPACT);
+    return HANSE_OK;
+  }
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *m;
+    json_object_foreach((json_t *)v, k, m) {
+      size_t old = path_push(path, cap, k);
+      int rc = tree_walk(m, depth + 1, path, cap, sealed, rej);
+      path[old] = 0;
+      if (rc != HANSE_OK) return rc;
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *m;
+    json_array_foreach(v, i, m) {
+      char seg[24];
+      snprintf(seg, sizeof seg, "%zu", i);
+      size_t old = path_push(path, cap, seg);
+      int rc = tree_walk(m, depth + 1, path, cap, sealed, rej);
+      path[old] = 0;
+      if (rc != HANSE_OK) return rc;
+    }
+  }
+  return HANSE_OK;
+}
+
+int hanse_confidential_check_tree(const json_t *v, size_t *sealed_bytes,
+                                  hanse_reject *rej) {
+  char path[HANSE_CONFIDENTIAL_PATH_MAX + 1] = "";
+  size_t sealed = 0;
+  int rc = tree_walk(v, 0, path, sizeof path, &sealed, rej);
+  if (rc == HANSE_OK && sealed_bytes != NULL) *sealed_bytes = sealed;
+  return rc;
+}
+
+int hanse_confidential_path_valid(const char *path) {
+  if (path == NULL) return 0;
+  size_t n = strnlen(path, HANSE_CONFIDENTIAL_PATH_MAX + 1);
+  if (n == 0 || n > HANSE_CONFIDENTIAL_PATH_MAX) return 0;
+  int seg_len = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = path[i];
+    if (c == '.') {
+      if (seg_len == 0) return 0; /* empty segment */
+      seg_len = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') || c == '_' || c == '-') {
+      seg_len++;
+    } else {
+      return 0;
+    }
+  }
+  return seg_len > 0;
+}
+
+int hanse_confidential_sealed_check(const json_t *sealed, hanse_reject *rej) {
+  uint8_t b[HANSE_CONFIDENTIAL_SEALED_BYTES];
+  if (!json_is_string(sealed) ||
+      b64_exact(b, sizeof b, json_string_value(sealed), json_string_length(sealed)) != 0)
+    return MALFORMED(rej, "a sealed key is the base64 of %d bytes",
+                     HANSE_CONFIDENTIAL_SEALED_BYTES);
   return HANSE_OK;
 }

@@ -151,4 +151,68 @@ int hanse_confidential_add_recipient(const json_t *field, const char *ad,
  * HANSE_OK or HANSE_ERR(INVALID) with "confidential.malformed". */
 int hanse_confidential_check(const json_t *field, hanse_reject *rej);
 
+/* ---- Fields inside payloads ---------------------------------------------
+ *
+ * Where a module keeps values opaque to it (notary metadata, member
+ * attributes), any object with an "enc" member is taken for a
+ * confidential field and must pass hanse_confidential_check: a payload
+ * cannot carry a half-formed field that some reader would mistake for a
+ * sealed one. "enc" is thereby a reserved member name in those values. */
+
+/* 1 if `v` is an object with an "enc" member, else 0. */
+int hanse_confidential_is_field(const json_t *v);
+
+/* Check every confidential field within `v` (objects and arrays, to the
+ * depth the payload parser allows; a field's own members are not
+ * descended into). *sealed_bytes (may be NULL) receives the total size of
+ * those fields as compact JSON, so a module can bound the plaintext part
+ * of a value separately from its sealed part. No key is used.
+ * HANSE_OK or "confidential.malformed", the message naming the field's
+ * path within `v`. */
+int hanse_confidential_check_tree(const json_t *v, size_t *sealed_bytes,
+                                  hanse_reject *rej);
+
+/* Field paths name a value in a payload: segments of [A-Za-z0-9_-] joined
+ * by '.', each a member name or, inside an array, a decimal index:
+ * "meta.price", "attributes.salary", "lines.0.net". At most
+ * HANSE_CONFIDENTIAL_PATH_MAX bytes. The alphabet keeps a path usable as
+ * part of a state key ("seal/<tx>/<path>/<key>", modules/seal) and in the
+ * associated data "<chain>/<kind>/<path>" without escaping. */
+#define HANSE_CONFIDENTIAL_PATH_MAX 128
+
+/* 1 if `path` (NUL-terminated, may be NULL) is a valid field path. */
+int hanse_confidential_path_valid(const char *path);
+
+/* ---- Grants: a key re-sealed outside the field ------------------------
+ *
+ * A value on chain cannot be changed, so a recipient added later gets the
+ * field key re-sealed in a transaction of its own (modules/seal): one
+ * base64 string of HANSE_CONFIDENTIAL_SEALED_BYTES. */
+
+/* Context-free check of such a sealed key: a JSON string holding the
+ * canonical padded base64 of exactly 80 bytes. HANSE_OK or
+ * "confidential.malformed". */
+int hanse_confidential_sealed_check(const json_t *sealed, hanse_reject *rej);
+
+/* Re-seal the field key of `field` to `new_recipient`: `me` unseals it --
+ * from my entry in the field's list, or from `my_sealed` (a grant made to
+ * me; borrowed) when that is not NULL -- proves it opens the ciphertext
+ * under `ad`, and seals it again. The field is not changed. On HANSE_OK,
+ * *sealed_out is a new JSON string for a grant. Refuses a new key already
+ * listed ("confidential.duplicate_recipient"), my key neither listed nor
+ * given a grant ("confidential.not_recipient"), and a key that does not
+ * open ("confidential.bad_key", "confidential.tampered"). */
+int hanse_confidential_reseal(const json_t *field, const char *ad,
+                              const hanse_keypair *me, const json_t *my_sealed,
+                              const hanse_pubkey *new_recipient,
+                              json_t **sealed_out, hanse_reject *rej);
+
+/* Open `field` with a key sealed to me outside it (`sealed`, a grant's
+ * string; borrowed). Same results as hanse_confidential_open, except that
+ * the recipient list is not consulted. */
+int hanse_confidential_open_sealed(const json_t *field, const char *ad,
+                                   const hanse_keypair *me,
+                                   const json_t *sealed, json_t **value_out,
+                                   hanse_reject *rej);
+
 #endif

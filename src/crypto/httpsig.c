@@ -826,7 +826,10 @@ static int check_digest(const hanse_httpsig_request *req, hanse_reject *rej) {
       sf_bytes_exact(&it, claimed.b, sizeof claimed.b) != SF_OK)
     return auth_rej(rej, HANSE_AUTH_MALFORMED,
                     "Content-Digest sha-256 is not a 32-byte byte sequence");
-  hanse_sha256(&actual, req->body_len ? (const void *)req->body : "", req->body_len);
+  if (req->body_sha256 != NULL)
+    actual = *req->body_sha256;
+  else
+    hanse_sha256(&actual, req->body_len ? (const void *)req->body : "", req->body_len);
   if (sodium_memcmp(claimed.b, actual.b, sizeof actual.b) != 0)
     return auth_rej(rej, HANSE_AUTH_DIGEST_MISMATCH,
                     "Content-Digest does not match the body");
@@ -879,7 +882,7 @@ int hanse_httpsig_verify(const hanse_httpsig_request *req,
       return auth_rej(rej, HANSE_AUTH_COMPONENTS, "%s is not covered", always[i]);
   if (req->query != NULL && !has_component(&p, "@query"))
     return auth_rej(rej, HANSE_AUTH_COMPONENTS, "@query is not covered");
-  if (req->body_len > 0 && !has_component(&p, "content-digest"))
+  if ((req->body_len > 0 || req->body_sha256 != NULL) && !has_component(&p, "content-digest"))
     return auth_rej(rej, HANSE_AUTH_COMPONENTS, "content-digest is not covered");
 
   if (p.created > pol->now_s + pol->max_skew_s)

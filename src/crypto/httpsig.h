@@ -122,6 +122,10 @@ typedef struct hanse_httpsig_request {
   size_t field_count;
   const uint8_t *body;   /* may be NULL when body_len == 0 */
   size_t body_len;
+  /* Verify only: the SHA-256 of a body the caller did not keep (streamed
+   * to disk as it arrived). When set, body/body_len are not used, the
+   * signature must cover content-digest and Content-Digest must equal it. */
+  const hanse_hash *body_sha256;
 } hanse_httpsig_request;
 
 /* ---- Signature parameters ---------------------------------------------- */

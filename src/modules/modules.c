@@ -7,6 +7,8 @@
 extern const hanse_module hanse_module_asset;
 extern const hanse_module hanse_module_notary;
 extern const hanse_module hanse_module_member;
+extern const hanse_module hanse_module_seal;
+extern const hanse_module hanse_module_xchain;
 extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
@@ -16,5 +18,7 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_asset);
   hanse_registry_add(&hanse_module_notary);
   hanse_registry_add(&hanse_module_member);
+  hanse_registry_add(&hanse_module_seal);
+  hanse_registry_add(&hanse_module_xchain);
   hanse_registry_set_identity(&hanse_member_identity);
 }

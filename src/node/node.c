@@ -142,6 +142,15 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
       return HANSE_ERR(CHAIN_BROKEN);
     }
     nc->node = n;
+    char bdir[sizeof cdir + 8];
+    snprintf(bdir, sizeof bdir, "%s/blobs", cdir);
+    rc = hanse_blobstore_open(bdir, &nc->blobs, rej);
+    if (rc != HANSE_OK) {
+      hanse_reject_prefix(rej, "chain '%s'", names[i]);
+      hanse_chain_close(nc->chain);
+      nc->chain = NULL;
+      return rc;
+    }
     hanse_metrics_init(&nc->metrics);
     if (hanse_waiters_init(&nc->waiters) != HANSE_OK) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     nc->mp = hanse_mempool_create(HANSE_MEMPOOL_MAX, node_seq_lookup, nc);
@@ -220,6 +229,7 @@ void hanse_node_close(hanse_node *n) {
   for (int i = 0; i < n->chain_count; i++) {
     hanse_mempool_destroy(n->chains[i].mp);
     hanse_chain_close(n->chains[i].chain);
+    hanse_blobstore_close(n->chains[i].blobs);
     hanse_metrics_destroy(&n->chains[i].metrics);
     hanse_waiters_destroy(&n->chains[i].waiters);
   }

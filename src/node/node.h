@@ -5,6 +5,8 @@
  * Data directory:
  *   <data>/node.key               the node's Ed25519 key (signs blocks)
  *   <data>/chains/<chain id>/     one chain each (chain.h)
+ *   <data>/chains/<chain id>/blobs/   its documents kept off chain
+ *                                 (storage/blobstore.h)
  *
  * Life cycle: hanse_node_open (opens and checks every chain, starts the
  * sequencers and the HTTP server) ... hanse_node_close (stops the server,
@@ -21,6 +23,7 @@
 #include "consensus/sequencer.h"
 #include "node/metrics.h"
 #include "node/waiters.h"
+#include "storage/blobstore.h"
 
 #define HANSE_NODE_CHAINS_MAX 16
 
@@ -41,6 +44,7 @@ typedef struct hanse_node_chain {
   hanse_sequencer *seq;
   hanse_metrics metrics;
   hanse_waiters waiters;
+  hanse_blobstore *blobs;   /* documents anchored by digest (res_blobs.c) */
   hanse_node *node;
 } hanse_node_chain;
 

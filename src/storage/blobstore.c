@@ -12,9 +12,10 @@
  * stray ".tmp-" file, never a partial blob under a digest's name):
  *
  *   1. open "<fan>/.tmp-<16 random hex>" with O_CREAT|O_EXCL (mode 0600);
- *      a streaming put, which learns the digest only at the end, uses
- *      ".tmp-..." in the store directory instead: same file system, so
- *      the rename below is still atomic;
+ *      a streaming put (the blob writer, which hanse_blobstore_put_fd
+ *      drives), which learns the digest only at the end, uses ".tmp-..."
+ *      in the store directory instead: same file system, so the rename
+ *      below is still atomic;
  *   2. write every byte, hashing as it goes for the streaming put;
  *   3. fsync and close the temporary file (a failing close is an error:
  *      some file systems report write errors only there);
@@ -23,6 +24,10 @@
  *   5. renameat the temporary file over "<fan>/<hex>" (this also replaces
  *      a corrupt copy found in step 4);
  *   6. fsync the fan-out directory, which makes the rename durable.
+ *
+ * The blob writer stops between steps 3 and 4 (finish) until its caller
+ * commits: a server checks there that the digest is the one the client
+ * announced, and that the client may upload, before any blob appears.
  *
  * The buffer put runs step 4 first, before writing anything, since it
  * knows the digest up front; an intact blob then costs one read and no
@@ -403,68 +408,185 @@ int hanse_blobstore_put(hanse_blobstore *bs, const void *data, size_t len,
   return install(bs, tmp_rel, rel, fan, rej);
 }
 
+/* ------------------------------------------------------------------ */
+/* The blob writer, and the streaming put built on it                  */
+
+enum { W_WRITING, W_FINISHED, W_COMMITTED, W_FAILED };
+
+struct hanse_blob_writer {
+  hanse_blobstore *bs;
+  int fd;                       /* the temporary file; -1 after finish */
+  int state;                    /* W_* */
+  char tmp_rel[BLOB_REL_MAX];   /* its name; "" once removed or installed */
+  hanse_sha256_state st;        /* of the bytes written so far */
+  uint64_t size_bytes;
+  hanse_hash digest;            /* after finish */
+  hanse_reject fail;            /* the first failure, replayed (W_FAILED) */
+};
+
+/* Make the writer's failure final: remove the temporary file (unless the
+ * failing step did), remember the rejection so that later calls repeat
+ * it. Returns rc. */
+static int writer_fail(hanse_blob_writer *w, int rc, const hanse_reject *r,
+                       hanse_reject *rej) {
+  HANSE_ASSERT(rc != HANSE_OK && w->state != W_FAILED);
+  if (w->fd >= 0) close(w->fd);
+  w->fd = -1;
+  if (w->tmp_rel[0]) unlinkat(w->bs->dirfd, w->tmp_rel, 0);
+  w->tmp_rel[0] = 0;
+  w->state = W_FAILED;
+  w->fail = *r;
+  w->fail.rc = rc;
+  if (rej) *rej = w->fail;
+  return rc;
+}
+
+/* A write into the store failed: sticky for the store (write_failed),
+ * final for the writer. */
+static int writer_io(hanse_blob_writer *w, const char *what, int err,
+                     hanse_reject *rej) {
+  hanse_reject r;
+  int rc = write_failed(w->bs, w->tmp_rel[0] ? w->tmp_rel : NULL, what, err, &r);
+  w->tmp_rel[0] = 0; /* write_failed removed it */
+  return writer_fail(w, rc, &r, rej);
+}
+
+/* A call on a writer that already failed: the same answer again. */
+static int writer_replay(const hanse_blob_writer *w, hanse_reject *rej) {
+  HANSE_ASSERT(w->state == W_FAILED && w->fail.rc != HANSE_OK);
+  if (rej) *rej = w->fail;
+  return w->fail.rc;
+}
+
+int hanse_blob_writer_open(hanse_blobstore *bs, hanse_blob_writer **out,
+                           hanse_reject *rej) {
+  HANSE_ASSERT(bs != NULL && out != NULL);
+  *out = NULL;
+  int rc = refuse_if_failed(bs, rej);
+  if (rc != HANSE_OK) return rc;
+  hanse_blob_writer *w = calloc(1, sizeof *w);
+  if (w == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  w->bs = bs;
+  w->fd = temp_open(bs, NULL, w->tmp_rel);
+  if (w->fd < 0) {
+    int err = errno;
+    free(w);
+    return write_failed(bs, NULL, "create temporary file", err, rej);
+  }
+  w->state = W_WRITING;
+  hanse_sha256_init(&w->st);
+  *out = w;
+  return HANSE_OK;
+}
+
+int hanse_blob_writer_write(hanse_blob_writer *w, const void *data,
+                            size_t len, hanse_reject *rej) {
+  HANSE_ASSERT(w != NULL && (data != NULL || len == 0));
+  if (w->state == W_FAILED) return writer_replay(w, rej);
+  HANSE_ASSERT(w->state == W_WRITING && w->fd >= 0);
+  if (len == 0) return HANSE_OK;
+  if (len > HANSE_BLOB_MAX_BYTES - w->size_bytes) {
+    hanse_reject r;
+    int rc = reject_too_large(&r);
+    return writer_fail(w, rc, &r, rej);
+  }
+  hanse_sha256_update(&w->st, data, len);
+  if (write_all(w->fd, data, len) != 0) return writer_io(w, "write blob", errno, rej);
+  w->size_bytes += len;
+  HANSE_ASSERT(w->size_bytes <= HANSE_BLOB_MAX_BYTES);
+  return HANSE_OK;
+}
+
+int hanse_blob_writer_finish(hanse_blob_writer *w, hanse_hash *digest,
+                             uint64_t *size_bytes, hanse_reject *rej) {
+  HANSE_ASSERT(w != NULL && digest != NULL);
+  if (w->state == W_FAILED) return writer_replay(w, rej);
+  HANSE_ASSERT(w->state == W_WRITING && w->fd >= 0);
+  if (fsync(w->fd) != 0) return writer_io(w, "sync blob", errno, rej);
+  int rc = close(w->fd);
+  w->fd = -1;
+  if (rc != 0) return writer_io(w, "close blob", errno, rej);
+  hanse_sha256_final(&w->st, &w->digest);
+  w->state = W_FINISHED;
+  *digest = w->digest;
+  if (size_bytes != NULL) *size_bytes = w->size_bytes;
+  return HANSE_OK;
+}
+
+int hanse_blob_writer_commit(hanse_blob_writer *w, int *created,
+                             hanse_reject *rej) {
+  HANSE_ASSERT(w != NULL);
+  if (created != NULL) *created = 0;
+  if (w->state == W_FAILED) return writer_replay(w, rej);
+  HANSE_ASSERT(w->state == W_FINISHED && w->fd < 0 && w->tmp_rel[0]);
+  hanse_reject r;
+  int rc = refuse_if_failed(w->bs, &r);
+  if (rc != HANSE_OK) return writer_fail(w, rc, &r, rej);
+
+  char fan[3], rel[BLOB_REL_MAX], hex[HANSE_HASH_HEX_BYTES];
+  blob_names(&w->digest, fan, rel, hex);
+  int intact = 0;
+  rc = check_existing(w->bs, rel, &w->digest, &intact, &r);
+  /* Unreadable (not sticky): the copy is dropped with the writer. */
+  if (rc != HANSE_OK) return writer_fail(w, rc, &r, rej);
+  if (intact) {
+    /* Already stored: the copy is not needed. A failed unlink leaves only
+     * a stray temporary file, which the store ignores. */
+    if (unlinkat(w->bs->dirfd, w->tmp_rel, 0) != 0)
+      HANSE_WARN("blob store %s: cannot remove %s: %s", w->bs->dir, w->tmp_rel,
+                 strerror(errno));
+    w->tmp_rel[0] = 0;
+    w->state = W_COMMITTED;
+    return HANSE_OK;
+  }
+  rc = install(w->bs, w->tmp_rel, rel, fan, &r);
+  if (rc != HANSE_OK) {
+    /* install removed the temporary file, or renamed it into place and
+     * failed the directory sync; either way nothing is left to remove. */
+    w->tmp_rel[0] = 0;
+    return writer_fail(w, rc, &r, rej);
+  }
+  w->tmp_rel[0] = 0;
+  w->state = W_COMMITTED;
+  if (created != NULL) *created = 1;
+  return HANSE_OK;
+}
+
+void hanse_blob_writer_close(hanse_blob_writer *w) {
+  if (w == NULL) return;
+  if (w->fd >= 0) close(w->fd);
+  if (w->tmp_rel[0] && unlinkat(w->bs->dirfd, w->tmp_rel, 0) != 0)
+    HANSE_WARN("blob store %s: cannot remove %s: %s", w->bs->dir, w->tmp_rel,
+               strerror(errno));
+  free(w);
+}
+
 int hanse_blobstore_put_fd(hanse_blobstore *bs, int fd, hanse_hash *digest,
                            uint64_t *size_bytes, hanse_reject *rej) {
   HANSE_ASSERT(bs != NULL && digest != NULL && fd >= 0);
   if (size_bytes != NULL) *size_bytes = 0;
-  int rc = refuse_if_failed(bs, rej);
+  hanse_blob_writer *w;
+  int rc = hanse_blob_writer_open(bs, &w, rej);
   if (rc != HANSE_OK) return rc;
-
-  char tmp_rel[BLOB_REL_MAX];
-  int tfd = temp_open(bs, NULL, tmp_rel);
-  if (tfd < 0) return write_failed(bs, NULL, "create temporary file", errno, rej);
-
-  hanse_sha256_state st;
   uint8_t chunk[BLOB_CHUNK_BYTES];
-  uint64_t total = 0;
-  hanse_sha256_init(&st);
   for (;;) {
     ssize_t n = read_some(fd, chunk, sizeof chunk);
     if (n < 0) {
       /* The source failed, not the store: not sticky. */
-      int err = errno;
-      close(tfd);
-      unlinkat(bs->dirfd, tmp_rel, 0);
-      return hanse_reject_set(rej, HANSE_ERR(IO), "reading the blob source: %s",
-                              strerror(err));
+      rc = hanse_reject_set(rej, HANSE_ERR(IO), "reading the blob source: %s",
+                            strerror(errno));
+      goto done;
     }
     if (n == 0) break;
-    if (total + (uint64_t)n > HANSE_BLOB_MAX_BYTES) {
-      close(tfd);
-      unlinkat(bs->dirfd, tmp_rel, 0);
-      return reject_too_large(rej);
-    }
-    hanse_sha256_update(&st, chunk, (size_t)n);
-    if (write_all(tfd, chunk, (size_t)n) != 0) {
-      int err = errno;
-      close(tfd);
-      return write_failed(bs, tmp_rel, "write blob", err, rej);
-    }
-    total += (uint64_t)n;
+    rc = hanse_blob_writer_write(w, chunk, (size_t)n, rej);
+    if (rc != HANSE_OK) goto done; /* too large: the rest is left unread */
   }
-  if (fsync(tfd) != 0) {
-    int err = errno;
-    close(tfd);
-    return write_failed(bs, tmp_rel, "sync blob", err, rej);
-  }
-  if (close(tfd) != 0) return write_failed(bs, tmp_rel, "close blob", errno, rej);
-  hanse_sha256_final(&st, digest);
-
-  char fan[3], rel[BLOB_REL_MAX], hex[HANSE_HASH_HEX_BYTES];
-  blob_names(digest, fan, rel, hex);
-  int intact = 0;
-  rc = check_existing(bs, rel, digest, &intact, rej);
-  if (rc != HANSE_OK || intact) {
-    /* Already stored (or unreadable): the copy is not needed. A failed
-     * unlink leaves only a stray temporary file, which the store ignores. */
-    if (unlinkat(bs->dirfd, tmp_rel, 0) != 0)
-      HANSE_WARN("blob store %s: cannot remove %s: %s", bs->dir, tmp_rel,
-                 strerror(errno));
-    if (rc == HANSE_OK && size_bytes != NULL) *size_bytes = total;
-    return rc;
-  }
-  rc = install(bs, tmp_rel, rel, fan, rej);
+  uint64_t total = 0;
+  rc = hanse_blob_writer_finish(w, digest, &total, rej);
+  if (rc == HANSE_OK) rc = hanse_blob_writer_commit(w, NULL, rej);
   if (rc == HANSE_OK && size_bytes != NULL) *size_bytes = total;
+done:
+  hanse_blob_writer_close(w);
   return rc;
 }
 

@@ -65,14 +65,11 @@
 #include "base/err.h"
 #include "crypto/hash.h"
 
-/* The largest blob. A download is verified before its first byte is
- * served, so a reader holds the whole blob in memory: the bound caps what
- * one request can pin (the same 64 MiB as HANSE_BLOCK_MAX_BYTES). Trade
- * documents -- scanned bills of lading, certificates, invoices as PDF --
- * are far smaller; anything larger belongs in a system built for media.
- * Note that it exceeds HANSE_HTTP_BODY_MAX (40 MiB): an upload route must
- * stream the body (hanse_blobstore_put_fd) or carry its own limit. */
-#define HANSE_BLOB_MAX_BYTES ((size_t)64 * 1024 * 1024)
+/* The largest blob is HANSE_BLOB_MAX_BYTES (base/limits.h, 64 MiB, with
+ * its reason): a reader holds a whole blob in memory, since a download is
+ * verified before its first byte is served. It exceeds HANSE_HTTP_BODY_MAX
+ * (40 MiB): an upload route must stream the body (a blob writer, or
+ * hanse_blobstore_put_fd) or carry its own limit. */
 
 /* Rejection codes, part of the API (clients match on them). */
 #define HANSE_BLOB_NOT_FOUND "blob.not_found"
@@ -106,6 +103,54 @@ int hanse_blobstore_put(hanse_blobstore *bs, const void *data, size_t len,
  * HANSE_ERR(IO) and not sticky. Idempotent like hanse_blobstore_put. */
 int hanse_blobstore_put_fd(hanse_blobstore *bs, int fd, hanse_hash *digest,
                            uint64_t *size_bytes, hanse_reject *rej);
+
+/* A blob writer: a streaming put for a source that pushes its bytes in
+ * pieces (an HTTP body arriving chunk by chunk) and for a caller that must
+ * decide, once it knows the digest, whether the blob may be kept at all.
+ * No blob appears under any name before commit; close without commit
+ * leaves nothing behind.
+ *
+ *   hanse_blob_writer *w;
+ *   hanse_blob_writer_open(bs, &w, rej);
+ *   for each piece: hanse_blob_writer_write(w, p, n, rej);
+ *   hanse_blob_writer_finish(w, &digest, &size_bytes, rej);
+ *   ... compare the digest with the one expected, authorise ...
+ *   hanse_blob_writer_commit(w, &created, rej);    or skip it to drop
+ *   hanse_blob_writer_close(w);                    always
+ *
+ * The bytes go to a temporary file (".tmp-" in the store directory),
+ * hashed as they arrive; finish syncs and closes it; commit installs it
+ * under its digest exactly as hanse_blobstore_put_fd does (idempotent; a
+ * corrupt copy is replaced). A writer is used by one thread at a time.
+ * Its first failure is final: the temporary file is removed and every
+ * later write, finish or commit returns the same code and rejection
+ * again. Write errors into the store are sticky for the store as above;
+ * "blob.too_large" is not. */
+typedef struct hanse_blob_writer hanse_blob_writer;
+
+/* Start a blob: *out is owned by the caller (hanse_blob_writer_close),
+ * NULL on failure. HANSE_OK, HANSE_ERR(STORE_FAILED), HANSE_ERR(IO),
+ * HANSE_ERR(NOMEM). */
+int hanse_blob_writer_open(hanse_blobstore *bs, hanse_blob_writer **out,
+                           hanse_reject *rej);
+/* Append `len` bytes at `data` (borrowed; may be NULL when len == 0).
+ * More than HANSE_BLOB_MAX_BYTES in all is "blob.too_large" (413) and
+ * nothing is kept. Only before finish. */
+int hanse_blob_writer_write(hanse_blob_writer *w, const void *data,
+                            size_t len, hanse_reject *rej);
+/* End of the bytes: sync them and give their SHA-256 and number
+ * (size_bytes may be NULL). Nothing is installed yet. Only once. */
+int hanse_blob_writer_finish(hanse_blob_writer *w, hanse_hash *digest,
+                             uint64_t *size_bytes, hanse_reject *rej);
+/* Install the finished blob under its digest. *created (may be NULL) is 1
+ * when this commit stored it, 0 when an intact copy was already there.
+ * A store that failed since the writer opened refuses: STORE_FAILED.
+ * Only after a successful finish, once. */
+int hanse_blob_writer_commit(hanse_blob_writer *w, int *created,
+                             hanse_reject *rej);
+/* Free the writer, removing its temporary file unless committed. NULL is
+ * a no-op. */
+void hanse_blob_writer_close(hanse_blob_writer *w);
 
 /* Read the blob named `digest` into `out` (reset first; the caller owns it
  * and frees it with hanse_buf_free), verifying that its SHA-256 equals

@@ -14,6 +14,18 @@
  * and read back by a range; the random-looking ids go into a separate,
  * narrow index, which keeps the random part of each insert small.
  *   state(key BLOB PRIMARY KEY, value BLOB)  WITHOUT ROWID
+ *   history(key BLOB, pos INTEGER, op INTEGER, vhash BLOB,
+ *           PRIMARY KEY(key, pos))  WITHOUT ROWID
+ *
+ * The history is the audit trail: one row per (key, transaction that
+ * changed it), pos being the transaction's txs.pos. Clustered by key, a
+ * record's changes are neighbours and read newest first by one backward
+ * range. The price is paid at commit: one B-tree insert per row, and
+ * since a key's newest rows sit on a page of their own once its history
+ * is long, about one dirty leaf page per key a block changes -- more than
+ * the state table, whose keys share pages. The executor hands the rows
+ * over sorted by (key, pos), so each page is visited once. Signer and tx
+ * id are not repeated: the scan joins txs on pos.
  *
  * Durability: journal_mode=WAL with synchronous=FULL syncs the WAL on every
  * commit, so a committed block survives power loss. The writer takes the
@@ -34,7 +46,8 @@ enum {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_PUT, ST_META_GET, ST_STATE_GET,
   ST_STATE_PUT, ST_STATE_DEL, ST_STATE_SCAN, ST_STATE_SCAN_ALL, ST_BLOCK_PUT,
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
-  ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_COUNT
+  ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_HIST_PUT, ST_HIST_GET,
+  ST_HIST_SCAN, ST_HIST_ALL, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -64,6 +77,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TX_SCAN_BLOCK] = "SELECT id, idx, code, message FROM txs "
                          "WHERE pos >= ?1 * 1048576 AND pos < (?1 + 1) * 1048576 ORDER BY pos",
     [ST_TX_COUNT] = "SELECT count(*) FROM txs",
+    [ST_HIST_PUT] = "INSERT INTO history(key, pos, op, vhash) VALUES (?1, ?2, ?3, ?4)",
+    [ST_HIST_GET] = "SELECT op, vhash FROM history WHERE key = ?1 AND pos = ?2",
+    [ST_HIST_SCAN] = "SELECT h.pos, h.op, h.vhash, t.id, t.signer FROM history h "
+                     "LEFT JOIN txs t ON t.pos = h.pos "
+                     "WHERE h.key = ?1 AND h.pos < ?2 ORDER BY h.pos DESC LIMIT ?3",
+    [ST_HIST_ALL] = "SELECT key, pos, op, vhash FROM history ORDER BY key, pos",
 };
 
 static const char schema_sql[] =
@@ -77,7 +96,9 @@ static const char schema_sql[] =
     " message TEXT NOT NULL);"
     "CREATE UNIQUE INDEX IF NOT EXISTS txs_id ON txs(id);"
     "CREATE TABLE IF NOT EXISTS state(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS history(key BLOB NOT NULL, pos INTEGER NOT NULL,"
+    " op INTEGER NOT NULL, vhash BLOB, PRIMARY KEY(key, pos)) WITHOUT ROWID;";
 
 struct hanse_store {
   sqlite3 *db;
@@ -528,6 +549,108 @@ int hanse_store_tx_count(hanse_store *s, uint64_t *count) {
     *count = (uint64_t)sqlite3_column_int64(st, 0);
   else
     out = store_fail(s, rc, "tx count");
+  sqlite3_reset(st);
+  return out;
+}
+
+/* ---- the audit trail ---- */
+
+/* op and vhash from columns `col` and col + 1. */
+static void history_from_row(sqlite3_stmt *st, int col, hanse_history_row *r) {
+  r->op = sqlite3_column_int(st, col);
+  r->has_vhash = sqlite3_column_bytes(st, col + 1) == HANSE_HASH_BYTES;
+  if (r->has_vhash)
+    memcpy(r->vhash.b, sqlite3_column_blob(st, col + 1), HANSE_HASH_BYTES);
+  else
+    memset(r->vhash.b, 0, HANSE_HASH_BYTES);
+}
+
+int hanse_store_history_put(hanse_store *s, const hanse_history_row *r) {
+  WRITE_GUARD(s);
+  HANSE_ASSERT(r->op == HANSE_HISTORY_PUT || r->op == HANSE_HISTORY_DEL);
+  HANSE_ASSERT(r->pos <= (uint64_t)INT64_MAX);
+  sqlite3_stmt *st = stmt(s, ST_HIST_PUT);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  sqlite3_bind_blob(st, 1, r->klen ? (const void *)r->key : "", (int)r->klen, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)r->pos);
+  sqlite3_bind_int(st, 3, r->op);
+  if (r->has_vhash)
+    sqlite3_bind_blob(st, 4, r->vhash.b, HANSE_HASH_BYTES, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 4);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "history put");
+}
+
+int hanse_store_history_get(hanse_store *s, const void *key, size_t klen,
+                            uint64_t pos, hanse_history_row *r) {
+  sqlite3_stmt *st = stmt(s, ST_HIST_GET);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  r->key = key;
+  r->klen = klen;
+  r->pos = pos;
+  sqlite3_bind_blob(st, 1, klen ? key : "", (int)klen, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)pos);
+  int rc = sqlite3_step(st), out = HANSE_ERR(NOT_FOUND);
+  if (rc == SQLITE_ROW) {
+    history_from_row(st, 0, r);
+    out = HANSE_OK;
+  } else if (rc != SQLITE_DONE) {
+    out = store_fail(s, rc, "history get");
+  }
+  sqlite3_reset(st);
+  return out;
+}
+
+int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
+                             uint64_t before, int limit,
+                             hanse_history_visit_fn fn, void *ctx) {
+  HANSE_ASSERT(limit >= 1);
+  sqlite3_stmt *st = stmt(s, ST_HIST_SCAN);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  if (before > (uint64_t)INT64_MAX) before = (uint64_t)INT64_MAX;
+  sqlite3_bind_blob(st, 1, klen ? key : "", (int)klen, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)before);
+  sqlite3_bind_int(st, 3, limit);
+  int rc, out = HANSE_OK;
+  hanse_history_change c;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    memset(&c, 0, sizeof c);
+    c.row.key = key;
+    c.row.klen = klen;
+    c.row.pos = (uint64_t)sqlite3_column_int64(st, 0);
+    history_from_row(st, 1, &c.row);
+    c.has_tx = sqlite3_column_bytes(st, 3) == HANSE_HASH_BYTES &&
+               sqlite3_column_bytes(st, 4) == HANSE_PUBKEY_BYTES;
+    if (c.has_tx) {
+      memcpy(c.tx_id.b, sqlite3_column_blob(st, 3), HANSE_HASH_BYTES);
+      memcpy(c.signer.b, sqlite3_column_blob(st, 4), HANSE_PUBKEY_BYTES);
+    }
+    if (fn(ctx, &c)) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "history scan");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return out;
+}
+
+int hanse_store_history_scan_all(hanse_store *s, hanse_history_visit_fn fn,
+                                 void *ctx) {
+  sqlite3_stmt *st = stmt(s, ST_HIST_ALL);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  int rc, out = HANSE_OK;
+  hanse_history_change c;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    memset(&c, 0, sizeof c);
+    c.row.key = sqlite3_column_blob(st, 0);
+    c.row.klen = (size_t)sqlite3_column_bytes(st, 0);
+    if (c.row.key == NULL) c.row.key = (const uint8_t *)"";
+    c.row.pos = (uint64_t)sqlite3_column_int64(st, 1);
+    history_from_row(st, 2, &c.row);
+    if (fn(ctx, &c)) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "history scan");
   sqlite3_reset(st);
   return out;
 }

@@ -1,6 +1,6 @@
 /*
  * store.h -- one SQLite database per chain: blocks, transaction index,
- * key-value world state, metadata.
+ * key-value world state, the audit trail of every state change, metadata.
  *
  * A hanse_store is one SQLite connection. The chain opens one writer (the
  * sequencer's thread) and any number of readers (HTTP threads); WAL mode
@@ -118,5 +118,54 @@ int hanse_store_tx_scan_block(hanse_store *s, uint64_t height,
                               hanse_receipt_visit_fn fn, void *ctx);
 /* Counters for status and metrics. */
 int hanse_store_tx_count(hanse_store *s, uint64_t *count);
+
+/* The audit trail: one row per (state key, transaction that changed it),
+ * written by the executor at hanse_exec_finish inside the block's
+ * transaction. `pos` is the transaction's position, the same number as its
+ * txs row (HANSE_POS); the genesis writes, made by no transaction, carry
+ * index HANSE_HISTORY_GENESIS_INDEX of block 0. `vhash` is the SHA-256 of
+ * the value the transaction left (puts only). */
+#define HANSE_POS(height, index) (((uint64_t)(height) << 20) | (uint64_t)(index))
+#define HANSE_POS_HEIGHT(pos) ((uint64_t)(pos) >> 20)
+#define HANSE_POS_INDEX(pos) ((uint32_t)((pos) & 0xFFFFFu))
+
+enum { HANSE_HISTORY_PUT = 1, HANSE_HISTORY_DEL = 2 };
+
+typedef struct hanse_history_row {
+  const uint8_t *key;   /* borrowed */
+  size_t klen;
+  uint64_t pos;
+  int op;               /* HANSE_HISTORY_PUT or _DEL (anything else is corrupt) */
+  int has_vhash;        /* vhash holds 32 stored bytes */
+  hanse_hash vhash;
+} hanse_history_row;
+
+/* Append one row (inside a writer transaction). A row with the same key
+ * and pos is a bug of the caller: HANSE_ERR(INVALID). */
+int hanse_store_history_put(hanse_store *s, const hanse_history_row *r);
+/* The row of (key, pos): HANSE_OK with op, has_vhash and vhash filled (key
+ * and klen as given), or HANSE_ERR(NOT_FOUND). */
+int hanse_store_history_get(hanse_store *s, const void *key, size_t klen,
+                            uint64_t pos, hanse_history_row *r);
+
+/* A row with its transaction's id and signer from the txs table (has_tx 0
+ * for genesis writes, or where the txs row is missing). */
+typedef struct hanse_history_change {
+  hanse_history_row row;
+  int has_tx;
+  hanse_hash tx_id;
+  hanse_pubkey signer;
+} hanse_history_change;
+/* fn returns non-zero to stop. The change and its key are valid only
+ * during the call. */
+typedef int (*hanse_history_visit_fn)(void *ctx, const hanse_history_change *c);
+/* The changes of `key` with pos < before (UINT64_MAX: from the newest),
+ * newest first, at most `limit` (>= 1). */
+int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
+                             uint64_t before, int limit,
+                             hanse_history_visit_fn fn, void *ctx);
+/* Every row in (key, pos) order, without the txs join (the audit). */
+int hanse_store_history_scan_all(hanse_store *s, hanse_history_visit_fn fn,
+                                 void *ctx);
 
 #endif

@@ -5,15 +5,23 @@
  * downloaded).
  *
  * Usage:
- *   node explorer.test.mjs --url http://127.0.0.1:8080 --chain demo --hanse build/hanse
- * or the same through the environment: HANSE_URL, HANSE_CHAIN, HANSE_BIN.
- * CHROMIUM (default /usr/bin/chromium) names the browser.
+ *   node explorer.test.mjs --url http://127.0.0.1:8080 --chain open \
+ *        --members-chain alliance --hanse build/hanse
+ * or the same through the environment: HANSE_URL, HANSE_CHAIN,
+ * HANSE_MEMBERS_CHAIN, HANSE_BIN. CHROMIUM (default /usr/bin/chromium)
+ * names the browser.
  *
- * The node must be running and serving the chain. The test submits one
- * notary.anchor transaction with the hanse CLI, finds it through the search
- * box, verifies its inclusion proof in the page and follows it to its
- * block. It prints one line per step and exits non-zero on the first
- * failure, leaving a screenshot and the page's HTML in a temp directory.
+ * The node must be running and serving both chains, as `hanse demo` does.
+ * On the chain without a policy (--chain, "open") the test submits one
+ * notary.anchor transaction with the hanse CLI and a fresh key (an open
+ * chain takes any key), finds it through the search box, verifies its
+ * inclusion proof in the page and follows it to its block. On the chain
+ * with a policy and public blocks (--members-chain, "alliance") it checks
+ * that the block list shows and that a transaction, which the unsigned
+ * explorer may not read, shows the members-only message with its public
+ * receipt and proof. It prints one line per step and exits non-zero on the
+ * first failure, leaving a screenshot and the page's HTML in a temp
+ * directory.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -30,12 +38,14 @@ const { values: args } = parseArgs({
   options: {
     url: { type: 'string' },
     chain: { type: 'string' },
+    'members-chain': { type: 'string' },
     hanse: { type: 'string' },
     chromium: { type: 'string' },
   },
 });
 const BASE = (args.url || process.env.HANSE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CHAIN = args.chain || process.env.HANSE_CHAIN || 'demo';
+const CHAIN = args.chain || process.env.HANSE_CHAIN || 'open';
+const MEMBERS_CHAIN = args['members-chain'] || process.env.HANSE_MEMBERS_CHAIN || 'alliance';
 const HANSE = args.hanse || process.env.HANSE_BIN || 'hanse';
 const CHROMIUM = args.chromium || process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 15000;
@@ -93,6 +103,8 @@ async function api(p) {
 }
 
 const chainApi = (p) => api(`chains/${encodeURIComponent(CHAIN)}/${p}`);
+const membersApi = (p) => api(`chains/${encodeURIComponent(MEMBERS_CHAIN)}/${p}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tid = (id) => `[data-testid="${id}"]`;
 const text = async (sel) => (await page.locator(sel).first().innerText()).trim();
 const intOf = (s) => Number(String(s).replace(/[^\d]/g, ''));
@@ -157,11 +169,14 @@ async function noHorizontalScroll(what) {
 }
 
 async function main() {
-  log(`# explorer test: ${BASE} chain ${CHAIN}, cli ${HANSE}, browser ${CHROMIUM}`);
+  log(`# explorer test: ${BASE} chains ${CHAIN} and ${MEMBERS_CHAIN}, cli ${HANSE}, browser ${CHROMIUM}`);
 
-  await step('node serves the chain', async () => {
+  const chains = await step('node serves the chains, sorted by id', async () => {
     const st = await api('status');
-    check(Array.isArray(st.chains) && st.chains.includes(CHAIN), `chain ${CHAIN} not in ${JSON.stringify(st.chains)}`);
+    check(Array.isArray(st.chains), `no chain list in ${JSON.stringify(st)}`);
+    for (const c of [CHAIN, MEMBERS_CHAIN]) check(st.chains.includes(c), `chain ${c} not in ${JSON.stringify(st.chains)}`);
+    check(st.chains.every((c, i) => i === 0 || st.chains[i - 1] < c), `chains not sorted: ${st.chains}`);
+    return st.chains;
   });
 
   context = await step('launch chromium', () => chromium.launchPersistentContext(profile, {
@@ -311,6 +326,48 @@ async function main() {
     check((await text(tid('error-message'))).length > 0, 'error has no message');
   });
 
+  /* The demo's workload may still be running: wait for a block with a
+   * transaction on the members' chain. Its block views are public. */
+  const membersTx = await step(`${MEMBERS_CHAIN}: the explorer's default chain lists its public blocks`, async () => {
+    let found = null;
+    for (let i = 0; i < 300 && !found; i++) {
+      const r = await membersApi(`blocks?latest=20`);
+      const b = (r.blocks || []).find((x) => x.tx_count > 0);
+      if (b) {
+        const full = await membersApi(`blocks/${b.height}`);
+        found = { id: full.txs[0].id, height: b.height };
+      } else {
+        await sleep(200);
+      }
+    }
+    check(found, `no transaction on ${MEMBERS_CHAIN} after 60 s`);
+    await page.goto(`${BASE}/`);
+    await page.locator(tid('block-row')).first().waitFor();
+    const picked = await page.locator(tid('chain-select')).inputValue();
+    check(picked === chains[0], `the explorer's default chain is ${picked}, not the first listed, ${chains[0]}`);
+    await page.goto(`${BASE}/?chain=${encodeURIComponent(MEMBERS_CHAIN)}#/block/${found.height}`);
+    await page.locator(`${tid('tx-row')}[data-txid="${found.id}"]`).waitFor();
+    return found.id;
+  });
+
+  await step(`${MEMBERS_CHAIN}: a transaction shows "members only", its receipt and a valid proof`, async () => {
+    await page.goto(`${BASE}/?chain=${encodeURIComponent(MEMBERS_CHAIN)}#/tx/${membersTx}`);
+    const note = page.locator(tid('members-only'));
+    await note.waitFor();
+    const msg = await note.innerText();
+    check(/signed members/.test(msg), `message: ${msg}`);
+    check(/members only/i.test(await text(`${tid('error')} h2`)), `title: ${await text(`${tid('error')} h2`)}`);
+    check(await text(tid('error-code')) === 'auth.missing', `code is ${await text(tid('error-code'))}`);
+    check((await text(tid('error-message'))).includes(MEMBERS_CHAIN), 'the server\'s message is not shown');
+    check(await page.locator(tid('tx-payload')).count() === 0, 'the payload is shown to an unsigned reader');
+    await page.locator(`${tid('tx-status')}:text-is("committed")`).waitFor();
+    check(await text(tid('tx-id')) === membersTx, 'tx view shows another id');
+    await page.click(tid('verify-proof'));
+    await page.waitForFunction((sel) => !!document.querySelector(sel).dataset.result, tid('proof-result'));
+    check(await page.locator(tid('proof-result')).getAttribute('data-result') === 'valid',
+      `verdict: ${await text(tid('proof-result'))}`);
+  });
+
   await step('phone-sized viewport: no horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${BASE}/?chain=${encodeURIComponent(CHAIN)}`);
@@ -323,6 +380,9 @@ async function main() {
     await page.goto(`${BASE}/?chain=${encodeURIComponent(CHAIN)}#/block/${height}`);
     await page.locator(`${tid('tx-row')}[data-txid="${txid}"]`).waitFor();
     await noHorizontalScroll('block view');
+    await page.goto(`${BASE}/?chain=${encodeURIComponent(MEMBERS_CHAIN)}#/tx/${membersTx}`);
+    await page.locator(tid('members-only')).waitFor();
+    await noHorizontalScroll('members-only transaction view');
   });
 
   await step('no uncaught errors in the page', async () => {

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Browser test of the explorer: start a demo node on a free port in a temp
 # data dir, run explorer.test.mjs against it, and always stop the node.
+# The demo serves three chains; the test submits on the open one (any key
+# may) and looks at the alliance as an outsider (public blocks, members-only
+# transactions).
 #
 # Usage: tests/browser/run.sh [path/to/hanse]   (default: $HANSE, else build/hanse)
-# Environment: HANSE_CHAIN (default demo), CHROMIUM (default /usr/bin/chromium),
+# Environment: HANSE_CHAIN (default open: a chain without a policy),
+#              HANSE_MEMBERS_CHAIN (default alliance: public blocks, signed reads),
+#              CHROMIUM (default /usr/bin/chromium),
 #              HANSE_NODE_WAIT seconds to wait for the node (default 60).
 # Worst case (npm ci 180 s + node start 60 s + test 250 s) stays under the
 # ctest TIMEOUT in CMakeLists.txt.
@@ -12,7 +17,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 hanse=${1:-${HANSE:-$root/build/hanse}}
-chain=${HANSE_CHAIN:-demo}
+chain=${HANSE_CHAIN:-open}
+members_chain=${HANSE_MEMBERS_CHAIN:-alliance}
 wait_s=${HANSE_NODE_WAIT:-60}
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
@@ -90,6 +96,7 @@ echo "run.sh: node $node_pid serves $url"
 # then still stops the node.
 # In the background so that a SIGTERM to run.sh runs the trap at once.
 timeout --kill-after=10 240 \
-  node "$here/explorer.test.mjs" --url "$url" --chain "$chain" --hanse "$hanse" &
+  node "$here/explorer.test.mjs" --url "$url" --chain "$chain" \
+    --members-chain "$members_chain" --hanse "$hanse" &
 test_pid=$!
 wait "$test_pid"

@@ -3,8 +3,9 @@
  * routes and methods, bad parameters, malformed JSON and hex, every
  * truncation of a valid transaction, trailing garbage, bad signatures,
  * bad batches, module-level payload errors, replays, oversized bodies,
- * wrong content types. Every one must get a 4xx with a JSON error body
- * carrying a code; the node must stay healthy; nothing may change.
+ * wrong content types, malformed blob requests. Every one must get a 4xx
+ * with a JSON error body carrying a code; the node must stay healthy;
+ * nothing may change.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,23 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
       expect_4xx("method", methods[m], ro[i], "application/json", "{}", 2);
   expect_4xx("method", "PUT", "/v1/chains/bad/txs", "application/json", "{}", 2);
+  /* Blobs (api/res_blobs.c): bad names, no listing, unanchored digests,
+   * bodies that do not hash to their name, wrong methods. */
+#define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
+  static const char *const blob_gets[] = {
+      "/v1/chains/bad/blobs", "/v1/chains/bad/blobs/", "/v1/chains/bad/blobs/xyz",
+      "/v1/chains/bad/blobs/00", "/v1/chains/bad/blobs/" ZEROS "0", "/v1/chains/bad/blobs/" ZEROS,
+      "/v1/chains/bad/blobs/" ZEROS "/x", "/v1/chains/nochain/blobs/" ZEROS};
+  for (size_t i = 0; i < sizeof blob_gets / sizeof blob_gets[0]; i++)
+    expect_4xx("blob", "GET", blob_gets[i], NULL, NULL, 0);
+  static const char *const blob_puts[] = {
+      "/v1/chains/bad/blobs/zz", "/v1/chains/bad/blobs/" ZEROS, "/v1/chains/bad/blobs",
+      "/v1/chains/nochain/blobs/" ZEROS, "/v1/chains/bad/blobs/" ZEROS "/x"};
+  for (size_t i = 0; i < sizeof blob_puts / sizeof blob_puts[0]; i++)
+    expect_4xx("blob", "PUT", blob_puts[i], "application/octet-stream", "document", 8);
+  expect_4xx("blob", "POST", "/v1/chains/bad/blobs/" ZEROS, "application/octet-stream", "x", 1);
+  expect_4xx("blob", "DELETE", "/v1/chains/bad/blobs/" ZEROS, NULL, NULL, 0);
+#undef ZEROS
   expect_4xx("method", "DELETE", "/v1/chains/bad/txs", NULL, NULL, 0);
   expect_4xx("method", "POST", "/v1/chains/bad/txs/"
              "0000000000000000000000000000000000000000000000000000000000000000", "application/json", "{}", 2);
@@ -208,6 +226,8 @@ int main(int argc, char **argv) {
       {"bad", "notary.anchor", "{\"hash\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"meta\":[]}", 2},
       {"bad", "notary.anchor", "{\"hash\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"name\":1}", 2},
       {"bad", "notary.anchor", "{\"hash\":\"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}", 2},
+      {"bad", "notary.anchor", "{\"hash\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"class\":\"secret\"}", 2},
+      {"bad", "notary.anchor", "{\"hash\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"meta\":{\"blob\":\"yes\"}}", 2},
       /* Replays: a different transaction with the sequence already used. */
       {"bad", "asset.transfer", payload, 1},
   };

@@ -30,6 +30,10 @@
  * under "member/attest/<key>/<height>-<index>": height zero-padded to 20
  * digits and index to 5 so a prefix scan lists them in order; the index is
  * the first free one in that block, at most MEMBER_ATTEST_BLOCK_MAX.
+ *
+ * Attributes may hold confidential fields (crypto/confidential.h), e.g. a
+ * salary sealed to HR: `check` requires each to be a well-formed envelope
+ * and never opens one; the record keeps it as it came.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +42,7 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "crypto/confidential.h"
 #include "modules/member/member_internal.h"
 
 _Static_assert(MEMBER_ATTEST_BLOCK_MAX < 100000, "the attestation index fits 5 digits");
@@ -75,12 +80,22 @@ static int check_register(json_t *p, hanse_reject *rej) {
   if (attrs) {
     if (!json_is_object(attrs))
       return hanse_reject_code(rej, "member.bad_attributes", 400, "\"member.attributes\" must be an object");
-    char *t = json_dumps(attrs, JSON_COMPACT);
-    size_t n = t ? strlen(t) : 0;
-    free(t);
-    if (n > MEMBER_ATTRS_MAX)
+    /* Attributes are opaque here: any of them may be sealed to its
+     * readers (crypto/confidential.h); a sealed one must be well formed
+     * and does not count against the bound on the plaintext. */
+    size_t sealed = 0;
+    int rc = hanse_confidential_check_tree(attrs, &sealed, rej);
+    if (rc != HANSE_OK) {
+      hanse_reject_prefix(rej, "member.attributes");
+      return rc;
+    }
+    size_t n = json_dumpb(attrs, NULL, 0, JSON_COMPACT);
+    if (n < sealed) /* 0: jansson ran out of memory measuring */
+      return hanse_reject_set(rej, HANSE_ERR(NOMEM), "cannot measure \"member.attributes\"");
+    if (n - sealed > MEMBER_ATTRS_MAX)
       return hanse_reject_code(rej, "member.bad_attributes", 400,
-                               "\"member.attributes\" exceeds %d bytes", MEMBER_ATTRS_MAX);
+                               "\"member.attributes\" exceeds %d bytes besides its sealed fields",
+                               MEMBER_ATTRS_MAX);
   }
   char hex[HANSE_HASH_HEX_BYTES];
   if (!member_key_norm(json_string_value(json_object_get(m, "key")), hex))

@@ -18,6 +18,7 @@
  * equal bytes, which the state digest requires.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,64 @@ json_t *member_admin_record(const char *org, const char *keyhex, uint64_t height
                    "expires_ms");
 }
 
+/* The genesis document, parsed once: every policy check on a chain asks
+ * whether the signer is a founder, and parsing the genesis for each
+ * transaction would cost more than the rest of the check. The cache is
+ * keyed by the exact bytes of the "genesis" state value (a node may serve
+ * several chains), so a stale answer is impossible; a mutex guards it
+ * (sequencers of several chains, API threads), and the parsed document is
+ * only read once shared (jansson's reference counts are atomic). *out is
+ * a new reference. */
+#define GENESIS_CACHE 16 /* one per chain a node may serve (HANSE_NODE_CHAINS_MAX) */
+static pthread_mutex_t genesis_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  uint8_t *text;
+  size_t len;
+  json_t *parsed;
+} genesis_cache[GENESIS_CACHE];
+static unsigned genesis_next; /* round-robin replacement */
+
+static int genesis_parsed(hanse_exec *ex, json_t **out) {
+  const uint8_t *v;
+  size_t n;
+  int found;
+  *out = NULL;
+  int rc = hanse_exec_get(ex, "genesis", &v, &n, &found);
+  if (rc != HANSE_OK || !found) return rc;
+  pthread_mutex_lock(&genesis_mu);
+  for (int i = 0; i < GENESIS_CACHE; i++) {
+    if (genesis_cache[i].parsed && genesis_cache[i].len == n &&
+        memcmp(genesis_cache[i].text, v, n) == 0) {
+      *out = json_incref(genesis_cache[i].parsed);
+      pthread_mutex_unlock(&genesis_mu);
+      return HANSE_OK;
+    }
+  }
+  json_t *g = json_loadb((const char *)v, n, JSON_REJECT_DUPLICATES, NULL);
+  uint8_t *copy = g ? malloc(n ? n : 1) : NULL;
+  if (copy == NULL) {
+    rc = g == NULL ? HANSE_ERR(INTERNAL) : HANSE_ERR(NOMEM);
+    json_decref(g);
+    pthread_mutex_unlock(&genesis_mu);
+    return rc;
+  }
+  memcpy(copy, v, n);
+  unsigned slot = genesis_next++ % GENESIS_CACHE;
+  free(genesis_cache[slot].text);
+  json_decref(genesis_cache[slot].parsed);
+  genesis_cache[slot].text = copy;
+  genesis_cache[slot].len = n;
+  genesis_cache[slot].parsed = g;
+  *out = json_incref(g);
+  pthread_mutex_unlock(&genesis_mu);
+  return HANSE_OK;
+}
+
 /* The founding organisation of `keyhex` in genesis, or NULL. */
 static int founder_org(hanse_exec *ex, const char *keyhex, char org[MEMBER_ID_MAX + 1]) {
   json_t *g;
   org[0] = 0;
-  int rc = member_get_json(ex, "genesis", &g);
+  int rc = genesis_parsed(ex, &g);
   if (rc != HANSE_OK || g == NULL) return rc;
   size_t i;
   json_t *o;

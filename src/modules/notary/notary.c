@@ -12,7 +12,24 @@
  *
  * A digest is anchored once; a second anchor of the same digest is rejected
  * (notary.exists), so "first anchored at" is unambiguous.
+ *
+ * A payload may name the document's data class ("class": one of
+ * HANSE_DATA_CLASSES, else notary.bad_class); the record keeps it and the
+ * read policy goes by it (default: the module's, "production"). A
+ * document whose bytes the node keeps in its blob store (api/res_blobs.c)
+ * says so in its meta: {"blob":true, "size":N, "media_type":"type/sub"}
+ * (else notary.bad_blob); downloads are served for anchored digests only.
+ *
+ * Metadata is opaque to the notary, so any of its values may be a
+ * confidential field (crypto/confidential.h): an object with an "enc"
+ * member must be a well-formed envelope ("confidential.malformed"
+ * otherwise) and is stored as it came. Whether its ciphertext opens is
+ * never asked: validity cannot depend on a key the chain does not hold.
+ * The NOTARY_META_MAX bound applies to the plaintext part of the
+ * metadata; sealed fields, which grow with their recipients (about 190
+ * bytes each), are bounded by the payload (HANSE_PAYLOAD_MAX).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +37,43 @@
 #include "base/hex.h"
 #include "chain/exec.h"
 #include "chain/module.h"
+#include "crypto/confidential.h"
 
 #define NOTARY_NAME_MAX 256
 #define NOTARY_META_MAX 4096
+/* RFC 6838 bounds a type and a subtype name to 127 characters each. */
+#define NOTARY_MEDIA_TYPE_MAX 255
 
 static const char *const notary_actions[] = {"anchor", NULL};
 static const char *const notary_queries[] = {"anchor", "by_owner", NULL};
+
+/* A media type "type/subtype" of RFC 9110 token characters, no
+ * parameters: safe to send back as a Content-Type header as it is. */
+static int media_type_valid(const char *m) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  size_t n = m ? strlen(m) : 0, slashes = 0;
+  if (n < 3 || n > NOTARY_MEDIA_TYPE_MAX || m[0] == '/' || m[n - 1] == '/') return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)m[i];
+    if (c == '/') slashes++;
+    else if (!isalnum(c) && strchr(tchar, c) == NULL) return 0;
+  }
+  return slashes == 1;
+}
+
+/* The meta of a document kept in the node's blob store (api/res_blobs.c):
+ * "blob" is true; "size" and "media_type", when present, are a possible
+ * blob size and a media type (or a sealed field, already checked, which
+ * the node cannot read: it serves such a blob as octet-stream). */
+static int blob_meta_valid(json_t *meta) {
+  json_t *size = json_object_get(meta, "size");
+  json_t *type = json_object_get(meta, "media_type");
+  if (!json_is_true(json_object_get(meta, "blob"))) return 0;
+  if (size && (!json_is_integer(size) || json_integer_value(size) < 0 ||
+               (uint64_t)json_integer_value(size) > HANSE_BLOB_MAX_BYTES))
+    return 0;
+  return type == NULL || json_is_object(type) || media_type_valid(json_string_value(type));
+}
 
 static int notary_check(const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {
@@ -43,13 +91,30 @@ static int notary_check(const hanse_tx *tx, const char *action, json_t *p,
   if (meta) {
     if (!json_is_object(meta))
       return hanse_reject_code(rej, "notary.bad_meta", 400, "\"meta\" must be an object");
-    char *t = json_dumps(meta, JSON_COMPACT);
-    size_t n = t ? strlen(t) : 0;
-    free(t);
-    if (n > NOTARY_META_MAX)
+    size_t sealed = 0;
+    int rc = hanse_confidential_check_tree(meta, &sealed, rej);
+    if (rc != HANSE_OK) {
+      hanse_reject_prefix(rej, "meta");
+      return rc;
+    }
+    size_t n = json_dumpb(meta, NULL, 0, JSON_COMPACT);
+    if (n < sealed) /* 0: jansson ran out of memory measuring */
+      return hanse_reject_set(rej, HANSE_ERR(NOMEM), "cannot measure \"meta\"");
+    if (n - sealed > NOTARY_META_MAX)
       return hanse_reject_code(rej, "notary.bad_meta", 400,
-                               "\"meta\" exceeds %d bytes", NOTARY_META_MAX);
+                               "\"meta\" exceeds %d bytes besides its sealed fields",
+                               NOTARY_META_MAX);
   }
+  if (meta && json_object_get(meta, "blob") && !blob_meta_valid(meta))
+    return hanse_reject_code(rej, "notary.bad_blob", 400,
+                             "a blob's meta is {\"blob\":true, \"size\": 0 to %zu, "
+                             "\"media_type\": \"type/subtype\"}",
+                             (size_t)HANSE_BLOB_MAX_BYTES);
+  json_t *cls = json_object_get(p, "class");
+  if (cls && !hanse_data_class_valid(json_string_value(cls)))
+    return hanse_reject_code(rej, "notary.bad_class", 400,
+                             "\"class\" must be one of production, transaction, "
+                             "customs_inspection, transport, financial, personal");
   return HANSE_OK;
 }
 
@@ -92,8 +157,10 @@ static int notary_apply(hanse_exec *ex, const hanse_tx *tx, const char *action,
   if (rec == NULL) return HANSE_ERR(NOMEM);
   json_t *name = json_object_get(p, "name");
   json_t *meta = json_object_get(p, "meta");
+  json_t *cls = json_object_get(p, "class");
   if (name) json_object_set(rec, "name", name);
   if (meta) json_object_set(rec, "meta", meta);
+  if (cls) json_object_set(rec, "class", cls); /* the read policy's class */
   char *text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT);
   json_decref(rec);
   if (text == NULL) return HANSE_ERR(NOMEM);

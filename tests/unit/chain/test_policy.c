@@ -198,12 +198,99 @@ static void test_chain_types(void **state) {
   json_decref(g);
 }
 
+/* A policy change decided by vote is in force from the next block, and
+ * re-execution by the audit sees the same. */
+static void test_policy_changed_by_vote(void **state) {
+  px *p = *state;
+  assert_string_equal(run(p, A, "asset.issue", "{\"asset\":\"ACM\",\"decimals\":0,\"supply\":5}"),
+                      "policy.denied");
+  /* A malformed or unknown-role policy is refused on check. */
+  assert_string_equal(run(p, A, "member.policy_propose", "{\"policy\":{\"submit\":[]}}"),
+                      "policy.malformed");
+  assert_string_equal(run(p, A, "member.policy_propose",
+                          "{\"policy\":{\"submit\":{\"*\":[\"wizard\"]}}}"),
+                      "member.bad_role");
+  /* Only admins may propose (the submit rule for member.* says so). */
+  assert_string_equal(run(p, M, "member.policy_propose", "{\"policy\":{}}"), "policy.unknown_signer");
+  hanse_hash prop_id;
+  {
+    fx_body b;
+    fx_body_init(&b);
+    fx_body_tx(&b, &p->k[A], "member.policy_propose", ++p->seq[A], "%s",
+               "{\"policy\":{\"submit\":{\"asset.*\":[\"manufacturer\",\"bank\"],"
+               "\"member.*\":[\"admin\"]}}}");
+    hanse_receipt r;
+    hanse_reject rej;
+    assert_int_equal(fx_propose(&p->f, &b, &r, 1, &rej), HANSE_OK);
+    assert_string_equal(r.code, "ok");
+    prop_id = r.id;
+    fx_body_free(&b);
+  }
+  char pid[HANSE_HASH_HEX_BYTES];
+  hanse_hash_hex(pid, &prop_id);
+  /* Two organisations: both must approve. */
+  assert_string_equal(run(p, A, "member.org_vote", "{\"proposal\":\"%s\",\"approve\":true}", pid), "ok");
+  assert_string_equal(run(p, A, "asset.issue", "{\"asset\":\"ACM\",\"decimals\":0,\"supply\":5}"),
+                      "policy.denied");
+  assert_string_equal(run(p, B, "member.org_vote", "{\"proposal\":\"%s\",\"approve\":true}", pid), "ok");
+  assert_string_equal(run(p, A, "asset.issue", "{\"asset\":\"ACM\",\"decimals\":0,\"supply\":5}"), "ok");
+  /* Notary anchors had a rule before; the new policy has none. */
+  assert_string_equal(run(p, A, "notary.anchor", "{\"hash\":\"%s\"}", DIGEST(7)), "policy.denied");
+  assert_string_equal(run(p, B, "member.org_vote", "{\"proposal\":\"%s\",\"approve\":true}", pid),
+                      "member.closed");
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_t;
+  hanse_reject rej;
+  assert_int_equal(hanse_chain_audit(p->f.dir, &blocks, &txs, &bad_h, &bad_t, NULL, NULL, &rej), HANSE_OK);
+}
+
+/* Read rules: public classes, roles, "*", absent rules. */
+static void test_read_rules(void **state) {
+  (void)state;
+  json_t *pol = json_loads("{\"read\":{\"production\":[\"public\"],\"financial\":[\"bank\"],"
+                           "\"transport\":[\"*\"]},\"public\":[\"blocks\"]}", 0, NULL);
+  hanse_reject rej;
+  assert_int_equal(hanse_policy_validate(pol, &rej), HANSE_OK);
+  json_t *bank = json_pack("[s]", "bank"), *cons = json_pack("[s]", "consumer");
+  assert_true(hanse_policy_read_public(pol, "production"));
+  assert_false(hanse_policy_read_public(pol, "financial"));
+  assert_true(hanse_policy_read_public(pol, NULL));
+  assert_true(hanse_policy_read_allows(pol, "financial", bank));
+  assert_false(hanse_policy_read_allows(pol, "financial", cons));
+  assert_true(hanse_policy_read_allows(pol, "transport", cons));
+  assert_false(hanse_policy_read_allows(pol, "personal", bank)); /* not listed: nobody */
+  assert_true(hanse_policy_read_allows(pol, NULL, cons));        /* block views: members */
+  json_decref(pol);
+  /* No read rules: every member reads everything, nothing is public. */
+  pol = json_loads("{\"submit\":{}}", 0, NULL);
+  assert_true(hanse_policy_read_allows(pol, "personal", cons));
+  assert_false(hanse_policy_read_public(pol, "production"));
+  assert_false(hanse_policy_read_public(pol, NULL));
+  json_decref(pol);
+  /* No policy: public. */
+  assert_true(hanse_policy_read_public(NULL, "personal"));
+  const char *bad[] = {"{\"read\":[]}", "{\"read\":{\"secret\":[\"bank\"]}}",
+                       "{\"read\":{\"financial\":\"bank\"}}", "{\"public\":[\"txs\"]}",
+                       "{\"public\":\"blocks\"}", "{\"extra\":{}}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    pol = json_loads(bad[i], 0, NULL);
+    assert_non_null(pol);
+    assert_int_not_equal(hanse_policy_validate(pol, &rej), HANSE_OK);
+    assert_string_equal(rej.code, "policy.malformed");
+    json_decref(pol);
+  }
+  json_decref(bank);
+  json_decref(cons);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_roles_and_key_states, setup_full, teardown),
       cmocka_unit_test_setup_teardown(test_no_rule_means_no_one, setup_narrow, teardown),
       cmocka_unit_test(test_policy_shape_checked),
       cmocka_unit_test(test_chain_types),
+      cmocka_unit_test_setup_teardown(test_policy_changed_by_vote, setup_full, teardown),
+      cmocka_unit_test(test_read_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

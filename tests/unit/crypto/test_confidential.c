@@ -9,7 +9,11 @@
  * "bad_key"); adding a recipient lets the new one open the old ciphertext
  * while nonce, ciphertext and the old entries stay byte-identical; the
  * context-free check rejects every malformed shape we could think of, and
- * accepts the largest legal field. Run under ASan with leak checking.
+ * accepts the largest legal field. Grants: a key re-sealed outside the
+ * field opens it for its holder, who can re-seal it on; a wrong or foreign
+ * one does not open and is not passed on. Fields are found and checked
+ * anywhere inside a value; field paths have one syntax. Run under ASan
+ * with leak checking.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -832,6 +836,159 @@ static void test_check_rejects_malformed(void **state) {
   json_decref(value);
 }
 
+/* ---- grants: a key re-sealed outside the field ----------------------- */
+
+static void test_reseal_and_open_sealed(void **state) {
+  (void)state;
+  json_t *value = sample_value();
+  const uint8_t tags[] = {0x81, 0x82};
+  json_t *field = seal_to(value, AD, tags, 2);
+  char *before = json_dumps(field, JSON_COMPACT);
+  hanse_keypair a, c, d, x;
+  fx_key(&a, 0x82);
+  fx_key(&c, 0x83);
+  fx_key(&d, 0x84);
+  fx_key(&x, 0x85);
+  hanse_reject rej;
+
+  /* a listed recipient re-seals for c; the field is not changed */
+  json_t *for_c = NULL;
+  assert_int_equal(hanse_confidential_reseal(field, AD, &a, NULL, &c.pub, &for_c, &rej), HANSE_OK);
+  assert_int_equal(hanse_confidential_sealed_check(for_c, NULL), HANSE_OK);
+  char *after = json_dumps(field, JSON_COMPACT);
+  assert_string_equal(before, after);
+  free(after);
+  /* c opens with the grant, not through the list */
+  assert_string_equal(open_code(field, AD, 0x83), "confidential.not_recipient");
+  json_t *back = NULL;
+  assert_int_equal(hanse_confidential_open_sealed(field, AD, &c, for_c, &back, &rej), HANSE_OK);
+  assert_true(json_equal(back, value));
+  json_decref(back);
+  /* c grants d on with its grant; d opens */
+  json_t *for_d = NULL;
+  assert_int_equal(hanse_confidential_reseal(field, AD, &c, for_c, &d.pub, &for_d, &rej), HANSE_OK);
+  assert_int_equal(hanse_confidential_open_sealed(field, AD, &d, for_d, &back, &rej), HANSE_OK);
+  json_decref(back);
+
+  /* refusals */
+  json_t *none = NULL;
+  /* not listed, no grant */
+  assert_int_equal(hanse_confidential_reseal(field, AD, &c, NULL, &d.pub, &none, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.not_recipient");
+  assert_int_equal(rej.status, 403);
+  /* a grant that is someone else's */
+  assert_int_equal(hanse_confidential_open_sealed(field, AD, &x, for_c, &back, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.bad_key");
+  assert_int_equal(hanse_confidential_reseal(field, AD, &x, for_c, &d.pub, &none, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.bad_key");
+  /* the new key is already listed */
+  assert_int_equal(hanse_confidential_reseal(field, AD, &a, NULL, &a.pub, &none, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.duplicate_recipient");
+  /* other associated data: nothing is re-sealed, and a grant does not open */
+  assert_int_equal(hanse_confidential_reseal(field, "other", &a, NULL, &c.pub, &none, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.tampered");
+  assert_int_equal(hanse_confidential_open_sealed(field, "other", &c, for_c, &back, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.tampered");
+  /* a key of another field, sealed to c: accepted by shape, does not open */
+  json_t *other = seal_to(value, AD, tags, 2);
+  json_t *wrong = NULL;
+  assert_int_equal(hanse_confidential_reseal(other, AD, &a, NULL, &c.pub, &wrong, &rej), HANSE_OK);
+  assert_int_equal(hanse_confidential_sealed_check(wrong, NULL), HANSE_OK);
+  assert_int_equal(hanse_confidential_open_sealed(field, AD, &c, wrong, &back, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.tampered");
+  /* and c, holding a wrong key, cannot pass it on */
+  assert_int_equal(hanse_confidential_reseal(field, AD, &c, wrong, &d.pub, &none, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.tampered");
+  json_decref(wrong);
+  json_decref(other);
+  /* a grant that is not 80 bytes of base64 */
+  json_t *junk = json_string("AAAA");
+  assert_int_equal(hanse_confidential_open_sealed(field, AD, &c, junk, &back, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.malformed");
+  assert_int_equal(hanse_confidential_sealed_check(junk, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.malformed");
+  json_decref(junk);
+  junk = json_integer(5);
+  assert_int_equal(hanse_confidential_sealed_check(junk, &rej), HANSE_ERR(INVALID));
+  assert_int_equal(hanse_confidential_sealed_check(NULL, &rej), HANSE_ERR(INVALID));
+  json_decref(junk);
+  assert_null(none);
+
+  free(before);
+  json_decref(for_c);
+  json_decref(for_d);
+  hanse_keypair_wipe(&a);
+  hanse_keypair_wipe(&c);
+  hanse_keypair_wipe(&d);
+  hanse_keypair_wipe(&x);
+  json_decref(field);
+  json_decref(value);
+}
+
+/* ---- fields inside values and paths ----------------------------------- */
+
+static void test_check_tree_and_paths(void **state) {
+  (void)state;
+  json_t *value = sample_value();
+  const uint8_t tags[] = {0x81};
+  json_t *field = seal_to(value, AD, tags, 1);
+  char *ft = json_dumps(field, JSON_COMPACT);
+  size_t field_len = strlen(ft);
+  free(ft);
+  hanse_reject rej;
+
+  assert_true(hanse_confidential_is_field(field));
+  json_t *plain = json_pack("{s:s}", "enc", "utf-8");
+  assert_true(hanse_confidential_is_field(plain));
+  json_t *arr = json_pack("[s]", "enc");
+  assert_false(hanse_confidential_is_field(arr));
+  assert_false(hanse_confidential_is_field(NULL));
+  json_decref(arr);
+
+  /* fields in objects and arrays are found and measured */
+  json_t *tree = json_pack("{s:O, s:{s:[i, O]}, s:s}", "a", field, "b", "c", 1, field, "d", "x");
+  size_t sealed = 0;
+  assert_int_equal(hanse_confidential_check_tree(tree, &sealed, &rej), HANSE_OK);
+  assert_int_equal(sealed, 2 * field_len);
+  assert_int_equal(hanse_confidential_check_tree(tree, NULL, &rej), HANSE_OK);
+  json_t *none = json_pack("{s:[i,{s:s}]}", "x", 1, "y", "z");
+  sealed = 7;
+  assert_int_equal(hanse_confidential_check_tree(none, &sealed, &rej), HANSE_OK);
+  assert_int_equal(sealed, 0);
+  json_decref(none);
+  /* one bad field anywhere: malformed, named by its path */
+  json_array_append_new(json_object_get(json_object_get(tree, "b"), "c"), plain);
+  assert_int_equal(hanse_confidential_check_tree(tree, &sealed, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "confidential.malformed");
+  assert_non_null(strstr(rej.message, "b.c.2"));
+  json_decref(tree);
+
+  /* paths */
+  const char *good[] = {"meta.price", "a", "lines.0.net", "A-b_9.x", NULL};
+  for (int i = 0; good[i]; i++) assert_true(hanse_confidential_path_valid(good[i]));
+  const char *bad[] = {"", ".a", "a.", "a..b", "a/b", "a b", "a.\xc3\xa9", "a*", NULL};
+  for (int i = 0; bad[i]; i++) assert_false(hanse_confidential_path_valid(bad[i]));
+  assert_false(hanse_confidential_path_valid(NULL));
+  char longp[HANSE_CONFIDENTIAL_PATH_MAX + 2];
+  memset(longp, 'p', sizeof longp - 1);
+  longp[sizeof longp - 1] = 0;
+  assert_false(hanse_confidential_path_valid(longp));
+  longp[HANSE_CONFIDENTIAL_PATH_MAX] = 0;
+  assert_true(hanse_confidential_path_valid(longp));
+
+  json_decref(field);
+  json_decref(value);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -845,6 +1002,8 @@ int main(void) {
       cmocka_unit_test(test_add_recipient),
       cmocka_unit_test(test_seal_refusals),
       cmocka_unit_test(test_check_rejects_malformed),
+      cmocka_unit_test(test_reseal_and_open_sealed),
+      cmocka_unit_test(test_check_tree_and_paths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

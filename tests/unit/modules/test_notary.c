@@ -6,7 +6,8 @@
  * letter case, even within one block. apply: the record holds the
  * lowercase digest, owner, block height and time, transaction id, name
  * and meta; the owner index points at it. query: anchor by digest (any
- * case), anchors by owner with paging, and the error codes.
+ * case), anchors by owner with paging, and the error codes. A document's
+ * data class and a blob's meta: checked, kept in the record.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,75 @@ static void test_queries(void **state) {
   json_decref(params);
 }
 
+/* A document's data class, and the meta of a document kept as a blob:
+ * checked, stored in the record, and what the read policy sees. */
+static void test_class_and_blob(void **state) {
+  fx_chain *f = *state;
+  char h[HANSE_HASH_HEX_BYTES], p[1024];
+  doc_hash(h, "bill of lading 77");
+  static const char *const good[] = {"production", "transaction", "customs_inspection",
+                                     "transport", "financial", "personal"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(p, sizeof p, "{\"hash\":\"%s\",\"class\":\"%s\"}", h, good[i]);
+    assert_string_equal(check(&f->alice, p), "ok");
+  }
+  static const char *const bad_class[] = {"\"secret\"", "\"\"", "\"Financial\"", "1", "null",
+                                          "[\"financial\"]", "{}"};
+  for (size_t i = 0; i < sizeof bad_class / sizeof bad_class[0]; i++) {
+    snprintf(p, sizeof p, "{\"hash\":\"%s\",\"class\":%s}", h, bad_class[i]);
+    assert_string_equal(check(&f->alice, p), "notary.bad_class");
+  }
+  snprintf(p, sizeof p,
+           "{\"hash\":\"%s\",\"meta\":{\"blob\":true,\"size\":0,\"media_type\":\"application/pdf\"}}",
+           h);
+  assert_string_equal(check(&f->alice, p), "ok");
+  snprintf(p, sizeof p, "{\"hash\":\"%s\",\"meta\":{\"blob\":true}}", h);
+  assert_string_equal(check(&f->alice, p), "ok");
+  static const char *const bad_blob[] = {
+      "{\"blob\":false}", "{\"blob\":1}", "{\"blob\":true,\"size\":-1}",
+      "{\"blob\":true,\"size\":\"12\"}", "{\"blob\":true,\"size\":67108865}",
+      "{\"blob\":true,\"media_type\":\"pdf\"}", "{\"blob\":true,\"media_type\":\"a/b/c\"}",
+      "{\"blob\":true,\"media_type\":\"text/plain\\r\\nX: y\"}",
+      "{\"blob\":true,\"media_type\":\"text/plain; charset=utf-8\"}",
+      "{\"blob\":true,\"media_type\":7}"};
+  for (size_t i = 0; i < sizeof bad_blob / sizeof bad_blob[0]; i++) {
+    snprintf(p, sizeof p, "{\"hash\":\"%s\",\"meta\":%s}", h, bad_blob[i]);
+    assert_string_equal(check(&f->alice, p), "notary.bad_blob");
+  }
+
+  /* stored in the record; a record without one falls back to the
+   * module's class */
+  char h2[HANSE_HASH_HEX_BYTES];
+  doc_hash(h2, "plain");
+  fx_body b;
+  fx_body_init(&b);
+  fx_body_tx(&b, &f->alice, "notary.anchor", 1,
+             "{\"hash\":\"%s\",\"class\":\"customs_inspection\","
+             "\"meta\":{\"blob\":true,\"size\":5,\"media_type\":\"text/plain\"}}",
+             h);
+  fx_body_tx(&b, &f->alice, "notary.anchor", 2, "{\"hash\":\"%s\"}", h2);
+  hanse_receipt rs[2];
+  hanse_reject rej;
+  assert_int_equal(fx_propose(f, &b, rs, 2, &rej), HANSE_OK);
+  fx_body_free(&b);
+  assert_string_equal(rs[0].code, "ok");
+  assert_string_equal(rs[1].code, "ok");
+  json_t *params = json_pack("{s:s}", "hash", h);
+  json_t *rec = NULL;
+  assert_int_equal(fx_query(f, "notary", "anchor", params, &rec, &rej), HANSE_OK);
+  json_decref(params);
+  assert_string_equal(json_string_value(json_object_get(rec, "class")), "customs_inspection");
+  assert_string_equal(hanse_tx_data_class("notary.anchor", rec), "customs_inspection");
+  assert_true(json_is_true(json_object_get(json_object_get(rec, "meta"), "blob")));
+  json_decref(rec);
+  params = json_pack("{s:s}", "hash", h2);
+  assert_int_equal(fx_query(f, "notary", "anchor", params, &rec, &rej), HANSE_OK);
+  json_decref(params);
+  assert_null(json_object_get(rec, "class"));
+  assert_string_equal(hanse_tx_data_class("notary.anchor", rec), "production");
+  json_decref(rec);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   hanse_modules_register_all();
@@ -240,6 +310,7 @@ int main(void) {
       T(test_check),
       T(test_anchor_once_and_record),
       T(test_queries),
+      T(test_class_and_blob),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,8 +10,10 @@
  * data handed out, and which a re-put repairs. Then the bounds (exactly
  * HANSE_BLOB_MAX_BYTES is stored, one more byte is "blob.too_large" from a
  * buffer and from a stream), no temporary file left behind by any put,
- * sticky failure after a write error, and threads putting the same
- * content while readers read it: one intact file, never a partial read.
+ * sticky failure after a write error, the blob writer (pieces, commit or
+ * drop, too large, a store failing under an open writer), and threads
+ * putting the same content while readers read it: one intact file, never
+ * a partial read.
  *
  * Each test works in its own directory under $TMPDIR and removes it.
  * Threads never call cmocka's asserts (they longjmp): they record results
@@ -668,6 +670,120 @@ static void test_sticky_after_write_error(void **state) {
 }
 
 /* ------------------------------------------------------------------ */
+/* The blob writer                                                     */
+
+static void test_blob_writer(void **state) {
+  (void)state;
+  tmpblobs t;
+  tb_open(&t);
+  hanse_reject rej;
+  size_t n = 300 * 1024 + 7;
+  uint8_t *data = pattern(n, 11);
+  hanse_hash want, d;
+  hanse_sha256(&want, data, n);
+
+  /* pieces of odd sizes: the same digest and bytes as one buffer; nothing
+   * under the digest's name before commit */
+  hanse_blob_writer *w;
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, NULL, 0, &rej), HANSE_OK);
+  for (size_t off = 0, step = 1; off < n; off += step, step = step * 3 + 1) {
+    if (step > n - off) step = n - off;
+    assert_int_equal(hanse_blob_writer_write(w, data + off, step, &rej), HANSE_OK);
+  }
+  uint64_t size = 0;
+  assert_int_equal(hanse_blob_writer_finish(w, &d, &size, &rej), HANSE_OK);
+  assert_true(hanse_hash_eq(&d, &want));
+  assert_int_equal(size, n);
+  int found = 1;
+  assert_int_equal(hanse_blobstore_exists(t.bs, &d, &found, &rej), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(count_temps(&t), 1);
+  int created = 0;
+  assert_int_equal(hanse_blob_writer_commit(w, &created, &rej), HANSE_OK);
+  assert_int_equal(created, 1);
+  hanse_blob_writer_close(w);
+  assert_get_ok(t.bs, &d, data, n);
+  assert_int_equal(count_temps(&t), 0);
+
+  /* the same bytes again: kept as they are, created == 0 */
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, data, n, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_finish(w, &d, NULL, &rej), HANSE_OK);
+  created = 1;
+  assert_int_equal(hanse_blob_writer_commit(w, &created, &rej), HANSE_OK);
+  assert_int_equal(created, 0);
+  hanse_blob_writer_close(w);
+  assert_int_equal(count_temps(&t), 0);
+  assert_int_equal(count_fan_entries(&t, &d), 1);
+
+  /* finished but not committed (a digest the caller did not expect):
+   * closing leaves nothing */
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, "other", 5, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_finish(w, &d, &size, &rej), HANSE_OK);
+  assert_int_equal(size, 5);
+  hanse_blob_writer_close(w);
+  assert_int_equal(hanse_blobstore_exists(t.bs, &d, &found, &rej), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(count_temps(&t), 0);
+
+  /* closed while writing: nothing left either */
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, data, 100, &rej), HANSE_OK);
+  hanse_blob_writer_close(w);
+  assert_int_equal(count_temps(&t), 0);
+
+  /* past the bound, in pieces: too_large at the piece that crosses it,
+   * the temporary file removed, every later call the same answer */
+  uint8_t *zeros = calloc(1, 1024 * 1024);
+  assert_non_null(zeros);
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  for (size_t i = 0; i < HANSE_BLOB_MAX_BYTES / (1024 * 1024); i++)
+    assert_int_equal(hanse_blob_writer_write(w, zeros, 1024 * 1024, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, zeros, 1, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "blob.too_large");
+  assert_int_equal(rej.status, 413);
+  assert_int_equal(count_temps(&t), 0);
+  hanse_reject_clear(&rej);
+  assert_int_equal(hanse_blob_writer_write(w, zeros, 1, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "blob.too_large");
+  assert_int_equal(hanse_blob_writer_finish(w, &d, NULL, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "blob.too_large");
+  assert_int_equal(hanse_blob_writer_commit(w, NULL, &rej), HANSE_ERR(INVALID));
+  hanse_blob_writer_close(w);
+  assert_int_equal(hanse_blobstore_failed(t.bs), 0);
+  free(zeros);
+
+  /* a store that failed while a writer was open refuses its commit */
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_write(w, "late", 4, &rej), HANSE_OK);
+  assert_int_equal(hanse_blob_writer_finish(w, &d, NULL, &rej), HANSE_OK);
+  struct rlimit old, lim;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 4096;
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  hanse_hash d2;
+  uint8_t *fresh = pattern(n, 12); /* not stored yet: the put must write */
+  int rc = hanse_blobstore_put(t.bs, fresh, n, &d2, &rej);
+  free(fresh);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, old_handler);
+  assert_int_equal(rc, HANSE_ERR(IO));
+  assert_int_equal(hanse_blob_writer_commit(w, NULL, &rej), HANSE_ERR(STORE_FAILED));
+  hanse_blob_writer_close(w);
+  assert_int_equal(hanse_blobstore_exists(t.bs, &d, &found, &rej), HANSE_OK);
+  assert_int_equal(found, 0);
+  assert_int_equal(count_temps(&t), 0);
+  assert_int_equal(hanse_blob_writer_open(t.bs, &w, &rej), HANSE_ERR(STORE_FAILED));
+  assert_null(w);
+  free(data);
+  tb_close(&t);
+}
+
+/* ------------------------------------------------------------------ */
 /* Concurrency                                                         */
 
 #define WRITERS 8
@@ -828,6 +944,7 @@ int main(void) {
       cmocka_unit_test(test_not_found),
       cmocka_unit_test(test_too_large),
       cmocka_unit_test(test_sticky_after_write_error),
+      cmocka_unit_test(test_blob_writer),
       cmocka_unit_test(test_concurrent_puts_and_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
