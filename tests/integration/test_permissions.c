@@ -7,8 +7,10 @@
  * member per role (seeds 10..21). Then:
  *
  *  1. Submit matrix: every role submits every transaction kind of the
- *     shipped modules in one signed request; each receipt is policy.denied
- *     exactly when the policy's rule for the kind does not name the role.
+ *     shipped modules (asset, notary, member, seal, xchain -- the receive
+ *     carries a real message from the chain "other") in one signed
+ *     request; each receipt is policy.denied exactly when the policy's
+ *     rule for the kind does not name the role.
  *  2. Read matrix: one notary anchor per data class; every role reads
  *     every one (signed GET /txs/{id}) and gets 200 or 403
  *     policy.read_denied exactly as the policy's read rule says; module
@@ -229,12 +231,13 @@ static long raw(const raw_req *r, const hanse_keypair *kp, char code[64]) {
 
 /* ---- the scenario --------------------------------------------------- */
 
-static void init_chain(const char *chain, uint8_t founder_seed, json_t *pol) {
+static void init_chain(const char *chain, uint8_t founder_seed, json_t *pol, json_t *peers) {
   char hex[65], gpath[300];
   it_pubhex(hex, founder_seed);
   json_t *g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:[s]}], s:o}", "chain_id", chain, "type",
                         "consortium", "organisations", "id", "hq", "name", "HQ", "role",
                         "platform", "keys", hex, "policy", pol);
+  if (peers) json_object_set_new(g, "peers", peers);
   snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", node.dir, chain);
   IT_CHECK(json_dump_file(g, gpath, 0) == 0);
   json_decref(g);
@@ -245,6 +248,8 @@ static void init_chain(const char *chain, uint8_t founder_seed, json_t *pol) {
   free(out);
   IT_CHECK(rc == 0);
 }
+
+static json_t *receive_payload; /* an xchain.receive of a send on "other" */
 
 static json_t *op_payload(const char *kind, const char *role_key_hex, int i) {
   char other[65], other2[65];
@@ -268,6 +273,17 @@ static json_t *op_payload(const char *kind, const char *role_key_hex, int i) {
                      "00000000000000000000000000000000000000000000000000000000000000aa", "approve",
                      1);
   if (strcmp(kind, "member.policy_propose") == 0) return json_pack("{s:{}}", "policy");
+  if (strcmp(kind, "seal.grant") == 0) {
+    uint8_t zero[80] = {0};
+    char b64[120], tx[65];
+    sodium_bin2base64(b64, sizeof b64, zero, sizeof zero, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(tx, sizeof tx, "%064x", 0x5ea1 + i);
+    return json_pack("{s:s, s:s, s:s, s:s}", "tx", tx, "field", "meta.x", "recipient", other,
+                     "sealed", b64);
+  }
+  if (strcmp(kind, "xchain.send") == 0)
+    return json_pack("{s:s, s:s, s:{}}", "to_chain", "other", "kind", "test.msg", "body");
+  if (strcmp(kind, "xchain.receive") == 0) return json_deep_copy(receive_payload);
   if (strcmp(kind, "member.register") == 0)
     return json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member", "id", "nobody", "kind",
                      "person", "roles", "consumer", "attributes", "key", other);
@@ -287,14 +303,50 @@ int main(int argc, char **argv) {
   uint8_t none[] = {250};
   it_init(&node, argv[1], "scratch", none, 1); /* a data dir; chains added below */
   policy = test_policy();
-  init_chain(CHAIN, 1, json_deep_copy(policy));
-  init_chain("other", 2, json_deep_copy(policy));
+  /* "perm" accepts messages from "other", whose blocks this node signs. */
+  char keypath[300];
+  snprintf(keypath, sizeof keypath, "%s/node.key", node.dir);
+  json_t *nk = json_load_file(keypath, 0, NULL);
+  IT_CHECK(nk && json_string_value(json_object_get(nk, "public")));
+  init_chain(CHAIN, 1, json_deep_copy(policy),
+             json_pack("{s:[s]}", "other", json_string_value(json_object_get(nk, "public"))));
+  json_decref(nk);
+  init_chain("other", 2, json_deep_copy(policy), NULL);
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   hanse_keypair founder, kp[NROLES], stranger;
   it_key(&founder, 1);
   it_key(&stranger, 99);
   for (int i = 0; i < NROLES; i++) it_key(&kp[i], ROLE_SEED(i));
+
+  /* A message from "other" to "perm", for the xchain.receive row of the
+   * matrix: sent by other's founder (an admin there). */
+  {
+    hanse_keypair f2;
+    it_key(&f2, 2);
+    hanse_client *oc = client_for("other", &f2);
+    json_t *send = json_pack("{s:s, s:s, s:{s:i}}", "to_chain", CHAIN, "kind", "test.msg",
+                             "body", "n", 1);
+    hanse_client_op op = {"xchain.send", send};
+    hanse_reject rej;
+    uint64_t seq;
+    IT_CHECK(hanse_client_next_seq(oc, &f2.pub, &seq, &rej) == HANSE_OK);
+    hanse_buf b;
+    hanse_buf_init(&b);
+    hanse_hash sid;
+    IT_CHECK(hanse_client_tx_build(oc, &op, seq, &f2, &b, &sid, &rej) == HANSE_OK);
+    hanse_client_entry e = {HANSE_TYPE_TX, b.data, b.len};
+    json_t *res = NULL, *doc = NULL;
+    IT_CHECK(hanse_client_submit(oc, &e, 1, HANSE_SUBMIT_WAIT, 0, &res, &rej) == HANSE_OK);
+    IT_CHECK(hanse_client_result_check(res, 0, &rej) == HANSE_OK);
+    IT_CHECK(hanse_client_tx_get(oc, &sid, &doc, &rej) == HANSE_OK);
+    IT_CHECK(hanse_client_xchain_payload(oc, doc, &sid, &receive_payload, &rej) == HANSE_OK);
+    json_decref(doc);
+    json_decref(res);
+    json_decref(send);
+    hanse_buf_free(&b);
+    hanse_client_destroy(oc);
+  }
 
   /* The founder registers one member per role. */
   for (int i = 0; i < NROLES; i++) {
@@ -310,19 +362,20 @@ int main(int argc, char **argv) {
   const char *kinds[] = {"asset.issue",    "asset.transfer",  "notary.anchor",
                          "member.org_propose", "member.org_vote", "member.policy_propose",
                          "member.register", "member.attest", "member.rotate",
-                         "member.suspend", "member.resume",   "member.revoke"};
-  int nk = (int)(sizeof kinds / sizeof kinds[0]);
+                         "member.suspend", "member.resume",   "member.revoke",
+                         "seal.grant",     "xchain.send",     "xchain.receive"};
+  int nkinds = (int)(sizeof kinds / sizeof kinds[0]);
   int checked = 0;
   for (int r = 0; r < NROLES; r++) {
     char hex[65];
     it_pubhex(hex, ROLE_SEED(r));
     hanse_client_op ops[16];
-    for (int k = 0; k < nk; k++) ops[k] = (hanse_client_op){kinds[k], op_payload(kinds[k], hex, r)};
+    for (int k = 0; k < nkinds; k++) ops[k] = (hanse_client_op){kinds[k], op_payload(kinds[k], hex, r)};
     hanse_reject rej;
-    json_t *res = submit(CHAIN, &kp[r], ops, nk, &rej);
+    json_t *res = submit(CHAIN, &kp[r], ops, nkinds, &rej);
     if (res == NULL) fprintf(stderr, "role %s: %s %s\n", roles[r], rej.code, rej.message);
     IT_CHECK(res != NULL);
-    for (int k = 0; k < nk; k++) {
+    for (int k = 0; k < nkinds; k++) {
       json_t *e = json_array_get(json_object_get(res, "results"), (size_t)k);
       const char *code = json_string_value(json_object_get(e, "code"));
       int denied = code && strcmp(code, "policy.denied") == 0;
@@ -337,7 +390,7 @@ int main(int argc, char **argv) {
     }
     json_decref(res);
   }
-  IT_CHECK(checked == NROLES * nk);
+  IT_CHECK(checked == NROLES * nkinds);
 
   /* 2. Read matrix: one anchor per class, by the manufacturer member (the
    * policy lets it anchor). */
@@ -495,6 +548,7 @@ int main(int argc, char **argv) {
   it_stop(&node);
   it_cleanup_all();
   json_decref(policy);
+  json_decref(receive_payload);
   printf("permissions: %d submit cases, %d read cases, signatures, life cycle, governance, "
          "isolation: ok\n",
          checked, NROLES * 6);
