@@ -62,6 +62,12 @@ enum MHD_Result api_method_not_allowed(hanse_req *rq, const char *allow);
 int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class,
                      enum MHD_Result *resp);
 
+/* 1 if the request is validly signed by `keyhex` and that key is an
+ * active member of the chain (any key on a chain without a policy); 0
+ * otherwise, with no response queued (the caller falls back to the read
+ * policy). For a module's self queries (module.h). */
+int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
+
 /* Submission authorization (auth.c): on a chain with a policy, a POST of
  * transactions must be signed (RFC 9421) by an active member (any role;
  * each transaction's own signer is checked against policy.submit when it

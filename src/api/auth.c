@@ -230,6 +230,26 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
   return ok;
 }
 
+int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
+  hanse_pubkey want;
+  if (keyhex == NULL || strlen(keyhex) != 2 * HANSE_PUBKEY_BYTES ||
+      hanse_pubkey_parse(&want, keyhex) != HANSE_OK)
+    return 0;
+  if (authenticate(rq, rq->body.data, rq->body.len, NULL) != 1 ||
+      sodium_memcmp(want.b, rq->signer.b, HANSE_PUBKEY_BYTES) != 0)
+    return 0;
+  hanse_store *rd;
+  json_t *policy;
+  enum MHD_Result ignored;
+  if (!load_policy(rq, nc, &rd, &policy, &ignored)) return 0;
+  json_t *roles = NULL;
+  int ok = policy == NULL || member_of_chain(rq, nc, rd, &roles, &ignored);
+  json_decref(roles);
+  json_decref(policy);
+  hanse_chain_reader_release(nc->chain, rd);
+  return ok;
+}
+
 int api_submit_allowed(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp) {
   hanse_store *rd;
   json_t *policy;

@@ -50,6 +50,11 @@ typedef struct hanse_module {
    * another with a top-level "class" member when the module allows it
    * (notary: a document of any class). */
   const char *data_class;
+  /* NULL-terminated, may be NULL: queries about one key, named by the
+   * query's "key" parameter, that the holder of that key may always make
+   * about itself whatever the read policy says (seal: "mine", the grants
+   * made to a recipient). Others still need the module's class. */
+  const char *const *self_queries;
 } hanse_module;
 
 /* The data classes a chain's read policy speaks of. */

@@ -439,6 +439,31 @@ int main(int argc, char **argv) {
     IT_CHECK(st == 200);
   }
 
+  /* Self queries: a key may list the grants made to it even where the
+   * read policy hides personal data (seal.grant is personal) from it. */
+  {
+    char bank[65], gpath[600], c2[64];
+    it_pubhex(bank, ROLE_SEED(8));
+    uint8_t zero[80] = {0};
+    char b64[120];
+    sodium_bin2base64(b64, sizeof b64, zero, sizeof zero, sodium_base64_VARIANT_ORIGINAL);
+    submit_ok(&founder, "seal.grant",
+              json_pack("{s:s, s:s, s:s, s:s}", "tx", ids[4], "field", "meta.price",
+                        "recipient", bank, "sealed", b64));
+    snprintf(gpath, sizeof gpath, "/v1/chains/" CHAIN "/query/seal/grants?tx=%s", ids[4]);
+    IT_CHECK(get_as(CHAIN, &kp[8], gpath, c2) == 403);
+    snprintf(gpath, sizeof gpath, "/v1/chains/" CHAIN "/query/seal/mine?key=%s&tx=%s", bank, ids[4]);
+    hanse_client *cl = client_for(CHAIN, &kp[8]);
+    json_t *mine = NULL;
+    hanse_reject rej;
+    IT_CHECK(hanse_client_get(cl, gpath, &mine, &rej) == HANSE_OK);
+    IT_CHECK(json_array_size(json_object_get(mine, "grants")) == 1);
+    json_decref(mine);
+    hanse_client_destroy(cl);
+    IT_CHECK(get_as(CHAIN, &kp[2], gpath, c2) == 403); /* about someone else */
+    IT_CHECK(get_as(CHAIN, NULL, gpath, c2) == 401);
+  }
+
   /* 3. Signatures. */
   char code[64], path[600];
   snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs/%s", ids[0]);

@@ -25,6 +25,8 @@
  *   seal/<tx hex>/<field>/<recipient hex>  -> {"by","class"?,"field",
  *                                              "height","recipient",
  *                                              "sealed","tx"}
+ *   seal/to/<recipient hex>/<tx hex>/<field> -> the same record (the
+ *                                              recipient's index)
  * (canonical JSON: sorted keys, compact; hex lowercase). A field path
  * holds no '/' (hanse_confidential_path_valid), so the key splits one way
  * and "seal/<tx>/" lists every grant on one transaction in order.
@@ -67,7 +69,8 @@ _Static_assert(SEAL_KEY_MAX > sizeof SEAL_PREFIX + 64 + 1 + HANSE_CONFIDENTIAL_P
                "a grant's state key fits its buffer");
 
 static const char *const seal_actions[] = {"grant", NULL};
-static const char *const seal_queries[] = {"grants", NULL};
+static const char *const seal_queries[] = {"grants", "mine", NULL};
+static const char *const seal_self_queries[] = {"mine", NULL};
 
 /* Lowercase hex of 32 bytes given as 64 hex digits (either case); 0 if
  * the text is not that. */
@@ -168,6 +171,13 @@ static int seal_apply(hanse_exec *ex, const hanse_tx *tx, const char *action,
   json_decref(rec);
   if (text == NULL) return HANSE_ERR(NOMEM);
   int rc = hanse_exec_put(ex, key, text, strlen(text));
+  if (rc == HANSE_OK) {
+    char ix[SEAL_KEY_MAX];
+    int n = snprintf(ix, sizeof ix, SEAL_PREFIX "to/%s/%s/%s", to, txh,
+                     json_string_value(json_object_get(p, "field")));
+    HANSE_ASSERT(n > 0 && n < (int)sizeof ix);
+    rc = hanse_exec_put(ex, ix, text, strlen(text));
+  }
   free(text);
   return rc;
 }
@@ -190,8 +200,42 @@ static int grants_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
   return 0;
 }
 
+/* mine?key=<recipient>[&tx=<id>][&after=<tx>/<field>]: the grants made to
+ * one recipient, from its index. */
+static int query_mine(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej) {
+  char to[HANSE_HASH_HEX_BYTES], tx[HANSE_HASH_HEX_BYTES], prefix[SEAL_KEY_MAX],
+      after[SEAL_KEY_MAX];
+  if (!hex32_norm(json_string_value(json_object_get(params, "key")), to))
+    return hanse_reject_code(rej, "seal.bad_key", 400, "key must be a 64-hex public key");
+  const char *t = json_string_value(json_object_get(params, "tx"));
+  if (t && !hex32_norm(t, tx))
+    return hanse_reject_code(rej, "seal.bad_tx", 400, "tx must be a 64-hex transaction id");
+  if (t)
+    snprintf(prefix, sizeof prefix, SEAL_PREFIX "to/%s/%s/", to, tx);
+  else
+    snprintf(prefix, sizeof prefix, SEAL_PREFIX "to/%s/", to);
+  const char *a = json_string_value(json_object_get(params, "after"));
+  if (a && strlen(a) > HANSE_CONFIDENTIAL_PATH_MAX + 1 + 64)
+    return hanse_reject_code(rej, "seal.bad_after", 400, "after is a \"<tx>/<field>\" of a grant");
+  if (a)
+    snprintf(after, sizeof after, SEAL_PREFIX "to/%.64s/%.*s", to,
+             HANSE_CONFIDENTIAL_PATH_MAX + 65, a);
+  grants_ctx gc = {json_array(), HANSE_OK};
+  if (gc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  int rc = hanse_view_scan(v, prefix, a ? after : NULL, hanse_view_limit(params),
+                           grants_visit, &gc);
+  if (rc == HANSE_OK) rc = gc.rc;
+  if (rc != HANSE_OK) {
+    json_decref(gc.arr);
+    return hanse_reject_set(rej, rc, NULL);
+  }
+  *result = json_pack("{s:s, s:o}", "key", to, "grants", gc.arr);
+  return *result ? HANSE_OK : hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+}
+
 static int seal_query(hanse_view *v, const char *name, json_t *params,
                       json_t **result, hanse_reject *rej) {
+  if (strcmp(name, "mine") == 0) return query_mine(v, params, result, rej);
   HANSE_ASSERT(strcmp(name, "grants") == 0); /* the API knows our queries */
   char tx[HANSE_HASH_HEX_BYTES], prefix[SEAL_KEY_MAX], after[SEAL_KEY_MAX];
   if (!hex32_norm(json_string_value(json_object_get(params, "tx")), tx))
@@ -224,4 +268,5 @@ const hanse_module hanse_module_seal = {
     .apply = seal_apply,
     .query = seal_query,
     .data_class = "personal",
+    .self_queries = seal_self_queries,
 };
