@@ -29,12 +29,46 @@ for p in "${want[@]}"; do
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+# Raft consensus: libraft-dev 0.22 from Debian 12's bookworm-backports
+# suite (main has 0.15, which crashes on a leader's in-flight writes; see
+# docs/DEPENDENCIES.md). Present when the installed version is 0.22 or later.
+need_raft=0
+raft_version=$(dpkg-query -W -f='${Version}' libraft-dev 2>/dev/null || true)
+if [ -z "$raft_version" ] || dpkg --compare-versions "$raft_version" lt 0.22; then
+  need_raft=1
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_raft -eq 0 ]; then
   exit 0
 fi
-echo "deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+
+if [ $need_raft -eq 1 ]; then
+  # The backports suite, on the mirror this machine already uses.
+  list=/etc/apt/sources.list.d/hanse-bookworm-backports.list
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    uri=$(awk '/^URIs:/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+    if [ -z "$uri" ]; then
+      uri=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    fi
+    if [ -z "$uri" ]; then
+      echo "deps: cannot find the Debian mirror in the apt sources to add bookworm-backports" >&2
+      exit 1
+    fi
+    echo "deps: adding bookworm-backports from $uri"
+    echo "deb $uri bookworm-backports main" | $SUDO tee "$list" >/dev/null
+  fi
+fi
+
+what="${missing[*]}"
+if [ $need_raft -eq 1 ]; then what="$what libraft-dev (bookworm-backports)"; fi
+echo "deps: installing ${what# }"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ $need_raft -eq 1 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libraft-dev
+fi
