@@ -2,13 +2,15 @@
  * res_history.c -- GET /v1/chains/{c}/history?key=K[&limit=N][&before=POS]:
  * the audit trail of one state record, newest first.
  *
- * Every change is a row of the store's history table (one per key and
- * transaction that changed it, written with the block) joined with its
- * transaction's id and signer. This file adds what a reader wants to see
- * beside it: the block time from the block's header, and who the signer
- * is -- the member record at "member/key/<hex>" (its org and id), else a
- * founder key listed under an organisation in genesis (id "founder"). A
- * genesis write has no transaction: who is "genesis".
+ * Every change is a history row of the store (one per key and transaction
+ * that changed it, written with the block in that block's serialized
+ * rows; storage/store.h) joined with its transaction's id and signer.
+ * The store finds the key's blocks in its index and the key's rows in
+ * each. This file adds what a reader wants to see beside it: the block
+ * time from the block's header, and who the signer is -- the member
+ * record at "member/key/<hex>" (its org and id), else a founder key
+ * listed under an organisation in genesis (id "founder"). A genesis
+ * write has no transaction: who is "genesis".
  *
  * Pages are cut by position (height << 20 | index): `next` is the
  * position of the last change of a full page, to be passed back as

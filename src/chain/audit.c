@@ -10,18 +10,25 @@
  * with the stored state. The first mismatch stops the audit and is named:
  * block height, transaction index and id where one is at fault.
  *
- * The audit trail (the history table) is compared row by row, not by a
- * digest, yet without holding it in memory: the re-execution keeps each
- * block's history rows to itself (ex.history_unstored) and looks every one
- * up in the stored table by its primary key (key, pos), so an altered or
- * deleted row is named with its key, block and transaction while that
- * block is checked. A row added to the stored table is what lookups cannot
- * see; for it the audit keeps a count and an order-independent sum of
- * fingerprints of every re-derived row, and one sequential pass over the
- * stored table at the end compares both. A single added row is then named
- * too: its fingerprint is the difference of the sums, found by a second
- * pass. Cost: one indexed lookup per row during re-execution, two scans of
- * the table at the end, constant memory.
+ * The audit trail is compared block by block, without holding it in
+ * memory. Its rows are a function of execution alone, and the executor
+ * serializes a block's rows canonically (store.h), so the re-execution's
+ * serialization (ex.history_unstored keeps it from the private store) must
+ * equal the stored history_blocks row byte for byte. Where it does not,
+ * one merge of the two in their common (key, index) order names the first
+ * row that differs, with its key, block and transaction: a row missing, a
+ * row added, another operation or another value hash. Then every key of
+ * the block must have its history_keys row (one indexed lookup each), so
+ * a deleted or altered index row is found while its block is checked. An
+ * index row added for a block that did not change the key is what lookups
+ * cannot see; for it the audit keeps a count and an order-independent sum
+ * of fingerprints of every (key, height) it derived, and one sequential
+ * pass over history_keys at the end compares both; a single added row is
+ * then named too, found by a second pass (its fingerprint is the
+ * difference of the sums). A history_blocks row beyond the tip is found by
+ * counting that table. Cost: one stored row read and compared per block,
+ * one lookup per key a block changed, two scans of history_keys at the
+ * end, memory of one block's rows.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -109,31 +116,28 @@ static int audit_state(hanse_store *stored, hanse_store *mem, hanse_reject *rej)
 
 /* ---- the audit trail ---- */
 
-/* Count and sum (mod 2^256) of the fingerprints of a set of history rows. */
-typedef struct audit_hist {
+/* Count and sum (mod 2^256) of the fingerprints of a set of history_keys
+ * rows. */
+typedef struct audit_keys {
   uint64_t count;
   hanse_hash sum;
-} audit_hist;
+} audit_keys;
 
-static void history_fingerprint(const hanse_history_row *r, hanse_hash *out) {
+static void key_fingerprint(const uint8_t *key, size_t klen, uint64_t height, hanse_hash *out) {
   crypto_generichash_state s;
   uint8_t b[8];
   crypto_generichash_init(&s, NULL, 0, HANSE_HASH_BYTES);
-  hanse_put_u32be(b, (uint32_t)r->klen);
+  hanse_put_u32be(b, (uint32_t)klen);
   crypto_generichash_update(&s, b, 4);
-  crypto_generichash_update(&s, r->key, r->klen);
-  hanse_put_u64be(b, r->pos);
+  crypto_generichash_update(&s, key, klen);
+  hanse_put_u64be(b, height);
   crypto_generichash_update(&s, b, 8);
-  b[0] = (uint8_t)r->op;
-  b[1] = (uint8_t)r->has_vhash;
-  crypto_generichash_update(&s, b, 2);
-  if (r->has_vhash) crypto_generichash_update(&s, r->vhash.b, HANSE_HASH_BYTES);
   crypto_generichash_final(&s, out->b, HANSE_HASH_BYTES);
 }
 
-static void audit_hist_add(audit_hist *a, const hanse_history_row *r) {
+static void audit_keys_add(audit_keys *a, const uint8_t *key, size_t klen, uint64_t height) {
   hanse_hash f;
-  history_fingerprint(r, &f);
+  key_fingerprint(key, klen, height, &f);
   hanse_sum_add(&a->sum, &f);
   a->count++;
 }
@@ -154,92 +158,163 @@ static void history_where(char *out, size_t n, uint64_t pos, const hanse_body *b
            hex[0] ? " " : "", hex);
 }
 
-/* Look up every history row the re-execution of one block derived in the
- * stored table (before hanse_exec_free: the keys are the cache's) and add
- * it to `want`. */
-static int audit_history_block(hanse_store *stored, const hanse_exec *ex,
-                               const hanse_body *body, audit_hist *want,
-                               int64_t *bad_tx, hanse_reject *rej) {
-  size_t n = hanse_exec_history_count(ex);
-  for (size_t i = 0; i < n; i++) {
-    hanse_history_row w, got;
-    hanse_exec_history_at(ex, i, &w);
-    audit_hist_add(want, &w);
-    int rc = hanse_store_history_get(stored, w.key, w.klen, w.pos, &got);
-    if (rc != HANSE_OK && rc != HANSE_ERR(NOT_FOUND))
-      return hanse_reject_set(rej, rc, "cannot read the history");
-    const char *what = rc != HANSE_OK ? "is missing"
-                       : got.op != w.op ? "records another operation than re-execution"
-                       : got.has_vhash != w.has_vhash ||
-                               (w.has_vhash && !hanse_hash_eq(&got.vhash, &w.vhash))
-                           ? "records another value than re-execution"
-                           : NULL;
-    if (what == NULL) continue;
-    char where[160];
-    history_where(where, sizeof where, w.pos, body, bad_tx);
-    int kl = w.klen > 100 ? 100 : (int)w.klen;
-    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "%s: history row of '%.*s' %s",
-                            where, kl, (const char *)w.key, what);
+static int row_cmp(const hanse_history_row *a, const hanse_history_row *b) {
+  size_t n = a->klen < b->klen ? a->klen : b->klen;
+  int c = n ? memcmp(a->key, b->key, n) : 0;
+  if (c == 0 && a->klen != b->klen) c = a->klen < b->klen ? -1 : 1;
+  if (c == 0 && a->pos != b->pos) c = a->pos < b->pos ? -1 : 1;
+  return c;
+}
+
+static int history_row_reject(const hanse_history_row *r, const char *what,
+                              const hanse_body *body, int64_t *bad_tx, hanse_reject *rej) {
+  char where[160];
+  history_where(where, sizeof where, r->pos, body, bad_tx);
+  int kl = r->klen > 100 ? 100 : (int)r->klen;
+  return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "%s: history row of '%.*s' %s", where,
+                          kl, (const char *)r->key, what);
+}
+
+/* The first row where the stored serialization `have` departs from the
+ * re-derived `want` (they differ), merged in (key, index) order. */
+static int history_first_difference(uint64_t height, const uint8_t *want, size_t want_len,
+                                    const uint8_t *have, size_t have_len,
+                                    const hanse_body *body, int64_t *bad_tx,
+                                    hanse_reject *rej) {
+  hanse_rd rw, rh;
+  hanse_rd_init(&rw, want, want_len);
+  hanse_rd_init(&rh, have, have_len);
+  hanse_history_row w, h;
+  int wrc = hanse_history_next(&rw, height, &w);
+  int hrc = hanse_history_next(&rh, height, &h);
+  HANSE_ASSERT(wrc == HANSE_OK || wrc == HANSE_ERR(NOT_FOUND)); /* the executor's */
+  for (;;) {
+    if (hrc != HANSE_OK && hrc != HANSE_ERR(NOT_FOUND))
+      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": the stored history is malformed", height);
+    if (wrc != HANSE_OK && hrc != HANSE_OK) break;
+    int c = wrc != HANSE_OK ? 1 : hrc != HANSE_OK ? -1 : row_cmp(&w, &h);
+    if (c < 0) return history_row_reject(&w, "is missing", body, bad_tx, rej);
+    if (c > 0)
+      return history_row_reject(&h, "was not derived by re-execution (an added row)", body,
+                                bad_tx, rej);
+    if (w.op != h.op)
+      return history_row_reject(&w, "records another operation than re-execution", body,
+                                bad_tx, rej);
+    if (!hanse_hash_eq(&w.vhash, &h.vhash))
+      return history_row_reject(&w, "records another value than re-execution", body, bad_tx,
+                                rej);
+    wrc = hanse_history_next(&rw, height, &w);
+    hrc = hanse_history_next(&rh, height, &h);
   }
+  /* Equal rows in other bytes: the serialization is canonical, so this
+   * cannot be; say so rather than pass. */
+  return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "block %" PRIu64 ": history differs",
+                          height);
+}
+
+/* Block `height`'s audit trail: the stored serialization (read into
+ * `scratch`) equals the re-derived `want`, and history_keys holds a row
+ * for each of its keys; those are added to `keys`. */
+static int audit_history_block(hanse_store *stored, uint64_t height, const uint8_t *want,
+                               size_t want_len, const hanse_body *body, hanse_buf *scratch,
+                               audit_keys *keys, int64_t *bad_tx, hanse_reject *rej) {
+  int found = 0;
+  int rc = hanse_store_history_block_get(stored, height, scratch, &found);
+  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
+  if (!found)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": the history of the block is missing", height);
+  if (scratch->len != want_len || (want_len && memcmp(scratch->data, want, want_len) != 0))
+    return history_first_difference(height, want, want_len, scratch->data, scratch->len, body,
+                                    bad_tx, rej);
+  hanse_rd rd;
+  hanse_rd_init(&rd, want, want_len);
+  hanse_history_row r;
+  const uint8_t *prev = NULL;
+  size_t prev_len = 0;
+  while ((rc = hanse_history_next(&rd, height, &r)) == HANSE_OK) {
+    if (prev && prev_len == r.klen && memcmp(prev, r.key, r.klen) == 0) continue;
+    prev = r.key;
+    prev_len = r.klen;
+    audit_keys_add(keys, r.key, r.klen, height);
+    rc = hanse_store_history_key_has(stored, r.key, r.klen, height, &found);
+    if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
+    if (!found) {
+      int kl = r.klen > 100 ? 100 : (int)r.klen;
+      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": the history index has no row of '%.*s' "
+                              "(a missing or altered index row)",
+                              height, kl, (const char *)r.key);
+    }
+  }
+  HANSE_ASSERT(rc == HANSE_ERR(NOT_FOUND));
   return HANSE_OK;
 }
 
-static int hist_total_visit(void *ctx, const hanse_history_change *c) {
-  audit_hist_add(ctx, &c->row);
+static int keys_total_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
+  audit_keys_add(ctx, key, klen, height);
   return 0;
 }
 
-/* The second pass: the stored row whose fingerprint is `extra`. */
-typedef struct hist_find {
+/* The second pass: the stored index row whose fingerprint is `extra`. */
+typedef struct key_find {
   hanse_hash extra;
   int found;
-  uint64_t pos;
+  uint64_t height;
   char key[101];
   int klen;
-} hist_find;
+} key_find;
 
-static int hist_find_visit(void *ctx, const hanse_history_change *c) {
-  hist_find *hf = ctx;
+static int key_find_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
+  key_find *kf = ctx;
   hanse_hash f;
-  history_fingerprint(&c->row, &f);
-  if (!hanse_hash_eq(&f, &hf->extra)) return 0;
-  hf->found = 1;
-  hf->pos = c->row.pos;
-  hf->klen = c->row.klen > 100 ? 100 : (int)c->row.klen;
-  memcpy(hf->key, c->row.key, (size_t)hf->klen);
+  key_fingerprint(key, klen, height, &f);
+  if (!hanse_hash_eq(&f, &kf->extra)) return 0;
+  kf->found = 1;
+  kf->height = height;
+  kf->klen = klen > 100 ? 100 : (int)klen;
+  memcpy(kf->key, key, (size_t)kf->klen);
   return 1;
 }
 
-/* After every block passed: the stored table holds no row re-execution
- * did not derive (the lookups showed it holds all of those). */
-static int audit_history_extra(hanse_store *stored, const audit_hist *want,
-                               int64_t *bad_height, int64_t *bad_tx,
-                               hanse_reject *rej) {
-  audit_hist have;
+/* After every block passed: the stored trail holds no block row beyond
+ * the tip and no index row re-execution did not derive (the lookups
+ * showed it holds all of those). */
+static int audit_history_extra(hanse_store *stored, uint64_t tip, const audit_keys *want,
+                               int64_t *bad_height, int64_t *bad_tx, hanse_reject *rej) {
+  uint64_t blocks = 0;
+  int rc = hanse_store_history_block_count(stored, &blocks);
+  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
+  if (blocks != tip + 1)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "the history holds %" PRIu64 " blocks, the chain has %" PRIu64
+                            " (rows were added)",
+                            blocks, tip + 1);
+  audit_keys have;
   memset(&have, 0, sizeof have);
-  int rc = hanse_store_history_scan_all(stored, hist_total_visit, &have);
+  rc = hanse_store_history_keys_scan_all(stored, keys_total_visit, &have);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
   if (have.count == want->count && hanse_hash_eq(&have.sum, &want->sum)) return HANSE_OK;
-  hist_find hf;
-  memset(&hf, 0, sizeof hf);
-  hf.extra = have.sum;
-  hanse_sum_sub(&hf.extra, &want->sum);
+  key_find kf;
+  memset(&kf, 0, sizeof kf);
+  kf.extra = have.sum;
+  hanse_sum_sub(&kf.extra, &want->sum);
   if (have.count == want->count + 1) {
-    rc = hanse_store_history_scan_all(stored, hist_find_visit, &hf);
+    rc = hanse_store_history_keys_scan_all(stored, key_find_visit, &kf);
     if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
   }
-  if (!hf.found)
+  if (!kf.found)
     return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                            "the history holds %" PRIu64 " rows, re-execution derives %" PRIu64
-                            " (rows were added)",
+                            "the history index holds %" PRIu64 " rows, re-execution derives "
+                            "%" PRIu64 " (rows were added)",
                             have.count, want->count);
-  char where[160];
-  history_where(where, sizeof where, hf.pos, NULL, bad_tx);
-  *bad_height = (int64_t)HANSE_POS_HEIGHT(hf.pos);
+  *bad_height = (int64_t)kf.height;
+  *bad_tx = -1;
   return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                          "%s: history row of '%.*s' was not derived by re-execution (an "
-                          "added row)",
-                          where, hf.klen, hf.key);
+                          "block %" PRIu64 ": the history index names '%.*s', which the block "
+                          "did not change (an added index row)",
+                          kf.height, kf.klen, kf.key);
 }
 
 int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
@@ -257,6 +332,8 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
   hanse_pubkey validators[HANSE_VALIDATORS_MAX];
   int vcount = 0;
   hanse_receipt *rs = NULL;
+  hanse_buf hist_rows; /* a block's stored history rows */
+  hanse_buf_init(&hist_rows);
   int rc = hanse_store_open(path, HANSE_STORE_READONLY, NULL, &stored, rej);
   if (rc != HANSE_OK) return rc;
   /* One read transaction: a consistent snapshot even while a node keeps
@@ -286,7 +363,7 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     goto done;
   }
   hanse_hash prev_hash, prev_digest, prev_sum;
-  audit_hist hist_want;
+  audit_keys hist_want;
   memset(&hist_want, 0, sizeof hist_want);
   memset(&prev_hash, 0, sizeof prev_hash);
   memset(&prev_digest, 0, sizeof prev_digest);
@@ -332,8 +409,12 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       hanse_hash digest = {{0}}, sum = {{0}};
       if (ok) ex.history_unstored = 1; /* compared below, not kept */
       if (ok) ok = hanse_exec_finish(&ex, &digest, &sum) == HANSE_OK;
-      if (ok)
-        hist_rc = audit_history_block(stored, &ex, &body, &hist_want, &hist_tx, &hist_rej);
+      if (ok) {
+        size_t hl;
+        const uint8_t *hr = hanse_exec_history(&ex, &hl);
+        hist_rc = audit_history_block(stored, height, hr, hl, &body, &hist_rows, &hist_want,
+                                      &hist_tx, &hist_rej);
+      }
       hanse_exec_free(&ex);
       json_decref(policy);
       if (ok) ok = hanse_store_commit(mem) == HANSE_OK;
@@ -400,11 +481,12 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
   if (rc != HANSE_OK) *bad_height = (int64_t)tip;
   if (rc == HANSE_OK) {
     *bad_height = (int64_t)tip;
-    rc = audit_history_extra(stored, &hist_want, bad_height, bad_tx, rej);
+    rc = audit_history_extra(stored, tip, &hist_want, bad_height, bad_tx, rej);
     if (rc == HANSE_OK) *bad_height = -1;
   }
 done:
   free(rs);
+  hanse_buf_free(&hist_rows);
   json_decref(g);
   hanse_store_close(mem);
   sqlite3_exec(hanse_store_db(stored), "COMMIT", NULL, NULL, NULL);

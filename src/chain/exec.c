@@ -19,9 +19,11 @@
  * by a later transaction first seals that change -- hashes the value the
  * earlier transaction left, which the entry still holds -- and appends a
  * new one. hanse_exec_finish seals the last change of every dirty entry,
- * sorts the rows into the table's (key, position) order and writes them.
- * So each row is hashed once, however often its transaction rewrote the
- * key. Invariant: e->last_change != 0 iff e is dirty, and
+ * sorts the rows into (key, position) order and serializes them into
+ * ex->history, which the store writes as one row (and one index row per
+ * key). So each row is hashed once, however often its transaction rewrote
+ * the key, and the commit path inserts one blob instead of a B-tree row
+ * per change. Invariant: e->last_change != 0 iff e is dirty, and
  * changes[e->last_change - 1].e == e until the sort.
  */
 #include "chain/exec.h"
@@ -98,6 +100,7 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
   ex->time_ms = time_ms;
   ex->state_sum = *prev_sum;
   hanse_buf_init(&ex->scratch);
+  hanse_buf_init(&ex->history);
   int rc = hanse_hmap_init(&ex->cache, 1024);
   if (rc != HANSE_OK) return rc;
   crypto_generichash_init(&ex->digest, NULL, 0, HANSE_HASH_BYTES);
@@ -119,6 +122,7 @@ void hanse_exec_free(hanse_exec *ex) {
   }
   hanse_hmap_free(&ex->cache);
   hanse_buf_free(&ex->scratch);
+  hanse_buf_free(&ex->history);
   free(ex->changes);
   ex->changes = NULL;
   ex->change_count = ex->change_cap = 0;
@@ -177,7 +181,10 @@ static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
 static void change_seal(exec_change *c) {
   const exec_entry *e = c->e;
   c->op = e->present ? HANSE_HISTORY_PUT : HANSE_HISTORY_DEL;
-  if (e->present) hanse_sha256(&c->vhash, e->vlen ? e->val : (const uint8_t *)"", e->vlen);
+  if (e->present)
+    hanse_sha256(&c->vhash, e->vlen ? e->val : (const uint8_t *)"", e->vlen);
+  else
+    memset(c->vhash.b, 0, HANSE_HASH_BYTES);
 }
 
 /* Note that the current transaction is about to write e (before the write:
@@ -210,6 +217,7 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
 
 static int exec_write(hanse_exec *ex, const void *key, size_t klen,
                       const void *val, size_t vlen, int del) {
+  HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX); /* keys are built in short buffers */
   exec_entry *e;
   int rc = entry_load(ex, key, klen, &e);
   if (rc != HANSE_OK) return rc;
@@ -477,14 +485,36 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
       rc = HANSE_OK;
     if (rc != HANSE_OK) return rc;
   }
-  /* In the table's order: neighbouring inserts touch neighbouring pages,
-   * about a third cheaper than inserting in execution order. */
+  /* The rows in (key, position) order, serialized in one buffer: the
+   * store inserts it as one row and an index row per distinct key. */
   if (ex->change_count > 1)
     qsort(ex->changes, ex->change_count, sizeof *ex->changes, change_cmp);
-  for (size_t i = 0; !ex->history_unstored && i < ex->change_count; i++) {
-    hanse_history_row r;
-    hanse_exec_history_at(ex, i, &r);
-    int rc = hanse_store_history_put(ex->store, &r);
+  size_t bytes = 0;
+  for (size_t i = 0; i < ex->change_count; i++)
+    bytes += ex->changes[i].e->klen + HANSE_HISTORY_ROW_FIXED_BYTES;
+  hanse_buf_reset(&ex->history);
+  hanse_buf_reserve(&ex->history, bytes);
+  for (size_t i = 0; i < ex->change_count; i++) {
+    const exec_change *c = &ex->changes[i];
+    HANSE_ASSERT(c->op == HANSE_HISTORY_PUT || c->op == HANSE_HISTORY_DEL); /* sealed */
+    hanse_history_row r = {
+        .key = c->e->key,
+        .klen = c->e->klen,
+        .pos = HANSE_POS(ex->height, c->idx),
+        .op = c->op,
+        .has_vhash = c->op == HANSE_HISTORY_PUT,
+        .vhash = c->vhash,
+    };
+    hanse_history_put(&ex->history, &r);
+  }
+  int rc = hanse_buf_status(&ex->history);
+  if (rc != HANSE_OK) {
+    ex->env_error = 1;
+    return rc;
+  }
+  if (!ex->history_unstored) {
+    rc = hanse_store_history_put_block(ex->store, ex->height, ex->history.data,
+                                       ex->history.len);
     if (rc != HANSE_OK) return rc;
   }
   crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
@@ -493,19 +523,12 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
   return HANSE_OK;
 }
 
-size_t hanse_exec_history_count(const hanse_exec *ex) { return ex->change_count; }
-
-void hanse_exec_history_at(const hanse_exec *ex, size_t i, hanse_history_row *out) {
-  HANSE_ASSERT(i < ex->change_count);
-  const exec_change *c = &ex->changes[i];
-  HANSE_ASSERT(c->op == HANSE_HISTORY_PUT || c->op == HANSE_HISTORY_DEL); /* sealed */
-  out->key = c->e->key;
-  out->klen = c->e->klen;
-  out->pos = HANSE_POS(ex->height, c->idx);
-  out->op = c->op;
-  out->has_vhash = c->op == HANSE_HISTORY_PUT;
-  out->vhash = c->vhash;
+const uint8_t *hanse_exec_history(const hanse_exec *ex, size_t *len) {
+  *len = ex->history.len;
+  return ex->history.len ? ex->history.data : (const uint8_t *)"";
 }
+
+size_t hanse_exec_history_count(const hanse_exec *ex) { return ex->change_count; }
 
 int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found) {
   return hanse_store_state_get(v->store, key, strlen(key), val, found);

@@ -29,9 +29,12 @@
  * The audit trail: each write also notes (key, index of the current
  * transaction); hanse_exec_finish turns the notes into one history row per
  * (key, transaction) -- the last op of that transaction on the key and the
- * SHA-256 of the value it left -- and writes them with the state
- * (store.h, "history"). Writes outside a transaction (genesis) carry
- * HANSE_HISTORY_GENESIS_INDEX.
+ * SHA-256 of the value it left -- serializes the block's rows in (key,
+ * index) order and stores them with the state as one history_blocks row
+ * plus a history_keys row per changed key (store.h, "audit trail"). Writes
+ * outside a transaction (genesis) carry HANSE_HISTORY_GENESIS_INDEX. The
+ * serialization is a function of the block's execution alone, so the
+ * audit re-executes and compares it byte for byte.
  *
  * hanse_view is the read-only view the query entry points get: state reads
  * and prefix scans on a reader connection.
@@ -64,6 +67,7 @@ struct hanse_exec {
   uint32_t tx_next;       /* index the next transaction gets */
   struct exec_change *changes; /* owned: one per (key, tx), in order */
   size_t change_count, change_cap;
+  hanse_buf history;      /* owned: the rows serialized, built by finish */
   int history_unstored;   /* 1: finish keeps the rows for the caller
                              (the audit compares them) instead of storing */
 };
@@ -90,11 +94,11 @@ int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
 void hanse_exec_free(hanse_exec *ex);
 
-/* The block's history rows in (key, position) order; valid after
- * hanse_exec_finish until hanse_exec_free (keys are borrowed from the
- * cache). */
+/* The block's history rows serialized as stored (store.h, read them with
+ * hanse_history_next), and how many rows that is. Valid after
+ * hanse_exec_finish until hanse_exec_free; owned by ex. */
+const uint8_t *hanse_exec_history(const hanse_exec *ex, size_t *len);
 size_t hanse_exec_history_count(const hanse_exec *ex);
-void hanse_exec_history_at(const hanse_exec *ex, size_t i, hanse_history_row *out);
 
 /* Genesis: put a key outside any transaction (digested like any write). */
 int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,

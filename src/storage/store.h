@@ -119,32 +119,70 @@ int hanse_store_tx_scan_block(hanse_store *s, uint64_t height,
 /* Counters for status and metrics. */
 int hanse_store_tx_count(hanse_store *s, uint64_t *count);
 
-/* The audit trail: one row per (state key, transaction that changed it),
- * written by the executor at hanse_exec_finish inside the block's
- * transaction. `pos` is the transaction's position, the same number as its
- * txs row (HANSE_POS); the genesis writes, made by no transaction, carry
- * index HANSE_HISTORY_GENESIS_INDEX of block 0. `vhash` is the SHA-256 of
- * the value the transaction left (puts only). */
+/* The audit trail: who changed which state key, when, to what.
+ *
+ * A *row* is one (state key, transaction that changed it): the
+ * transaction's position `pos` (the same number as its txs row,
+ * HANSE_POS), its last operation on the key and the SHA-256 of the value it
+ * left (puts only). The genesis writes, made by no transaction, carry index
+ * HANSE_HISTORY_GENESIS_INDEX of block 0.
+ *
+ * A block's rows are stored together, serialized in (key, index) order, as
+ * ONE row of history_blocks; history_keys holds one (key, height) row per
+ * key the block changed, which is what finds a record's blocks. Per row of
+ * the serialization (docs/FORMATS.md §15), big-endian:
+ *
+ *   u16 klen | key | u32 index | u8 op (1 put, 2 del) | 32-byte SHA-256
+ *                                                       (puts only)
+ *
+ * The executor builds a block's serialization with hanse_history_put and
+ * stores it with hanse_store_history_put_block; anyone reads one with
+ * hanse_history_next. */
 #define HANSE_POS(height, index) (((uint64_t)(height) << 20) | (uint64_t)(index))
 #define HANSE_POS_HEIGHT(pos) ((uint64_t)(pos) >> 20)
 #define HANSE_POS_INDEX(pos) ((uint32_t)((pos) & 0xFFFFFu))
 
 enum { HANSE_HISTORY_PUT = 1, HANSE_HISTORY_DEL = 2 };
+/* The longest key a row can carry (its u16 length). Module keys are built
+ * in buffers of at most 256 bytes, so a longer key is a bug. */
+#define HANSE_HISTORY_KLEN_MAX 0xFFFF
+/* Bytes of a row besides its key: klen, index, op, value hash. */
+#define HANSE_HISTORY_ROW_FIXED_BYTES (2 + 4 + 1 + HANSE_HASH_BYTES)
 
 typedef struct hanse_history_row {
   const uint8_t *key;   /* borrowed */
   size_t klen;
   uint64_t pos;
-  int op;               /* HANSE_HISTORY_PUT or _DEL (anything else is corrupt) */
-  int has_vhash;        /* vhash holds 32 stored bytes */
-  hanse_hash vhash;
+  int op;               /* HANSE_HISTORY_PUT or _DEL */
+  int has_vhash;        /* vhash holds the value's hash (exactly for puts) */
+  hanse_hash vhash;     /* zero for a delete */
 } hanse_history_row;
 
-/* Append one row (inside a writer transaction). A row with the same key
- * and pos is a bug of the caller: HANSE_ERR(INVALID). */
-int hanse_store_history_put(hanse_store *s, const hanse_history_row *r);
+/* Append row r to the serialization of block HANSE_POS_HEIGHT(r->pos) in
+ * `rows` (the buffer's sticky failure reports NOMEM). The caller appends in
+ * strictly increasing (key, index) order, keys compared as memcmp and then
+ * by length (SQLite's BLOB order). */
+void hanse_history_put(hanse_buf *rows, const hanse_history_row *r);
+/* Read the next row of block `height`'s serialization from rd; r->key
+ * borrows from the serialization. HANSE_OK and a row; HANSE_ERR(NOT_FOUND)
+ * at the end; HANSE_ERR(CHAIN_BROKEN) for bytes that are no row (a stored
+ * serialization is data: it is checked, never asserted). */
+int hanse_history_next(hanse_rd *rd, uint64_t height, hanse_history_row *r);
+
+/* Store block `height`'s serialization (inside a writer transaction): one
+ * history_blocks row (also for a block without rows: an empty one) and a
+ * history_keys row per distinct key in it. The rows must be well formed
+ * and in order (asserted: they come from the executor). A block stored
+ * twice: HANSE_ERR(INVALID). */
+int hanse_store_history_put_block(hanse_store *s, uint64_t height,
+                                  const uint8_t *rows, size_t len);
+/* The stored serialization of block `height`, appended to `rows` (reset
+ * first). *found = 0 when the block has no history_blocks row. */
+int hanse_store_history_block_get(hanse_store *s, uint64_t height,
+                                  hanse_buf *rows, int *found);
 /* The row of (key, pos): HANSE_OK with op, has_vhash and vhash filled (key
- * and klen as given), or HANSE_ERR(NOT_FOUND). */
+ * and klen as given), HANSE_ERR(NOT_FOUND), or HANSE_ERR(CHAIN_BROKEN) if
+ * the block's serialization is malformed. */
 int hanse_store_history_get(hanse_store *s, const void *key, size_t klen,
                             uint64_t pos, hanse_history_row *r);
 
@@ -157,15 +195,27 @@ typedef struct hanse_history_change {
   hanse_pubkey signer;
 } hanse_history_change;
 /* fn returns non-zero to stop. The change and its key are valid only
- * during the call. */
+ * during the call; fn may use the connection. */
 typedef int (*hanse_history_visit_fn)(void *ctx, const hanse_history_change *c);
 /* The changes of `key` with pos < before (UINT64_MAX: from the newest),
- * newest first, at most `limit` (>= 1). */
+ * newest first, at most `limit` (>= 1): history_keys names the blocks,
+ * newest first, and each block's serialization gives the key's rows.
+ * HANSE_ERR(CHAIN_BROKEN) if a serialization named is missing or
+ * malformed. */
 int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
                              uint64_t before, int limit,
                              hanse_history_visit_fn fn, void *ctx);
-/* Every row in (key, pos) order, without the txs join (the audit). */
-int hanse_store_history_scan_all(hanse_store *s, hanse_history_visit_fn fn,
-                                 void *ctx);
+
+/* For the audit (chain/audit.c). Is (key, height) in history_keys? */
+int hanse_store_history_key_has(hanse_store *s, const void *key, size_t klen,
+                                uint64_t height, int *found);
+/* Every history_keys row in (key, height) order; fn returns non-zero to
+ * stop; the key is valid only during the call. */
+typedef int (*hanse_history_key_visit_fn)(void *ctx, const uint8_t *key,
+                                          size_t klen, uint64_t height);
+int hanse_store_history_keys_scan_all(hanse_store *s,
+                                      hanse_history_key_visit_fn fn, void *ctx);
+/* The number of history_blocks rows. */
+int hanse_store_history_block_count(hanse_store *s, uint64_t *count);
 
 #endif

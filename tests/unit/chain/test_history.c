@@ -8,12 +8,15 @@
  * keys in any pattern: one row per (key, transaction) with the last op and
  * the hash of the value that transaction left; nothing for a transaction
  * with a wrong sequence; only the sequence key for one its module
- * rejects. The chain tests use the real asset module: the genesis writes,
- * and the signer and block time of every change of a balance. The tamper
- * tests edit the history table with raw SQL -- a value hash, an op, a
- * deleted row, an added row -- and require the audit to name the key, the
- * block and the transaction. A last test times the commit of a block of
- * transfers with and without storing its history rows.
+ * rejects; the block's rows serialized in (key, index) order, one index
+ * row per key. The chain tests use the real asset module: the genesis
+ * writes, and the signer and block time of every change of a balance. The
+ * tamper tests edit a block's stored serialization -- a value hash, an op,
+ * a deleted row, an added row, truncated bytes, the whole block row -- and
+ * the history_keys index -- a deleted, altered or added row -- and require
+ * the audit to name the block, and the key and transaction where a row is
+ * at fault. A last test times the commit of a block of transfers with and
+ * without storing its history.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,16 +135,53 @@ static void expect_row(hanse_store *s, const char *key, uint64_t pos, int op, co
   }
 }
 
-static int count_visit(void *ctx, const hanse_history_change *c) {
-  (void)c;
-  (*(int *)ctx)++;
-  return 0;
+/* The rows of a serialization (each well formed). */
+static int rows_in(const uint8_t *p, size_t len, uint64_t height) {
+  hanse_rd rd;
+  hanse_rd_init(&rd, p, len);
+  hanse_history_row r;
+  int n = 0, rc;
+  while ((rc = hanse_history_next(&rd, height, &r)) == HANSE_OK) n++;
+  assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
+  return n;
 }
 
-static int history_rows(hanse_store *s) {
-  int n = 0;
-  assert_int_equal(hanse_store_history_scan_all(s, count_visit, &n), HANSE_OK);
+static int sql_count(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
   return n;
+}
+
+/* All history rows of all stored blocks. */
+static int history_rows(hanse_store *s) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "SELECT height, rows FROM history_blocks",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  int n = 0, rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    n += rows_in(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                 (uint64_t)sqlite3_column_int64(st, 0));
+  assert_int_equal(rc, SQLITE_DONE);
+  sqlite3_finalize(st);
+  return n;
+}
+
+static int index_rows(hanse_store *s) {
+  return sql_count(hanse_store_db(s), "SELECT count(*) FROM history_keys");
+}
+
+/* The first row of the executor's serialization. */
+static void first_row(const hanse_exec *ex, hanse_history_row *r) {
+  size_t len;
+  const uint8_t *p = hanse_exec_history(ex, &len);
+  hanse_rd rd;
+  hanse_rd_init(&rd, p, len);
+  assert_int_equal(hanse_history_next(&rd, ex->height, r), HANSE_OK);
+  assert_int_equal(rows_in(p, len, ex->height), (int)hanse_exec_history_count(ex));
 }
 
 /* ---- execution ---- */
@@ -173,7 +213,7 @@ static void test_exec_rows_per_key_and_tx(void **state) {
   /* seq/alice x3, seq/bob x2, a x3, b x2, c x1 */
   assert_int_equal(hanse_exec_history_count(&ex), 11);
   hanse_history_row first;
-  hanse_exec_history_at(&ex, 0, &first);
+  first_row(&ex, &first);
   /* (key, position) order: "a" of tx 0 first */
   assert_true(first.klen == 1 && first.key[0] == 'a');
   assert_true(first.pos == HANSE_POS(3, 0));
@@ -195,6 +235,7 @@ static void test_exec_rows_per_key_and_tx(void **state) {
   expect_row(s, kb, HANSE_POS(3, 1), HANSE_HISTORY_PUT, "1");
   expect_row(s, kb, HANSE_POS(3, 4), HANSE_HISTORY_PUT, "2");
   assert_int_equal(history_rows(s), 11);
+  assert_int_equal(index_rows(s), 5); /* one per key: a, b, c and two seq/ */
   hanse_history_row r;
   assert_int_equal(hanse_store_history_get(s, "a", 1, HANSE_POS(3, 3), &r), HANSE_ERR(NOT_FOUND));
   assert_int_equal(hanse_store_history_get(s, "a", 1, HANSE_POS(3, 4), &r), HANSE_ERR(NOT_FOUND));
@@ -208,6 +249,7 @@ static void test_exec_rows_per_key_and_tx(void **state) {
   assert_int_equal(hanse_store_commit(s), HANSE_OK);
   expect_row(s, "a", HANSE_POS(4, 0), HANSE_HISTORY_PUT, "4");
   assert_int_equal(history_rows(s), 13);
+  assert_int_equal(index_rows(s), 7);
   hanse_store_close(s);
 }
 
@@ -229,7 +271,7 @@ static void test_exec_unstored(void **state) {
     assert_int_equal(hanse_exec_finish(&ex, mode ? &d2 : &d1, mode ? &s2 : &s1), HANSE_OK);
     n[mode] = hanse_exec_history_count(&ex);
     hanse_history_row r;
-    hanse_exec_history_at(&ex, 0, &r); /* "k" sorts before "seq/..." */
+    first_row(&ex, &r); /* "k" sorts before "seq/..." */
     assert_int_equal((int)r.klen, 1);
     assert_memory_equal(r.key, "k", 1);
     hanse_exec_free(&ex);
@@ -239,6 +281,8 @@ static void test_exec_unstored(void **state) {
   assert_int_equal(n[1], 2);
   assert_int_equal(history_rows(stored), 2);
   assert_int_equal(history_rows(unstored), 0);
+  assert_int_equal(index_rows(stored), 2);
+  assert_int_equal(index_rows(unstored), 0);
   assert_memory_equal(d1.b, d2.b, HANSE_HASH_BYTES);
   assert_memory_equal(s1.b, s2.b, HANSE_HASH_BYTES);
   hanse_store_close(stored);
@@ -428,20 +472,86 @@ static void expect_audit(fx_chain *f, int64_t want_height, int64_t want_tx, cons
     fail_msg("audit said '%s', expected '%s' and '%s'", rej.message, msg1, msg2);
 }
 
-/* bob's balance row of block 1 tx 1, as SQL. */
-static const char *bob_row(fx_chain *f, char *out, size_t n) {
-  snprintf(out, n, "key = CAST('asset/bal/EUR/%s' AS BLOB) AND pos = %" PRIu64,
-           hexkey(&f->bob.pub), HANSE_POS(1, 1));
+/* A block's stored rows, decoded for editing and written back. */
+typedef struct stored_rows {
+  hanse_history_row r[64];
+  int n;
+  hanse_buf bytes; /* the serialization read; the rows' keys borrow it */
+} stored_rows;
+
+static void rows_load(fx_chain *f, uint64_t height, stored_rows *sr) {
+  memset(sr, 0, sizeof *sr);
+  hanse_buf_init(&sr->bytes);
+  char path[300];
+  fx_path(f, "chain.db", path, sizeof path);
+  hanse_store *s = NULL;
+  hanse_reject rej;
+  int found = 0;
+  assert_int_equal(hanse_store_open(path, HANSE_STORE_READONLY, NULL, &s, &rej), HANSE_OK);
+  assert_int_equal(hanse_store_history_block_get(s, height, &sr->bytes, &found), HANSE_OK);
+  assert_true(found);
+  hanse_store_close(s);
+  hanse_rd rd;
+  hanse_rd_init(&rd, sr->bytes.data, sr->bytes.len);
+  int rc;
+  while ((rc = hanse_history_next(&rd, height, &sr->r[sr->n])) == HANSE_OK) {
+    sr->n++;
+    assert_true(sr->n < 64);
+  }
+  assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
+}
+
+static void rows_store(fx_chain *f, uint64_t height, stored_rows *sr) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  for (int i = 0; i < sr->n; i++) hanse_history_put(&b, &sr->r[i]);
+  assert_int_equal(hanse_buf_status(&b), HANSE_OK);
+  char path[300];
+  fx_path(f, "chain.db", path, sizeof path);
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "UPDATE history_blocks SET rows = ?1 WHERE height = ?2",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_blob(st, 1, b.len ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)height);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  assert_int_equal(sqlite3_changes(db), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  hanse_buf_free(&b);
+  hanse_buf_free(&sr->bytes);
+}
+
+/* Index of the row (key, pos) in sr. */
+static int row_find(const stored_rows *sr, const char *key, uint64_t pos) {
+  for (int i = 0; i < sr->n; i++)
+    if (sr->r[i].klen == strlen(key) && memcmp(sr->r[i].key, key, sr->r[i].klen) == 0 &&
+        sr->r[i].pos == pos)
+      return i;
+  fail_msg("no stored row of %s at %" PRIu64, key, pos);
+  return -1;
+}
+
+static void row_remove(stored_rows *sr, int i) {
+  memmove(&sr->r[i], &sr->r[i + 1], (size_t)(sr->n - i - 1) * sizeof sr->r[0]);
+  sr->n--;
+}
+
+static const char *bal_key(char *out, size_t n, const hanse_keypair *kp) {
+  snprintf(out, n, "asset/bal/EUR/%s", hexkey(&kp->pub));
   return out;
 }
 
 static void test_tamper_value_hash(void **state) {
   fx_chain *f = *state;
   two_blocks(f);
-  char where[256], sql[512];
-  snprintf(sql, sizeof sql, "UPDATE history SET vhash = zeroblob(32) WHERE %s",
-           bob_row(f, where, sizeof where));
-  sql_exec(f, sql);
+  char key[128];
+  stored_rows sr;
+  rows_load(f, 1, &sr);
+  sr.r[row_find(&sr, bal_key(key, sizeof key, &f->bob), HANSE_POS(1, 1))].vhash.b[7] ^= 1;
+  rows_store(f, 1, &sr);
   expect_audit(f, 1, 1, "block 1 tx 1 ", "history row of 'asset/bal/EUR/");
   expect_audit(f, 1, 1, "records another value", "");
 }
@@ -449,28 +559,34 @@ static void test_tamper_value_hash(void **state) {
 static void test_tamper_op(void **state) {
   fx_chain *f = *state;
   two_blocks(f);
-  char where[256], sql[512];
-  snprintf(sql, sizeof sql, "UPDATE history SET op = 2, vhash = NULL WHERE %s",
-           bob_row(f, where, sizeof where));
-  sql_exec(f, sql);
+  char key[128];
+  stored_rows sr;
+  rows_load(f, 1, &sr);
+  hanse_history_row *r = &sr.r[row_find(&sr, bal_key(key, sizeof key, &f->bob), HANSE_POS(1, 1))];
+  r->op = HANSE_HISTORY_DEL;
+  r->has_vhash = 0;
+  rows_store(f, 1, &sr);
   expect_audit(f, 1, 1, "records another operation", hexkey(&f->bob.pub));
 }
 
 static void test_tamper_row_deleted(void **state) {
   fx_chain *f = *state;
   two_blocks(f);
-  char where[256], sql[512];
-  snprintf(sql, sizeof sql, "DELETE FROM history WHERE %s", bob_row(f, where, sizeof where));
-  sql_exec(f, sql);
+  char key[128];
+  stored_rows sr;
+  rows_load(f, 1, &sr);
+  row_remove(&sr, row_find(&sr, bal_key(key, sizeof key, &f->bob), HANSE_POS(1, 1)));
+  rows_store(f, 1, &sr);
   expect_audit(f, 1, 1, "is missing", hexkey(&f->bob.pub));
 }
 
 static void test_tamper_genesis_row(void **state) {
   fx_chain *f = *state;
   two_blocks(f);
-  char sql[512];
-  snprintf(sql, sizeof sql, "DELETE FROM history WHERE key = CAST('org/acme' AS BLOB)");
-  sql_exec(f, sql);
+  stored_rows sr;
+  rows_load(f, 0, &sr);
+  row_remove(&sr, row_find(&sr, "org/acme", HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX)));
+  rows_store(f, 0, &sr);
   expect_audit(f, 0, -1, "block 0 (genesis): history row of 'org/acme' is missing", "");
 }
 
@@ -478,18 +594,88 @@ static void test_tamper_genesis_row(void **state) {
 static void test_tamper_row_added(void **state) {
   fx_chain *f = *state;
   two_blocks(f);
-  char sql[512];
-  snprintf(sql, sizeof sql,
-           "INSERT INTO history(key, pos, op, vhash) VALUES (CAST('asset/bal/EUR/%s' AS BLOB), "
-           "%" PRIu64 ", 1, zeroblob(32))",
-           hexkey(&f->carol.pub), HANSE_POS(1, 0));
-  sql_exec(f, sql);
+  char key[128];
+  bal_key(key, sizeof key, &f->carol);
+  stored_rows sr;
+  rows_load(f, 1, &sr);
+  int at = 0;
+  while (at < sr.n && strncmp((const char *)sr.r[at].key, key, sr.r[at].klen) < 0) at++;
+  memmove(&sr.r[at + 1], &sr.r[at], (size_t)(sr.n - at) * sizeof sr.r[0]);
+  sr.n++;
+  memset(&sr.r[at], 0, sizeof sr.r[at]);
+  sr.r[at].key = (const uint8_t *)key;
+  sr.r[at].klen = strlen(key);
+  sr.r[at].pos = HANSE_POS(1, 0);
+  sr.r[at].op = HANSE_HISTORY_PUT;
+  sr.r[at].has_vhash = 1;
+  rows_store(f, 1, &sr);
   expect_audit(f, 1, 0, "block 1 tx 0", "was not derived by re-execution");
-  /* two added rows: counted, not named one by one */
+}
+
+/* Bytes that are no rows, and a block row missing or added. */
+static void test_tamper_block_rows(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  sql_exec(f, "UPDATE history_blocks SET rows = substr(rows, 1, length(rows) - 1) "
+              "WHERE height = 2");
+  expect_audit(f, 2, -1, "block 2: the stored history is malformed", "");
+  sql_exec(f, "DELETE FROM history_blocks WHERE height = 2");
+  expect_audit(f, 2, -1, "block 2: the history of the block is missing", "");
+}
+
+static void test_tamper_block_row_added(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  sql_exec(f, "INSERT INTO history_blocks(height, rows) VALUES (7, x'')");
+  expect_audit(f, 2, -1, "the history holds 4 blocks, the chain has 3 (rows were added)", "");
+}
+
+/* The index: a row deleted, or moved to another block, is missed while its
+ * block is checked. */
+static void test_tamper_index_deleted(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  char key[128], sql[512];
   snprintf(sql, sizeof sql,
-           "INSERT INTO history(key, pos, op, vhash) VALUES (CAST('x' AS BLOB), 5, 2, NULL)");
+           "DELETE FROM history_keys WHERE key = CAST('%s' AS BLOB) AND height = 1",
+           bal_key(key, sizeof key, &f->bob));
   sql_exec(f, sql);
-  expect_audit(f, 2, -1, "the history holds 15 rows, re-execution derives 13", "");
+  expect_audit(f, 1, -1, "block 1: the history index has no row of 'asset/bal/EUR/",
+               hexkey(&f->bob.pub));
+}
+
+static void test_tamper_index_altered(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  char key[128], sql[512];
+  snprintf(sql, sizeof sql,
+           "UPDATE history_keys SET height = 1 WHERE key = CAST('%s' AS BLOB) AND height = 2",
+           bal_key(key, sizeof key, &f->carol));
+  sql_exec(f, sql);
+  expect_audit(f, 2, -1, "block 2: the history index has no row of", hexkey(&f->carol.pub));
+}
+
+/* An index row for a block that did not change the key: named; two such
+ * rows: counted. */
+static void test_tamper_index_added(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  char key[128], sql[512], want[160];
+  char path[300];
+  fx_path(f, "chain.db", path, sizeof path);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  int rows = sql_count(db, "SELECT count(*) FROM history_keys");
+  sqlite3_close(db);
+  snprintf(sql, sizeof sql, "INSERT INTO history_keys(key, height) VALUES (CAST('%s' AS BLOB), 1)",
+           bal_key(key, sizeof key, &f->carol));
+  sql_exec(f, sql);
+  expect_audit(f, 1, -1, "block 1: the history index names 'asset/bal/EUR/",
+               "which the block did not change (an added index row)");
+  sql_exec(f, "INSERT INTO history_keys(key, height) VALUES (CAST('x' AS BLOB), 2)");
+  snprintf(want, sizeof want, "the history index holds %d rows, re-execution derives %d", rows + 2,
+           rows);
+  expect_audit(f, 2, -1, want, "(rows were added)");
 }
 
 /* ---- cost ---- */
@@ -504,7 +690,7 @@ static double now_ms(void) {
 
 /* One block of COST_TXS transfers (alice to distinct recipients: three
  * history rows each) executed and committed on a file store, with its
- * history rows stored and without. Prints the times; asserts the rows. */
+ * history stored and without. Prints the times; asserts the rows. */
 static void test_commit_cost(void **state) {
   (void)state;
   hanse_buf raws;
@@ -566,6 +752,7 @@ static void test_commit_cost(void **state) {
     assert_int_equal(hanse_store_commit(s), HANSE_OK);
     ms[mode] = now_ms() - t0;
     assert_int_equal(history_rows(s), mode ? 3 : 3 + 3 * COST_TXS);
+    assert_int_equal(index_rows(s), mode ? 3 : 3 + 2 + COST_TXS);
     hanse_store_close(s);
     fx_rmrf(dir);
   }
@@ -604,6 +791,11 @@ int main(void) {
       T(test_tamper_row_deleted),
       T(test_tamper_genesis_row),
       T(test_tamper_row_added),
+      T(test_tamper_block_rows),
+      T(test_tamper_block_row_added),
+      T(test_tamper_index_deleted),
+      T(test_tamper_index_altered),
+      T(test_tamper_index_added),
       cmocka_unit_test(test_commit_cost),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,13 @@
 /*
- * test_store_history.c -- the store's audit trail table: rows written and
- * read back one by one, one row per (key, position), a record's changes
- * newest first in pages cut by position, the join with the transaction
- * index (id and signer; none for genesis writes), the whole table in key
- * order for the audit, and the table created in a database that predates
- * it.
+ * test_store_history.c -- the store's audit trail: a block's rows
+ * serialized byte for byte as docs/FORMATS.md §15 says, read back, and
+ * malformed bytes refused (never asserted); one history_blocks row per
+ * block and one history_keys row per key it changed; a row found by (key,
+ * position); a record's changes newest first in pages cut by position,
+ * across blocks and within one; the join with the transaction index (id and
+ * signer; none for genesis writes); the index for the audit; a stored
+ * serialization that is malformed or missing reported, not crashed on;
+ * and a database with the earlier one-row-per-change table opened.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,16 +31,37 @@ static hanse_store *mem_store(void) {
   return s;
 }
 
-static void put_row(hanse_store *s, const char *key, uint64_t pos, int op, const char *value) {
-  hanse_history_row r;
-  memset(&r, 0, sizeof r);
-  r.key = (const uint8_t *)key;
-  r.klen = strlen(key);
-  r.pos = pos;
-  r.op = op;
-  r.has_vhash = value != NULL;
-  if (value) hanse_sha256(&r.vhash, value, strlen(value));
-  assert_int_equal(hanse_store_history_put(s, &r), HANSE_OK);
+/* One row of a block under construction; rows are given in (key, index)
+ * order, as the executor hands them over. */
+typedef struct row_spec {
+  const char *key;
+  uint32_t idx;
+  int op;
+  const char *value; /* NULL for a delete */
+} row_spec;
+
+static void rows_build(hanse_buf *b, uint64_t height, const row_spec *rs, size_t n) {
+  hanse_buf_reset(b);
+  for (size_t i = 0; i < n; i++) {
+    hanse_history_row r;
+    memset(&r, 0, sizeof r);
+    r.key = (const uint8_t *)rs[i].key;
+    r.klen = strlen(rs[i].key);
+    r.pos = HANSE_POS(height, rs[i].idx);
+    r.op = rs[i].op;
+    r.has_vhash = rs[i].value != NULL;
+    if (rs[i].value) hanse_sha256(&r.vhash, rs[i].value, strlen(rs[i].value));
+    hanse_history_put(b, &r);
+  }
+  assert_int_equal(hanse_buf_status(b), HANSE_OK);
+}
+
+static void put_block(hanse_store *s, uint64_t height, const row_spec *rs, size_t n) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  rows_build(&b, height, rs, n);
+  assert_int_equal(hanse_store_history_put_block(s, height, b.data, b.len), HANSE_OK);
+  hanse_buf_free(&b);
 }
 
 typedef struct collected {
@@ -65,21 +89,85 @@ static int collect(void *ctx, const hanse_history_change *c) {
   return col->stop_after && col->n == col->stop_after;
 }
 
-static void test_rows_put_get(void **state) {
+/* The bytes of FORMATS.md §15: u16 klen, key, u32 index, u8 op, and the
+ * value's SHA-256 for a put only; read back row by row, NOT_FOUND at the
+ * end; truncated rows, an unknown op and an index beyond 20 bits are
+ * CHAIN_BROKEN. */
+static void test_serialization(void **state) {
+  (void)state;
+  hanse_buf b;
+  hanse_buf_init(&b);
+  const row_spec rs[] = {
+      {"ab", 7, HANSE_HISTORY_PUT, "v"},
+      {"ab", HANSE_HISTORY_GENESIS_INDEX, HANSE_HISTORY_DEL, NULL},
+  };
+  rows_build(&b, 9, rs, 2);
+  assert_int_equal((int)b.len, (2 + 2 + 4 + 1 + 32) + (2 + 2 + 4 + 1));
+  hanse_hash hv;
+  hanse_sha256(&hv, "v", 1);
+  const uint8_t head[] = {0, 2, 'a', 'b', 0, 0, 0, 7, 1};
+  assert_memory_equal(b.data, head, sizeof head);
+  assert_memory_equal(b.data + sizeof head, hv.b, HANSE_HASH_BYTES);
+  const uint8_t tail[] = {0, 2, 'a', 'b', 0, 0x0f, 0xff, 0xff, 2};
+  assert_memory_equal(b.data + sizeof head + HANSE_HASH_BYTES, tail, sizeof tail);
+
+  hanse_rd rd;
+  hanse_history_row r;
+  hanse_rd_init(&rd, b.data, b.len);
+  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_OK);
+  assert_int_equal((int)r.klen, 2);
+  assert_memory_equal(r.key, "ab", 2);
+  assert_true(r.pos == HANSE_POS(9, 7));
+  assert_int_equal(r.op, HANSE_HISTORY_PUT);
+  assert_true(r.has_vhash);
+  assert_memory_equal(r.vhash.b, hv.b, HANSE_HASH_BYTES);
+  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_OK);
+  assert_true(r.pos == HANSE_POS(9, HANSE_HISTORY_GENESIS_INDEX));
+  assert_int_equal(r.op, HANSE_HISTORY_DEL);
+  assert_false(r.has_vhash);
+  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(NOT_FOUND));
+
+  /* every truncation of the two rows is refused */
+  for (size_t cut = 1; cut < b.len; cut++) {
+    if (cut == sizeof head + HANSE_HASH_BYTES) continue; /* a whole first row */
+    hanse_rd_init(&rd, b.data, cut);
+    int rc = hanse_history_next(&rd, 9, &r);
+    if (rc == HANSE_OK) rc = hanse_history_next(&rd, 9, &r);
+    assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+  }
+  uint8_t bad[sizeof tail];
+  memcpy(bad, tail, sizeof tail);
+  bad[8] = 3; /* op */
+  hanse_rd_init(&rd, bad, sizeof bad);
+  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(CHAIN_BROKEN));
+  memcpy(bad, tail, sizeof tail);
+  bad[5] = 0x10; /* index 0x10ffff */
+  hanse_rd_init(&rd, bad, sizeof bad);
+  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(CHAIN_BROKEN));
+  hanse_buf_free(&b);
+}
+
+/* One history_blocks row per block (an empty one too), one history_keys
+ * row per key it changed; rows found by (key, position). */
+static void test_blocks_put_get(void **state) {
   (void)state;
   hanse_store *s = mem_store();
   assert_int_equal(hanse_store_begin(s), HANSE_OK);
-  put_row(s, "asset/bal/EUR/x", HANSE_POS(1, 0), HANSE_HISTORY_PUT, "100");
-  put_row(s, "asset/bal/EUR/x", HANSE_POS(1, 7), HANSE_HISTORY_DEL, NULL);
-  put_row(s, "org/acme", HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX), HANSE_HISTORY_PUT, "{}");
-  /* one row per (key, position): a second is refused */
-  hanse_history_row dup;
-  memset(&dup, 0, sizeof dup);
-  dup.key = (const uint8_t *)"org/acme";
-  dup.klen = 8;
-  dup.pos = HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX);
-  dup.op = HANSE_HISTORY_DEL;
-  assert_int_equal(hanse_store_history_put(s, &dup), HANSE_ERR(INVALID));
+  const row_spec g[] = {{"org/acme", HANSE_HISTORY_GENESIS_INDEX, HANSE_HISTORY_PUT, "{}"}};
+  put_block(s, 0, g, 1);
+  const row_spec b1[] = {
+      {"asset/bal/EUR/x", 0, HANSE_HISTORY_PUT, "100"},
+      {"asset/bal/EUR/x", 7, HANSE_HISTORY_DEL, NULL},
+      {"seq/a", 0, HANSE_HISTORY_PUT, "1"},
+      {"seq/a", 7, HANSE_HISTORY_PUT, "2"},
+  };
+  put_block(s, 1, b1, 4);
+  put_block(s, 2, NULL, 0); /* a block that changed nothing */
+  /* a block is stored once */
+  hanse_buf b;
+  hanse_buf_init(&b);
+  rows_build(&b, 1, b1, 1);
+  assert_int_equal(hanse_store_history_put_block(s, 1, b.data, b.len), HANSE_ERR(INVALID));
   assert_int_equal(hanse_store_commit(s), HANSE_OK);
 
   hanse_history_row r;
@@ -99,27 +187,70 @@ static void test_rows_put_get(void **state) {
                    HANSE_ERR(NOT_FOUND));
   assert_int_equal(hanse_store_history_get(s, "asset/bal/EUR/", 14, HANSE_POS(1, 0), &r),
                    HANSE_ERR(NOT_FOUND));
+  assert_int_equal(hanse_store_history_get(s, "asset/bal/EUR/x", 15, HANSE_POS(5, 0), &r),
+                   HANSE_ERR(NOT_FOUND));
+  assert_int_equal(
+      hanse_store_history_get(s, "org/acme", 8, HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX), &r),
+      HANSE_OK);
+
+  /* the stored bytes are the serialization; the empty block has a row */
+  int found = 0;
+  hanse_buf got;
+  hanse_buf_init(&got);
+  rows_build(&b, 1, b1, 4);
+  assert_int_equal(hanse_store_history_block_get(s, 1, &got, &found), HANSE_OK);
+  assert_true(found);
+  assert_int_equal((int)got.len, (int)b.len);
+  assert_memory_equal(got.data, b.data, b.len);
+  assert_int_equal(hanse_store_history_block_get(s, 2, &got, &found), HANSE_OK);
+  assert_true(found);
+  assert_int_equal((int)got.len, 0);
+  assert_int_equal(hanse_store_history_block_get(s, 3, &got, &found), HANSE_OK);
+  assert_false(found);
+  uint64_t count = 0;
+  assert_int_equal(hanse_store_history_block_count(s, &count), HANSE_OK);
+  assert_true(count == 3);
+
+  /* the index: one row per (key, block) */
+  assert_int_equal(hanse_store_history_key_has(s, "seq/a", 5, 1, &found), HANSE_OK);
+  assert_true(found);
+  assert_int_equal(hanse_store_history_key_has(s, "seq/a", 5, 0, &found), HANSE_OK);
+  assert_false(found);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "SELECT count(*) FROM history_keys", -1,
+                                      &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 3);
+  sqlite3_finalize(st);
+
   /* positions: height << 20 | index */
   assert_true(HANSE_POS_HEIGHT(HANSE_POS(123456, 19999)) == 123456);
   assert_true(HANSE_POS_INDEX(HANSE_POS(123456, 19999)) == 19999);
   assert_true(HANSE_POS(2, 0) > HANSE_POS(1, HANSE_HISTORY_GENESIS_INDEX));
+  hanse_buf_free(&b);
+  hanse_buf_free(&got);
   hanse_store_close(s);
 }
 
 /* Key "k" changed by 25 transactions over 5 blocks, neighbours "j" and
- * "kk" around it; pages of 10, 10, 5, each newest first, no overlap. */
+ * "kk" around it; pages of 10, 10, 5, each newest first, no overlap: a
+ * page boundary falls inside a block. */
 static void test_scan_pages_newest_first(void **state) {
   (void)state;
   hanse_store *s = mem_store();
   assert_int_equal(hanse_store_begin(s), HANSE_OK);
-  for (uint64_t h = 1; h <= 5; h++)
+  char vals[15][16];
+  for (uint64_t h = 1; h <= 5; h++) {
+    row_spec rs[15];
     for (uint32_t i = 0; i < 5; i++) {
-      char v[16];
-      snprintf(v, sizeof v, "%u", (unsigned)(h * 10 + i));
-      put_row(s, "k", HANSE_POS(h, i * 3), HANSE_HISTORY_PUT, v);
-      put_row(s, "j", HANSE_POS(h, i * 3), HANSE_HISTORY_PUT, v);
-      put_row(s, "kk", HANSE_POS(h, i * 3 + 1), HANSE_HISTORY_PUT, v);
+      snprintf(vals[i], sizeof vals[i], "%u", (unsigned)(h * 10 + i));
+      rs[i] = (row_spec){"j", i * 3, HANSE_HISTORY_PUT, vals[i]};
+      rs[5 + i] = (row_spec){"k", i * 3, HANSE_HISTORY_PUT, vals[i]};
+      rs[10 + i] = (row_spec){"kk", i * 3 + 1, HANSE_HISTORY_PUT, vals[i]};
     }
+    put_block(s, h, rs, 15);
+  }
   assert_int_equal(hanse_store_commit(s), HANSE_OK);
   uint64_t before = UINT64_MAX, last = UINT64_MAX;
   int sizes[] = {10, 10, 5, 0}, total = 0;
@@ -146,17 +277,40 @@ static void test_scan_pages_newest_first(void **state) {
   assert_int_equal(hanse_store_history_scan(s, "k", 1, UINT64_MAX, 100, collect, &col), HANSE_OK);
   assert_int_equal(col.n, 2);
   assert_true(col.pos[0] == HANSE_POS(5, 12));
+  /* before = a position inside a block: only the earlier rows of it */
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, HANSE_POS(3, 7), 3, collect, &col),
+                   HANSE_OK);
+  assert_int_equal(col.n, 3);
+  assert_true(col.pos[0] == HANSE_POS(3, 6) && col.pos[1] == HANSE_POS(3, 3) &&
+              col.pos[2] == HANSE_POS(3, 0));
+  /* before = 0: nothing */
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, 0, 3, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 0);
   /* no history */
   memset(&col, 0, sizeof col);
   assert_int_equal(hanse_store_history_scan(s, "none", 4, UINT64_MAX, 10, collect, &col), HANSE_OK);
   assert_int_equal(col.n, 0);
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "kkk", 3, UINT64_MAX, 10, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 0);
   hanse_store_close(s);
 }
 
+static int key_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
+  collected *col = ctx;
+  assert_true(col->n < 64);
+  snprintf(col->key[col->n], sizeof col->key[0], "%.*s", (int)klen, (const char *)key);
+  col->pos[col->n] = height;
+  col->n++;
+  return 0;
+}
+
 /* The scan names each change's transaction (id and signer) from the
- * transaction index; genesis writes have none. scan_all visits every row
- * in (key, position) order. */
-static void test_scan_joins_txs_and_scan_all(void **state) {
+ * transaction index; genesis writes have none. The index in key order for
+ * the audit. */
+static void test_scan_joins_txs_and_index(void **state) {
   (void)state;
   hanse_store *s = mem_store();
   hanse_keypair alice;
@@ -169,9 +323,10 @@ static void test_scan_joins_txs_and_scan_all(void **state) {
   r.index = 2;
   snprintf(r.code, sizeof r.code, "ok");
   assert_int_equal(hanse_store_tx_put(s, &r, &alice.pub, 1, "asset.issue"), HANSE_OK);
-  put_row(s, "b", HANSE_POS(3, 2), HANSE_HISTORY_PUT, "1");
-  put_row(s, "b", HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX), HANSE_HISTORY_PUT, "0");
-  put_row(s, "a", HANSE_POS(3, 2), HANSE_HISTORY_DEL, NULL);
+  const row_spec g[] = {{"b", HANSE_HISTORY_GENESIS_INDEX, HANSE_HISTORY_PUT, "0"}};
+  put_block(s, 0, g, 1);
+  const row_spec b3[] = {{"a", 2, HANSE_HISTORY_DEL, NULL}, {"b", 2, HANSE_HISTORY_PUT, "1"}};
+  put_block(s, 3, b3, 2);
   assert_int_equal(hanse_store_commit(s), HANSE_OK);
 
   collected col;
@@ -184,23 +339,65 @@ static void test_scan_joins_txs_and_scan_all(void **state) {
   assert_memory_equal(col.signer[0].b, alice.pub.b, HANSE_PUBKEY_BYTES);
   assert_true(col.pos[1] == HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX));
   assert_false(col.has_tx[1]);
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "a", 1, UINT64_MAX, 10, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 1);
+  assert_int_equal(col.op[0], HANSE_HISTORY_DEL);
 
   memset(&col, 0, sizeof col);
-  assert_int_equal(hanse_store_history_scan_all(s, collect, &col), HANSE_OK);
+  assert_int_equal(hanse_store_history_keys_scan_all(s, key_visit, &col), HANSE_OK);
   assert_int_equal(col.n, 3);
   assert_string_equal(col.key[0], "a");
+  assert_true(col.pos[0] == 3);
   assert_string_equal(col.key[1], "b");
-  assert_true(col.pos[1] == HANSE_POS(0, HANSE_HISTORY_GENESIS_INDEX));
+  assert_true(col.pos[1] == 0);
   assert_string_equal(col.key[2], "b");
-  assert_true(col.pos[2] == HANSE_POS(3, 2));
-  assert_int_equal(col.op[0], HANSE_HISTORY_DEL);
+  assert_true(col.pos[2] == 3);
   hanse_keypair_wipe(&alice);
   hanse_store_close(s);
 }
 
-/* A database written before the audit trail existed gains the (empty)
- * table when a writer opens it; readers then find no history. */
-static void test_old_database_gains_table(void **state) {
+/* A stored serialization is data: malformed bytes, or an index row naming
+ * a block without the key's rows, make the scan report CHAIN_BROKEN. */
+static void test_scan_reports_broken_rows(void **state) {
+  (void)state;
+  hanse_store *s = mem_store();
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  const row_spec b1[] = {{"k", 0, HANSE_HISTORY_PUT, "1"}};
+  put_block(s, 1, b1, 1);
+  put_block(s, 2, b1, 1);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  sqlite3 *db = hanse_store_db(s);
+  assert_int_equal(sqlite3_exec(db, "UPDATE history_blocks SET rows = x'00016b0000' "
+                                    "WHERE height = 2",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  collected col;
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, UINT64_MAX, 10, collect, &col),
+                   HANSE_ERR(CHAIN_BROKEN));
+  hanse_history_row r;
+  assert_int_equal(hanse_store_history_get(s, "k", 1, HANSE_POS(2, 0), &r),
+                   HANSE_ERR(CHAIN_BROKEN));
+  /* below the broken block the history reads */
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, HANSE_POS(2, 0), 10, collect, &col),
+                   HANSE_OK);
+  assert_int_equal(col.n, 1);
+  /* an index row without its block row */
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM history_blocks WHERE height = 1", NULL, NULL,
+                                NULL),
+                   SQLITE_OK);
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, HANSE_POS(2, 0), 10, collect, &col),
+                   HANSE_ERR(CHAIN_BROKEN));
+  hanse_store_close(s);
+}
+
+/* A database written with the earlier layout (one history row per change)
+ * or before the audit trail existed gains the (empty) tables when a writer
+ * opens it; readers then find no history, and blocks are stored. */
+static void test_old_database_gains_tables(void **state) {
   (void)state;
   char dir[256], path[300];
   const char *tmp = getenv("TMPDIR");
@@ -209,9 +406,14 @@ static void test_old_database_gains_table(void **state) {
   snprintf(path, sizeof path, "%s/chain.db", dir);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "CREATE TABLE state(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-                                    " WITHOUT ROWID;", NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db,
+                   "CREATE TABLE state(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+                   "CREATE TABLE history(key BLOB NOT NULL, pos INTEGER NOT NULL,"
+                   " op INTEGER NOT NULL, vhash BLOB, PRIMARY KEY(key, pos)) WITHOUT ROWID;"
+                   "INSERT INTO history VALUES (CAST('k' AS BLOB), 1048576, 1, zeroblob(32));",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
   sqlite3_close(db);
   hanse_store *w = NULL, *rd = NULL;
   hanse_reject rej;
@@ -221,6 +423,13 @@ static void test_old_database_gains_table(void **state) {
   memset(&col, 0, sizeof col);
   assert_int_equal(hanse_store_history_scan(rd, "k", 1, UINT64_MAX, 10, collect, &col), HANSE_OK);
   assert_int_equal(col.n, 0);
+  assert_int_equal(hanse_store_begin(w), HANSE_OK);
+  const row_spec b1[] = {{"k", 0, HANSE_HISTORY_PUT, "1"}};
+  put_block(w, 1, b1, 1);
+  assert_int_equal(hanse_store_commit(w), HANSE_OK);
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(rd, "k", 1, UINT64_MAX, 10, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 1);
   hanse_store_close(rd);
   hanse_store_close(w);
   fx_rmrf(dir);
@@ -229,10 +438,12 @@ static void test_old_database_gains_table(void **state) {
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rows_put_get),
+      cmocka_unit_test(test_serialization),
+      cmocka_unit_test(test_blocks_put_get),
       cmocka_unit_test(test_scan_pages_newest_first),
-      cmocka_unit_test(test_scan_joins_txs_and_scan_all),
-      cmocka_unit_test(test_old_database_gains_table),
+      cmocka_unit_test(test_scan_joins_txs_and_index),
+      cmocka_unit_test(test_scan_reports_broken_rows),
+      cmocka_unit_test(test_old_database_gains_tables),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
