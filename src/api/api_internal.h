@@ -105,6 +105,13 @@ char *api_blob_digest_field(char out[API_BLOB_DIGEST_FIELD_BYTES], const hanse_h
  * from `anchor` or static. */
 const char *api_blob_media_type(json_t *anchor);
 
+/* Cluster mode (forward.c): a submission (or an account's next sequence)
+ * asked of a node that is not the ready leader is forwarded to the leader
+ * and its answer relayed. Returns 1 with the response queued in *resp, or
+ * 0 when this node handles the request itself (no cluster, or it is the
+ * leader). */
+int api_forward_to_leader(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp);
+
 /* Query parameters. NULL if absent. */
 const char *api_param(hanse_req *rq, const char *name);
 /* Parse an unsigned decimal parameter; 1 ok, 0 absent, -1 malformed. */

@@ -12,7 +12,7 @@ enum MHD_Result res_metrics(hanse_req *rq) {
     hanse_tip tip;
     hanse_chain_tip(nc->chain, &tip);
     hanse_metrics_render(&nc->metrics, nc->chain->chain_id, tip.height,
-                         hanse_mempool_depth(nc->mp), hanse_sequencer_failed(nc->seq), 0, &out);
+                         hanse_mempool_depth(nc->mp), hanse_consensus_failed(nc->cons), 0, &out);
   }
   hanse_metrics_render(&n->metrics, NULL, 0, 0, 0, 1, &out);
   enum MHD_Result r =

@@ -24,21 +24,41 @@ enum MHD_Result res_node_status(hanse_req *rq) {
                             "uptime_ms", (json_int_t)(hanse_now_ms(n->env) - n->started_ms)));
 }
 
+/* "cluster" of a clustered chain's status: this node's role and the
+ * members (their API URLs are where followers forward submissions). */
+static json_t *cluster_json(hanse_node_chain *nc) {
+  static const char *const roles[] = {"single", "follower", "candidate", "leader", "unavailable"};
+  hanse_consensus_role r;
+  hanse_consensus_role_get(nc->cons, &r);
+  json_t *nodes = json_array();
+  for (int i = 0; i < nc->cluster->member_count; i++) {
+    const hanse_cluster_member *m = &nc->cluster->members[i];
+    json_array_append_new(nodes, json_pack("{s:I, s:s, s:s}", "raft_id", (json_int_t)m->id,
+                                           "raft_addr", m->raft_addr, "api_url", m->api_url));
+  }
+  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:b, s:b, s:o}", "role",
+                        r.role >= 0 && r.role <= HANSE_ROLE_UNAVAILABLE ? roles[r.role] : "unknown",
+                        "raft_id", (json_int_t)r.self_id, "leader_id", (json_int_t)r.leader_id,
+                        "term", (json_int_t)r.term, "ready", hanse_consensus_is_leader(nc->cons),
+                        "diverged", r.diverged, "nodes", nodes);
+  return j;
+}
+
 enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
   hanse_tip tip;
   hanse_chain_tip(nc->chain, &tip);
-  int failed = hanse_sequencer_failed(nc->seq) || hanse_store_failed(nc->chain->writer);
-  return api_json(
-      rq, 200,
-      json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "chain_id",
+  int failed = hanse_consensus_failed(nc->cons) || hanse_store_failed(nc->chain->writer);
+  json_t *j = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "chain_id",
                 nc->chain->chain_id, "height", (json_int_t)tip.height, "last_hash",
                 api_hex(tip.hash.b, HANSE_HASH_BYTES), "state_digest",
                 api_hex(tip.state_digest.b, HANSE_HASH_BYTES), "time_ms", (json_int_t)tip.time_ms,
                 "tx_count", (json_int_t)tip.tx_count, "mempool_depth",
                 (json_int_t)hanse_mempool_depth(nc->mp), "store_failed", failed,
                 "block_interval_ms", (json_int_t)rq->node->cfg.block_interval_ms,
-                "block_max_txs", (json_int_t)rq->node->cfg.block_max_txs));
+                "block_max_txs", (json_int_t)rq->node->cfg.block_max_txs);
+  if (j && nc->cluster) json_object_set_new(j, "cluster", cluster_json(nc));
+  return api_json(rq, 200, j);
 }
 
 enum MHD_Result res_search(hanse_req *rq, hanse_node_chain *nc) {
@@ -82,6 +102,7 @@ enum MHD_Result res_accounts(hanse_req *rq, hanse_node_chain *nc, const char *re
   if (rest[0] != '/' || hanse_pubkey_parse(&pk, rest + 1) != HANSE_OK)
     return api_error(rq, 400, "http.bad_param", "an account is a 64-hex public key");
   enum MHD_Result denied;
+  if (api_forward_to_leader(rq, nc, &denied)) return denied; /* its pool has next_seq */
   if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   uint64_t next, committed;
   int rc = hanse_mempool_next_seq(nc->mp, &pk, &next, &committed);

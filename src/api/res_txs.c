@@ -4,7 +4,8 @@
  * A submission body (submit_body.c) becomes an entry list for
  * hanse_node_submit. A body that cannot be parsed at all is 400 and
  * changes nothing; entries that fail their checks are reported per
- * transaction in "results".
+ * transaction in "results". In cluster mode a follower forwards the
+ * submission to the leader (forward.c) before looking at it.
  */
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 static enum MHD_Result submit(hanse_req *rq, hanse_node_chain *nc) {
   enum MHD_Result denied;
+  if (api_forward_to_leader(rq, nc, &denied)) return denied; /* cluster follower */
   if (!api_submit_allowed(rq, nc, &denied)) return denied;
   const char *ct = rq->content_type ? rq->content_type : "";
   /* A media type matches exactly, parameters (";charset=...") allowed. */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "chain/chain_internal.h"
 #include "crypto/merkle.h"
@@ -169,26 +170,12 @@ fail:
   return rc;
 }
 
-static int mkdir_p(const char *dir) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p == '/') {
-      *p = 0;
-      if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
-      *p = '/';
-    }
-  }
-  if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 int hanse_chain_create(const char *dir, json_t *genesis,
                        const hanse_keypair *node_key, uint64_t time_ms,
                        hanse_reject *rej) {
   int rc = hanse_genesis_validate(genesis, rej);
   if (rc != HANSE_OK) return rc;
-  if (mkdir_p(dir) != 0)
+  if (hanse_mkdir_p(dir, 0700) != 0)
     return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", dir,
                             strerror(errno));
   char path[1100];
@@ -448,93 +435,254 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
                             uint64_t time_ms, hanse_receipt *receipts,
                             uint32_t receipts_cap, hanse_tip *out,
                             hanse_reject *rej) {
-  HANSE_ASSERT(c->node_key != NULL);
-  hanse_body body;
-  int rc = ids ? hanse_body_decode_with_ids(&body, body_bytes, body_len, ids, n_ids, rej)
-               : hanse_body_decode(&body, body_bytes, body_len, rej);
+  /* The three steps below, back to back: the single-node sequencer's path.
+   * The cluster runs them apart (consensus/raft_cluster.c). */
+  hanse_block_pending *p;
+  int rc = hanse_chain_block_execute(c, body_bytes, body_len, ids, payloads, n_ids, time_ms,
+                                     receipts, receipts_cap, &p, rej);
   if (rc != HANSE_OK) return rc;
-  hanse_receipt *rs = receipts;
-  if (rs == NULL || receipts_cap < body.tx_count) {
-    rs = calloc(body.tx_count ? body.tx_count : 1, sizeof *rs);
-    if (rs == NULL) {
-      hanse_body_free(&body);
+  rc = hanse_chain_block_finish(c, p, NULL, 0, rej);
+  if (rc != HANSE_OK) return rc;
+  return hanse_chain_block_commit(c, p, out, rej);
+}
+
+/* ---- The steps of a block: execute, finish, commit (or abandon) ----
+ *
+ * A block in the making holds the writer's open SQLite transaction from
+ * execute to commit or abandon, so at most one exists per chain and all
+ * of them live on one thread (the sequencer's, or the cluster's loop).
+ * Every failure path rolls the transaction back and frees the pending
+ * block: the caller never cleans up after an error. */
+struct hanse_block_pending {
+  hanse_body body;          /* borrows body_bytes */
+  const uint8_t *body_bytes; /* borrowed from the caller until commit/abandon */
+  size_t body_len;
+  hanse_receipt *rs;        /* the caller's, or rs_owned */
+  hanse_receipt *rs_owned;
+  hanse_tip prev;
+  uint64_t time_ms;
+  hanse_exec ex;
+  json_t *policy;
+  hanse_header h;           /* set by finish */
+  hanse_hash hash, sum, receipts_hash;
+  hanse_buf hb;             /* the header's encoding, set by finish */
+  int finished;
+};
+
+static void pending_free(hanse_block_pending *p) {
+  hanse_exec_free(&p->ex);
+  json_decref(p->policy);
+  hanse_buf_free(&p->hb);
+  free(p->rs_owned);
+  hanse_body_free(&p->body);
+  free(p);
+}
+
+/* Roll back, free, and report rc with the block's height. */
+static int pending_fail(hanse_chain *c, hanse_block_pending *p, int rc, hanse_reject *rej) {
+  uint64_t height = p->prev.height + 1;
+  hanse_store_rollback(c->writer);
+  pending_free(p);
+  if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
+  return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s", height,
+                          hanse_err_message(rc));
+}
+
+int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
+                              const hanse_hash *ids, json_t *const *payloads,
+                              uint32_t n_ids, uint64_t time_ms, hanse_receipt *receipts,
+                              uint32_t receipts_cap, hanse_block_pending **out,
+                              hanse_reject *rej) {
+  *out = NULL;
+  hanse_block_pending *p = calloc(1, sizeof *p);
+  if (p == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  hanse_buf_init(&p->hb);
+  int rc = ids ? hanse_body_decode_with_ids(&p->body, body_bytes, body_len, ids, n_ids, rej)
+               : hanse_body_decode(&p->body, body_bytes, body_len, rej);
+  if (rc != HANSE_OK) {
+    free(p);
+    return rc;
+  }
+  p->body_bytes = body_bytes;
+  p->body_len = body_len;
+  p->rs = receipts;
+  if (p->rs == NULL || receipts_cap < p->body.tx_count) {
+    p->rs = p->rs_owned = calloc(p->body.tx_count ? p->body.tx_count : 1, sizeof *p->rs);
+    if (p->rs == NULL) {
+      hanse_body_free(&p->body);
+      free(p);
       return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     }
   }
-  hanse_tip prev;
-  hanse_chain_tip(c, &prev);
-  if (time_ms < prev.time_ms) time_ms = prev.time_ms;
-  hanse_exec ex;
-  int ex_live = 0;
-  json_t *policy = NULL;
-  hanse_buf hb;
-  hanse_buf_init(&hb);
+  hanse_chain_tip(c, &p->prev);
+  if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
+  p->time_ms = time_ms;
   rc = hanse_store_begin(c->writer);
-  if (rc != HANSE_OK) goto fail;
-  rc = hanse_exec_begin(&ex, c->writer, prev.height + 1, time_ms,
-                        &prev.state_digest, &prev.state_sum);
-  if (rc != HANSE_OK) goto fail;
-  ex_live = 1;
-  rc = hanse_policy_load(c->writer, c->genesis, &policy);
-  if (rc != HANSE_OK) goto fail;
-  ex.policy = policy;
-  rc = chain_execute_body(&ex, &body, c->chain_id, payloads, rs);
-  if (rc != HANSE_OK) goto fail;
-  hanse_header h;
-  memset(&h, 0, sizeof h);
-  h.version = HANSE_FORMAT_VERSION;
-  memcpy(h.chain_id, c->chain_id, sizeof h.chain_id);
-  h.height = prev.height + 1;
-  h.time_ms = time_ms;
-  h.prev_hash = prev.hash;
-  h.tx_count = body.tx_count;
-  hanse_hash sum;
-  rc = hanse_body_tx_root(&body, &h.tx_root);
-  if (rc != HANSE_OK) goto fail;
-  rc = hanse_exec_finish(&ex, &h.state_digest, &sum);
-  if (rc != HANSE_OK) goto fail;
-  hanse_header_sign(&h, c->node_key);
-  hanse_hash hash;
-  hanse_header_hash(&h, &hash);
-  rc = hanse_header_encode(&hb, &h);
-  if (rc != HANSE_OK) goto fail;
+  if (rc != HANSE_OK) goto fail_unbegun;
+  rc = hanse_exec_begin(&p->ex, c->writer, p->prev.height + 1, time_ms,
+                        &p->prev.state_digest, &p->prev.state_sum);
+  if (rc != HANSE_OK) goto fail_unbegun;
+  rc = hanse_policy_load(c->writer, c->genesis, &p->policy);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  p->ex.policy = p->policy;
+  rc = chain_execute_body(&p->ex, &p->body, c->chain_id, payloads, p->rs);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  *out = p;
+  return HANSE_OK;
+fail_unbegun: {
+  /* exec not begun: free by hand (hanse_exec_free needs a begun exec). */
+  uint64_t height = p->prev.height + 1;
+  hanse_store_rollback(c->writer);
+  free(p->rs_owned);
+  hanse_body_free(&p->body);
+  free(p);
+  if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
+  return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s", height,
+                          hanse_err_message(rc));
+}
+}
+
+int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
+                             const uint8_t *given, size_t given_len, hanse_reject *rej) {
+  HANSE_ASSERT(!p->finished);
+  hanse_header *h = &p->h;
+  memset(h, 0, sizeof *h);
+  h->version = HANSE_FORMAT_VERSION;
+  memcpy(h->chain_id, c->chain_id, sizeof h->chain_id);
+  h->height = p->prev.height + 1;
+  h->time_ms = p->time_ms;
+  h->prev_hash = p->prev.hash;
+  h->tx_count = p->body.tx_count;
+  int rc = hanse_body_tx_root(&p->body, &h->tx_root);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  rc = hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  if (given == NULL) {
+    HANSE_ASSERT(c->node_key != NULL);
+    hanse_header_sign(h, c->node_key);
+    rc = hanse_header_encode(&p->hb, h);
+    if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  } else {
+    /* Another node's block: our execution must have produced exactly the
+     * header it signed (its signature and proposer were checked before). */
+    hanse_header g;
+    char want[HANSE_HASH_HEX_BYTES], got[HANSE_HASH_HEX_BYTES];
+    if (hanse_header_decode(&g, given, given_len, rej) != HANSE_OK)
+      return pending_fail(c, p, HANSE_ERR(CHAIN_BROKEN), rej);
+    if (!hanse_hash_eq(&g.state_digest, &h->state_digest)) {
+      uint64_t height = h->height;
+      hanse_hash_hex(want, &g.state_digest);
+      hanse_hash_hex(got, &h->state_digest);
+      pending_fail(c, p, HANSE_ERR(CHAIN_BROKEN), NULL);
+      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                              "block %" PRIu64 ": state digest %s here, %s in the proposer's header",
+                              height, got, want);
+    }
+    if (g.height != h->height || g.time_ms != h->time_ms ||
+        !hanse_hash_eq(&g.prev_hash, &h->prev_hash) || !hanse_hash_eq(&g.tx_root, &h->tx_root) ||
+        g.tx_count != h->tx_count || strcmp(g.chain_id, h->chain_id) != 0)
+      return pending_fail(c, p, HANSE_ERR(CHAIN_BROKEN), rej);
+    h->proposer = g.proposer;
+    h->sig = g.sig;
+    hanse_buf_put(&p->hb, given, given_len);
+    if (hanse_buf_status(&p->hb) != HANSE_OK) return pending_fail(c, p, HANSE_ERR(NOMEM), rej);
+  }
+  hanse_header_hash(h, &p->hash);
   hanse_sha256_state rs_hash;
   chain_receipts_hash_init(&rs_hash);
-  for (uint32_t i = 0; i < body.tx_count; i++) chain_receipts_hash_add(&rs_hash, &rs[i]);
-  hanse_hash rh;
-  hanse_sha256_final(&rs_hash, &rh);
-  rc = hanse_store_block_put(c->writer, h.height, &hash, &sum, &rh, hb.data, hb.len,
-                             body_bytes, body_len);
-  for (uint32_t i = 0; rc == HANSE_OK && i < body.tx_count; i++) {
-    const hanse_tx *tx = body.txs[i];
-    rc = hanse_store_tx_put(c->writer, &rs[i], &tx->signer, tx->seq, tx->kind);
+  for (uint32_t i = 0; i < p->body.tx_count; i++) chain_receipts_hash_add(&rs_hash, &p->rs[i]);
+  hanse_sha256_final(&rs_hash, &p->receipts_hash);
+  p->finished = 1;
+  return HANSE_OK;
+}
+
+void hanse_chain_block_header(const hanse_block_pending *p, const uint8_t **bytes,
+                              size_t *len, hanse_hash *hash, uint64_t *height) {
+  HANSE_ASSERT(p->finished);
+  *bytes = p->hb.data;
+  *len = p->hb.len;
+  if (hash) *hash = p->hash;
+  if (height) *height = p->h.height;
+}
+
+int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
+                             hanse_reject *rej) {
+  HANSE_ASSERT(p->finished);
+  hanse_header *h = &p->h;
+  int rc = hanse_store_block_put(c->writer, h->height, &p->hash, &p->sum, &p->receipts_hash,
+                                 p->hb.data, p->hb.len, p->body_bytes, p->body_len);
+  for (uint32_t i = 0; rc == HANSE_OK && i < p->body.tx_count; i++) {
+    const hanse_tx *tx = p->body.txs[i];
+    rc = hanse_store_tx_put(c->writer, &p->rs[i], &tx->signer, tx->seq, tx->kind);
   }
-  if (rc != HANSE_OK) goto fail;
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
   rc = hanse_store_commit(c->writer);
-  if (rc != HANSE_OK) goto fail;
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
   pthread_mutex_lock(&c->lock);
-  c->tip.height = h.height;
-  c->tip.hash = hash;
-  c->tip.state_digest = h.state_digest;
-  c->tip.state_sum = sum;
-  c->tip.time_ms = h.time_ms;
-  c->tip.tx_count += body.tx_count;
+  HANSE_ASSERT(c->tip.height + 1 == h->height);
+  c->tip.height = h->height;
+  c->tip.hash = p->hash;
+  c->tip.state_digest = h->state_digest;
+  c->tip.state_sum = p->sum;
+  c->tip.time_ms = h->time_ms;
+  c->tip.tx_count += p->body.tx_count;
   if (out) *out = c->tip;
   pthread_mutex_unlock(&c->lock);
-  hanse_exec_free(&ex);
-  json_decref(policy);
-  hanse_buf_free(&hb);
-  if (rs != receipts) free(rs);
-  hanse_body_free(&body);
+  pending_free(p);
   return HANSE_OK;
-fail:
+}
+
+void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p) {
+  if (p == NULL) return;
   hanse_store_rollback(c->writer);
-  if (ex_live) hanse_exec_free(&ex);
-  json_decref(policy);
-  hanse_buf_free(&hb);
-  if (rs != receipts) free(rs);
-  hanse_body_free(&body);
-  if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
-  return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s",
-                          prev.height + 1, hanse_err_message(rc));
+  pending_free(p);
+}
+
+int hanse_chain_block_replicate(hanse_chain *c, const uint8_t *header, size_t header_len,
+                                const uint8_t *body_bytes, size_t body_len,
+                                hanse_receipt *receipts, uint32_t receipts_cap,
+                                hanse_tip *out, hanse_reject *rej) {
+  hanse_tip prev;
+  hanse_chain_tip(c, &prev);
+  /* Structure, link, proposer, signatures: the start-up check's and
+   * verify's own code (chain_check_block), on a row made of the entry. */
+  hanse_header h;
+  if (hanse_header_decode(&h, header, header_len, rej) != HANSE_OK)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "block %" PRIu64 ": header does not decode",
+                            prev.height + 1);
+  if (h.height != prev.height + 1 || h.time_ms < prev.time_ms)
+    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block header names height %" PRIu64 " time %" PRIu64
+                            "; the next is %" PRIu64 " not before %" PRIu64,
+                            h.height, h.time_ms, prev.height + 1, prev.time_ms);
+  hanse_block_row row;
+  memset(&row, 0, sizeof row);
+  row.height = h.height;
+  hanse_header_hash(&h, &row.hash);
+  row.header = (uint8_t *)header;
+  row.header_len = header_len;
+  row.body = (uint8_t *)body_bytes;
+  row.body_len = body_len;
+  hanse_body checked;
+  int64_t bad_tx;
+  int rc = chain_check_block(&row, c->chain_id, &prev.hash, c->validators, c->validator_count,
+                             1, &h, &checked, &bad_tx, rej);
+  if (rc != HANSE_OK) return rc == HANSE_ERR(NOMEM) ? rc : HANSE_ERR(CHAIN_BROKEN);
+  /* Execute with the ids the check computed, so they are hashed once. */
+  hanse_hash *ids = calloc(checked.tx_count ? checked.tx_count : 1, sizeof *ids);
+  if (ids == NULL) {
+    hanse_body_free(&checked);
+    return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  }
+  for (uint32_t i = 0; i < checked.tx_count; i++) ids[i] = checked.txs[i]->id;
+  uint32_t n = checked.tx_count;
+  hanse_body_free(&checked);
+  hanse_block_pending *p;
+  rc = hanse_chain_block_execute(c, body_bytes, body_len, ids, NULL, n, h.time_ms, receipts,
+                                 receipts_cap, &p, rej);
+  free(ids);
+  if (rc != HANSE_OK) return rc;
+  rc = hanse_chain_block_finish(c, p, header, header_len, rej);
+  if (rc != HANSE_OK) return rc;
+  return hanse_chain_block_commit(c, p, out, rej);
 }

@@ -106,6 +106,55 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body, size_t body_len
                             uint32_t receipts_cap, hanse_tip *out,
                             hanse_reject *rej);
 
+/* The same block path in steps, for a replicated chain (the Raft cluster,
+ * consensus/raft_cluster.c), where a block is executed before it is
+ * proposed and committed only once the cluster agreed on it. One pending
+ * block at a time per chain, all steps on one thread; the pending block
+ * holds the writer's open SQLite transaction.
+ *
+ *   hanse_chain_block_execute  begin, execute body on the tip (time_ms
+ *                              raised to the tip's time if lower)
+ *   hanse_chain_block_finish   flush state, finish the digest; given ==
+ *                              NULL: build and sign our own header; else
+ *                              `given` (another node's encoded header)
+ *                              must match what this execution produced
+ *                              (chain.broken if not) and is kept verbatim
+ *   hanse_chain_block_header   the finished header's bytes (borrowed until
+ *                              commit/abandon), hash and height
+ *   hanse_chain_block_commit   write block and receipts, COMMIT, move the
+ *                              tip; frees p
+ *   hanse_chain_block_abandon  roll back; frees p (NULL-safe)
+ *
+ * `body` is borrowed until commit or abandon. On any error the step rolls
+ * back and frees p itself; a store error leaves the store failed (sticky,
+ * reported as store.failed). */
+typedef struct hanse_block_pending hanse_block_pending;
+int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body, size_t body_len,
+                              const hanse_hash *ids, json_t *const *payloads,
+                              uint32_t n_ids, uint64_t time_ms, hanse_receipt *receipts,
+                              uint32_t receipts_cap, hanse_block_pending **out,
+                              hanse_reject *rej);
+int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
+                             const uint8_t *given, size_t given_len, hanse_reject *rej);
+void hanse_chain_block_header(const hanse_block_pending *p, const uint8_t **bytes,
+                              size_t *len, hanse_hash *hash, uint64_t *height);
+int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
+                             hanse_reject *rej);
+void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
+
+/* A block another node proposed, as one step: check it like `hanse
+ * verify` does (header decodes, next height, links to our tip, time not
+ * before it, proposer a genesis validator with a valid signature, body
+ * structure, Merkle root, every transaction's signature), execute it with
+ * the header's time, require the header's state digest, and commit it with
+ * that header, so every node stores the same bytes. Returns
+ * HANSE_ERR(CHAIN_BROKEN) when the block is not valid for this chain
+ * (nothing written), a store error when the store failed. */
+int hanse_chain_block_replicate(hanse_chain *c, const uint8_t *header, size_t header_len,
+                                const uint8_t *body, size_t body_len,
+                                hanse_receipt *receipts, uint32_t receipts_cap,
+                                hanse_tip *out, hanse_reject *rej);
+
 /* Inclusion proof of a transaction: receipt, header of its block, Merkle
  * audit path. */
 typedef struct hanse_tx_proof {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/log.h"
 
 cli_globals cli_g;
@@ -191,21 +192,7 @@ int cli_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
-int cli_mkdir_p(const char *path, unsigned mode) {
-  char tmp[1024];
-  if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
+int cli_mkdir_p(const char *path, unsigned mode) { return hanse_mkdir_p(path, mode); }
 
 hanse_keypair *cli_key_load(const char *path, hanse_reject *rej) {
   hanse_keypair *kp = sodium_malloc(sizeof *kp);

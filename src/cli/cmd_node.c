@@ -4,6 +4,7 @@
  * turns the command line into a hanse_node_config).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "chain/module.h"
 #include "cli/cli.h"
@@ -13,6 +14,7 @@ const char cmd_node_usage[] =
     "usage: hanse node --data DIR [--port 8080] [--host 127.0.0.1]\n"
     "                  [--block-interval-ms 100] [--block-max-txs 10000]\n"
     "                  [--verify-threads N]\n"
+    "                  [--cluster CHAIN --raft-id N --peers LIST [--raft-addr HOST:PORT]]\n"
     "\n"
     "Run a node serving every chain in DIR/chains/ (see 'hanse init'): the\n"
     "HTTP API (docs/API.md) and the block explorer at http://HOST:PORT/.\n"
@@ -24,7 +26,20 @@ const char cmd_node_usage[] =
     "  --port N                 port (default 8080; 0 picks a free one)\n"
     "  --block-interval-ms N    propose a block at least this often (default 100)\n"
     "  --block-max-txs N        at most this many transactions per block (default 10000)\n"
-    "  --verify-threads N       signature-check threads (default: one per core)\n";
+    "  --verify-threads N       signature-check threads (default: one per core)\n"
+    "\n"
+    "cluster mode (Raft; without --cluster every chain runs on this node alone):\n"
+    "  --cluster CHAIN          replicate chain CHAIN with the nodes of --peers; its\n"
+    "                           genesis must list every member's node key (DIR/node.key)\n"
+    "                           in \"validators\"\n"
+    "  --raft-id N              this node's id in --peers\n"
+    "  --peers LIST             every member, this node included, the same list on each:\n"
+    "                           ID@HOST:PORT@URL,... -- Raft id, Raft address (IPv4),\n"
+    "                           API base URL, e.g.\n"
+    "                           1@127.0.0.1:9001@http://127.0.0.1:8081,2@127.0.0.1:9002@...\n"
+    "  --raft-addr HOST:PORT    where this node's Raft listens (default: its --peers entry)\n"
+    "Followers forward submissions to the leader; the Raft log lives in\n"
+    "DIR/chains/CHAIN/raft/. See README.md, \"A cluster of three nodes\".\n";
 
 static int int_opt(const cli_opt *opts, const char *name, long min, long max, long dflt,
                    int *out) {
@@ -43,6 +58,10 @@ int cmd_node(int argc, char **argv) {
                     {"block-interval-ms", "N", NULL, 0},
                     {"block-max-txs", "N", NULL, 0},
                     {"verify-threads", "N", NULL, 0},
+                    {"cluster", "CHAIN", NULL, 0},
+                    {"raft-id", "N", NULL, 0},
+                    {"raft-addr", "HOST:PORT", NULL, 0},
+                    {"peers", "LIST", NULL, 0},
                     {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("node", cmd_node_usage, opts, argc - 1, argv + 1, pos, 0, 0, NULL);
@@ -62,9 +81,38 @@ int cmd_node(int argc, char **argv) {
   if ((rc = int_opt(opts, "verify-threads", 0, 1024, 0, &cfg.verify_threads)) != CLI_GO)
     return rc;
 
-  hanse_modules_register_all();
   hanse_reject rej;
   hanse_reject_clear(&rej);
+  hanse_cluster_config cluster;
+  const char *cluster_chain = cli_opt_str(opts, "cluster", NULL);
+  if (cluster_chain) {
+    memset(&cluster, 0, sizeof cluster);
+    if (!hanse_chain_id_valid(cluster_chain, strlen(cluster_chain)))
+      return cli_usage_error("node", "--cluster: '%s' is not a chain id", cluster_chain);
+    snprintf(cluster.chain_id, sizeof cluster.chain_id, "%s", cluster_chain);
+    const char *peers = cli_opt_str(opts, "peers", NULL);
+    const char *id = cli_opt_str(opts, "raft-id", NULL);
+    if (peers == NULL || id == NULL)
+      return cli_usage_error("node", "--cluster needs --raft-id and --peers");
+    if (!cli_parse_u64(id, 1000000, &cluster.self_id) || cluster.self_id == 0)
+      return cli_usage_error("node", "--raft-id must be an integer from 1 to 1000000");
+    if (hanse_cluster_parse_members(peers, &cluster, &rej) != HANSE_OK)
+      return cli_usage_error("node", "--peers: %s", rej.message);
+    if (hanse_cluster_member_find(&cluster, cluster.self_id) == NULL)
+      return cli_usage_error("node", "--raft-id %s is not in --peers", id);
+    const char *addr = cli_opt_str(opts, "raft-addr", NULL);
+    if (addr) {
+      if (strlen(addr) >= sizeof cluster.raft_addr)
+        return cli_usage_error("node", "--raft-addr is too long");
+      snprintf(cluster.raft_addr, sizeof cluster.raft_addr, "%s", addr);
+    }
+    cfg.cluster = &cluster;
+  } else if (cli_opt_str(opts, "peers", NULL) || cli_opt_str(opts, "raft-id", NULL) ||
+             cli_opt_str(opts, "raft-addr", NULL)) {
+    return cli_usage_error("node", "--peers, --raft-id and --raft-addr go with --cluster CHAIN");
+  }
+
+  hanse_modules_register_all();
   if (hanse_node_run(&cfg, &rej) != HANSE_OK) return cli_fail(&rej);
   return CLI_EXIT_OK;
 }

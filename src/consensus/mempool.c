@@ -472,6 +472,36 @@ void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
   free(t);
 }
 
+void hanse_mempool_clear(hanse_mempool *mp) {
+  pthread_mutex_lock(&mp->mu);
+  size_t dropped = mp->depth;
+  for (mp_entry *e = mp->rq_head, *next; e; e = next) {
+    next = e->next;
+    e->signer->live--;
+    entry_free(e);
+  }
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(&mp->signers, &pos, NULL, NULL, &v)) {
+    mp_signer *s = v;
+    for (mp_entry *e = s->waiting, *next; e; e = next) {
+      next = e->next;
+      s->live--;
+      entry_free(e);
+    }
+    /* An entry still taken would point at its signer: the caller holds
+     * no block in progress (mempool.h). */
+    HANSE_ASSERT(s->live == 0);
+    free(s);
+  }
+  hanse_hmap_clear(&mp->signers);
+  hanse_hmap_clear(&mp->ids);
+  mp->rq_head = mp->rq_tail = NULL;
+  mp->ready_txs = mp->waiting_txs = mp->depth = 0;
+  pthread_mutex_unlock(&mp->mu);
+  if (dropped) HANSE_INFO("mempool: %zu pending transactions dropped", dropped);
+}
+
 size_t hanse_mempool_depth(hanse_mempool *mp) {
   pthread_mutex_lock(&mp->mu);
   size_t d = mp->depth;

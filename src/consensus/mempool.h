@@ -97,6 +97,13 @@ json_t *const *hanse_mp_taken_payloads(const hanse_mp_taken *t, uint32_t *n);
  * (ok = 0: the entries return to the head of the ready queue). */
 void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok);
 
+/* Drop every pooled entry and every signer's cached sequence, so the
+ * next additions read sequences from the store afresh. For a node that
+ * becomes a cluster leader: blocks other nodes proposed moved sequences
+ * behind the pool's back, and entries pooled under an earlier leadership
+ * were never acknowledged (a `pending` answer; clients resubmit). Call
+ * with no block in progress (nothing taken). */
+void hanse_mempool_clear(hanse_mempool *mp);
 /* Counts. */
 size_t hanse_mempool_depth(hanse_mempool *mp);   /* transactions pooled */
 size_t hanse_mempool_ready(hanse_mempool *mp);   /* transactions ready */

@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -125,3 +126,50 @@ void hanse_sequencer_stop(hanse_sequencer *s) {
 }
 
 int hanse_sequencer_failed(hanse_sequencer *s) { return atomic_load(&s->failed); }
+
+/* ---- The consensus table (consensus.h) over the functions above ---- */
+
+typedef struct single_engine {
+  hanse_consensus base; /* first: the table */
+  hanse_sequencer *seq;
+} single_engine;
+
+static int single_start(const hanse_consensus_config *cfg, hanse_consensus **out,
+                        hanse_reject *rej) {
+  single_engine *e = calloc(1, sizeof *e);
+  if (e == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  e->base.engine = &hanse_consensus_single;
+  hanse_sequencer_config sc = {cfg->block_interval_ms, cfg->block_max_txs, cfg->env,
+                               cfg->on_commit, cfg->ctx};
+  int rc = hanse_sequencer_start(cfg->chain, cfg->mp, &sc, &e->seq);
+  if (rc != HANSE_OK) {
+    free(e);
+    return hanse_reject_set(rej, rc, "cannot start the sequencer");
+  }
+  *out = &e->base;
+  return HANSE_OK;
+}
+
+static void single_stop(hanse_consensus *cs) {
+  single_engine *e = (single_engine *)cs;
+  hanse_sequencer_stop(e->seq);
+  free(e);
+}
+
+static int single_failed(hanse_consensus *cs) {
+  return hanse_sequencer_failed(((single_engine *)cs)->seq);
+}
+
+static int single_is_leader(hanse_consensus *cs) {
+  (void)cs;
+  return 1;
+}
+
+static void single_role(hanse_consensus *cs, hanse_consensus_role *out) {
+  (void)cs;
+  memset(out, 0, sizeof *out);
+  out->role = HANSE_ROLE_SINGLE;
+}
+
+const hanse_consensus_engine hanse_consensus_single = {
+    "single", single_start, single_stop, single_failed, single_is_leader, single_role};

@@ -7,26 +7,23 @@
  * ready. Each block is committed durably (hanse_chain_propose) before
  * on_commit is called, so every receipt handed out is for a durable block.
  *
- * This is one implementation of the consensus interface; the Raft cluster
- * (issue 4) provides another with the same create/start/stop shape.
+ * This is one engine of the consensus interface (consensus.h,
+ * hanse_consensus_single, at the end of sequencer.c); the Raft cluster is
+ * the other. The functions below stay for tests and tools that drive a
+ * sequencer directly.
  */
 #ifndef HANSE_SEQUENCER_H
 #define HANSE_SEQUENCER_H
 
 #include "base/env.h"
 #include "chain/chain.h"
+#include "consensus/consensus.h"
 #include "consensus/mempool.h"
 
 typedef struct hanse_sequencer hanse_sequencer;
 
-/* Called on the sequencer thread after each durable commit (ok = 1), once
- * the block's transactions have left the mempool, or after a failed commit
- * (ok = 0, receipts NULL). latency_us[i] is the time from arrival to
- * commit of receipts[i]'s transaction. */
-typedef void (*hanse_commit_fn)(void *ctx, int ok, const hanse_tip *tip,
-                                const hanse_receipt *receipts, uint32_t n,
-                                const uint64_t *latency_us);
-
+/* on_commit (hanse_commit_fn, consensus.h) is called on the sequencer
+ * thread; latency_us is always given. */
 typedef struct hanse_sequencer_config {
   int block_interval_ms;
   int block_max_txs;

@@ -10,6 +10,7 @@
  */
 #include "node/node.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -58,7 +59,7 @@ static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
   if (ok) {
     atomic_fetch_add(&nc->metrics.blocks_total, 1);
     atomic_fetch_add(&nc->metrics.txs_committed_total, n);
-    hanse_metrics_latency(&nc->metrics, latency_us, n);
+    if (latency_us) hanse_metrics_latency(&nc->metrics, latency_us, n);
     for (uint32_t i = 0; i < n; i++)
       if (strcmp(rs[i].code, "ok") != 0) hanse_metrics_reject(&nc->metrics, "execute", rs[i].code, 1);
     (void)tip;
@@ -164,6 +165,41 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
   return HANSE_OK;
 }
 
+/* Cluster mode: the clustered chain must be served here, and this node's
+ * key must be one of its genesis validators, or its blocks would be
+ * refused by every other node (the proposer check on apply). */
+static int cluster_prepare(hanse_node *n, hanse_reject *rej) {
+  hanse_cluster_config *cl = &n->cluster;
+  hanse_node_chain *nc = hanse_node_find_chain(n, cl->chain_id, strlen(cl->chain_id));
+  if (nc == NULL)
+    return hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "--cluster %s: no such chain in %s",
+                            cl->chain_id, n->data_dir);
+  int known = 0;
+  for (int i = 0; i < nc->chain->validator_count; i++)
+    if (memcmp(nc->chain->validators[i].b, n->key.pub.b, HANSE_PUBKEY_BYTES) == 0) known = 1;
+  if (!known) {
+    char hex[HANSE_HASH_HEX_BYTES];
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "--cluster %s: this node's key %s is not a validator in the chain's "
+                            "genesis; list every member's node key in \"validators\"",
+                            cl->chain_id, hanse_pubkey_hex(hex, &n->key.pub));
+  }
+  snprintf(cl->raft_dir, sizeof cl->raft_dir, "%.900s/chains/%s/raft", n->data_dir,
+           cl->chain_id);
+  if (cl->raft_addr[0] == 0) {
+    const hanse_cluster_member *self = hanse_cluster_member_find(cl, cl->self_id);
+    if (self == NULL)
+      return hanse_reject_set(rej, HANSE_ERR(INVALID), "--raft-id %llu is not in --peers",
+                              (unsigned long long)cl->self_id);
+    snprintf(cl->raft_addr, sizeof cl->raft_addr, "%s", self->raft_addr);
+  }
+  nc->cluster = cl;
+  /* Followers forward submissions with libcurl (api/forward.c). */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return hanse_reject_set(rej, HANSE_ERR(INTERNAL), "cannot initialise libcurl");
+  return HANSE_OK;
+}
+
 int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
                     hanse_reject *rej) {
   *out = NULL;
@@ -175,6 +211,10 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
   snprintf(n->host, sizeof n->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
   n->cfg.data_dir = n->data_dir;
   n->cfg.host = n->host;
+  if (cfg->cluster) {
+    n->cluster = *cfg->cluster;
+    n->cfg.cluster = &n->cluster;
+  }
   if (n->cfg.block_interval_ms <= 0) n->cfg.block_interval_ms = HANSE_BLOCK_INTERVAL_MS_DEFAULT;
   if (n->cfg.block_max_txs <= 0) n->cfg.block_max_txs = HANSE_BLOCK_TXS_DEFAULT;
   n->env = hanse_env_system();
@@ -194,15 +234,18 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
     rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     goto fail;
   }
+  if (n->cfg.cluster) {
+    rc = cluster_prepare(n, rej);
+    if (rc != HANSE_OK) goto fail;
+  }
   for (int i = 0; i < n->chain_count; i++) {
     hanse_node_chain *nc = &n->chains[i];
-    hanse_sequencer_config sc = {n->cfg.block_interval_ms, n->cfg.block_max_txs, n->env,
-                                 node_on_commit, nc};
-    rc = hanse_sequencer_start(nc->chain, nc->mp, &sc, &nc->seq);
-    if (rc != HANSE_OK) {
-      rc = hanse_reject_set(rej, rc, "cannot start the sequencer");
-      goto fail;
-    }
+    hanse_consensus_config cc = {nc->chain, nc->mp, n->cfg.block_interval_ms,
+                                 n->cfg.block_max_txs, n->env, node_on_commit, nc,
+                                 nc->cluster};
+    rc = hanse_consensus_start(nc->cluster ? &hanse_consensus_raft : &hanse_consensus_single,
+                               &cc, &nc->cons, rej);
+    if (rc != HANSE_OK) goto fail;
   }
   if (pthread_create(&n->checkpoint_thread, NULL, checkpoint_main, n) == 0)
     n->checkpoint_running = 1;
@@ -218,7 +261,7 @@ fail:
 void hanse_node_close(hanse_node *n) {
   if (n == NULL) return;
   hanse_api_stop(n->api);
-  for (int i = 0; i < n->chain_count; i++) hanse_sequencer_stop(n->chains[i].seq);
+  for (int i = 0; i < n->chain_count; i++) hanse_consensus_stop(n->chains[i].cons);
   if (n->checkpoint_running) {
     pthread_mutex_lock(&n->stop_mu);
     n->stopping = 1;

@@ -9,7 +9,8 @@
  *                                 (storage/blobstore.h)
  *
  * Life cycle: hanse_node_open (opens and checks every chain, starts the
- * sequencers and the HTTP server) ... hanse_node_close (stops the server,
+ * consensus engines -- the single-node sequencer, or the Raft cluster for
+ * the chain named by cfg.cluster -- and the HTTP server) ... hanse_node_close (stops the server,
  * then the sequencers after their block in progress, then closes the
  * stores). hanse_node_run does both around waiting for SIGINT/SIGTERM.
  */
@@ -20,6 +21,7 @@
 #include "base/pool.h"
 #include "chain/chain.h"
 #include "consensus/mempool.h"
+#include "consensus/consensus.h"
 #include "consensus/sequencer.h"
 #include "node/metrics.h"
 #include "node/waiters.h"
@@ -34,6 +36,10 @@ typedef struct hanse_node_config {
   int block_interval_ms;    /* default 100 */
   int block_max_txs;        /* default 10000 */
   int verify_threads;       /* default: one per core */
+  /* Cluster mode (consensus/raft_cluster.c): the chain cluster->chain_id
+   * is replicated by Raft with the members listed; NULL: every chain runs
+   * the single-node sequencer. Copied by hanse_node_open. */
+  const hanse_cluster_config *cluster;
 } hanse_node_config;
 
 typedef struct hanse_node hanse_node;
@@ -41,7 +47,9 @@ typedef struct hanse_node hanse_node;
 typedef struct hanse_node_chain {
   hanse_chain *chain;
   hanse_mempool *mp;
-  hanse_sequencer *seq;
+  hanse_consensus *cons;     /* how its blocks are agreed (consensus.h) */
+  const hanse_cluster_config *cluster; /* the node's, when this chain is
+                                          clustered; else NULL */
   hanse_metrics metrics;
   hanse_waiters waiters;
   hanse_blobstore *blobs;   /* documents anchored by digest (res_blobs.c) */
@@ -68,6 +76,7 @@ struct hanse_node {
   int stopping;
   int port;                       /* the bound port */
   uint64_t started_ms;
+  hanse_cluster_config cluster;   /* cfg.cluster's copy (cfg.cluster points here) */
 };
 
 int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,

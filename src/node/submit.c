@@ -112,7 +112,7 @@ int hanse_node_submit(hanse_node_chain *nc, const hanse_submit_entry *entries,
   hanse_node *node = nc->node;
   *results = NULL;
   *nresults = 0;
-  if (hanse_sequencer_failed(nc->seq)) return HANSE_ERR(STORE_FAILED);
+  if (hanse_consensus_failed(nc->cons)) return HANSE_ERR(STORE_FAILED);
   checked *cs = calloc(n ? n : 1, sizeof *cs);
   if (cs == NULL) return HANSE_ERR(NOMEM);
   submit_job job = {nc, entries, cs};

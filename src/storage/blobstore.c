@@ -61,6 +61,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/hex.h"
 #include "base/log.h"
 
@@ -280,23 +281,6 @@ static int check_existing(hanse_blobstore *bs, const char *rel,
 /* ------------------------------------------------------------------ */
 /* Open and close                                                      */
 
-static int mkdir_p(const char *dir) {
-  char tmp[4096];
-  int n = snprintf(tmp, sizeof tmp, "%s", dir);
-  if (n < 0 || (size_t)n >= sizeof tmp) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 int hanse_blobstore_open(const char *dir, hanse_blobstore **out,
                          hanse_reject *rej) {
   HANSE_ASSERT(dir != NULL && out != NULL);
@@ -308,7 +292,7 @@ int hanse_blobstore_open(const char *dir, hanse_blobstore **out,
   atomic_init(&bs->failed, 0);
   bs->dirfd = -1;
   const char *what = "create";
-  if (mkdir_p(dir) != 0) goto fail;
+  if (hanse_mkdir_p(dir, 0700) != 0) goto fail;
   what = "open";
   bs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (bs->dirfd < 0) goto fail;

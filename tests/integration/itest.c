@@ -85,6 +85,8 @@ static int free_port(void) {
   return port;
 }
 
+int it_free_port(void) { return free_port(); }
+
 int it_run(const char *const *argv, char **out) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return -1;
@@ -151,7 +153,7 @@ void it_init(it_node *n, const char *hanse, const char *chain_id,
 
 int it_start(it_node *n, const char *const *extra, int *exit_status) {
   it_register(n);
-  n->port = free_port();
+  n->port = n->fixed_port > 0 ? n->fixed_port : free_port();
   IT_CHECK(n->port > 0);
   snprintf(n->url, sizeof n->url, "http://127.0.0.1:%d", n->port);
   snprintf(n->log, sizeof n->log, "%s/node.log", n->dir);

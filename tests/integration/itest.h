@@ -32,7 +32,12 @@ typedef struct it_node {
   pid_t pid;
   char url[64];
   char log[300];
+  int fixed_port;       /* > 0: it_start listens here (a cluster's URLs are
+                           known before its nodes start) */
 } it_node;
+
+/* A TCP port on 127.0.0.1 free at the moment of asking. */
+int it_free_port(void);
 
 /* Keys derived from a one-byte seed, so tests and the genesis agree. */
 void it_key(hanse_keypair *kp, uint8_t seed);

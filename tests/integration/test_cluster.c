@@ -1,0 +1,367 @@
+/*
+ * test_cluster.c -- three `hanse node` processes replicating one chain
+ * under Raft (issue 4, slice 1).
+ *
+ * Setup: three data directories, each with its own node key; a genesis
+ * listing the three keys as validators, created once (`hanse init`) and
+ * copied to the other two, so every node starts from the same genesis
+ * block. Each node gets --cluster, its --raft-id and the same --peers.
+ *
+ * Checks, in order:
+ *   1. a leader is elected and ready;
+ *   2. a submission to a follower (forwarded) and one to the leader both
+ *      commit with wait=1;
+ *   3. every node reaches the same height with identical block hashes
+ *      (GET /blocks/{h}) and state digests (GET /status);
+ *   4. a client thread submits with wait=1 without pause while the leader
+ *      is SIGKILLed: a new leader commits within 3 s (the client's first
+ *      acknowledgement after the kill), and every transaction acknowledged
+ *      as committed is on both survivors;
+ *   5. the killed node restarts, catches up from the Raft log and matches
+ *      the others, acknowledged transactions included.
+ * Prints the commit rate seen by the client (one transaction in flight).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define CHAIN "alliance"
+#define N 3
+#define ACKS_MAX 20000
+
+static it_node nodes[N];
+static int raft_ports[N];
+static char peers[1024];
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static json_t *status_of(it_node *n) {
+  long st = 0;
+  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
+  if (s && st != 200) {
+    json_decref(s);
+    s = NULL;
+  }
+  return s;
+}
+
+/* Index of the ready leader among the live nodes, or -1. */
+static int find_leader(void) {
+  for (int i = 0; i < N; i++) {
+    if (nodes[i].pid == 0) continue;
+    json_t *s = status_of(&nodes[i]);
+    if (s == NULL) continue;
+    json_t *c = json_object_get(s, "cluster");
+    int ok = c && strcmp(json_string_value(json_object_get(c, "role")), "leader") == 0 &&
+             json_is_true(json_object_get(c, "ready"));
+    json_decref(s);
+    if (ok) return i;
+  }
+  return -1;
+}
+
+static int wait_leader(double timeout_s) {
+  double until = now_s() + timeout_s;
+  while (now_s() < until) {
+    int l = find_leader();
+    if (l >= 0) return l;
+    sleep_ms(50);
+  }
+  return -1;
+}
+
+static void start_node(int i) {
+  char id[16];
+  snprintf(id, sizeof id, "%d", i + 1);
+  const char *extra[] = {"--cluster", CHAIN, "--raft-id", id, "--peers", peers,
+                         "--block-interval-ms", "20", NULL};
+  int st = 0;
+  if (it_start(&nodes[i], extra, &st) != 0) {
+    fprintf(stderr, "node %d exited with %d; log %s\n", i + 1, st, nodes[i].log);
+    IT_CHECK(0);
+  }
+}
+
+/* Submit one transaction with wait=1. Returns 1 if acknowledged as
+ * committed, 0 otherwise (pending, no leader, unreachable). */
+static int submit_wait(it_node *n, const char *hex) {
+  char body[2048];
+  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
+  long st = 0;
+  json_t *r = it_post_json(n, "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=2000", body, &st);
+  int ok = 0;
+  if (r && st == 200) {
+    json_t *res = json_array_get(json_object_get(r, "results"), 0);
+    const char *s = json_string_value(json_object_get(res, "status"));
+    ok = s && strcmp(s, "committed") == 0;
+  }
+  json_decref(r);
+  return ok;
+}
+
+/* ---- The client of step 4 ---- */
+
+typedef struct client {
+  it_node *target;
+  uint64_t seq;            /* last used */
+  atomic_int stop;
+  int acked;
+  hanse_hash ids[ACKS_MAX];
+  double ack_at[ACKS_MAX];
+  int attempts;
+} client;
+
+static void *client_main(void *arg) {
+  client *c = arg;
+  while (!atomic_load(&c->stop) && c->acked < ACKS_MAX) {
+    char payload[128];
+    uint64_t seq = c->seq + 1;
+    snprintf(payload, sizeof payload, "{\"hash\":\"%064" PRIx64 "\"}", 0x10000 + seq);
+    hanse_hash id;
+    char *hex = it_tx_hex(CHAIN, "notary.anchor", 1, seq, payload, &id);
+    /* The same transaction until it is acknowledged: a resubmission
+     * commits once, whatever happened to the earlier attempt. */
+    while (!atomic_load(&c->stop)) {
+      c->attempts++;
+      if (submit_wait(c->target, hex)) {
+        c->ids[c->acked] = id;
+        c->ack_at[c->acked] = now_s();
+        c->acked++;
+        c->seq = seq;
+        break;
+      }
+      sleep_ms(20);
+    }
+    free(hex);
+  }
+  return NULL;
+}
+
+static int tx_present(it_node *n, const hanse_hash *id) {
+  char hex[HANSE_HASH_HEX_BYTES], path[160];
+  hanse_hash_hex(hex, id);
+  snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs/%s", hex);
+  long st = 0;
+  json_t *j = it_get_json(n, path, &st);
+  int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
+  json_decref(j);
+  return ok;
+}
+
+/* Wait until the live nodes agree on height, tip hash and state digest;
+ * returns the height. */
+static uint64_t wait_converged(double timeout_s) {
+  double until = now_s() + timeout_s;
+  while (now_s() < until) {
+    char hash0[80] = "", dig0[80] = "";
+    uint64_t h0 = 0;
+    int same = 1, first = 1;
+    for (int i = 0; i < N && same; i++) {
+      if (nodes[i].pid == 0) continue;
+      json_t *s = status_of(&nodes[i]);
+      if (s == NULL) {
+        same = 0;
+        break;
+      }
+      uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
+      const char *hash = json_string_value(json_object_get(s, "last_hash"));
+      const char *dig = json_string_value(json_object_get(s, "state_digest"));
+      if (first) {
+        h0 = h;
+        snprintf(hash0, sizeof hash0, "%s", hash);
+        snprintf(dig0, sizeof dig0, "%s", dig);
+        first = 0;
+      } else if (h != h0 || strcmp(hash, hash0) != 0 || strcmp(dig, dig0) != 0) {
+        same = 0;
+      }
+      json_decref(s);
+    }
+    if (same && !first) return h0;
+    sleep_ms(50);
+  }
+  IT_CHECK(!"the nodes did not converge");
+  return 0;
+}
+
+/* Every block up to `height` hashes the same on every live node. */
+static void check_blocks_identical(uint64_t height) {
+  for (uint64_t h = 1; h <= height; h++) {
+    char path[96], want[80] = "";
+    snprintf(path, sizeof path, "/v1/chains/" CHAIN "/blocks/%" PRIu64, h);
+    for (int i = 0; i < N; i++) {
+      if (nodes[i].pid == 0) continue;
+      long st = 0;
+      json_t *b = it_get_json(&nodes[i], path, &st);
+      IT_CHECK(b != NULL && st == 200);
+      const char *hash = json_string_value(json_object_get(b, "hash"));
+      IT_CHECK(hash != NULL);
+      if (want[0] == 0) snprintf(want, sizeof want, "%s", hash);
+      IT_CHECK(strcmp(want, hash) == 0);
+      json_decref(b);
+    }
+  }
+}
+
+static void read_pub(const char *keygen_out, char out[65]) {
+  json_t *j = json_loads(keygen_out, 0, NULL);
+  IT_CHECK(j != NULL);
+  const char *p = json_string_value(json_object_get(j, "public"));
+  IT_CHECK(p != NULL && strlen(p) == 64);
+  memcpy(out, p, 65);
+  json_decref(j);
+}
+
+int main(int argc, char **argv) {
+  IT_CHECK(argc >= 2);
+  const char *hanse = argv[1];
+  signal(SIGPIPE, SIG_IGN);
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+  /* Keys, one genesis for all, copies of the genesis block. */
+  char keys[N][65];
+  for (int i = 0; i < N; i++) {
+    memset(&nodes[i], 0, sizeof nodes[i]);
+    nodes[i].hanse = hanse;
+    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-cluster-XXXXXX", tmp);
+    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
+    char kpath[300];
+    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
+    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
+    char *out = NULL;
+    IT_CHECK(it_run(kg, &out) == 0);
+    read_pub(out, keys[i]);
+    free(out);
+    nodes[i].fixed_port = it_free_port();
+    raft_ports[i] = it_free_port();
+  }
+  char user[65];
+  it_pubhex(user, 1);
+  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:s, s:[s]}], s:[s, s, s]}", "chain_id", CHAIN,
+                        "organisations", "id", "acme", "name", "ACME", "role", "manufacturer",
+                        "keys", user, "validators", keys[0], keys[1], keys[2]);
+  char gpath[300];
+  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
+  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
+  json_decref(g);
+  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
+  char *out = NULL;
+  int rc = it_run(init, &out);
+  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
+  free(out);
+  IT_CHECK(rc == 0);
+  for (int i = 1; i < N; i++) {
+    char src[300], dst[300];
+    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
+    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
+    const char *cp[] = {"cp", "-r", src, dst, NULL};
+    IT_CHECK(it_run(cp, NULL) == 0);
+  }
+  size_t pl = 0;
+  for (int i = 0; i < N; i++)
+    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
+                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+
+  /* 1. */
+  for (int i = 0; i < N; i++) start_node(i);
+  int leader = wait_leader(10);
+  IT_CHECK(leader >= 0);
+  int follower = (leader + 1) % N;
+  fprintf(stderr, "leader: node %d\n", leader + 1);
+
+  /* 2. */
+  uint64_t seq = 0;
+  for (int k = 0; k < 2; k++) {
+    it_node *to = k == 0 ? &nodes[follower] : &nodes[leader];
+    char payload[128];
+    snprintf(payload, sizeof payload, "{\"hash\":\"%064d\"}", k + 1);
+    hanse_hash id;
+    char *hex = it_tx_hex(CHAIN, "notary.anchor", 1, ++seq, payload, &id);
+    IT_CHECK(submit_wait(to, hex));
+    free(hex);
+  }
+  /* A follower that is asked for a sequence answers with the leader's. */
+  long st = 0;
+  char apath[160];
+  snprintf(apath, sizeof apath, "/v1/chains/" CHAIN "/accounts/%s", user);
+  json_t *acct = it_get_json(&nodes[follower], apath, &st);
+  IT_CHECK(acct != NULL && st == 200 && json_integer_value(json_object_get(acct, "next_seq")) == 3);
+  json_decref(acct);
+
+  /* 3. */
+  uint64_t h = wait_converged(10);
+  IT_CHECK(h >= 2);
+  check_blocks_identical(h);
+
+  /* 4. The client talks to a node that will survive. */
+  int victim = wait_leader(5);
+  IT_CHECK(victim >= 0);
+  client *c = calloc(1, sizeof *c);
+  IT_CHECK(c != NULL);
+  c->seq = seq;
+  c->target = &nodes[(victim + 1) % N];
+  pthread_t th;
+  IT_CHECK(pthread_create(&th, NULL, client_main, c) == 0);
+  sleep_ms(1500);
+  int before = c->acked;
+  double t_kill = now_s();
+  it_kill(&nodes[victim]);
+  fprintf(stderr, "killed the leader (node %d) after %d acknowledged transactions\n", victim + 1,
+          before);
+  double first_after = 0;
+  while (now_s() < t_kill + 10) {
+    int n = c->acked;
+    for (int i = before; i < n; i++)
+      if (c->ack_at[i] > t_kill) {
+        first_after = c->ack_at[i];
+        break;
+      }
+    if (first_after > 0) break;
+    sleep_ms(10);
+  }
+  IT_CHECK(first_after > 0);
+  fprintf(stderr, "first commit after the kill: %.3f s\n", first_after - t_kill);
+  IT_CHECK(first_after - t_kill <= 3.0);
+  sleep_ms(1500);
+  atomic_store(&c->stop, 1);
+  pthread_join(th, NULL);
+  double elapsed = c->ack_at[c->acked - 1] - c->ack_at[0];
+  fprintf(stderr, "client: %d transactions acknowledged (%d attempts), %.0f commits/s with one "
+                  "in flight\n",
+          c->acked, c->attempts, elapsed > 0 ? (c->acked - 1) / elapsed : 0.0);
+  h = wait_converged(10);
+  check_blocks_identical(h);
+  for (int i = 0; i < N; i++) {
+    if (nodes[i].pid == 0) continue;
+    for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[i], &c->ids[k]));
+  }
+
+  /* 5. */
+  start_node(victim);
+  h = wait_converged(20);
+  check_blocks_identical(h);
+  for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[victim], &c->ids[k]));
+  fprintf(stderr, "restarted node %d caught up to height %" PRIu64 "\n", victim + 1, h);
+  free(c);
+
+  for (int i = 0; i < N; i++) it_stop(&nodes[i]);
+  it_cleanup_all();
+  printf("test_cluster: OK\n");
+  return 0;
+}
