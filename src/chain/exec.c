@@ -20,10 +20,10 @@
  * earlier transaction left, which the entry still holds -- and appends a
  * new one. hanse_exec_finish seals the last change of every dirty entry,
  * sorts the rows into (key, position) order and serializes them into
- * ex->history, which the store writes as one row (and one index row per
- * key). So each row is hashed once, however often its transaction rewrote
- * the key, and the commit path inserts one blob instead of a B-tree row
- * per change. Invariant: e->last_change != 0 iff e is dirty, and
+ * ex->history -- each key once, followed by its rows (store.h) -- which the
+ * store writes as one row (and one index row per key). So each row is
+ * hashed once, however often its transaction rewrote the key, and the
+ * commit path inserts one blob instead of a B-tree row per change. Invariant: e->last_change != 0 iff e is dirty, and
  * changes[e->last_change - 1].e == e until the sort.
  */
 #include "chain/exec.h"
@@ -485,15 +485,24 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
       rc = HANSE_OK;
     if (rc != HANSE_OK) return rc;
   }
-  /* The rows in (key, position) order, serialized in one buffer: the
-   * store inserts it as one row and an index row per distinct key. */
+  /* The rows in (key, position) order, serialized in one buffer, each key
+   * once with its rows after it (store.h): the store inserts it as one row
+   * and an index row per key. After the sort a key's changes are
+   * neighbours, and one entry is one key, so a group starts where the
+   * entry changes; that sizes the buffer exactly. */
   if (ex->change_count > 1)
     qsort(ex->changes, ex->change_count, sizeof *ex->changes, change_cmp);
   size_t bytes = 0;
-  for (size_t i = 0; i < ex->change_count; i++)
-    bytes += ex->changes[i].e->klen + HANSE_HISTORY_ROW_FIXED_BYTES;
+  for (size_t i = 0; i < ex->change_count; i++) {
+    const exec_change *c = &ex->changes[i];
+    if (i == 0 || c->e != ex->changes[i - 1].e)
+      bytes += HANSE_HISTORY_GROUP_FIXED_BYTES + c->e->klen;
+    bytes += HANSE_HISTORY_ROW_FIXED_BYTES + (c->op == HANSE_HISTORY_PUT ? HANSE_HASH_BYTES : 0);
+  }
   hanse_buf_reset(&ex->history);
   hanse_buf_reserve(&ex->history, bytes);
+  hanse_history_writer w;
+  hanse_history_writer_init(&w, &ex->history);
   for (size_t i = 0; i < ex->change_count; i++) {
     const exec_change *c = &ex->changes[i];
     HANSE_ASSERT(c->op == HANSE_HISTORY_PUT || c->op == HANSE_HISTORY_DEL); /* sealed */
@@ -505,8 +514,9 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
         .has_vhash = c->op == HANSE_HISTORY_PUT,
         .vhash = c->vhash,
     };
-    hanse_history_put(&ex->history, &r);
+    hanse_history_put(&w, &r);
   }
+  HANSE_ASSERT(hanse_buf_status(&ex->history) != HANSE_OK || ex->history.len == bytes);
   int rc = hanse_buf_status(&ex->history);
   if (rc != HANSE_OK) {
     ex->env_error = 1;

@@ -30,7 +30,7 @@
  * transaction); hanse_exec_finish turns the notes into one history row per
  * (key, transaction) -- the last op of that transaction on the key and the
  * SHA-256 of the value it left -- serializes the block's rows in (key,
- * index) order and stores them with the state as one history_blocks row
+ * index) order, each key once followed by its rows, and stores them with the state as one history_blocks row
  * plus a history_keys row per changed key (store.h, "audit trail"). Writes
  * outside a transaction (genesis) carry HANSE_HISTORY_GENESIS_INDEX. The
  * serialization is a function of the block's execution alone, so the
@@ -95,7 +95,7 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
 void hanse_exec_free(hanse_exec *ex);
 
 /* The block's history rows serialized as stored (store.h, read them with
- * hanse_history_next), and how many rows that is. Valid after
+ * a hanse_history_reader), and how many rows that is. Valid after
  * hanse_exec_finish until hanse_exec_free; owned by ex. */
 const uint8_t *hanse_exec_history(const hanse_exec *ex, size_t *len);
 size_t hanse_exec_history_count(const hanse_exec *ex);

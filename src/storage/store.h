@@ -127,27 +127,38 @@ int hanse_store_tx_count(hanse_store *s, uint64_t *count);
  * left (puts only). The genesis writes, made by no transaction, carry index
  * HANSE_HISTORY_GENESIS_INDEX of block 0.
  *
- * A block's rows are stored together, serialized in (key, index) order, as
- * ONE row of history_blocks; history_keys holds one (key, height) row per
- * key the block changed, which is what finds a record's blocks. Per row of
- * the serialization (docs/FORMATS.md §15), big-endian:
+ * A block's rows are stored together as ONE row of history_blocks,
+ * serialized in (key, index) order with each key written once: a *group*
+ * per distinct key, the key followed by its rows (docs/FORMATS.md §15),
+ * big-endian:
  *
- *   u16 klen | key | u32 index | u8 op (1 put, 2 del) | 32-byte SHA-256
- *                                                       (puts only)
+ *   group: u16 klen | key | u32 count (>= 1) | count x row
+ *   row:   u32 index | u8 op (1 put, 2 del) | 32-byte SHA-256 (puts only)
  *
- * The executor builds a block's serialization with hanse_history_put and
- * stores it with hanse_store_history_put_block; anyone reads one with
- * hanse_history_next. */
+ * Groups in strictly increasing key order (keys compared as memcmp and
+ * then by length, SQLite's BLOB order), rows in strictly increasing index
+ * order within a group, nothing between or after. history_keys holds one
+ * (key, height) row per group, which is what finds a record's blocks.
+ *
+ * The executor builds a block's serialization with a hanse_history_writer
+ * and stores it with hanse_store_history_put_block; anyone reads one with a
+ * hanse_history_reader, row by row (hanse_history_next) or group by group
+ * (hanse_history_next_group). */
 #define HANSE_POS(height, index) (((uint64_t)(height) << 20) | (uint64_t)(index))
 #define HANSE_POS_HEIGHT(pos) ((uint64_t)(pos) >> 20)
 #define HANSE_POS_INDEX(pos) ((uint32_t)((pos) & 0xFFFFFu))
 
 enum { HANSE_HISTORY_PUT = 1, HANSE_HISTORY_DEL = 2 };
-/* The longest key a row can carry (its u16 length). Module keys are built
- * in buffers of at most 256 bytes, so a longer key is a bug. */
+/* The longest key a group can carry (its u16 length). Module keys are
+ * built in buffers of at most 256 bytes, so a longer key is a bug. */
 #define HANSE_HISTORY_KLEN_MAX 0xFFFF
-/* Bytes of a row besides its key: klen, index, op, value hash. */
-#define HANSE_HISTORY_ROW_FIXED_BYTES (2 + 4 + 1 + HANSE_HASH_BYTES)
+/* Bytes of a group besides its key and rows: klen, count. */
+#define HANSE_HISTORY_GROUP_FIXED_BYTES (2 + 4)
+/* Bytes of a row besides its value hash (a put's): index, op. */
+#define HANSE_HISTORY_ROW_FIXED_BYTES (4 + 1)
+/* The most rows a group can hold: one per index, the genesis one
+ * included (indexes are 20 bits and strictly increasing in a group). */
+#define HANSE_HISTORY_GROUP_ROWS_MAX ((uint32_t)HANSE_HISTORY_GENESIS_INDEX + 1)
 
 typedef struct hanse_history_row {
   const uint8_t *key;   /* borrowed */
@@ -158,22 +169,62 @@ typedef struct hanse_history_row {
   hanse_hash vhash;     /* zero for a delete */
 } hanse_history_row;
 
-/* Append row r to the serialization of block HANSE_POS_HEIGHT(r->pos) in
- * `rows` (the buffer's sticky failure reports NOMEM). The caller appends in
- * strictly increasing (key, index) order, keys compared as memcmp and then
- * by length (SQLite's BLOB order). */
-void hanse_history_put(hanse_buf *rows, const hanse_history_row *r);
-/* Read the next row of block `height`'s serialization from rd; r->key
- * borrows from the serialization. HANSE_OK and a row; HANSE_ERR(NOT_FOUND)
- * at the end; HANSE_ERR(CHAIN_BROKEN) for bytes that are no row (a stored
- * serialization is data: it is checked, never asserted). */
-int hanse_history_next(hanse_rd *rd, uint64_t height, hanse_history_row *r);
+/* Building a block's serialization. The writer appends to `out` (borrowed,
+ * not reset: the caller resets it; the buffer's sticky failure reports
+ * NOMEM) and remembers where the open group is: a row of the open group's
+ * key joins it, a row of a greater key opens the next group. The count in
+ * `out` is kept current, so after any put `out` holds a whole
+ * serialization; there is nothing to finish. */
+typedef struct hanse_history_writer {
+  hanse_buf *out;       /* borrowed */
+  size_t key_at;        /* offset in out of the open group's key */
+  size_t klen;          /* its length */
+  uint32_t count;       /* rows in the open group; 0: no group yet */
+  uint32_t last_index;  /* the open group's last row's index */
+} hanse_history_writer;
+
+void hanse_history_writer_init(hanse_history_writer *w, hanse_buf *out);
+/* Append row r (of block HANSE_POS_HEIGHT(r->pos); the height is not
+ * stored). The caller appends in strictly increasing (key, index) order
+ * (asserted: rows come from the executor or a test, never from input). */
+void hanse_history_put(hanse_history_writer *w, const hanse_history_row *r);
+
+/* Reading a stored (or re-derived) serialization of block `height`. Every
+ * byte is data: whatever breaks the layout -- a truncated group or row, a
+ * count of 0 or above HANSE_HISTORY_GROUP_ROWS_MAX, an unknown op, an index
+ * above 20 bits, keys out of order or repeated, indexes out of order within
+ * a group -- makes the calls return HANSE_ERR(CHAIN_BROKEN), never trip an
+ * assertion, and keep returning it. The reader's fields are for the caller
+ * to read, not write; key borrows from the serialization (`p` must outlive
+ * the reader's use). A reader owns nothing: there is no destroy. */
+typedef struct hanse_history_reader {
+  hanse_rd rd;          /* the bytes not yet read */
+  uint64_t height;
+  const uint8_t *key;   /* the current group's key (NULL before the first) */
+  size_t klen;
+  uint32_t count;       /* its rows */
+  uint32_t left;        /* of which not yet read */
+  uint32_t last_index;  /* the index of the group's last row read */
+  int broken;           /* sticky: CHAIN_BROKEN was returned */
+} hanse_history_reader;
+
+void hanse_history_reader_init(hanse_history_reader *rd, const uint8_t *p, size_t len,
+                               uint64_t height);
+/* The next row, moving into the next group when the current one is read:
+ * HANSE_OK and a row (r->key borrows from the serialization);
+ * HANSE_ERR(NOT_FOUND) at the end; HANSE_ERR(CHAIN_BROKEN). */
+int hanse_history_next(hanse_history_reader *rd, hanse_history_row *r);
+/* Skip the unread rows of the current group (checked all the same) and
+ * open the next group: HANSE_OK with rd->key, klen, count set and left =
+ * count, so the next rd->left calls of hanse_history_next give its rows;
+ * HANSE_ERR(NOT_FOUND) at the end; HANSE_ERR(CHAIN_BROKEN). */
+int hanse_history_next_group(hanse_history_reader *rd);
 
 /* Store block `height`'s serialization (inside a writer transaction): one
  * history_blocks row (also for a block without rows: an empty one) and a
- * history_keys row per distinct key in it. The rows must be well formed
- * and in order (asserted: they come from the executor). A block stored
- * twice: HANSE_ERR(INVALID). */
+ * history_keys row per group in it. The serialization must be well formed
+ * (asserted: it comes from the executor). A block stored twice:
+ * HANSE_ERR(INVALID). */
 int hanse_store_history_put_block(hanse_store *s, uint64_t height,
                                   const uint8_t *rows, size_t len);
 /* The stored serialization of block `height`, appended to `rows` (reset

@@ -8,14 +8,15 @@
  * keys in any pattern: one row per (key, transaction) with the last op and
  * the hash of the value that transaction left; nothing for a transaction
  * with a wrong sequence; only the sequence key for one its module
- * rejects; the block's rows serialized in (key, index) order, one index
- * row per key. The chain tests use the real asset module: the genesis
- * writes, and the signer and block time of every change of a balance. The
- * tamper tests edit a block's stored serialization -- a value hash, an op,
- * a deleted row, an added row, truncated bytes, the whole block row -- and
- * the history_keys index -- a deleted, altered or added row -- and require
- * the audit to name the block, and the key and transaction where a row is
- * at fault. A last test times the commit of a block of transfers with and
+ * rejects; the block's rows serialized in (key, index) order, each key
+ * once, one index row per key. The chain tests use the real asset module:
+ * the genesis writes, and the signer and block time of every change of a
+ * balance. The tamper tests edit a block's stored serialization -- a value
+ * hash, an op, a deleted row, an added row, truncated bytes, the same rows
+ * with a key's group split in two, a group's count of 0, the whole block
+ * row -- and the history_keys index -- a deleted, altered or added row --
+ * and require the audit to name the block, and the key and transaction
+ * where a row is at fault. A last test times the commit of a block of transfers with and
  * without storing its history.
  */
 #include <stdarg.h>
@@ -137,11 +138,11 @@ static void expect_row(hanse_store *s, const char *key, uint64_t pos, int op, co
 
 /* The rows of a serialization (each well formed). */
 static int rows_in(const uint8_t *p, size_t len, uint64_t height) {
-  hanse_rd rd;
-  hanse_rd_init(&rd, p, len);
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, p, len, height);
   hanse_history_row r;
   int n = 0, rc;
-  while ((rc = hanse_history_next(&rd, height, &r)) == HANSE_OK) n++;
+  while ((rc = hanse_history_next(&rd, &r)) == HANSE_OK) n++;
   assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
   return n;
 }
@@ -178,9 +179,9 @@ static int index_rows(hanse_store *s) {
 static void first_row(const hanse_exec *ex, hanse_history_row *r) {
   size_t len;
   const uint8_t *p = hanse_exec_history(ex, &len);
-  hanse_rd rd;
-  hanse_rd_init(&rd, p, len);
-  assert_int_equal(hanse_history_next(&rd, ex->height, r), HANSE_OK);
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, p, len, ex->height);
+  assert_int_equal(hanse_history_next(&rd, r), HANSE_OK);
   assert_int_equal(rows_in(p, len, ex->height), (int)hanse_exec_history_count(ex));
 }
 
@@ -491,21 +492,18 @@ static void rows_load(fx_chain *f, uint64_t height, stored_rows *sr) {
   assert_int_equal(hanse_store_history_block_get(s, height, &sr->bytes, &found), HANSE_OK);
   assert_true(found);
   hanse_store_close(s);
-  hanse_rd rd;
-  hanse_rd_init(&rd, sr->bytes.data, sr->bytes.len);
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, sr->bytes.data, sr->bytes.len, height);
   int rc;
-  while ((rc = hanse_history_next(&rd, height, &sr->r[sr->n])) == HANSE_OK) {
+  while ((rc = hanse_history_next(&rd, &sr->r[sr->n])) == HANSE_OK) {
     sr->n++;
     assert_true(sr->n < 64);
   }
   assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
 }
 
-static void rows_store(fx_chain *f, uint64_t height, stored_rows *sr) {
-  hanse_buf b;
-  hanse_buf_init(&b);
-  for (int i = 0; i < sr->n; i++) hanse_history_put(&b, &sr->r[i]);
-  assert_int_equal(hanse_buf_status(&b), HANSE_OK);
+/* Replace block `height`'s stored serialization with bytes[0, len). */
+static void bytes_store(fx_chain *f, uint64_t height, const uint8_t *bytes, size_t len) {
   char path[300];
   fx_path(f, "chain.db", path, sizeof path);
   sqlite3 *db;
@@ -514,12 +512,23 @@ static void rows_store(fx_chain *f, uint64_t height, stored_rows *sr) {
   assert_int_equal(sqlite3_prepare_v2(db, "UPDATE history_blocks SET rows = ?1 WHERE height = ?2",
                                       -1, &st, NULL),
                    SQLITE_OK);
-  sqlite3_bind_blob(st, 1, b.len ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 1, len ? (const void *)bytes : "", (int)len, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)height);
   assert_int_equal(sqlite3_step(st), SQLITE_DONE);
   assert_int_equal(sqlite3_changes(db), 1);
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+/* Serialize sr's rows (in (key, index) order) as block `height`'s. */
+static void rows_store(fx_chain *f, uint64_t height, stored_rows *sr) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  hanse_history_writer w;
+  hanse_history_writer_init(&w, &b);
+  for (int i = 0; i < sr->n; i++) hanse_history_put(&w, &sr->r[i]);
+  assert_int_equal(hanse_buf_status(&b), HANSE_OK);
+  bytes_store(f, height, b.data, b.len);
   hanse_buf_free(&b);
   hanse_buf_free(&sr->bytes);
 }
@@ -590,6 +599,13 @@ static void test_tamper_genesis_row(void **state) {
   expect_audit(f, 0, -1, "block 0 (genesis): history row of 'org/acme' is missing", "");
 }
 
+/* Is row r's key before `key` in the serialization's (BLOB) order? */
+static int key_before(const hanse_history_row *r, const char *key) {
+  size_t kl = strlen(key), n = r->klen < kl ? r->klen : kl;
+  int c = n ? memcmp(r->key, key, n) : 0;
+  return c < 0 || (c == 0 && r->klen < kl);
+}
+
 /* A row no transaction wrote: carol "received" in block 1 tx 0. */
 static void test_tamper_row_added(void **state) {
   fx_chain *f = *state;
@@ -599,7 +615,7 @@ static void test_tamper_row_added(void **state) {
   stored_rows sr;
   rows_load(f, 1, &sr);
   int at = 0;
-  while (at < sr.n && strncmp((const char *)sr.r[at].key, key, sr.r[at].klen) < 0) at++;
+  while (at < sr.n && key_before(&sr.r[at], key)) at++;
   memmove(&sr.r[at + 1], &sr.r[at], (size_t)(sr.n - at) * sizeof sr.r[0]);
   sr.n++;
   memset(&sr.r[at], 0, sizeof sr.r[at]);
@@ -621,6 +637,58 @@ static void test_tamper_block_rows(void **state) {
   expect_audit(f, 2, -1, "block 2: the stored history is malformed", "");
   sql_exec(f, "DELETE FROM history_blocks WHERE height = 2");
   expect_audit(f, 2, -1, "block 2: the history of the block is missing", "");
+}
+
+/* The same rows in another layout: block 1's first group of two rows or
+ * more split into two groups of its key. Every row is still there, so
+ * only the layout tells: the reader refuses a repeated key. */
+static void test_tamper_group_split(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  stored_rows sr;
+  rows_load(f, 1, &sr);
+  const uint8_t *base = sr.bytes.data;
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, base, sr.bytes.len, 1);
+  while (hanse_history_next_group(&rd) == HANSE_OK && rd.count < 2) continue;
+  assert_true(rd.count >= 2);
+  size_t head_at = (size_t)(rd.key - base) - 2;      /* klen | key | count */
+  size_t rows_at = head_at + 2 + rd.klen + 4;        /* the group's first row */
+  hanse_history_row r;
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK);
+  size_t row2_at = (size_t)(rd.rd.p - base);
+  hanse_buf b;
+  hanse_buf_init(&b);
+  hanse_buf_put(&b, base, rows_at - 4);
+  hanse_buf_u32(&b, 1);
+  hanse_buf_put(&b, base + rows_at, row2_at - rows_at);
+  hanse_buf_put(&b, base + head_at, 2 + rd.klen);
+  hanse_buf_u32(&b, rd.count - 1);
+  hanse_buf_put(&b, base + row2_at, sr.bytes.len - row2_at);
+  assert_int_equal(hanse_buf_status(&b), HANSE_OK);
+  assert_int_equal((int)b.len, (int)(sr.bytes.len + 2 + rd.klen + 4));
+  bytes_store(f, 1, b.data, b.len);
+  hanse_buf_free(&b);
+  hanse_buf_free(&sr.bytes);
+  expect_audit(f, 1, -1, "block 1: the stored history is malformed", "");
+}
+
+/* A count of 0 on block 2's last group. */
+static void test_tamper_group_count(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  stored_rows sr;
+  rows_load(f, 2, &sr);
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, sr.bytes.data, sr.bytes.len, 2);
+  size_t count_at = 0;
+  while (hanse_history_next_group(&rd) == HANSE_OK)
+    count_at = (size_t)(rd.key - sr.bytes.data) + rd.klen;
+  assert_true(count_at > 0);
+  hanse_put_u32be(sr.bytes.data + count_at, 0);
+  bytes_store(f, 2, sr.bytes.data, sr.bytes.len);
+  hanse_buf_free(&sr.bytes);
+  expect_audit(f, 2, -1, "block 2: the stored history is malformed", "");
 }
 
 static void test_tamper_block_row_added(void **state) {
@@ -792,6 +860,8 @@ int main(void) {
       T(test_tamper_genesis_row),
       T(test_tamper_row_added),
       T(test_tamper_block_rows),
+      T(test_tamper_group_split),
+      T(test_tamper_group_count),
       T(test_tamper_block_row_added),
       T(test_tamper_index_deleted),
       T(test_tamper_index_altered),

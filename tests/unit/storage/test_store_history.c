@@ -1,13 +1,17 @@
 /*
  * test_store_history.c -- the store's audit trail: a block's rows
- * serialized byte for byte as docs/FORMATS.md §15 says, read back, and
- * malformed bytes refused (never asserted); one history_blocks row per
- * block and one history_keys row per key it changed; a row found by (key,
- * position); a record's changes newest first in pages cut by position,
- * across blocks and within one; the join with the transaction index (id and
- * signer; none for genesis writes); the index for the audit; a stored
- * serialization that is malformed or missing reported, not crashed on;
- * and a database with the earlier one-row-per-change table opened.
+ * serialized byte for byte as docs/FORMATS.md §15 says (each key once, its
+ * rows after it), read back row by row and group by group, and every
+ * malformed serialization refused (never asserted): truncated anywhere,
+ * a count of 0 or too large, keys repeated or out of order, indexes
+ * repeated or out of order within a group, an unknown op, an index beyond
+ * 20 bits; one history_blocks row per block and one history_keys row per
+ * key it changed; a row found by (key, position); a record's changes
+ * newest first in pages cut by position, within a block and across
+ * blocks; the join with the transaction index (id and signer; none for
+ * genesis writes); the index for the audit; a stored serialization that is
+ * malformed or missing reported, not crashed on; and a database with the
+ * earlier one-row-per-change table opened.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +46,8 @@ typedef struct row_spec {
 
 static void rows_build(hanse_buf *b, uint64_t height, const row_spec *rs, size_t n) {
   hanse_buf_reset(b);
+  hanse_history_writer w;
+  hanse_history_writer_init(&w, b);
   for (size_t i = 0; i < n; i++) {
     hanse_history_row r;
     memset(&r, 0, sizeof r);
@@ -51,7 +57,7 @@ static void rows_build(hanse_buf *b, uint64_t height, const row_spec *rs, size_t
     r.op = rs[i].op;
     r.has_vhash = rs[i].value != NULL;
     if (rs[i].value) hanse_sha256(&r.vhash, rs[i].value, strlen(rs[i].value));
-    hanse_history_put(b, &r);
+    hanse_history_put(&w, &r);
   }
   assert_int_equal(hanse_buf_status(b), HANSE_OK);
 }
@@ -89,10 +95,52 @@ static int collect(void *ctx, const hanse_history_change *c) {
   return col->stop_after && col->n == col->stop_after;
 }
 
-/* The bytes of FORMATS.md §15: u16 klen, key, u32 index, u8 op, and the
- * value's SHA-256 for a put only; read back row by row, NOT_FOUND at the
- * end; truncated rows, an unknown op and an index beyond 20 bits are
- * CHAIN_BROKEN. */
+/* Read every row of bytes[0, len) as block 9's: the number of rows read
+ * before the reader stopped, and how it stopped in *rc. */
+static int read_all(const uint8_t *bytes, size_t len, int *rc) {
+  hanse_history_reader rd;
+  hanse_history_row r;
+  hanse_history_reader_init(&rd, bytes, len, 9);
+  int n = 0;
+  while ((*rc = hanse_history_next(&rd, &r)) == HANSE_OK) n++;
+  /* the reader stays where it stopped */
+  assert_int_equal(hanse_history_next(&rd, &r), *rc);
+  assert_int_equal(hanse_history_next_group(&rd), *rc);
+  return n;
+}
+
+/* As read_all, group by group. */
+static int read_groups(const uint8_t *bytes, size_t len, int *rc) {
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, bytes, len, 9);
+  int n = 0;
+  while ((*rc = hanse_history_next_group(&rd)) == HANSE_OK) n++;
+  return n;
+}
+
+/* Append n bytes of src to dst at `at`; the new length. */
+static size_t cat(uint8_t *dst, size_t at, const void *src, size_t n) {
+  memcpy(dst + at, src, n);
+  return at + n;
+}
+
+static void expect_broken(const uint8_t *bytes, size_t len) {
+  int rc;
+  read_all(bytes, len, &rc);
+  assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+  read_groups(bytes, len, &rc);
+  assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+}
+
+/* Bytes of the §15 example's block 9: "ab" put by tx 7 and deleted by
+ * the genesis index (a made-up pair, to have both ops in one group), "b"
+ * deleted by tx 3. */
+#define EX_GROUP1 (2 + 2 + 4 + (5 + HANSE_HASH_BYTES) + 5)
+#define EX_LEN (EX_GROUP1 + 2 + 1 + 4 + 5)
+
+/* The bytes of FORMATS.md §15: per key u16 klen, key, u32 count, then per
+ * row u32 index, u8 op and the value's SHA-256 for a put only. Read back
+ * row by row (NOT_FOUND at the end) and group by group. */
 static void test_serialization(void **state) {
   (void)state;
   hanse_buf b;
@@ -100,50 +148,198 @@ static void test_serialization(void **state) {
   const row_spec rs[] = {
       {"ab", 7, HANSE_HISTORY_PUT, "v"},
       {"ab", HANSE_HISTORY_GENESIS_INDEX, HANSE_HISTORY_DEL, NULL},
+      {"b", 3, HANSE_HISTORY_DEL, NULL},
   };
-  rows_build(&b, 9, rs, 2);
-  assert_int_equal((int)b.len, (2 + 2 + 4 + 1 + 32) + (2 + 2 + 4 + 1));
+  rows_build(&b, 9, rs, 3);
+  assert_int_equal((int)b.len, EX_LEN);
   hanse_hash hv;
   hanse_sha256(&hv, "v", 1);
-  const uint8_t head[] = {0, 2, 'a', 'b', 0, 0, 0, 7, 1};
-  assert_memory_equal(b.data, head, sizeof head);
-  assert_memory_equal(b.data + sizeof head, hv.b, HANSE_HASH_BYTES);
-  const uint8_t tail[] = {0, 2, 'a', 'b', 0, 0x0f, 0xff, 0xff, 2};
-  assert_memory_equal(b.data + sizeof head + HANSE_HASH_BYTES, tail, sizeof tail);
+  uint8_t want[EX_LEN], *p = want;
+  const uint8_t g1[] = {0, 2, 'a', 'b', 0, 0, 0, 2, /* row */ 0, 0, 0, 7, 1};
+  memcpy(p, g1, sizeof g1);
+  p += sizeof g1;
+  memcpy(p, hv.b, HANSE_HASH_BYTES);
+  p += HANSE_HASH_BYTES;
+  const uint8_t rest[] = {/* row */ 0, 0x0f, 0xff, 0xff, 2,
+                          /* group */ 0, 1, 'b', 0, 0, 0, 1, /* row */ 0, 0, 0, 3, 2};
+  memcpy(p, rest, sizeof rest);
+  p += sizeof rest;
+  assert_int_equal((int)(p - want), EX_LEN);
+  assert_memory_equal(b.data, want, EX_LEN);
 
-  hanse_rd rd;
+  hanse_history_reader rd;
   hanse_history_row r;
-  hanse_rd_init(&rd, b.data, b.len);
-  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_OK);
+  hanse_history_reader_init(&rd, b.data, b.len, 9);
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK);
   assert_int_equal((int)r.klen, 2);
   assert_memory_equal(r.key, "ab", 2);
   assert_true(r.pos == HANSE_POS(9, 7));
   assert_int_equal(r.op, HANSE_HISTORY_PUT);
   assert_true(r.has_vhash);
   assert_memory_equal(r.vhash.b, hv.b, HANSE_HASH_BYTES);
-  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_OK);
+  assert_true(rd.count == 2 && rd.left == 1); /* the current group */
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK);
+  assert_memory_equal(r.key, "ab", 2);
   assert_true(r.pos == HANSE_POS(9, HANSE_HISTORY_GENESIS_INDEX));
   assert_int_equal(r.op, HANSE_HISTORY_DEL);
   assert_false(r.has_vhash);
-  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(NOT_FOUND));
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK);
+  assert_true(r.klen == 1 && r.key[0] == 'b');
+  assert_true(r.pos == HANSE_POS(9, 3));
+  assert_true(rd.count == 1 && rd.left == 0);
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_ERR(NOT_FOUND));
+  assert_int_equal(hanse_history_next_group(&rd), HANSE_ERR(NOT_FOUND));
 
-  /* every truncation of the two rows is refused */
-  for (size_t cut = 1; cut < b.len; cut++) {
-    if (cut == sizeof head + HANSE_HASH_BYTES) continue; /* a whole first row */
-    hanse_rd_init(&rd, b.data, cut);
-    int rc = hanse_history_next(&rd, 9, &r);
-    if (rc == HANSE_OK) rc = hanse_history_next(&rd, 9, &r);
+  /* group by group, hopping over unread rows, or after some are read */
+  hanse_history_reader_init(&rd, b.data, b.len, 9);
+  assert_int_equal(hanse_history_next_group(&rd), HANSE_OK);
+  assert_true(rd.klen == 2 && memcmp(rd.key, "ab", 2) == 0 && rd.count == 2 && rd.left == 2);
+  assert_int_equal(hanse_history_next_group(&rd), HANSE_OK);
+  assert_true(rd.klen == 1 && rd.key[0] == 'b' && rd.count == 1);
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK); /* b's row */
+  assert_true(r.pos == HANSE_POS(9, 3));
+  assert_int_equal(hanse_history_next_group(&rd), HANSE_ERR(NOT_FOUND));
+  hanse_history_reader_init(&rd, b.data, b.len, 9);
+  assert_int_equal(hanse_history_next(&rd, &r), HANSE_OK); /* opens "ab" */
+  assert_int_equal(hanse_history_next_group(&rd), HANSE_OK);
+  assert_true(rd.klen == 1 && rd.key[0] == 'b');
+
+  /* nothing at all: no rows */
+  int rc;
+  assert_int_equal(read_all(NULL, 0, &rc), 0);
+  assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
+  /* an empty key is a key (the least) */
+  const row_spec empty[] = {{"", 1, HANSE_HISTORY_DEL, NULL}, {"a", 1, HANSE_HISTORY_DEL, NULL}};
+  rows_build(&b, 9, empty, 2);
+  const uint8_t want_empty[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 2,
+                                0, 1, 'a', 0, 0, 0, 1, 0, 0, 0, 1, 2};
+  assert_int_equal((int)b.len, (int)sizeof want_empty);
+  assert_memory_equal(b.data, want_empty, sizeof want_empty);
+  assert_int_equal(read_all(b.data, b.len, &rc), 2);
+  assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
+  hanse_buf_free(&b);
+}
+
+/* Every way bytes can fail the layout is CHAIN_BROKEN, row by row and
+ * group by group, and stays so. */
+static void test_serialization_malformed(void **state) {
+  (void)state;
+  hanse_buf b;
+  hanse_buf_init(&b);
+  const row_spec rs[] = {
+      {"ab", 7, HANSE_HISTORY_PUT, "v"},
+      {"ab", HANSE_HISTORY_GENESIS_INDEX, HANSE_HISTORY_DEL, NULL},
+      {"b", 3, HANSE_HISTORY_DEL, NULL},
+  };
+  rows_build(&b, 9, rs, 3);
+  assert_int_equal((int)b.len, EX_LEN);
+  uint8_t ex[EX_LEN], bad[2 * EX_LEN];
+  memcpy(ex, b.data, EX_LEN);
+  const size_t g2 = EX_GROUP1;            /* the offset of "b"'s group */
+  const size_t c1 = 4, c2 = g2 + 3;       /* the offsets of the counts */
+  const size_t r1 = 8, r2 = r1 + 5 + 32;  /* "ab"'s rows */
+  int rc;
+
+  /* every truncation: only the cut between the groups is a serialization */
+  for (size_t cut = 1; cut < EX_LEN; cut++) {
+    int n = read_all(ex, cut, &rc);
+    if (cut == g2) {
+      assert_int_equal(n, 2);
+      assert_int_equal(rc, HANSE_ERR(NOT_FOUND));
+      continue;
+    }
+    assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+    read_groups(ex, cut, &rc);
     assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
   }
-  uint8_t bad[sizeof tail];
-  memcpy(bad, tail, sizeof tail);
-  bad[8] = 3; /* op */
-  hanse_rd_init(&rd, bad, sizeof bad);
-  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(CHAIN_BROKEN));
-  memcpy(bad, tail, sizeof tail);
-  bad[5] = 0x10; /* index 0x10ffff */
-  hanse_rd_init(&rd, bad, sizeof bad);
-  assert_int_equal(hanse_history_next(&rd, 9, &r), HANSE_ERR(CHAIN_BROKEN));
+  /* bytes after the last group that are no group */
+  memcpy(bad, ex, EX_LEN);
+  bad[EX_LEN] = 0;
+  expect_broken(bad, EX_LEN + 1);
+
+  /* a count of 0: with the row after it, and alone at the end */
+  memcpy(bad, ex, EX_LEN);
+  bad[c2 + 3] = 0;
+  expect_broken(bad, EX_LEN);
+  expect_broken(bad, EX_LEN - 5);
+  /* a count larger than the rows (a truncated group), or than any group */
+  memcpy(bad, ex, EX_LEN);
+  bad[c2 + 3] = 2;
+  expect_broken(bad, EX_LEN);
+  memcpy(bad, ex, EX_LEN);
+  hanse_put_u32be(bad + c2, HANSE_HISTORY_GROUP_ROWS_MAX + 1);
+  expect_broken(bad, EX_LEN);
+  /* a count smaller than the rows: the rest is read as a group, and is none */
+  memcpy(bad, ex, EX_LEN);
+  bad[c1 + 3] = 1;
+  expect_broken(bad, EX_LEN);
+
+  /* keys out of order: "b"'s group before "ab"'s */
+  memcpy(bad, ex + g2, EX_LEN - g2);
+  memcpy(bad + (EX_LEN - g2), ex, g2);
+  int n = read_all(bad, EX_LEN, &rc);
+  assert_int_equal(n, 1); /* b's row, then the refusal */
+  assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+  assert_int_equal(read_groups(bad, EX_LEN, &rc), 1);
+  assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+  /* a key repeated: "b"'s group twice */
+  memcpy(bad, ex, EX_LEN);
+  memcpy(bad + EX_LEN, ex + g2, EX_LEN - g2);
+  expect_broken(bad, EX_LEN + (EX_LEN - g2));
+  /* a key repeated: "ab"'s rows split into two groups of one */
+  {
+    const uint8_t h1[] = {0, 2, 'a', 'b', 0, 0, 0, 1};
+    size_t k = 0;
+    k = cat(bad, k, h1, sizeof h1);
+    k = cat(bad, k, ex + r1, 5 + 32);
+    k = cat(bad, k, h1, sizeof h1);
+    k = cat(bad, k, ex + r2, 5);
+    k = cat(bad, k, ex + g2, EX_LEN - g2);
+    assert_int_equal(read_all(bad, k, &rc), 1);
+    assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+    expect_broken(bad, k);
+  }
+  /* a key out of order by length: "b" then "" */
+  {
+    const uint8_t lone[] = {0, 1, 'b', 0, 0, 0, 1, 0, 0, 0, 3, 2,
+                            0, 0, 0, 0, 0, 1, 0, 0, 0, 3, 2};
+    expect_broken(lone, sizeof lone);
+  }
+
+  /* indexes out of order within a group: "ab"'s rows swapped, or equal */
+  {
+    size_t k = 0;
+    k = cat(bad, k, ex, r1);
+    k = cat(bad, k, ex + r2, 5);
+    k = cat(bad, k, ex + r1, 5 + 32);
+    k = cat(bad, k, ex + g2, EX_LEN - g2);
+    assert_int_equal(k, EX_LEN);
+    assert_int_equal(read_all(bad, k, &rc), 1);
+    assert_int_equal(rc, HANSE_ERR(CHAIN_BROKEN));
+    expect_broken(bad, k);
+  }
+  memcpy(bad, ex, EX_LEN);
+  hanse_put_u32be(bad + r2, 7); /* the second row of "ab" at index 7 too */
+  expect_broken(bad, EX_LEN);
+  /* an unknown op; an index beyond 20 bits */
+  memcpy(bad, ex, EX_LEN);
+  bad[r2 + 4] = 3;
+  expect_broken(bad, EX_LEN);
+  memcpy(bad, ex, EX_LEN);
+  bad[r1 + 4] = 0;
+  expect_broken(bad, EX_LEN);
+  memcpy(bad, ex, EX_LEN);
+  hanse_put_u32be(bad + r2, HANSE_HISTORY_GENESIS_INDEX + 1);
+  expect_broken(bad, EX_LEN);
+  /* a delete that carries a hash: the hash is read as the next group */
+  {
+    size_t k = 0;
+    k = cat(bad, k, ex, r2 + 5);
+    memset(bad + k, 0x11, 32);
+    k += 32;
+    k = cat(bad, k, ex + g2, EX_LEN - g2);
+    expect_broken(bad, k);
+  }
   hanse_buf_free(&b);
 }
 
@@ -233,9 +429,10 @@ static void test_blocks_put_get(void **state) {
   hanse_store_close(s);
 }
 
-/* Key "k" changed by 25 transactions over 5 blocks, neighbours "j" and
- * "kk" around it; pages of 10, 10, 5, each newest first, no overlap: a
- * page boundary falls inside a block. */
+/* Key "k" changed by 25 transactions over 5 blocks, 5 in each, its
+ * groups between those of "j" and "kk"; pages of 7, 7, 7, 4, each newest
+ * first, no overlap: the page boundaries fall inside blocks, and a page
+ * takes the rest of one block, whole blocks and the start of another. */
 static void test_scan_pages_newest_first(void **state) {
   (void)state;
   hanse_store *s = mem_store();
@@ -253,11 +450,13 @@ static void test_scan_pages_newest_first(void **state) {
   }
   assert_int_equal(hanse_store_commit(s), HANSE_OK);
   uint64_t before = UINT64_MAX, last = UINT64_MAX;
-  int sizes[] = {10, 10, 5, 0}, total = 0;
-  for (int page = 0; page < 4; page++) {
+  int sizes[] = {7, 7, 7, 4, 0}, total = 0;
+  const uint64_t firsts[] = {HANSE_POS(5, 12), HANSE_POS(4, 6), HANSE_POS(3, 0), HANSE_POS(1, 9)};
+  for (int page = 0; page < 5; page++) {
     collected col;
     memset(&col, 0, sizeof col);
-    assert_int_equal(hanse_store_history_scan(s, "k", 1, before, 10, collect, &col), HANSE_OK);
+    assert_int_equal(hanse_store_history_scan(s, "k", 1, before, 7, collect, &col), HANSE_OK);
+    if (page < 4) assert_true(col.pos[0] == firsts[page]);
     assert_int_equal(col.n, sizes[page]);
     for (int i = 0; i < col.n; i++) {
       assert_string_equal(col.key[i], "k");
@@ -384,6 +583,39 @@ static void test_scan_reports_broken_rows(void **state) {
   assert_int_equal(hanse_store_history_scan(s, "k", 1, HANSE_POS(2, 0), 10, collect, &col),
                    HANSE_OK);
   assert_int_equal(col.n, 1);
+  /* Block 2 as other bytes that are no serialization, each found by the
+   * walk to k's group (a group before it, k's group, the next header). */
+  static const char *const broken[] = {
+      "00016b00000000",                                   /* count 0 */
+      "00016b0000000200000000020000",                     /* truncated group */
+      "00016b0000000200000005020000000302",               /* rows 5, 3 */
+      "00016b0000000200000005020000000502",               /* rows 5, 5 */
+      "00016b0000000100000000020000000102",               /* a row too many */
+      "00016b000000010000000002" "00016b000000010000000102", /* k twice */
+      "00016b000000010000000002" "00016a000000010000000102", /* j after k */
+      "00016a000000020000000002" "00016b000000010000000002", /* j's count */
+      "00016a000000010000000003" "00016b000000010000000002", /* j's op */
+      "00016a000000010010000002" "00016b000000010000000002", /* j's index */
+      "00016a000000000000000002" "00016b000000010000000002", /* j's count 0 */
+  };
+  for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE history_blocks SET rows = x'%s' WHERE height = 2",
+             broken[i]);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    memset(&col, 0, sizeof col);
+    if (hanse_store_history_scan(s, "k", 1, UINT64_MAX, 10, collect, &col) !=
+        HANSE_ERR(CHAIN_BROKEN))
+      fail_msg("scan read x'%s'", broken[i]);
+    if (hanse_store_history_get(s, "k", 1, HANSE_POS(2, 0), &r) != HANSE_ERR(CHAIN_BROKEN))
+      fail_msg("get read x'%s'", broken[i]);
+  }
+  /* the block's bytes restored, it reads again */
+  assert_int_equal(sqlite3_exec(db, "UPDATE history_blocks SET rows = "
+                                    "x'00016b000000010000000002' WHERE height = 2",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(hanse_store_history_get(s, "k", 1, HANSE_POS(2, 0), &r), HANSE_OK);
   /* an index row without its block row */
   assert_int_equal(sqlite3_exec(db, "DELETE FROM history_blocks WHERE height = 1", NULL, NULL,
                                 NULL),
@@ -439,6 +671,7 @@ int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_serialization),
+      cmocka_unit_test(test_serialization_malformed),
       cmocka_unit_test(test_blocks_put_get),
       cmocka_unit_test(test_scan_pages_newest_first),
       cmocka_unit_test(test_scan_joins_txs_and_index),
