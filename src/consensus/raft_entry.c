@@ -53,7 +53,9 @@ int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_e
   if (hl == 0) return HANSE_ERR(DECODE_BAD_FIELD);
   uint64_t used = HANSE_RAFT_BLOCK_PREFIX_BYTES + hl + bl;
   if (used > n) return HANSE_ERR(DECODE_TRUNCATED);
-  if (n - used > 7) return HANSE_ERR(DECODE_TRAILING);
+  /* Exactly the encoder's padding: to the next multiple of 8 (libraft
+   * refuses other lengths), so an entry has one spelling. */
+  if (n != ((used + 7) & ~(uint64_t)7)) return HANSE_ERR(DECODE_TRAILING);
   for (uint64_t i = used; i < n; i++)
     if (p[i] != 0) return HANSE_ERR(DECODE_TRAILING);
   out->height = get_u64(p + 1);

@@ -54,7 +54,7 @@ size_t hanse_raft_block_entry_size(size_t header_len, size_t body_len);
 void hanse_raft_block_entry_encode(uint8_t *out, uint64_t height, const uint8_t *header,
                                    size_t header_len, const uint8_t *body, size_t body_len);
 /* HANSE_OK, or a decode error (wrong type, truncated, empty header,
- * padding that is not 0 to 7 zero bytes). */
+ * padding that is not the zero bytes up to the next multiple of 8). */
 int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_entry *out);
 
 void hanse_raft_checkpoint_encode(uint8_t out[HANSE_RAFT_CHECKPOINT_BYTES], uint64_t height,
