@@ -13,7 +13,9 @@
  *   hanse_client_batch_build     encode several and sign them once
  *   hanse_client_submit          send them (optionally wait for commit)
  *   hanse_client_result_check    did every one of them commit with "ok"?
- *   hanse_client_tx_get          status, receipt and inclusion proof ...
+ *   hanse_client_validators_fetch  the validator set, once (or _set)
+ *   hanse_client_tx_get          status, receipt, inclusion proof and
+ *                                commit certificate ...
  *   hanse_client_proof_verify    ... checked here, without trusting the node
  *   hanse_client_block_get*, _status, _query, _get   other reads
  *   hanse_client_history         who changed a state record, and when
@@ -179,6 +181,30 @@ int hanse_client_result_check(json_t *result, int allow_pending,
 int hanse_client_tx_get(hanse_client *c, const hanse_hash *id, json_t **out,
                         hanse_reject *rej);
 
+/* The chain's validator keys, against which proofs' commit certificates
+ * are checked (hanse_client_proof_verify): set them from a source the
+ * caller trusts (n of them, 1..64, copied), or fetch them from the node's
+ * GET /v1/chains/{chain}/genesis -- which trusts that node for the
+ * genesis, once, and no longer for each block. Until one of these is
+ * called, certificates are not checked. */
+int hanse_client_validators_set(hanse_client *c, const hanse_pubkey *keys, size_t n,
+                                hanse_reject *rej);
+int hanse_client_validators_fetch(hanse_client *c, hanse_reject *rej);
+
+/* Check a block's commit certificate -- the "certificate" member of a
+ * block or tx_get answer, {"signatures":[{"signer","sig"}], ...} -- for
+ * the block `block_hash` at `height`, against the client's validators:
+ * every signature by a validator and valid (encoding/cert.h), and a
+ * quorum (floor(n/2)+1) of distinct validators. *signed_by and
+ * *validators (either may be NULL) get k and n. HANSE_OK; without a
+ * validator set HANSE_ERR(INVALID), code "cert.no_validators"; otherwise
+ * HANSE_ERR(INVALID) with "cert.malformed", "cert.not_validator",
+ * "cert.bad_signature" or "cert.short". The members the node adds
+ * ("validators", "quorum", "complete") are its word and are ignored. */
+int hanse_client_cert_verify(const hanse_client *c, json_t *cert, uint64_t height,
+                             const hanse_hash *block_hash, int *signed_by, int *validators,
+                             hanse_reject *rej);
+
 /* Check the inclusion proof in a tx_get answer locally, trusting nothing
  * the node said: the id is recomputed from "raw" (and must equal
  * `expect_id` when that is not NULL), the raw transaction decodes for the
@@ -186,7 +212,11 @@ int hanse_client_tx_get(hanse_client *c, const hanse_hash *id, json_t **out,
  * "batch_raw", which must hold it); the header decodes,
  * hashes to "block_hash", carries the proposer's valid signature and the
  * receipt's height; the Merkle path leads from the id at "index" to the
- * header's tx_root. HANSE_OK if all hold. A pending transaction has no
+ * header's tx_root. With a validator set (hanse_client_validators_set or
+ * _fetch) also: the proposer is a validator, and the answer carries the
+ * block's "certificate", which passes hanse_client_cert_verify -- a
+ * quorum of the validators, not one node, stands behind the block.
+ * HANSE_OK if all hold. A pending transaction has no
  * proof: HANSE_ERR(NOT_FOUND), code "proof.pending". Any failed check:
  * HANSE_ERR(INVALID) with code "proof.invalid" and a message saying
  * which. */

@@ -68,6 +68,15 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * policy). For a module's self queries (module.h). */
 int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
 
+/* The data classes the request may read on this chain, as a bit mask
+ * over HANSE_DATA_CLASSES in their order (bit 0 production, ...): the
+ * public ones, and those the signer's roles may read when the request is
+ * validly signed by an active member. Queues no response: for resources
+ * that filter item by item (EPCIS events, each of its own class). A
+ * caller that finds no bit it needs asks api_read_allowed for the error
+ * to send (401 without a signature, 403 without the role). */
+unsigned api_read_classes(hanse_req *rq, hanse_node_chain *nc);
+
 /* Submission authorization (auth.c): on a chain with a policy, a POST of
  * transactions must be signed (RFC 9421) by an active member (any role;
  * each transaction's own signer is checked against policy.submit when it
@@ -132,6 +141,8 @@ enum MHD_Result res_genesis(hanse_req *rq, hanse_node_chain *nc);
 enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_blobs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_history(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_certs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);
 enum MHD_Result res_metrics(hanse_req *rq);
@@ -142,6 +153,12 @@ enum MHD_Result res_web(hanse_req *rq, const char *path);
  * transaction, raw bytes, proof (and batch_raw when batched). New
  * reference, NULL on allocation failure. `id_hex` is the id's hex. */
 json_t *api_tx_json(const hanse_tx_proof *p, const char *id_hex);
+
+/* The "certificate" of block `height` (res_certs.c): {"signatures":
+ * [{"signer","sig"}], "validators", "quorum", "complete"} from the
+ * signatures stored on reader `rd`. New reference, NULL on allocation
+ * failure. */
+json_t *api_certificate_json(hanse_store *rd, hanse_chain *c, uint64_t height);
 
 /* Block JSON (res_blocks.c), shared with search. NULL + rc on error. */
 json_t *api_block_json(hanse_store *rd, uint64_t height, int with_txs, int *rc);

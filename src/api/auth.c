@@ -250,6 +250,29 @@ int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
   return ok;
 }
 
+unsigned api_read_classes(hanse_req *rq, hanse_node_chain *nc) {
+  static const char *const classes[] = {HANSE_DATA_CLASSES};
+  _Static_assert(sizeof classes / sizeof classes[0] <= 8 * sizeof(unsigned), "class bits");
+  hanse_store *rd;
+  json_t *policy;
+  enum MHD_Result ignored;
+  if (!load_policy(rq, nc, &rd, &policy, &ignored)) return 0;
+  unsigned mask = 0;
+  json_t *roles = NULL;
+  /* an invalid signature reads only what is public; the caller's
+   * api_read_allowed then reports the 401 if nothing is */
+  int member = policy != NULL && authenticate(rq, rq->body.data, rq->body.len, NULL) == 1 &&
+               member_of_chain(rq, nc, rd, &roles, &ignored);
+  for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+    if (hanse_policy_read_public(policy, classes[i]) ||
+        (member && hanse_policy_read_allows(policy, classes[i], roles)))
+      mask |= 1u << i;
+  json_decref(roles);
+  json_decref(policy);
+  hanse_chain_reader_release(nc->chain, rd);
+  return mask;
+}
+
 int api_submit_allowed(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp) {
   hanse_store *rd;
   json_t *policy;

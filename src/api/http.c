@@ -206,6 +206,8 @@ static enum MHD_Result route_chain(hanse_req *rq, const char *p) {
   if (IS("query")) return res_query(rq, nc, rest);
   if (IS("blobs")) return res_blobs(rq, nc, rest);
   if (IS("history")) return res_history(rq, nc, rest);
+  if (IS("epcis")) return res_epcis(rq, nc, rest);
+  if (IS("certs")) return res_certs(rq, nc, rest);
   if (IS("accounts")) return res_accounts(rq, nc, rest);
   if (IS("genesis")) {
     if (*rest) goto notfound;

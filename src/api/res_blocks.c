@@ -63,6 +63,7 @@ static enum MHD_Result one_block(hanse_req *rq, hanse_node_chain *nc, uint64_t h
   if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
   int rc;
   json_t *j = api_block_json(rd, height, 1, &rc);
+  if (j) json_object_set_new(j, "certificate", api_certificate_json(rd, nc->chain, height));
   hanse_chain_reader_release(nc->chain, rd);
   if (rc == HANSE_ERR(NOT_FOUND))
     return api_error(rq, 404, "block.not_found", "no block at height %" PRIu64, height);

@@ -44,6 +44,19 @@ static json_t *cluster_json(hanse_node_chain *nc) {
   return j;
 }
 
+/* "diverged": null while this node's copy agrees with the cluster; else
+ * the block at which it stopped, its hash here ("ours") and the hash the
+ * cluster certified or proposed ("certified"), null where not known, and
+ * why. */
+static json_t *diverged_json(hanse_chain *c) {
+  hanse_divergence d;
+  if (!hanse_chain_divergence(c, &d)) return json_null();
+  return json_pack("{s:I, s:o, s:o, s:s}", "height", (json_int_t)d.height, "ours",
+                   d.has_ours ? api_hex(d.ours.b, HANSE_HASH_BYTES) : json_null(), "certified",
+                   d.has_certified ? api_hex(d.certified.b, HANSE_HASH_BYTES) : json_null(),
+                   "reason", d.reason);
+}
+
 enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
   hanse_tip tip;
@@ -58,6 +71,7 @@ enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
                 "block_interval_ms", (json_int_t)rq->node->cfg.block_interval_ms,
                 "block_max_txs", (json_int_t)rq->node->cfg.block_max_txs);
   if (j && nc->cluster) json_object_set_new(j, "cluster", cluster_json(nc));
+  if (j) json_object_set_new(j, "diverged", diverged_json(nc->chain));
   return api_json(rq, 200, j);
 }
 

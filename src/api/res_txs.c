@@ -201,6 +201,10 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
   hanse_reject rej;
   hanse_reject_clear(&rej);
   int rc = hanse_chain_tx_proof(rd, &id, &p, &rej);
+  /* The block's commit certificate goes next to the proof: the proof
+   * shows the transaction is in a block, the certificate that a majority
+   * of the validators stands behind that block. */
+  json_t *cert = rc == HANSE_OK ? api_certificate_json(rd, nc->chain, p.receipt.height) : NULL;
   hanse_chain_reader_release(nc->chain, rd);
   if (rc == HANSE_ERR(NOT_FOUND))
     return api_error(rq, 404, "tx.not_found", "no transaction %s on chain %s", hex,
@@ -208,10 +212,13 @@ static enum MHD_Result get_tx(hanse_req *rq, hanse_node_chain *nc, const char *i
   if (rc != HANSE_OK) return api_reject(rq, &rej);
   if (!proof_only && !api_read_allowed(rq, nc, tx_class(&p), &denied)) {
     hanse_tx_proof_free(&p);
+    json_decref(cert);
     return denied;
   }
   json_t *j = api_tx_json(&p, hex);
   hanse_tx_proof_free(&p);
+  if (j && cert) json_object_set(j, "certificate", cert);
+  json_decref(cert);
   if (proof_only && j) {
     json_object_del(j, "tx");
     json_object_del(j, "raw");

@@ -9,6 +9,14 @@
  * durable sync. Only after the commit returns is the in-memory tip moved
  * and the block acknowledged.
  *
+ * A node whose key is a validator also signs each block's hash as it
+ * commits it (encoding/cert.h), in the same transaction: its share of the
+ * block's commit certificate, durable with the block.
+ *
+ * Divergence (hanse_chain_diverge) is recorded here, under the tip's
+ * lock, because every engine and the API read it: once set, execute
+ * refuses every block.
+ *
  * Invariant: tip.height is the highest committed block; tip.hash its hash;
  * tip.state_sum equals the sum over every state row (checked at open).
  */
@@ -22,6 +30,7 @@
 #include "base/log.h"
 #include "chain/chain_internal.h"
 #include "crypto/merkle.h"
+#include "encoding/cert.h"
 
 int chain_load_genesis(hanse_store *s, json_t **out, hanse_reject *rej) {
   hanse_buf b;
@@ -367,6 +376,8 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   rc = chain_startup_check(c, rej);
   if (rc != HANSE_OK) goto fail;
   c->genesis = json_incref(g);
+  c->signs_certs = node_key != NULL &&
+                   hanse_cert_is_validator(c->validators, c->validator_count, &node_key->pub, NULL);
   /* Checkpoints happen off the commit path (hanse_chain_checkpoint); the
    * writer checkpoints itself only if the WAL grows past ~80 MB. */
   sqlite3_exec(hanse_store_db(c->writer), "PRAGMA wal_autocheckpoint=20000;", NULL, NULL, NULL);
@@ -488,12 +499,37 @@ static int pending_fail(hanse_chain *c, hanse_block_pending *p, int rc, hanse_re
                           hanse_err_message(rc));
 }
 
+void hanse_chain_diverge(hanse_chain *c, const hanse_divergence *d) {
+  HANSE_ASSERT(d->diverged);
+  pthread_mutex_lock(&c->lock);
+  int first = !c->divergence.diverged;
+  if (first) c->divergence = *d;
+  pthread_mutex_unlock(&c->lock);
+  if (first)
+    HANSE_ERROR("chain %s: DIVERGED at block %" PRIu64 ": %s. No further block is applied or "
+                "proposed here; the stored blocks stay as they are (GET /v1/chains/%s/status, "
+                "`hanse verify`).",
+                c->chain_id, d->height, d->reason, c->chain_id);
+}
+
+int hanse_chain_divergence(hanse_chain *c, hanse_divergence *out) {
+  pthread_mutex_lock(&c->lock);
+  *out = c->divergence;
+  pthread_mutex_unlock(&c->lock);
+  return out->diverged;
+}
+
 int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
                               const hanse_hash *ids, json_t *const *payloads,
                               uint32_t n_ids, uint64_t time_ms, hanse_receipt *receipts,
                               uint32_t receipts_cap, hanse_block_pending **out,
                               hanse_reject *rej) {
   *out = NULL;
+  hanse_divergence dv;
+  if (hanse_chain_divergence(c, &dv))
+    return hanse_reject_code(rej, "chain.diverged", 503,
+                             "this node's copy diverged at block %" PRIu64 "; it applies nothing",
+                             dv.height);
   hanse_block_pending *p = calloc(1, sizeof *p);
   if (p == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   hanse_buf_init(&p->hb);
@@ -614,6 +650,14 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
   for (uint32_t i = 0; rc == HANSE_OK && i < p->body.tx_count; i++) {
     const hanse_tx *tx = p->body.txs[i];
     rc = hanse_store_tx_put(c->writer, &p->rs[i], &tx->signer, tx->seq, tx->kind);
+  }
+  if (rc == HANSE_OK && c->signs_certs) {
+    /* This node stands behind the block it applied: its share of the
+     * block's certificate, durable with the block itself. One signature
+     * per block, also on a single-node chain (a quorum of 1 of 1). */
+    hanse_sig sig;
+    hanse_cert_sign(c->node_key, c->chain_id, h->height, &p->hash, &sig);
+    rc = hanse_store_cert_put(c->writer, h->height, &c->node_key->pub, &sig);
   }
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
   rc = hanse_store_commit(c->writer);

@@ -45,6 +45,20 @@ typedef struct hanse_tip {
   uint64_t tx_count; /* transactions committed in all */
 } hanse_tip;
 
+/* Why a node stopped extending a chain (hanse_chain_diverge): the first
+ * block at which its copy differs from the cluster's. */
+typedef struct hanse_divergence {
+  int diverged;               /* 0: the chain is fine, nothing else is set */
+  uint64_t height;            /* the block */
+  int has_ours;               /* ours: this node's hash of that block */
+  hanse_hash ours;
+  int has_certified;          /* certified: the hash a majority of the
+                                 validators signed (or, for a block that
+                                 did not re-execute here, the proposer's) */
+  hanse_hash certified;
+  char reason[HANSE_REJECT_MSG_MAX];
+} hanse_divergence;
+
 typedef struct hanse_chain {
   char chain_id[HANSE_CHAIN_ID_MAX + 1];
   char db_path[1024];
@@ -58,6 +72,10 @@ typedef struct hanse_chain {
   int reader_count;
   hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
   json_t *genesis;               /* owned: the genesis document */
+  int signs_certs;               /* node_key is a validator: each block
+                                    committed here gets its certificate
+                                    signature (encoding/cert.h) */
+  hanse_divergence divergence;   /* guarded by lock */
 } hanse_chain;
 
 /* Create <dir>/chain.db with the genesis block described by `genesis`
@@ -121,8 +139,9 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body, size_t body_len
  *                              (chain.broken if not) and is kept verbatim
  *   hanse_chain_block_header   the finished header's bytes (borrowed until
  *                              commit/abandon), hash and height
- *   hanse_chain_block_commit   write block and receipts, COMMIT, move the
- *                              tip; frees p
+ *   hanse_chain_block_commit   write block and receipts (and this node's
+ *                              certificate signature, when its key is a
+ *                              validator), COMMIT, move the tip; frees p
  *   hanse_chain_block_abandon  roll back; frees p (NULL-safe)
  *
  * `body` is borrowed until commit or abandon. On any error the step rolls
@@ -154,6 +173,16 @@ int hanse_chain_block_replicate(hanse_chain *c, const uint8_t *header, size_t he
                                 const uint8_t *body, size_t body_len,
                                 hanse_receipt *receipts, uint32_t receipts_cap,
                                 hanse_tip *out, hanse_reject *rej);
+
+/* Divergence. hanse_chain_diverge records that this node's copy of the
+ * chain differs from the cluster's at d->height (the first record wins;
+ * later ones are ignored) and from then on hanse_chain_block_execute
+ * refuses every block (chain.diverged): nothing is applied or proposed,
+ * nothing forks silently. It lasts until the process stops; the stored
+ * blocks stay as they are. hanse_chain_divergence copies the record and
+ * returns d->diverged. Both thread-safe. */
+void hanse_chain_diverge(hanse_chain *c, const hanse_divergence *d);
+int hanse_chain_divergence(hanse_chain *c, hanse_divergence *out);
 
 /* Inclusion proof of a transaction: receipt, header of its block, Merkle
  * audit path. */

@@ -55,6 +55,17 @@ typedef struct hanse_module {
    * about itself whatever the read policy says (seal: "mine", the grants
    * made to a recipient). Others still need the module's class. */
   const char *const *self_queries;
+  /* May be NULL: the data class of one transaction when it depends on
+   * more than a top-level "class" (trace: the classes of the events a
+   * document carries). Returns one of HANSE_DATA_CLASSES, static storage,
+   * or NULL to fall back to the rule of hanse_tx_data_class. */
+  const char *(*payload_class)(json_t *payload);
+  /* 1: the module's payloads may hold real numbers (trace: EPCIS
+   * quantities and sensor values are decimals by standard). The module
+   * then owns their determinism: it must store and compare them in a
+   * form that does not depend on the platform (trace prints each at its
+   * shortest exact precision). 0 for every module that counts money. */
+  int payload_reals;
 } hanse_module;
 
 /* The data classes a chain's read policy speaks of. */
@@ -101,6 +112,9 @@ void hanse_modules_register_all(void);
  * nesting and size bounded. *out is a new reference. */
 int hanse_payload_parse(const uint8_t *p, size_t n, json_t **out,
                         hanse_reject *rej);
+/* The same for module m: real numbers allowed when m->payload_reals. */
+int hanse_payload_parse_for(const hanse_module *m, const uint8_t *p, size_t n,
+                            json_t **out, hanse_reject *rej);
 
 /* Full context-free check of a decoded transaction for `chain_id`:
  * chain, kind -> module/action, payload parse, module check. Does not check

@@ -62,6 +62,8 @@ const char *hanse_tx_data_class(const char *kind, json_t *payload) {
     if (strcmp(named, classes[i]) == 0) return classes[i];
   const char *dot = strchr(kind, '.');
   const hanse_module *m = hanse_registry_find(kind, dot ? (size_t)(dot - kind) : strlen(kind));
+  const char *own = m && m->payload_class && payload ? m->payload_class(payload) : NULL;
+  if (own && hanse_data_class_valid(own)) return own;
   if (m && m->data_class) return m->data_class;
   return "personal";
 }
@@ -69,24 +71,39 @@ const char *hanse_tx_data_class(const char *kind, json_t *payload) {
 #define PAYLOAD_DEPTH_MAX 16
 
 /* Reals are refused: amounts are integers, and a double's text round trip
- * is not a determinism guarantee we want to depend on. */
-static int payload_walk(json_t *j, int depth) {
+ * is not a determinism guarantee we want to depend on -- unless the module
+ * says its data are decimals by standard and owns their form
+ * (hanse_module.payload_reals). */
+static int payload_walk(json_t *j, int depth, int reals) {
   if (depth > PAYLOAD_DEPTH_MAX) return 0;
-  if (json_is_real(j)) return 0;
+  if (json_is_real(j) && !reals) return 0;
   if (json_is_object(j)) {
     const char *k;
     json_t *v;
-    json_object_foreach(j, k, v) if (!payload_walk(v, depth + 1)) return 0;
+    json_object_foreach(j, k, v) if (!payload_walk(v, depth + 1, reals)) return 0;
   } else if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) if (!payload_walk(v, depth + 1)) return 0;
+    json_array_foreach(j, i, v) if (!payload_walk(v, depth + 1, reals)) return 0;
   }
   return 1;
 }
 
+static int payload_parse(const uint8_t *p, size_t n, int reals, json_t **out,
+                         hanse_reject *rej);
+
 int hanse_payload_parse(const uint8_t *p, size_t n, json_t **out,
                         hanse_reject *rej) {
+  return payload_parse(p, n, 0, out, rej);
+}
+
+int hanse_payload_parse_for(const hanse_module *m, const uint8_t *p, size_t n,
+                            json_t **out, hanse_reject *rej) {
+  return payload_parse(p, n, m != NULL && m->payload_reals, out, rej);
+}
+
+static int payload_parse(const uint8_t *p, size_t n, int reals, json_t **out,
+                         hanse_reject *rej) {
   *out = NULL;
   if (n > HANSE_PAYLOAD_MAX)
     return hanse_reject_set(rej, HANSE_ERR(TX_BAD_PAYLOAD), "payload too large");
@@ -100,10 +117,11 @@ int hanse_payload_parse(const uint8_t *p, size_t n, json_t **out,
     return hanse_reject_set(rej, HANSE_ERR(TX_BAD_PAYLOAD),
                             "payload must be a JSON object");
   }
-  if (!payload_walk(j, 0)) {
+  if (!payload_walk(j, 0, reals)) {
     json_decref(j);
     return hanse_reject_set(rej, HANSE_ERR(TX_BAD_PAYLOAD),
-                            "payload nests deeper than %d or holds a real number",
+                            reals ? "payload nests deeper than %d"
+                                  : "payload nests deeper than %d or holds a real number",
                             PAYLOAD_DEPTH_MAX);
   }
   *out = j;
@@ -124,7 +142,7 @@ int hanse_tx_check(const hanse_tx *tx, const char *chain_id,
     return hanse_reject_set(rej, HANSE_ERR(TX_UNKNOWN_KIND),
                             "no module handles '%s'", tx->kind);
   json_t *payload;
-  int rc = hanse_payload_parse(tx->payload, tx->payload_len, &payload, rej);
+  int rc = hanse_payload_parse_for(m, tx->payload, tx->payload_len, &payload, rej);
   if (rc != HANSE_OK) return rc;
   rc = m->check(tx, action, payload, rej);
   if (rc != HANSE_OK || payload_out == NULL)

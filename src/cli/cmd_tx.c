@@ -75,11 +75,14 @@ static const char transfer_usage[] =
     "  --memo M        a note of at most 256 bytes\n" TX_COMMON_USAGE;
 
 static const char submit_usage[] =
-    "usage: hanse tx submit KIND --payload JSON [common options]\n"
+    "usage: hanse tx submit KIND (--payload JSON | --payload-file FILE) [common options]\n"
     "\n"
     "Sign and submit a transaction of any kind (\"module.action\", e.g.\n"
     "member.register) with a JSON object as its payload, exactly as given.\n"
-    "  --payload JSON  the payload, a JSON object\n" TX_SEAL_USAGE TX_COMMON_USAGE;
+    "  --payload JSON       the payload, a JSON object\n"
+    "  --payload-file FILE  the payload read from FILE (\"-\": standard input),\n"
+    "                       e.g. {\"document\": <EPCIS document>} for trace.capture\n"
+    TX_SEAL_USAGE TX_COMMON_USAGE;
 
 static const char grant_usage[] =
     "usage: hanse tx seal grant --tx ID --field PATH --to PUBKEY [common options]\n"
@@ -213,8 +216,8 @@ static int tx_anchor(int argc, char **argv) {
 /* Any kind with a payload given as JSON: the modules without their own
  * subcommand (member, and those of later issues) are usable at once. */
 static int tx_submit(int argc, char **argv) {
-  cli_opt opts[] = {{"payload", "JSON", NULL, 0}, TX_SEAL_OPTS, TX_COMMON_OPTS,
-                    {NULL, NULL, NULL, 0}};
+  cli_opt opts[] = {{"payload", "JSON", NULL, 0}, {"payload-file", "FILE", NULL, 0},
+                    TX_SEAL_OPTS, TX_COMMON_OPTS, {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("tx submit", submit_usage, opts, argc, argv, pos, 1, 1, NULL);
   if (rc != CLI_GO) return rc;
@@ -226,12 +229,25 @@ static int tx_submit(int argc, char **argv) {
   if (!hanse_kind_valid(pos[0], strlen(pos[0])))
     return cli_usage_error("tx submit", "KIND must be module.action, e.g. member.register");
   const char *text = cli_opt_str(opts, "payload", NULL);
-  if (text == NULL) return cli_usage_error("tx submit", "--payload is required");
+  const char *file = cli_opt_str(opts, "payload-file", NULL);
+  if ((text == NULL) == (file == NULL))
+    return cli_usage_error("tx submit", "give one of --payload and --payload-file");
   json_error_t jerr;
-  json_t *p = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *p;
+  if (file) {
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (f == NULL) return cli_usage_error("tx submit", "cannot open %s", file);
+    p = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    if (f != stdin) fclose(f);
+    if (p == NULL)
+      return cli_usage_error("tx submit", "%s is not JSON: %s (line %d)", file, jerr.text,
+                             jerr.line);
+  } else {
+    p = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  }
   if (!json_is_object(p)) {
     json_decref(p);
-    return cli_usage_error("tx submit", "--payload must be a JSON object");
+    return cli_usage_error("tx submit", "the payload must be a JSON object");
   }
   return send_payload(opts, pos[0], p, prepare_seal, &seal);
 }

@@ -17,6 +17,7 @@
 #include "base/env.h"
 #include "base/log.h"
 #include "client/client_internal.h"
+#include "encoding/json_real.h"
 
 static int payload_text(const hanse_client_op *op, char **text,
                         hanse_reject *rej) {
@@ -24,7 +25,8 @@ static int payload_text(const hanse_client_op *op, char **text,
   if (op == NULL || op->kind == NULL || !json_is_object(op->payload))
     return client_fail(rej, HANSE_ERR(INVALID), "client.bad_op",
                        "an op needs a kind and a JSON object payload");
-  *text = json_dumps(op->payload, JSON_COMPACT | JSON_SORT_KEYS);
+  /* reals (trace payloads) at their shortest exact text, not 17 digits */
+  *text = hanse_json_dumps_exact(op->payload, JSON_COMPACT | JSON_SORT_KEYS);
   if (*text == NULL)
     return hanse_reject_set(rej, HANSE_ERR(NOMEM), "cannot encode the payload");
   return HANSE_OK;

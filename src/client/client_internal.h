@@ -19,6 +19,9 @@
 #define CLIENT_TIMEOUT_MS_DEFAULT 30000L
 /* The node's default wait on submit (API.md). */
 #define CLIENT_WAIT_MS_DEFAULT 5000L
+/* A chain's validator set (chain.h's HANSE_VALIDATORS_MAX; the client
+ * does not depend on chain/): the keys certificates are checked against. */
+#define CLIENT_VALIDATORS_MAX 64
 /* Base URLs are short; a bound keeps paths in fixed buffers. */
 #define CLIENT_URL_MAX 512
 
@@ -29,6 +32,8 @@ struct hanse_client {
   long timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
   const hanse_keypair *signer;            /* borrowed; NULL: unsigned */
+  hanse_pubkey validators[CLIENT_VALIDATORS_MAX]; /* certificates are */
+  int validator_count;                    /* checked against these; 0: not */
 };
 
 /* Perform one request. `path` (with its query string) is appended to the

@@ -22,11 +22,18 @@
  * checked without a signature: it must still decode, be this chain's and
  * be in the block.
  *
- * What this does not establish: that the proposer is one of the chain's
- * validators (that needs the genesis, which `hanse verify` checks
- * offline), that the block is on the node's main chain (a single
- * sequencer has no forks), and that the transaction was accepted (the
- * receipt is the node's word: receipts are not in the header).
+ * With a validator set (hanse_client_validators_set, or _fetch from the
+ * genesis) the block must also be *certified*: the answer's
+ * "certificate" holds signatures of the block hash (encoding/cert.h) by a
+ * quorum of distinct validators, every one of them valid -- one forged or
+ * foreign signature refuses the whole answer -- and the proposer must be
+ * a validator. That is what shows that the consortium, not the one node
+ * answering, stands behind the block. Without a validator set the
+ * certificate is not looked at.
+ *
+ * What this does not establish: that the transaction was accepted (the
+ * receipt is the node's word: receipts are not in the header), and,
+ * without a validator set, who the validators are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,7 @@
 #include "base/hex.h"
 #include "client/client_internal.h"
 #include "crypto/merkle.h"
+#include "encoding/cert.h"
 #include "encoding/inclusion.h"
 
 #define BAD(...) client_fail(rej, HANSE_ERR(INVALID), "proof.invalid", __VA_ARGS__)
@@ -70,6 +78,99 @@ static int check_claims(const hanse_client *c, json_t *proof, json_t *receipt,
   uint64_t height;
   if (!u64_field(receipt, "height", &height) || height != inc->header.height)
     return BAD("the receipt's height is not the header's");
+  return HANSE_OK;
+}
+
+/* ---- Validators and certificates ---- */
+
+int hanse_client_validators_set(hanse_client *c, const hanse_pubkey *keys, size_t n,
+                                hanse_reject *rej) {
+  if (n < 1 || n > CLIENT_VALIDATORS_MAX)
+    return client_fail(rej, HANSE_ERR(INVALID), "cert.bad_validators",
+                       "a validator set holds 1 to %d keys, not %zu", CLIENT_VALIDATORS_MAX, n);
+  memcpy(c->validators, keys, n * sizeof *keys);
+  c->validator_count = (int)n;
+  return HANSE_OK;
+}
+
+int hanse_client_validators_fetch(hanse_client *c, hanse_reject *rej) {
+  char path[HANSE_CHAIN_ID_MAX + 32];
+  snprintf(path, sizeof path, "/v1/chains/%s/genesis", c->chain_id);
+  json_t *g = NULL;
+  int rc = client_request(c, "GET", path, NULL, NULL, 0, 0, &g, rej);
+  if (rc != HANSE_OK) return rc;
+  json_t *arr = json_object_get(g, "validators");
+  hanse_pubkey keys[CLIENT_VALIDATORS_MAX];
+  size_t n = json_array_size(arr);
+  if (!json_is_array(arr) || n < 1 || n > CLIENT_VALIDATORS_MAX) {
+    json_decref(g);
+    return client_fail(rej, HANSE_ERR(IO), "client.bad_response",
+                       "the genesis lists no validators (1 to %d keys)", CLIENT_VALIDATORS_MAX);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *k = json_string_value(json_array_get(arr, i));
+    if (k == NULL || hanse_pubkey_parse(&keys[i], k) != HANSE_OK) {
+      json_decref(g);
+      return client_fail(rej, HANSE_ERR(IO), "client.bad_response",
+                         "the genesis's validator %zu is not a 64-hex key", i);
+    }
+  }
+  json_decref(g);
+  return hanse_client_validators_set(c, keys, n, rej);
+}
+
+/* Signatures in a certificate beyond this are not read: a validator
+ * signs once, and a set holds at most CLIENT_VALIDATORS_MAX. */
+#define CLIENT_CERT_SIGS_MAX (2 * CLIENT_VALIDATORS_MAX)
+
+int hanse_client_cert_verify(const hanse_client *c, json_t *cert, uint64_t height,
+                             const hanse_hash *block_hash, int *signed_by, int *validators,
+                             hanse_reject *rej) {
+  if (signed_by) *signed_by = 0;
+  if (validators) *validators = c->validator_count;
+  if (c->validator_count == 0)
+    return client_fail(rej, HANSE_ERR(INVALID), "cert.no_validators",
+                       "no validator set to check a certificate against "
+                       "(hanse_client_validators_fetch)");
+  json_t *arr = json_object_get(cert, "signatures");
+  size_t n = json_array_size(arr);
+  if (!json_is_object(cert) || !json_is_array(arr) || n > CLIENT_CERT_SIGS_MAX)
+    return client_fail(rej, HANSE_ERR(INVALID), "cert.malformed",
+                       "a certificate is {\"signatures\":[{\"signer\",\"sig\"}]} with at most "
+                       "%d signatures",
+                       CLIENT_CERT_SIGS_MAX);
+  hanse_cert_sig sigs[CLIENT_CERT_SIGS_MAX];
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(arr, i);
+    const char *signer = json_string_value(json_object_get(e, "signer"));
+    const char *sig = json_string_value(json_object_get(e, "sig"));
+    if (signer == NULL || sig == NULL || hanse_pubkey_parse(&sigs[i].signer, signer) != HANSE_OK ||
+        hanse_hex_decode_exact(sigs[i].sig.b, HANSE_SIG_BYTES, sig) != HANSE_OK)
+      return client_fail(rej, HANSE_ERR(INVALID), "cert.malformed",
+                         "certificate signature %zu is not {\"signer\",\"sig\"} in hex", i);
+  }
+  int k = 0;
+  int rc = hanse_cert_check(c->chain_id, height, block_hash, c->validators, c->validator_count,
+                            sigs, n, &k, rej);
+  if (signed_by) *signed_by = k;
+  return rc;
+}
+
+/* With a validator set: the proposer is one, and a quorum certified the
+ * block the proof leads to. */
+static int check_certified(const hanse_client *c, json_t *doc, const hanse_included *inc,
+                           hanse_reject *rej) {
+  int known = 0;
+  for (int i = 0; i < c->validator_count; i++)
+    if (memcmp(c->validators[i].b, inc->header.proposer.b, HANSE_PUBKEY_BYTES) == 0) known = 1;
+  if (!known) return BAD("the block's proposer is not a validator of the chain");
+  json_t *cert = json_object_get(doc, "certificate");
+  if (cert == NULL) return BAD("the answer carries no certificate of block %llu",
+                               (unsigned long long)inc->header.height);
+  hanse_reject why;
+  hanse_reject_clear(&why);
+  int rc = hanse_client_cert_verify(c, cert, inc->header.height, &inc->block_hash, NULL, NULL, &why);
+  if (rc != HANSE_OK) return BAD("certificate (%s): %s", why.code, why.message);
   return HANSE_OK;
 }
 
@@ -154,6 +255,7 @@ int hanse_client_proof_verify(const hanse_client *c, json_t *doc,
   else if (rc != HANSE_OK) rc = BAD("%s", why.message);
   else if (in.block_hash == NULL) rc = BAD("the header does not hash to block_hash");
   else rc = check_claims(c, proof, receipt, &inc, rej);
+  if (rc == HANSE_OK && c->validator_count > 0) rc = check_certified(c, doc, &inc, rej);
 done:
   free(raw);
   free(header);

@@ -36,7 +36,13 @@
  * later). An invalid block -- a digest that differs, a bad signature, a
  * header that does not link -- marks the chain DIVERGED: logged loudly,
  * nothing is applied or proposed any more, status shows it; a node never
- * forks silently. A store error is an environmental failure in the middle
+ * forks silently. The same happens when another part of the node finds
+ * the chain diverged (node/certs.c: a majority of the validators signed
+ * another block hash at some height): the record is the chain's
+ * (hanse_chain_diverge), apply and tick look at it, and a diverged leader
+ * hands leadership to another voter (raft_transfer, retried each second)
+ * so that the cluster goes on without it.
+ * A store error is an environmental failure in the middle
  * of agreed history: the process logs and exits (status 70) so that a
  * restart re-applies the log from the last durable block.
  *
@@ -99,6 +105,7 @@
 #define RAFT_SNAPSHOT_TRAILING 512
 #define CLUSTER_TICK_MS 5
 #define CLUSTER_STOP_WAIT_US (3u * 1000 * 1000)
+#define CLUSTER_TRANSFER_RETRY_US (1000u * 1000)
 /* Exit status of a node that cannot go on (store error in agreed history). */
 #define CLUSTER_EXIT_FATAL 70
 
@@ -138,6 +145,9 @@ typedef struct raft_cluster {
   raft_term term_seen;
   int need_barrier, barrier_inflight, leader_ready, clear_when_idle;
   struct raft_barrier barrier_req;
+  struct raft_transfer transfer_req; /* a diverged leader hands over */
+  int transfer_inflight;
+  uint64_t transfer_next_us;
   hanse_block_pending *pend;  /* our proposed block, its transaction open */
   hanse_mp_taken *taken;      /* its mempool entries */
   uint64_t pend_height;
@@ -173,15 +183,40 @@ static void abandon_pending(raft_cluster *c, const char *why) {
   c->clear_when_idle = 1;
 }
 
-static void diverge(raft_cluster *c, const char *fmt, const char *detail) {
-  HANSE_ERROR("chain %s: DIVERGED: %s%s%s. This node stops applying and proposing blocks for "
-              "this chain; its stored blocks stay as they are. Compare with the other nodes "
-              "(GET /v1/chains/%s/status) and run `hanse verify`.",
-              c->cl.chain_id, fmt, detail ? ": " : "", detail ? detail : "", c->cl.chain_id);
+/* Stop here for good: record the divergence in the chain (status and
+ * metrics read it there; hanse_chain_block_execute refuses every block
+ * from now on) and stop applying and proposing. `certified`, when known,
+ * is the hash of the block the cluster agreed on at `height`. */
+static void diverge(raft_cluster *c, uint64_t height, const hanse_hash *certified,
+                    const char *what, const char *detail) {
+  hanse_divergence d;
+  memset(&d, 0, sizeof d);
+  d.diverged = 1;
+  d.height = height;
+  if (certified) {
+    d.has_certified = 1;
+    d.certified = *certified;
+  }
+  snprintf(d.reason, sizeof d.reason, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+  hanse_chain_diverge(c->cfg.chain, &d);
   atomic_store(&c->diverged, 1);
   atomic_store(&c->failed, 1);
   atomic_store(&c->ready, 0);
   abandon_pending(c, "diverged");
+}
+
+/* 1 once the chain diverged, by this engine's checks or by another
+ * part of the node (node/certs.c: a certificate of a majority of the
+ * validators on another block hash); the engine's flags follow. */
+static int chain_diverged(raft_cluster *c) {
+  if (atomic_load(&c->diverged)) return 1;
+  hanse_divergence d;
+  if (!hanse_chain_divergence(c->cfg.chain, &d)) return 0;
+  atomic_store(&c->diverged, 1);
+  atomic_store(&c->failed, 1);
+  atomic_store(&c->ready, 0);
+  abandon_pending(c, "diverged");
+  return 1;
 }
 
 /* ---- The state machine (libraft's fsm) ---- */
@@ -189,20 +224,20 @@ static void diverge(raft_cluster *c, const char *fmt, const char *detail) {
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result) {
   raft_cluster *c = fsm->data;
   *result = NULL;
-  if (atomic_load(&c->diverged)) return 0;
+  if (chain_diverged(c)) return 0;
   hanse_raft_block_entry e;
-  if (hanse_raft_block_entry_decode(buf->base, buf->len, &e) != HANSE_OK) {
-    diverge(c, "a Raft log entry is not a block entry", NULL);
-    return 0;
-  }
   hanse_tip tip;
   hanse_chain_tip(c->cfg.chain, &tip);
+  if (hanse_raft_block_entry_decode(buf->base, buf->len, &e) != HANSE_OK) {
+    diverge(c, tip.height + 1, NULL, "a Raft log entry is not a block entry", NULL);
+    return 0;
+  }
   if (e.height <= tip.height) return 0; /* stored before: idempotent by height */
   if (e.height != tip.height + 1) {
     char msg[160];
     snprintf(msg, sizeof msg, "the log holds block %" PRIu64 " but this node's tip is %" PRIu64,
              e.height, tip.height);
-    diverge(c, msg, NULL);
+    diverge(c, tip.height + 1, NULL, msg, NULL);
     return 0;
   }
   hanse_reject rej;
@@ -233,9 +268,16 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
   if (rc == HANSE_ERR(CHAIN_BROKEN)) {
     char msg[96];
     snprintf(msg, sizeof msg, "block %" PRIu64 " from the log is not valid here", e.height);
-    diverge(c, msg, rej.message);
+    /* The proposer's block hash, when its header decodes: what the
+     * cluster holds at this height, and this node does not. */
+    hanse_header ph;
+    hanse_hash phash;
+    int known = hanse_header_decode(&ph, e.header, e.header_len, NULL) == HANSE_OK;
+    if (known) hanse_header_hash(&ph, &phash);
+    diverge(c, e.height, known ? &phash : NULL, msg, rej.message);
     return 0;
   }
+  if (rc != HANSE_OK && chain_diverged(c)) return 0; /* marked meanwhile (node/certs.c) */
   if (rc != HANSE_OK) fatal(c, "cannot store a block agreed by the cluster", &rej);
   /* Another node's block moved sequences: a follower's pool holds no
    * entries (submissions are forwarded) but caches signers' sequences,
@@ -400,6 +442,11 @@ static void on_barrier(struct raft_barrier *req, int status) {
   }
 }
 
+static void on_transferred(struct raft_transfer *req) {
+  raft_cluster *c = req->data;
+  c->transfer_inflight = 0;
+}
+
 static int role_of(int state) {
   switch (state) {
     case RAFT_LEADER: return HANSE_ROLE_LEADER;
@@ -438,7 +485,19 @@ static void tick(raft_cluster *c) {
   atomic_store(&c->role, role_of(st));
   atomic_store(&c->leader_id, (uint64_t)lid);
   atomic_store(&c->term, (uint64_t)term);
-  if (atomic_load(&c->diverged)) return;
+  if (chain_diverged(c)) {
+    /* A diverged leader would hold the cluster up: it proposes nothing.
+     * Hand leadership to another voter (libraft picks the most
+     * up-to-date), retrying each second while this node still leads. */
+    uint64_t now = hanse_mono_us(c->cfg.env);
+    if (st == RAFT_LEADER && !c->transfer_inflight && now >= c->transfer_next_us) {
+      c->transfer_req.data = c;
+      if (raft_transfer(&c->raft, &c->transfer_req, 0, on_transferred) == 0)
+        c->transfer_inflight = 1;
+      c->transfer_next_us = now + CLUSTER_TRANSFER_RETRY_US;
+    }
+    return;
+  }
   if (c->clear_when_idle && st != RAFT_LEADER && c->pend == NULL) {
     hanse_mempool_clear(c->cfg.mp); /* never acknowledged; clients resubmit */
     c->clear_when_idle = 0;
@@ -669,14 +728,22 @@ static void cluster_stop(hanse_consensus *cs) {
   cluster_free(c);
 }
 
+/* The chain's own record counts at once, before the loop thread next
+ * looks: a divergence found by the certificate exchange stops submissions
+ * here from that moment. */
+static int chain_record_diverged(raft_cluster *c) {
+  hanse_divergence d;
+  return hanse_chain_divergence(c->cfg.chain, &d);
+}
+
 static int cluster_failed(hanse_consensus *cs) {
   raft_cluster *c = (raft_cluster *)cs;
-  return atomic_load(&c->failed);
+  return atomic_load(&c->failed) || chain_record_diverged(c);
 }
 
 static int cluster_is_leader(hanse_consensus *cs) {
   raft_cluster *c = (raft_cluster *)cs;
-  return atomic_load(&c->ready) && !atomic_load(&c->failed);
+  return atomic_load(&c->ready) && !cluster_failed(cs);
 }
 
 static void cluster_role(hanse_consensus *cs, hanse_consensus_role *out) {
@@ -686,7 +753,7 @@ static void cluster_role(hanse_consensus *cs, hanse_consensus_role *out) {
   out->self_id = c->cl.self_id;
   out->leader_id = atomic_load(&c->leader_id);
   out->term = atomic_load(&c->term);
-  out->diverged = atomic_load(&c->diverged);
+  out->diverged = atomic_load(&c->diverged) || chain_record_diverged(c);
 }
 
 const hanse_consensus_engine hanse_consensus_raft = {

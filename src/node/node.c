@@ -20,6 +20,7 @@
 
 #include "api/http.h"
 #include "base/log.h"
+#include "node/certs.h"
 
 hanse_node_chain *hanse_node_find_chain(hanse_node *n, const char *id, size_t len) {
   for (int i = 0; i < n->chain_count; i++) {
@@ -65,6 +66,7 @@ static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,
     (void)tip;
   }
   if (ok) hanse_waiters_deliver(&nc->waiters, rs, n);
+  if (ok) hanse_certs_committed(nc->certs, tip); /* its signature goes out */
 }
 
 /* Checkpoint every chain's WAL a few times a second, so commits on the
@@ -240,6 +242,10 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
   }
   for (int i = 0; i < n->chain_count; i++) {
     hanse_node_chain *nc = &n->chains[i];
+    if (nc->cluster) {
+      rc = hanse_certs_start(nc->chain, nc->cluster, &n->key, &nc->certs, rej);
+      if (rc != HANSE_OK) goto fail;
+    }
     hanse_consensus_config cc = {nc->chain, nc->mp, n->cfg.block_interval_ms,
                                  n->cfg.block_max_txs, n->env, node_on_commit, nc,
                                  nc->cluster};
@@ -262,6 +268,7 @@ void hanse_node_close(hanse_node *n) {
   if (n == NULL) return;
   hanse_api_stop(n->api);
   for (int i = 0; i < n->chain_count; i++) hanse_consensus_stop(n->chains[i].cons);
+  for (int i = 0; i < n->chain_count; i++) hanse_certs_stop(n->chains[i].certs);
   if (n->checkpoint_running) {
     pthread_mutex_lock(&n->stop_mu);
     n->stopping = 1;

@@ -53,6 +53,8 @@ typedef struct hanse_node_chain {
   hanse_metrics metrics;
   hanse_waiters waiters;
   hanse_blobstore *blobs;   /* documents anchored by digest (res_blobs.c) */
+  struct hanse_certs *certs; /* clustered chains: the certificate exchange
+                                (node/certs.h); NULL otherwise */
   hanse_node *node;
 } hanse_node_chain;
 

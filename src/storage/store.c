@@ -17,6 +17,16 @@
  *   history_blocks(height INTEGER PRIMARY KEY, rows BLOB)
  *   history_keys(key BLOB, height INTEGER, PRIMARY KEY(key, height))
  *                WITHOUT ROWID
+ *   certs(height INTEGER, signer BLOB, sig BLOB, PRIMARY KEY(height, signer))
+ *                WITHOUT ROWID
+ *
+ * certs holds the validators' signatures on each block's hash (commit
+ * certificates, encoding/cert.h): this node's own, written in the block's
+ * transaction, and other nodes' as they arrive, each in a small
+ * transaction of its own. Only signatures already verified against the
+ * block's hash are stored (the caller checks); the first signature of a
+ * (height, signer) wins, and a block hash is not repeated -- the block
+ * row has it.
  *
  * The audit trail has one row per (key, transaction that changed it) --
  * 30,000 in a block of 10,000 transfers -- and the commit path pays for
@@ -72,7 +82,7 @@ enum {
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
   ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_HKEY_PUT, ST_HKEY_GET, ST_HKEY_SCAN,
-  ST_HKEY_ALL, ST_COUNT
+  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -111,6 +121,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HKEY_SCAN] = "SELECT height FROM history_keys WHERE key = ?1 AND height <= ?2 "
                      "ORDER BY height DESC",
     [ST_HKEY_ALL] = "SELECT key, height FROM history_keys ORDER BY key, height",
+    [ST_CERT_PUT] = "INSERT OR IGNORE INTO certs(height, signer, sig) VALUES (?1, ?2, ?3)",
+    [ST_CERT_SCAN] = "SELECT height, signer, sig FROM certs WHERE height >= ?1 AND height <= ?2 "
+                     "ORDER BY height, signer",
 };
 
 static const char schema_sql[] =
@@ -128,7 +141,9 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS history_blocks(height INTEGER PRIMARY KEY,"
     " rows BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS history_keys(key BLOB NOT NULL, height INTEGER NOT NULL,"
-    " PRIMARY KEY(key, height)) WITHOUT ROWID;";
+    " PRIMARY KEY(key, height)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS certs(height INTEGER NOT NULL, signer BLOB NOT NULL,"
+    " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;";
 
 struct hanse_store {
   sqlite3 *db;
@@ -962,5 +977,49 @@ int hanse_store_history_block_count(hanse_store *s, uint64_t *count) {
   else
     out = store_fail(s, rc, "history block count");
   sqlite3_reset(st);
+  return out;
+}
+
+/* ---- Commit certificates ---- */
+
+int hanse_store_cert_put(hanse_store *s, uint64_t height, const hanse_pubkey *signer,
+                         const hanse_sig *sig) {
+  WRITE_GUARD(s);
+  HANSE_ASSERT(height <= (uint64_t)INT64_MAX);
+  sqlite3_stmt *st = stmt(s, ST_CERT_PUT);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)height);
+  sqlite3_bind_blob(st, 2, signer->b, HANSE_PUBKEY_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 3, sig->b, HANSE_SIG_BYTES, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "cert put");
+}
+
+int hanse_store_cert_scan(hanse_store *s, uint64_t from, uint64_t to,
+                          hanse_cert_visit_fn fn, void *ctx) {
+  sqlite3_stmt *st = stmt(s, ST_CERT_SCAN);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  if (from > (uint64_t)INT64_MAX || from > to) return HANSE_OK;
+  if (to > (uint64_t)INT64_MAX) to = (uint64_t)INT64_MAX;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+  int rc, out = HANSE_OK;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    /* A row of another size was not written by this code: skip it (the
+     * reader of a certificate verifies every signature anyway). */
+    if (sqlite3_column_bytes(st, 1) != HANSE_PUBKEY_BYTES ||
+        sqlite3_column_bytes(st, 2) != HANSE_SIG_BYTES)
+      continue;
+    hanse_pubkey signer;
+    hanse_sig sig;
+    memcpy(signer.b, sqlite3_column_blob(st, 1), HANSE_PUBKEY_BYTES);
+    memcpy(sig.b, sqlite3_column_blob(st, 2), HANSE_SIG_BYTES);
+    if (fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), &signer, &sig)) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "cert scan");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   return out;
 }

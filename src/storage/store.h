@@ -269,4 +269,23 @@ int hanse_store_history_keys_scan_all(hanse_store *s,
 /* The number of history_blocks rows. */
 int hanse_store_history_block_count(hanse_store *s, uint64_t *count);
 
+/* Commit certificates (encoding/cert.h): validators' signatures on block
+ * hashes, one per (height, signer).
+ *
+ * put stores a signature the caller has verified against the block stored
+ * at `height` (store.c does not check it); inside the block's writer
+ * transaction for this node's own, or on its own (autocommit) for a
+ * signature that arrives later. A (height, signer) already stored is kept
+ * as it is: HANSE_OK, nothing written. A store error makes the store
+ * failed, as any write does.
+ *
+ * scan visits the signatures of heights from..to (inclusive) in (height,
+ * signer) order; fn returns non-zero to stop. */
+int hanse_store_cert_put(hanse_store *s, uint64_t height, const hanse_pubkey *signer,
+                         const hanse_sig *sig);
+typedef int (*hanse_cert_visit_fn)(void *ctx, uint64_t height, const hanse_pubkey *signer,
+                                   const hanse_sig *sig);
+int hanse_store_cert_scan(hanse_store *s, uint64_t from, uint64_t to,
+                          hanse_cert_visit_fn fn, void *ctx);
+
 #endif

@@ -273,6 +273,9 @@ int it_http(const char *method, const char *url, const char *content_type,
     char *t = NULL;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
     if (t) snprintf(out->content_type, sizeof out->content_type, "%s", t);
+    struct curl_header *h = NULL;
+    if (curl_easy_header(c, "Link", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+      snprintf(out->link, sizeof out->link, "%s", h->value);
   }
   out->body = g.p ? g.p : calloc(1, 1);
   out->len = g.len;

@@ -62,6 +62,7 @@ typedef struct it_resp {
   char *body;
   size_t len;
   char content_type[128];
+  char link[1024];      /* the Link header, if any (EPCIS paging) */
 } it_resp;
 int it_http(const char *method, const char *url, const char *content_type,
             const void *body, size_t len, it_resp *out);

@@ -837,7 +837,15 @@ static void test_blocks(void **state) {
   json_t *r3 = json_array_get(all, 2);
   json_t *b3_no_txs = json_deep_copy(b3);
   json_object_del(b3_no_txs, "txs");
+  json_object_del(b3_no_txs, "certificate"); /* one block's only */
   assert_true(json_equal(b3_no_txs, r3));
+  /* A single-node chain certifies each block with the node's signature:
+   * 1 of 1. */
+  json_t *cert = json_object_get(b3, "certificate");
+  assert_int_equal(json_array_size(json_object_get(cert, "signatures")), 1);
+  assert_int_equal(json_integer_value(json_object_get(cert, "validators")), 1);
+  assert_int_equal(json_integer_value(json_object_get(cert, "quorum")), 1);
+  assert_true(json_is_true(json_object_get(cert, "complete")));
   json_decref(b3_no_txs);
   char path[200];
   snprintf(path, sizeof path, "/v1/chains/%s/blocks/hash/%s", CHAIN, h3);

@@ -1,0 +1,184 @@
+/*
+ * trace.h -- the trace module's parts, shared between its files. Not a
+ * public API: the chain and the API reach the module through its
+ * function table (trace.c) only.
+ *
+ * The files, one job each:
+ *   trace.c        the module table: check, verify, apply, query
+ *   trace_rules.c  the standard's rules for a document and its events
+ *   trace_vocab.c  CBV vocabularies: bare words, web URIs, old URNs
+ *   trace_time.c   EPCIS timestamps: parse, to UTC milliseconds
+ *   trace_dl.c     EPC URNs and Digital Link URIs to one canonical URI
+ *   trace_hash.c   the CBV 2.0 event hash ID (pre-hash string, SHA-256)
+ *   trace_class.c  the data class of an event, for the read policy
+ *   trace_doc.c    a document's events prepared for storage
+ *   trace_store.c  state keys and indexes (apply)
+ *   trace_query.c  the EPCIS query binding's filters (query)
+ *
+ * Conventions: json_t arguments are borrowed unless a comment says
+ * "new reference"; out buffers come with their size; functions that can
+ * reject fill a hanse_reject and return its rc.
+ */
+#ifndef HANSE_TRACE_H
+#define HANSE_TRACE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+/* Events in one captured document. A document is one payload, bounded by
+ * HANSE_PAYLOAD_MAX (64 KiB); the smallest meaningful event is about 150
+ * bytes, so more than 256 could not fit anyway, and the bound keeps the
+ * writes of one transaction (about 20 keys per event) bounded. */
+#define TRACE_EVENTS_MAX 256
+/* Identifiers in one event's lists (epcList, childEPCs, ...), all lists
+ * together: each is an index key written at capture. */
+#define TRACE_EVENT_EPCS_MAX 1024
+/* Any URI or string value we index, hash or compare. EPC URIs are at
+ * most about 100 characters; Digital Link URIs a little more. */
+#define TRACE_URI_MAX 512
+/* "ni:///sha-256;" + 64 hex + "?ver=CBV2.0" and a NUL. */
+#define TRACE_HASH_ID_BYTES (14 + 64 + 11 + 1)
+/* The longest eventID we accept (a URI). */
+#define TRACE_EVENT_ID_MAX 256
+
+/* ---- trace_vocab.c ---------------------------------------------------- */
+
+typedef enum trace_vocab {
+  TRACE_VOCAB_BIZSTEP,
+  TRACE_VOCAB_DISP,
+  TRACE_VOCAB_BTT,
+  TRACE_VOCAB_SDT,
+  TRACE_VOCAB_ER,
+  TRACE_VOCAB_COMP,
+  TRACE_VOCAB_ALERT,
+  TRACE_VOCAB_MEASUREMENT,
+} trace_vocab;
+
+/* The standard word of `value` in vocabulary v ("shipping" for
+ * "shipping", "https://ref.gs1.org/cbv/BizStep-shipping" and
+ * "urn:epcglobal:cbv:bizstep:shipping"), or NULL when it is not one of
+ * the standard's words (a custom URI). Static storage. */
+const char *trace_vocab_word(trace_vocab v, const char *value);
+/* The canonical form we store and query by: the bare standard word when
+ * there is one, else `value` itself (borrowed). */
+const char *trace_vocab_canonical(trace_vocab v, const char *value);
+/* The web URI of a standard word (the form the event hash uses), into
+ * out; `value` itself when it is not a standard word. */
+const char *trace_vocab_web(trace_vocab v, const char *value, char *out, size_t n);
+
+/* ---- trace_time.c ----------------------------------------------------- */
+
+/* Parse an RFC 3339 date-time with a zone ("Z" or +hh:mm): 1 and the
+ * instant in UTC milliseconds (microseconds rounded half to even, as the
+ * hash algorithm does) in *ms, or 0 when malformed. */
+int trace_time_parse(const char *s, int64_t *ms);
+/* Format UTC milliseconds as "YYYY-MM-DDThh:mm:ss.sssZ" into out[25]. */
+void trace_time_format(int64_t ms, char out[25]);
+/* 1 if `s` is a zone offset "+hh:mm"/"-hh:mm" in -14:00..+14:00. */
+int trace_offset_valid(const char *s);
+
+/* ---- trace_dl.c ------------------------------------------------------- */
+
+/* The canonical GS1 Digital Link URI (https://id.gs1.org/..., the finest
+ * identification level, no query) of an EPC URI, EPC class or pattern
+ * URI, or Digital Link URI: 1 with it in out, or 0 when `uri` carries no
+ * GS1 key we know (out untouched). */
+int trace_dl_normalise(const char *uri, char *out, size_t n);
+/* The form identifiers are indexed and matched under: the Digital Link
+ * form when there is one, else the URI itself; into out. */
+const char *trace_id_canonical(const char *uri, char *out, size_t n);
+
+/* ---- trace_hash.c ----------------------------------------------------- */
+
+/* The prefixes of a document's JSON-LD @context (any form: a string, an
+ * array, an object), as a new JSON object prefix -> namespace URI. */
+json_t *trace_context_prefixes(json_t *context);
+/* The pre-hash string of one event (CBV 2.0 event hash ID algorithm)
+ * appended to out; `prefixes` from trace_context_prefixes. */
+int trace_prehash(json_t *event, json_t *prefixes, hanse_buf *out);
+/* The event hash ID "ni:///sha-256;<hex>?ver=CBV2.0" into out. */
+int trace_hash_id(json_t *event, json_t *prefixes, char out[TRACE_HASH_ID_BYTES]);
+
+/* ---- trace_rules.c ---------------------------------------------------- */
+
+/* The event list of an EPCISDocument (epcisBody.eventList) or an
+ * EPCISQueryDocument (epcisBody.queryResults.resultsBody.eventList),
+ * checked against the standard's rules, each event with
+ * trace_rules_event. Borrowed from doc. */
+int trace_rules_document(json_t *doc, json_t **events, hanse_reject *rej);
+/* One event at `index` of its document. */
+int trace_rules_event(json_t *ev, size_t index, hanse_reject *rej);
+
+/* ---- trace_class.c ---------------------------------------------------- */
+
+/* The data class of an event (one of HANSE_DATA_CLASSES): see the table
+ * in trace_class.c. Static storage. */
+const char *trace_event_class(json_t *ev);
+
+/* ---- trace_doc.c ------------------------------------------------------ */
+
+/* One event of a document, ready to be stored. */
+typedef struct trace_event {
+  json_t *event;        /* owned: normalised, eventID filled in */
+  char id[TRACE_EVENT_ID_MAX + 1]; /* its eventID (given or computed) */
+  char key[65];         /* hex SHA-256 of the eventID: its state key */
+  const char *cls;      /* data class, static */
+  int declaration;      /* 1: it carries an errorDeclaration */
+  int64_t event_time_ms;
+} trace_event;
+
+typedef struct trace_doc {
+  trace_event *events;  /* owned */
+  size_t count;
+  json_t *prefixes;     /* owned: the document's @context prefixes */
+} trace_doc;
+
+/* Check the payload {"document": {...}} and prepare its events: rules,
+ * hash IDs, normalised forms, classes; no two events with one eventID.
+ * On success *d is filled and owned by the caller (trace_doc_free). */
+int trace_doc_prepare(json_t *payload, trace_doc *d, hanse_reject *rej);
+void trace_doc_free(trace_doc *d);
+
+/* ---- trace_store.c ---------------------------------------------------- */
+
+typedef struct hanse_exec hanse_exec;
+typedef struct hanse_view hanse_view;
+
+/* verify: every event new (or a first declaration). */
+int trace_store_verify(hanse_exec *ex, const trace_doc *d, hanse_reject *rej);
+/* apply: records, sequence, indexes. */
+int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
+
+/* Index names (trace_store.c writes, trace_query.c reads). */
+#define TRACE_IX_EPC "epc"       /* epcList, childEPCs */
+#define TRACE_IX_PARENT "parent" /* parentID */
+#define TRACE_IX_INPUT "input"   /* inputEPCList */
+#define TRACE_IX_OUTPUT "output" /* outputEPCList */
+#define TRACE_IX_ANY "any"       /* all of the above */
+#define TRACE_IX_STEP "step"     /* bizStep */
+#define TRACE_IX_DISP "disp"     /* disposition */
+#define TRACE_IX_RP "rp"         /* readPoint.id */
+#define TRACE_IX_BL "bl"         /* bizLocation.id */
+#define TRACE_IX_TYPE "type"     /* eventType */
+#define TRACE_IX_BTT "btt"       /* bizTransaction types */
+
+/* The key of one index entry, "trace/ix/<name>/<32 hex of SHA-256 of the
+ * value>/" followed by the 16-hex sequence when seq is not NULL. */
+void trace_ix_key(char *out, size_t n, const char *name, const char *value, const char *seq);
+
+/* ---- trace_query.c ---------------------------------------------------- */
+
+/* The EPCIS events query: params as the REST binding names them (strings,
+ * pipe-delimited lists), plus "readable" (an array of the data classes
+ * the caller may read, set by the API, never by the caller). New
+ * reference in *result: {"eventList": [...], "prefixes": {...},
+ * "nextPageToken": "..." when there is more}. */
+int trace_query_events(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+/* The event types captured on the chain: {"eventTypes": [...]}. */
+int trace_query_event_types(hanse_view *v, json_t **result, hanse_reject *rej);
+
+#endif
