@@ -284,7 +284,10 @@ int main(int argc, char **argv) {
       json_array_foreach(l, j, x) if ((json_object_get(x, "errorDeclaration") != NULL) ==
                                       (json_object_get(ev, "errorDeclaration") != NULL)) got = x;
       IT_CHECK(got != NULL);
-      int bare_words = strstr(json_dumps(ev, 0), "urn:epcglobal:cbv:") == NULL;
+      char *text = json_dumps(ev, 0);
+      IT_CHECK(text != NULL);
+      int bare_words = strstr(text, "urn:epcglobal:cbv:") == NULL;
+      free(text);
       if (bare_words) IT_CHECK(same_event(ev, got));
       json_decref(l);
       checked++;
