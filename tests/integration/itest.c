@@ -151,7 +151,33 @@ void it_init(it_node *n, const char *hanse, const char *chain_id,
   IT_CHECK(rc == 0);
 }
 
+static int it_start_once(it_node *n, const char *const *extra, int *exit_status);
+
+/* 1 if the node's log says its port was taken (another test's process
+ * bound the free port we picked before our node did). */
+static int lost_port_race(const it_node *n) {
+  FILE *f = fopen(n->log, "r");
+  if (f == NULL) return 0;
+  char line[512];
+  int lost = 0;
+  while (fgets(line, sizeof line, f)) lost |= strstr(line, "port in use") != NULL;
+  fclose(f);
+  return lost;
+}
+
 int it_start(it_node *n, const char *const *extra, int *exit_status) {
+  for (int attempt = 0;; attempt++) {
+    int st = 0;
+    int rc = it_start_once(n, extra, &st);
+    if (rc == 0 || n->fixed_port > 0 || attempt == 4 || !lost_port_race(n)) {
+      if (exit_status) *exit_status = st;
+      return rc;
+    }
+    if (truncate(n->log, 0) != 0) { /* the next attempt appends: harmless */ }
+  }
+}
+
+static int it_start_once(it_node *n, const char *const *extra, int *exit_status) {
   it_register(n);
   n->port = n->fixed_port > 0 ? n->fixed_port : free_port();
   IT_CHECK(n->port > 0);
@@ -181,7 +207,7 @@ int it_start(it_node *n, const char *const *extra, int *exit_status) {
     pid_t w = waitpid(pid, &st, WNOHANG);
     if (w == pid) {
       n->pid = 0;
-      if (exit_status) *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
       return -1;
     }
     long status = 0;
