@@ -6,7 +6,7 @@ PORT ?= 8080
 DATA ?= data
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps deps-test build run demo test test-unit test-asan test-fuzz \
+.PHONY: all deps deps-test build run demo demo-cluster test test-unit test-asan test-fuzz \
         bench clean format
 
 all: build
@@ -29,6 +29,13 @@ run: build
 	@build/hanse demo --data $(DATA) --port $(PORT)
 
 demo: run
+
+# The alliance chain on a cluster of three node processes (Raft) in
+# $(DATA)/node1..3, API ports $(PORT)..$(PORT)+2, Raft ports $(PORT)+1000..;
+# each node's explorer shows the cluster. Ctrl-C stops all three. Rerun
+# with the same PORT: the Raft log keeps the member list.
+demo-cluster: build
+	@build/hanse demo --nodes 3 --data $(DATA) --port $(PORT)
 
 # Everything: unit, integration and browser tests; the same under
 # ASan+UBSan; a short libFuzzer run of every decoder.
@@ -58,6 +65,7 @@ test-fuzz: deps-test
 
 bench: build
 	@build/bench/hanse_bench
+	@build/bench/hanse_bench --cluster
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -15,6 +15,19 @@
  * Every block is durably committed before it is acknowledged (the node's
  * normal mode). Output: `BENCH <name> <value> <unit>`, then the ratios.
  * Environment: HANSE_BENCH_TXS (default 120000), HANSE_BENCH_CLIENTS (16).
+ *
+ * `hanse_bench --cluster` (the second half of `make bench`): the same
+ * workloads (b) and (c) against a 3-node Raft cluster on this machine --
+ * three `hanse node --cluster bench` processes, temporary directories,
+ * free ports, one genesis listing the three node keys as validators
+ * created once and copied, as tests/integration/test_cluster.c does --
+ * submitted to the leader, with (a) measured in the same run. Every node
+ * checks every signature (the leader when a transaction arrives, each
+ * follower when it re-executes the block), so individually signed
+ * transfers are bounded by verify_rate / 3 on one machine; the ratio to
+ * that bound is printed with its target (>= 0.70), and batched transfers
+ * against 20,000/s. Environment: HANSE_BENCH_CLUSTER_TXS (default 40000
+ * signed; 4x that batched).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -295,12 +308,153 @@ static double bench_sqlite(const char *dir) {
   return rate;
 }
 
+/* ---- the 3-node cluster ---------------------------------------------- */
+
+#define CLUSTER_N 3
+
+static json_t *status_json(it_node *n) {
+  long st = 0;
+  json_t *s = it_get_json(n, "/v1/chains/bench/status", &st);
+  if (s && st != 200) {
+    json_decref(s);
+    s = NULL;
+  }
+  return s;
+}
+
+/* Index of the ready leader, waiting up to 15 s; -1 if none. */
+static int cluster_leader(it_node *nodes) {
+  for (int tries = 0; tries < 300; tries++) {
+    for (int i = 0; i < CLUSTER_N; i++) {
+      json_t *s = status_json(&nodes[i]);
+      json_t *c = json_object_get(s, "cluster");
+      const char *role = json_string_value(json_object_get(c, "role"));
+      int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
+      json_decref(s);
+      if (ok) return i;
+    }
+    usleep(50000);
+  }
+  return -1;
+}
+
+/* Three data directories with their node keys, one chain "bench" created
+ * in the first (the issuer, seed 1, its only organisation; validators the
+ * three node keys) and copied to the others; the nodes started. */
+static int cluster_start(const char *hanse, it_node *nodes) {
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  char keys[CLUSTER_N][65], peers[1024];
+  int raft_ports[CLUSTER_N];
+  for (int i = 0; i < CLUSTER_N; i++) {
+    memset(&nodes[i], 0, sizeof nodes[i]);
+    nodes[i].hanse = hanse;
+    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-bench-cluster-XXXXXX", tmp);
+    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
+    char kpath[300];
+    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
+    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
+    char *out = NULL;
+    IT_CHECK(it_run(kg, &out) == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    const char *p = json_string_value(json_object_get(j, "public"));
+    IT_CHECK(p != NULL && strlen(p) == 64);
+    memcpy(keys[i], p, 65);
+    json_decref(j);
+    nodes[i].fixed_port = it_free_port();
+    raft_ports[i] = it_free_port();
+  }
+  char issuer[65];
+  it_pubhex(issuer, 1);
+  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:[s]}], s:[s, s, s]}", "chain_id", "bench",
+                        "organisations", "id", "issuer", "name", "Issuer", "keys", issuer,
+                        "validators", keys[0], keys[1], keys[2]);
+  char gpath[300];
+  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
+  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
+  json_decref(g);
+  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
+  IT_CHECK(it_run(init, NULL) == 0);
+  for (int i = 1; i < CLUSTER_N; i++) {
+    char src[300], dst[300];
+    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
+    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
+    const char *cp[] = {"cp", "-r", src, dst, NULL};
+    IT_CHECK(it_run(cp, NULL) == 0);
+  }
+  size_t pl = 0;
+  for (int i = 0; i < CLUSTER_N; i++)
+    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
+                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+  for (int i = 0; i < CLUSTER_N; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", i + 1);
+    const char *extra[] = {"--cluster", "bench", "--raft-id", id, "--peers", peers, NULL};
+    IT_CHECK(it_start(&nodes[i], extra, NULL) == 0);
+  }
+  return cluster_leader(nodes);
+}
+
+static int main_cluster(const char *hanse, int clients, long cores) {
+  size_t total = getenv("HANSE_BENCH_CLUSTER_TXS")
+                     ? (size_t)atol(getenv("HANSE_BENCH_CLUSTER_TXS"))
+                     : 40000;
+  double vs[3];
+  vs[0] = bench_verify((int)cores);
+  it_node nodes[CLUSTER_N];
+  int leader = cluster_start(hanse, nodes);
+  IT_CHECK(leader >= 0);
+  fprintf(stderr, "bench: cluster of %d nodes, leader node %d\n", CLUSTER_N, leader + 1);
+  it_node *n = &nodes[leader];
+  uint64_t issuer_seq = 1;
+  fund(n, &issuer_seq);
+  uint64_t seqs[SIGNERS];
+  for (int s = 0; s < SIGNERS; s++) seqs[s] = 1;
+
+  run_result b = run(n, clients, total, 500, 0, seqs);
+  printf("BENCH cluster_transfers_signed %.0f transfers/s (%d nodes, to the leader; %zu committed, "
+         "%d clients, 500 per request)\n",
+         b.tps, CLUSTER_N, b.committed, clients);
+  printf("BENCH cluster_transfers_signed_latency_p50 %.1f ms\n", b.p50_ms);
+  printf("BENCH cluster_transfers_signed_latency_p99 %.1f ms\n", b.p99_ms);
+  fflush(stdout);
+  vs[1] = bench_verify((int)cores);
+  /* A leader change between the runs would leave n a follower: it
+   * forwards, so the figures stay those of the cluster. */
+  run_result c = run(n, clients, total * 4, 2000, 1000, seqs);
+  printf("BENCH cluster_transfers_batched %.0f transfers/s (%d nodes; %zu committed, batches of "
+         "1000, 2 per request)\n",
+         c.tps, CLUSTER_N, c.committed);
+  printf("BENCH cluster_transfers_batched_latency_p50 %.1f ms\n", c.p50_ms);
+  printf("BENCH cluster_transfers_batched_latency_p99 %.1f ms\n", c.p99_ms);
+  fflush(stdout);
+  for (int i = 0; i < CLUSTER_N; i++) it_stop(&nodes[i]);
+  vs[2] = bench_verify((int)cores);
+  qsort(vs, 3, sizeof vs[0], cmp_double);
+  double verify = vs[1];
+  printf("BENCH ed25519_verify_all_cores %.0f verifications/s (%ld cores; median of %.0f %.0f "
+         "%.0f)\n",
+         verify, cores, vs[0], vs[1], vs[2]);
+  printf("BENCH ratio_cluster_signed_to_verify_per_node %.2f (target >= 0.70; verify rate / %d "
+         "nodes = %.0f/s)\n",
+         b.tps / (verify / CLUSTER_N), CLUSTER_N, verify / CLUSTER_N);
+  printf("BENCH target_cluster_batched_20000 %s\n", c.tps >= 20000 ? "met" : "missed");
+  it_cleanup_all();
+  return b.errors || c.errors ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+  int cluster = argc > 1 && strcmp(argv[1], "--cluster") == 0;
+  if (cluster) {
+    argc--;
+    argv++;
+  }
   const char *hanse = argc > 1 ? argv[1] : HANSE_BIN;
   size_t total = getenv("HANSE_BENCH_TXS") ? (size_t)atol(getenv("HANSE_BENCH_TXS")) : 120000;
   int clients = getenv("HANSE_BENCH_CLIENTS") ? atoi(getenv("HANSE_BENCH_CLIENTS")) : 16;
   if (clients < 1 || clients > 32 || SIGNERS % clients) clients = 16;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cluster) return main_cluster(hanse, clients, cores);
 
   /* The machine is shared: the verification baseline is the median of
    * three samples taken before, between and after the node runs. */

@@ -303,6 +303,82 @@
         : `Chain status unavailable: ${e.message} (${e.code}).`);
     }
     renderStatus();
+    await renderCluster(chain);
+  }
+
+  /* ---------- cluster panel ---------- */
+
+  /* A clustered chain's status has "cluster": this node's role and the
+   * members with their API URLs. Each other member's own status (public,
+   * served to any origin) gives its role and height. */
+  async function peerStatus(url, chain) {
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
+    try {
+      const res = await fetch(`${url}/v1/chains/${encodeURIComponent(chain)}/status`,
+        { headers: { Accept: 'application/json' }, signal: ctl.signal, cache: 'no-store' });
+      return res.ok ? await res.json() : null;
+    } catch (e) {
+      return null;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  async function renderCluster(chain) {
+    const panel = $('cluster');
+    const s = state.status;
+    const c = s && s.cluster;
+    if (!c || !Array.isArray(c.nodes)) {
+      panel.hidden = true;
+      clear(panel);
+      return;
+    }
+    const answers = await Promise.all(c.nodes.map((m) =>
+      m.raft_id === c.raft_id ? Promise.resolve(s) : peerStatus(m.api_url, chain)));
+    if (chain !== state.chain) return;
+    const rows = c.nodes.map((m, i) => {
+      const a = answers[i];
+      const ac = a && a.cluster;
+      const role = ac ? ac.role : 'unreachable';
+      const cls = role === 'leader' ? 'ok' : role === 'follower' ? 'pending' : 'bad';
+      const self = m.raft_id === c.raft_id;
+      const here = `${m.api_url}/?chain=${encodeURIComponent(chain)}`;
+      return h('div', { class: `row cluster-row${self ? ' self' : ''}`, role: 'row', 'data-testid': 'cluster-node', 'data-raft-id': m.raft_id, 'data-role': role },
+        h('span', { role: 'cell' }, `node ${m.raft_id}`, self ? h('span', { class: 'muted' }, ' (this one)') : null),
+        h('span', { role: 'cell' }, h('a', { href: here, 'data-testid': 'cluster-node-url' }, m.api_url)),
+        h('span', { role: 'cell' }, h('span', { class: `badge ${cls}`, 'data-testid': 'cluster-node-role' }, role),
+          ac && ac.diverged ? h('span', { class: 'badge bad' }, 'diverged') : null),
+        h('span', { role: 'cell', class: 'num', 'data-testid': 'cluster-node-height' }, a ? num(a.height) : '–'));
+    });
+    clear(panel).append(
+      h('div', { class: 'rows cluster-rows', role: 'table', 'aria-label': 'Cluster members' },
+        h('div', { class: 'row head', role: 'row' },
+          h('span', { role: 'columnheader' }, `Cluster · term ${c.term}`),
+          h('span', { role: 'columnheader' }, 'API'),
+          h('span', { role: 'columnheader' }, 'Role'),
+          h('span', { role: 'columnheader', class: 'num' }, 'Height')),
+        rows));
+    panel.hidden = false;
+  }
+
+  /* A block's commit certificate: the validators' signatures of its hash
+   * that this node holds; a quorum of them makes it complete. */
+  function certificateSection(cert) {
+    if (!cert || !Array.isArray(cert.signatures)) return null;
+    const k = cert.signatures.length;
+    return h('section', { 'data-testid': 'block-certificate' },
+      h('h2', null, 'Certificate'),
+      kv([
+        ['Signed by', h('span', null,
+          h('span', { 'data-testid': 'cert-count' }, `${k} of ${cert.validators} validators`),
+          ` (quorum ${cert.quorum}) `,
+          h('span', { class: `badge ${cert.complete ? 'ok' : 'pending'}`, 'data-testid': 'cert-complete' },
+            cert.complete ? 'complete' : 'incomplete'))],
+        ...cert.signatures.map((sg) => ['Validator', h('span', null,
+          h('span', { class: 'mono', title: sg.signer }, short(sg.signer, 10, 6)), ' ',
+          h('span', { class: 'mono muted small', title: sg.sig }, short(sg.sig, 8, 4)))]),
+      ]));
   }
 
   function renderChainPicker() {
@@ -536,6 +612,7 @@
             ['Proposer', mono(b.proposer)],
             ['Signature', mono(b.signature)],
           ])),
+        certificateSection(b.certificate),
         h('section', null,
           h('h2', null, `Transactions (${num(txs.length)})`),
           txs.length ? [txList, more] : h('p', { class: 'muted', 'data-testid': 'block-no-txs' }, 'This block has no transactions.')));

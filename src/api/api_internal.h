@@ -34,6 +34,9 @@ typedef struct hanse_req {
   /* res_blobs.c: a blob's body streaming to disk (PUT .../blobs/{sha256}),
    * owned; freed by api_blob_upload_free. */
   struct api_blob_upload *upload;
+  /* res_chain_status: the answer carries Access-Control-Allow-Origin: *,
+   * so that one node's explorer can read its cluster peers' status. */
+  int any_origin;
 } hanse_req;
 
 /* Responses. api_json takes ownership of j (decref'd). */

@@ -38,6 +38,7 @@ static enum MHD_Result queue(hanse_req *rq, int status, struct MHD_Response *res
   if (resp == NULL) return MHD_NO;
   MHD_add_response_header(resp, "Cache-Control", "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (rq->any_origin) MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
   enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   rq->responded = 1;

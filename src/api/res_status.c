@@ -1,5 +1,10 @@
 /*
  * res_status.c -- health, node and chain status, search, accounts.
+ *
+ * A chain's status is public and answers any origin (CORS "*"): in a
+ * cluster, each node's explorer reads its peers' status from their own
+ * API URLs (listed in "cluster.nodes") to show every member's role and
+ * height.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -72,6 +77,10 @@ enum MHD_Result res_chain_status(hanse_req *rq, hanse_node_chain *nc) {
                 "block_max_txs", (json_int_t)rq->node->cfg.block_max_txs);
   if (j && nc->cluster) json_object_set_new(j, "cluster", cluster_json(nc));
   if (j) json_object_set_new(j, "diverged", diverged_json(nc->chain));
+  /* Public figures that every caller may read (no credentials travel with
+   * a cross-origin fetch under "*"): the explorer served by one member of
+   * a cluster fetches the others' status to show their roles and heights. */
+  rq->any_origin = 1;
   return api_json(rq, 200, j);
 }
 

@@ -59,13 +59,40 @@
  * threads (hanse_node_block_signals) and taken with sigwait after the
  * workload, so the node always shuts down between blocks. A signal that
  * arrives during the workload stops it at the next step.
+ *
+ * `--nodes 3`: a cluster on 127.0.0.1 instead (README, "A cluster of
+ * three nodes", done for you). Only the alliance chain is clustered -- a
+ * node replicates one chain (`hanse node --cluster`) -- and the open and
+ * private chains are skipped in this mode. Layout:
+ *
+ *   <data>/keys/         the actors' keys, shared with the single-node demo
+ *   <data>/nodeN/        node N's data directory: node.key, chains/alliance/
+ *                        (and its raft/ log), node.log (its output)
+ *
+ * First run: a node key per node, then ONE alliance chain created in
+ * node1 whose genesis lists the three node keys as "validators", and its
+ * directory copied to node2 and node3 before any of them starts (the
+ * genesis block carries its creator's signature and time, so it cannot be
+ * made three times). Then the three nodes run as child processes (`hanse
+ * node --cluster alliance --raft-id N --peers ...`, API ports PORT..PORT+2,
+ * Raft ports PORT+1000..PORT+1002), started with an empty signal mask;
+ * the demo waits for a ready leader, plays the alliance story against
+ * node 1 (a follower forwards submissions to the leader), prints the three
+ * explorers and, on SIGINT or SIGTERM, sends SIGTERM to each child by its
+ * pid and waits for it (SIGKILL after 10 s). Raft stores the member list
+ * in its log at the first start, so reruns must use the same --port.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/env.h"
 #include "chain/chain.h"
@@ -73,7 +100,7 @@
 #include "node/node.h"
 
 const char cmd_demo_usage[] =
-    "usage: hanse demo [--data DIR] [--port N] [--host ADDR] [--no-workload]\n"
+    "usage: hanse demo [--data DIR] [--port N] [--host ADDR] [--no-workload] [--nodes 3]\n"
     "\n"
     "Run a demo node with three chains. On first use it creates a key file\n"
     "per actor in DIR/keys/ and the chains:\n"
@@ -96,13 +123,24 @@ const char cmd_demo_usage[] =
     "  --data DIR       data directory (default ./data)\n"
     "  --port N         port (default 8080)\n"
     "  --host ADDR      address to listen on (default 127.0.0.1)\n"
-    "  --no-workload    only start the node\n";
+    "  --no-workload    only start the node\n"
+    "  --nodes 3        a cluster instead: three node processes on 127.0.0.1 in\n"
+    "                   DIR/node1..3 replicating the alliance chain (its genesis\n"
+    "                   lists the three node keys as validators; the open and\n"
+    "                   private chains are skipped), API ports N, N+1, N+2, Raft\n"
+    "                   ports N+1000..N+1002; rerun with the same --port\n";
 
 #define DEMO_ASSET "EURT"
 #define DEMO_DECIMALS 2
 #define DEMO_BATCH_TXS 20
 #define DEMO_PATH_MAX 1100
 #define DEMO_DOCS_MAX 8
+/* Cluster mode: members, where Raft listens relative to the API port, how
+ * long to wait for a leader and for a child to stop. */
+#define DEMO_NODES_MAX 3
+#define DEMO_RAFT_PORT_OFFSET 1000
+#define DEMO_LEADER_WAIT_MS 20000
+#define DEMO_STOP_WAIT_MS 10000
 
 /* Everyone with a key file <data>/keys/<name>.json. An organisation
  * founds chains with its admin key (org != NULL); the consumer is a key
@@ -171,11 +209,16 @@ typedef struct demo_doc {
 
 typedef struct demo {
   const char *data;
+  int nodes;                        /* 1: one node in this process; 3: a cluster */
+  char chain_dir[DEMO_PATH_MAX];    /* where chains are created: data or data/node1 */
+  hanse_keypair *node_keys[DEMO_NODES_MAX]; /* cluster mode; sodium_malloc'd */
   hanse_keypair *keys[ACTOR_COUNT]; /* sodium_malloc'd */
   hanse_client *client[CHAIN_COUNT];
   uint64_t run_ms; /* makes this run's documents unique */
   demo_doc docs[DEMO_DOCS_MAX];
   int ndocs;
+  char urls[DEMO_NODES_MAX][160]; /* cluster mode: each node's API */
+  pid_t pids[DEMO_NODES_MAX];      /* cluster mode: running children, 0 when reaped */
   hanse_hash customs_tx, invoice_tx; /* for "who can read what" */
   int have_customs_tx, have_invoice_tx;
 } demo;
@@ -188,10 +231,73 @@ static int founds(int c, int a) {
   return 0;
 }
 
-static int chain_exists(const demo *d, int c) {
-  char db[DEMO_PATH_MAX];
-  snprintf(db, sizeof db, "%s/chains/%s/chain.db", d->data, chains[c].id);
+/* Does this run serve chain c? A cluster replicates the alliance only. */
+static int chain_on(const demo *d, int c) { return d->nodes == 1 || c == ALLIANCE; }
+
+static int chain_exists_in(const char *dir, int c) {
+  char db[DEMO_PATH_MAX + 64];
+  snprintf(db, sizeof db, "%s/chains/%s/chain.db", dir, chains[c].id);
   return cli_exists(db);
+}
+
+static int chain_exists(const demo *d, int c) { return chain_exists_in(d->chain_dir, c); }
+
+/* Data directory of cluster node i (0-based). */
+static void node_dir(const demo *d, int i, char *out, size_t n) {
+  snprintf(out, n, "%s/node%d", d->data, i + 1);
+}
+
+/* Read <data>/nodeN/node.key, or create it when `may_create` is set. */
+static int node_key(demo *d, int i, int may_create, hanse_reject *rej) {
+  char dir[DEMO_PATH_MAX], path[DEMO_PATH_MAX + 16];
+  node_dir(d, i, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/node.key", dir);
+  if (cli_exists(path)) {
+    d->node_keys[i] = cli_key_load(path, rej);
+    return d->node_keys[i] ? HANSE_OK : HANSE_ERR(INVALID);
+  }
+  if (!may_create)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "the cluster's chain exists but %s is missing (remove %s/node* to "
+                            "start the cluster afresh)",
+                            path, d->data);
+  if (cli_mkdir_p(dir, 0700) != 0)
+    return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", dir, strerror(errno));
+  d->node_keys[i] = sodium_malloc(sizeof *d->node_keys[i]);
+  if (d->node_keys[i] == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  hanse_keypair_generate(d->node_keys[i]);
+  int rc = hanse_keyfile_write(path, d->node_keys[i]);
+  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot write %s", path);
+  return HANSE_OK;
+}
+
+/* Run argv (a program on PATH) and wait: 0 if it exited with status 0. */
+static int run_wait(char *const argv[]) {
+  pid_t pid;
+  extern char **environ;
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0) return -1;
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Copy node 1's new chain directory to the other nodes: every member must
+ * start from the same genesis block. */
+static int copy_chain(demo *d, int c, hanse_reject *rej) {
+  char src[DEMO_PATH_MAX + 64];
+  snprintf(src, sizeof src, "%s/chains/%s", d->chain_dir, chains[c].id);
+  for (int i = 1; i < d->nodes; i++) {
+    char dir[DEMO_PATH_MAX], dst[DEMO_PATH_MAX + 16];
+    node_dir(d, i, dir, sizeof dir);
+    snprintf(dst, sizeof dst, "%s/chains", dir);
+    if (cli_mkdir_p(dst, 0700) != 0)
+      return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", dst, strerror(errno));
+    char *argv[] = {"cp", "-R", src, dst, NULL};
+    if (run_wait(argv) != 0)
+      return hanse_reject_set(rej, HANSE_ERR(IO), "cannot copy %s to %s", src, dst);
+  }
+  return HANSE_OK;
 }
 
 /* Read <data>/keys/<name>.json, or create it when `may_create` is set. */
@@ -226,6 +332,14 @@ static json_t *demo_genesis(const demo *d, int c, hanse_reject *rej) {
                                           "keys", hanse_pubkey_hex(hex, &d->keys[a]->pub)));
   }
   json_t *g = json_pack("{s:s, s:o}", "chain_id", chains[c].id, "organisations", orgs);
+  if (g && d->nodes > 1) { /* every member's node key is a validator */
+    json_t *vals = json_array();
+    for (int i = 0; i < d->nodes; i++) {
+      char hex[HANSE_HASH_HEX_BYTES];
+      json_array_append_new(vals, json_string(hanse_pubkey_hex(hex, &d->node_keys[i]->pub)));
+    }
+    json_object_set_new(g, "validators", vals);
+  }
   if (g == NULL) {
     hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     return NULL;
@@ -243,7 +357,20 @@ static int demo_prepare(demo *d, hanse_reject *rej) {
   if (cli_mkdir_p(keys, 0700) != 0)
     return hanse_reject_set(rej, HANSE_ERR(IO), "cannot create %s: %s", keys, strerror(errno));
   int exists[CHAIN_COUNT];
-  for (int c = 0; c < CHAIN_COUNT; c++) exists[c] = chain_exists(d, c);
+  for (int c = 0; c < CHAIN_COUNT; c++) exists[c] = chain_on(d, c) && chain_exists(d, c);
+  if (d->nodes > 1) {
+    for (int i = 0; i < d->nodes; i++) {
+      int rc = node_key(d, i, !exists[ALLIANCE], rej);
+      if (rc != HANSE_OK) return rc;
+      char dir[DEMO_PATH_MAX];
+      node_dir(d, i, dir, sizeof dir);
+      if (exists[ALLIANCE] && !chain_exists_in(dir, ALLIANCE))
+        return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                                "node 1 has the alliance chain but %s has no copy (remove "
+                                "%s/node* to start the cluster afresh)",
+                                dir, d->data);
+    }
+  }
   for (int a = 0; a < ACTOR_COUNT; a++) {
     int needed = 0; /* by a chain that exists: a new key could not sign for it */
     for (int c = 0; c < CHAIN_COUNT; c++) needed |= exists[c] && founds(c, a);
@@ -252,19 +379,27 @@ static int demo_prepare(demo *d, hanse_reject *rej) {
   }
   int created = 0;
   for (int c = 0; c < CHAIN_COUNT; c++) {
+    if (!chain_on(d, c)) continue;
     if (exists[c]) {
-      printf("demo: reusing chain \"%s\" in %s\n", chains[c].id, d->data);
+      printf("demo: reusing chain \"%s\" in %s\n", chains[c].id, d->chain_dir);
       continue;
     }
     json_t *g = demo_genesis(d, c, rej);
     if (g == NULL) return HANSE_ERR(INVALID);
     json_t *summary = NULL;
-    int rc = cli_init_chain(d->data, g, &summary, rej);
+    int rc = cli_init_chain(d->chain_dir, g, &summary, rej);
     json_decref(g);
     if (rc != HANSE_OK) return rc;
     printf("demo: created chain \"%s\" (type %s) in %s, genesis %.16s...\n", chains[c].id,
-           chains[c].type, d->data, json_string_value(json_object_get(summary, "genesis_hash")));
+           chains[c].type, d->chain_dir,
+           json_string_value(json_object_get(summary, "genesis_hash")));
     json_decref(summary);
+    if (d->nodes > 1) {
+      rc = copy_chain(d, c, rej);
+      if (rc != HANSE_OK) return rc;
+      printf("demo: copied it to %s/node2..%d: validators are the %d node keys\n", d->data,
+             d->nodes, d->nodes);
+    }
     created++;
   }
   printf("demo: %s keys, one file per actor:\n", created ? "the" : "reusing the");
@@ -458,6 +593,42 @@ static int payout_batch(demo *d, hanse_reject *rej) {
   return rc;
 }
 
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* GET <url>/v1/chains/alliance/status; NULL if the node does not answer. */
+static json_t *node_status(const char *url) {
+  hanse_client *cl = NULL;
+  hanse_reject r;
+  hanse_reject_clear(&r);
+  json_t *doc = NULL;
+  if (hanse_client_create(url, chains[ALLIANCE].id, &cl, &r) == HANSE_OK)
+    hanse_client_get(cl, "/v1/chains/alliance/status", &doc, &r);
+  hanse_client_destroy(cl);
+  return doc;
+}
+
+/* Cluster mode: a commit acknowledged by the leader reaches the followers
+ * a moment later, and node 1, where the story reads, may be one of them.
+ * Wait (up to 3 s) until every node reports the same height. */
+static void catch_up(const demo *d) {
+  for (int tries = 0; d->nodes > 1 && tries < 60; tries++) {
+    json_int_t h0 = -1;
+    int same = 1;
+    for (int i = 0; i < d->nodes && same; i++) {
+      json_t *s = node_status(d->urls[i]);
+      json_int_t h = s ? json_integer_value(json_object_get(s, "height")) : -2;
+      json_decref(s);
+      if (i == 0) h0 = h;
+      same = h >= 0 && h == h0;
+    }
+    if (same) return;
+    sleep_ms(50);
+  }
+}
+
 /* The founders' balances, as the bank reads them (financial data). */
 static int print_balances(demo *d, hanse_reject *rej) {
   printf("\n  balances of " DEMO_ASSET " (read as the bank):\n");
@@ -535,6 +706,7 @@ static int workload_alliance(demo *d, hanse_reject *rej) {
     d->have_customs_tx = rc == HANSE_OK;
   }
   if (rc == HANSE_OK) rc = payout_batch(d, rej);
+  catch_up(d);
   if (rc == HANSE_OK) rc = print_balances(d, rej);
   fflush(stdout);
   return rc;
@@ -674,8 +846,8 @@ static void who_reads_what(demo *d) {
     read_as(d, PRIVATE, QUALITY, &d->invoice_tx, 0, "every department reads ACME's business data");
     read_as(d, PRIVATE, REGULATOR, &d->invoice_tx, 0, "");
   }
-  as(d, ALLIANCE, -1);
-  as(d, PRIVATE, -1);
+  for (int c = 0; c < CHAIN_COUNT; c++)
+    if (d->client[c]) as(d, c, -1);
   fflush(stdout);
 }
 
@@ -696,6 +868,7 @@ static int workload(demo *d) {
       [ALLIANCE] = workload_alliance, [OPEN] = workload_open, [PRIVATE] = workload_private};
   int failed = HANSE_OK;
   for (int c = 0; c < CHAIN_COUNT; c++) {
+    if (!chain_on(d, c)) continue;
     hanse_reject rej;
     hanse_reject_clear(&rej);
     int rc = stories[c](d, &rej);
@@ -704,10 +877,173 @@ static int workload(demo *d) {
     cli_fail(&rej); /* keep serving: the explorer shows what did happen */
     failed = rc;
   }
+  catch_up(d);
   who_reads_what(d);
   print_docs(d);
   fflush(stdout);
   return failed;
+}
+
+/* ---- cluster mode ---- */
+
+/* Start node i as a child: `hanse node --cluster alliance ...`, its output
+ * appended to <data>/nodeN/node.log, with the default signal mask and
+ * dispositions (this process blocks SIGINT/SIGTERM and ignores SIGPIPE,
+ * and exec would pass both on). */
+static int cluster_spawn(demo *d, int i, const char *host, const char *peers, hanse_reject *rej) {
+  char exe[DEMO_PATH_MAX], dir[DEMO_PATH_MAX], log[DEMO_PATH_MAX + 16], port[16], id[16];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return hanse_reject_set(rej, HANSE_ERR(IO), "cannot find this program's path");
+  exe[n] = 0;
+  node_dir(d, i, dir, sizeof dir);
+  snprintf(log, sizeof log, "%s/node.log", dir);
+  snprintf(port, sizeof port, "%d", atoi(strrchr(d->urls[i], ':') + 1));
+  snprintf(id, sizeof id, "%d", i + 1);
+  char *argv[] = {exe,         "node",      "--data", dir,     "--host",  (char *)host,
+                  "--port",    port,        "--cluster", "alliance", "--raft-id", id,
+                  "--peers",   (char *)peers, NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_init(&at);
+  sigset_t none, dflt;
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &dflt);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  extern char **environ;
+  int err = posix_spawn(&d->pids[i], exe, &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (err != 0) {
+    d->pids[i] = 0;
+    return hanse_reject_set(rej, HANSE_ERR(IO), "cannot start node %d: %s", i + 1, strerror(err));
+  }
+  printf("demo: node %d started, pid %d, API %s, log %s\n", i + 1, (int)d->pids[i], d->urls[i],
+         log);
+  return HANSE_OK;
+}
+
+/* A child that has exited: reaped and reported. Returns its index or -1. */
+static int cluster_reap(demo *d) {
+  for (int i = 0; i < d->nodes; i++) {
+    int st = 0;
+    if (d->pids[i] > 0 && waitpid(d->pids[i], &st, WNOHANG) == d->pids[i]) {
+      fprintf(stderr, "demo: node %d (pid %d) exited with status %d; see %s/node%d/node.log\n",
+              i + 1, (int)d->pids[i], WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+              d->data, i + 1);
+      d->pids[i] = 0;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* SIGTERM to every child by its pid, then wait for each (SIGKILL after
+ * DEMO_STOP_WAIT_MS). */
+static void cluster_stop(demo *d) {
+  for (int i = 0; i < d->nodes; i++)
+    if (d->pids[i] > 0) kill(d->pids[i], SIGTERM);
+  for (int i = 0; i < d->nodes; i++) {
+    for (int waited = 0; d->pids[i] > 0; waited += 20) {
+      int st = 0;
+      pid_t r = waitpid(d->pids[i], &st, WNOHANG);
+      if (r == d->pids[i] || (r < 0 && errno != EINTR)) {
+        d->pids[i] = 0;
+        break;
+      }
+      if (waited == DEMO_STOP_WAIT_MS) {
+        fprintf(stderr, "demo: node %d does not stop, killing it\n", i + 1);
+        kill(d->pids[i], SIGKILL);
+      }
+      sleep_ms(20);
+    }
+  }
+}
+
+/* Wait for a ready leader; its index, or -1 (a child died, a signal, or
+ * DEMO_LEADER_WAIT_MS passed). */
+static int cluster_leader(demo *d) {
+  for (int waited = 0; waited < DEMO_LEADER_WAIT_MS && !stop_requested(); waited += 100) {
+    if (cluster_reap(d) >= 0) return -1;
+    for (int i = 0; i < d->nodes; i++) {
+      json_t *s = node_status(d->urls[i]);
+      json_t *c = json_object_get(s, "cluster");
+      const char *role = json_string_value(json_object_get(c, "role"));
+      int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
+      json_decref(s);
+      if (ok) return i;
+    }
+    sleep_ms(100);
+  }
+  return -1;
+}
+
+/* Each node's role and height, and its explorer. */
+static void cluster_print(const demo *d) {
+  printf("\nExplorer of each node (Ctrl-C stops all three):\n");
+  for (int i = 0; i < d->nodes; i++) {
+    json_t *s = node_status(d->urls[i]);
+    const char *role =
+        json_string_value(json_object_get(json_object_get(s, "cluster"), "role"));
+    printf("  node %d  %s/?chain=alliance   %-9s height %" JSON_INTEGER_FORMAT "\n", i + 1,
+           d->urls[i], role ? role : "(no answer)", json_integer_value(json_object_get(s, "height")));
+    json_decref(s);
+  }
+  fflush(stdout);
+}
+
+/* `hanse demo --nodes N`: prepare (done by the caller), start, play,
+ * serve until a signal, stop the children. *failed is set when the story
+ * failed (printed; the nodes were served anyway). */
+static int demo_cluster(demo *d, const char *host, int port, int play, int *failed,
+                        hanse_reject *rej) {
+  /* Raft addresses are IPv4 (cluster_config.c); the URLs reach the API on
+   * the loopback address unless --host names another. */
+  const char *reach = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host;
+  char peers[1024];
+  size_t pl = 0;
+  for (int i = 0; i < d->nodes; i++) {
+    snprintf(d->urls[i], sizeof d->urls[i], "http://%s:%d", reach, port + i);
+    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@%s", i ? "," : "",
+                           i + 1, port + DEMO_RAFT_PORT_OFFSET + i, d->urls[i]);
+  }
+  hanse_node_block_signals(); /* taken by sigwait below; children get none blocked */
+  int rc = HANSE_OK;
+  for (int i = 0; rc == HANSE_OK && i < d->nodes; i++) rc = cluster_spawn(d, i, host, peers, rej);
+  fflush(stdout);
+  int leader = rc == HANSE_OK ? cluster_leader(d) : -1;
+  if (rc == HANSE_OK && leader < 0) {
+    rc = stop_requested() ? hanse_reject_code(rej, "demo.stopped", 0, "stopped by a signal")
+                          : hanse_reject_set(rej, HANSE_ERR(INTERNAL),
+                                             "no leader within %d s; see %s/node*/node.log",
+                                             DEMO_LEADER_WAIT_MS / 1000, d->data);
+  }
+  if (rc == HANSE_OK) {
+    printf("demo: cluster of %d nodes, leader node %d; the story goes to node 1 (%s)\n",
+           d->nodes, leader + 1, leader == 0 ? "the leader" : "a follower: it forwards");
+    fflush(stdout);
+    if (play) {
+      rc = hanse_client_create(d->urls[0], chains[ALLIANCE].id, &d->client[ALLIANCE], rej);
+      if (rc == HANSE_OK) rc = workload(d);
+      else cli_fail(rej);
+      hanse_client_destroy(d->client[ALLIANCE]);
+      d->client[ALLIANCE] = NULL;
+      *failed = rc != HANSE_OK && !stop_requested();
+      rc = HANSE_OK;
+    }
+    cluster_print(d);
+    if (!stop_requested()) {
+      int sig = hanse_node_wait_signal();
+      fprintf(stderr, "demo: signal %d, stopping the nodes\n", sig);
+    }
+  }
+  cluster_stop(d);
+  return rc;
 }
 
 /* ---- the command ---- */
@@ -717,6 +1053,7 @@ int cmd_demo(int argc, char **argv) {
                     {"port", "N", NULL, 0},
                     {"host", "ADDR", NULL, 0},
                     {"no-workload", NULL, NULL, 0},
+                    {"nodes", "N", NULL, 0},
                     {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("demo", cmd_demo_usage, opts, argc - 1, argv + 1, pos, 0, 0, NULL);
@@ -726,10 +1063,25 @@ int cmd_demo(int argc, char **argv) {
   if (port_s && !cli_parse_u64(port_s, 65535, &port))
     return cli_usage_error("demo", "--port must be an integer from 0 to 65535");
   const char *host = cli_opt_str(opts, "host", "127.0.0.1");
+  uint64_t nodes = 1;
+  const char *nodes_s = cli_opt_str(opts, "nodes", NULL);
+  if (nodes_s && (!cli_parse_u64(nodes_s, DEMO_NODES_MAX, &nodes) ||
+                  (nodes != 1 && nodes != DEMO_NODES_MAX)))
+    return cli_usage_error("demo", "--nodes must be 1 or %d", DEMO_NODES_MAX);
+  if (nodes > 1 && (port == 0 || port + DEMO_RAFT_PORT_OFFSET + nodes > 65535))
+    return cli_usage_error("demo", "--nodes %d needs --port from 1 to %d", (int)nodes,
+                           65535 - DEMO_RAFT_PORT_OFFSET - (int)nodes);
+  if (nodes > 1 && strchr(host, ':'))
+    return cli_usage_error("demo", "--nodes %d listens on IPv4 only", (int)nodes);
 
   demo d;
   memset(&d, 0, sizeof d);
   d.data = cli_opt_str(opts, "data", "data");
+  d.nodes = (int)nodes;
+  if (nodes > 1)
+    snprintf(d.chain_dir, sizeof d.chain_dir, "%s/node1", d.data);
+  else
+    snprintf(d.chain_dir, sizeof d.chain_dir, "%s", d.data);
   d.run_ms = hanse_now_ms(hanse_env_system());
   hanse_reject rej;
   hanse_reject_clear(&rej);
@@ -738,6 +1090,10 @@ int cmd_demo(int argc, char **argv) {
   rc = demo_prepare(&d, &rej);
   if (rc != HANSE_OK) goto done;
   fflush(stdout);
+  if (d.nodes > 1) {
+    rc = demo_cluster(&d, host, (int)port, !cli_opt_set(opts, "no-workload"), &failed, &rej);
+    goto done;
+  }
 
   /* Before the node starts any thread: its threads inherit the mask. */
   hanse_node_block_signals();
@@ -781,6 +1137,7 @@ int cmd_demo(int argc, char **argv) {
 done:
   hanse_node_close(node);
   for (int a = 0; a < ACTOR_COUNT; a++) cli_key_free(d.keys[a]);
+  for (int i = 0; i < DEMO_NODES_MAX; i++) cli_key_free(d.node_keys[i]);
   if (rc != HANSE_OK) return cli_fail(&rej);
   return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
