@@ -27,7 +27,8 @@
  * transfers are bounded by verify_rate / 3 on one machine; the ratio to
  * that bound is printed with its target (>= 0.70), and batched transfers
  * against 20,000/s. Environment: HANSE_BENCH_CLUSTER_TXS (default 40000
- * signed; 4x that batched).
+ * signed; 4x that batched), HANSE_BENCH_CLUSTER_BLOCK_TXS (the nodes'
+ * --block-max-txs; default theirs, 1,000 in cluster mode).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -389,7 +390,11 @@ static int cluster_start(const char *hanse, it_node *nodes) {
   for (int i = 0; i < CLUSTER_N; i++) {
     char id[16];
     snprintf(id, sizeof id, "%d", i + 1);
-    const char *extra[] = {"--cluster", "bench", "--raft-id", id, "--peers", peers, NULL};
+    /* HANSE_BENCH_CLUSTER_BLOCK_TXS: the nodes' --block-max-txs (default
+     * the node's own default). */
+    const char *bmax = getenv("HANSE_BENCH_CLUSTER_BLOCK_TXS");
+    const char *extra[] = {"--cluster", "bench", "--raft-id", id, "--peers", peers,
+                           bmax ? "--block-max-txs" : NULL, bmax, NULL};
     IT_CHECK(it_start(&nodes[i], extra, NULL) == 0);
   }
   return cluster_leader(nodes);

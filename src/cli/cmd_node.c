@@ -25,7 +25,8 @@ const char cmd_node_usage[] =
     "  --host ADDR              address to listen on (default 127.0.0.1)\n"
     "  --port N                 port (default 8080; 0 picks a free one)\n"
     "  --block-interval-ms N    propose a block at least this often (default 100)\n"
-    "  --block-max-txs N        at most this many transactions per block (default 10000)\n"
+    "  --block-max-txs N        at most this many transactions per block (default 10000;\n"
+    "                           1000 with --cluster)\n"
     "  --verify-threads N       signature-check threads (default: one per core)\n"
     "\n"
     "cluster mode (Raft; without --cluster every chain runs on this node alone):\n"
@@ -107,6 +108,10 @@ int cmd_node(int argc, char **argv) {
       snprintf(cluster.raft_addr, sizeof cluster.raft_addr, "%s", addr);
     }
     cfg.cluster = &cluster;
+    /* Smaller blocks keep a follower's apply within the election timeout
+     * (limits.h); an explicit --block-max-txs wins. */
+    if (cli_opt_str(opts, "block-max-txs", NULL) == NULL)
+      cfg.block_max_txs = HANSE_CLUSTER_BLOCK_TXS_DEFAULT;
   } else if (cli_opt_str(opts, "peers", NULL) || cli_opt_str(opts, "raft-id", NULL) ||
              cli_opt_str(opts, "raft-addr", NULL)) {
     return cli_usage_error("node", "--peers, --raft-id and --raft-addr go with --cluster CHAIN");
