@@ -343,50 +343,11 @@ static int cluster_leader(it_node *nodes) {
  * in the first (the issuer, seed 1, its only organisation; validators the
  * three node keys) and copied to the others; the nodes started. */
 static int cluster_start(const char *hanse, it_node *nodes) {
-  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  char keys[CLUSTER_N][65], peers[1024];
-  int raft_ports[CLUSTER_N];
-  for (int i = 0; i < CLUSTER_N; i++) {
-    memset(&nodes[i], 0, sizeof nodes[i]);
-    nodes[i].hanse = hanse;
-    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-bench-cluster-XXXXXX", tmp);
-    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
-    char kpath[300];
-    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
-    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
-    char *out = NULL;
-    IT_CHECK(it_run(kg, &out) == 0);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    const char *p = json_string_value(json_object_get(j, "public"));
-    IT_CHECK(p != NULL && strlen(p) == 64);
-    memcpy(keys[i], p, 65);
-    json_decref(j);
-    nodes[i].fixed_port = it_free_port();
-    raft_ports[i] = it_free_port();
-  }
-  char issuer[65];
+  char issuer[65], peers[1024];
   it_pubhex(issuer, 1);
-  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:[s]}], s:[s, s, s]}", "chain_id", "bench",
-                        "organisations", "id", "issuer", "name", "Issuer", "keys", issuer,
-                        "validators", keys[0], keys[1], keys[2]);
-  char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
-  IT_CHECK(it_run(init, NULL) == 0);
-  for (int i = 1; i < CLUSTER_N; i++) {
-    char src[300], dst[300];
-    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
-    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
-    const char *cp[] = {"cp", "-r", src, dst, NULL};
-    IT_CHECK(it_run(cp, NULL) == 0);
-  }
-  size_t pl = 0;
-  for (int i = 0; i < CLUSTER_N; i++)
-    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
-                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+  it_cluster_prepare(nodes, CLUSTER_N, hanse, "bench-cluster", "bench",
+                     json_pack("{s:s, s:s, s:[s]}", "id", "issuer", "name", "Issuer", "keys", issuer),
+                     NULL, peers, sizeof peers);
   for (int i = 0; i < CLUSTER_N; i++) {
     char id[16];
     snprintf(id, sizeof id, "%d", i + 1);

@@ -395,3 +395,70 @@ void it_state_digest(it_node *n, char out[65]) {
   snprintf(out, 65, "%s", json_string_value(json_object_get(j, "state_digest")));
   json_decref(j);
 }
+
+double it_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void it_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *tag,
+                        const char *chain_id, json_t *org, char (*keys)[65], char *peers,
+                        size_t peers_size) {
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  json_t *validators = json_array();
+  int raft_ports[64];
+  IT_CHECK(n >= 1 && n <= 64 && org != NULL && validators != NULL);
+  for (int i = 0; i < n; i++) {
+    memset(&nodes[i], 0, sizeof nodes[i]);
+    nodes[i].hanse = hanse;
+    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-%s-XXXXXX", tmp, tag);
+    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
+    char kpath[300];
+    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
+    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
+    char *out = NULL;
+    IT_CHECK(it_run(kg, &out) == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    const char *pub = json_string_value(json_object_get(j, "public"));
+    IT_CHECK(pub != NULL && strlen(pub) == 64);
+    if (keys) memcpy(keys[i], pub, 65);
+    json_array_append_new(validators, json_string(pub));
+    json_decref(j);
+    nodes[i].fixed_port = it_free_port();
+    raft_ports[i] = it_free_port();
+  }
+  json_t *g = json_pack("{s:s, s:[o], s:o}", "chain_id", chain_id, "organisations", org,
+                        "validators", validators);
+  IT_CHECK(g != NULL);
+  char gpath[300];
+  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
+  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
+  json_decref(g);
+  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
+  char *out = NULL;
+  int rc = it_run(init, &out);
+  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
+  free(out);
+  IT_CHECK(rc == 0);
+  for (int i = 1; i < n; i++) {
+    char src[300], dst[300];
+    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
+    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
+    const char *cp[] = {"cp", "-r", src, dst, NULL};
+    IT_CHECK(it_run(cp, NULL) == 0);
+  }
+  size_t pl = 0;
+  for (int i = 0; i < n; i++) {
+    int w = snprintf(peers + pl, peers_size - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
+                     i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+    IT_CHECK(w > 0 && (size_t)w < peers_size - pl);
+    pl += (size_t)w;
+  }
+}

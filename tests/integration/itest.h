@@ -39,6 +39,22 @@ typedef struct it_node {
 /* A TCP port on 127.0.0.1 free at the moment of asking. */
 int it_free_port(void);
 
+/* Monotonic seconds; a sleep in milliseconds. */
+double it_now_s(void);
+void it_sleep_ms(int ms);
+
+/* The data directories of an n-node cluster, nothing started: each node
+ * a fresh temporary directory ("<tmp>/hanse-<tag>-XXXXXX") with its own
+ * node key (`hanse keygen`, public key into keys[i] when keys is not
+ * NULL) and a fixed API port; one chain `chain_id` whose genesis has
+ * `org` (a JSON organisation object, stolen) as its only organisation and
+ * the n node keys as validators, created in the first directory with
+ * `hanse init` and copied to the others (a cluster shares one genesis
+ * block); `peers` receives the --peers list ("1@127.0.0.1:RAFT@URL,..."). */
+void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *tag,
+                        const char *chain_id, json_t *org, char (*keys)[65], char *peers,
+                        size_t peers_size);
+
 /* Keys derived from a one-byte seed, so tests and the genesis agree. */
 void it_key(hanse_keypair *kp, uint8_t seed);
 void it_pubhex(char out[65], uint8_t seed);

@@ -47,21 +47,9 @@
 #define N 3
 
 static it_node nodes[N];
-static int raft_ports[N];
 static char peers[1024];
 static char keys[N][65];
 static const char *hanse_bin;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 static json_t *status_of(it_node *n) {
   long st = 0;
@@ -88,11 +76,11 @@ static int find_leader(void) {
 }
 
 static int wait_leader(double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
     int l = find_leader();
     if (l >= 0) return l;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   return -1;
 }
@@ -142,7 +130,7 @@ static hanse_hash anchor(int to) {
   int ok = 0;
   for (int attempt = 0; attempt < 50 && !ok; attempt++) {
     ok = submit_wait(&nodes[to], hex, NULL);
-    if (!ok) sleep_ms(100);
+    if (!ok) it_sleep_ms(100);
   }
   free(hex);
   IT_CHECK(ok);
@@ -158,8 +146,8 @@ static uint64_t height_of(int i) {
 }
 
 static void wait_height(int i, uint64_t h, double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until && height_of(i) < h) sleep_ms(20);
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until && height_of(i) < h) it_sleep_ms(20);
   IT_CHECK(height_of(i) >= h);
 }
 
@@ -198,7 +186,7 @@ static int cert_signers(json_t *cert, uint64_t height, const char *hash_hex) {
 /* Every node serves a certificate of all three validators for blocks
  * 1..height (waiting for signatures still on their way). */
 static void check_certificates(uint64_t height) {
-  double until = now_s() + 10;
+  double until = it_now_s() + 10;
   for (int i = 0; i < N; i++) {
     for (uint64_t h = 1; h <= height; h++) {
       char path[96];
@@ -217,23 +205,14 @@ static void check_certificates(uint64_t height) {
         IT_CHECK(complete == (k >= 2));
         json_decref(b);
         if (k == 3) break;
-        if (now_s() > until) {
+        if (it_now_s() > until) {
           fprintf(stderr, "node %d block %" PRIu64 ": %d of 3 signatures\n", i + 1, h, k);
           IT_CHECK(!"certificates did not complete");
         }
-        sleep_ms(50);
+        it_sleep_ms(50);
       }
     }
   }
-}
-
-static void read_pub(const char *keygen_out, char out[65]) {
-  json_t *j = json_loads(keygen_out, 0, NULL);
-  IT_CHECK(j != NULL);
-  const char *p = json_string_value(json_object_get(j, "public"));
-  IT_CHECK(p != NULL && strlen(p) == 64);
-  memcpy(out, p, 65);
-  json_decref(j);
 }
 
 /* Step 2 and 3: the client's check of a proof and its certificate. */
@@ -394,50 +373,14 @@ int main(int argc, char **argv) {
   IT_CHECK(argc >= 2);
   hanse_bin = argv[1];
   signal(SIGPIPE, SIG_IGN);
-  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  double t0 = now_s();
-
-  for (int i = 0; i < N; i++) {
-    memset(&nodes[i], 0, sizeof nodes[i]);
-    nodes[i].hanse = hanse_bin;
-    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-certs-XXXXXX", tmp);
-    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
-    char kpath[300];
-    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
-    const char *kg[] = {hanse_bin, "keygen", "--out", kpath, NULL};
-    char *out = NULL;
-    IT_CHECK(it_run(kg, &out) == 0);
-    read_pub(out, keys[i]);
-    free(out);
-    nodes[i].fixed_port = it_free_port();
-    raft_ports[i] = it_free_port();
-  }
+  double t0 = it_now_s();
   char user[65];
   it_pubhex(user, 1);
-  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:s, s:[s]}], s:[s, s, s]}", "chain_id", CHAIN,
-                        "organisations", "id", "acme", "name", "ACME", "role", "manufacturer",
-                        "keys", user, "validators", keys[0], keys[1], keys[2]);
-  char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *init[] = {hanse_bin, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int rc = it_run(init, &out);
-  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(rc == 0);
-  for (int i = 1; i < N; i++) {
-    char src[300], dst[300];
-    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
-    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
-    const char *cp[] = {"cp", "-r", src, dst, NULL};
-    IT_CHECK(it_run(cp, NULL) == 0);
-  }
-  size_t pl = 0;
-  for (int i = 0; i < N; i++)
-    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
-                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+  it_cluster_prepare(nodes, N, hanse_bin, "certs", CHAIN,
+                     json_pack("{s:s, s:s, s:s, s:[s]}", "id", "acme", "name", "ACME",
+                               "role", "manufacturer", "keys", user),
+                     keys, peers,
+                     sizeof peers);
   for (int i = 0; i < N; i++) start_node(i);
   int leader = wait_leader(10);
   IT_CHECK(leader >= 0);
@@ -449,7 +392,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < N; i++) wait_height(i, h, 10);
   check_certificates(h);
   fprintf(stderr, "blocks 1..%" PRIu64 ": 3 of 3 signatures on every node (%.1f s)\n", h,
-          now_s() - t0);
+          it_now_s() - t0);
 
   /* 2, 3. */
   check_client((leader + 2) % N, &last);
@@ -470,8 +413,8 @@ int main(int argc, char **argv) {
   wait_height(other, h2, 10);
   IT_CHECK(h2 >= before + 3);
   json_t *dv = NULL;
-  double until = now_s() + 10;
-  while (now_s() < until) {
+  double until = it_now_s() + 10;
+  while (it_now_s() < until) {
     json_t *s = status_of(&nodes[victim]);
     IT_CHECK(s != NULL);
     dv = json_incref(json_object_get(s, "diverged"));
@@ -479,7 +422,7 @@ int main(int argc, char **argv) {
     if (json_is_object(dv)) break;
     json_decref(dv);
     dv = NULL;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   IT_CHECK(json_is_object(dv));
   uint64_t dh = (uint64_t)json_integer_value(json_object_get(dv, "height"));
@@ -507,7 +450,7 @@ int main(int argc, char **argv) {
   IT_CHECK(h3 > h2);
   IT_CHECK(height_of(victim) == before);
   fprintf(stderr, "the other two reached %" PRIu64 "; node %d stays at %" PRIu64 " (%.1f s)\n", h3,
-          victim + 1, before, now_s() - t0);
+          victim + 1, before, it_now_s() - t0);
 
   /* 5. The leader and the diverged node "certify" another block 2. */
   char bpath[96];
@@ -538,8 +481,8 @@ int main(int argc, char **argv) {
     json_decref(r);
   }
   dv = NULL;
-  until = now_s() + 5;
-  while (now_s() < until) {
+  until = it_now_s() + 5;
+  while (it_now_s() < until) {
     json_t *s = status_of(&nodes[other]);
     IT_CHECK(s != NULL);
     dv = json_incref(json_object_get(s, "diverged"));
@@ -547,7 +490,7 @@ int main(int argc, char **argv) {
     if (json_is_object(dv)) break;
     json_decref(dv);
     dv = NULL;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   IT_CHECK(json_is_object(dv));
   IT_CHECK(json_integer_value(json_object_get(dv, "height")) == 2);

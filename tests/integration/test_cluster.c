@@ -38,19 +38,7 @@
 #define ACKS_MAX 20000
 
 static it_node nodes[N];
-static int raft_ports[N];
 static char peers[1024];
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 static json_t *status_of(it_node *n) {
   long st = 0;
@@ -78,11 +66,11 @@ static int find_leader(void) {
 }
 
 static int wait_leader(double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
     int l = find_leader();
     if (l >= 0) return l;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   return -1;
 }
@@ -142,12 +130,12 @@ static void *client_main(void *arg) {
       c->attempts++;
       if (submit_wait(c->target, hex)) {
         c->ids[c->acked] = id;
-        c->ack_at[c->acked] = now_s();
+        c->ack_at[c->acked] = it_now_s();
         c->acked++;
         c->seq = seq;
         break;
       }
-      sleep_ms(20);
+      it_sleep_ms(20);
     }
     free(hex);
   }
@@ -168,8 +156,8 @@ static int tx_present(it_node *n, const hanse_hash *id) {
 /* Wait until the live nodes agree on height, tip hash and state digest;
  * returns the height. */
 static uint64_t wait_converged(double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
     char hash0[80] = "", dig0[80] = "";
     uint64_t h0 = 0;
     int same = 1, first = 1;
@@ -194,7 +182,7 @@ static uint64_t wait_converged(double timeout_s) {
       json_decref(s);
     }
     if (same && !first) return h0;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   IT_CHECK(!"the nodes did not converge");
   return 0;
@@ -219,64 +207,18 @@ static void check_blocks_identical(uint64_t height) {
   }
 }
 
-static void read_pub(const char *keygen_out, char out[65]) {
-  json_t *j = json_loads(keygen_out, 0, NULL);
-  IT_CHECK(j != NULL);
-  const char *p = json_string_value(json_object_get(j, "public"));
-  IT_CHECK(p != NULL && strlen(p) == 64);
-  memcpy(out, p, 65);
-  json_decref(j);
-}
-
 int main(int argc, char **argv) {
   IT_CHECK(argc >= 2);
   const char *hanse = argv[1];
   signal(SIGPIPE, SIG_IGN);
-  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
   /* Keys, one genesis for all, copies of the genesis block. */
-  char keys[N][65];
-  for (int i = 0; i < N; i++) {
-    memset(&nodes[i], 0, sizeof nodes[i]);
-    nodes[i].hanse = hanse;
-    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-cluster-XXXXXX", tmp);
-    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
-    char kpath[300];
-    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
-    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
-    char *out = NULL;
-    IT_CHECK(it_run(kg, &out) == 0);
-    read_pub(out, keys[i]);
-    free(out);
-    nodes[i].fixed_port = it_free_port();
-    raft_ports[i] = it_free_port();
-  }
   char user[65];
   it_pubhex(user, 1);
-  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:s, s:[s]}], s:[s, s, s]}", "chain_id", CHAIN,
-                        "organisations", "id", "acme", "name", "ACME", "role", "manufacturer",
-                        "keys", user, "validators", keys[0], keys[1], keys[2]);
-  char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int rc = it_run(init, &out);
-  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(rc == 0);
-  for (int i = 1; i < N; i++) {
-    char src[300], dst[300];
-    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
-    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
-    const char *cp[] = {"cp", "-r", src, dst, NULL};
-    IT_CHECK(it_run(cp, NULL) == 0);
-  }
-  size_t pl = 0;
-  for (int i = 0; i < N; i++)
-    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
-                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+  it_cluster_prepare(nodes, N, hanse, "cluster", CHAIN,
+                     json_pack("{s:s, s:s, s:s, s:[s]}", "id", "acme", "name", "ACME",
+                               "role", "manufacturer", "keys", user),
+                     NULL, peers,
+                     sizeof peers);
 
   /* 1. */
   for (int i = 0; i < N; i++) start_node(i);
@@ -318,14 +260,14 @@ int main(int argc, char **argv) {
   c->target = &nodes[(victim + 1) % N];
   pthread_t th;
   IT_CHECK(pthread_create(&th, NULL, client_main, c) == 0);
-  sleep_ms(1500);
+  it_sleep_ms(1500);
   int before = c->acked;
-  double t_kill = now_s();
+  double t_kill = it_now_s();
   it_kill(&nodes[victim]);
   fprintf(stderr, "killed the leader (node %d) after %d acknowledged transactions\n", victim + 1,
           before);
   double first_after = 0;
-  while (now_s() < t_kill + 10) {
+  while (it_now_s() < t_kill + 10) {
     int n = c->acked;
     for (int i = before; i < n; i++)
       if (c->ack_at[i] > t_kill) {
@@ -333,12 +275,12 @@ int main(int argc, char **argv) {
         break;
       }
     if (first_after > 0) break;
-    sleep_ms(10);
+    it_sleep_ms(10);
   }
   IT_CHECK(first_after > 0);
   fprintf(stderr, "first commit after the kill: %.3f s\n", first_after - t_kill);
   IT_CHECK(first_after - t_kill <= 3.0);
-  sleep_ms(1500);
+  it_sleep_ms(1500);
   atomic_store(&c->stop, 1);
   pthread_join(th, NULL);
   double elapsed = c->ack_at[c->acked - 1] - c->ack_at[0];

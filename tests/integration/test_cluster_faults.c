@@ -71,17 +71,6 @@ static char peers[2048];
 static const char *hanse;
 static uint64_t user_seq; /* last sequence used by signer seed 1 */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static json_t *status_of(it_node *n) {
   long st = 0;
   json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
@@ -107,11 +96,11 @@ static int find_leader(void) {
 }
 
 static int wait_leader(double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
     int l = find_leader();
     if (l >= 0) return l;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   return -1;
 }
@@ -189,13 +178,13 @@ static void *client_main(void *arg) {
       if (submit_wait_url(c->urls[c->cur], hex)) {
         int k = atomic_load(&c->acked);
         c->ids[k] = id;
-        c->ack_at[k] = now_s();
+        c->ack_at[k] = it_now_s();
         c->seq = seq;
         atomic_store(&c->acked, k + 1);
         break;
       }
       if (c->nurls > 1) c->cur = (c->cur + 1) % c->nurls;
-      sleep_ms(20);
+      it_sleep_ms(20);
     }
     free(hex);
   }
@@ -222,8 +211,8 @@ static void client_stop(client *c, pthread_t th) {
 /* Wait until `c` has `more` acknowledgements beyond what it has now. */
 static void wait_acks(client *c, int more, double timeout_s) {
   int want = atomic_load(&c->acked) + more;
-  double until = now_s() + timeout_s;
-  while (atomic_load(&c->acked) < want && now_s() < until) sleep_ms(10);
+  double until = it_now_s() + timeout_s;
+  while (atomic_load(&c->acked) < want && it_now_s() < until) it_sleep_ms(10);
   IT_CHECK(atomic_load(&c->acked) >= want);
 }
 
@@ -252,8 +241,8 @@ static void check_acked_present(client *c) {
 }
 
 static uint64_t wait_converged(double timeout_s) {
-  double until = now_s() + timeout_s;
-  while (now_s() < until) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
     char hash0[80] = "", dig0[80] = "";
     uint64_t h0 = 0;
     int same = 1, first = 1;
@@ -279,7 +268,7 @@ static uint64_t wait_converged(double timeout_s) {
       json_decref(s);
     }
     if (same && !first) return h0;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   IT_CHECK(!"the nodes did not converge");
   return 0;
@@ -321,72 +310,24 @@ static uint64_t height_of(it_node *n) {
   return h;
 }
 
-static void read_pub(const char *keygen_out, char out[65]) {
-  json_t *j = json_loads(keygen_out, 0, NULL);
-  IT_CHECK(j != NULL);
-  const char *p = json_string_value(json_object_get(j, "public"));
-  IT_CHECK(p != NULL && strlen(p) == 64);
-  memcpy(out, p, 65);
-  json_decref(j);
-}
-
 /* n fresh nodes sharing one genesis; none started. */
 static void setup_cluster(int n) {
   N = n;
   user_seq = 0;
-  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  char keys[NMAX][65];
-  int raft_ports[NMAX];
-  json_t *validators = json_array();
-  for (int i = 0; i < N; i++) {
-    memset(&nodes[i], 0, sizeof nodes[i]);
-    nodes[i].hanse = hanse;
-    snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/hanse-faults-XXXXXX", tmp);
-    IT_CHECK(mkdtemp(nodes[i].dir) != NULL);
-    char kpath[300];
-    snprintf(kpath, sizeof kpath, "%s/node.key", nodes[i].dir);
-    const char *kg[] = {hanse, "keygen", "--out", kpath, NULL};
-    char *out = NULL;
-    IT_CHECK(it_run(kg, &out) == 0);
-    read_pub(out, keys[i]);
-    free(out);
-    json_array_append_new(validators, json_string(keys[i]));
-    nodes[i].fixed_port = it_free_port();
-    raft_ports[i] = it_free_port();
-  }
   char user[65];
   it_pubhex(user, 1);
-  json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:s, s:[s]}], s:o}", "chain_id", CHAIN,
-                        "organisations", "id", "acme", "name", "ACME", "role", "manufacturer",
-                        "keys", user, "validators", validators);
-  char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", nodes[0].dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *init[] = {hanse, "init", "--data", nodes[0].dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int rc = it_run(init, &out);
-  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(rc == 0);
-  for (int i = 1; i < N; i++) {
-    char src[300], dst[300];
-    snprintf(src, sizeof src, "%s/chains", nodes[0].dir);
-    snprintf(dst, sizeof dst, "%s/", nodes[i].dir);
-    const char *cp[] = {"cp", "-r", src, dst, NULL};
-    IT_CHECK(it_run(cp, NULL) == 0);
-  }
-  size_t pl = 0;
-  for (int i = 0; i < N; i++)
-    pl += (size_t)snprintf(peers + pl, sizeof peers - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
-                           i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+  it_cluster_prepare(nodes, N, hanse, "faults", CHAIN,
+                     json_pack("{s:s, s:s, s:s, s:[s]}", "id", "acme", "name", "ACME",
+                               "role", "manufacturer", "keys", user),
+                     NULL, peers,
+                     sizeof peers);
   for (int i = 0; i < N; i++) start_node(i);
 }
 
 /* ---- 1. Five nodes, SIGKILL of the leader ---- */
 
 static void scenario_leader_kill(void) {
-  double t0 = now_s();
+  double t0 = it_now_s();
   setup_cluster(5);
   int leader = wait_leader(15);
   IT_CHECK(leader >= 0);
@@ -395,19 +336,19 @@ static void scenario_leader_kill(void) {
   pthread_t th;
   client *c = client_start(&th, &target, 1);
   wait_acks(c, 20, 15);
-  sleep_ms(500);
+  it_sleep_ms(500);
   int before = atomic_load(&c->acked);
-  double t_kill = now_s();
+  double t_kill = it_now_s();
   it_kill(&nodes[leader]);
   double first_after = 0;
-  while (now_s() < t_kill + 10 && first_after == 0) {
+  while (it_now_s() < t_kill + 10 && first_after == 0) {
     int n = atomic_load(&c->acked);
     for (int i = before; i < n; i++)
       if (c->ack_at[i] > t_kill) {
         first_after = c->ack_at[i];
         break;
       }
-    sleep_ms(10);
+    it_sleep_ms(10);
   }
   IT_CHECK(first_after > 0);
   fprintf(stderr, "[5 nodes] killed the leader after %d acknowledged; first commit after the "
@@ -428,7 +369,7 @@ static void scenario_leader_kill(void) {
   check_acked_present(c);
   fprintf(stderr, "[5 nodes] restarted node %d caught up: all 5 identical at height %" PRIu64
                   " (%.1f s)\n",
-          leader + 1, h, now_s() - t0);
+          leader + 1, h, it_now_s() - t0);
   free(c);
   for (int i = 0; i < N; i++) it_stop(&nodes[i]);
   it_cleanup_all();
@@ -509,7 +450,7 @@ static void expect_refused(int i, uint64_t height, const char *what, uint64_t he
 /* ---- 2 and 3. Three nodes ---- */
 
 static void scenario_followers_and_tamper(void) {
-  double t0 = now_s();
+  double t0 = it_now_s();
   setup_cluster(3);
   IT_CHECK(wait_leader(15) >= 0);
   const char *seed_env = getenv("HANSE_FAULT_SEED");
@@ -526,14 +467,14 @@ static void scenario_followers_and_tamper(void) {
     int victim = (leader + 1 + rand() % 2) % N;
     it_kill(&nodes[victim]);
     /* The two survivors commit without it, for at least a second. */
-    sleep_ms(1000);
+    it_sleep_ms(1000);
     wait_acks(c, 10, 10);
     int leader2 = wait_leader(10);
     IT_CHECK(leader2 >= 0);
     uint64_t h_at_restart = height_of(&nodes[leader2]);
     start_node(victim);
-    double until = now_s() + 15;
-    while (height_of(&nodes[victim]) < h_at_restart && now_s() < until) sleep_ms(20);
+    double until = it_now_s() + 15;
+    while (height_of(&nodes[victim]) < h_at_restart && it_now_s() < until) it_sleep_ms(20);
     uint64_t hv = height_of(&nodes[victim]);
     fprintf(stderr, "[followers] round %d: killed follower node %d (leader node %d), restarted; "
                     "it reached %" PRIu64 " >= %" PRIu64 "; %d acknowledged\n",
@@ -547,11 +488,11 @@ static void scenario_followers_and_tamper(void) {
   check_acked_present(c);
   fprintf(stderr, "[followers] all 3 identical at height %" PRIu64 " (every block), %d "
                   "acknowledged present on every node (%.1f s)\n",
-          h, atomic_load(&c->acked), now_s() - t0);
+          h, atomic_load(&c->acked), it_now_s() - t0);
   free(c);
 
   /* 3. Tampered block on disk. */
-  double t1 = now_s();
+  double t1 = it_now_s();
   int leader = wait_leader(10);
   IT_CHECK(leader >= 0);
   int f = (leader + 1) % N;
@@ -579,7 +520,7 @@ static void scenario_followers_and_tamper(void) {
   check_acked_present(c);
   fprintf(stderr, "[tamper] restored node %d started and caught up: all 3 identical at height "
                   "%" PRIu64 " (%.1f s)\n",
-          f + 1, h, now_s() - t1);
+          f + 1, h, it_now_s() - t1);
   free(c);
   for (int i = 0; i < N; i++) it_stop(&nodes[i]);
   it_cleanup_all();
@@ -589,10 +530,10 @@ int main(int argc, char **argv) {
   IT_CHECK(argc >= 2);
   hanse = argv[1];
   signal(SIGPIPE, SIG_IGN);
-  double t0 = now_s();
+  double t0 = it_now_s();
   scenario_leader_kill();
   scenario_followers_and_tamper();
-  fprintf(stderr, "total %.1f s\n", now_s() - t0);
+  fprintf(stderr, "total %.1f s\n", it_now_s() - t0);
   printf("test_cluster_faults: OK\n");
   return 0;
 }
