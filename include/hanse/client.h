@@ -362,6 +362,13 @@ json_t *hanse_client_blob_anchor_payload(const hanse_hash *digest,
  * The node's rejections: "blob.not_anchored" and "blob.missing" (404),
  * "blob.corrupt" (500: the node's copy is damaged), the read policy's
  * 401/403. */
+/* GET `path` (with its query; signed when the client has a signer) and
+ * the answer's bytes, whatever its type, into `out` (reset first; at most
+ * `max` bytes, else "client.transport"). For binary answers such as
+ * GET /v1/chains/{c}/blocks/raw. A 4xx/5xx is the node's rejection. */
+int hanse_client_get_raw(hanse_client *c, const char *path, hanse_buf *out, size_t max,
+                         hanse_reject *rej);
+
 int hanse_client_blob_get(hanse_client *c, const hanse_hash *digest,
                           hanse_buf *out, char *media_type,
                           size_t media_type_cap, hanse_reject *rej);

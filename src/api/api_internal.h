@@ -71,6 +71,12 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * policy). For a module's self queries (module.h). */
 int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
 
+/* 1 if the request is validly signed by one of the chain's genesis
+ * validators (a node of its cluster); otherwise 401 (no or a bad
+ * signature) or 403 "auth.not_validator" queued in *resp and 0. For what
+ * only the chain's nodes read whole: raw blocks (catch-up). */
+int api_signed_by_validator(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp);
+
 /* The data classes the request may read on this chain, as a bit mask
  * over HANSE_DATA_CLASSES in their order (bit 0 production, ...): the
  * public ones, and those the signer's roles may read when the request is
@@ -161,6 +167,14 @@ json_t *api_tx_json(const hanse_tx_proof *p, const char *id_hex);
  * [{"signer","sig"}], "validators", "quorum", "complete"} from the
  * signatures stored on reader `rd`. New reference, NULL on allocation
  * failure. */
+/* "catchup" of a clustered chain's status (res_status.c): null before
+ * any catch-up from a snapshot since the node started, else {"active",
+ * "runs", "from", "target", "height", "peer", "elapsed_ms",
+ * "blocks_per_s"} of the current or last one. */
+json_t *api_catchup_json(const hanse_consensus_role *r);
+/* Blocks per second of a catch-up (0 before a second's worth). */
+double api_catchup_rate(const hanse_consensus_role *r);
+
 json_t *api_certificate_json(hanse_store *rd, hanse_chain *c, uint64_t height);
 
 /* Block JSON (res_blocks.c), shared with search. NULL + rc on error. */

@@ -1,12 +1,14 @@
 /*
  * res_blocks.c -- GET /v1/chains/{c}/blocks[/{height}|/hash/{hash}]
- * and the block JSON shared with search.
+ * and the block JSON shared with search; GET .../blocks/raw, the stored
+ * bytes of a range of blocks for the chain's own nodes (catch-up).
  */
 #include <inttypes.h>
 #include <string.h>
 
 #include "api/api_internal.h"
 #include "chain/chain.h"
+#include "consensus/raft_entry.h"
 
 typedef struct txs_ctx {
   json_t *arr;
@@ -108,8 +110,55 @@ static enum MHD_Result range(hanse_req *rq, hanse_node_chain *nc) {
   return api_json(rq, 200, json_pack("{s:o}", "blocks", arr));
 }
 
+/* GET /blocks/raw?from=H&count=N: blocks H.. as a block stream
+ * (consensus/raft_entry.h), the stored header and body bytes as they are,
+ * for a node of the cluster catching up from a snapshot. Whole blocks
+ * hold every data class, so only the chain's validators (its nodes) may
+ * read them. At most API_RAW_BLOCKS_MAX blocks and about
+ * API_RAW_BYTES_MAX bytes (always at least one block); fewer at the tip. */
+#define API_RAW_BLOCKS_MAX 256
+#define API_RAW_BYTES_MAX (16u << 20)
+
+static enum MHD_Result raw(hanse_req *rq, hanse_node_chain *nc) {
+  enum MHD_Result denied;
+  if (!api_signed_by_validator(rq, nc, &denied)) return denied;
+  uint64_t from = 0, count = API_RAW_BLOCKS_MAX;
+  int hf = api_param_u64(rq, "from", &from), hc = api_param_u64(rq, "count", &count);
+  if (hf <= 0 || hc < 0 || from == 0 || count == 0 || count > API_RAW_BLOCKS_MAX)
+    return api_error(rq, 400, "http.bad_param",
+                     "from (a height from 1) is required; count is 1 to %d", API_RAW_BLOCKS_MAX);
+  hanse_tip tip;
+  hanse_chain_tip(nc->chain, &tip);
+  if (from > tip.height)
+    return api_error(rq, 404, "block.not_found", "this node's chain ends at %" PRIu64,
+                     tip.height);
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
+  hanse_buf out;
+  hanse_buf_init(&out);
+  int rc = HANSE_OK;
+  for (uint64_t h = from; h <= tip.height && h - from < count && rc == HANSE_OK; h++) {
+    if (out.len >= API_RAW_BYTES_MAX) break;
+    hanse_block_row row;
+    rc = hanse_store_block_get(rd, h, 1, &row);
+    if (rc != HANSE_OK) break;
+    rc = hanse_raft_block_stream_put(&out, h, row.header, row.header_len, row.body,
+                                     row.body_len);
+    hanse_block_row_free(&row);
+  }
+  hanse_chain_reader_release(nc->chain, rd);
+  if (rc != HANSE_OK) {
+    hanse_buf_free(&out);
+    return api_error_rc(rq, rc, "cannot read blocks from %" PRIu64, from);
+  }
+  size_t len;
+  uint8_t *data = hanse_buf_steal(&out, &len);
+  return api_bytes_take(rq, 200, "application/octet-stream", data, len);
+}
+
 enum MHD_Result res_blocks(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
   if (strcmp(rq->method, "GET") != 0) return api_method_not_allowed(rq, "GET");
+  if (strcmp(rest, "/raw") == 0) return raw(rq, nc);
   enum MHD_Result denied;
   if (!api_read_allowed(rq, nc, NULL, &denied)) return denied;
   if (rest[0] == 0 || strcmp(rest, "/") == 0) return range(rq, nc);

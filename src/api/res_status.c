@@ -46,6 +46,7 @@ static json_t *cluster_json(hanse_node_chain *nc) {
                         "raft_id", (json_int_t)r.self_id, "leader_id", (json_int_t)r.leader_id,
                         "term", (json_int_t)r.term, "ready", hanse_consensus_is_leader(nc->cons),
                         "diverged", r.diverged, "nodes", nodes);
+  if (j) json_object_set_new(j, "catchup", api_catchup_json(&r));
   return j;
 }
 

@@ -69,7 +69,9 @@
   X(HTTP_BAD_JSON, "http.bad_json", 400, "request body is not valid JSON")    \
   X(HTTP_BAD_PARAM, "http.bad_param", 400, "bad request parameter")           \
   X(HTTP_BAD_MEDIA, "http.unsupported_media_type", 415,                       \
-    "unsupported content type")
+    "unsupported content type")                                               \
+  X(CANCELLED, "internal.cancelled", 503, "stopped: the node is shutting down") \
+  X(UNREACHABLE, "cluster.unreachable", 503, "no peer could be reached")
 
 typedef enum {
 #define HANSE_X_ENUM(name, code, status, msg) HANSE_E_##name,

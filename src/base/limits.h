@@ -61,6 +61,16 @@
  * down (make bench: 222 batched transfers/s at 10,000, 26,872 at 1,000). */
 #define HANSE_CLUSTER_BLOCK_TXS_DEFAULT 1000
 
+/* A cluster node catching up from a snapshot (consensus/catchup.c) gives up
+ * -- and stops, to retry from the snapshot on restart -- when no peer has
+ * delivered a block for this long. */
+#define HANSE_CATCHUP_GIVEUP_S 120
+/* Raft snapshots (a checkpoint descriptor) every this many entries, with
+ * as many kept behind for followers that catch up from the log; a node
+ * further behind catches up from a snapshot. `hanse node
+ * --snapshot-every N` overrides it (tests use small values). */
+#define HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT 512
+
 /* Mempool: pending transactions in all, and how far ahead of the committed
  * sequence one signer may queue. */
 #define HANSE_MEMPOOL_MAX 200000

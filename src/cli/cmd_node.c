@@ -14,7 +14,8 @@ const char cmd_node_usage[] =
     "usage: hanse node --data DIR [--port 8080] [--host 127.0.0.1]\n"
     "                  [--block-interval-ms 100] [--block-max-txs 10000]\n"
     "                  [--verify-threads N]\n"
-    "                  [--cluster CHAIN --raft-id N --peers LIST [--raft-addr HOST:PORT]]\n"
+    "                  [--cluster CHAIN --raft-id N --peers LIST [--raft-addr HOST:PORT]\n"
+    "                   [--snapshot-every N]]\n"
     "\n"
     "Run a node serving every chain in DIR/chains/ (see 'hanse init'): the\n"
     "HTTP API (docs/API.md) and the block explorer at http://HOST:PORT/.\n"
@@ -39,6 +40,9 @@ const char cmd_node_usage[] =
     "                           API base URL, e.g.\n"
     "                           1@127.0.0.1:9001@http://127.0.0.1:8081,2@127.0.0.1:9002@...\n"
     "  --raft-addr HOST:PORT    where this node's Raft listens (default: its --peers entry)\n"
+    "  --snapshot-every N       a Raft snapshot every N blocks, N kept behind it (default\n"
+    "                           512); a node further behind fetches the blocks it lacks\n"
+    "                           from its peers' APIs, then follows the log\n"
     "Followers forward submissions to the leader; the Raft log lives in\n"
     "DIR/chains/CHAIN/raft/. See README.md, \"A cluster of three nodes\".\n";
 
@@ -63,6 +67,7 @@ int cmd_node(int argc, char **argv) {
                     {"raft-id", "N", NULL, 0},
                     {"raft-addr", "HOST:PORT", NULL, 0},
                     {"peers", "LIST", NULL, 0},
+                    {"snapshot-every", "N", NULL, 0},
                     {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("node", cmd_node_usage, opts, argc - 1, argv + 1, pos, 0, 0, NULL);
@@ -107,14 +112,20 @@ int cmd_node(int argc, char **argv) {
         return cli_usage_error("node", "--raft-addr is too long");
       snprintf(cluster.raft_addr, sizeof cluster.raft_addr, "%s", addr);
     }
+    int every;
+    if ((rc = int_opt(opts, "snapshot-every", 2, 1000000, HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT,
+                      &every)) != CLI_GO)
+      return rc;
+    cluster.snapshot_every = (uint32_t)every;
     cfg.cluster = &cluster;
     /* Smaller blocks keep a follower's apply within the election timeout
      * (limits.h); an explicit --block-max-txs wins. */
     if (cli_opt_str(opts, "block-max-txs", NULL) == NULL)
       cfg.block_max_txs = HANSE_CLUSTER_BLOCK_TXS_DEFAULT;
   } else if (cli_opt_str(opts, "peers", NULL) || cli_opt_str(opts, "raft-id", NULL) ||
-             cli_opt_str(opts, "raft-addr", NULL)) {
-    return cli_usage_error("node", "--peers, --raft-id and --raft-addr go with --cluster CHAIN");
+             cli_opt_str(opts, "raft-addr", NULL) || cli_opt_str(opts, "snapshot-every", NULL)) {
+    return cli_usage_error("node", "--peers, --raft-id, --raft-addr and --snapshot-every go "
+                                   "with --cluster CHAIN");
   }
 
   hanse_modules_register_all();

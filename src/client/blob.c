@@ -283,3 +283,13 @@ int hanse_client_blob_get(hanse_client *c, const hanse_hash *digest,
   }
   return rc;
 }
+
+int hanse_client_get_raw(hanse_client *c, const char *path, hanse_buf *out, size_t max,
+                         hanse_reject *rej) {
+  HANSE_ASSERT(c != NULL && path != NULL && path[0] == '/' && out != NULL);
+  hanse_buf_reset(out);
+  long status = 0;
+  int rc = transfer(c, path, NULL, 0, NULL, out, max, &status, NULL, 0, rej);
+  if (rc != HANSE_OK) hanse_buf_reset(out);
+  return rc;
+}

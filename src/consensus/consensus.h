@@ -29,6 +29,7 @@
 
 #include "base/env.h"
 #include "chain/chain.h"
+#include "consensus/catchup.h"
 #include "consensus/mempool.h"
 
 /* Members of a cluster (each a voter of the initial configuration). */
@@ -49,6 +50,7 @@ typedef struct hanse_cluster_config {
   char raft_dir[1024];               /* <data>/chains/<id>/raft (filled by the node) */
   hanse_cluster_member members[HANSE_CLUSTER_NODES_MAX];
   int member_count;
+  uint32_t snapshot_every;           /* 0: HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT */
 } hanse_cluster_config;
 
 /* Parse a member list "ID@HOST:PORT@URL,ID@HOST:PORT@URL,...", e.g.
@@ -79,6 +81,10 @@ typedef struct hanse_consensus_config {
   hanse_commit_fn on_commit;
   void *ctx;
   const hanse_cluster_config *cluster; /* the Raft engine only; borrowed */
+  /* The Raft engine only: how a node behind a snapshot fetches blocks
+   * from a peer (catchup.h). */
+  hanse_fetch_blocks_fn fetch_blocks;
+  void *fetch_ctx;
 } hanse_consensus_config;
 
 enum {
@@ -95,6 +101,11 @@ typedef struct hanse_consensus_role {
   uint64_t leader_id;               /* 0: no leader known */
   uint64_t term;
   int diverged;                     /* stopped applying: see raft_cluster.c */
+  /* Catch-up from a snapshot (catchup.h): the last one, or the current
+   * one while catchup_active. catchup_runs 0: none since start. */
+  int catchup_active;
+  uint64_t catchup_runs, catchup_from, catchup_target, catchup_height, catchup_elapsed_ms;
+  uint64_t catchup_peer;
 } hanse_consensus_role;
 
 typedef struct hanse_consensus hanse_consensus;

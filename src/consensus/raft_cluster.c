@@ -20,8 +20,8 @@
  *
  *   height <= tip           skip: already stored (libraft re-applies the
  *                           log after its last snapshot on every start)
- *   height >  tip + 1       a gap: diverged (catch-up from a snapshot is a
- *                           later slice; see fsm_restore)
+ *   height >  tip + 1       a gap: diverged (libraft sends a node that far
+ *                           behind a snapshot first; see fsm_restore)
  *   our pending block       same height and identical header bytes:
  *                           COMMIT the open transaction
  *   anything else           roll back our pending block if any; check the
@@ -58,11 +58,11 @@
  * the next leader, and then it arrives through apply like any other block.
  *
  * Snapshots are a 74-byte checkpoint descriptor (height, tip hash, state
- * digest; raft_entry.h): the chain itself is durable in SQLite. Restoring
- * one is accepted only when our own chain already holds that block with
- * that hash (always the case for our own snapshots at start-up); a node
- * that would need blocks it does not have refuses it and says so --
- * shipping chain data to a node far behind is issue 4's slice 3.
+ * digest; raft_entry.h): the chain itself is durable in SQLite. Our own
+ * snapshots name a block we hold (start-up restores them as a check); a
+ * node sent a snapshot beyond its tip first fetches the missing blocks
+ * from its peers' APIs, outside the Raft log (catchup.h), checking each
+ * as a replicated block, and reports its progress (role(), status).
  *
  * Stopping: stop() asks the loop (uv_async) to stop proposing, waits up to
  * 3 s for a proposal in flight to resolve, then raft_close, raft_uv_close,
@@ -84,6 +84,7 @@
 #include <uv.h>
 
 #include "base/fs.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "consensus/consensus.h"
 #include "consensus/raft_entry.h"
@@ -98,11 +99,10 @@
 #define RAFT_SEGMENT_BYTES (16u * 1024 * 1024)
 /* Entries libraft may send ahead of acknowledgements (default 32). */
 #define RAFT_INFLIGHT_ENTRIES 256
-/* libraft keeps every entry since its last snapshot in memory: snapshot
- * every 512 blocks and keep 512 behind it for followers catching up from
- * the log (a follower further behind needs slice 3's snapshot shipping). */
-#define RAFT_SNAPSHOT_THRESHOLD 512
-#define RAFT_SNAPSHOT_TRAILING 512
+/* libraft keeps every entry since its last snapshot in memory: a
+ * snapshot every HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT blocks (limits.h), as
+ * many kept behind it for followers catching up from the log; a follower
+ * further behind gets the snapshot and fetches the blocks (catchup.h). */
 #define CLUSTER_TICK_MS 5
 #define CLUSTER_STOP_WAIT_US (3u * 1000 * 1000)
 #define CLUSTER_TRANSFER_RETRY_US (1000u * 1000)
@@ -161,6 +161,7 @@ typedef struct raft_cluster {
   uint32_t cap;
   int closing, close_started;
   uint64_t close_deadline_us;
+  hanse_catchup_progress catchup; /* written by fsm_restore, read by role() */
 } raft_cluster;
 
 static void fatal(raft_cluster *c, const char *what, const hanse_reject *rej) {
@@ -306,6 +307,21 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
   return 0;
 }
 
+static void catchup_block(void *ctx, const hanse_tip *tip, const hanse_receipt *rs, uint32_t n) {
+  raft_cluster *c = ctx;
+  if (c->cfg.on_commit) c->cfg.on_commit(c->cfg.ctx, 1, tip, rs, n, NULL);
+}
+
+/* Restore a checkpoint descriptor: this node must hold its block. A node
+ * behind it fetches the missing blocks from its peers first (catchup.h),
+ * here on the loop thread, which stalls this node's Raft meanwhile -- a
+ * follower's silence costs the others nothing -- and keeps the chain's
+ * one writer. Restore must not fail in 0.22.1 (the snapshot is already
+ * persisted: a refusal would leave the log without it, and the next start
+ * would refuse again), so: a copy that cannot reach the snapshot's block
+ * is diverged (stops applying, says which block); no peer reachable for
+ * HANSE_CATCHUP_GIVEUP_S stops the process, and the restart resumes the
+ * catch-up from the persisted snapshot. */
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf) {
   raft_cluster *c = fsm->data;
   uint64_t height;
@@ -315,14 +331,46 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf) {
                 c->cl.chain_id);
     return RAFT_MALFORMED;
   }
+  if (chain_diverged(c)) {
+    raft_free(buf->base);
+    return 0;
+  }
   hanse_tip tip;
   hanse_chain_tip(c->cfg.chain, &tip);
   if (height > tip.height) {
-    HANSE_ERROR("chain %s: the cluster's snapshot is at block %" PRIu64 ", this node's chain "
-                "ends at %" PRIu64 ": catching up from a snapshot is not built yet (issue 4, "
-                "slice 3); copy a peer's chains/%s/chain.db to this node while both are stopped",
-                c->cl.chain_id, height, tip.height, c->cl.chain_id);
-    return RAFT_INVALID;
+    raft_id lid = 0;
+    const char *laddr = NULL;
+    raft_leader(&c->raft, &lid, &laddr);
+    hanse_catchup_job job = {.chain = c->cfg.chain,
+                             .cluster = &c->cl,
+                             .leader_id = lid,
+                             .fetch = c->cfg.fetch_blocks,
+                             .fetch_ctx = c->cfg.fetch_ctx,
+                             .height = height,
+                             .hash = hash,
+                             .stop = &c->stop_requested,
+                             .env = c->cfg.env,
+                             .receipts = c->rs,
+                             .receipts_cap = c->cap,
+                             .on_block = catchup_block,
+                             .on_block_ctx = c,
+                             .progress = &c->catchup};
+    hanse_reject rej;
+    hanse_reject_clear(&rej);
+    int rc = c->cfg.fetch_blocks ? hanse_catchup_run(&job, &rej)
+                                 : hanse_reject_set(&rej, HANSE_ERR(UNREACHABLE),
+                                                    "no way to fetch blocks configured");
+    if (rc == HANSE_ERR(CHAIN_BROKEN)) {
+      hanse_chain_tip(c->cfg.chain, &tip);
+      diverge(c, tip.height + 1, NULL, "cannot catch up to the cluster's snapshot",
+              rej.message);
+      raft_free(buf->base);
+      return 0;
+    }
+    if (rc == HANSE_ERR(CANCELLED)) return RAFT_SHUTDOWN;
+    if (rc != HANSE_OK) fatal(c, "cannot catch up to the cluster's snapshot", &rej);
+    raft_free(buf->base);
+    return 0;
   }
   hanse_store *rd = hanse_chain_reader_acquire(c->cfg.chain);
   hanse_block_row row;
@@ -331,9 +379,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf) {
   int same = rc == HANSE_OK && hanse_hash_eq(&row.hash, &hash);
   if (rc == HANSE_OK) hanse_block_row_free(&row);
   if (!same) {
-    HANSE_ERROR("chain %s: the snapshot's block %" PRIu64 " is not the block this node stores",
-                c->cl.chain_id, height);
-    return RAFT_INVALID;
+    /* We hold a block at that height, but not the cluster's: our copy
+     * differs. Accept the snapshot (refusing breaks libraft) and stop. */
+    diverge(c, height, &hash, "the cluster's snapshot names another block at this height",
+            NULL);
   }
   raft_free(buf->base);
   return 0;
@@ -614,8 +663,9 @@ static int setup(raft_cluster *c) {
   raft_set_heartbeat_timeout(&c->raft, RAFT_HEARTBEAT_TIMEOUT_MS);
   raft_set_pre_vote(&c->raft, true);
   raft_set_max_inflight_entries(&c->raft, RAFT_INFLIGHT_ENTRIES);
-  raft_set_snapshot_threshold(&c->raft, RAFT_SNAPSHOT_THRESHOLD);
-  raft_set_snapshot_trailing(&c->raft, RAFT_SNAPSHOT_TRAILING);
+  unsigned every = c->cl.snapshot_every ? c->cl.snapshot_every : HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT;
+  raft_set_snapshot_threshold(&c->raft, every);
+  raft_set_snapshot_trailing(&c->raft, every);
   uint32_t seed;
   c->cfg.env->random(c->cfg.env->ctx, &seed, sizeof seed);
   raft_seed(&c->raft, seed ^ (uint32_t)c->cl.self_id);
@@ -754,6 +804,13 @@ static void cluster_role(hanse_consensus *cs, hanse_consensus_role *out) {
   out->leader_id = atomic_load(&c->leader_id);
   out->term = atomic_load(&c->term);
   out->diverged = atomic_load(&c->diverged) || chain_record_diverged(c);
+  out->catchup_active = atomic_load(&c->catchup.active);
+  out->catchup_runs = atomic_load(&c->catchup.runs);
+  out->catchup_from = atomic_load(&c->catchup.from);
+  out->catchup_target = atomic_load(&c->catchup.target);
+  out->catchup_height = atomic_load(&c->catchup.height);
+  out->catchup_elapsed_ms = atomic_load(&c->catchup.elapsed_ms);
+  out->catchup_peer = atomic_load(&c->catchup.peer);
 }
 
 const hanse_consensus_engine hanse_consensus_raft = {

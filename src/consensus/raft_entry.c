@@ -6,6 +6,7 @@
  */
 #include "consensus/raft_entry.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -63,6 +64,31 @@ int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_e
   out->header_len = (size_t)hl;
   out->body = out->header + hl;
   out->body_len = (size_t)bl;
+  return HANSE_OK;
+}
+
+int hanse_raft_block_stream_put(hanse_buf *out, uint64_t height, const uint8_t *header,
+                                size_t header_len, const uint8_t *body, size_t body_len) {
+  size_t n = hanse_raft_block_entry_size(header_len, body_len);
+  if (n > UINT32_MAX) return HANSE_ERR(INVALID);
+  if (hanse_buf_reserve(out, 4 + n) != HANSE_OK) return HANSE_ERR(NOMEM);
+  uint8_t *p = out->data + out->len;
+  put_u32(p, (uint32_t)n);
+  hanse_raft_block_entry_encode(p + 4, height, header, header_len, body, body_len);
+  out->len += 4 + n;
+  return HANSE_OK;
+}
+
+int hanse_raft_block_stream_next(const uint8_t *p, size_t n, size_t *off,
+                                 hanse_raft_block_entry *out) {
+  memset(out, 0, sizeof *out);
+  if (*off >= n) return HANSE_ERR(NOT_FOUND);
+  if (n - *off < 4) return HANSE_ERR(DECODE_TRUNCATED);
+  uint64_t len = get_u32(p + *off);
+  if (len > n - *off - 4) return HANSE_ERR(DECODE_TRUNCATED);
+  int rc = hanse_raft_block_entry_decode(p + *off + 4, (size_t)len, out);
+  if (rc != HANSE_OK) return rc;
+  *off += 4 + (size_t)len;
   return HANSE_OK;
 }
 

@@ -23,6 +23,14 @@
  *   32  tip block hash
  *   32  tip state digest
  *
+ * Block stream (GET /v1/chains/{c}/blocks/raw: what a node catching up
+ * from a snapshot fetches from a peer, outside the Raft log): block
+ * entries one after the other, each preceded by its length,
+ *
+ *   ( u32 entry_len, block entry of entry_len bytes )*
+ *
+ * in ascending heights without gaps (the reader checks that too).
+ *
  * Decoding borrows from the input. Neither object is signed: the log is
  * written only by the cluster's own nodes over their Raft connections, and
  * the block inside carries its proposer's signature, checked on apply.
@@ -33,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "crypto/hash.h"
 
 #define HANSE_RAFT_ENTRY_BLOCK 1
@@ -56,6 +65,16 @@ void hanse_raft_block_entry_encode(uint8_t *out, uint64_t height, const uint8_t 
 /* HANSE_OK, or a decode error (wrong type, truncated, empty header,
  * padding that is not the zero bytes up to the next multiple of 8). */
 int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_entry *out);
+
+/* Append one block entry, with its length, to a block stream. HANSE_OK or
+ * HANSE_ERR(NOMEM). */
+int hanse_raft_block_stream_put(hanse_buf *out, uint64_t height, const uint8_t *header,
+                                size_t header_len, const uint8_t *body, size_t body_len);
+/* The next entry of a block stream at *off (advanced past it): HANSE_OK,
+ * HANSE_ERR(NOT_FOUND) at the end, or a decode error (a truncated length
+ * or entry, an entry that does not decode). */
+int hanse_raft_block_stream_next(const uint8_t *p, size_t n, size_t *off,
+                                 hanse_raft_block_entry *out);
 
 void hanse_raft_checkpoint_encode(uint8_t out[HANSE_RAFT_CHECKPOINT_BYTES], uint64_t height,
                                   const hanse_hash *tip_hash, const hanse_hash *state_digest);

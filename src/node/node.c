@@ -20,6 +20,7 @@
 
 #include "api/http.h"
 #include "base/log.h"
+#include "hanse/client.h"
 #include "node/certs.h"
 
 hanse_node_chain *hanse_node_find_chain(hanse_node *n, const char *id, size_t len) {
@@ -167,6 +168,29 @@ static int open_chains(hanse_node *n, hanse_reject *rej) {
   return HANSE_OK;
 }
 
+/* consensus/catchup.h's fetch, for a clustered chain behind a snapshot:
+ * GET /blocks/raw from a peer, signed with this node's key (only the
+ * chain's validators may read raw blocks). A client per range: catch-ups
+ * are rare and a range is up to 256 blocks. */
+#define NODE_FETCH_TIMEOUT_MS 60000L
+#define NODE_FETCH_MAX_BYTES (64u << 20)
+
+static int node_fetch_blocks(void *ctx, const char *api_url, uint64_t from, uint32_t count,
+                             hanse_buf *out, hanse_reject *rej) {
+  hanse_node_chain *nc = ctx;
+  hanse_client *cl;
+  int rc = hanse_client_create(api_url, nc->chain->chain_id, &cl, rej);
+  if (rc != HANSE_OK) return rc;
+  hanse_client_set_signer(cl, &nc->node->key);
+  hanse_client_set_timeout_ms(cl, NODE_FETCH_TIMEOUT_MS);
+  char path[160];
+  snprintf(path, sizeof path, "/v1/chains/%s/blocks/raw?from=%" PRIu64 "&count=%u",
+           nc->chain->chain_id, from, count);
+  rc = hanse_client_get_raw(cl, path, out, NODE_FETCH_MAX_BYTES, rej);
+  hanse_client_destroy(cl);
+  return rc;
+}
+
 /* Cluster mode: the clustered chain must be served here, and this node's
  * key must be one of its genesis validators, or its blocks would be
  * refused by every other node (the proposer check on apply). */
@@ -246,9 +270,10 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
       rc = hanse_certs_start(nc->chain, nc->cluster, &n->key, &nc->certs, rej);
       if (rc != HANSE_OK) goto fail;
     }
-    hanse_consensus_config cc = {nc->chain, nc->mp, n->cfg.block_interval_ms,
-                                 n->cfg.block_max_txs, n->env, node_on_commit, nc,
-                                 nc->cluster};
+    hanse_consensus_config cc = {nc->chain,         nc->mp,         n->cfg.block_interval_ms,
+                                 n->cfg.block_max_txs, n->env,       node_on_commit,
+                                 nc,                nc->cluster,    node_fetch_blocks,
+                                 nc};
     rc = hanse_consensus_start(nc->cluster ? &hanse_consensus_raft : &hanse_consensus_single,
                                &cc, &nc->cons, rej);
     if (rc != HANSE_OK) goto fail;
