@@ -129,6 +129,10 @@ const char *api_blob_media_type(json_t *anchor);
  * 0 when this node handles the request itself (no cluster, or it is the
  * leader). */
 int api_forward_to_leader(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp);
+/* A cluster node the chain's governance added (state cluster/node/<id>,
+ * status "member"): 1 and *out filled, else 0. For members that are not
+ * in this node's --peers list (forward.c, res_status.c). */
+int api_cluster_node_lookup(hanse_node_chain *nc, uint64_t raft_id, hanse_cluster_member *out);
 
 /* Query parameters. NULL if absent. */
 const char *api_param(hanse_req *rq, const char *name);

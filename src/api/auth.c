@@ -37,7 +37,6 @@
 #include "base/limits.h"
 #include "chain/chain.h"
 #include "chain/module.h"
-#include "encoding/cert.h"
 
 typedef struct fields {
   hanse_httpsig_field f[HANSE_AUTH_FIELDS_MAX];
@@ -254,10 +253,7 @@ int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
 int api_signed_by_validator(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp) {
   if (!require_signature(rq, nc, rq->body.data, rq->body.len, NULL, "read raw blocks", resp))
     return 0;
-  int at;
-  if (hanse_cert_is_validator(nc->chain->validators, nc->chain->validator_count, &rq->signer,
-                              &at))
-    return 1;
+  if (hanse_chain_is_validator(nc->chain, &rq->signer, NULL)) return 1;
   char hex[HANSE_HASH_HEX_BYTES];
   hanse_pubkey_hex(hex, &rq->signer);
   *resp = api_error(rq, 403, "auth.not_validator",

@@ -49,6 +49,32 @@ static size_t fwd_write(char *p, size_t size, size_t n, void *ctx) {
   return hanse_buf_status(&o->body) == HANSE_OK ? len : 0;
 }
 
+int api_cluster_node_lookup(hanse_node_chain *nc, uint64_t raft_id, hanse_cluster_member *out) {
+  char key[64];
+  snprintf(key, sizeof key, "cluster/node/%010" PRIu64, raft_id);
+  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
+  if (rd == NULL) return 0;
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  int rc = hanse_store_state_get(rd, key, strlen(key), &v, &found);
+  hanse_chain_reader_release(nc->chain, rd);
+  json_t *j = rc == HANSE_OK && found ? json_loadb((const char *)v.data, v.len, 0, NULL) : NULL;
+  hanse_buf_free(&v);
+  const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
+  const char *url = j ? json_string_value(json_object_get(j, "api_url")) : NULL;
+  const char *addr = j ? json_string_value(json_object_get(j, "raft_addr")) : NULL;
+  int ok = st && strcmp(st, "member") == 0 && url && addr;
+  if (ok) {
+    memset(out, 0, sizeof *out);
+    out->id = raft_id;
+    snprintf(out->raft_addr, sizeof out->raft_addr, "%s", addr);
+    snprintf(out->api_url, sizeof out->api_url, "%s", url);
+  }
+  json_decref(j);
+  return ok;
+}
+
 int api_forward_to_leader(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp) {
   if (nc->cluster == NULL || hanse_consensus_is_leader(nc->cons)) return 0;
   hanse_consensus_role role;
@@ -68,6 +94,10 @@ int api_forward_to_leader(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *
       role.leader_id && role.leader_id != role.self_id
           ? hanse_cluster_member_find(nc->cluster, role.leader_id)
           : NULL;
+  hanse_cluster_member voted; /* a node added by governance, not in --peers */
+  if (m == NULL && role.leader_id && role.leader_id != role.self_id &&
+      api_cluster_node_lookup(nc, role.leader_id, &voted))
+    m = &voted;
   if (m == NULL) {
     *resp = api_error(rq, 503, "cluster.no_leader", "no leader known to raft id %" PRIu64 " (%s); retry",
                       role.self_id,

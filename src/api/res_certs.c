@@ -45,7 +45,7 @@ static int cert_visit(void *ctx, uint64_t height, const hanse_pubkey *signer, co
   cert_json_ctx *cc = ctx;
   (void)height;
   int at;
-  if (!hanse_cert_is_validator(cc->chain->validators, cc->chain->validator_count, signer, &at))
+  if (!hanse_chain_is_validator(cc->chain, signer, &at))
     return 0;
   cc->distinct |= UINT64_C(1) << at;
   json_array_append_new(cc->sigs, sig_json(signer, sig));
@@ -56,7 +56,7 @@ json_t *api_certificate_json(hanse_store *rd, hanse_chain *c, uint64_t height) {
   cert_json_ctx cc = {c, json_array(), 0};
   if (cc.sigs == NULL) return NULL;
   if (height > 0) hanse_store_cert_scan(rd, height, height, cert_visit, &cc);
-  int n = c->validator_count;
+  int n = hanse_chain_validator_count(c);
   int q = hanse_cert_quorum(n);
   int k = __builtin_popcountll(cc.distinct);
   return json_pack("{s:o, s:i, s:i, s:b}", "signatures", cc.sigs, "validators", n, "quorum", q,

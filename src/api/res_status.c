@@ -46,7 +46,22 @@ static json_t *cluster_json(hanse_node_chain *nc) {
                         "raft_id", (json_int_t)r.self_id, "leader_id", (json_int_t)r.leader_id,
                         "term", (json_int_t)r.term, "ready", hanse_consensus_is_leader(nc->cons),
                         "diverged", r.diverged, "nodes", nodes);
-  if (j) json_object_set_new(j, "catchup", api_catchup_json(&r));
+  if (j == NULL) return NULL;
+  json_object_set_new(j, "catchup", api_catchup_json(&r));
+  /* The Raft configuration as this node sees it; members added by vote
+   * that are not in --peers are listed in "nodes" too. */
+  static const char *const conf_roles[] = {"", "voter", "standby", "spare"};
+  json_t *conf = json_array();
+  for (int i = 0; i < r.conf_count; i++) {
+    json_array_append_new(conf, json_pack("{s:I, s:s}", "raft_id", (json_int_t)r.conf[i].id,
+                                          "role", conf_roles[r.conf[i].role]));
+    hanse_cluster_member m;
+    if (hanse_cluster_member_find(nc->cluster, r.conf[i].id) == NULL &&
+        api_cluster_node_lookup(nc, r.conf[i].id, &m))
+      json_array_append_new(nodes, json_pack("{s:I, s:s, s:s}", "raft_id", (json_int_t)m.id,
+                                             "raft_addr", m.raft_addr, "api_url", m.api_url));
+  }
+  json_object_set_new(j, "raft_config", conf);
   return j;
 }
 

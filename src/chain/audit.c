@@ -463,6 +463,11 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       *bad_tx = hist_tx;
       rc = hist_rc;
     }
+    /* A node vote changes the validator set from the next block on. */
+    if (rc == HANSE_OK && chain_state_validators(mem, validators, &vcount) != HANSE_OK) {
+      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
+                            "block %" PRIu64 ": the state names no validators", height);
+    }
     *txs_checked += body.tx_count;
     prev_hash = row.hash;
     hanse_body_free(&body);

@@ -375,6 +375,11 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   }
   rc = chain_startup_check(c, rej);
   if (rc != HANSE_OK) goto fail;
+  /* The set in force now: genesis's, as changed by node votes since. */
+  if (chain_state_validators(c->writer, c->validators, &c->validator_count) != HANSE_OK) {
+    rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "the state names no validators");
+    goto fail;
+  }
   c->genesis = json_incref(g);
   c->signs_certs = node_key != NULL &&
                    hanse_cert_is_validator(c->validators, c->validator_count, &node_key->pub, NULL);
@@ -641,6 +646,46 @@ void hanse_chain_block_header(const hanse_block_pending *p, const uint8_t **byte
   if (height) *height = p->h.height;
 }
 
+/* After a commit: follow the validator set in the state (a node added or
+ * removed by vote, member_node.c) -- in force from the next block. A
+ * short scan of "validator/" on the writer, which just committed. */
+static void validators_refresh(hanse_chain *c) {
+  hanse_pubkey v[HANSE_VALIDATORS_MAX];
+  int n;
+  if (chain_state_validators(c->writer, v, &n) != HANSE_OK) return; /* kept as it was */
+  if (n == c->validator_count && memcmp(v, c->validators, (size_t)n * sizeof v[0]) == 0) return;
+  pthread_mutex_lock(&c->lock);
+  memcpy(c->validators, v, (size_t)n * sizeof v[0]);
+  c->validator_count = n;
+  c->signs_certs = c->node_key != NULL &&
+                   hanse_cert_is_validator(v, n, &c->node_key->pub, NULL);
+  pthread_mutex_unlock(&c->lock);
+  HANSE_INFO("chain %s: the validator set now has %d keys (this node %s one)", c->chain_id, n,
+             c->signs_certs ? "is" : "is not");
+}
+
+int hanse_chain_is_validator(hanse_chain *c, const hanse_pubkey *key, int *at) {
+  pthread_mutex_lock(&c->lock);
+  int yes = hanse_cert_is_validator(c->validators, c->validator_count, key, at);
+  pthread_mutex_unlock(&c->lock);
+  return yes;
+}
+
+int hanse_chain_validator_count(hanse_chain *c) {
+  pthread_mutex_lock(&c->lock);
+  int n = c->validator_count;
+  pthread_mutex_unlock(&c->lock);
+  return n;
+}
+
+int hanse_chain_validators(hanse_chain *c, hanse_pubkey *out) {
+  pthread_mutex_lock(&c->lock);
+  int n = c->validator_count;
+  memcpy(out, c->validators, (size_t)n * sizeof out[0]);
+  pthread_mutex_unlock(&c->lock);
+  return n;
+}
+
 int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
                              hanse_reject *rej) {
   HANSE_ASSERT(p->finished);
@@ -673,6 +718,7 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
   if (out) *out = c->tip;
   pthread_mutex_unlock(&c->lock);
   pending_free(p);
+  validators_refresh(c);
   return HANSE_OK;
 }
 

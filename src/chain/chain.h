@@ -64,6 +64,10 @@ typedef struct hanse_chain {
   char db_path[1024];
   hanse_store *writer;
   const hanse_keypair *node_key; /* borrowed: signs proposed blocks */
+  /* The validator set in force (state keys "validator/": genesis, then
+   * member.node_propose votes), updated by the writer after a commit that
+   * changed it, under `lock`: other threads read it with
+   * hanse_chain_validators. */
   hanse_pubkey validators[HANSE_VALIDATORS_MAX];
   int validator_count;
   pthread_mutex_t lock;          /* guards tip and the reader pool */
@@ -173,6 +177,14 @@ int hanse_chain_block_replicate(hanse_chain *c, const uint8_t *header, size_t he
                                 const uint8_t *body, size_t body_len,
                                 hanse_receipt *receipts, uint32_t receipts_cap,
                                 hanse_tip *out, hanse_reject *rej);
+
+/* Copy the validator set in force into out (HANSE_VALIDATORS_MAX
+ * entries); returns how many. Thread-safe. */
+int hanse_chain_validators(hanse_chain *c, hanse_pubkey *out);
+/* 1 if `key` is in the set in force (*at, when not NULL, its index), and
+ * the set's size. Thread-safe. */
+int hanse_chain_is_validator(hanse_chain *c, const hanse_pubkey *key, int *at);
+int hanse_chain_validator_count(hanse_chain *c);
 
 /* Divergence. hanse_chain_diverge records that this node's copy of the
  * chain differs from the cluster's at d->height (the first record wins;

@@ -12,6 +12,10 @@
 /* Genesis state writes (genesis.c). */
 int chain_genesis_apply(hanse_exec *ex, json_t *g);
 int chain_genesis_validators(json_t *g, hanse_pubkey *out, int *count);
+/* The validator set in force in a store's state: the keys under
+ * "validator/" (written by genesis, changed by member.node_propose votes),
+ * in key order. HANSE_ERR(INVALID) if none or malformed. */
+int chain_state_validators(hanse_store *s, hanse_pubkey *out, int *count);
 
 /* Load the genesis document stored in meta "genesis". *out new ref. */
 int chain_load_genesis(hanse_store *s, json_t **out, hanse_reject *rej);

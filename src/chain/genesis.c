@@ -191,3 +191,40 @@ int chain_genesis_validators(json_t *g, hanse_pubkey *out, int *count) {
   }
   return *count > 0 ? HANSE_OK : HANSE_ERR(INVALID);
 }
+
+typedef struct validators_ctx {
+  hanse_pubkey *out;
+  int n;
+  int bad;
+} validators_ctx;
+
+static int validator_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  validators_ctx *vc = ctx;
+  (void)v;
+  (void)vl;
+  char hex[HANSE_HASH_HEX_BYTES];
+  size_t pl = strlen("validator/");
+  if (kl != pl + 2 * HANSE_PUBKEY_BYTES || vc->n >= HANSE_VALIDATORS_MAX) {
+    vc->bad = 1;
+    return 1;
+  }
+  memcpy(hex, k + pl, 2 * HANSE_PUBKEY_BYTES);
+  hex[2 * HANSE_PUBKEY_BYTES] = 0;
+  if (hanse_pubkey_parse(&vc->out[vc->n], hex) != HANSE_OK) {
+    vc->bad = 1;
+    return 1;
+  }
+  vc->n++;
+  return 0;
+}
+
+int chain_state_validators(hanse_store *s, hanse_pubkey *out, int *count) {
+  validators_ctx vc = {out, 0, 0};
+  *count = 0;
+  int rc = hanse_store_state_scan(s, "validator/", strlen("validator/"), NULL, 0,
+                                  HANSE_VALIDATORS_MAX + 1, validator_visit, &vc);
+  if (rc != HANSE_OK) return rc;
+  if (vc.bad || vc.n == 0) return HANSE_ERR(INVALID);
+  *count = vc.n;
+  return HANSE_OK;
+}

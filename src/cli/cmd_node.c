@@ -15,7 +15,7 @@ const char cmd_node_usage[] =
     "                  [--block-interval-ms 100] [--block-max-txs 10000]\n"
     "                  [--verify-threads N]\n"
     "                  [--cluster CHAIN --raft-id N --peers LIST [--raft-addr HOST:PORT]\n"
-    "                   [--snapshot-every N]]\n"
+    "                   [--snapshot-every N] [--join]]\n"
     "\n"
     "Run a node serving every chain in DIR/chains/ (see 'hanse init'): the\n"
     "HTTP API (docs/API.md) and the block explorer at http://HOST:PORT/.\n"
@@ -43,6 +43,9 @@ const char cmd_node_usage[] =
     "  --snapshot-every N       a Raft snapshot every N blocks, N kept behind it (default\n"
     "                           512); a node further behind fetches the blocks it lacks\n"
     "                           from its peers' APIs, then follows the log\n"
+    "  --join                   this node was added by a vote (member.node_propose):\n"
+    "                           do not bootstrap Raft; wait for the leader to add it,\n"
+    "                           first as a non-voter that catches up, then as a voter\n"
     "Followers forward submissions to the leader; the Raft log lives in\n"
     "DIR/chains/CHAIN/raft/. See README.md, \"A cluster of three nodes\".\n";
 
@@ -68,6 +71,7 @@ int cmd_node(int argc, char **argv) {
                     {"raft-addr", "HOST:PORT", NULL, 0},
                     {"peers", "LIST", NULL, 0},
                     {"snapshot-every", "N", NULL, 0},
+                    {"join", NULL, NULL, 0},
                     {NULL, NULL, NULL, 0}};
   const char *pos[CLI_POSITIONAL_MAX];
   int rc = cli_parse("node", cmd_node_usage, opts, argc - 1, argv + 1, pos, 0, 0, NULL);
@@ -117,15 +121,16 @@ int cmd_node(int argc, char **argv) {
                       &every)) != CLI_GO)
       return rc;
     cluster.snapshot_every = (uint32_t)every;
+    cluster.join = cli_opt_set(opts, "join");
     cfg.cluster = &cluster;
     /* Smaller blocks keep a follower's apply within the election timeout
      * (limits.h); an explicit --block-max-txs wins. */
     if (cli_opt_str(opts, "block-max-txs", NULL) == NULL)
       cfg.block_max_txs = HANSE_CLUSTER_BLOCK_TXS_DEFAULT;
   } else if (cli_opt_str(opts, "peers", NULL) || cli_opt_str(opts, "raft-id", NULL) ||
-             cli_opt_str(opts, "raft-addr", NULL) || cli_opt_str(opts, "snapshot-every", NULL)) {
-    return cli_usage_error("node", "--peers, --raft-id, --raft-addr and --snapshot-every go "
-                                   "with --cluster CHAIN");
+             cli_opt_str(opts, "raft-addr", NULL) || cli_opt_str(opts, "snapshot-every", NULL) || cli_opt_set(opts, "join")) {
+    return cli_usage_error("node", "--peers, --raft-id, --raft-addr, --snapshot-every and "
+                                   "--join go with --cluster CHAIN");
   }
 
   hanse_modules_register_all();

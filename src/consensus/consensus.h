@@ -51,6 +51,9 @@ typedef struct hanse_cluster_config {
   hanse_cluster_member members[HANSE_CLUSTER_NODES_MAX];
   int member_count;
   uint32_t snapshot_every;           /* 0: HANSE_RAFT_SNAPSHOT_EVERY_DEFAULT */
+  int join;                          /* 1: a node added by governance
+                                        (member.node_propose): no bootstrap,
+                                        it waits for the leader to add it */
 } hanse_cluster_config;
 
 /* Parse a member list "ID@HOST:PORT@URL,ID@HOST:PORT@URL,...", e.g.
@@ -106,7 +109,15 @@ typedef struct hanse_consensus_role {
   int catchup_active;
   uint64_t catchup_runs, catchup_from, catchup_target, catchup_height, catchup_elapsed_ms;
   uint64_t catchup_peer;
+  /* The Raft configuration this node last saw: members and their roles. */
+  int conf_count;
+  struct {
+    uint64_t id;
+    int role; /* HANSE_RAFT_VOTER, _STANDBY, _SPARE */
+  } conf[HANSE_CLUSTER_NODES_MAX];
 } hanse_consensus_role;
+
+enum { HANSE_RAFT_VOTER = 1, HANSE_RAFT_STANDBY, HANSE_RAFT_SPARE };
 
 typedef struct hanse_consensus hanse_consensus;
 

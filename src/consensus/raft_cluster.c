@@ -79,6 +79,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <raft.h>
 #include <raft/uv.h>
 #include <uv.h>
@@ -162,6 +163,18 @@ typedef struct raft_cluster {
   int closing, close_started;
   uint64_t close_deadline_us;
   hanse_catchup_progress catchup; /* written by fsm_restore, read by role() */
+
+  /* Membership by governance (membership_tick): one change at a time. */
+  struct raft_change change_req;
+  int change_inflight;
+  uint64_t membership_next_us;
+  uint64_t membership_seen_height;
+  /* The Raft configuration as last seen, for role() (under conf_mu). */
+  pthread_mutex_t conf_mu;
+  int conf_count;
+  uint64_t conf_ids[HANSE_CLUSTER_NODES_MAX];
+  int conf_roles[HANSE_CLUSTER_NODES_MAX];
+  raft_index conf_seen_index;
 } raft_cluster;
 
 static void fatal(raft_cluster *c, const char *what, const hanse_reject *rej) {
@@ -468,6 +481,145 @@ static void maybe_propose(raft_cluster *c) {
   c->apply_inflight = 1;
 }
 
+/* ---- Membership (member.node_propose votes; member_node.c) ---- */
+
+static void on_transferred(struct raft_transfer *req) {
+  raft_cluster *c = req->data;
+  c->transfer_inflight = 0;
+}
+
+
+#define CLUSTER_MEMBERSHIP_EVERY_US (200u * 1000)
+
+typedef struct node_rec {
+  uint64_t id;
+  char raft_addr[HANSE_CLUSTER_ADDR_MAX];
+  int removed;
+} node_rec;
+
+typedef struct node_scan {
+  node_rec recs[HANSE_CLUSTER_NODES_MAX];
+  int n;
+} node_scan;
+
+static int node_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  node_scan *ns = ctx;
+  (void)k;
+  (void)kl;
+  if (ns->n == HANSE_CLUSTER_NODES_MAX) return 1;
+  json_t *j = json_loadb((const char *)v, vl, 0, NULL);
+  if (j == NULL) return 0;
+  node_rec *r = &ns->recs[ns->n];
+  r->id = (uint64_t)json_integer_value(json_object_get(j, "raft_id"));
+  const char *addr = json_string_value(json_object_get(j, "raft_addr"));
+  snprintf(r->raft_addr, sizeof r->raft_addr, "%s", addr ? addr : "");
+  const char *st = json_string_value(json_object_get(j, "status"));
+  r->removed = st == NULL || strcmp(st, "member") != 0;
+  json_decref(j);
+  if (r->id > 0) ns->n++;
+  return 0;
+}
+
+static void on_changed(struct raft_change *req, int status) {
+  raft_cluster *c = req->data;
+  c->change_inflight = 0;
+  if (status != 0)
+    HANSE_WARN("chain %s: a Raft membership change failed: %s; retrying", c->cl.chain_id,
+               raft_strerror(status));
+  c->membership_seen_height = 0; /* look again */
+}
+
+static const struct raft_server *conf_find(raft_cluster *c, uint64_t id) {
+  for (unsigned i = 0; i < c->raft.configuration.n; i++)
+    if (c->raft.configuration.servers[i].id == id) return &c->raft.configuration.servers[i];
+  return NULL;
+}
+
+/* Publish the configuration for role() when it changed. */
+static void conf_publish(raft_cluster *c) {
+  raft_index at = c->raft.configuration_uncommitted_index ? c->raft.configuration_uncommitted_index
+                                                           : c->raft.configuration_committed_index;
+  if (at == c->conf_seen_index && c->conf_count > 0) return;
+  c->conf_seen_index = at;
+  pthread_mutex_lock(&c->conf_mu);
+  c->conf_count = 0;
+  for (unsigned i = 0; i < c->raft.configuration.n && c->conf_count < HANSE_CLUSTER_NODES_MAX;
+       i++) {
+    c->conf_ids[c->conf_count] = c->raft.configuration.servers[i].id;
+    c->conf_roles[c->conf_count] = c->raft.configuration.servers[i].role;
+    c->conf_count++;
+  }
+  pthread_mutex_unlock(&c->conf_mu);
+}
+
+/* On the ready leader: bring the Raft group in line with the nodes the
+ * chain's governance added or removed (state keys cluster/node/). One
+ * step at a time, each a Raft configuration change: an added node joins
+ * as a spare, becomes a standby (it receives the log -- and a snapshot
+ * if it is far behind -- but does not vote), then a voter (libraft first
+ * catches it up); a removed node is removed, and a removed leader hands
+ * leadership over first. Looked at after each new block and each change. */
+static void membership_tick(raft_cluster *c) {
+  if (c->change_inflight || c->raft.configuration_uncommitted_index != 0) return;
+  uint64_t now = hanse_mono_us(c->cfg.env);
+  if (now < c->membership_next_us) return;
+  hanse_tip tip;
+  hanse_chain_tip(c->cfg.chain, &tip);
+  if (tip.height == c->membership_seen_height) return;
+  c->membership_next_us = now + CLUSTER_MEMBERSHIP_EVERY_US;
+  node_scan ns;
+  memset(&ns, 0, sizeof ns);
+  hanse_store *rd = hanse_chain_reader_acquire(c->cfg.chain);
+  if (rd == NULL) return;
+  int rc = hanse_store_state_scan(rd, "cluster/node/", strlen("cluster/node/"), NULL, 0,
+                                  HANSE_CLUSTER_NODES_MAX, node_visit, &ns);
+  hanse_chain_reader_release(c->cfg.chain, rd);
+  if (rc != HANSE_OK) return;
+  c->change_req.data = c;
+  for (int i = 0; i < ns.n; i++) {
+    const node_rec *r = &ns.recs[i];
+    const struct raft_server *s = conf_find(c, r->id);
+    int rv = 0;
+    const char *what = NULL;
+    if (r->removed) {
+      if (s == NULL) continue;
+      if (r->id == c->cl.self_id) {
+        /* A leader does not remove itself: another voter takes over
+         * and removes this node. */
+        if (!c->transfer_inflight) {
+          c->transfer_req.data = c;
+          if (raft_transfer(&c->raft, &c->transfer_req, 0, on_transferred) == 0)
+            c->transfer_inflight = 1;
+        }
+        return;
+      }
+      what = "removing";
+      rv = raft_remove(&c->raft, &c->change_req, r->id, on_changed);
+    } else if (s == NULL) {
+      if (r->raft_addr[0] == 0) continue;
+      what = "adding (as a spare)";
+      rv = raft_add(&c->raft, &c->change_req, r->id, r->raft_addr, on_changed);
+    } else if (s->role == RAFT_SPARE) {
+      what = "making a standby (receives the log, does not vote)";
+      rv = raft_assign(&c->raft, &c->change_req, r->id, RAFT_STANDBY, on_changed);
+    } else if (s->role == RAFT_STANDBY) {
+      what = "catching up and promoting to voter";
+      rv = raft_assign(&c->raft, &c->change_req, r->id, RAFT_VOTER, on_changed);
+    } else {
+      continue;
+    }
+    if (rv == 0) {
+      c->change_inflight = 1;
+      HANSE_INFO("chain %s: governance: %s node %" PRIu64, c->cl.chain_id, what, r->id);
+    } else {
+      HANSE_WARN("chain %s: governance: %s node %" PRIu64 " refused: %s (%s)", c->cl.chain_id,
+                 what, r->id, raft_strerror(rv), raft_errmsg(&c->raft));
+    }
+    return; /* one change at a time */
+  }
+  c->membership_seen_height = tip.height; /* nothing left to do at this height */
+}
+
 /* ---- Roles ---- */
 
 static void on_barrier(struct raft_barrier *req, int status) {
@@ -491,10 +643,6 @@ static void on_barrier(struct raft_barrier *req, int status) {
   }
 }
 
-static void on_transferred(struct raft_transfer *req) {
-  raft_cluster *c = req->data;
-  c->transfer_inflight = 0;
-}
 
 static int role_of(int state) {
   switch (state) {
@@ -558,6 +706,9 @@ static void tick(raft_cluster *c) {
       c->need_barrier = 0;
     }
   }
+  conf_publish(c);
+  if (st == RAFT_LEADER && c->leader_ready && !atomic_load(&c->stop_requested))
+    membership_tick(c);
   if (st == RAFT_LEADER && c->leader_ready && c->pend == NULL && !atomic_load(&c->stop_requested))
     maybe_propose(c);
 }
@@ -677,7 +828,9 @@ static int setup(raft_cluster *c) {
   for (int i = 0; i < c->cl.member_count && rv == 0; i++)
     rv = raft_configuration_add(&conf, c->cl.members[i].id, c->cl.members[i].raft_addr,
                                 RAFT_VOTER);
-  if (rv == 0) rv = raft_bootstrap(&c->raft, &conf);
+  /* A node joining an existing cluster (--join) does not bootstrap: it
+   * waits with an empty configuration until the leader adds it. */
+  if (rv == 0 && !c->cl.join) rv = raft_bootstrap(&c->raft, &conf);
   raft_configuration_close(&conf);
   if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
     snprintf(msg, cap, "raft_bootstrap: %s", raft_errmsg(&c->raft));
@@ -715,6 +868,7 @@ static void cluster_free(raft_cluster *c) {
   free(c->rs);
   free(c->lat);
   pthread_mutex_destroy(&c->mu);
+  pthread_mutex_destroy(&c->conf_mu);
   pthread_cond_destroy(&c->cv);
   free(c);
 }
@@ -741,6 +895,7 @@ static int cluster_start(const hanse_consensus_config *cfg, hanse_consensus **ou
   c->rs = calloc(c->cap, sizeof *c->rs);
   c->lat = calloc(c->cap, sizeof *c->lat);
   pthread_mutex_init(&c->mu, NULL);
+  pthread_mutex_init(&c->conf_mu, NULL);
   pthread_cond_init(&c->cv, NULL);
   c->state_seen = RAFT_UNAVAILABLE;
   atomic_store(&c->role, HANSE_ROLE_UNAVAILABLE);
@@ -811,6 +966,15 @@ static void cluster_role(hanse_consensus *cs, hanse_consensus_role *out) {
   out->catchup_height = atomic_load(&c->catchup.height);
   out->catchup_elapsed_ms = atomic_load(&c->catchup.elapsed_ms);
   out->catchup_peer = atomic_load(&c->catchup.peer);
+  pthread_mutex_lock(&c->conf_mu);
+  out->conf_count = c->conf_count;
+  for (int i = 0; i < c->conf_count; i++) {
+    out->conf[i].id = c->conf_ids[i];
+    out->conf[i].role = c->conf_roles[i] == RAFT_VOTER     ? HANSE_RAFT_VOTER
+                        : c->conf_roles[i] == RAFT_STANDBY ? HANSE_RAFT_STANDBY
+                                                           : HANSE_RAFT_SPARE;
+  }
+  pthread_mutex_unlock(&c->conf_mu);
 }
 
 const hanse_consensus_engine hanse_consensus_raft = {

@@ -143,7 +143,7 @@ int hanse_certs_receive(hanse_certs *cs, uint64_t height, const hanse_hash *hash
   if (height == 0 || height > (uint64_t)INT64_MAX)
     return hanse_reject_code(rej, "cert.bad_height", 400,
                              "block %" PRIu64 " has no certificate (heights 1 and up do)", height);
-  if (!hanse_cert_is_validator(c->validators, c->validator_count, signer, NULL))
+  if (!hanse_chain_is_validator(c, signer, NULL))
     return hanse_reject_code(rej, "cert.not_validator", 403,
                              "%s is not a validator of chain %s", hanse_pubkey_hex(hex, signer),
                              c->chain_id);
@@ -189,7 +189,7 @@ static int our_hash(hanse_certs *cs, uint64_t height, hanse_hash *out) {
 static void count_conflict(hanse_certs *cs, const cert_msg *m, const hanse_hash *ours) {
   hanse_chain *c = cs->chain;
   int at;
-  if (!hanse_cert_is_validator(c->validators, c->validator_count, &m->signer, &at)) return;
+  if (!hanse_chain_is_validator(c, &m->signer, &at)) return;
   conflict *k = NULL;
   for (int i = 0; i < cs->conflict_count && k == NULL; i++)
     if (cs->conflicts[i].height == m->height && hanse_hash_eq(&cs->conflicts[i].hash, &m->hash))
@@ -207,7 +207,7 @@ static void count_conflict(hanse_certs *cs, const cert_msg *m, const hanse_hash 
   }
   k->signers |= UINT64_C(1) << at;
   int signed_by = __builtin_popcountll(k->signers);
-  int q = hanse_cert_quorum(c->validator_count);
+  int q = hanse_cert_quorum(hanse_chain_validator_count(c));
   if (signed_by < q) return;
   hanse_divergence d;
   memset(&d, 0, sizeof d);
@@ -220,7 +220,7 @@ static void count_conflict(hanse_certs *cs, const cert_msg *m, const hanse_hash 
   snprintf(d.reason, sizeof d.reason,
            "%d of %d validators (quorum %d) signed another block at this height than the one "
            "stored here",
-           signed_by, c->validator_count, q);
+           signed_by, hanse_chain_validator_count(c), q);
   hanse_chain_diverge(c, &d);
 }
 
@@ -374,7 +374,7 @@ static void take_answer(hanse_certs *cs, uint64_t tip) {
     if (hanse_cert_msg_from_json(e, &m.height, &m.hash, &m.signer, &m.sig) != HANSE_OK) continue;
     if (m.height == 0 || m.height > tip) continue;
     if (memcmp(m.signer.b, cs->key->pub.b, HANSE_PUBKEY_BYTES) == 0) continue;
-    if (!hanse_cert_is_validator(cs->chain->validators, cs->chain->validator_count, &m.signer, NULL) ||
+    if (!hanse_chain_is_validator(cs->chain, &m.signer, NULL) ||
         !hanse_cert_sig_verify(&m.signer, cs->chain->chain_id, m.height, &m.hash, &m.sig))
       continue;
     settle(cs, &m);
@@ -387,8 +387,8 @@ static void repair(hanse_certs *cs, uint64_t tip) {
   have_ctx *h = calloc(1, sizeof *h);
   if (h == NULL) return;
   h->from = tip >= CERTS_REPAIR_WINDOW ? tip - CERTS_REPAIR_WINDOW + 1 : 1;
-  int want = cs->chain->validator_count < cs->cl->member_count ? cs->chain->validator_count
-                                                               : cs->cl->member_count;
+  int nv = hanse_chain_validator_count(cs->chain);
+  int want = nv < cs->cl->member_count ? nv : cs->cl->member_count;
   hanse_store_cert_scan(cs->wr, h->from, tip, have_visit, h);
   uint64_t lack = 0;
   for (uint64_t x = h->from; x <= tip && lack == 0; x++)

@@ -200,14 +200,15 @@ static int cluster_prepare(hanse_node *n, hanse_reject *rej) {
   if (nc == NULL)
     return hanse_reject_set(rej, HANSE_ERR(NOT_FOUND), "--cluster %s: no such chain in %s",
                             cl->chain_id, n->data_dir);
-  int known = 0;
-  for (int i = 0; i < nc->chain->validator_count; i++)
-    if (memcmp(nc->chain->validators[i].b, n->key.pub.b, HANSE_PUBKEY_BYTES) == 0) known = 1;
-  if (!known) {
+  /* The validator set in force (genesis, then node votes). A node that
+   * joins by vote (--join) holds only the genesis until it has caught up,
+   * so its key is not in its own copy yet: the others check its blocks. */
+  if (!cl->join && !hanse_chain_is_validator(nc->chain, &n->key.pub, NULL)) {
     char hex[HANSE_HASH_HEX_BYTES];
     return hanse_reject_set(rej, HANSE_ERR(INVALID),
-                            "--cluster %s: this node's key %s is not a validator in the chain's "
-                            "genesis; list every member's node key in \"validators\"",
+                            "--cluster %s: this node's key %s is not a validator of the chain; "
+                            "list every member's node key in the genesis's \"validators\", or "
+                            "add the node by vote (member.node_propose) and start it with --join",
                             cl->chain_id, hanse_pubkey_hex(hex, &n->key.pub));
   }
   snprintf(cl->raft_dir, sizeof cl->raft_dir, "%.900s/chains/%s/raft", n->data_dir,

@@ -33,7 +33,13 @@
  *   member/id/<org>/<id>           {"key":hex} (the member's current key)
  *   policy                         the chain's policy once a vote changed
  *                                   it (chain/policy.c)
- *   member/prop/<tx id hex>        proposal: {"id","org" or "policy","proposer",
+ *   validator/<hex>                "1": a validator (genesis; then node
+ *                                   votes, member_node.c)
+ *   cluster/node/<raft id>         a node added or removed by vote
+ *   cluster/validator_count        validators in force, once a vote
+ *                                   changed them
+ *   member/prop/<tx id hex>        proposal: {"id","org", "policy" or
+ *                                   "node","proposer",
  *                                   "proposer_org","height","threshold",
  *                                   "approvals":[org],"rejections":[org],
  *                                   "status":"open"|"admitted"|"adopted"|"rejected"}
@@ -59,8 +65,8 @@
 #include "modules/member/member_internal.h"
 
 static const char *const member_actions[] = {
-    "org_propose", "org_vote", "policy_propose", "register", "attest",
-    "rotate",      "suspend",  "resume",         "revoke",   NULL};
+    "org_propose", "org_vote", "policy_propose", "node_propose", "register",
+    "attest",      "rotate",   "suspend",        "resume",       "revoke",   NULL};
 static const char *const member_queries[] = {
     "org", "orgs", "member", "members", "proposal", "attestations", NULL};
 
@@ -93,9 +99,11 @@ int member_key_norm(const char *hex, char out[HANSE_HASH_HEX_BYTES]) {
   return 1;
 }
 
-/* Votes: admissions and policy changes (member_org.c). */
+/* Votes: admissions, policy changes and cluster nodes (member_org.c,
+ * member_node.c). */
 static int is_org_action(const char *action) {
-  return strncmp(action, "org_", 4) == 0 || strcmp(action, "policy_propose") == 0;
+  return strncmp(action, "org_", 4) == 0 || strcmp(action, "policy_propose") == 0 ||
+         strcmp(action, "node_propose") == 0;
 }
 
 static int member_check(const hanse_tx *tx, const char *action, json_t *p,

@@ -73,6 +73,8 @@ int member_admin_org(hanse_exec *ex, const char *keyhex, json_t **org_out);
 /* Number of organisations, and the admission threshold for that many. */
 int member_org_count(hanse_exec *ex, int *n);
 int member_threshold(hanse_exec *ex, int n_orgs, int *threshold);
+/* Number of validators in force (genesis, then node_propose votes). */
+int member_validator_count(hanse_exec *ex, int *n);
 /* Number of active admins of `org` other than `except` (may be NULL). */
 int member_other_admins(hanse_exec *ex, json_t *org, const char *except, int *n);
 
@@ -82,6 +84,12 @@ int member_org_verify(hanse_exec *ex, const hanse_tx *tx, const char *action,
                       json_t *p, hanse_reject *rej);
 int member_org_apply(hanse_exec *ex, const hanse_tx *tx, const char *action,
                      json_t *p);
+/* Cluster nodes by vote (member_node.c): the proposal's syntax, its
+ * canonical form, whether the change still makes sense, and adopting it. */
+int member_node_check(json_t *p, hanse_reject *rej);
+json_t *member_node_canonical(json_t *node);
+int member_node_change_ok(hanse_exec *ex, json_t *node, hanse_reject *rej);
+int member_node_adopt(hanse_exec *ex, json_t *node);
 int member_key_check(const char *action, json_t *p, hanse_reject *rej);
 int member_key_verify(hanse_exec *ex, const hanse_tx *tx, const char *action,
                       json_t *p, hanse_reject *rej);

@@ -5,6 +5,7 @@
  *   member.org_vote    {"proposal":"<tx id hex>","approve":true|false}
  *
  *   member.policy_propose {"policy":{...}}   (chain/policy.c: the format)
+ *   member.node_propose   {"node":{...}}     (member_node.c: cluster nodes)
  *
  * The same vote decides a change of the chain's policy: when approvals
  * reach the threshold the proposal is "adopted" and its policy written to
@@ -61,6 +62,7 @@ static int policy_roles_known(json_t *pol, hanse_reject *rej) {
 }
 
 int member_org_check(const char *action, json_t *p, hanse_reject *rej) {
+  if (strcmp(action, "node_propose") == 0) return member_node_check(p, rej);
   if (strcmp(action, "policy_propose") == 0) {
     json_t *pol = json_object_get(p, "policy");
     if (!json_is_object(pol))
@@ -174,6 +176,10 @@ int member_org_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, js
     json_decref(admin_of);
     return HANSE_OK;
   }
+  if (strcmp(action, "node_propose") == 0) {
+    json_decref(admin_of);
+    return member_node_change_ok(ex, json_object_get(p, "node"), rej);
+  }
   /* org_vote */
   const char *voter_org = json_string_value(json_object_get(admin_of, "id"));
   char key[MEMBER_KEY_MAX];
@@ -203,6 +209,11 @@ int member_org_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, js
              (json_int_t)json_array_size(ap) + 1 >=
                  json_integer_value(json_object_get(prop, "threshold")))
       rc = org_free(ex, json_object_get(prop, "org"), rej);
+    else if (json_is_true(json_object_get(p, "approve")) &&
+             json_object_get(prop, "node") != NULL &&
+             (json_int_t)json_array_size(ap) + 1 >=
+                 json_integer_value(json_object_get(prop, "threshold")))
+      rc = member_node_change_ok(ex, json_object_get(prop, "node"), rej);
   }
   json_decref(prop);
   json_decref(admin_of);
@@ -217,11 +228,13 @@ static int propose_apply(hanse_exec *ex, const hanse_tx *tx, json_t *p, const ch
   if (rc != HANSE_OK) return rc;
   char id[HANSE_HASH_HEX_BYTES], key[MEMBER_KEY_MAX];
   hanse_hash_hex(id, &tx->id);
-  json_t *policy = json_object_get(p, "policy");
+  json_t *policy = json_object_get(p, "policy"), *node = json_object_get(p, "node");
   json_t *prop = json_pack(
       "{s:s, s:o, s:s, s:O, s:I, s:I, s:i, s:i, s:[], s:[], s:s}", "id", id,
-      policy ? "policy" : "org",
-      policy ? json_deep_copy(policy) : org_canonical(json_object_get(p, "org")),
+      policy ? "policy" : node ? "node" : "org",
+      policy ? json_deep_copy(policy)
+      : node ? member_node_canonical(node)
+             : org_canonical(json_object_get(p, "org")),
       "proposer", signer, "proposer_org",
       json_object_get(admin_of, "id"), "height", (json_int_t)ex->height, "time_ms",
       (json_int_t)ex->time_ms, "threshold", threshold, "electorate", n, "approvals",
@@ -275,11 +288,13 @@ static int vote_apply(hanse_exec *ex, json_t *p, json_t *admin_of) {
   json_int_t rejections = (json_int_t)json_array_size(json_object_get(prop, "rejections"));
   json_int_t threshold = json_integer_value(json_object_get(prop, "threshold"));
   json_int_t electorate = json_integer_value(json_object_get(prop, "electorate"));
-  json_t *policy = json_object_get(prop, "policy");
+  json_t *policy = json_object_get(prop, "policy"), *node = json_object_get(prop, "node");
   if (approvals >= threshold) {
-    json_object_set_new(prop, "status", json_string(policy ? "adopted" : "admitted"));
+    json_object_set_new(prop, "status", json_string(policy || node ? "adopted" : "admitted"));
     json_object_set_new(prop, "decided_height", json_integer((json_int_t)ex->height));
-    rc = policy ? member_put_json(ex, "policy", policy) : admit(ex, json_object_get(prop, "org"));
+    rc = policy ? member_put_json(ex, "policy", policy)
+         : node ? member_node_adopt(ex, node)
+                : admit(ex, json_object_get(prop, "org"));
   } else if (electorate - rejections < threshold) {
     json_object_set_new(prop, "status", json_string("rejected"));
     json_object_set_new(prop, "decided_height", json_integer((json_int_t)ex->height));

@@ -255,3 +255,24 @@ int member_other_admins(hanse_exec *ex, json_t *org, const char *except, int *n)
   }
   return HANSE_OK;
 }
+
+/* The number of validators: the state key "cluster/validator_count" once
+ * a node was added or removed by vote (member_node.c keeps it), else the
+ * genesis's "validators". */
+int member_validator_count(hanse_exec *ex, int *n) {
+  *n = 0;
+  json_t *c;
+  int rc = member_get_json(ex, "cluster/validator_count", &c);
+  if (rc != HANSE_OK) return rc;
+  if (c != NULL) {
+    *n = (int)json_integer_value(c);
+    json_decref(c);
+    return HANSE_OK;
+  }
+  json_t *g;
+  rc = genesis_parsed(ex, &g);
+  if (rc != HANSE_OK || g == NULL) return rc;
+  *n = (int)json_array_size(json_object_get(g, "validators"));
+  json_decref(g);
+  return HANSE_OK;
+}

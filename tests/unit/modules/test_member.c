@@ -358,6 +358,78 @@ static void test_admission_majority(void **state) {
   audit_ok(m);
 }
 
+/* ---- cluster nodes by vote (member_node.c) ---- */
+
+static const char *propose_node(mx *m, int who, const char *node_json) {
+  return run(m, who, "member.node_propose", "{\"node\":%s}", node_json);
+}
+
+static void test_node_votes(void **state) {
+  mx *m = *state;
+  char node_hex[HANSE_HASH_HEX_BYTES], json[512], prop[HANSE_HASH_HEX_BYTES], val[256];
+  fx_hex(node_hex, &m->f.node.pub);
+  /* syntax */
+  assert_string_equal(propose_node(m, A, "{\"op\":\"swap\",\"raft_id\":2,\"key\":\"00\"}"),
+                      "member.bad_node");
+  snprintf(json, sizeof json, "{\"op\":\"add\",\"raft_id\":0,\"raft_addr\":\"h:1\","
+           "\"api_url\":\"http://h\",\"key\":\"%s\"}", m->hex[H]);
+  assert_string_equal(propose_node(m, A, json), "member.bad_node");
+  snprintf(json, sizeof json, "{\"op\":\"add\",\"raft_id\":2,\"raft_addr\":\"nohost\","
+           "\"api_url\":\"http://h\",\"key\":\"%s\"}", m->hex[H]);
+  assert_string_equal(propose_node(m, A, json), "member.bad_node");
+  snprintf(json, sizeof json, "{\"op\":\"add\",\"raft_id\":2,\"raft_addr\":\"h:1\","
+           "\"api_url\":\"ftp://h\",\"key\":\"%s\"}", m->hex[H]);
+  assert_string_equal(propose_node(m, A, json), "member.bad_node");
+  assert_string_equal(propose_node(m, A, "{\"op\":\"remove\",\"raft_id\":2,\"key\":\"xyz\"}"),
+                      "member.bad_key");
+  /* state checks: not an admin; the last validator; an existing one */
+  snprintf(json, sizeof json, "{\"op\":\"remove\",\"raft_id\":1,\"key\":\"%s\"}", node_hex);
+  assert_string_equal(propose_node(m, D, json), "member.not_admin");
+  assert_string_equal(propose_node(m, A, json), "member.last_validator");
+  snprintf(json, sizeof json, "{\"op\":\"add\",\"raft_id\":2,\"raft_addr\":\"10.0.0.2:9001\","
+           "\"api_url\":\"https://n2.example\",\"key\":\"%s\"}", node_hex);
+  assert_string_equal(propose_node(m, A, json), "member.exists");
+  /* add H as node 2: two of three organisations */
+  snprintf(json, sizeof json, "{\"op\":\"add\",\"raft_id\":2,\"raft_addr\":\"10.0.0.2:9001\","
+           "\"api_url\":\"https://n2.example\",\"key\":\"%s\"}", m->hex[H]);
+  assert_string_equal(propose_node(m, A, json), "ok");
+  snprintf(prop, sizeof prop, "%s", m->last_id);
+  assert_string_equal(vote(m, A, prop, 1), "ok");
+  assert_string_equal(prop_status(m, prop), "open");
+  assert_int_equal(hanse_chain_validator_count(m->f.chain), 1);
+  assert_string_equal(vote(m, B, prop, 1), "ok");
+  assert_string_equal(prop_status(m, prop), "adopted");
+  char vkey[128];
+  snprintf(vkey, sizeof vkey, "validator/%s", m->hex[H]);
+  assert_true(fx_state(&m->f, vkey, val, sizeof val));
+  assert_string_equal(val, "1");
+  assert_true(fx_state(&m->f, "cluster/node/0000000002", val, sizeof val));
+  assert_non_null(strstr(val, "\"status\":\"member\""));
+  assert_non_null(strstr(val, "10.0.0.2:9001"));
+  /* the chain follows the set from the next block on */
+  assert_int_equal(hanse_chain_validator_count(m->f.chain), 2);
+  assert_true(hanse_chain_is_validator(m->f.chain, &m->k[H].pub, NULL));
+  /* once only */
+  assert_string_equal(propose_node(m, A, json), "member.exists");
+  /* and out again */
+  snprintf(json, sizeof json, "{\"op\":\"remove\",\"raft_id\":2,\"key\":\"%s\"}", m->hex[H]);
+  assert_string_equal(propose_node(m, B, json), "ok");
+  snprintf(prop, sizeof prop, "%s", m->last_id);
+  assert_string_equal(vote(m, B, prop, 1), "ok");
+  assert_string_equal(vote(m, C, prop, 1), "ok");
+  assert_string_equal(prop_status(m, prop), "adopted");
+  assert_false(fx_state(&m->f, vkey, val, sizeof val));
+  assert_true(fx_state(&m->f, "cluster/node/0000000002", val, sizeof val));
+  assert_non_null(strstr(val, "\"status\":\"removed\""));
+  assert_int_equal(hanse_chain_validator_count(m->f.chain), 1);
+  assert_false(hanse_chain_is_validator(m->f.chain, &m->k[H].pub, NULL));
+  /* the validator set survives a restart (read from the state) */
+  hanse_reject rej;
+  assert_int_equal(fx_chain_reopen(&m->f, NULL, &rej), HANSE_OK);
+  assert_int_equal(hanse_chain_validator_count(m->f.chain), 1);
+  audit_ok(m); /* hanse verify follows the set block by block */
+}
+
 static void test_admission_threshold(void **state) {
   mx *m = *state;
   char prop[HANSE_HASH_HEX_BYTES], prop2[HANSE_HASH_HEX_BYTES];
@@ -668,6 +740,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_check, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_admission_majority, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_admission_threshold, setup_three, teardown),
+      cmocka_unit_test_setup_teardown(test_node_votes, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_register_and_attest, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_lifecycle, setup_default, teardown),
       cmocka_unit_test_setup_teardown(test_queries, setup_default, teardown),
