@@ -6,9 +6,16 @@
  * One syntax, "ID@HOST:PORT@URL" per member, comma-separated: the Raft id,
  * the address of its Raft transport (an IPv4 address and port: libraft's
  * TCP transport takes nothing else) and the base URL of its HTTP API,
- * where followers forward submissions. Every node of a cluster is given
- * the same list; the list is the initial Raft configuration, so it must be
- * identical everywhere (raft_bootstrap on each new node).
+ * where followers forward submissions. The list is the initial Raft
+ * configuration (raft_bootstrap on each new node), so every node must be
+ * given the same members with the same ids. The addresses are this node's
+ * own business: it listens on its own entry's Raft address and dials and
+ * calls the others at the addresses in its list, so these may differ from
+ * node to node as long as they reach the same member (the partition test
+ * routes each directed pair through a proxy of its own); the one
+ * exception is a snapshot installed from the leader, which carries the
+ * leader's list, addresses included. Normally every node is given the
+ * identical list.
  */
 #include <stdio.h>
 #include <stdlib.h>

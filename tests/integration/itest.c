@@ -412,7 +412,6 @@ void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *ta
                         size_t peers_size) {
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   json_t *validators = json_array();
-  int raft_ports[64];
   IT_CHECK(n >= 1 && n <= 64 && org != NULL && validators != NULL);
   for (int i = 0; i < n; i++) {
     memset(&nodes[i], 0, sizeof nodes[i]);
@@ -432,7 +431,7 @@ void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *ta
     json_array_append_new(validators, json_string(pub));
     json_decref(j);
     nodes[i].fixed_port = it_free_port();
-    raft_ports[i] = it_free_port();
+    nodes[i].raft_port = it_free_port();
   }
   json_t *g = json_pack("{s:s, s:[o], s:o}", "chain_id", chain_id, "organisations", org,
                         "validators", validators);
@@ -454,10 +453,29 @@ void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *ta
     const char *cp[] = {"cp", "-r", src, dst, NULL};
     IT_CHECK(it_run(cp, NULL) == 0);
   }
+  it_cluster_peers(nodes, n, -1, NULL, peers, peers_size);
+}
+
+it_proxy *it_cluster_proxy(const it_node *nodes, int n) {
+  int ports[IT_PROXY_NODES_MAX * 2];
+  IT_CHECK(n >= 2 && n <= IT_PROXY_NODES_MAX);
+  for (int j = 0; j < n; j++) {
+    ports[j * 2 + IT_PORT_RAFT] = nodes[j].raft_port;
+    ports[j * 2 + IT_PORT_API] = nodes[j].fixed_port;
+  }
+  return it_proxy_start(n, 2, ports);
+}
+
+void it_cluster_peers(const it_node *nodes, int n, int self, const it_proxy *proxy,
+                      char *peers, size_t peers_size) {
   size_t pl = 0;
-  for (int i = 0; i < n; i++) {
+  for (int j = 0; j < n; j++) {
+    int direct = proxy == NULL || j == self;
+    int raft = direct ? nodes[j].raft_port : it_proxy_port(proxy, self, j, IT_PORT_RAFT);
+    int api = direct ? nodes[j].fixed_port : it_proxy_port(proxy, self, j, IT_PORT_API);
+    IT_CHECK(raft > 0 && api > 0);
     int w = snprintf(peers + pl, peers_size - pl, "%s%d@127.0.0.1:%d@http://127.0.0.1:%d",
-                     i ? "," : "", i + 1, raft_ports[i], nodes[i].fixed_port);
+                     j ? "," : "", j + 1, raft, api);
     IT_CHECK(w > 0 && (size_t)w < peers_size - pl);
     pl += (size_t)w;
   }

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "crypto/sign.h"
+#include "itest_proxy.h"
 
 #define IT_CHECK(cond)                                                        \
   do {                                                                        \
@@ -34,6 +35,7 @@ typedef struct it_node {
   char log[300];
   int fixed_port;       /* > 0: it_start listens here (a cluster's URLs are
                            known before its nodes start) */
+  int raft_port;        /* a cluster member's Raft port (it_cluster_prepare) */
 } it_node;
 
 /* A TCP port on 127.0.0.1 free at the moment of asking. */
@@ -46,14 +48,30 @@ void it_sleep_ms(int ms);
 /* The data directories of an n-node cluster, nothing started: each node
  * a fresh temporary directory ("<tmp>/hanse-<tag>-XXXXXX") with its own
  * node key (`hanse keygen`, public key into keys[i] when keys is not
- * NULL) and a fixed API port; one chain `chain_id` whose genesis has
- * `org` (a JSON organisation object, stolen) as its only organisation and
- * the n node keys as validators, created in the first directory with
- * `hanse init` and copied to the others (a cluster shares one genesis
- * block); `peers` receives the --peers list ("1@127.0.0.1:RAFT@URL,..."). */
+ * NULL), a fixed API port and a Raft port (raft_port); one chain
+ * `chain_id` whose genesis has `org` (a JSON organisation object, stolen)
+ * as its only organisation and the n node keys as validators, created in
+ * the first directory with `hanse init` and copied to the others (a
+ * cluster shares one genesis block); `peers` receives the --peers list
+ * ("1@127.0.0.1:RAFT@URL,...") that every node may be given. */
 void it_cluster_prepare(it_node *nodes, int n, const char *hanse, const char *tag,
                         const char *chain_id, json_t *org, char (*keys)[65], char *peers,
                         size_t peers_size);
+
+/* A fault-injecting proxy (itest_proxy.h) between the n prepared members:
+ * port IT_PORT_RAFT of a node is its Raft port, IT_PORT_API its API port.
+ * NULL on failure. */
+#define IT_PORT_RAFT 0
+#define IT_PORT_API 1
+it_proxy *it_cluster_proxy(const it_node *nodes, int n);
+
+/* The --peers list of the n prepared members as node `self` is to see
+ * them: with proxy NULL every member's real ports (the list that
+ * it_cluster_prepare returns, the same for every node); otherwise its own
+ * entry with its real ports (it listens there) and every other member's
+ * Raft address and API URL at the proxy's port for the pair (self, j). */
+void it_cluster_peers(const it_node *nodes, int n, int self, const it_proxy *proxy,
+                      char *peers, size_t peers_size);
 
 /* Keys derived from a one-byte seed, so tests and the genesis agree. */
 void it_key(hanse_keypair *kp, uint8_t seed);

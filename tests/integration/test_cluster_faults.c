@@ -42,10 +42,9 @@
  *    agreed tip. Once the bit is flipped back the node starts, catches up
  *    and matches the others again.
  *
- * Not tested: a minority *partition* (a node that keeps running but cannot
- * reach the others). It needs a fault-injecting transport between the
- * nodes (the Raft TCP transport and the HTTP forwarding both); SIGSTOP of
- * one node is a paused node, not a partition, so it is not offered as one.
+ * A minority *partition* (nodes that keep running but cannot reach the
+ * others) is test_cluster_partition.c, through a fault-injecting proxy;
+ * SIGSTOP of one node is a paused node, not a partition.
  */
 #include <inttypes.h>
 #include <pthread.h>
