@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,5 +479,117 @@ void it_cluster_peers(const it_node *nodes, int n, int self, const it_proxy *pro
                      j ? "," : "", j + 1, raft, api);
     IT_CHECK(w > 0 && (size_t)w < peers_size - pl);
     pl += (size_t)w;
+  }
+}
+
+/* ---- Clusters ---- */
+
+json_t *it_chain_status(it_node *n, const char *chain) {
+  char path[160];
+  snprintf(path, sizeof path, "/v1/chains/%s/status", chain);
+  long st = 0;
+  json_t *s = it_get_json(n, path, &st);
+  if (s && st != 200) {
+    json_decref(s);
+    s = NULL;
+  }
+  return s;
+}
+
+int it_find_leader(it_node *nodes, int n, const char *chain) {
+  for (int i = 0; i < n; i++) {
+    if (nodes[i].pid == 0) continue;
+    json_t *s = it_chain_status(&nodes[i], chain);
+    if (s == NULL) continue;
+    json_t *c = json_object_get(s, "cluster");
+    const char *role = c ? json_string_value(json_object_get(c, "role")) : NULL;
+    int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
+    json_decref(s);
+    if (ok) return i;
+  }
+  return -1;
+}
+
+int it_wait_leader(it_node *nodes, int n, const char *chain, double timeout_s) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
+    int l = it_find_leader(nodes, n, chain);
+    if (l >= 0) return l;
+    it_sleep_ms(50);
+  }
+  return -1;
+}
+
+uint64_t it_wait_converged(it_node *nodes, int n, const char *chain, uint64_t min_height,
+                           double timeout_s) {
+  double until = it_now_s() + timeout_s;
+  while (it_now_s() < until) {
+    char hash0[80] = "", dig0[80] = "";
+    uint64_t h0 = 0;
+    int same = 1, first = 1;
+    for (int i = 0; i < n && same; i++) {
+      if (nodes[i].pid == 0) continue;
+      json_t *s = it_chain_status(&nodes[i], chain);
+      if (s == NULL) {
+        same = 0;
+        break;
+      }
+      uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
+      const char *hash = json_string_value(json_object_get(s, "last_hash"));
+      const char *dig = json_string_value(json_object_get(s, "state_digest"));
+      if (hash == NULL || dig == NULL) {
+        same = 0;
+      } else if (first) {
+        h0 = h;
+        snprintf(hash0, sizeof hash0, "%s", hash);
+        snprintf(dig0, sizeof dig0, "%s", dig);
+        first = 0;
+      } else if (h != h0 || strcmp(hash, hash0) != 0 || strcmp(dig, dig0) != 0) {
+        same = 0;
+      }
+      json_decref(s);
+    }
+    if (same && !first && h0 >= min_height) return h0;
+    it_sleep_ms(50);
+  }
+  for (int i = 0; i < n; i++)
+    if (nodes[i].pid) fprintf(stderr, "node %d log: %s\n", i + 1, nodes[i].log);
+  IT_CHECK(!"the nodes did not converge");
+  return 0;
+}
+
+void it_check_blocks_identical(it_node *nodes, int n, const char *chain, uint64_t height) {
+  for (uint64_t from = 1; from <= height; from += 100) {
+    uint64_t to = from + 99 < height ? from + 99 : height;
+    char path[192];
+    snprintf(path, sizeof path, "/v1/chains/%s/blocks?from=%" PRIu64 "&to=%" PRIu64, chain, from,
+             to);
+    json_t *want = NULL;
+    int want_node = 0;
+    for (int i = 0; i < n; i++) {
+      if (nodes[i].pid == 0) continue;
+      long st = 0;
+      json_t *j = it_get_json(&nodes[i], path, &st);
+      IT_CHECK(j != NULL && st == 200);
+      json_t *blocks = json_object_get(j, "blocks");
+      IT_CHECK(json_array_size(blocks) == to - from + 1);
+      if (want == NULL) {
+        want = j;
+        want_node = i;
+        continue;
+      }
+      json_t *wb = json_object_get(want, "blocks");
+      for (size_t k = 0; k < json_array_size(blocks); k++) {
+        const char *a = json_string_value(json_object_get(json_array_get(wb, k), "hash"));
+        const char *b = json_string_value(json_object_get(json_array_get(blocks, k), "hash"));
+        if (a == NULL || b == NULL || strcmp(a, b) != 0) {
+          fprintf(stderr, "block %" PRIu64 " differs between node %d and node %d\n", from + k,
+                  want_node + 1, i + 1);
+          IT_CHECK(0);
+        }
+      }
+      json_decref(j);
+    }
+    json_decref(want);
   }
 }

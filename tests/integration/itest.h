@@ -117,6 +117,23 @@ void it_tx_bytes(hanse_buf *out, const char *chain, const char *kind,
  * (malloc'd, may be NULL); return exit status (or -1). */
 int it_run(const char *const *argv, char **out);
 
+/* ---- Clusters: several nodes of one chain (nodes with pid 0 are
+ * stopped and skipped) ---- */
+
+/* GET /v1/chains/{chain}/status: the document on 200, else NULL. */
+json_t *it_chain_status(it_node *n, const char *chain);
+/* Index of the ready leader (role "leader", "ready": true), or -1. */
+int it_find_leader(it_node *nodes, int n, const char *chain);
+/* The same, polled until timeout_s; -1 if none. */
+int it_wait_leader(it_node *nodes, int n, const char *chain, double timeout_s);
+/* Wait until the running nodes agree on height (at least min_height), tip
+ * hash and state digest; returns the height. Fails the test at timeout. */
+uint64_t it_wait_converged(it_node *nodes, int n, const char *chain, uint64_t min_height,
+                           double timeout_s);
+/* Every block 1..height has the same hash on every running node (read in
+ * ranges of 100); fails the test naming the first that differs. */
+void it_check_blocks_identical(it_node *nodes, int n, const char *chain, uint64_t height);
+
 /* Chain status fields. */
 uint64_t it_height(it_node *n);
 void it_state_digest(it_node *n, char out[65]);

@@ -51,40 +51,6 @@ static char peers[1024];
 static char keys[N][65];
 static const char *hanse_bin;
 
-static json_t *status_of(it_node *n) {
-  long st = 0;
-  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
-  if (s && st != 200) {
-    json_decref(s);
-    s = NULL;
-  }
-  return s;
-}
-
-static int find_leader(void) {
-  for (int i = 0; i < N; i++) {
-    if (nodes[i].pid == 0) continue;
-    json_t *s = status_of(&nodes[i]);
-    if (s == NULL) continue;
-    json_t *c = json_object_get(s, "cluster");
-    const char *role = json_string_value(json_object_get(c, "role"));
-    int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
-    json_decref(s);
-    if (ok) return i;
-  }
-  return -1;
-}
-
-static int wait_leader(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int l = find_leader();
-    if (l >= 0) return l;
-    it_sleep_ms(50);
-  }
-  return -1;
-}
-
 static void start_node(int i) {
   char id[16];
   snprintf(id, sizeof id, "%d", i + 1);
@@ -138,7 +104,7 @@ static hanse_hash anchor(int to) {
 }
 
 static uint64_t height_of(int i) {
-  json_t *s = status_of(&nodes[i]);
+  json_t *s = it_chain_status(&nodes[i], CHAIN);
   IT_CHECK(s != NULL);
   uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
   json_decref(s);
@@ -382,7 +348,7 @@ int main(int argc, char **argv) {
                      keys, peers,
                      sizeof peers);
   for (int i = 0; i < N; i++) start_node(i);
-  int leader = wait_leader(10);
+  int leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0);
 
   /* 1. A few blocks, some through a follower. */
@@ -399,7 +365,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "client: certified proof accepted; short, forged and foreign refused\n");
 
   /* 4. Divergence of a follower. */
-  leader = wait_leader(5);
+  leader = it_wait_leader(nodes, N, CHAIN, 5);
   IT_CHECK(leader >= 0);
   int victim = (leader + 1) % N, other = (leader + 2) % N;
   uint64_t before = height_of(victim);
@@ -415,7 +381,7 @@ int main(int argc, char **argv) {
   json_t *dv = NULL;
   double until = it_now_s() + 10;
   while (it_now_s() < until) {
-    json_t *s = status_of(&nodes[victim]);
+    json_t *s = it_chain_status(&nodes[victim], CHAIN);
     IT_CHECK(s != NULL);
     dv = json_incref(json_object_get(s, "diverged"));
     json_decref(s);
@@ -483,7 +449,7 @@ int main(int argc, char **argv) {
   dv = NULL;
   until = it_now_s() + 5;
   while (it_now_s() < until) {
-    json_t *s = status_of(&nodes[other]);
+    json_t *s = it_chain_status(&nodes[other], CHAIN);
     IT_CHECK(s != NULL);
     dv = json_incref(json_object_get(s, "diverged"));
     json_decref(s);

@@ -40,41 +40,6 @@
 static it_node nodes[N];
 static char peers[1024];
 
-static json_t *status_of(it_node *n) {
-  long st = 0;
-  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
-  if (s && st != 200) {
-    json_decref(s);
-    s = NULL;
-  }
-  return s;
-}
-
-/* Index of the ready leader among the live nodes, or -1. */
-static int find_leader(void) {
-  for (int i = 0; i < N; i++) {
-    if (nodes[i].pid == 0) continue;
-    json_t *s = status_of(&nodes[i]);
-    if (s == NULL) continue;
-    json_t *c = json_object_get(s, "cluster");
-    int ok = c && strcmp(json_string_value(json_object_get(c, "role")), "leader") == 0 &&
-             json_is_true(json_object_get(c, "ready"));
-    json_decref(s);
-    if (ok) return i;
-  }
-  return -1;
-}
-
-static int wait_leader(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int l = find_leader();
-    if (l >= 0) return l;
-    it_sleep_ms(50);
-  }
-  return -1;
-}
-
 static void start_node(int i) {
   char id[16];
   snprintf(id, sizeof id, "%d", i + 1);
@@ -153,60 +118,6 @@ static int tx_present(it_node *n, const hanse_hash *id) {
   return ok;
 }
 
-/* Wait until the live nodes agree on height, tip hash and state digest;
- * returns the height. */
-static uint64_t wait_converged(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    char hash0[80] = "", dig0[80] = "";
-    uint64_t h0 = 0;
-    int same = 1, first = 1;
-    for (int i = 0; i < N && same; i++) {
-      if (nodes[i].pid == 0) continue;
-      json_t *s = status_of(&nodes[i]);
-      if (s == NULL) {
-        same = 0;
-        break;
-      }
-      uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
-      const char *hash = json_string_value(json_object_get(s, "last_hash"));
-      const char *dig = json_string_value(json_object_get(s, "state_digest"));
-      if (first) {
-        h0 = h;
-        snprintf(hash0, sizeof hash0, "%s", hash);
-        snprintf(dig0, sizeof dig0, "%s", dig);
-        first = 0;
-      } else if (h != h0 || strcmp(hash, hash0) != 0 || strcmp(dig, dig0) != 0) {
-        same = 0;
-      }
-      json_decref(s);
-    }
-    if (same && !first) return h0;
-    it_sleep_ms(50);
-  }
-  IT_CHECK(!"the nodes did not converge");
-  return 0;
-}
-
-/* Every block up to `height` hashes the same on every live node. */
-static void check_blocks_identical(uint64_t height) {
-  for (uint64_t h = 1; h <= height; h++) {
-    char path[96], want[80] = "";
-    snprintf(path, sizeof path, "/v1/chains/" CHAIN "/blocks/%" PRIu64, h);
-    for (int i = 0; i < N; i++) {
-      if (nodes[i].pid == 0) continue;
-      long st = 0;
-      json_t *b = it_get_json(&nodes[i], path, &st);
-      IT_CHECK(b != NULL && st == 200);
-      const char *hash = json_string_value(json_object_get(b, "hash"));
-      IT_CHECK(hash != NULL);
-      if (want[0] == 0) snprintf(want, sizeof want, "%s", hash);
-      IT_CHECK(strcmp(want, hash) == 0);
-      json_decref(b);
-    }
-  }
-}
-
 int main(int argc, char **argv) {
   IT_CHECK(argc >= 2);
   const char *hanse = argv[1];
@@ -222,7 +133,7 @@ int main(int argc, char **argv) {
 
   /* 1. */
   for (int i = 0; i < N; i++) start_node(i);
-  int leader = wait_leader(10);
+  int leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0);
   int follower = (leader + 1) % N;
   fprintf(stderr, "leader: node %d\n", leader + 1);
@@ -247,12 +158,12 @@ int main(int argc, char **argv) {
   json_decref(acct);
 
   /* 3. */
-  uint64_t h = wait_converged(10);
+  uint64_t h = it_wait_converged(nodes, N, CHAIN, 0, 10);
   IT_CHECK(h >= 2);
-  check_blocks_identical(h);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
 
   /* 4. The client talks to a node that will survive. */
-  int victim = wait_leader(5);
+  int victim = it_wait_leader(nodes, N, CHAIN, 5);
   IT_CHECK(victim >= 0);
   client *c = calloc(1, sizeof *c);
   IT_CHECK(c != NULL);
@@ -287,8 +198,8 @@ int main(int argc, char **argv) {
   fprintf(stderr, "client: %d transactions acknowledged (%d attempts), %.0f commits/s with one "
                   "in flight\n",
           c->acked, c->attempts, elapsed > 0 ? (c->acked - 1) / elapsed : 0.0);
-  h = wait_converged(10);
-  check_blocks_identical(h);
+  h = it_wait_converged(nodes, N, CHAIN, 0, 10);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   for (int i = 0; i < N; i++) {
     if (nodes[i].pid == 0) continue;
     for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[i], &c->ids[k]));
@@ -296,8 +207,8 @@ int main(int argc, char **argv) {
 
   /* 5. */
   start_node(victim);
-  h = wait_converged(20);
-  check_blocks_identical(h);
+  h = it_wait_converged(nodes, N, CHAIN, 0, 20);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[victim], &c->ids[k]));
   fprintf(stderr, "restarted node %d caught up to height %" PRIu64 "\n", victim + 1, h);
   free(c);

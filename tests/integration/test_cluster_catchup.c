@@ -43,40 +43,6 @@ static uint64_t seq;
 static hanse_hash acked[ACKS_MAX];
 static int nacked;
 
-static json_t *status_of(it_node *n) {
-  long st = 0;
-  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
-  if (s && st != 200) {
-    json_decref(s);
-    s = NULL;
-  }
-  return s;
-}
-
-static int find_leader(void) {
-  for (int i = 0; i < N; i++) {
-    if (nodes[i].pid == 0) continue;
-    json_t *s = status_of(&nodes[i]);
-    if (s == NULL) continue;
-    json_t *c = json_object_get(s, "cluster");
-    const char *role = c ? json_string_value(json_object_get(c, "role")) : NULL;
-    int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
-    json_decref(s);
-    if (ok) return i;
-  }
-  return -1;
-}
-
-static int wait_leader(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int l = find_leader();
-    if (l >= 0) return l;
-    it_sleep_ms(50);
-  }
-  return -1;
-}
-
 static void start_node(int i) {
   char id[16];
   snprintf(id, sizeof id, "%d", i + 1);
@@ -118,69 +84,6 @@ static void commit_one(int to) {
   IT_CHECK(!"a transaction was never acknowledged");
 }
 
-static void tip_of(it_node *n, uint64_t *height, char hash[80], char digest[80]) {
-  json_t *s = status_of(n);
-  IT_CHECK(s != NULL);
-  *height = (uint64_t)json_integer_value(json_object_get(s, "height"));
-  snprintf(hash, 80, "%s", json_string_value(json_object_get(s, "last_hash")));
-  snprintf(digest, 80, "%s", json_string_value(json_object_get(s, "state_digest")));
-  json_decref(s);
-}
-
-/* Wait until every node has the same height, tip hash and state digest,
- * at least `min_height`; returns the height. */
-static uint64_t wait_converged(uint64_t min_height, double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    uint64_t h0 = 0;
-    char hash0[80], dig0[80];
-    tip_of(&nodes[0], &h0, hash0, dig0);
-    int same = h0 >= min_height;
-    for (int i = 1; i < N && same; i++) {
-      uint64_t h;
-      char hash[80], dig[80];
-      tip_of(&nodes[i], &h, hash, dig);
-      same = h == h0 && strcmp(hash, hash0) == 0 && strcmp(dig, dig0) == 0;
-    }
-    if (same) return h0;
-    it_sleep_ms(50);
-  }
-  for (int i = 0; i < N; i++) fprintf(stderr, "node %d log: %s\n", i + 1, nodes[i].log);
-  IT_CHECK(!"the nodes did not converge");
-  return 0;
-}
-
-static void check_blocks_identical(uint64_t height) {
-  for (uint64_t from = 1; from <= height; from += 100) {
-    char path[128];
-    snprintf(path, sizeof path, "/v1/chains/" CHAIN "/blocks?from=%" PRIu64 "&to=%" PRIu64, from,
-             from + 99 > height ? height : from + 99);
-    json_t *want = NULL;
-    for (int i = 0; i < N; i++) {
-      long st = 0;
-      json_t *b = it_get_json(&nodes[i], path, &st);
-      IT_CHECK(b != NULL && st == 200);
-      json_t *arr = json_object_get(b, "blocks");
-      IT_CHECK(json_array_size(arr) > 0);
-      json_t *hashes = json_array();
-      size_t k;
-      json_t *blk;
-      json_array_foreach(arr, k, blk) json_array_append(hashes, json_object_get(blk, "hash"));
-      json_decref(b);
-      if (want == NULL) {
-        want = hashes;
-      } else {
-        if (!json_equal(want, hashes)) {
-          fprintf(stderr, "blocks from %" PRIu64 " differ on node %d\n", from, i + 1);
-          IT_CHECK(0);
-        }
-        json_decref(hashes);
-      }
-    }
-    json_decref(want);
-  }
-}
-
 static void check_acked_everywhere(void) {
   for (int i = 0; i < N; i++) {
     for (int k = 0; k < nacked; k++) {
@@ -202,7 +105,7 @@ static void check_acked_everywhere(void) {
 /* The node's last catch-up, as its status reports it; checks it ran and
  * went from `from` to at least `min_target`. */
 static void check_catchup_reported(int i, uint64_t from, uint64_t min_target) {
-  json_t *s = status_of(&nodes[i]);
+  json_t *s = it_chain_status(&nodes[i], CHAIN);
   IT_CHECK(s != NULL);
   json_t *cu = json_object_get(json_object_get(s, "cluster"), "catchup");
   IT_CHECK(json_is_object(cu));
@@ -281,23 +184,23 @@ int main(int argc, char **argv) {
   IT_CHECK(it_run(cp, NULL) == 0);
 
   for (int i = 0; i < N; i++) start_node(i);
-  int leader = wait_leader(15);
+  int leader = it_wait_leader(nodes, N, CHAIN, 15);
   IT_CHECK(leader >= 0);
   for (int k = 0; k < 5; k++) commit_one(leader);
-  uint64_t h = wait_converged(1, 20);
+  uint64_t h = it_wait_converged(nodes, N, CHAIN, 1, 20);
 
   /* ---- 1. a node that was down ---- */
   it_stop(&nodes[2]);
   uint64_t down_at = h;
-  leader = wait_leader(10);
+  leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0 && leader != 2);
   for (int k = 0; k < 80; k++) commit_one(leader);
   double t0 = it_now_s();
   start_node(2);
-  h = wait_converged(down_at + 80, 60);
+  h = it_wait_converged(nodes, N, CHAIN, down_at + 80, 60);
   printf("node 3 back: converged at height %" PRIu64 " in %.2f s\n", h, it_now_s() - t0);
   check_catchup_reported(2, down_at, down_at + 8);
-  check_blocks_identical(h);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
 
   /* ---- 2. a new node (empty chain) ---- */
   it_stop(&nodes[1]);
@@ -307,21 +210,21 @@ int main(int argc, char **argv) {
   IT_CHECK(it_run(rm, NULL) == 0);
   const char *restore[] = {"cp", "-a", pristine, chains, NULL};
   IT_CHECK(it_run(restore, NULL) == 0);
-  leader = wait_leader(10);
+  leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0);
   for (int k = 0; k < 20; k++) commit_one(leader);
   uint64_t target = it_height(&nodes[leader]);
   t0 = it_now_s();
   start_node(1);
-  h = wait_converged(target, 60);
+  h = it_wait_converged(nodes, N, CHAIN, target, 60);
   printf("node 2 (new, empty chain): converged at height %" PRIu64 " in %.2f s\n", h,
          it_now_s() - t0);
   check_catchup_reported(1, 0, target - 8);
-  check_blocks_identical(h);
-  leader = wait_leader(10);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
+  leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0);
   for (int k = 0; k < 3; k++) commit_one(1); /* through the new node */
-  h = wait_converged(h + 3, 20);
+  h = it_wait_converged(nodes, N, CHAIN, h + 3, 20);
   check_acked_everywhere();
 
   /* ---- 3. raw blocks are for validators ---- */

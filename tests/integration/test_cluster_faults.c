@@ -70,40 +70,6 @@ static char peers[2048];
 static const char *hanse;
 static uint64_t user_seq; /* last sequence used by signer seed 1 */
 
-static json_t *status_of(it_node *n) {
-  long st = 0;
-  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
-  if (s && st != 200) {
-    json_decref(s);
-    s = NULL;
-  }
-  return s;
-}
-
-static int find_leader(void) {
-  for (int i = 0; i < N; i++) {
-    if (nodes[i].pid == 0) continue;
-    json_t *s = status_of(&nodes[i]);
-    if (s == NULL) continue;
-    json_t *c = json_object_get(s, "cluster");
-    const char *role = c ? json_string_value(json_object_get(c, "role")) : NULL;
-    int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
-    json_decref(s);
-    if (ok) return i;
-  }
-  return -1;
-}
-
-static int wait_leader(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int l = find_leader();
-    if (l >= 0) return l;
-    it_sleep_ms(50);
-  }
-  return -1;
-}
-
 static void start_node(int i) {
   char id[16];
   snprintf(id, sizeof id, "%d", i + 1);
@@ -239,40 +205,6 @@ static void check_acked_present(client *c) {
   }
 }
 
-static uint64_t wait_converged(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    char hash0[80] = "", dig0[80] = "";
-    uint64_t h0 = 0;
-    int same = 1, first = 1;
-    for (int i = 0; i < N && same; i++) {
-      if (nodes[i].pid == 0) continue;
-      json_t *s = status_of(&nodes[i]);
-      if (s == NULL) {
-        same = 0;
-        break;
-      }
-      uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
-      const char *hash = json_string_value(json_object_get(s, "last_hash"));
-      const char *dig = json_string_value(json_object_get(s, "state_digest"));
-      if (hash == NULL || dig == NULL) same = 0;
-      else if (first) {
-        h0 = h;
-        snprintf(hash0, sizeof hash0, "%s", hash);
-        snprintf(dig0, sizeof dig0, "%s", dig);
-        first = 0;
-      } else if (h != h0 || strcmp(hash, hash0) != 0 || strcmp(dig, dig0) != 0) {
-        same = 0;
-      }
-      json_decref(s);
-    }
-    if (same && !first) return h0;
-    it_sleep_ms(50);
-  }
-  IT_CHECK(!"the nodes did not converge");
-  return 0;
-}
-
 static void block_hash(it_node *n, uint64_t h, char out[80]) {
   char path[96];
   snprintf(path, sizeof path, "/v1/chains/" CHAIN "/blocks/%" PRIu64, h);
@@ -285,24 +217,8 @@ static void block_hash(it_node *n, uint64_t h, char out[80]) {
   json_decref(b);
 }
 
-static void check_blocks_identical(uint64_t height) {
-  for (uint64_t h = 1; h <= height; h++) {
-    char want[80] = "";
-    for (int i = 0; i < N; i++) {
-      if (nodes[i].pid == 0) continue;
-      char hash[80];
-      block_hash(&nodes[i], h, hash);
-      if (want[0] == 0) snprintf(want, sizeof want, "%s", hash);
-      if (strcmp(want, hash) != 0) {
-        fprintf(stderr, "block %" PRIu64 " differs on node %d\n", h, i + 1);
-        IT_CHECK(0);
-      }
-    }
-  }
-}
-
 static uint64_t height_of(it_node *n) {
-  json_t *s = status_of(n);
+  json_t *s = it_chain_status(n, CHAIN);
   if (s == NULL) return 0;
   uint64_t h = (uint64_t)json_integer_value(json_object_get(s, "height"));
   json_decref(s);
@@ -328,7 +244,7 @@ static void setup_cluster(int n) {
 static void scenario_leader_kill(void) {
   double t0 = it_now_s();
   setup_cluster(5);
-  int leader = wait_leader(15);
+  int leader = it_wait_leader(nodes, N, CHAIN, 15);
   IT_CHECK(leader >= 0);
   int target = (leader + 1) % N;
   fprintf(stderr, "[5 nodes] leader: node %d, client through node %d\n", leader + 1, target + 1);
@@ -356,15 +272,15 @@ static void scenario_leader_kill(void) {
   IT_CHECK(first_after - t_kill <= 3.0);
   wait_acks(c, 20, 10);
   client_stop(c, th);
-  uint64_t h = wait_converged(15);
-  check_blocks_identical(h);
+  uint64_t h = it_wait_converged(nodes, N, CHAIN, 0, 15);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   check_acked_present(c);
   fprintf(stderr, "[5 nodes] 4 survivors identical at height %" PRIu64 ", %d acknowledged present\n",
           h, atomic_load(&c->acked));
 
   start_node(leader);
-  h = wait_converged(20);
-  check_blocks_identical(h);
+  h = it_wait_converged(nodes, N, CHAIN, 0, 20);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   check_acked_present(c);
   fprintf(stderr, "[5 nodes] restarted node %d caught up: all 5 identical at height %" PRIu64
                   " (%.1f s)\n",
@@ -451,7 +367,7 @@ static void expect_refused(int i, uint64_t height, const char *what, uint64_t he
 static void scenario_followers_and_tamper(void) {
   double t0 = it_now_s();
   setup_cluster(3);
-  IT_CHECK(wait_leader(15) >= 0);
+  IT_CHECK(it_wait_leader(nodes, N, CHAIN, 15) >= 0);
   const char *seed_env = getenv("HANSE_FAULT_SEED");
   unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
   srand(seed);
@@ -461,14 +377,14 @@ static void scenario_followers_and_tamper(void) {
   client *c = client_start(&th, all, 3);
   wait_acks(c, 10, 15);
   for (int round = 0; round < 5; round++) {
-    int leader = wait_leader(10);
+    int leader = it_wait_leader(nodes, N, CHAIN, 10);
     IT_CHECK(leader >= 0);
     int victim = (leader + 1 + rand() % 2) % N;
     it_kill(&nodes[victim]);
     /* The two survivors commit without it, for at least a second. */
     it_sleep_ms(1000);
     wait_acks(c, 10, 10);
-    int leader2 = wait_leader(10);
+    int leader2 = it_wait_leader(nodes, N, CHAIN, 10);
     IT_CHECK(leader2 >= 0);
     uint64_t h_at_restart = height_of(&nodes[leader2]);
     start_node(victim);
@@ -482,8 +398,8 @@ static void scenario_followers_and_tamper(void) {
     wait_acks(c, 5, 10);
   }
   client_stop(c, th);
-  uint64_t h = wait_converged(15);
-  check_blocks_identical(h);
+  uint64_t h = it_wait_converged(nodes, N, CHAIN, 0, 15);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   check_acked_present(c);
   fprintf(stderr, "[followers] all 3 identical at height %" PRIu64 " (every block), %d "
                   "acknowledged present on every node (%.1f s)\n",
@@ -492,7 +408,7 @@ static void scenario_followers_and_tamper(void) {
 
   /* 3. Tampered block on disk. */
   double t1 = it_now_s();
-  int leader = wait_leader(10);
+  int leader = it_wait_leader(nodes, N, CHAIN, 10);
   IT_CHECK(leader >= 0);
   int f = (leader + 1) % N;
   char tip_hash[80];
@@ -514,8 +430,8 @@ static void scenario_followers_and_tamper(void) {
   client_stop(c, th);
   /* Restored, the node starts, catches up and matches. */
   start_node(f);
-  h = wait_converged(20);
-  check_blocks_identical(h);
+  h = it_wait_converged(nodes, N, CHAIN, 0, 20);
+  it_check_blocks_identical(nodes, N, CHAIN, h);
   check_acked_present(c);
   fprintf(stderr, "[tamper] restored node %d started and caught up: all 3 identical at height "
                   "%" PRIu64 " (%.1f s)\n",

@@ -37,40 +37,6 @@ static char peers3[1024], peers4[1200];
 static const char *hanse;
 static uint64_t seq;
 
-static json_t *status_of(it_node *n) {
-  long st = 0;
-  json_t *s = it_get_json(n, "/v1/chains/" CHAIN "/status", &st);
-  if (s && st != 200) {
-    json_decref(s);
-    s = NULL;
-  }
-  return s;
-}
-
-static int find_leader(void) {
-  for (int i = 0; i < 4; i++) {
-    if (nodes[i].pid == 0) continue;
-    json_t *s = status_of(&nodes[i]);
-    if (s == NULL) continue;
-    json_t *c = json_object_get(s, "cluster");
-    const char *role = c ? json_string_value(json_object_get(c, "role")) : NULL;
-    int ok = role && strcmp(role, "leader") == 0 && json_is_true(json_object_get(c, "ready"));
-    json_decref(s);
-    if (ok) return i;
-  }
-  return -1;
-}
-
-static int wait_leader(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int l = find_leader();
-    if (l >= 0) return l;
-    it_sleep_ms(50);
-  }
-  return -1;
-}
-
 static void start_node(int i, const char *peers, int join) {
   char id[16];
   snprintf(id, sizeof id, "%d", i + 1);
@@ -97,7 +63,7 @@ static const char *commit(const char *kind, const char *payload, hanse_hash *id_
   snprintf(body, blen, "{\"txs\":[\"%s\"]}", hex);
   free(hex);
   for (int attempt = 0; attempt < 200; attempt++) {
-    int l = find_leader();
+    int l = it_find_leader(nodes, 4, CHAIN);
     if (l < 0) {
       it_sleep_ms(50);
       continue;
@@ -148,7 +114,7 @@ static const char *govern(const char *node_json) {
  * "voter", "standby", "spare" or NULL when absent (static). */
 static const char *conf_role(int i, uint64_t id) {
   static char role[16];
-  json_t *s = status_of(&nodes[i]);
+  json_t *s = it_chain_status(&nodes[i], CHAIN);
   if (s == NULL) return NULL;
   json_t *conf = json_object_get(json_object_get(s, "cluster"), "raft_config");
   size_t k;
@@ -162,42 +128,6 @@ static const char *conf_role(int i, uint64_t id) {
   }
   json_decref(s);
   return found;
-}
-
-static void tip_of(it_node *n, uint64_t *h, char hash[80], char dig[80]) {
-  json_t *s = status_of(n);
-  IT_CHECK(s != NULL);
-  *h = (uint64_t)json_integer_value(json_object_get(s, "height"));
-  snprintf(hash, 80, "%s", json_string_value(json_object_get(s, "last_hash")));
-  snprintf(dig, 80, "%s", json_string_value(json_object_get(s, "state_digest")));
-  json_decref(s);
-}
-
-static uint64_t wait_converged(double timeout_s) {
-  double until = it_now_s() + timeout_s;
-  while (it_now_s() < until) {
-    int first = -1, same = 1;
-    uint64_t h0 = 0;
-    char hash0[80] = "", dig0[80] = "";
-    for (int i = 0; i < 4 && same; i++) {
-      if (nodes[i].pid == 0) continue;
-      uint64_t h;
-      char hash[80], dig[80];
-      tip_of(&nodes[i], &h, hash, dig);
-      if (first < 0) {
-        first = i;
-        h0 = h;
-        snprintf(hash0, sizeof hash0, "%s", hash);
-        snprintf(dig0, sizeof dig0, "%s", dig);
-      } else {
-        same = h == h0 && strcmp(hash, hash0) == 0 && strcmp(dig, dig0) == 0;
-      }
-    }
-    if (same) return h0;
-    it_sleep_ms(50);
-  }
-  IT_CHECK(!"the running nodes did not converge");
-  return 0;
 }
 
 /* Line numbers of the first occurrences of a..c in a file (0: absent). */
@@ -252,14 +182,14 @@ int main(int argc, char **argv) {
   snprintf(peers4, sizeof peers4, "%s,4@%s@%s", peers3, addr4, url4);
 
   for (int i = 0; i < 3; i++) start_node(i, peers3, 0);
-  IT_CHECK(wait_leader(15) >= 0);
+  IT_CHECK(it_wait_leader(nodes, 4, CHAIN, 15) >= 0);
   for (int k = 0; k < 5; k++) note();
 
   /* Node 4 waits outside until voted in. */
   start_node(3, peers4, 1);
   it_sleep_ms(1000);
   IT_CHECK(it_height(n4) == 0);
-  IT_CHECK(conf_role(find_leader(), 4) == NULL);
+  IT_CHECK(conf_role(it_find_leader(nodes, 4, CHAIN), 4) == NULL);
 
   /* 1. a key that is already a validator */
   char json[512];
@@ -277,7 +207,7 @@ int main(int argc, char **argv) {
   IT_CHECK(strcmp(govern(json), "ok") == 0);
   int voter = 0;
   while (!voter && it_now_s() < t0 + 30) {
-    int l = find_leader();
+    int l = it_find_leader(nodes, 4, CHAIN);
     const char *r = l >= 0 ? conf_role(l, 4) : NULL;
     voter = r && strcmp(r, "voter") == 0;
     if (!voter) it_sleep_ms(50);
@@ -285,9 +215,9 @@ int main(int argc, char **argv) {
   IT_CHECK(voter);
   printf("node 4 voted in and a voter %.2f s after the proposal\n", it_now_s() - t0);
   note();
-  uint64_t h = wait_converged(30);
+  uint64_t h = it_wait_converged(nodes, 4, CHAIN, 0, 30);
   IT_CHECK(it_height(n4) == h && h > 5);
-  int leader = find_leader();
+  int leader = it_find_leader(nodes, 4, CHAIN);
   IT_CHECK(leader >= 0);
   const char *steps[] = {"adding (as a spare) node 4", "making a standby", "promoting to voter"};
   long at[3];
@@ -324,13 +254,13 @@ int main(int argc, char **argv) {
   IT_CHECK(strcmp(govern(json), "ok") == 0);
   int removed = 0;
   while (!removed && it_now_s() < t0 + 30) {
-    int l = find_leader();
+    int l = it_find_leader(nodes, 4, CHAIN);
     removed = l >= 0 && conf_role(l, (uint64_t)gone + 1) == NULL;
     if (!removed) it_sleep_ms(50);
   }
   IT_CHECK(removed);
   printf("node %d removed %.2f s after the proposal\n", gone + 1, it_now_s() - t0);
-  leader = find_leader();
+  leader = it_find_leader(nodes, 4, CHAIN);
   IT_CHECK(leader >= 0);
   int second = -1;
   for (int i = 0; i < 3 && second < 0; i++)
@@ -341,7 +271,7 @@ int main(int argc, char **argv) {
     note();
     printf("committed with nodes %d and %d stopped (2 of 3 voters)\n", gone + 1, second + 1);
   }
-  h = wait_converged(30);
+  h = it_wait_converged(nodes, 4, CHAIN, 0, 30);
   printf("test_cluster_membership: ok (height %" PRIu64 ")\n", h);
   for (int i = 0; i < 4; i++) it_stop(&nodes[i]);
   for (int i = 0; i < 4; i++) it_remove_dir(&nodes[i]);
