@@ -94,7 +94,7 @@ typedef struct hanse_consensus_role {
   uint64_t self_id;                 /* 0 for single */
   uint64_t leader_id;               /* 0: no leader known */
   uint64_t term;
-  int diverged;                     /* stopped applying: see raft_cluster.c */
+  int diverged;                     /* stopped applying: see raft_fsm.c */
 } hanse_consensus_role;
 
 typedef struct hanse_consensus hanse_consensus;
