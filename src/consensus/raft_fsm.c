@@ -428,8 +428,11 @@ void hanse_raft_fsm_transition(hanse_raft_fsm *c, struct raft *r) {
 
 void hanse_raft_fsm_propose(hanse_raft_fsm *c, struct raft *r) {
   use_raft(c, r);
+  /* Not while a raft_apply awaits its callback, even with no block
+   * pending (apply may have resolved it first): apply_req is still in
+   * libraft's queue, and submitting it again corrupts that queue. */
   if (raft_state(c->raft) == RAFT_LEADER && c->leader_ready && c->pend == NULL &&
-      !atomic_load(&c->diverged))
+      !c->apply_inflight && !atomic_load(&c->diverged))
     maybe_propose(c);
 }
 

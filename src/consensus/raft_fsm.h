@@ -93,10 +93,11 @@ void hanse_raft_fsm_hand_over(hanse_raft_fsm *c, struct raft *r);
  * it stopped leading; a new leader issues its raft_barrier (its callback
  * makes it ready). */
 void hanse_raft_fsm_transition(hanse_raft_fsm *c, struct raft *r);
-/* A ready leader with no block pending cuts a block from the mempool
- * (block_max_txs ready, or block_interval_ms since the last cut),
- * executes it, and raft_applies its entry; otherwise nothing. The block
- * commits through apply, or is abandoned when the request fails. */
+/* A ready leader with no block pending and no raft_apply in flight cuts
+ * a block from the mempool (block_max_txs ready, or block_interval_ms
+ * since the last cut), executes it, and raft_applies its entry;
+ * otherwise nothing. The block commits through apply, or is abandoned
+ * when the request fails. */
 void hanse_raft_fsm_propose(hanse_raft_fsm *c, struct raft *r);
 /* Give the pending block up, if any: roll back, entries back to the pool
  * (the pool is cleared later, once this node is not leader). */
