@@ -300,7 +300,7 @@ static void maybe_propose(hanse_raft_fsm *c) {
     hanse_mempool_done(c->cfg.mp, t, 0);
     if (rc == HANSE_ERR(STORE_FAILED) || rc == HANSE_ERR(IO))
       fatal(c, "cannot execute a block", &rej);
-    HANSE_ERROR("chain %s: %s: %s; retrying", rej.code, rej.message, c->cl.chain_id);
+    HANSE_ERROR("chain %s: %s: %s; retrying", c->cl.chain_id, rej.code, rej.message);
     return;
   }
   const uint8_t *hb;
