@@ -452,7 +452,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
                             uint32_t receipts_cap, hanse_tip *out,
                             hanse_reject *rej) {
   /* The three steps below, back to back: the single-node sequencer's path.
-   * The cluster runs them apart (consensus/raft_cluster.c). */
+   * The cluster runs them apart (consensus/raft_fsm.c). */
   hanse_block_pending *p;
   int rc = hanse_chain_block_execute(c, body_bytes, body_len, ids, payloads, n_ids, time_ms,
                                      receipts, receipts_cap, &p, rej);

@@ -129,7 +129,7 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body, size_t body_len
                             hanse_reject *rej);
 
 /* The same block path in steps, for a replicated chain (the Raft cluster,
- * consensus/raft_cluster.c), where a block is executed before it is
+ * consensus/raft_fsm.c), where a block is executed before it is
  * proposed and committed only once the cluster agreed on it. One pending
  * block at a time per chain, all steps on one thread; the pending block
  * holds the writer's open SQLite transaction.

@@ -103,7 +103,7 @@ typedef struct hanse_consensus_role {
   uint64_t self_id;                 /* 0 for single */
   uint64_t leader_id;               /* 0: no leader known */
   uint64_t term;
-  int diverged;                     /* stopped applying: see raft_cluster.c */
+  int diverged;                     /* stopped applying: see raft_fsm.c */
   /* Catch-up from a snapshot (catchup.h): the last one, or the current
    * one while catchup_active. catchup_runs 0: none since start. */
   int catchup_active;
