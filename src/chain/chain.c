@@ -664,6 +664,27 @@ static void validators_refresh(hanse_chain *c) {
              c->signs_certs ? "is" : "is not");
 }
 
+int hanse_chain_last_seq(hanse_chain *c, const hanse_pubkey *signer, uint64_t *last) {
+  *last = 0;
+  hanse_store *rd = hanse_chain_reader_acquire(c);
+  if (rd == NULL) return HANSE_ERR(IO);
+  char key[sizeof HANSE_SEQ_PREFIX + 2 * HANSE_PUBKEY_BYTES];
+  memcpy(key, HANSE_SEQ_PREFIX, sizeof HANSE_SEQ_PREFIX - 1);
+  hanse_pubkey_hex(key + sizeof HANSE_SEQ_PREFIX - 1, signer);
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  int rc = hanse_store_state_get(rd, key, strlen(key), &v, &found);
+  if (rc == HANSE_OK && found) {
+    char num[24] = "";
+    if (v.len < sizeof num) memcpy(num, v.data, v.len);
+    *last = strtoull(num, NULL, 10);
+  }
+  hanse_buf_free(&v);
+  hanse_chain_reader_release(c, rd);
+  return rc;
+}
+
 int hanse_chain_is_validator(hanse_chain *c, const hanse_pubkey *key, int *at) {
   pthread_mutex_lock(&c->lock);
   int yes = hanse_cert_is_validator(c->validators, c->validator_count, key, at);

@@ -178,6 +178,11 @@ int hanse_chain_block_replicate(hanse_chain *c, const uint8_t *header, size_t he
                                 hanse_receipt *receipts, uint32_t receipts_cap,
                                 hanse_tip *out, hanse_reject *rej);
 
+/* The last committed sequence number of `signer` (0: none yet), read on
+ * a reader connection: what a mempool asks on a signer's first sight.
+ * Thread-safe. */
+int hanse_chain_last_seq(hanse_chain *c, const hanse_pubkey *signer, uint64_t *last);
+
 /* Copy the validator set in force into out (HANSE_VALIDATORS_MAX
  * entries); returns how many. Thread-safe. */
 int hanse_chain_validators(hanse_chain *c, hanse_pubkey *out);

@@ -34,24 +34,7 @@ hanse_node_chain *hanse_node_find_chain(hanse_node *n, const char *id, size_t le
 /* The mempool asks for a signer's committed sequence on first sight. */
 static int node_seq_lookup(void *ctx, const hanse_pubkey *signer, uint64_t *last) {
   hanse_node_chain *nc = ctx;
-  *last = 0;
-  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
-  if (rd == NULL) return HANSE_ERR(IO);
-  char key[sizeof HANSE_SEQ_PREFIX + 2 * HANSE_PUBKEY_BYTES];
-  memcpy(key, HANSE_SEQ_PREFIX, sizeof HANSE_SEQ_PREFIX - 1);
-  hanse_pubkey_hex(key + sizeof HANSE_SEQ_PREFIX - 1, signer);
-  hanse_buf v;
-  hanse_buf_init(&v);
-  int found = 0;
-  int rc = hanse_store_state_get(rd, key, strlen(key), &v, &found);
-  if (rc == HANSE_OK && found) {
-    char num[24] = "";
-    if (v.len < sizeof num) memcpy(num, v.data, v.len);
-    *last = strtoull(num, NULL, 10);
-  }
-  hanse_buf_free(&v);
-  hanse_chain_reader_release(nc->chain, rd);
-  return rc;
+  return hanse_chain_last_seq(nc->chain, signer, last);
 }
 
 static void node_on_commit(void *ctx, int ok, const hanse_tip *tip,

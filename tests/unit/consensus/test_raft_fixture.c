@@ -113,24 +113,7 @@ static void quiet_emit(struct raft_tracer *t, int type, const void *info) {
 
 static int seq_lookup(void *ctx, const hanse_pubkey *signer, uint64_t *last) {
   server *s = ctx;
-  *last = 0;
-  char key[sizeof HANSE_SEQ_PREFIX + 2 * HANSE_PUBKEY_BYTES];
-  memcpy(key, HANSE_SEQ_PREFIX, sizeof HANSE_SEQ_PREFIX - 1);
-  hanse_pubkey_hex(key + sizeof HANSE_SEQ_PREFIX - 1, signer);
-  hanse_store *rd = hanse_chain_reader_acquire(s->chain);
-  if (rd == NULL) return HANSE_ERR(IO);
-  hanse_buf v;
-  hanse_buf_init(&v);
-  int found = 0;
-  int rc = hanse_store_state_get(rd, key, strlen(key), &v, &found);
-  if (rc == HANSE_OK && found) {
-    char num[24] = "";
-    if (v.len < sizeof num) memcpy(num, v.data, v.len);
-    *last = strtoull(num, NULL, 10);
-  }
-  hanse_buf_free(&v);
-  hanse_chain_reader_release(s->chain, rd);
-  return rc;
+  return hanse_chain_last_seq(s->chain, signer, last);
 }
 
 /* Counted, not asserted: this runs inside libraft. */
