@@ -69,21 +69,39 @@ void it_pubhex(char out[65], uint8_t seed) {
   hanse_pubkey_hex(out, &kp.pub);
 }
 
-static int free_port(void) {
+/* A port on 127.0.0.1 free at the moment of asking, chosen at random
+ * BELOW the kernel's ephemeral range (32768-60999 by default): a port the
+ * kernel hands out for bind(0) is also what it hands out as the local
+ * port of outgoing connections -- curl's, libraft's, the test proxy's --
+ * so a cluster's ports, fixed before its nodes start, could be taken by
+ * a connection in the meantime. Ports 20000-32767 are never used that
+ * way; two tests picking the same one is left to chance (1 in ~12,000)
+ * and to the bind check. */
+#define IT_PORT_LOW 20000
+#define IT_PORT_HIGH 32767
+
+static int port_bindable(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    close(fd);
-    return -1;
-  }
-  socklen_t len = sizeof sa;
-  getsockname(fd, (struct sockaddr *)&sa, &len);
-  int port = ntohs(sa.sin_port);
+  sa.sin_port = htons((uint16_t)port);
+  int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   close(fd);
-  return port;
+  return ok;
+}
+
+static int free_port(void) {
+  static unsigned seed;
+  if (seed == 0) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    seed = seed * 1103515245u + 12345u;
+    int port = IT_PORT_LOW + (int)((seed >> 8) % (IT_PORT_HIGH - IT_PORT_LOW + 1));
+    if (port_bindable(port)) return port;
+  }
+  return -1;
 }
 
 int it_free_port(void) { return free_port(); }
