@@ -97,36 +97,16 @@ static int transfer(hanse_client *c, const char *path, upload_src *src, uint64_t
   /* Signed requests carry Content-Digest among the signed headers. */
   const char *lines[] = {"Expect:", src ? "Content-Type: application/octet-stream" : "Accept: */*",
                          src && c->signer == NULL ? cd_line : NULL};
-  for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i]; i++) {
-    struct curl_slist *h = curl_slist_append(headers, lines[i]);
-    if (h == NULL) {
-      rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-      goto done;
-    }
-    headers = h;
-  }
-  if (c->signer != NULL) {
-    rc = client_sign_request(c, method, url, NULL, src ? (size_t)src_len : 0, cd, &headers, rej);
-    if (rc != HANSE_OK) goto done;
-  }
+  rc = client_prepare(c, method, url, lines, sizeof lines / sizeof lines[0], NULL,
+                      src ? (size_t)src_len : 0, cd, &headers, rej);
+  if (rc != HANSE_OK) goto done;
   CURL *k = c->curl;
-  curl_easy_reset(k);
-  c->errbuf[0] = 0;
   sink sk = {answer, answer_max};
   long low_speed_s = c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1;
-  curl_easy_setopt(k, CURLOPT_URL, url);
-  curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->errbuf);
-  curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS,
-                   c->timeout_ms < CLIENT_CONNECT_TIMEOUT_MS ? c->timeout_ms
-                                                             : CLIENT_CONNECT_TIMEOUT_MS);
   curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, BLOB_LOW_SPEED_BYTES);
   curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, low_speed_s);
-  curl_easy_setopt(k, CURLOPT_USERAGENT, "hanse-client/1");
-  curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(k, CURLOPT_WRITEDATA, &sk);
-  curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
   if (src) {
     curl_easy_setopt(k, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(k, CURLOPT_READFUNCTION, on_read);

@@ -56,6 +56,16 @@ int client_request(hanse_client *c, const char *method, const char *path,
 int client_sign_request(hanse_client *c, const char *method, const char *url,
                         const void *body, size_t body_len, const char *content_digest,
                         struct curl_slist **headers, hanse_reject *rej);
+/* Start a request on the client's curl handle: the header lines (NULL
+ * entries skipped) and, when the client signs, the RFC 9421 headers
+ * (client_sign_request's body/content_digest rules) into *headers (the
+ * caller frees it); then reset the handle and set what every request
+ * shares: URL, no signals, error buffer, connect timeout, user agent,
+ * headers, http(s) only. The caller sets the method, body, answer sink
+ * and time limits. */
+int client_prepare(hanse_client *c, const char *method, const char *url,
+                   const char *const *lines, size_t nlines, const void *body, size_t body_len,
+                   const char *content_digest, struct curl_slist **headers, hanse_reject *rej);
 int client_fail_transport(hanse_client *c, int curl_code, const char *url,
                           hanse_reject *rej);
 int client_fail_status(json_t *doc, long status, const char *url, hanse_reject *rej);

@@ -148,6 +148,34 @@ int client_sign_request(hanse_client *c, const char *method, const char *url,
   return HANSE_OK;
 }
 
+int client_prepare(hanse_client *c, const char *method, const char *url,
+                   const char *const *lines, size_t nlines, const void *body, size_t body_len,
+                   const char *content_digest, struct curl_slist **headers, hanse_reject *rej) {
+  for (size_t i = 0; i < nlines; i++) {
+    if (lines[i] == NULL) continue;
+    struct curl_slist *h = curl_slist_append(*headers, lines[i]);
+    if (h == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+    *headers = h;
+  }
+  if (c->signer != NULL) {
+    int rc = client_sign_request(c, method, url, body, body_len, content_digest, headers, rej);
+    if (rc != HANSE_OK) return rc;
+  }
+  CURL *k = c->curl;
+  curl_easy_reset(k);
+  c->errbuf[0] = 0;
+  curl_easy_setopt(k, CURLOPT_URL, url);
+  curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS,
+                   c->timeout_ms < CLIENT_CONNECT_TIMEOUT_MS ? c->timeout_ms
+                                                             : CLIENT_CONNECT_TIMEOUT_MS);
+  curl_easy_setopt(k, CURLOPT_USERAGENT, "hanse-client/1");
+  curl_easy_setopt(k, CURLOPT_HTTPHEADER, *headers);
+  curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
+  return HANSE_OK;
+}
+
 int client_request(hanse_client *c, const char *method, const char *path,
                    const char *content_type, const void *body, size_t body_len,
                    long extra_timeout_ms, json_t **out, hanse_reject *rej) {
@@ -168,35 +196,14 @@ int client_request(hanse_client *c, const char *method, const char *path,
    * for nothing. */
   const char *lines[] = {"Accept: application/json", "Expect:", content_type ? ct : NULL};
   struct curl_slist *headers = NULL;
-  for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i]; i++) {
-    struct curl_slist *h = curl_slist_append(headers, lines[i]);
-    if (h == NULL) {
-      rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-      goto done;
-    }
-    headers = h;
-  }
-  if (c->signer != NULL) {
-    rc = client_sign_request(c, method, url, body, body_len, NULL, &headers, rej);
-    if (rc != HANSE_OK) goto done;
-  }
-
+  rc = client_prepare(c, method, url, lines, sizeof lines / sizeof lines[0], body, body_len, NULL,
+                      &headers, rej);
+  if (rc != HANSE_OK) goto done;
   CURL *k = c->curl;
-  curl_easy_reset(k);
-  c->errbuf[0] = 0;
   long timeout = c->timeout_ms + (extra_timeout_ms > 0 ? extra_timeout_ms : 0);
-  curl_easy_setopt(k, CURLOPT_URL, url);
-  curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->errbuf);
-  curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS,
-                   c->timeout_ms < CLIENT_CONNECT_TIMEOUT_MS ? c->timeout_ms
-                                                             : CLIENT_CONNECT_TIMEOUT_MS);
   curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, timeout);
-  curl_easy_setopt(k, CURLOPT_USERAGENT, "hanse-client/1");
-  curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(k, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
   if (strcmp(method, "POST") == 0) {
     curl_easy_setopt(k, CURLOPT_POST, 1L);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, body ? body : "");

@@ -111,13 +111,15 @@ static void entry_free(mp_entry *e) {
   free(e);
 }
 
-void hanse_mempool_destroy(hanse_mempool *mp) {
-  if (mp == NULL) return;
-  /* With no block in progress every entry is either ready (in the queue)
-   * or waiting (in its signer's list); taken entries belong to the
-   * sequencer until hanse_mempool_done. */
+/* Free every pooled entry (ready in the queue, or waiting in its
+ * signer's list) and every signer; the tables still hold stale pointers
+ * (the caller clears or frees them). Taken entries belong to the block in
+ * progress until hanse_mempool_done: with `none_taken`, there must be
+ * none (each signer's live count drops to 0). */
+static void drop_all(hanse_mempool *mp, int none_taken) {
   for (mp_entry *e = mp->rq_head, *next; e; e = next) {
     next = e->next;
+    e->signer->live--;
     entry_free(e);
   }
   size_t pos = 0;
@@ -126,10 +128,19 @@ void hanse_mempool_destroy(hanse_mempool *mp) {
     mp_signer *s = v;
     for (mp_entry *e = s->waiting, *next; e; e = next) {
       next = e->next;
+      s->live--;
       entry_free(e);
     }
+    if (none_taken) HANSE_ASSERT(s->live == 0);
     free(s);
   }
+  mp->rq_head = mp->rq_tail = NULL;
+}
+
+void hanse_mempool_destroy(hanse_mempool *mp) {
+  if (mp == NULL) return;
+  /* With no block in progress every entry is either ready or waiting. */
+  drop_all(mp, 0);
   hanse_hmap_free(&mp->ids);
   hanse_hmap_free(&mp->signers);
   pthread_mutex_destroy(&mp->mu);
@@ -475,28 +486,11 @@ void hanse_mempool_done(hanse_mempool *mp, hanse_mp_taken *t, int ok) {
 void hanse_mempool_clear(hanse_mempool *mp) {
   pthread_mutex_lock(&mp->mu);
   size_t dropped = mp->depth;
-  for (mp_entry *e = mp->rq_head, *next; e; e = next) {
-    next = e->next;
-    e->signer->live--;
-    entry_free(e);
-  }
-  size_t pos = 0;
-  void *v;
-  while (hanse_hmap_next(&mp->signers, &pos, NULL, NULL, &v)) {
-    mp_signer *s = v;
-    for (mp_entry *e = s->waiting, *next; e; e = next) {
-      next = e->next;
-      s->live--;
-      entry_free(e);
-    }
-    /* An entry still taken would point at its signer: the caller holds
-     * no block in progress (mempool.h). */
-    HANSE_ASSERT(s->live == 0);
-    free(s);
-  }
+  /* An entry still taken would point at its signer: the caller holds no
+   * block in progress (mempool.h). */
+  drop_all(mp, 1);
   hanse_hmap_clear(&mp->signers);
   hanse_hmap_clear(&mp->ids);
-  mp->rq_head = mp->rq_tail = NULL;
   mp->ready_txs = mp->waiting_txs = mp->depth = 0;
   pthread_mutex_unlock(&mp->mu);
   if (dropped) HANSE_INFO("mempool: %zu pending transactions dropped", dropped);

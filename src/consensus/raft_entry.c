@@ -11,24 +11,6 @@
 
 #include "base/err.h"
 
-static void put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 3; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-  return v;
-}
-
 size_t hanse_raft_block_entry_size(size_t header_len, size_t body_len) {
   size_t n = HANSE_RAFT_BLOCK_PREFIX_BYTES + header_len + body_len;
   return (n + 7) & ~(size_t)7;
@@ -37,9 +19,9 @@ size_t hanse_raft_block_entry_size(size_t header_len, size_t body_len) {
 void hanse_raft_block_entry_encode(uint8_t *out, uint64_t height, const uint8_t *header,
                                    size_t header_len, const uint8_t *body, size_t body_len) {
   out[0] = HANSE_RAFT_ENTRY_BLOCK;
-  put_u64(out + 1, height);
-  put_u32(out + 9, (uint32_t)header_len);
-  put_u32(out + 13, (uint32_t)body_len);
+  hanse_put_u64be(out + 1, height);
+  hanse_put_u32be(out + 9, (uint32_t)header_len);
+  hanse_put_u32be(out + 13, (uint32_t)body_len);
   size_t n = HANSE_RAFT_BLOCK_PREFIX_BYTES + header_len + body_len;
   memcpy(out + HANSE_RAFT_BLOCK_PREFIX_BYTES, header, header_len);
   memcpy(out + HANSE_RAFT_BLOCK_PREFIX_BYTES + header_len, body, body_len);
@@ -50,7 +32,7 @@ int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_e
   memset(out, 0, sizeof *out);
   if (n < HANSE_RAFT_BLOCK_PREFIX_BYTES) return HANSE_ERR(DECODE_TRUNCATED);
   if (p[0] != HANSE_RAFT_ENTRY_BLOCK) return HANSE_ERR(DECODE_BAD_TYPE);
-  uint64_t hl = get_u32(p + 9), bl = get_u32(p + 13);
+  uint64_t hl = hanse_get_u32be(p + 9), bl = hanse_get_u32be(p + 13);
   if (hl == 0) return HANSE_ERR(DECODE_BAD_FIELD);
   uint64_t used = HANSE_RAFT_BLOCK_PREFIX_BYTES + hl + bl;
   if (used > n) return HANSE_ERR(DECODE_TRUNCATED);
@@ -59,7 +41,7 @@ int hanse_raft_block_entry_decode(const uint8_t *p, size_t n, hanse_raft_block_e
   if (n != ((used + 7) & ~(uint64_t)7)) return HANSE_ERR(DECODE_TRAILING);
   for (uint64_t i = used; i < n; i++)
     if (p[i] != 0) return HANSE_ERR(DECODE_TRAILING);
-  out->height = get_u64(p + 1);
+  out->height = hanse_get_u64be(p + 1);
   out->header = p + HANSE_RAFT_BLOCK_PREFIX_BYTES;
   out->header_len = (size_t)hl;
   out->body = out->header + hl;
@@ -73,7 +55,7 @@ int hanse_raft_block_stream_put(hanse_buf *out, uint64_t height, const uint8_t *
   if (n > UINT32_MAX) return HANSE_ERR(INVALID);
   if (hanse_buf_reserve(out, 4 + n) != HANSE_OK) return HANSE_ERR(NOMEM);
   uint8_t *p = out->data + out->len;
-  put_u32(p, (uint32_t)n);
+  hanse_put_u32be(p, (uint32_t)n);
   hanse_raft_block_entry_encode(p + 4, height, header, header_len, body, body_len);
   out->len += 4 + n;
   return HANSE_OK;
@@ -84,7 +66,7 @@ int hanse_raft_block_stream_next(const uint8_t *p, size_t n, size_t *off,
   memset(out, 0, sizeof *out);
   if (*off >= n) return HANSE_ERR(NOT_FOUND);
   if (n - *off < 4) return HANSE_ERR(DECODE_TRUNCATED);
-  uint64_t len = get_u32(p + *off);
+  uint64_t len = hanse_get_u32be(p + *off);
   if (len > n - *off - 4) return HANSE_ERR(DECODE_TRUNCATED);
   int rc = hanse_raft_block_entry_decode(p + *off + 4, (size_t)len, out);
   if (rc != HANSE_OK) return rc;
@@ -96,7 +78,7 @@ void hanse_raft_checkpoint_encode(uint8_t out[HANSE_RAFT_CHECKPOINT_BYTES], uint
                                   const hanse_hash *tip_hash, const hanse_hash *state_digest) {
   out[0] = HANSE_RAFT_ENTRY_CHECKPOINT;
   out[1] = 1;
-  put_u64(out + 2, height);
+  hanse_put_u64be(out + 2, height);
   memcpy(out + 10, tip_hash->b, HANSE_HASH_BYTES);
   memcpy(out + 10 + HANSE_HASH_BYTES, state_digest->b, HANSE_HASH_BYTES);
 }
@@ -107,7 +89,7 @@ int hanse_raft_checkpoint_decode(const uint8_t *p, size_t n, uint64_t *height,
   if (n > HANSE_RAFT_CHECKPOINT_BYTES) return HANSE_ERR(DECODE_TRAILING);
   if (p[0] != HANSE_RAFT_ENTRY_CHECKPOINT) return HANSE_ERR(DECODE_BAD_TYPE);
   if (p[1] != 1) return HANSE_ERR(DECODE_BAD_VERSION);
-  *height = get_u64(p + 2);
+  *height = hanse_get_u64be(p + 2);
   memcpy(tip_hash->b, p + 10, HANSE_HASH_BYTES);
   memcpy(state_digest->b, p + 10 + HANSE_HASH_BYTES, HANSE_HASH_BYTES);
   return HANSE_OK;

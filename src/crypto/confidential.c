@@ -45,7 +45,6 @@
  */
 #include "crypto/confidential.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,18 +107,7 @@ typedef struct conf_view {
   hanse_pubkey keys[HANSE_CONFIDENTIAL_RECIPIENTS_MAX];
 } conf_view;
 
-static int reject(hanse_reject *rej, const char *code, int status,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int reject(hanse_reject *rej, const char *code, int status,
-                  const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = hanse_reject_vfill(rej, HANSE_ERR(INVALID), code, status, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
-#define MALFORMED(rej, ...) reject((rej), CODE_MALFORMED, 400, __VA_ARGS__)
+#define MALFORMED(rej, ...) hanse_reject_code((rej), CODE_MALFORMED, 400, __VA_ARGS__)
 
 static int nomem(hanse_reject *rej) {
   return hanse_reject_set(rej, HANSE_ERR(NOMEM), "confidential field: out of memory");
@@ -287,8 +275,8 @@ static int unseal_b64(const char *s, size_t n, const hanse_keypair *me,
   sodium_memzero(x_sk, sizeof x_sk);
   if (!ok) {
     sodium_memzero(key, HANSE_CONFIDENTIAL_KEY_BYTES);
-    return reject(rej, CODE_BAD_KEY, 400,
-                  "%s: the sealed field key does not open with this key", who);
+    return hanse_reject_code(rej, CODE_BAD_KEY, 400,
+                             "%s: the sealed field key does not open with this key", who);
   }
   return HANSE_OK;
 }
@@ -345,9 +333,9 @@ static int decrypt(const conf_view *v, const char *ad,
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &n, NULL, ct, v->ct_bytes,
                                                  adb, ad_len, v->nonce,
                                                  key) != 0) {
-    rc = reject(rej, CODE_TAMPERED, 400,
-                "the ciphertext does not authenticate under this key and "
-                "associated data");
+    rc = hanse_reject_code(rej, CODE_TAMPERED, 400,
+                           "the ciphertext does not authenticate under this key and "
+                           "associated data");
     goto out;
   }
   HANSE_ASSERT(n == v->ct_bytes - HANSE_CONFIDENTIAL_TAG_BYTES);
@@ -393,22 +381,22 @@ int hanse_confidential_seal(const json_t *value, const char *ad,
   json_t *field = NULL, *list = NULL;
 
   if (n < 1 || n > HANSE_CONFIDENTIAL_RECIPIENTS_MAX)
-    return reject(rej, CODE_BAD_RECIPIENT, 400,
-                  "a confidential field needs 1 to %d recipients, not %zu",
-                  HANSE_CONFIDENTIAL_RECIPIENTS_MAX, n);
+    return hanse_reject_code(rej, CODE_BAD_RECIPIENT, 400,
+                             "a confidential field needs 1 to %d recipients, not %zu",
+                             HANSE_CONFIDENTIAL_RECIPIENTS_MAX, n);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++)
       if (memcmp(recipients[i].b, recipients[j].b, HANSE_PUBKEY_BYTES) == 0)
-        return reject(rej, CODE_DUPLICATE, 409,
-                      "recipient %zu: same key as recipient %zu", i, j);
+        return hanse_reject_code(rej, CODE_DUPLICATE, 409,
+                                 "recipient %zu: same key as recipient %zu", i, j);
 
   pt_len = json_dumpb(value, NULL, 0, DUMP_FLAGS); /* counts only */
   if (pt_len == 0)
-    return reject(rej, CODE_BAD_PLAINTEXT, 400, "the value cannot be encoded as JSON");
+    return hanse_reject_code(rej, CODE_BAD_PLAINTEXT, 400, "the value cannot be encoded as JSON");
   if (pt_len > HANSE_CONFIDENTIAL_PLAINTEXT_MAX)
-    return reject(rej, CODE_TOO_LARGE, 400,
-                  "the value's JSON text is %zu bytes, more than %d", pt_len,
-                  HANSE_CONFIDENTIAL_PLAINTEXT_MAX);
+    return hanse_reject_code(rej, CODE_TOO_LARGE, 400,
+                             "the value's JSON text is %zu bytes, more than %d", pt_len,
+                             HANSE_CONFIDENTIAL_PLAINTEXT_MAX);
 
   randombytes_buf(key, sizeof key);
   randombytes_buf(nonce, sizeof nonce);
@@ -426,8 +414,8 @@ int hanse_confidential_seal(const json_t *value, const char *ad,
   for (size_t i = 0; i < n; i++) {
     uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
     if (seal_key(sealed, key, &recipients[i]) != 0) {
-      rc = reject(rej, CODE_BAD_RECIPIENT, 400,
-                  "recipient %zu: not a valid Ed25519 public key", i);
+      rc = hanse_reject_code(rej, CODE_BAD_RECIPIENT, 400,
+                             "recipient %zu: not a valid Ed25519 public key", i);
       goto out;
     }
     if (json_array_append_new(list, recipient_entry(&recipients[i], sealed)) != 0) {
@@ -479,8 +467,8 @@ static int open_with_key(const conf_view *v, const char *ad,
   sodium_memzero(&err, sizeof err); /* its text may quote the plaintext */
   free(pt);
   if (value == NULL)
-    return reject(rej, CODE_BAD_PLAINTEXT, 400,
-                  "the decrypted field is not one JSON text");
+    return hanse_reject_code(rej, CODE_BAD_PLAINTEXT, 400,
+                             "the decrypted field is not one JSON text");
   *value_out = value;
   return HANSE_OK;
 }
@@ -494,8 +482,8 @@ int hanse_confidential_open(const json_t *field, const char *ad,
   if (rc != HANSE_OK) return rc;
   long i = view_find(&v, &me->pub);
   if (i < 0)
-    return reject(rej, CODE_NOT_RECIPIENT, 403,
-                  "this key is not among the field's %zu recipients", v.n);
+    return hanse_reject_code(rej, CODE_NOT_RECIPIENT, 403,
+                             "this key is not among the field's %zu recipients", v.n);
   uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
   rc = unseal_key(&v, (size_t)i, me, key, rej);
   if (rc == HANSE_OK) rc = open_with_key(&v, ad, key, value_out, rej);
@@ -534,8 +522,8 @@ static int recover_key(const conf_view *v, const char *ad,
   } else {
     long i = view_find(v, &me->pub);
     if (i < 0)
-      return reject(rej, CODE_NOT_RECIPIENT, 403,
-                    "the granting key is not among the field's recipients");
+      return hanse_reject_code(rej, CODE_NOT_RECIPIENT, 403,
+                               "the granting key is not among the field's recipients");
     rc = unseal_key(v, (size_t)i, me, key, rej);
   }
   uint8_t *pt = NULL;
@@ -559,18 +547,17 @@ int hanse_confidential_add_recipient(const json_t *field, const char *ad,
   int rc = view_parse(field, &v, rej);
   if (rc != HANSE_OK) return rc;
   if (view_find(&v, new_recipient) >= 0)
-    return reject(rej, CODE_DUPLICATE, 409, "the new key is already a recipient");
+    return hanse_reject_code(rej, CODE_DUPLICATE, 409, "the new key is already a recipient");
   if (v.n >= HANSE_CONFIDENTIAL_RECIPIENTS_MAX)
-    return reject(rej, CODE_BAD_RECIPIENT, 400,
-                  "the field already has %d recipients",
-                  HANSE_CONFIDENTIAL_RECIPIENTS_MAX);
+    return hanse_reject_code(rej, CODE_BAD_RECIPIENT, 400, "the field already has %d recipients",
+                             HANSE_CONFIDENTIAL_RECIPIENTS_MAX);
 
   uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
   uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
   rc = recover_key(&v, ad, existing_recipient, NULL, key, rej);
   if (rc == HANSE_OK && seal_key(sealed, key, new_recipient) != 0)
-    rc = reject(rej, CODE_BAD_RECIPIENT, 400,
-                "the new key is not a valid Ed25519 public key");
+    rc = hanse_reject_code(rej, CODE_BAD_RECIPIENT, 400,
+                           "the new key is not a valid Ed25519 public key");
   sodium_memzero(key, sizeof key);
   if (rc != HANSE_OK) return rc;
 
@@ -595,14 +582,14 @@ int hanse_confidential_reseal(const json_t *field, const char *ad,
   int rc = view_parse(field, &v, rej);
   if (rc != HANSE_OK) return rc;
   if (view_find(&v, new_recipient) >= 0)
-    return reject(rej, CODE_DUPLICATE, 409, "the new key is already a recipient");
+    return hanse_reject_code(rej, CODE_DUPLICATE, 409, "the new key is already a recipient");
 
   uint8_t key[HANSE_CONFIDENTIAL_KEY_BYTES];
   uint8_t sealed[HANSE_CONFIDENTIAL_SEALED_BYTES];
   rc = recover_key(&v, ad, me, my_sealed, key, rej);
   if (rc == HANSE_OK && seal_key(sealed, key, new_recipient) != 0)
-    rc = reject(rej, CODE_BAD_RECIPIENT, 400,
-                "the new key is not a valid Ed25519 public key");
+    rc = hanse_reject_code(rej, CODE_BAD_RECIPIENT, 400,
+                           "the new key is not a valid Ed25519 public key");
   sodium_memzero(key, sizeof key);
   if (rc != HANSE_OK) return rc;
   json_t *s = b64_string(sealed, sizeof sealed);
@@ -673,6 +660,18 @@ int hanse_confidential_check_tree(const json_t *v, size_t *sealed_bytes,
   int rc = tree_walk(v, 0, path, sizeof path, &sealed, rej);
   if (rc == HANSE_OK && sealed_bytes != NULL) *sealed_bytes = sealed;
   return rc;
+}
+
+int hanse_confidential_plain_size(const json_t *v, size_t *plain_bytes, hanse_reject *rej) {
+  size_t sealed = 0;
+  *plain_bytes = 0;
+  int rc = hanse_confidential_check_tree(v, &sealed, rej);
+  if (rc != HANSE_OK) return rc;
+  size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
+  if (n < sealed) /* 0: jansson ran out of memory measuring */
+    return hanse_reject_set(rej, HANSE_ERR(NOMEM), "cannot measure the value");
+  *plain_bytes = n - sealed;
+  return HANSE_OK;
 }
 
 int hanse_confidential_path_valid(const char *path) {

@@ -171,6 +171,11 @@ int hanse_confidential_is_field(const json_t *v);
  * path within `v`. */
 int hanse_confidential_check_tree(const json_t *v, size_t *sealed_bytes,
                                   hanse_reject *rej);
+/* hanse_confidential_check_tree, then the bound a module puts on the
+ * plaintext part: *plain_bytes receives the size of `v` as compact JSON
+ * without its sealed fields. HANSE_OK, the check's rejection, or
+ * HANSE_ERR(NOMEM) when the value cannot be measured. */
+int hanse_confidential_plain_size(const json_t *v, size_t *plain_bytes, hanse_reject *rej);
 
 /* Field paths name a value in a payload: segments of [A-Za-z0-9_-] joined
  * by '.', each a member name or, inside an array, a decimal index:

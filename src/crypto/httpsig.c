@@ -47,7 +47,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,18 +78,6 @@ _Static_assert(HANSE_HTTPSIG_SIGNATURE_FIELD_BYTES ==
                "label=: + base64 + : + NUL");
 _Static_assert(HANSE_HTTPSIG_PARAMS_MAX == HANSE_HTTPSIG_P_TAG,
                "one order slot per parameter kind");
-
-static int auth_rej(hanse_reject *rej, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int auth_rej(hanse_reject *rej, const char *code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = hanse_reject_vfill(rej, HANSE_ERR(INVALID), code,
-                              HANSE_HTTPSIG_STATUS, fmt, ap);
-  va_end(ap);
-  return rc;
-}
 
 /* ---- Character classes ----------------------------------------------- */
 
@@ -358,7 +345,8 @@ int hanse_httpsig_base(const hanse_httpsig_request *req,
     if (strcmp(name, "@method") == 0) {
       v = req->method;
       if (v == NULL || v[0] == 0)
-        return auth_rej(rej, HANSE_AUTH_COMPONENTS, "request has no method");
+        return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                                 "request has no method");
     } else if (strcmp(name, "@path") == 0) {
       v = req->path != NULL && req->path[0] ? req->path : "/";
     } else if (strcmp(name, "@query") == 0) {
@@ -366,9 +354,11 @@ int hanse_httpsig_base(const hanse_httpsig_request *req,
       v = req->query != NULL ? req->query : "";
     } else if (strcmp(name, "@authority") == 0) {
       if (req->authority == NULL || req->authority[0] == 0)
-        return auth_rej(rej, HANSE_AUTH_COMPONENTS, "request has no authority");
+        return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                                 "request has no authority");
       if (has_crlf(req->authority, strlen(req->authority)))
-        return auth_rej(rej, HANSE_AUTH_MALFORMED, "authority contains CR or LF");
+        return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                                 "authority contains CR or LF");
       for (const char *a = req->authority; *a; a++) {
         char c = *a;
         hanse_buf_u8(out, (uint8_t)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
@@ -376,21 +366,22 @@ int hanse_httpsig_base(const hanse_httpsig_request *req,
       hanse_buf_u8(out, '\n');
       continue;
     } else if (name[0] == '@') {
-      return auth_rej(rej, HANSE_AUTH_COMPONENTS,
-                      "derived component %s is not supported", name);
+      return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                               "derived component %s is not supported", name);
     } else {
       int found = field_append(req, name, out);
       if (found < 0)
-        return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                        "header %s contains CR or LF", name);
+        return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                                 "header %s contains CR or LF", name);
       if (found == 0)
-        return auth_rej(rej, HANSE_AUTH_COMPONENTS,
-                        "covered header %s is absent", name);
+        return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                                 "covered header %s is absent", name);
       hanse_buf_u8(out, '\n');
       continue;
     }
     if (has_crlf(v, strlen(v)))
-      return auth_rej(rej, HANSE_AUTH_MALFORMED, "%s contains CR or LF", name);
+      return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                               "%s contains CR or LF", name);
     put_str(out, v);
     hanse_buf_u8(out, '\n');
   }
@@ -759,46 +750,46 @@ int hanse_httpsig_parse(const hanse_httpsig_request *req, const char *label,
   int hi = field_join(req, "signature-input", input, sizeof input);
   int hs = field_join(req, "signature", sigf, sizeof sigf);
   if (hi == 0 || hs == 0)
-    return auth_rej(rej, HANSE_AUTH_MISSING,
-                    "request has no Signature-Input and Signature headers");
+    return hanse_reject_code(rej, HANSE_AUTH_MISSING, HANSE_HTTPSIG_STATUS,
+                             "request has no Signature-Input and Signature headers");
   if (hi < 0 || hs < 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "signature headers too long");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "signature headers too long");
 
   const char *vi = NULL, *vs = NULL;
   int fi = sf_dict_find(input, strlen(input), label, &vi);
   int fs = sf_dict_find(sigf, strlen(sigf), label, &vs);
   if (fi < 0 || fs < 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "Signature-Input or Signature is not a structured dictionary");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Signature-Input or Signature is not a structured dictionary");
   if (fi == 0 && fs == 0)
-    return auth_rej(rej, HANSE_AUTH_MISSING, "no signature labelled %s", label);
+    return hanse_reject_code(rej, HANSE_AUTH_MISSING, HANSE_HTTPSIG_STATUS,
+                             "no signature labelled %s", label);
   if (fi == 0 || fs == 0 || vi == NULL || vs == NULL)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "signature %s is not in both Signature-Input and Signature",
-                    label);
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "signature %s is not in both Signature-Input and Signature", label);
 
   /* Signature-Input member: inner list of component strings + params. */
   input_ctx ic = {p, 0};
   sf_cur c = {vi, input + strlen(input)};
   if (peek(&c) != '(')
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "Signature-Input %s is not an inner list", label);
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Signature-Input %s is not an inner list", label);
   int rc = sf_inner_list(&c, input_component, no_component_params, input_param, &ic);
   if (rc == SF_COMPONENTS)
-    return auth_rej(rej, HANSE_AUTH_COMPONENTS,
-                    "component parameters are not supported");
+    return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                             "component parameters are not supported");
   if (rc != SF_OK)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    ic.duplicate ? "duplicate covered component"
-                                 : "bad covered components or parameters");
+    return hanse_reject_code(
+        rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+        ic.duplicate ? "duplicate covered component" : "bad covered components or parameters");
 
   /* Signature member: a byte sequence of exactly one Ed25519 signature. */
   sf_cur s = {vs, sigf + strlen(sigf)};
   sf_item it;
   if (sf_bare_item(&s, &it) != SF_OK || sf_bytes_exact(&it, sig->b, HANSE_SIG_BYTES) != SF_OK)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "Signature %s is not a %d-byte byte sequence", label,
-                    HANSE_SIG_BYTES);
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Signature %s is not a %d-byte byte sequence", label, HANSE_SIG_BYTES);
   return HANSE_OK;
 }
 
@@ -808,31 +799,33 @@ static int check_digest(const hanse_httpsig_request *req, hanse_reject *rej) {
   char field[HANSE_HTTPSIG_FIELD_MAX];
   int found = field_join(req, "content-digest", field, sizeof field);
   if (found == 0)
-    return auth_rej(rej, HANSE_AUTH_COMPONENTS, "Content-Digest header is absent");
+    return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest header is absent");
   if (found < 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "Content-Digest header too long");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest header too long");
   const char *v = NULL;
   int f = sf_dict_find(field, strlen(field), "sha-256", &v);
   if (f < 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "Content-Digest is not a structured dictionary");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest is not a structured dictionary");
   if (f == 0 || v == NULL)
-    return auth_rej(rej, HANSE_AUTH_DIGEST_MISMATCH,
-                    "Content-Digest has no sha-256 member");
+    return hanse_reject_code(rej, HANSE_AUTH_DIGEST_MISMATCH, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest has no sha-256 member");
   sf_cur c = {v, field + strlen(field)};
   sf_item it;
   hanse_hash claimed, actual;
   if (sf_bare_item(&c, &it) != SF_OK ||
       sf_bytes_exact(&it, claimed.b, sizeof claimed.b) != SF_OK)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED,
-                    "Content-Digest sha-256 is not a 32-byte byte sequence");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest sha-256 is not a 32-byte byte sequence");
   if (req->body_sha256 != NULL)
     actual = *req->body_sha256;
   else
     hanse_sha256(&actual, req->body_len ? (const void *)req->body : "", req->body_len);
   if (sodium_memcmp(claimed.b, actual.b, sizeof actual.b) != 0)
-    return auth_rej(rej, HANSE_AUTH_DIGEST_MISMATCH,
-                    "Content-Digest does not match the body");
+    return hanse_reject_code(rej, HANSE_AUTH_DIGEST_MISMATCH, HANSE_HTTPSIG_STATUS,
+                             "Content-Digest does not match the body");
   return HANSE_OK;
 }
 
@@ -868,34 +861,40 @@ int hanse_httpsig_verify(const hanse_httpsig_request *req,
   if (rc != HANSE_OK) return rc;
 
   if (!hanse_httpsig_params_has(&p, HANSE_HTTPSIG_P_CREATED))
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "signature has no created time");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "signature has no created time");
   if (!hanse_httpsig_params_has(&p, HANSE_HTTPSIG_P_KEYID) || p.keyid[0] == 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "signature has no keyid");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "signature has no keyid");
   if (hanse_httpsig_params_has(&p, HANSE_HTTPSIG_P_ALG) && strcmp(p.alg, "ed25519") != 0)
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "algorithm %s is not ed25519", p.alg);
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "algorithm %s is not ed25519", p.alg);
   if (pol->require_nonce && !hanse_httpsig_params_has(&p, HANSE_HTTPSIG_P_NONCE))
-    return auth_rej(rej, HANSE_AUTH_MALFORMED, "signature has no nonce");
+    return hanse_reject_code(rej, HANSE_AUTH_MALFORMED, HANSE_HTTPSIG_STATUS,
+                             "signature has no nonce");
 
   static const char *const always[] = {"@method", "@path"};
   for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
     if (!has_component(&p, always[i]))
-      return auth_rej(rej, HANSE_AUTH_COMPONENTS, "%s is not covered", always[i]);
+      return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                               "%s is not covered", always[i]);
   if (req->query != NULL && !has_component(&p, "@query"))
-    return auth_rej(rej, HANSE_AUTH_COMPONENTS, "@query is not covered");
+    return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                             "@query is not covered");
   if ((req->body_len > 0 || req->body_sha256 != NULL) && !has_component(&p, "content-digest"))
-    return auth_rej(rej, HANSE_AUTH_COMPONENTS, "content-digest is not covered");
+    return hanse_reject_code(rej, HANSE_AUTH_COMPONENTS, HANSE_HTTPSIG_STATUS,
+                             "content-digest is not covered");
 
   if (p.created > pol->now_s + pol->max_skew_s)
-    return auth_rej(rej, HANSE_AUTH_FUTURE,
-                    "created %" PRId64 " is ahead of now %" PRId64, p.created,
-                    pol->now_s);
+    return hanse_reject_code(rej, HANSE_AUTH_FUTURE, HANSE_HTTPSIG_STATUS,
+                             "created %" PRId64 " is ahead of now %" PRId64, p.created, pol->now_s);
   if (p.created < pol->now_s - pol->max_age_s)
-    return auth_rej(rej, HANSE_AUTH_EXPIRED,
-                    "created %" PRId64 " is older than %" PRId64 " s", p.created,
-                    pol->max_age_s);
+    return hanse_reject_code(rej, HANSE_AUTH_EXPIRED, HANSE_HTTPSIG_STATUS,
+                             "created %" PRId64 " is older than %" PRId64 " s", p.created,
+                             pol->max_age_s);
   if (hanse_httpsig_params_has(&p, HANSE_HTTPSIG_P_EXPIRES) && pol->now_s > p.expires)
-    return auth_rej(rej, HANSE_AUTH_EXPIRED, "signature expired at %" PRId64,
-                    p.expires);
+    return hanse_reject_code(rej, HANSE_AUTH_EXPIRED, HANSE_HTTPSIG_STATUS,
+                             "signature expired at %" PRId64, p.expires);
 
   if (has_component(&p, "content-digest")) {
     rc = check_digest(req, rej);
@@ -905,7 +904,7 @@ int hanse_httpsig_verify(const hanse_httpsig_request *req,
   hanse_pubkey key;
   rc = pol->key_fn(pol->key_ctx, p.keyid, &key);
   if (rc == HANSE_ERR(NOT_FOUND))
-    return auth_rej(rej, HANSE_AUTH_UNKNOWN_KEY, "unknown keyid");
+    return hanse_reject_code(rej, HANSE_AUTH_UNKNOWN_KEY, HANSE_HTTPSIG_STATUS, "unknown keyid");
   if (rc != HANSE_OK)
     return hanse_reject_set(rej, rc, "key lookup failed");
 
@@ -915,7 +914,8 @@ int hanse_httpsig_verify(const hanse_httpsig_request *req,
   if (rc == HANSE_ERR(NOMEM))
     hanse_reject_set(rej, rc, "out of memory building the signature base");
   if (rc == HANSE_OK && !hanse_sign_verify(&sig, base.data, base.len, &key))
-    rc = auth_rej(rej, HANSE_AUTH_BAD_SIGNATURE, "signature does not verify");
+    rc = hanse_reject_code(rej, HANSE_AUTH_BAD_SIGNATURE, HANSE_HTTPSIG_STATUS,
+                           "signature does not verify");
   hanse_buf_free(&base);
   if (rc != HANSE_OK) return rc;
 
@@ -1003,8 +1003,8 @@ int hanse_httpsig_replay_check(hanse_httpsig_replay *r,
   }
   pthread_mutex_unlock(&r->mu);
   if (replayed)
-    return auth_rej(rej, HANSE_AUTH_REPLAYED,
-                    "signature already used (created %" PRId64 ")", v->created);
+    return hanse_reject_code(rej, HANSE_AUTH_REPLAYED, HANSE_HTTPSIG_STATUS,
+                             "signature already used (created %" PRId64 ")", v->created);
   if (free_slot == NULL)
     return hanse_reject_code(rej, HANSE_AUTH_REPLAY_FULL,
                              HANSE_HTTPSIG_REPLAY_FULL_STATUS,

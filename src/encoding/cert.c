@@ -13,7 +13,6 @@
  */
 #include "encoding/cert.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -21,17 +20,6 @@
 /* The chain's validator bound (chain.h's HANSE_VALIDATORS_MAX): the
  * signer mask below has one bit per validator. */
 #define CERT_VALIDATORS_MAX 64
-
-static int fail(hanse_reject *rej, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(hanse_reject *rej, const char *code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = hanse_reject_vfill(rej, HANSE_ERR(INVALID), code, 400, fmt, ap);
-  va_end(ap);
-  return rc;
-}
 
 int hanse_cert_quorum(int n) {
   HANSE_ASSERT(n >= 1);
@@ -86,8 +74,8 @@ int hanse_cert_check(const char *chain_id, uint64_t height, const hanse_hash *ha
                      size_t k, int *count, hanse_reject *rej) {
   HANSE_ASSERT(sigs != NULL || k == 0);
   if (n < 1 || n > CERT_VALIDATORS_MAX) /* a validator set from a genesis: data */
-    return fail(rej, "cert.bad_validators", "a validator set holds 1 to %d keys, not %d",
-                CERT_VALIDATORS_MAX, n);
+    return hanse_reject_code(rej, "cert.bad_validators", 400,
+                             "a validator set holds 1 to %d keys, not %d", CERT_VALIDATORS_MAX, n);
   uint64_t seen = 0;
   int distinct = 0;
   if (count) *count = 0;
@@ -95,12 +83,14 @@ int hanse_cert_check(const char *chain_id, uint64_t height, const hanse_hash *ha
   for (size_t i = 0; i < k; i++) {
     int at;
     if (!hanse_cert_is_validator(validators, n, &sigs[i].signer, &at))
-      return fail(rej, "cert.not_validator", "certificate signature %zu is by %s, not a validator",
-                  i, hanse_pubkey_hex(hex, &sigs[i].signer));
+      return hanse_reject_code(rej, "cert.not_validator", 400,
+                               "certificate signature %zu is by %s, not a validator", i,
+                               hanse_pubkey_hex(hex, &sigs[i].signer));
     if (!hanse_cert_sig_verify(&sigs[i].signer, chain_id, height, hash, &sigs[i].sig))
-      return fail(rej, "cert.bad_signature",
-                  "certificate signature %zu (validator %s) does not verify for block %llu", i,
-                  hanse_pubkey_hex(hex, &sigs[i].signer), (unsigned long long)height);
+      return hanse_reject_code(
+          rej, "cert.bad_signature", 400,
+          "certificate signature %zu (validator %s) does not verify for block %llu", i,
+          hanse_pubkey_hex(hex, &sigs[i].signer), (unsigned long long)height);
     if (!(seen & (UINT64_C(1) << at))) {
       seen |= UINT64_C(1) << at;
       distinct++;
@@ -109,7 +99,8 @@ int hanse_cert_check(const char *chain_id, uint64_t height, const hanse_hash *ha
   }
   int q = hanse_cert_quorum(n);
   if (distinct < q)
-    return fail(rej, "cert.short", "block %llu is certified by %d of %d validators; the quorum is %d",
-                (unsigned long long)height, distinct, n, q);
+    return hanse_reject_code(rej, "cert.short", 400,
+                             "block %llu is certified by %d of %d validators; the quorum is %d",
+                             (unsigned long long)height, distinct, n, q);
   return HANSE_OK;
 }

@@ -611,3 +611,36 @@ void it_check_blocks_identical(it_node *nodes, int n, const char *chain, uint64_
     json_decref(want);
   }
 }
+
+void it_submit_wait(it_node *n, const char *chain, const char *hex, int timeout_ms,
+                    it_answer *a) {
+  size_t blen = strlen(hex) + 16;
+  char *body = malloc(blen);
+  IT_CHECK(body != NULL);
+  snprintf(body, blen, "{\"txs\":[\"%s\"]}", hex);
+  char path[160];
+  snprintf(path, sizeof path, "/v1/chains/%s/txs?wait=1&timeout_ms=%d", chain, timeout_ms);
+  a->status = 0;
+  json_t *r = it_post_json(n, path, body, &a->status);
+  free(body);
+  const char *what = json_string_value(
+      json_object_get(json_array_get(json_object_get(r, "results"), 0), "status"));
+  if (what == NULL) what = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+  snprintf(a->what, sizeof a->what, "%s", what ? what : "(none)");
+  json_decref(r);
+}
+
+int it_committed(const it_answer *a) {
+  return a->status == 200 && strcmp(a->what, "committed") == 0;
+}
+
+int it_tx_present(it_node *n, const char *chain, const hanse_hash *id) {
+  char hex[HANSE_HASH_HEX_BYTES], path[192];
+  hanse_hash_hex(hex, id);
+  snprintf(path, sizeof path, "/v1/chains/%s/txs/%s", chain, hex);
+  long st = 0;
+  json_t *j = it_get_json(n, path, &st);
+  int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
+  json_decref(j);
+  return ok;
+}

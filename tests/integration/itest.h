@@ -134,6 +134,19 @@ uint64_t it_wait_converged(it_node *nodes, int n, const char *chain, uint64_t mi
  * ranges of 100); fails the test naming the first that differs. */
 void it_check_blocks_identical(it_node *nodes, int n, const char *chain, uint64_t height);
 
+/* Submit one transaction (hex) with wait=1 and timeout_ms; the answer's
+ * HTTP status (0: none) and results[0].status ("committed", "pending",
+ * ...) or else the error code. it_committed: acknowledged as committed. */
+typedef struct it_answer {
+  long status;
+  char what[64];
+} it_answer;
+void it_submit_wait(it_node *n, const char *chain, const char *hex, int timeout_ms,
+                    it_answer *a);
+int it_committed(const it_answer *a);
+/* 1 if GET /txs/{id} on n answers 200 with an inclusion proof. */
+int it_tx_present(it_node *n, const char *chain, const hanse_hash *id);
+
 /* Chain status fields. */
 uint64_t it_height(it_node *n);
 void it_state_digest(it_node *n, char out[65]);

@@ -64,23 +64,11 @@ static void start_node(int i) {
 }
 
 static int submit_wait(it_node *n, const char *hex, long *status_out) {
-  char body[2048];
-  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
-  long st = 0;
-  json_t *r = it_post_json(n, "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=3000", body, &st);
-  int ok = 0;
-  if (r && st == 200) {
-    json_t *res = json_array_get(json_object_get(r, "results"), 0);
-    const char *s = json_string_value(json_object_get(res, "status"));
-    ok = s && strcmp(s, "committed") == 0;
-  }
-  if (status_out) *status_out = st;
-  if (st == 503 && r) {
-    const char *code = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-    if (code && strcmp(code, "cluster.diverged") == 0 && status_out) *status_out = -503;
-  }
-  json_decref(r);
-  return ok;
+  it_answer a;
+  it_submit_wait(n, CHAIN, hex, 3000, &a);
+  if (status_out)
+    *status_out = a.status == 503 && strcmp(a.what, "cluster.diverged") == 0 ? -503 : a.status;
+  return it_committed(&a);
 }
 
 static uint64_t seq;

@@ -55,18 +55,9 @@ static void start_node(int i) {
 /* Submit one transaction with wait=1. Returns 1 if acknowledged as
  * committed, 0 otherwise (pending, no leader, unreachable). */
 static int submit_wait(it_node *n, const char *hex) {
-  char body[2048];
-  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
-  long st = 0;
-  json_t *r = it_post_json(n, "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=2000", body, &st);
-  int ok = 0;
-  if (r && st == 200) {
-    json_t *res = json_array_get(json_object_get(r, "results"), 0);
-    const char *s = json_string_value(json_object_get(res, "status"));
-    ok = s && strcmp(s, "committed") == 0;
-  }
-  json_decref(r);
-  return ok;
+  it_answer a;
+  it_submit_wait(n, CHAIN, hex, 2000, &a);
+  return it_committed(&a);
 }
 
 /* ---- The client of step 4 ---- */
@@ -107,16 +98,6 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-static int tx_present(it_node *n, const hanse_hash *id) {
-  char hex[HANSE_HASH_HEX_BYTES], path[160];
-  hanse_hash_hex(hex, id);
-  snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs/%s", hex);
-  long st = 0;
-  json_t *j = it_get_json(n, path, &st);
-  int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
-  json_decref(j);
-  return ok;
-}
 
 int main(int argc, char **argv) {
   IT_CHECK(argc >= 2);
@@ -202,14 +183,14 @@ int main(int argc, char **argv) {
   it_check_blocks_identical(nodes, N, CHAIN, h);
   for (int i = 0; i < N; i++) {
     if (nodes[i].pid == 0) continue;
-    for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[i], &c->ids[k]));
+    for (int k = 0; k < c->acked; k++) IT_CHECK(it_tx_present(&nodes[i], CHAIN, &c->ids[k]));
   }
 
   /* 5. */
   start_node(victim);
   h = it_wait_converged(nodes, N, CHAIN, 0, 20);
   it_check_blocks_identical(nodes, N, CHAIN, h);
-  for (int k = 0; k < c->acked; k++) IT_CHECK(tx_present(&nodes[victim], &c->ids[k]));
+  for (int k = 0; k < c->acked; k++) IT_CHECK(it_tx_present(&nodes[victim], CHAIN, &c->ids[k]));
   fprintf(stderr, "restarted node %d caught up to height %" PRIu64 "\n", victim + 1, h);
   free(c);
 

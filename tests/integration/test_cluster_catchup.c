@@ -63,18 +63,11 @@ static void commit_one(int to) {
   snprintf(payload, sizeof payload, "{\"hash\":\"%064" PRIx64 "\"}", 0x30000 + seq);
   hanse_hash id;
   char *hex = it_tx_hex(CHAIN, "notary.anchor", 1, seq, payload, &id);
-  char body[2048];
-  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
-  free(hex);
   for (int attempt = 0; attempt < 100; attempt++) {
-    long st = 0;
-    json_t *r = it_post_json(&nodes[to], "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=3000",
-                             body, &st);
-    json_t *res = r ? json_array_get(json_object_get(r, "results"), 0) : NULL;
-    const char *s = res ? json_string_value(json_object_get(res, "status")) : NULL;
-    int ok = st == 200 && s && strcmp(s, "committed") == 0;
-    json_decref(r);
-    if (ok) {
+    it_answer a;
+    it_submit_wait(&nodes[to], CHAIN, hex, 3000, &a);
+    if (it_committed(&a)) {
+      free(hex);
       IT_CHECK(nacked < ACKS_MAX);
       acked[nacked++] = id;
       return;
@@ -87,14 +80,7 @@ static void commit_one(int to) {
 static void check_acked_everywhere(void) {
   for (int i = 0; i < N; i++) {
     for (int k = 0; k < nacked; k++) {
-      char hex[HANSE_HASH_HEX_BYTES], path[160];
-      hanse_hash_hex(hex, &acked[k]);
-      snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs/%s", hex);
-      long st = 0;
-      json_t *j = it_get_json(&nodes[i], path, &st);
-      int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
-      json_decref(j);
-      if (!ok) {
+      if (!it_tx_present(&nodes[i], CHAIN, &acked[k])) {
         fprintf(stderr, "acknowledged transaction %d missing on node %d\n", k, i + 1);
         IT_CHECK(0);
       }

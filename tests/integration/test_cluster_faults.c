@@ -98,21 +98,12 @@ static int start_node_refused(int i) {
 }
 
 static int submit_wait_url(const char *url, const char *hex) {
-  char body[2048];
-  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
   it_node tmp;
   memset(&tmp, 0, sizeof tmp);
   snprintf(tmp.url, sizeof tmp.url, "%s", url);
-  long st = 0;
-  json_t *r = it_post_json(&tmp, "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=2000", body, &st);
-  int ok = 0;
-  if (r && st == 200) {
-    json_t *res = json_array_get(json_object_get(r, "results"), 0);
-    const char *s = json_string_value(json_object_get(res, "status"));
-    ok = s && strcmp(s, "committed") == 0;
-  }
-  json_decref(r);
-  return ok;
+  it_answer a;
+  it_submit_wait(&tmp, CHAIN, hex, 2000, &a);
+  return it_committed(&a);
 }
 
 /* ---- A client thread: one transaction in flight, resubmitted until
@@ -181,23 +172,13 @@ static void wait_acks(client *c, int more, double timeout_s) {
   IT_CHECK(atomic_load(&c->acked) >= want);
 }
 
-static int tx_present(it_node *n, const hanse_hash *id) {
-  char hex[HANSE_HASH_HEX_BYTES], path[160];
-  hanse_hash_hex(hex, id);
-  snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs/%s", hex);
-  long st = 0;
-  json_t *j = it_get_json(n, path, &st);
-  int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
-  json_decref(j);
-  return ok;
-}
 
 static void check_acked_present(client *c) {
   int n = atomic_load(&c->acked);
   for (int i = 0; i < N; i++) {
     if (nodes[i].pid == 0) continue;
     for (int k = 0; k < n; k++) {
-      if (!tx_present(&nodes[i], &c->ids[k])) {
+      if (!it_tx_present(&nodes[i], CHAIN, &c->ids[k])) {
         fprintf(stderr, "acknowledged transaction %d is missing on node %d\n", k, i + 1);
         IT_CHECK(0);
       }

@@ -149,42 +149,21 @@ static const int all[N] = {0, 1, 2, 3, 4};
 
 /* ---- Submitting ---- */
 
-typedef struct answer {
-  long status;      /* HTTP status, 0 if no answer */
-  char what[64];    /* results[0].status, or error.code */
-} answer;
-
-static void submit(int i, const char *hex, int timeout_ms, answer *a) {
-  char body[2048], path[128];
-  snprintf(body, sizeof body, "{\"txs\":[\"%s\"]}", hex);
-  snprintf(path, sizeof path, "/v1/chains/" CHAIN "/txs?wait=1&timeout_ms=%d", timeout_ms);
-  json_t *r = it_post_json(&nodes[i], path, body, &a->status);
-  const char *what = json_string_value(
-      json_object_get(json_array_get(json_object_get(r, "results"), 0), "status"));
-  if (what == NULL) what = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-  snprintf(a->what, sizeof a->what, "%s", what ? what : "(none)");
-  json_decref(r);
-}
-
-static int committed(const answer *a) {
-  return a->status == 200 && strcmp(a->what, "committed") == 0;
-}
-
 /* A probe: a transaction of signer seed 2 that must never commit (so its
  * sequence stays 1 throughout), sent to node i. */
-static void probe(int i, int timeout_ms, answer *a) {
+static void probe(int i, int timeout_ms, it_answer *a) {
   IT_CHECK(nprobes < PROBES_MAX);
   char payload[128];
   snprintf(payload, sizeof payload, "{\"hash\":\"%064x\"}", 0x7000 + nprobes);
   char *hex = it_tx_hex(CHAIN, "notary.anchor", 2, 1, payload, &probes[nprobes]);
   nprobes++;
-  submit(i, hex, timeout_ms, a);
+  it_submit_wait(&nodes[i], CHAIN, hex, timeout_ms, a);
   free(hex);
 }
 
 typedef struct probe_job {
   int node, timeout_ms;
-  answer a;
+  it_answer a;
 } probe_job;
 
 static void *probe_main(void *arg) {
@@ -214,9 +193,9 @@ static void *client_main(void *arg) {
     hanse_hash id;
     char *hex = it_tx_hex(CHAIN, "notary.anchor", 1, seq, payload, &id);
     while (!atomic_load(&c->stop)) {
-      answer a;
-      submit(c->nodes[c->cur], hex, 2000, &a);
-      if (committed(&a)) {
+      it_answer a;
+      it_submit_wait(&nodes[c->nodes[c->cur]], CHAIN, hex, 2000, &a);
+      if (it_committed(&a)) {
         int k = atomic_load(&c->acked);
         c->ids[k] = id;
         c->ack_at[k] = it_now_s();
@@ -468,7 +447,7 @@ static void round_partition(int round, int cut_leader) {
   double t_settled = it_now_s() - t_cut;
   IT_CHECK(settled);
   for (int x = 0; x < MINORITY; x++) {
-    answer a;
+    it_answer a;
     probe(minority[x], 1000, &a);
     fprintf(stderr, "[round %d] probe to minority node %d, no leader known (%.2f s after the "
                     "cut): %ld %s\n",

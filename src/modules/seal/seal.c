@@ -200,6 +200,23 @@ static int grants_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
   return 0;
 }
 
+/* One page of grant records under `prefix` after `after` (NULL: from the
+ * start) as {"<name>": value, "grants": [...]}. */
+static int grants_page(hanse_view *v, const char *prefix, const char *after, json_t *params,
+                       const char *name, const char *value, json_t **result,
+                       hanse_reject *rej) {
+  grants_ctx gc = {json_array(), HANSE_OK};
+  if (gc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  int rc = hanse_view_scan(v, prefix, after, hanse_view_limit(params), grants_visit, &gc);
+  if (rc == HANSE_OK) rc = gc.rc;
+  if (rc != HANSE_OK) {
+    json_decref(gc.arr);
+    return hanse_reject_set(rej, rc, NULL);
+  }
+  *result = json_pack("{s:s, s:o}", name, value, "grants", gc.arr);
+  return *result ? HANSE_OK : hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+}
+
 /* mine?key=<recipient>[&tx=<id>][&after=<tx>/<field>]: the grants made to
  * one recipient, from its index. */
 static int query_mine(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej) {
@@ -220,17 +237,7 @@ static int query_mine(hanse_view *v, json_t *params, json_t **result, hanse_reje
   if (a)
     snprintf(after, sizeof after, SEAL_PREFIX "to/%.64s/%.*s", to,
              HANSE_CONFIDENTIAL_PATH_MAX + 65, a);
-  grants_ctx gc = {json_array(), HANSE_OK};
-  if (gc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  int rc = hanse_view_scan(v, prefix, a ? after : NULL, hanse_view_limit(params),
-                           grants_visit, &gc);
-  if (rc == HANSE_OK) rc = gc.rc;
-  if (rc != HANSE_OK) {
-    json_decref(gc.arr);
-    return hanse_reject_set(rej, rc, NULL);
-  }
-  *result = json_pack("{s:s, s:o}", "key", to, "grants", gc.arr);
-  return *result ? HANSE_OK : hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  return grants_page(v, prefix, a ? after : NULL, params, "key", to, result, rej);
 }
 
 static int seal_query(hanse_view *v, const char *name, json_t *params,
@@ -246,17 +253,7 @@ static int seal_query(hanse_view *v, const char *name, json_t *params,
     return hanse_reject_code(rej, "seal.bad_after", 400,
                              "after is the \"<field>/<recipient>\" of a grant");
   if (a) snprintf(after, sizeof after, "%.*s%.*s", 80, prefix, HANSE_CONFIDENTIAL_PATH_MAX + 65, a);
-  grants_ctx gc = {json_array(), HANSE_OK};
-  if (gc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  int rc = hanse_view_scan(v, prefix, a ? after : NULL, hanse_view_limit(params),
-                           grants_visit, &gc);
-  if (rc == HANSE_OK) rc = gc.rc;
-  if (rc != HANSE_OK) {
-    json_decref(gc.arr);
-    return hanse_reject_set(rej, rc, NULL);
-  }
-  *result = json_pack("{s:s, s:o}", "tx", tx, "grants", gc.arr);
-  return *result ? HANSE_OK : hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  return grants_page(v, prefix, a ? after : NULL, params, "tx", tx, result, rej);
 }
 
 const hanse_module hanse_module_seal = {

@@ -111,6 +111,18 @@ static int strv_flush(strv *v, int sort, hanse_buf *out) {
 
 static void put_str(hanse_buf *b, const char *s) { hanse_buf_put(b, s, strlen(s)); }
 
+/* `name` followed by the sorted items, added to acc as one string; nothing
+ * when there are no items. Frees the items. */
+static void strv_add_named(strv *acc, const char *name, strv *items) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  put_str(&b, name);
+  size_t before = b.len;
+  strv_flush(items, 1, &b);
+  if (b.len > before) strv_add(acc, &b);
+  hanse_buf_free(&b);
+}
+
 /* ---- values ------------------------------------------------------------ */
 
 /* Python's str(float(text)) for a numeric text, with integral values
@@ -284,13 +296,7 @@ static void render_pairs(const char *name, json_t *list, const char *what, int v
     strv_add(&items, &b);
     hanse_buf_free(&b);
   }
-  hanse_buf b;
-  hanse_buf_init(&b);
-  put_str(&b, name);
-  size_t before = b.len;
-  strv_flush(&items, 1, &b);
-  if (b.len > before) strv_add(acc, &b);
-  hanse_buf_free(&b);
+  strv_add_named(acc, name, &items);
 }
 
 /* The children of an object, rendered generically into acc (unsorted). */
@@ -310,13 +316,7 @@ static void generic_children(json_t *obj, json_t *prefixes, strv *acc) {
       size_t i;
       json_t *e;
       json_array_foreach(v, i, e) render_generic(item, e, prefixes, &items);
-      hanse_buf b;
-      hanse_buf_init(&b);
-      put_str(&b, kn);
-      size_t before = b.len;
-      strv_flush(&items, 1, &b);
-      if (b.len > before) strv_add(acc, &b);
-      hanse_buf_free(&b);
+      strv_add_named(acc, kn, &items);
     } else if (json_is_array(v)) {
       size_t i;
       json_t *e;
@@ -472,13 +472,7 @@ static void render_spec_value(const spec *sp, const char *name, json_t *v, json_
       if (sp->sub) render_object(sp->item, e, sp->sub, prefixes, &items);
       else render_leaf(sp->item, e, -1, 1, prefixes, &items);
     }
-    hanse_buf b;
-    hanse_buf_init(&b);
-    put_str(&b, name);
-    size_t before = b.len;
-    strv_flush(&items, 1, &b);
-    if (b.len > before) strv_add(acc, &b);
-    hanse_buf_free(&b);
+    strv_add_named(acc, name, &items);
     return;
   }
   if (json_is_array(v)) { /* a repeated field: each entry under the name */

@@ -43,17 +43,6 @@
 #include "base/log.h"
 #include "modules/xchain/xchain_internal.h"
 
-static int bad(hanse_reject *rej, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int bad(hanse_reject *rej, const char *code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = hanse_reject_vfill(rej, HANSE_ERR(INVALID), code, 400, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 /* p[key] as bytes: a hex string of at most max_bytes decoded. *out is
  * malloc'd (NULL for ""); 0 if absent, not a string, too long or not hex. */
 static int hex_member(json_t *p, const char *key, size_t max_bytes, uint8_t **out, size_t *n) {
@@ -86,27 +75,30 @@ void xchain_msg_free(xchain_msg *m) {
 static int check_source(const hanse_tx *rtx, json_t *p, xchain_msg *m, hanse_reject *rej) {
   const hanse_tx *src = &m->inc.tx;
   if (strcmp(m->inc.header.chain_id, m->from_chain) != 0)
-    return bad(rej, "xchain.wrong_source", "the proof is of chain '%s', not of from_chain '%s'",
-               m->inc.header.chain_id, m->from_chain);
+    return hanse_reject_code(rej, "xchain.wrong_source", 400,
+                             "the proof is of chain '%s', not of from_chain '%s'",
+                             m->inc.header.chain_id, m->from_chain);
   if (strcmp(src->kind, "xchain.send") != 0)
-    return bad(rej, "xchain.not_a_send", "the source transaction is a %s, not an xchain.send",
-               src->kind);
+    return hanse_reject_code(rej, "xchain.not_a_send", 400,
+                             "the source transaction is a %s, not an xchain.send", src->kind);
   hanse_reject why;
   hanse_reject_clear(&why);
   int rc = hanse_payload_parse(src->payload, src->payload_len, &m->payload, &why);
   if (rc == HANSE_OK) rc = xchain_send_check(src, m->payload, &why);
   if (rc == HANSE_ERR(NOMEM)) return hanse_reject_set(rej, rc, NULL);
   if (rc != HANSE_OK)
-    return bad(rej, "xchain.bad_message", "the source transaction: %s: %s", why.code, why.message);
+    return hanse_reject_code(rej, "xchain.bad_message", 400, "the source transaction: %s: %s",
+                             why.code, why.message);
   const char *to = json_string_value(json_object_get(m->payload, "to_chain"));
   if (strcmp(to, rtx->chain_id) != 0)
-    return bad(rej, "xchain.wrong_destination", "the message is for chain '%s', this is '%s'", to,
-               rtx->chain_id);
+    return hanse_reject_code(rej, "xchain.wrong_destination", 400,
+                             "the message is for chain '%s', this is '%s'", to, rtx->chain_id);
   json_t *mine = json_object_get(p, "class"), *theirs = json_object_get(m->payload, "class");
   if ((mine == NULL) != (theirs == NULL) || (mine && !json_equal(mine, theirs)))
-    return bad(rej, "xchain.class_mismatch",
-               "\"class\" must be the source message's (%s), or absent when it has none",
-               theirs ? json_string_value(theirs) : "none");
+    return hanse_reject_code(
+        rej, "xchain.class_mismatch", 400,
+        "\"class\" must be the source message's (%s), or absent when it has none",
+        theirs ? json_string_value(theirs) : "none");
   return HANSE_OK;
 }
 
@@ -117,9 +109,10 @@ int xchain_msg_open(const hanse_tx *rtx, json_t *p, int flags, xchain_msg *m,
   /* 1. */
   m->from_chain = json_string_value(json_object_get(p, "from_chain"));
   if (m->from_chain == NULL || !hanse_chain_id_valid(m->from_chain, strlen(m->from_chain)))
-    return bad(rej, "xchain.bad_chain", "\"from_chain\" must be a chain id, 1-32 of [a-z0-9._-]");
+    return hanse_reject_code(rej, "xchain.bad_chain", 400,
+                             "\"from_chain\" must be a chain id, 1-32 of [a-z0-9._-]");
   if (strcmp(m->from_chain, rtx->chain_id) == 0)
-    return bad(rej, "xchain.bad_chain", "a chain does not receive from itself");
+    return hanse_reject_code(rej, "xchain.bad_chain", 400, "a chain does not receive from itself");
 
   /* 2. */
   hanse_inclusion in;
@@ -127,24 +120,28 @@ int xchain_msg_open(const hanse_tx *rtx, json_t *p, int flags, xchain_msg *m,
   hanse_hash path[HANSE_MERKLE_PATH_MAX];
   int rc = HANSE_OK;
   if (!hex_member(p, "tx", HANSE_TX_MAX, &m->tx_raw, &in.tx_len))
-    rc = bad(rej, "xchain.bad_tx", "\"tx\" must be the source transaction in hex");
+    rc = hanse_reject_code(rej, "xchain.bad_tx", 400,
+                           "\"tx\" must be the source transaction in hex");
   else if (!hex_member(p, "header", HANSE_BLOCK_HEADER_MAX, &m->header_raw, &in.header_len))
-    rc = bad(rej, "xchain.bad_header", "\"header\" must be the source block's header in hex");
+    rc = hanse_reject_code(rej, "xchain.bad_header", 400,
+                           "\"header\" must be the source block's header in hex");
   else if (json_object_get(p, "batch") &&
            (!hex_member(p, "batch", HANSE_PAYLOAD_MAX, &m->batch_raw, &in.batch_len) ||
             in.batch_len == 0))
-    rc = bad(rej, "xchain.bad_batch", "\"batch\" must be the source transaction's batch in hex");
+    rc = hanse_reject_code(rej, "xchain.bad_batch", 400,
+                           "\"batch\" must be the source transaction's batch in hex");
   else if (!u64_member(p, "index", HANSE_BLOCK_TX_MAX, &in.index) ||
            !u64_member(p, "tx_count", HANSE_BLOCK_TX_MAX, &in.tx_count))
-    rc = bad(rej, "xchain.bad_index", "\"index\" and \"tx_count\" must be integers from 0 to %d",
-             HANSE_BLOCK_TX_MAX);
+    rc = hanse_reject_code(rej, "xchain.bad_index", 400,
+                           "\"index\" and \"tx_count\" must be integers from 0 to %d",
+                           HANSE_BLOCK_TX_MAX);
   json_t *pj = json_object_get(p, "path");
   if (rc == HANSE_OK && (!json_is_array(pj) || json_array_size(pj) > HANSE_MERKLE_PATH_MAX))
-    rc = bad(rej, "xchain.bad_path", "\"path\" must be an array of at most %d hashes",
-             HANSE_MERKLE_PATH_MAX);
+    rc = hanse_reject_code(rej, "xchain.bad_path", 400,
+                           "\"path\" must be an array of at most %d hashes", HANSE_MERKLE_PATH_MAX);
   for (size_t i = 0; rc == HANSE_OK && i < json_array_size(pj); i++)
     if (hanse_hash_parse(&path[i], json_string_value(json_array_get(pj, i))) != HANSE_OK)
-      rc = bad(rej, "xchain.bad_path", "path[%zu] is not a 64-hex hash", i);
+      rc = hanse_reject_code(rej, "xchain.bad_path", 400, "path[%zu] is not a 64-hex hash", i);
   if (rc != HANSE_OK) goto fail;
 
   /* 3. */
@@ -165,7 +162,7 @@ int xchain_msg_open(const hanse_tx *rtx, json_t *p, int flags, xchain_msg *m,
     HANSE_ASSERT(strncmp(why.code, "proof.", 6) == 0);
     char code[HANSE_REJECT_CODE_MAX];
     snprintf(code, sizeof code, "xchain.%.*s", (int)(sizeof code - 8), why.code + 6);
-    rc = bad(rej, code, "%s", why.message);
+    rc = hanse_reject_code(rej, code, 400, "%s", why.message);
     goto fail;
   }
 
