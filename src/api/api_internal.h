@@ -71,6 +71,12 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * policy). For a module's self queries (module.h). */
 int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
 
+/* 1 if the request is validly signed, by any key (rq->signer is then
+ * that key); otherwise 401 queued in *resp and 0. `what` completes "...
+ * requires a signed request to". For reads about the signer itself
+ * (a consumer's purchases). */
+int api_signed(hanse_req *rq, hanse_node_chain *nc, const char *what, enum MHD_Result *resp);
+
 /* 1 if the request is validly signed by one of the chain's genesis
  * validators (a node of its cluster); otherwise 401 (no or a bad
  * signature) or 403 "auth.not_validator" queued in *resp and 0. For what
@@ -155,6 +161,7 @@ enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest)
 enum MHD_Result res_blobs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_history(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_products(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_certs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);

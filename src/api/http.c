@@ -208,6 +208,7 @@ static enum MHD_Result route_chain(hanse_req *rq, const char *p) {
   if (IS("blobs")) return res_blobs(rq, nc, rest);
   if (IS("history")) return res_history(rq, nc, rest);
   if (IS("epcis")) return res_epcis(rq, nc, rest);
+  if (IS("products")) return res_products(rq, nc, rest);
   if (IS("certs")) return res_certs(rq, nc, rest);
   if (IS("accounts")) return res_accounts(rq, nc, rest);
   if (IS("genesis")) {

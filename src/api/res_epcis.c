@@ -181,10 +181,45 @@ static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *p
   return query_document(rq, result);
 }
 
+/* GET /epcis/publication?epc=ITEM[|LINEAGE...]: the entries a publication
+ * of these identifiers would carry (trace_product.c), of the classes the
+ * caller may read -- what a publisher signs and sends. */
+static enum MHD_Result publication(hanse_req *rq, hanse_node_chain *nc) {
+  json_t *readable = readable_classes(rq, nc);
+  if (readable == NULL) {
+    enum MHD_Result denied;
+    if (!api_read_allowed(rq, nc, "production", &denied)) return denied;
+    readable = json_array();
+  }
+  json_t *params = api_params_json(rq);
+  if (params == NULL || readable == NULL) {
+    json_decref(params);
+    json_decref(readable);
+    return api_error(rq, 500, "internal.nomem", "out of memory");
+  }
+  const char *k;
+  json_t *val;
+  json_object_foreach(params, k, val) {
+    if (strcmp(k, "epc") != 0) {
+      json_decref(readable);
+      enum MHD_Result r =
+          api_error(rq, 400, "trace.bad_query", "unknown parameter %.64s (only epc)", k);
+      json_decref(params);
+      return r;
+    }
+  }
+  json_object_set_new(params, "readable", readable);
+  json_t *result;
+  enum MHD_Result r = run(rq, nc, "epcis.publication", params, &result);
+  if (result == NULL) return r;
+  return api_json(rq, 200, result);
+}
+
 enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
   if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
     return api_method_not_allowed(rq, "GET");
   if (strcmp(rest, "/events") == 0) return events(rq, nc, NULL, NULL);
+  if (strcmp(rest, "/publication") == 0) return publication(rq, nc);
   if (strcmp(rest, "/eventTypes") == 0) {
     /* which types exist is not an event: any reader of a trace class */
     json_t *readable = readable_classes(rq, nc);

@@ -8,6 +8,8 @@
 
 enum MHD_Result res_web(hanse_req *rq, const char *path) {
   if (strcmp(path, "/") == 0) path = "/index.html";
+  /* the consumer page: one page for every product, /p/<Digital Link path> */
+  if (strncmp(path, "/p/", 3) == 0 && path[3] != 0) path = "/product.html";
   for (const hanse_web_asset *a = hanse_web_assets; a->path; a++)
     if (strcmp(a->path, path) == 0) return api_bytes(rq, 200, a->content_type, a->data, a->len, 0);
   return api_error(rq, 404, "http.not_found", "no page %.200s", path);

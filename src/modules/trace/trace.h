@@ -14,6 +14,9 @@
  *   trace_doc.c    a document's events prepared for storage
  *   trace_store.c  state keys and indexes (apply)
  *   trace_query.c  the EPCIS query binding's filters (query)
+ *   trace_publish.c  screened records to an open chain (xchain hooks),
+ *                  complaints and answers there
+ *   trace_product.c  reading them: the draft, a product, purchases
  *
  * Conventions: json_t arguments are borrowed unless a comment says
  * "new reference"; out buffers come with their size; functions that can
@@ -28,6 +31,8 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "chain/module.h"
+#include "encoding/tx.h"
 
 /* Events in one captured document. A document is one payload, bounded by
  * HANSE_PAYLOAD_MAX (64 KiB); the smallest meaningful event is about 150
@@ -180,5 +185,43 @@ void trace_ix_key(char *out, size_t n, const char *name, const char *value, cons
 int trace_query_events(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 /* The event types captured on the chain: {"eventTypes": [...]}. */
 int trace_query_event_types(hanse_view *v, json_t **result, hanse_reject *rej);
+
+/* ---- trace_publish.c, trace_product.c ------------------------------------ */
+
+/* Entries in one publication: a message must fit an xchain send
+ * (XCHAIN_SEND_PAYLOAD_MAX, 16 KiB), so clients split a long record. */
+#define TRACE_PUBLISH_MAX 64
+/* One screened event's JSON text. */
+#define TRACE_PUBLISH_EVENT_TEXT_MAX 8192
+/* A complaint's or an answer's text, bytes. */
+#define TRACE_TEXT_MAX 2000
+/* State keys of this module: "trace/" and a few 64-hex parts. */
+#define TRACE_KEY_MAX 256
+
+/* The hooks of the trace.publish message (module.h). */
+extern const hanse_message_hooks trace_message_hooks;
+/* The publication policy of a chain from its genesis (NULL: defaults):
+ * new reference {"classes": [...], "fields": [...]}. */
+json_t *trace_publication_policy(json_t *genesis);
+/* The publication entry of a stored event record under `policy`, with the
+ * capturer's organisation name (may be NULL): new reference in *entry, or
+ * trace.declared / trace.not_publishable. */
+int trace_publication_entry(json_t *rec, json_t *policy, json_t *org_name, json_t **entry,
+                            hanse_reject *rej);
+/* The context-free shape of a publication body. */
+int trace_publication_check(json_t *body, hanse_reject *rej);
+/* trace.complain and trace.answer: the module's entry points for them. */
+int trace_complaint_check(const char *action, json_t *p, hanse_reject *rej);
+int trace_complaint_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                           hanse_reject *rej);
+int trace_complaint_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p);
+/* "trace/ev/<hex SHA-256 of event_id>" into out. */
+void trace_event_key(char out[TRACE_KEY_MAX], const char *event_id);
+/* The first 32 hex digits of the SHA-256 of value, into out[33]. */
+void trace_value_hash(char out[33], const char *value);
+/* Queries (trace_product.c): see there. */
+int trace_query_publication(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+int trace_query_product(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+int trace_query_purchases(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 
 #endif
