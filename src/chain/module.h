@@ -123,6 +123,10 @@ int hanse_module_has_action(const hanse_module *m, const char *action);
 typedef struct hanse_identity {
   int (*key_info)(hanse_exec *ex, const hanse_pubkey *key, const char **status,
                   json_t **roles);
+  /* The organisation id of `key` (its record's, or its founding
+   * organisation's) into org[n], "" when the key is unknown; may be NULL
+   * (no organisations). Same errors as key_info. */
+  int (*key_org)(hanse_exec *ex, const hanse_pubkey *key, char *org, size_t n);
 } hanse_identity;
 void hanse_registry_set_identity(const hanse_identity *id);
 const hanse_identity *hanse_registry_identity(void);

@@ -155,7 +155,8 @@ typedef struct hanse_view hanse_view;
 
 /* verify: every event new (or a first declaration). */
 int trace_store_verify(hanse_exec *ex, const trace_doc *d, hanse_reject *rej);
-/* apply: records, sequence, indexes. */
+/* apply: records, sequence, indexes; the signer and its organisation
+ * are ex->tx's. */
 int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
 
 /* Index names (trace_store.c writes, trace_query.c reads). */
@@ -170,6 +171,7 @@ int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
 #define TRACE_IX_BL "bl"         /* bizLocation.id */
 #define TRACE_IX_TYPE "type"     /* eventType */
 #define TRACE_IX_BTT "btt"       /* bizTransaction types */
+#define TRACE_IX_ORG "org"       /* the capturing signer's organisation */
 
 /* The key of one index entry, "trace/ix/<name>/<32 hex of SHA-256 of the
  * value>/" followed by the 16-hex sequence when seq is not NULL. */
