@@ -127,8 +127,8 @@ static const char *value_check(const char *s, size_t n, const dl_value *v) {
   return NULL;
 }
 
-/* Cut the next segment off *p (bounded by end); 0 at the end or on an
- * empty segment. */
+/* Cut the next segment off *p (bounded by end); 0 at the end. The
+ * caller has ruled out empty segments. */
 static int segment(const char **p, const char *end, const char **s, size_t *n) {
   if (*p >= end) return 0;
   const char *slash = memchr(*p, '/', (size_t)(end - *p));
@@ -136,7 +136,7 @@ static int segment(const char **p, const char *end, const char **s, size_t *n) {
   *s = *p;
   *n = (size_t)(e - *p);
   *p = slash ? slash + 1 : end;
-  return *n > 0 && !(slash && slash + 1 == end); /* no empty, no trailing "/" */
+  return 1;
 }
 
 int api_dl_path_check(const char *path, size_t len, const char *code, hanse_reject *rej) {
@@ -144,11 +144,12 @@ int api_dl_path_check(const char *path, size_t len, const char *code, hanse_reje
     return hanse_reject_code(rej, code, 400,
                              "a product link is a GS1 Digital Link path of 1 to %d bytes",
                              HANSE_DL_PATH_MAX);
+  if (path[0] == '/' || path[len - 1] == '/' || memmem(path, len, "//", 2) != NULL)
+    return hanse_reject_code(rej, code, 400, "the product link has an empty segment");
   const char *p = path, *end = path + len;
   const char *s, *v;
   size_t n, vn;
-  if (!segment(&p, end, &s, &n))
-    return hanse_reject_code(rej, code, 400, "the product link has an empty segment");
+  segment(&p, end, &s, &n);
   const dl_key *key = NULL;
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (same(s, n, keys[i].ai)) key = &keys[i];
@@ -161,9 +162,7 @@ int api_dl_path_check(const char *path, size_t len, const char *code, hanse_reje
   const char *why = value_check(v, vn, &key->v);
   if (why) return hanse_reject_code(rej, code, 400, "the value of key %s %s", key->ai, why);
   int last_order = 0;
-  while (p < end) {
-    if (!segment(&p, end, &s, &n))
-      return hanse_reject_code(rej, code, 400, "the product link has an empty segment");
+  while (segment(&p, end, &s, &n)) {
     const dl_qualifier *q = NULL;
     for (size_t i = 0; i < sizeof qualifiers / sizeof qualifiers[0]; i++)
       if (same(s, n, qualifiers[i].ai)) q = &qualifiers[i];
