@@ -169,6 +169,18 @@ enum MHD_Result res_metrics(hanse_req *rq);
 /* Static explorer files; returns MHD_NO-free 404 via api_error if none. */
 enum MHD_Result res_web(hanse_req *rq, const char *path);
 
+/* Product links (issue 5): the consumer page /p/{path}, where {path} is a
+ * GS1 Digital Link path, and its QR codes /p/{path}/qr.svg|qr.png.
+ * api_qr_path: 1 if `url` (decoded path) names a QR image; res_qr answers
+ * it (res_qr.c). api_dl_path_check (dl_path.c): HANSE_OK if path[0..len)
+ * -- as sent, percent-escapes kept, no leading "/" -- is a Digital Link
+ * primary key with its qualifiers ("01/09521234543213/21/12345"); else a
+ * 400 rejection with the stable `code` the caller names ("qr.bad_id") and
+ * a message saying what is wrong. */
+int api_qr_path(const char *url);
+enum MHD_Result res_qr(hanse_req *rq);
+int api_dl_path_check(const char *path, size_t len, const char *code, hanse_reject *rej);
+
 /* The GET /txs/{id} document of a committed transaction: receipt, decoded
  * transaction, raw bytes, proof (and batch_raw when batched). New
  * reference, NULL on allocation failure. `id_hex` is the id's hex. */

@@ -321,6 +321,8 @@ int it_http(const char *method, const char *url, const char *content_type,
     struct curl_header *h = NULL;
     if (curl_easy_header(c, "Link", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
       snprintf(out->link, sizeof out->link, "%s", h->value);
+    if (curl_easy_header(c, "Cache-Control", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+      snprintf(out->cache_control, sizeof out->cache_control, "%s", h->value);
   }
   out->body = g.p ? g.p : calloc(1, 1);
   out->len = g.len;

@@ -97,6 +97,7 @@ typedef struct it_resp {
   size_t len;
   char content_type[128];
   char link[1024];      /* the Link header, if any (EPCIS paging) */
+  char cache_control[128]; /* the Cache-Control header, if any */
 } it_resp;
 int it_http(const char *method, const char *url, const char *content_type,
             const void *body, size_t len, it_resp *out);

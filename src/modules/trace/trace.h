@@ -96,6 +96,10 @@ int trace_dl_normalise(const char *uri, char *out, size_t n);
 /* The form identifiers are indexed and matched under: the Digital Link
  * form when there is one, else the URI itself; into out. */
 const char *trace_id_canonical(const char *uri, char *out, size_t n);
+/* The GS1 mod-10 check digit of the digit string k[0..n) (weights 3 and
+ * 1 from the right), as a character: the digit a GS1 key of n + 1 digits
+ * ends with. */
+char trace_gs1_check_digit(const char *k, size_t n);
 
 /* ---- trace_hash.c ----------------------------------------------------- */
 
