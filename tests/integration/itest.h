@@ -147,6 +147,20 @@ int it_committed(const it_answer *a);
 /* 1 if GET /txs/{id} on n answers 200 with an inclusion proof. */
 int it_tx_present(it_node *n, const char *chain, const hanse_hash *id);
 
+/* ---- Signed calls through the client library (hanse/client.h) ---- */
+
+/* Submit one transaction of `kind` with `payload` (stolen) signed by kp
+ * to `chain` on n, with the signer's next sequence, and wait for its
+ * block: the receipt's code ("ok", "trace.duplicate", ...) or the
+ * rejection's. Static storage, overwritten by the next call. */
+const char *it_client_submit(it_node *n, const char *chain, const hanse_keypair *kp,
+                             const char *kind, json_t *payload);
+/* GET `path` (from "/v1/...") signed by kp (NULL: unsigned) through the
+ * client: 200 or the error's HTTP status; *out the JSON body or NULL
+ * (out may be NULL), code[64] the error code ("" on success). */
+long it_client_get(it_node *n, const char *chain, const hanse_keypair *kp, const char *path,
+                   json_t **out, char code[64]);
+
 /* Chain status fields. */
 uint64_t it_height(it_node *n);
 void it_state_digest(it_node *n, char out[65]);
