@@ -158,12 +158,17 @@ void it_init(it_node *n, const char *hanse, const char *chain_id,
     json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", id, "name", id,
                                           "role", "manufacturer", "keys", hex));
   }
-  json_t *g = json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs);
+  it_init_genesis(n, json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs));
+}
+
+void it_init_genesis(it_node *n, json_t *genesis) {
+  IT_CHECK(genesis != NULL);
   char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", n->dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *argv[] = {hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
+  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", n->dir,
+           json_string_value(json_object_get(genesis, "chain_id")));
+  IT_CHECK(json_dump_file(genesis, gpath, JSON_INDENT(2)) == 0);
+  json_decref(genesis);
+  const char *argv[] = {n->hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
   char *out = NULL;
   int rc = it_run(argv, &out);
   if (rc != 0) fprintf(stderr, "hanse init failed (%d): %s\n", rc, out ? out : "");

@@ -81,6 +81,9 @@ void it_pubhex(char out[65], uint8_t seed);
  * organisation per seed in seeds[] (n of them). Uses `hanse init`. */
 void it_init(it_node *n, const char *hanse, const char *chain_id,
              const uint8_t *seeds, int nseeds);
+/* `hanse init` one more chain in n's data dir (it_init first) from
+ * `genesis` (stolen; its "chain_id" names the file). */
+void it_init_genesis(it_node *n, json_t *genesis);
 /* Start `hanse node` on a free port (extra args may be NULL-terminated
  * list), wait for /v1/health. Returns 0 on success, -1 if the process
  * exited (e.g. refused a broken chain); then *exit_status is set. */

@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
   IT_CHECK(sodium_init() >= 0);
   uint8_t none[] = {250};
   it_init(&node, argv[1], "scratch", none, 1);
-  char hex[65], gpath[300];
+  char hex[65];
   it_pubhex(hex, FOUNDER);
   json_t *policy = json_pack(
       "{s:{s:[s], s:[s,s,s]}, s:{s:[s,s,s], s:[s,s], s:[s,s], s:[s,s], s:[s,s,s,s]}, "
@@ -141,15 +141,7 @@ int main(int argc, char **argv) {
   json_t *g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:[s]}], s:o}", "chain_id", CHAIN, "type",
                         "alliance", "organisations", "id", "hq", "name", "HQ", "role",
                         "platform", "keys", hex, "policy", policy);
-  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", node.dir, CHAIN);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init[] = {node.hanse, "init", "--data", node.dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int irc = it_run(init, &out);
-  if (irc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(irc == 0);
+  it_init_genesis(&node, g);
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   hanse_keypair founder, man, log, cus, reg, con;

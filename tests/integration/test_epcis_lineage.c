@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
   IT_CHECK(sodium_init() >= 0);
   uint8_t none[] = {250};
   it_init(&node, argv[1], "scratch", none, 1);
-  char hq[65], bakery[65], shipco[65], border[65], gpath[300];
+  char hq[65], bakery[65], shipco[65], border[65];
   it_pubhex(hq, HQ);
   it_pubhex(bakery, BAKERY);
   it_pubhex(shipco, SHIPCO);
@@ -171,15 +171,7 @@ int main(int argc, char **argv) {
       "platform", "keys", hq, "id", "bakery", "name", "Bakery", "role", "manufacturer", "keys",
       bakery, "id", "shipco", "name", "Ship Co", "role", "logistics", "keys", shipco, "id",
       "border", "name", "Border Customs", "role", "customs", "keys", border, "policy", policy);
-  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", node.dir, CHAIN);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init[] = {node.hanse, "init", "--data", node.dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int irc = it_run(init, &out);
-  if (irc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(irc == 0);
+  it_init_genesis(&node, g);
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   hanse_keypair founder, bak, shp, bor, reg, con;

@@ -43,20 +43,6 @@
 
 #define ALL "[\"production\",\"transaction\",\"customs_inspection\",\"transport\"]"
 
-static int setup_chain(void **state) {
-  fx_chain *f = calloc(1, sizeof *f);
-  if (f == NULL) return -1;
-  fx_chain_setup(f, NULL);
-  *state = f;
-  return 0;
-}
-
-static int teardown_chain(void **state) {
-  fx_chain_teardown(*state);
-  free(*state);
-  return 0;
-}
-
 static uint64_t seq_alice;
 
 /* Capture one document of the given events (JSON text, comma-separated)
@@ -425,10 +411,10 @@ static void test_status(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_back, setup_chain, teardown_chain),
-      cmocka_unit_test_setup_teardown(test_forward, setup_chain, teardown_chain),
-      cmocka_unit_test_setup_teardown(test_cycles, setup_chain, teardown_chain),
-      cmocka_unit_test_setup_teardown(test_depth_bound, setup_chain, teardown_chain),
+      cmocka_unit_test_setup_teardown(test_back, fx_setup_chain, fx_teardown_chain),
+      cmocka_unit_test_setup_teardown(test_forward, fx_setup_chain, fx_teardown_chain),
+      cmocka_unit_test_setup_teardown(test_cycles, fx_setup_chain, fx_teardown_chain),
+      cmocka_unit_test_setup_teardown(test_depth_bound, fx_setup_chain, fx_teardown_chain),
       cmocka_unit_test(test_status),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
