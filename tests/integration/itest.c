@@ -696,3 +696,16 @@ long it_client_get(it_node *n, const char *chain, const hanse_keypair *kp, const
   else json_decref(o);
   return rc == HANSE_OK ? 200 : rej.status;
 }
+
+void it_member_register(it_node *n, const char *chain, const hanse_keypair *admin,
+                        uint8_t seed, const char *role) {
+  char mh[65], id[32];
+  it_pubhex(mh, seed);
+  snprintf(id, sizeof id, "m-%s", role);
+  const char *code = it_client_submit(
+      n, chain, admin, "member.register",
+      json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member", "id", id, "kind", "person",
+                "roles", role, "attributes", "key", mh));
+  if (strcmp(code, "ok") != 0) fprintf(stderr, "register %s: %s\n", id, code);
+  IT_CHECK(strcmp(code, "ok") == 0);
+}

@@ -158,6 +158,11 @@ int it_tx_present(it_node *n, const char *chain, const hanse_hash *id);
  * rejection's. Static storage, overwritten by the next call. */
 const char *it_client_submit(it_node *n, const char *chain, const hanse_keypair *kp,
                              const char *kind, json_t *payload);
+/* Register the key of `seed` as member "m-<role>" (a person) with the one
+ * role `role`, signed by the organisation admin `admin`; fails the test
+ * unless the receipt is "ok". */
+void it_member_register(it_node *n, const char *chain, const hanse_keypair *admin,
+                        uint8_t seed, const char *role);
 /* GET `path` (from "/v1/...") signed by kp (NULL: unsigned) through the
  * client: 200 or the error's HTTP status; *out the JSON body or NULL
  * (out may be NULL), code[64] the error code ("" on success). */

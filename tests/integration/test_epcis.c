@@ -157,16 +157,8 @@ int main(int argc, char **argv) {
   } members[] = {{MANUFACTURER, "manufacturer"}, {LOGISTICS, "logistics"},
                  {CUSTOMS, "customs"},           {REGULATOR, "regulator"},
                  {CONSUMER, "consumer"}};
-  for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
-    char mh[65], id[32];
-    it_pubhex(mh, members[i].seed);
-    snprintf(id, sizeof id, "m-%s", members[i].role);
-    const char *code = submit(&founder, "member.register",
-                              json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member", "id", id,
-                                        "kind", "person", "roles", members[i].role,
-                                        "attributes", "key", mh));
-    IT_CHECK(strcmp(code, "ok") == 0);
-  }
+  for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+    it_member_register(&node, CHAIN, &founder, members[i].seed, members[i].role);
 
   /* 1. Every example, in name order. */
   char dirpath[600];

@@ -181,20 +181,8 @@ int main(int argc, char **argv) {
   it_key(&bor, BORDER);
   it_key(&reg, REGULATOR);
   it_key(&con, CONSUMER);
-  static const struct {
-    uint8_t seed;
-    const char *role;
-  } members[] = {{REGULATOR, "regulator"}, {CONSUMER, "consumer"}};
-  for (size_t i = 0; i < 2; i++) {
-    char mh[65], id[32];
-    it_pubhex(mh, members[i].seed);
-    snprintf(id, sizeof id, "m-%s", members[i].role);
-    IT_CHECK(strcmp(it_client_submit(&node, CHAIN, &founder, "member.register",
-                                     json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member",
-                                               "id", id, "kind", "person", "roles",
-                                               members[i].role, "attributes", "key", mh)),
-                    "ok") == 0);
-  }
+  it_member_register(&node, CHAIN, &founder, REGULATOR, "regulator");
+  it_member_register(&node, CHAIN, &founder, CONSUMER, "consumer");
 
   /* 1. The supply chain, by the bakery. */
   capture(&bak, HEAD("TransformationEvent", "01", "1T08:00:00") "\"inputQuantityList\":["
