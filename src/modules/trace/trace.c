@@ -19,8 +19,9 @@
  *           through the EPCIS query binding (api/res_epcis.c), which
  *           filters each event by the caller's right to read its class
  *           and calls this module's query entry with the names
- *           "epcis.events" and "epcis.eventTypes", which the module does
- *           not list (so res_query refuses them).
+ *           "epcis.events", "epcis.eventTypes", "epcis.lineage"
+ *           (trace_lineage.c) and "epcis.status" (trace_status.c), which
+ *           the module does not list (so res_query refuses them).
  *
  * Classes: each event has its own (trace_class.c). The capture
  * transaction as a whole -- what GET /txs/{id} shows -- is of the one
@@ -85,6 +86,8 @@ static int trace_query(hanse_view *v, const char *name, json_t *params, json_t *
   if (strcmp(name, "epcis.publication") == 0) return trace_query_publication(v, params, result, rej);
   if (strcmp(name, "trace.product") == 0) return trace_query_product(v, params, result, rej);
   if (strcmp(name, "trace.purchases") == 0) return trace_query_purchases(v, params, result, rej);
+  if (strcmp(name, "epcis.lineage") == 0) return trace_query_lineage(v, params, result, rej);
+  if (strcmp(name, "epcis.status") == 0) return trace_query_status(v, params, result, rej);
   return hanse_reject_code(rej, "query.unknown", 404, "no query trace/%.64s", name);
 }
 

@@ -17,6 +17,9 @@
  *   trace_publish.c  screened records to an open chain (xchain hooks),
  *                  complaints and answers there
  *   trace_product.c  reading them: the draft, a product, purchases
+ *   trace_lineage.c  trace back and forward through aggregations and
+ *                  transformations (query)
+ *   trace_status.c the shipment status of an item from its events
  *
  * Conventions: json_t arguments are borrowed unless a comment says
  * "new reference"; out buffers come with their size; functions that can
@@ -176,6 +179,8 @@ int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
 #define TRACE_IX_TYPE "type"     /* eventType */
 #define TRACE_IX_BTT "btt"       /* bizTransaction types */
 #define TRACE_IX_ORG "org"       /* the capturing signer's organisation */
+#define TRACE_IX_ANY_CLASS "anycls" /* epcClass of every quantity list */
+#define TRACE_IX_XFORM "xform"   /* transformationID */
 
 /* The key of one index entry, "trace/ix/<name>/<32 hex of SHA-256 of the
  * value>/" followed by the 16-hex sequence when seq is not NULL. */
@@ -229,5 +234,56 @@ void trace_value_hash(char out[33], const char *value);
 int trace_query_publication(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 int trace_query_product(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 int trace_query_purchases(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+/* ---- trace_lineage.c -------------------------------------------------- */
+
+/* Depth of a lineage walk: steps from the item (one aggregation or one
+ * transformation each). Four levels of packing and two of processing
+ * are common; 32 covers any real chain and bounds a walk through a
+ * badly linked one. */
+#define TRACE_LINEAGE_DEPTH_DEFAULT 16
+#define TRACE_LINEAGE_DEPTH_MAX 32
+/* Items in one answer: a recall list of a few pallets of cases. */
+#define TRACE_LINEAGE_ITEMS_MAX 1000
+/* Event records one walk may load (each one or two row reads): bounds the
+ * work of a request as TRACE_QUERY_SCAN_MAX does for /events. */
+#define TRACE_LINEAGE_EVENTS_MAX 5000
+/* Events naming one identifier that a walk looks at. */
+#define TRACE_LINEAGE_ITEM_EVENTS_MAX 1000
+
+/* The lineage of the item `epc` (any spelling; compared in its canonical
+ * form, trace_id_canonical): forward 0 traces back (the aggregation
+ * parents it was packed into, the inputs of the transformations that
+ * made it, recursively), forward 1 traces forward (what was made from it,
+ * what it was packed into, and everything else packed there: the recall
+ * list). Only events of the classes in `readable` (a JSON array of
+ * strings, borrowed) count, and no event that is a declaration or was
+ * declared erroneous. max_depth 1..TRACE_LINEAGE_DEPTH_MAX. New reference
+ * in *result: {"epc": <canonical>, "direction": "back"|"forward",
+ * "items": [{"epc", "depth", "via": "aggregation"|"transformation",
+ * "from", "eventID"}], "events": [<the events involved, capture order>],
+ * "prefixes": {<their @context prefixes>}, "truncated": bool} --
+ * truncated when a bound (depth, items, events) cut the walk short.
+ * Rejections: trace.bad_query (400). */
+int trace_lineage(hanse_view *v, const char *epc, int forward, json_t *readable, int max_depth,
+                  json_t **result, hanse_reject *rej);
+/* The module query "epcis.lineage": params {"epc", "direction": "back" |
+ * "forward", "maxDepth" (string, optional), "readable"}. */
+int trace_query_lineage(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+
+/* ---- trace_status.c --------------------------------------------------- */
+
+/* The shipment status of one item from its events (normalised as stored:
+ * CBV words bare), a pure function of them (trace_status.c has the
+ * table). New reference: {"status": "none" | "dispatched" | "in_transit"
+ * | "arrived" | "delivered", "since": <eventTime> | null, "eventID":
+ * <the event that set it> | null, "steps": [{"status", "time",
+ * "eventID", "bizStep"?, "bizLocation"?}]} with steps in eventTime order;
+ * a step's status is one of the five, or "warehouse_receipt",
+ * "customs_inspection", "customs_cleared". NULL only without memory. */
+json_t *trace_shipment_status(json_t *events);
+/* The module query "epcis.status": params {"epc", "readable"}: the
+ * item's readable events and those of the containers it was packed into
+ * (from the packing on), through trace_shipment_status, plus "epc". */
+int trace_query_status(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 
 #endif

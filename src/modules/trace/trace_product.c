@@ -273,10 +273,24 @@ int trace_query_product(hanse_view *v, json_t *params, json_t **result, hanse_re
     if (org && enterprises && json_object_get(enterprises, org) == NULL)
       json_object_set(enterprises, org, json_object_get(e, "org_name"));
   }
-  if (events && enterprises)
-    out = json_pack("{s:s, s:o, s:O, s:O, s:O}", "product", c, "events", events, "enterprises",
-                    enterprises, "publications", pubs, "complaints", complaints);
-  else json_decref(events);
+  /* the shipment status from the published events themselves, as the
+   * alliance computes it from the whole ones (trace_status.c) */
+  json_t *parsed = json_array();
+  json_array_foreach(events, i, e) {
+    json_t *ev = json_loads(json_string_value(json_object_get(e, "event")), 0, NULL);
+    if (ev && parsed) json_array_append_new(parsed, ev);
+    else json_decref(ev);
+  }
+  json_t *status = parsed ? trace_shipment_status(parsed) : NULL;
+  json_decref(parsed);
+  if (events && enterprises && status) {
+    out = json_pack("{s:s, s:o, s:O, s:O, s:O, s:o}", "product", c, "events", events,
+                    "enterprises", enterprises, "publications", pubs, "complaints", complaints,
+                    "status", status);
+  } else {
+    json_decref(events);
+    json_decref(status);
+  }
   json_decref(enterprises);
   json_decref(entries);
   json_decref(pubs);

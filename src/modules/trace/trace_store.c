@@ -21,7 +21,9 @@
  * separate range. The indexes (trace.h, TRACE_IX_*): epc (epcList and
  * childEPCs), parent, input, output, any (all of these), step, disp, rp
  * (readPoint), bl (bizLocation), type, btt (bizTransaction types), org
- * (the capturing signer's organisation, when it has one).
+ * (the capturing signer's organisation, when it has one), anycls (the
+ * epcClass of every quantity list) and xform (transformationID): the
+ * last two for lineage (trace_lineage.c).
  * Identifiers are indexed in their Digital Link form when they have one
  * (trace_dl.c), so a query by EPC URN finds an event written with a
  * Digital Link URI and the other way round; CBV values as bare words.
@@ -139,9 +141,25 @@ static void ix_ids(ix_writer *w, json_t *list, const char *name) {
   }
 }
 
+/* The epcClass of each entry of a quantity list, into index "anycls". */
+static void ix_classes(ix_writer *w, json_t *list) {
+  size_t i;
+  json_t *q;
+  json_array_foreach(list, i, q) {
+    const char *cls = json_string_value(json_object_get(q, "epcClass"));
+    char c[TRACE_URI_MAX];
+    if (cls) ix_put(w, TRACE_IX_ANY_CLASS, trace_id_canonical(cls, c, sizeof c));
+  }
+}
+
 static int write_indexes(hanse_exec *ex, const char *seq, json_t *ev, const char *org) {
   ix_writer w = {ex, seq, HANSE_OK};
   ix_put(&w, TRACE_IX_ORG, org);
+  ix_classes(&w, json_object_get(ev, "quantityList"));
+  ix_classes(&w, json_object_get(ev, "childQuantityList"));
+  ix_classes(&w, json_object_get(ev, "inputQuantityList"));
+  ix_classes(&w, json_object_get(ev, "outputQuantityList"));
+  ix_put(&w, TRACE_IX_XFORM, json_string_value(json_object_get(ev, "transformationID")));
   char c[TRACE_URI_MAX];
   ix_ids(&w, json_object_get(ev, "epcList"), TRACE_IX_EPC);
   ix_ids(&w, json_object_get(ev, "childEPCs"), TRACE_IX_EPC);
