@@ -219,9 +219,10 @@
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }
     if (!r.ok) {
-      const err = new Error((body && body.message) || `HTTP ${r.status}`);
+      const e = (body && body.error) || body || {};
+      const err = new Error(e.message || `HTTP ${r.status}`);
       err.status = r.status;
-      err.code = body && body.code;
+      err.code = e.code;
       throw err;
     }
     return body;

@@ -190,7 +190,7 @@ async function main() {
 
   await step('a path that is no Digital Link is a JSON 400', async () => {
     const r = await getJson('/p/99/123');
-    check(r.status === 400 && r.body && r.body.code === 'trace.bad_product_path', `${r.status} ${JSON.stringify(r.body)}`);
+    check(r.status === 400 && r.body && r.body.error && r.body.error.code === 'trace.bad_product_path', `${r.status} ${JSON.stringify(r.body)}`);
   });
 
   check(pageErrors.length === 0, `page errors: ${pageErrors.join('; ')}`);
