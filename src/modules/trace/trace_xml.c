@@ -699,6 +699,21 @@ static json_t *document_of(conv *c, const xmlNode *root) {
 
 /* ---- parsing ------------------------------------------------------------------ */
 
+/* The parser's first error (the last one is often a consequence: "premature
+ * end of data"), kept through the context's structured error hook. */
+typedef struct first_error {
+  int line;
+  char message[160];
+} first_error;
+
+static void keep_first_error(void *data, xmlErrorPtr e) {
+  xmlParserCtxtPtr ctxt = data;
+  first_error *fe = ctxt ? ctxt->_private : NULL;
+  if (fe == NULL || fe->message[0] || e == NULL) return;
+  fe->line = e->line;
+  snprintf(fe->message, sizeof fe->message, "%s", e->message ? e->message : "not well-formed");
+}
+
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 static void xml_init(void) { xmlInitParser(); }
 
@@ -719,21 +734,23 @@ int trace_xml_to_json(const char *xml, size_t len, json_t **out, hanse_reject *r
   pthread_once(&xml_once, xml_init);
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
   if (ctxt == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), "out of memory");
+  first_error fe = {0, ""};
+  ctxt->_private = &fe;
+  ctxt->sax->serror = keep_first_error;
   /* no NOENT, DTDLOAD, DTDATTR, XINCLUDE: nothing is fetched or expanded */
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
                 XML_PARSE_BIG_LINES;
   xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, "UTF-8", options);
   int rc;
   if (doc == NULL || !ctxt->nsWellFormed) {
-    const xmlError *e = xmlCtxtGetLastError(ctxt);
-    char msg[160] = "not well-formed";
-    if (e && e->message) snprintf(msg, sizeof msg, "%s", e->message);
-    rc = hanse_reject_code(rej, "trace.bad_xml", 400, "line %d: %s", e ? e->line : 0,
-                           trim(msg));
+    if (fe.message[0] == 0) snprintf(fe.message, sizeof fe.message, "not well-formed");
+    rc = hanse_reject_code(rej, "trace.bad_xml", 400, "line %d: %s", fe.line, trim(fe.message));
   } else if (!dtd_ok(doc)) {
+    const char *at = memmem(xml, len, "<!DOCTYPE", 9);
+    long line = 1;
+    for (const char *p = xml; at && p < at; p++) line += *p == '\n';
     rc = hanse_reject_code(rej, "trace.bad_xml", 400,
-                           "line %ld: a DOCTYPE may name the root but declare nothing",
-                           xmlGetLineNo((xmlNode *)doc->intSubset));
+                           "line %ld: a DOCTYPE may name the root but declare nothing", line);
   } else if (xmlDocGetRootElement(doc) == NULL) {
     rc = hanse_reject_code(rej, "trace.bad_xml", 400, "line 0: no root element");
   } else {
