@@ -167,6 +167,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_blob(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_xchain(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 extern const char cmd_keygen_usage[];
 extern const char cmd_init_usage[];
@@ -177,5 +178,6 @@ extern const char cmd_verify_usage[];
 extern const char cmd_blob_usage[];
 extern const char cmd_demo_usage[];
 extern const char cmd_xchain_usage[];
+extern const char cmd_trace_usage[];
 
 #endif
