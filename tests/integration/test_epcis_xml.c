@@ -151,7 +151,9 @@ int main(int argc, char **argv) {
     size_t len;
     char *xml = slurp(path, &len);
     trace_doc d;
-    IT_CHECK(trace_doc_prepare(json_pack("{s:s%}", "xml", xml, len), &d, &rej) == HANSE_OK);
+    json_t *payload = json_pack("{s:s%}", "xml", xml, len);
+    IT_CHECK(trace_doc_prepare(payload, &d, &rej) == HANSE_OK);
+    json_decref(payload);
     IT_CHECK(d.count == json_array_size(ids));
     for (size_t k = 0; k < d.count; k++) {
       IT_CHECK(strcmp(json_string_value(json_array_get(ids, k)), d.events[k].id) == 0);
