@@ -407,4 +407,33 @@ int hanse_client_xchain_relay(hanse_client *src, hanse_client *dst,
                               int flags, long wait_timeout_ms, json_t **result,
                               hanse_reject *rej);
 
+/* ---- 9. Traceability: published product records ------------------------ */
+
+/* Publish the screened record of a product from the alliance chain of
+ * `src` to the open chain of `dst` (modules/trace/trace_publish.c): read
+ * the entries the alliance will accept for `epcs` (the item's identifier,
+ * then any lineage items, '|'-delimited) as kp may read them, send them
+ * in as many trace.publish messages as they need (each waited for), and
+ * relay each to `dst`, signed by kp. `buyer` (may be NULL): hex SHA-256 of
+ * the buyer's public key, so the buyer finds the product among their
+ * purchases. *report (new reference): {"product","events","skipped",
+ * "publications":[{"alliance_tx","open_tx","events"}]}. Rejections: the
+ * alliance's and the open chain's, and "trace.nothing_to_publish". */
+int hanse_client_trace_publish(hanse_client *src, hanse_client *dst, const hanse_keypair *kp,
+                               const char *epcs, const char *buyer, json_t **report,
+                               hanse_reject *rej);
+
+/* Check a product record (GET /v1/chains/{open}/products/{id}) offline:
+ * each publication's proof holds and its block was signed by a key of
+ * `trusted` ({"<alliance chain>": [validator keys hex]}; NULL: the
+ * record's own "trusted", as the open chain's genesis names them); and
+ * every entry is, byte for byte, one of its publication's. *report (new
+ * reference, also on failure): {"product","ok","trusted","publications":
+ * [{"source_tx","from_chain","ok","why"?}],"events":[{"eventID","ok",
+ * "why"?}]}. HANSE_OK when everything holds; otherwise
+ * "trace.unverified" (or "trace.bad_record" for a document that is not a
+ * record). */
+int hanse_trace_record_verify(json_t *record, json_t *trusted, json_t **report,
+                              hanse_reject *rej);
+
 #endif

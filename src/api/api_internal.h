@@ -71,6 +71,12 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * policy). For a module's self queries (module.h). */
 int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
 
+/* 1 if the request is validly signed, by any key (rq->signer is then
+ * that key); otherwise 401 queued in *resp and 0. `what` completes "...
+ * requires a signed request to". For reads about the signer itself
+ * (a consumer's purchases). */
+int api_signed(hanse_req *rq, hanse_node_chain *nc, const char *what, enum MHD_Result *resp);
+
 /* 1 if the request is validly signed by one of the chain's genesis
  * validators (a node of its cluster); otherwise 401 (no or a bad
  * signature) or 403 "auth.not_validator" queued in *resp and 0. For what
@@ -155,12 +161,25 @@ enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest)
 enum MHD_Result res_blobs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_history(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+enum MHD_Result res_products(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_certs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);
 enum MHD_Result res_metrics(hanse_req *rq);
 /* Static explorer files; returns MHD_NO-free 404 via api_error if none. */
 enum MHD_Result res_web(hanse_req *rq, const char *path);
+
+/* Product links (issue 5): the consumer page /p/{path}, where {path} is a
+ * GS1 Digital Link path, and its QR codes /p/{path}/qr.svg|qr.png.
+ * api_qr_path: 1 if `url` (decoded path) names a QR image; res_qr answers
+ * it (res_qr.c). api_dl_path_check (dl_path.c): HANSE_OK if path[0..len)
+ * -- as sent, percent-escapes kept, no leading "/" -- is a Digital Link
+ * primary key with its qualifiers ("01/09521234543213/21/12345"); else a
+ * 400 rejection with the stable `code` the caller names ("qr.bad_id") and
+ * a message saying what is wrong. */
+int api_qr_path(const char *url);
+enum MHD_Result res_qr(hanse_req *rq);
+int api_dl_path_check(const char *path, size_t len, const char *code, hanse_reject *rej);
 
 /* The GET /txs/{id} document of a committed transaction: receipt, decoded
  * transaction, raw bytes, proof (and batch_raw when batched). New

@@ -250,6 +250,10 @@ int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
   return ok;
 }
 
+int api_signed(hanse_req *rq, hanse_node_chain *nc, const char *what, enum MHD_Result *resp) {
+  return require_signature(rq, nc, rq->body.data, rq->body.len, NULL, what, resp);
+}
+
 int api_signed_by_validator(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *resp) {
   if (!require_signature(rq, nc, rq->body.data, rq->body.len, NULL, "read raw blocks", resp))
     return 0;

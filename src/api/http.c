@@ -14,6 +14,9 @@
  *   *    /v1/chains/{chain}/{txs|blocks|status|search|query|accounts|history}[/...]
  *   GET|PUT /v1/chains/{chain}/blobs/{sha256}   a PUT's body is streamed to
  *                                the blob store (res_blobs.c), not collected
+ *   GET  /p/{digital link}/qr.svg | qr.png   a product link's QR code (res_qr.c)
+ *
+ * Responses are Cache-Control: no-store unless the resource set its own.
  */
 #include "api/http.h"
 
@@ -36,7 +39,8 @@ struct hanse_api {
 
 static enum MHD_Result queue(hanse_req *rq, int status, struct MHD_Response *resp) {
   if (resp == NULL) return MHD_NO;
-  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  if (MHD_get_response_header(resp, "Cache-Control") == NULL)
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   if (rq->any_origin) MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
   enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)status, resp);
@@ -208,6 +212,7 @@ static enum MHD_Result route_chain(hanse_req *rq, const char *p) {
   if (IS("blobs")) return res_blobs(rq, nc, rest);
   if (IS("history")) return res_history(rq, nc, rest);
   if (IS("epcis")) return res_epcis(rq, nc, rest);
+  if (IS("products")) return res_products(rq, nc, rest);
   if (IS("certs")) return res_certs(rq, nc, rest);
   if (IS("accounts")) return res_accounts(rq, nc, rest);
   if (IS("genesis")) {
@@ -230,6 +235,9 @@ static enum MHD_Result route(hanse_req *rq) {
     return get ? res_node_status(rq) : api_method_not_allowed(rq, "GET");
   if (strcmp(u, "/metrics") == 0)
     return get ? res_metrics(rq) : api_method_not_allowed(rq, "GET");
+  /* /p/{digital link}/qr.svg|qr.png; every other /p/ path is the
+   * consumer page, which res_web serves. */
+  if (api_qr_path(u)) return get ? res_qr(rq) : api_method_not_allowed(rq, "GET");
   if (strncmp(u, "/v1/", 4) != 0 && strcmp(u, "/v1") != 0) {
     if (!get) return api_method_not_allowed(rq, "GET");
     return res_web(rq, u);

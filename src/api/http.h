@@ -17,4 +17,10 @@ int hanse_api_start(struct hanse_node *node, const char *host, int port,
 /* Stop accepting, finish requests in flight, free. NULL is a no-op. */
 void hanse_api_stop(hanse_api *api);
 
+/* A node's public URL (hanse_node_config.public_url, the base of its
+ * product links): http:// or https://, a host, an optional path, no query
+ * or fragment, at most HANSE_PUBLIC_URL_MAX bytes. HANSE_OK, or a
+ * "node.bad_public_url" rejection. */
+int hanse_api_public_url_check(const char *url, hanse_reject *rej);
+
 #endif

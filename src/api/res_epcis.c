@@ -5,6 +5,9 @@
  *   GET /v1/chains/{c}/epcis/epcs/{epc}/events       MATCH_anyEPC={epc}
  *   GET /v1/chains/{c}/epcis/eventTypes              the types captured
  *   GET /v1/chains/{c}/epcis/eventTypes/{t}/events   eventType={t}
+ *   GET /v1/chains/{c}/epcis/epcs/{epc}/lineage      trace back or forward
+ *                                    (?direction=back|forward&maxDepth=N)
+ *   GET /v1/chains/{c}/epcis/epcs/{epc}/status       shipment status
  *
  * The query parameters are the binding's (trace_query.c lists them);
  * {epc} is percent-encoded when it is a Digital Link URI. The answer is
@@ -22,6 +25,10 @@
  * may read none of the four gets the policy's answer for production: 401
  * without a signature, 403 policy.read_denied for a member without the
  * role.
+ *
+ * lineage and status are Hanse's, not the binding's: JSON answers
+ * (application/json) from trace_lineage.c and trace_status.c, built from
+ * the same readable events only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -154,21 +161,54 @@ static enum MHD_Result run(hanse_req *rq, hanse_node_chain *nc, const char *name
   return MHD_YES; /* nothing queued yet: the caller answers */
 }
 
-static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *param,
-                              const char *value) {
+/* The request's parameters plus "readable"; NULL when the request may
+ * read none of the trace classes or memory ran out, the answer then in
+ * *r. */
+static json_t *params_readable(hanse_req *rq, hanse_node_chain *nc, enum MHD_Result *r) {
   json_t *readable = readable_classes(rq, nc);
   if (readable == NULL) {
-    enum MHD_Result denied;
-    if (!api_read_allowed(rq, nc, "production", &denied)) return denied;
+    if (!api_read_allowed(rq, nc, "production", r)) return NULL;
     readable = json_array(); /* allowed after all (cannot happen): read nothing */
   }
   json_t *params = api_params_json(rq);
   if (params == NULL || readable == NULL) {
     json_decref(params);
     json_decref(readable);
-    return api_error(rq, 500, "internal.nomem", "out of memory");
+    *r = api_error(rq, 500, "internal.nomem", "out of memory");
+    return NULL;
   }
   json_object_set_new(params, "readable", readable); /* never the caller's */
+  return params;
+}
+
+/* /epcs/{epc}/lineage and /epcs/{epc}/status: the module query `name`. */
+static enum MHD_Result item_query(hanse_req *rq, hanse_node_chain *nc, const char *name,
+                                  const char *epc) {
+  enum MHD_Result r;
+  json_t *params = params_readable(rq, nc, &r);
+  if (params == NULL) return r;
+  if (json_object_get(params, "epc"))
+    return json_decref(params),
+           api_error(rq, 400, "trace.bad_query", "epc is given by the path already");
+  json_object_set_new(params, "epc", json_string(epc));
+  json_t *result;
+  r = run(rq, nc, name, params, &result);
+  if (result == NULL) return r;
+  json_t *prefixes = json_object_get(result, "prefixes");
+  if (prefixes) { /* the events' extensions, as in a query document */
+    json_t *ctx = json_pack("[s]", EPCIS_CONTEXT);
+    if (json_object_size(prefixes) > 0) json_array_append(ctx, prefixes);
+    json_object_set_new(result, "@context", ctx);
+    json_object_del(result, "prefixes");
+  }
+  return api_json(rq, 200, result);
+}
+
+static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *param,
+                              const char *value) {
+  enum MHD_Result denied;
+  json_t *params = params_readable(rq, nc, &denied);
+  if (params == NULL) return denied;
   if (param) {
     if (json_object_get(params, param))
       return json_decref(params),
@@ -181,10 +221,45 @@ static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *p
   return query_document(rq, result);
 }
 
+/* GET /epcis/publication?epc=ITEM[|LINEAGE...]: the entries a publication
+ * of these identifiers would carry (trace_product.c), of the classes the
+ * caller may read -- what a publisher signs and sends. */
+static enum MHD_Result publication(hanse_req *rq, hanse_node_chain *nc) {
+  json_t *readable = readable_classes(rq, nc);
+  if (readable == NULL) {
+    enum MHD_Result denied;
+    if (!api_read_allowed(rq, nc, "production", &denied)) return denied;
+    readable = json_array();
+  }
+  json_t *params = api_params_json(rq);
+  if (params == NULL || readable == NULL) {
+    json_decref(params);
+    json_decref(readable);
+    return api_error(rq, 500, "internal.nomem", "out of memory");
+  }
+  const char *k;
+  json_t *val;
+  json_object_foreach(params, k, val) {
+    if (strcmp(k, "epc") != 0) {
+      json_decref(readable);
+      enum MHD_Result r =
+          api_error(rq, 400, "trace.bad_query", "unknown parameter %.64s (only epc)", k);
+      json_decref(params);
+      return r;
+    }
+  }
+  json_object_set_new(params, "readable", readable);
+  json_t *result;
+  enum MHD_Result r = run(rq, nc, "epcis.publication", params, &result);
+  if (result == NULL) return r;
+  return api_json(rq, 200, result);
+}
+
 enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest) {
   if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
     return api_method_not_allowed(rq, "GET");
   if (strcmp(rest, "/events") == 0) return events(rq, nc, NULL, NULL);
+  if (strcmp(rest, "/publication") == 0) return publication(rq, nc);
   if (strcmp(rest, "/eventTypes") == 0) {
     /* which types exist is not an event: any reader of a trace class */
     json_t *readable = readable_classes(rq, nc);
@@ -204,6 +279,18 @@ enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest)
   }
   const char *epcs = "/epcs/", *types = "/eventTypes/", *tail = "/events";
   size_t rl = strlen(rest), tl = strlen(tail);
+  static const char *const item_tails[][2] = {{"/lineage", "epcis.lineage"},
+                                              {"/status", "epcis.status"}};
+  for (size_t i = 0; i < 2 && strncmp(rest, epcs, strlen(epcs)) == 0; i++) {
+    size_t il = strlen(item_tails[i][0]), el = rl - strlen(epcs);
+    if (el <= il || strcmp(rest + rl - il, item_tails[i][0]) != 0) continue;
+    char epc[600];
+    if (el - il >= sizeof epc)
+      return api_error(rq, 400, "trace.bad_query", "the identifier is too long");
+    memcpy(epc, rest + strlen(epcs), el - il);
+    epc[el - il] = 0;
+    return item_query(rq, nc, item_tails[i][1], epc);
+  }
   const char *prefix = strncmp(rest, epcs, strlen(epcs)) == 0      ? epcs
                        : strncmp(rest, types, strlen(types)) == 0 ? types
                                                                   : NULL;
@@ -217,5 +304,6 @@ enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest)
     return events(rq, nc, prefix == epcs ? "MATCH_anyEPC" : "eventType", value);
   }
   return api_error(rq, 404, "http.not_found",
-                   "use /epcis/events, /epcis/epcs/{epc}/events, /epcis/eventTypes");
+                   "use /epcis/events, /epcis/epcs/{epc}/events|lineage|status, "
+                   "/epcis/eventTypes");
 }

@@ -125,6 +125,25 @@
  * (the longest, member/attest/..., is under 120 bytes). */
 #define HANSE_HISTORY_KEY_MAX 1024
 
+/* Product links and their QR codes (api/dl_path.c, api/res_qr.c). A
+ * GS1 Digital Link path: a primary key and its qualifiers, each value at
+ * most 30 characters and each character at most 3 when percent-encoded
+ * (01/<gtin>/22/<cpv>/10/<lot>/21/<serial> is about 200). A node's public
+ * URL (--public-url) and a request's Host header put before it. The QR
+ * code's text stays far below a version-40 symbol's 2,331 bytes at level
+ * M in 8-bit mode, so every valid link has a symbol; the PNG's module
+ * scale bounds its pixels (a 1 KiB text is about a 137-module symbol). */
+#define HANSE_DL_PATH_MAX 256
+#define HANSE_PUBLIC_URL_MAX 200
+#define HANSE_HTTP_HOST_MAX 255
+#define HANSE_QR_TEXT_MAX 1024
+#define HANSE_QR_QUIET_MODULES 4
+#define HANSE_QR_PNG_SCALE_MAX 16
+_Static_assert(HANSE_PUBLIC_URL_MAX + 3 + HANSE_DL_PATH_MAX < HANSE_QR_TEXT_MAX &&
+                   7 + HANSE_HTTP_HOST_MAX + 3 + HANSE_DL_PATH_MAX < HANSE_QR_TEXT_MAX,
+               "every product link fits a QR code's text");
+_Static_assert(HANSE_QR_TEXT_MAX <= 2331, "a version-40 symbol at level M holds the text");
+
 /* Asset module: amounts are integers below 2^63. */
 #define HANSE_ASSET_NAME_MAX 32
 #define HANSE_ASSET_DECIMALS_MAX 18

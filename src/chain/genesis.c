@@ -61,6 +61,33 @@ static int peers_valid(json_t *peers, const char *self, hanse_reject *rej) {
   return HANSE_OK;
 }
 
+/* "publication": {"classes": [data classes], "fields": [event fields]}:
+ * what of an alliance's events may be published to an open chain (the
+ * trace module reads it: modules/trace/trace_publish.c). */
+static int publication_valid(json_t *p, hanse_reject *rej) {
+  if (p == NULL) return HANSE_OK;
+  const char *k;
+  json_t *v;
+  int ok = json_is_object(p);
+  json_object_foreach(p, k, v) {
+    if (!ok) break;
+    int classes = strcmp(k, "classes") == 0;
+    ok = (classes || strcmp(k, "fields") == 0) && json_is_array(v) && json_array_size(v) <= 64;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+      const char *s = json_string_value(e);
+      if (!ok) break;
+      ok = s && s[0] && strlen(s) <= 64 && (!classes || hanse_data_class_valid(s));
+    }
+  }
+  if (!ok)
+    return hanse_reject_set(rej, HANSE_ERR(INVALID),
+                            "genesis: publication must be {\"classes\": [data classes], "
+                            "\"fields\": [event field names]}, each at most 64");
+  return HANSE_OK;
+}
+
 int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
   if (!json_is_object(g))
     return hanse_reject_set(rej, HANSE_ERR(INVALID), "genesis must be a JSON object");
@@ -108,6 +135,8 @@ int hanse_genesis_validate(json_t *g, hanse_reject *rej) {
                               "departments are members)");
   }
   int rc = peers_valid(json_object_get(g, "peers"), cid, rej);
+  if (rc != HANSE_OK) return rc;
+  rc = publication_valid(json_object_get(g, "publication"), rej);
   if (rc != HANSE_OK) return rc;
   rc = hanse_policy_validate(json_object_get(g, "policy"), rej);
   if (rc != HANSE_OK) hanse_reject_prefix(rej, "genesis");

@@ -31,6 +31,26 @@
 typedef struct hanse_exec hanse_exec;
 typedef struct hanse_view hanse_view;
 
+/* What a module says about the cross-chain messages (module xchain) whose
+ * kind it owns: a message of kind "<module>.<name>" ("trace.publish") is
+ * checked by that module as well as by xchain. A kind whose first half
+ * names no module, or one without hooks, is free-form, as before. Every
+ * hook may be NULL. */
+typedef struct hanse_message_hooks {
+  /* Context-free: the body of a message of `kind`. Runs in the send's
+   * check on the sending chain and in the receive's verify on the
+   * receiving chain (which cannot trust that the sender's replicas
+   * accepted it: FORMATS.md, "Receipts hash"). */
+  int (*check)(const char *kind, json_t *body, hanse_reject *rej);
+  /* On the sending chain, against its state: may `tx` send this? */
+  int (*send_verify)(hanse_exec *ex, const hanse_tx *tx, const char *kind, json_t *body,
+                     hanse_reject *rej);
+  /* On the receiving chain, after xchain recorded the message: `rec` is
+   * its inbox record (xchain.c: body, from_chain, source_tx, ...). An
+   * error aborts the block, as any apply error. */
+  int (*receive_apply)(hanse_exec *ex, const char *kind, json_t *rec);
+} hanse_message_hooks;
+
 typedef struct hanse_module {
   const char *name;              /* "asset" */
   const char *const *actions;    /* NULL-terminated: {"issue","transfer",NULL} */
@@ -66,6 +86,9 @@ typedef struct hanse_module {
    * form that does not depend on the platform (trace prints each at its
    * shortest exact precision). 0 for every module that counts money. */
   int payload_reals;
+  /* May be NULL: the hooks for cross-chain messages of this module's
+   * kinds (above). */
+  const hanse_message_hooks *messages;
 } hanse_module;
 
 /* The data classes a chain's read policy speaks of. */
@@ -100,6 +123,10 @@ int hanse_module_has_action(const hanse_module *m, const char *action);
 typedef struct hanse_identity {
   int (*key_info)(hanse_exec *ex, const hanse_pubkey *key, const char **status,
                   json_t **roles);
+  /* The organisation id of `key` (its record's, or its founding
+   * organisation's) into org[n], "" when the key is unknown; may be NULL
+   * (no organisations). Same errors as key_info. */
+  int (*key_org)(hanse_exec *ex, const hanse_pubkey *key, char *org, size_t n);
 } hanse_identity;
 void hanse_registry_set_identity(const hanse_identity *id);
 const hanse_identity *hanse_registry_identity(void);

@@ -97,6 +97,7 @@
 #include "base/env.h"
 #include "chain/chain.h"
 #include "cli/cli.h"
+#include "crypto/hash.h"
 #include "node/node.h"
 
 const char cmd_demo_usage[] =
@@ -219,6 +220,7 @@ typedef struct demo {
   int ndocs;
   char urls[DEMO_NODES_MAX][160]; /* cluster mode: each node's API */
   pid_t pids[DEMO_NODES_MAX];      /* cluster mode: running children, 0 when reaped */
+  char product_path[160];           /* the consumer page's /p/<path>, once published */
   hanse_hash customs_tx, invoice_tx; /* for "who can read what" */
   int have_customs_tx, have_invoice_tx;
 } demo;
@@ -347,6 +349,17 @@ static json_t *demo_genesis(const demo *d, int c, hanse_reject *rej) {
   if (cli_genesis_set_type(g, chains[c].type, rej) != HANSE_OK) {
     json_decref(g);
     return NULL;
+  }
+  if (c == OPEN) {
+    /* The open chain believes the alliance's blocks: published product
+     * records (trace.publish) arrive from there, relayed (peers). */
+    char path[DEMO_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/chains/%s/genesis.json", d->chain_dir, chains[ALLIANCE].id);
+    json_t *ga = json_load_file(path, 0, NULL);
+    json_t *vals = json_object_get(ga, "validators");
+    if (json_is_array(vals))
+      json_object_set_new(g, "peers", json_pack("{s:O}", chains[ALLIANCE].id, vals));
+    json_decref(ga);
   }
   return g;
 }
@@ -738,6 +751,122 @@ static int workload_open(demo *d, hanse_reject *rej) {
   return rc;
 }
 
+/* One EPCIS event captured on the alliance by actor a. */
+static int capture(demo *d, int a, json_t *event, const char *what, hanse_reject *rej) {
+  json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:[o]}}", "@context",
+                          "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                          "type", "EPCISDocument", "schemaVersion", "2.0", "creationDate",
+                          json_string_value(json_object_get(event, "eventTime")), "epcisBody",
+                          "eventList", event);
+  return step(d, ALLIANCE, a, "trace.capture", json_pack("{s:o}", "document", doc), what, NULL,
+              rej);
+}
+
+/* "YYYY-MM-DDThh:mm:ss.000Z" of the run's time plus `hours`. */
+static const char *at_hours(const demo *d, int hours, char out[32]) {
+  time_t t = (time_t)(d->run_ms / 1000) + (time_t)hours * 3600;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return out;
+}
+
+static json_t *obj_event(const demo *d, int hours, const char *epc, const char *action,
+                         const char *step, const char *disp, const char *where) {
+  char t[32];
+  return json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "type",
+                   "ObjectEvent", "eventTime", at_hours(d, hours, t), "eventTimeZoneOffset",
+                   "+00:00", "epcList", epc, "action", action, "bizStep", step, "disposition",
+                   disp, "readPoint", "id", where, "bizLocation", "id", where);
+}
+
+/* The e-bike's journey as EPCIS events on the alliance -- made, tested
+ * and packed by ACME, shipped by Swift Logistics, inspected by customs,
+ * received and stored at the platform's warehouse, delivered to Anna --
+ * then the platform publishes its screened record to the open chain with
+ * Anna as the buyer (hanse_client_trace_publish): the consumer page
+ * /p/<path> shows it. Its serial is the run's time, so every run tells
+ * the story of a new bike. */
+static int workload_trace(demo *d, hanse_reject *rej) {
+  char item[96], box[96], t[32];
+  snprintf(item, sizeof item, "urn:epc:id:sgtin:4012345.011111.%" PRIu64, d->run_ms);
+  snprintf(box, sizeof box, "urn:epc:id:sscc:4012345.%010" PRIu64, d->run_ms % UINT64_C(10000000000));
+  const char *factory = "urn:epc:id:sgln:4012345.00001.0";
+  const char *hub = "urn:epc:id:sgln:4012345.00009.0";
+  const char *warehouse = "urn:epc:id:sgln:4098765.00001.0";
+  printf("\ndemo: traceability of one e-bike (EPCIS 2.0 events on \"alliance\", its record "
+         "published to \"open\")\n");
+  json_t *e = obj_event(d, -96, item, "ADD", "commissioning", "active", factory);
+  json_object_set_new(e, "bizTransactionList",
+                      json_pack("[{s:s, s:s}]", "type", "po", "bizTransaction",
+                                "urn:epcglobal:cbv:bt:4012345000009:PO-1001"));
+  int rc = capture(d, MANUFACTURER, e, "makes e-bike EB-200 (commissioning)", rej);
+  if (rc == HANSE_OK) {
+    e = obj_event(d, -95, item, "OBSERVE", "inspecting", "conformant", factory);
+    json_object_set_new(e, "sensorElementList",
+                        json_pack("[{s:{s:s}, s:[{s:s, s:f, s:s}]}]", "sensorMetadata", "time",
+                                  at_hours(d, -95, t), "sensorReport", "type",
+                                  "ElectricPotential", "value", 36.2, "uom", "VLT"));
+    rc = capture(d, MANUFACTURER, e, "tests it: battery 36.2 V (inspecting)", rej);
+  }
+  if (rc == HANSE_OK)
+    rc = capture(d, MANUFACTURER,
+                 json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:{s:s}}", "type",
+                           "AggregationEvent", "eventTime", at_hours(d, -94, t),
+                           "eventTimeZoneOffset", "+00:00", "parentID", box, "childEPCs", item,
+                           "action", "ADD", "bizStep", "packing", "readPoint", "id", factory),
+                 "packs it into a shipping case (packing)", rej);
+  if (rc == HANSE_OK) {
+    e = obj_event(d, -72, box, "OBSERVE", "shipping", "in_transit", factory);
+    json_object_set_new(e, "destinationList",
+                        json_pack("[{s:s, s:s}]", "type", "location", "destination", warehouse));
+    rc = capture(d, LOGISTICS, e, "ships the case to Hamburg (shipping)", rej);
+  }
+  if (rc == HANSE_OK) {
+    e = obj_event(d, -50, box, "OBSERVE", "inspecting", "conformant", hub);
+    json_object_set_new(e, "bizTransactionList",
+                        json_pack("[{s:s, s:s}]", "type", "customs_declaration",
+                                  "bizTransaction", "urn:example:eu-customs:decl:CD-1001"));
+    rc = capture(d, CUSTOMS, e, "inspects and clears it (customs_inspection)", rej);
+  }
+  if (rc == HANSE_OK)
+    rc = capture(d, LOGISTICS, obj_event(d, -30, box, "OBSERVE", "receiving", "in_progress",
+                                         warehouse),
+                 "hands it to the warehouse (receiving)", rej);
+  if (rc == HANSE_OK)
+    rc = capture(d, LOGISTICS, obj_event(d, -29, box, "OBSERVE", "storing",
+                                         "sellable_accessible", warehouse),
+                 "stores it (warehouse receipt)", rej);
+  if (rc == HANSE_OK)
+    rc = capture(d, LOGISTICS, obj_event(d, -2, item, "OBSERVE", "urn:example:hanse:bizstep:delivering",
+                                         "urn:example:hanse:disp:delivered", warehouse),
+                 "delivers the e-bike to Anna", rej);
+  if (rc != HANSE_OK || d->nodes > 1) return rc; /* a cluster has no open chain */
+  char buyer[HANSE_HASH_HEX_BYTES], epcs[200];
+  hanse_hash bh;
+  hanse_sha256(&bh, d->keys[CONSUMER]->pub.b, sizeof d->keys[CONSUMER]->pub.b);
+  hanse_hash_hex(buyer, &bh);
+  snprintf(epcs, sizeof epcs, "%s|%s", item, box);
+  json_t *report = NULL;
+  rc = hanse_client_trace_publish(d->client[ALLIANCE], d->client[OPEN], d->keys[PLATFORM], epcs,
+                                  buyer, &report, rej);
+  if (rc == HANSE_OK) {
+    const char *product = json_string_value(json_object_get(report, "product"));
+    const char *dl = "https://id.gs1.org/";
+    if (product && strncmp(product, dl, strlen(dl)) == 0)
+      snprintf(d->product_path, sizeof d->product_path, "%s", product + strlen(dl));
+    printf("  %-12s publishes its record to \"open\": %" JSON_INTEGER_FORMAT
+           " events, %zu left on the alliance (%s)\n",
+           actors[PLATFORM].name, json_integer_value(json_object_get(report, "events")),
+           json_array_size(json_object_get(report, "skipped")), "their class or an error declaration");
+  } else {
+    hanse_reject_prefix(rej, "platform publishing the e-bike's record");
+  }
+  json_decref(report);
+  fflush(stdout);
+  return rc;
+}
+
 /* Is department a registered on ACME's chain? Its admin asks (member
  * records are personal data, which admins may read). */
 static int registered(demo *d, int a, int *yes, hanse_reject *rej) {
@@ -872,6 +1001,7 @@ static int workload(demo *d) {
     hanse_reject rej;
     hanse_reject_clear(&rej);
     int rc = stories[c](d, &rej);
+    if (rc == HANSE_OK && c == ALLIANCE) rc = workload_trace(d, &rej);
     if (rc == HANSE_OK) continue;
     if (strcmp(rej.code, "demo.stopped") == 0) return rc;
     cli_fail(&rej); /* keep serving: the explorer shows what did happen */
@@ -1130,6 +1260,10 @@ int cmd_demo(int argc, char **argv) {
       if (strcmp(id, chains[c].id) == 0) about = chains[c].about;
     printf("  %s/?chain=%-14s %s%s\n", url, id, about, i == 0 ? " (the default)" : "");
   }
+  if (d.product_path[0])
+    printf("Consumer page of the e-bike (its QR code there; Anna's key: %s/keys/consumer.json):\n"
+           "  %s/p/%s\n",
+           d.data, url, d.product_path);
   fflush(stdout);
   int sig = hanse_node_wait_signal();
   fprintf(stderr, "demo: signal %d, stopping the node\n", sig);

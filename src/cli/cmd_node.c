@@ -13,7 +13,7 @@
 const char cmd_node_usage[] =
     "usage: hanse node --data DIR [--port 8080] [--host 127.0.0.1]\n"
     "                  [--block-interval-ms 100] [--block-max-txs 10000]\n"
-    "                  [--verify-threads N]\n"
+    "                  [--verify-threads N] [--public-url URL]\n"
     "                  [--cluster CHAIN --raft-id N --peers LIST [--raft-addr HOST:PORT]\n"
     "                   [--snapshot-every N] [--join]]\n"
     "\n"
@@ -29,6 +29,9 @@ const char cmd_node_usage[] =
     "  --block-max-txs N        at most this many transactions per block (default 10000;\n"
     "                           1000 with --cluster)\n"
     "  --verify-threads N       signature-check threads (default: one per core)\n"
+    "  --public-url URL         base of the product links /p/{digital link} and their\n"
+    "                           QR codes, e.g. https://shop.example (default: http://\n"
+    "                           and the Host header of each request)\n"
     "\n"
     "cluster mode (Raft; without --cluster every chain runs on this node alone):\n"
     "  --cluster CHAIN          replicate chain CHAIN with the nodes of --peers; its\n"
@@ -66,6 +69,7 @@ int cmd_node(int argc, char **argv) {
                     {"block-interval-ms", "N", NULL, 0},
                     {"block-max-txs", "N", NULL, 0},
                     {"verify-threads", "N", NULL, 0},
+                    {"public-url", "URL", NULL, 0},
                     {"cluster", "CHAIN", NULL, 0},
                     {"raft-id", "N", NULL, 0},
                     {"raft-addr", "HOST:PORT", NULL, 0},
@@ -79,6 +83,7 @@ int cmd_node(int argc, char **argv) {
   hanse_node_config cfg = {
       .data_dir = cli_opt_str(opts, "data", NULL),
       .host = cli_opt_str(opts, "host", "127.0.0.1"),
+      .public_url = cli_opt_str(opts, "public-url", NULL),
   };
   if (cfg.data_dir == NULL) return cli_usage_error("node", "--data DIR is required");
   if ((rc = int_opt(opts, "port", 0, 65535, 8080, &cfg.port)) != CLI_GO) return rc;

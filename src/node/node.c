@@ -214,6 +214,10 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
                     hanse_reject *rej) {
   *out = NULL;
   hanse_modules_register_all();
+  if (cfg->public_url && cfg->public_url[0]) {
+    int urc = hanse_api_public_url_check(cfg->public_url, rej);
+    if (urc != HANSE_OK) return urc;
+  }
   hanse_node *n = calloc(1, sizeof *n);
   if (n == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   n->cfg = *cfg;
@@ -221,6 +225,8 @@ int hanse_node_open(const hanse_node_config *cfg, hanse_node **out,
   snprintf(n->host, sizeof n->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
   n->cfg.data_dir = n->data_dir;
   n->cfg.host = n->host;
+  snprintf(n->public_url, sizeof n->public_url, "%s", cfg->public_url ? cfg->public_url : "");
+  n->cfg.public_url = n->public_url;
   if (cfg->cluster) {
     n->cluster = *cfg->cluster;
     n->cfg.cluster = &n->cluster;

@@ -40,6 +40,10 @@ typedef struct hanse_node_config {
    * is replicated by Raft with the members listed; NULL: every chain runs
    * the single-node sequencer. Copied by hanse_node_open. */
   const hanse_cluster_config *cluster;
+  /* The base of the node's product links (/p/{digital link}, their QR
+   * codes): "https://shop.example"; NULL or "": "http://" and each
+   * request's Host header. Checked and copied by hanse_node_open. */
+  const char *public_url;
 } hanse_node_config;
 
 typedef struct hanse_node hanse_node;
@@ -64,6 +68,7 @@ struct hanse_node {
   hanse_node_config cfg;
   char data_dir[1024];
   char host[64];
+  char public_url[HANSE_PUBLIC_URL_MAX + 1];
   const hanse_env *env;
   hanse_keypair key;
   hanse_pool *pool;

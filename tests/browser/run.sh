@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser test of the explorer: start a demo node on a free port in a temp
-# data dir, run explorer.test.mjs against it, and always stop the node.
+# Browser tests of the explorer and the consumer page: start a demo node on
+# a free port in a temp data dir, run explorer.test.mjs and product.test.mjs
+# against it, and always stop the node.
 # The demo serves three chains; the test submits on the open one (any key
 # may) and looks at the alliance as an outsider (public blocks, members-only
 # transactions).
@@ -98,5 +99,11 @@ echo "run.sh: node $node_pid serves $url"
 timeout --kill-after=10 240 \
   node "$here/explorer.test.mjs" --url "$url" --chain "$chain" \
     --members-chain "$members_chain" --hanse "$hanse" &
+test_pid=$!
+wait "$test_pid"
+# The consumer page of the e-bike the demo publishes, with Anna's key.
+timeout --kill-after=10 120 \
+  node "$here/product.test.mjs" --url "$url" \
+    --consumer-key "$dir/data/keys/consumer.json" &
 test_pid=$!
 wait "$test_pid"

@@ -166,6 +166,17 @@ int main(int argc, char **argv) {
   put("fuzz_hex", "mixed_case", "deadBEEF", 8);
   put("fuzz_hex", "hash", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 64);
 
+  /* Digital Link paths of product links */
+  static const char *const dl_paths[] = {
+      "01/09521234543213", "01/09521234543213/22/2A/10/LOT%2F7/21/12345",
+      "00/106141412345678908", "414/9521234543213/254/32a", "8010/9521234%23A-B/8011/123",
+      "8003/09521234543213ASSET-1"};
+  for (size_t i = 0; i < sizeof dl_paths / sizeof dl_paths[0]; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "path%zu", i);
+    put("fuzz_dl_path", name, dl_paths[i], strlen(dl_paths[i]));
+  }
+
   hanse_buf_free(&b);
   hanse_keypair_wipe(&alice);
   hanse_keypair_wipe(&node);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/hex.h"
+#include "hanse/client.h"
 #include "encoding/tx.h"
 
 #define IT_NODES_MAX 16
@@ -157,12 +158,17 @@ void it_init(it_node *n, const char *hanse, const char *chain_id,
     json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", id, "name", id,
                                           "role", "manufacturer", "keys", hex));
   }
-  json_t *g = json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs);
+  it_init_genesis(n, json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs));
+}
+
+void it_init_genesis(it_node *n, json_t *genesis) {
+  IT_CHECK(genesis != NULL);
   char gpath[300];
-  snprintf(gpath, sizeof gpath, "%s/genesis-in.json", n->dir);
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *argv[] = {hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
+  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", n->dir,
+           json_string_value(json_object_get(genesis, "chain_id")));
+  IT_CHECK(json_dump_file(genesis, gpath, JSON_INDENT(2)) == 0);
+  json_decref(genesis);
+  const char *argv[] = {n->hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
   char *out = NULL;
   int rc = it_run(argv, &out);
   if (rc != 0) fprintf(stderr, "hanse init failed (%d): %s\n", rc, out ? out : "");
@@ -321,6 +327,8 @@ int it_http(const char *method, const char *url, const char *content_type,
     struct curl_header *h = NULL;
     if (curl_easy_header(c, "Link", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
       snprintf(out->link, sizeof out->link, "%s", h->value);
+    if (curl_easy_header(c, "Cache-Control", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+      snprintf(out->cache_control, sizeof out->cache_control, "%s", h->value);
   }
   out->body = g.p ? g.p : calloc(1, 1);
   out->len = g.len;
@@ -643,4 +651,63 @@ int it_tx_present(it_node *n, const char *chain, const hanse_hash *id) {
   int ok = j && st == 200 && json_object_get(j, "proof") != NULL;
   json_decref(j);
   return ok;
+}
+
+static hanse_client *client_for(it_node *n, const char *chain, const hanse_keypair *kp) {
+  hanse_client *c = NULL;
+  hanse_reject rej;
+  IT_CHECK(hanse_client_create(n->url, chain, &c, &rej) == HANSE_OK);
+  if (kp) hanse_client_set_signer(c, kp);
+  return c;
+}
+
+const char *it_client_submit(it_node *n, const char *chain, const hanse_keypair *kp,
+                             const char *kind, json_t *payload) {
+  static char code[64];
+  hanse_client *c = client_for(n, chain, kp);
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  uint64_t seq = 0;
+  hanse_buf b;
+  hanse_buf_init(&b);
+  hanse_client_op op = {kind, payload};
+  json_t *res = NULL;
+  int rc = hanse_client_next_seq(c, &kp->pub, &seq, &rej);
+  if (rc == HANSE_OK) rc = hanse_client_tx_build(c, &op, seq, kp, &b, NULL, &rej);
+  hanse_client_entry e = {HANSE_TYPE_TX, b.data, b.len};
+  if (rc == HANSE_OK) rc = hanse_client_submit(c, &e, 1, HANSE_SUBMIT_WAIT, 0, &res, &rej);
+  if (rc == HANSE_OK) rc = hanse_client_result_check(res, 0, &rej);
+  snprintf(code, sizeof code, "%s", rc == HANSE_OK ? "ok" : rej.code);
+  json_decref(res);
+  hanse_buf_free(&b);
+  hanse_client_destroy(c);
+  json_decref(payload);
+  return code;
+}
+
+long it_client_get(it_node *n, const char *chain, const hanse_keypair *kp, const char *path,
+                   json_t **out, char code[64]) {
+  hanse_client *c = client_for(n, chain, kp);
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  json_t *o = NULL;
+  int rc = hanse_client_get(c, path, &o, &rej);
+  hanse_client_destroy(c);
+  snprintf(code, 64, "%s", rc == HANSE_OK ? "" : rej.code);
+  if (out) *out = o;
+  else json_decref(o);
+  return rc == HANSE_OK ? 200 : rej.status;
+}
+
+void it_member_register(it_node *n, const char *chain, const hanse_keypair *admin,
+                        uint8_t seed, const char *role) {
+  char mh[65], id[32];
+  it_pubhex(mh, seed);
+  snprintf(id, sizeof id, "m-%s", role);
+  const char *code = it_client_submit(
+      n, chain, admin, "member.register",
+      json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member", "id", id, "kind", "person",
+                "roles", role, "attributes", "key", mh));
+  if (strcmp(code, "ok") != 0) fprintf(stderr, "register %s: %s\n", id, code);
+  IT_CHECK(strcmp(code, "ok") == 0);
 }

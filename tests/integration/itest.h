@@ -81,6 +81,9 @@ void it_pubhex(char out[65], uint8_t seed);
  * organisation per seed in seeds[] (n of them). Uses `hanse init`. */
 void it_init(it_node *n, const char *hanse, const char *chain_id,
              const uint8_t *seeds, int nseeds);
+/* `hanse init` one more chain in n's data dir (it_init first) from
+ * `genesis` (stolen; its "chain_id" names the file). */
+void it_init_genesis(it_node *n, json_t *genesis);
 /* Start `hanse node` on a free port (extra args may be NULL-terminated
  * list), wait for /v1/health. Returns 0 on success, -1 if the process
  * exited (e.g. refused a broken chain); then *exit_status is set. */
@@ -97,6 +100,7 @@ typedef struct it_resp {
   size_t len;
   char content_type[128];
   char link[1024];      /* the Link header, if any (EPCIS paging) */
+  char cache_control[128]; /* the Cache-Control header, if any */
 } it_resp;
 int it_http(const char *method, const char *url, const char *content_type,
             const void *body, size_t len, it_resp *out);
@@ -146,6 +150,25 @@ void it_submit_wait(it_node *n, const char *chain, const char *hex, int timeout_
 int it_committed(const it_answer *a);
 /* 1 if GET /txs/{id} on n answers 200 with an inclusion proof. */
 int it_tx_present(it_node *n, const char *chain, const hanse_hash *id);
+
+/* ---- Signed calls through the client library (hanse/client.h) ---- */
+
+/* Submit one transaction of `kind` with `payload` (stolen) signed by kp
+ * to `chain` on n, with the signer's next sequence, and wait for its
+ * block: the receipt's code ("ok", "trace.duplicate", ...) or the
+ * rejection's. Static storage, overwritten by the next call. */
+const char *it_client_submit(it_node *n, const char *chain, const hanse_keypair *kp,
+                             const char *kind, json_t *payload);
+/* Register the key of `seed` as member "m-<role>" (a person) with the one
+ * role `role`, signed by the organisation admin `admin`; fails the test
+ * unless the receipt is "ok". */
+void it_member_register(it_node *n, const char *chain, const hanse_keypair *admin,
+                        uint8_t seed, const char *role);
+/* GET `path` (from "/v1/...") signed by kp (NULL: unsigned) through the
+ * client: 200 or the error's HTTP status; *out the JSON body or NULL
+ * (out may be NULL), code[64] the error code ("" on success). */
+long it_client_get(it_node *n, const char *chain, const hanse_keypair *kp, const char *path,
+                   json_t **out, char code[64]);
 
 /* Chain status fields. */
 uint64_t it_height(it_node *n);

@@ -49,37 +49,10 @@
 
 static it_node node;
 
-static hanse_client *client_for(const hanse_keypair *kp) {
-  hanse_client *c = NULL;
-  hanse_reject rej;
-  IT_CHECK(hanse_client_create(node.url, CHAIN, &c, &rej) == HANSE_OK);
-  if (kp) hanse_client_set_signer(c, kp);
-  return c;
-}
-
 /* Submit one transaction signed by kp and wait; the code of its receipt
  * ("ok", "trace.duplicate", ...). Static storage. */
 static const char *submit(const hanse_keypair *kp, const char *kind, json_t *payload) {
-  static char code[64];
-  hanse_client *c = client_for(kp);
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  uint64_t seq = 0;
-  hanse_buf b;
-  hanse_buf_init(&b);
-  hanse_client_op op = {kind, payload};
-  json_t *res = NULL;
-  int rc = hanse_client_next_seq(c, &kp->pub, &seq, &rej);
-  if (rc == HANSE_OK) rc = hanse_client_tx_build(c, &op, seq, kp, &b, NULL, &rej);
-  hanse_client_entry e = {HANSE_TYPE_TX, b.data, b.len};
-  if (rc == HANSE_OK) rc = hanse_client_submit(c, &e, 1, HANSE_SUBMIT_WAIT, 0, &res, &rej);
-  if (rc == HANSE_OK) rc = hanse_client_result_check(res, 0, &rej);
-  snprintf(code, sizeof code, "%s", rc == HANSE_OK ? "ok" : rej.code);
-  json_decref(res);
-  hanse_buf_free(&b);
-  hanse_client_destroy(c);
-  json_decref(payload);
-  return code;
+  return it_client_submit(&node, CHAIN, kp, kind, payload);
 }
 
 /* A signed GET of /v1/chains/trace/epcis<path>; the status, *out the body
@@ -87,16 +60,7 @@ static const char *submit(const hanse_keypair *kp, const char *kind, json_t *pay
 static long get_as(const hanse_keypair *kp, const char *path, json_t **out, char code[64]) {
   char full[4096];
   snprintf(full, sizeof full, "/v1/chains/%s/epcis%s", CHAIN, path);
-  hanse_client *c = client_for(kp);
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  json_t *o = NULL;
-  int rc = hanse_client_get(c, full, &o, &rej);
-  hanse_client_destroy(c);
-  snprintf(code, 64, "%s", rc == HANSE_OK ? "" : rej.code);
-  if (out) *out = o;
-  else json_decref(o);
-  return rc == HANSE_OK ? 200 : rej.status;
+  return it_client_get(&node, CHAIN, kp, full, out, code);
 }
 
 static json_t *event_list(json_t *doc) {
@@ -165,7 +129,7 @@ int main(int argc, char **argv) {
   IT_CHECK(sodium_init() >= 0);
   uint8_t none[] = {250};
   it_init(&node, argv[1], "scratch", none, 1);
-  char hex[65], gpath[300];
+  char hex[65];
   it_pubhex(hex, FOUNDER);
   json_t *policy = json_pack(
       "{s:{s:[s], s:[s,s,s]}, s:{s:[s,s,s], s:[s,s], s:[s,s], s:[s,s], s:[s,s,s,s]}, "
@@ -177,15 +141,7 @@ int main(int argc, char **argv) {
   json_t *g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:[s]}], s:o}", "chain_id", CHAIN, "type",
                         "alliance", "organisations", "id", "hq", "name", "HQ", "role",
                         "platform", "keys", hex, "policy", policy);
-  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", node.dir, CHAIN);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init[] = {node.hanse, "init", "--data", node.dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int irc = it_run(init, &out);
-  if (irc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(irc == 0);
+  it_init_genesis(&node, g);
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   hanse_keypair founder, man, log, cus, reg, con;
@@ -201,16 +157,8 @@ int main(int argc, char **argv) {
   } members[] = {{MANUFACTURER, "manufacturer"}, {LOGISTICS, "logistics"},
                  {CUSTOMS, "customs"},           {REGULATOR, "regulator"},
                  {CONSUMER, "consumer"}};
-  for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
-    char mh[65], id[32];
-    it_pubhex(mh, members[i].seed);
-    snprintf(id, sizeof id, "m-%s", members[i].role);
-    const char *code = submit(&founder, "member.register",
-                              json_pack("{s:{s:s, s:s, s:[s], s:{}, s:s}}", "member", "id", id,
-                                        "kind", "person", "roles", members[i].role,
-                                        "attributes", "key", mh));
-    IT_CHECK(strcmp(code, "ok") == 0);
-  }
+  for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+    it_member_register(&node, CHAIN, &founder, members[i].seed, members[i].role);
 
   /* 1. Every example, in name order. */
   char dirpath[600];

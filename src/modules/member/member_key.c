@@ -507,7 +507,26 @@ static int member_identity_key_info(hanse_exec *ex, const hanse_pubkey *key,
   return HANSE_OK;
 }
 
-const hanse_identity hanse_member_identity = {.key_info = member_identity_key_info};
+/* The organisation of a key for the identity provider's key_org: the
+ * same record key_info reads, whatever its status (a capture names the
+ * organisation that answered for it when it was signed). */
+static int member_identity_key_org(hanse_exec *ex, const hanse_pubkey *key, char *org,
+                                   size_t n) {
+  HANSE_ASSERT(org != NULL && n > 0);
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_pubkey_hex(hex, key);
+  json_t *rec;
+  int stored;
+  org[0] = 0;
+  int rc = member_record(ex, hex, &rec, &stored);
+  const char *o = json_string_value(json_object_get(rec, "org"));
+  if (rc == HANSE_OK && o) snprintf(org, n, "%s", o);
+  json_decref(rec);
+  return rc;
+}
+
+const hanse_identity hanse_member_identity = {.key_info = member_identity_key_info,
+                                              .key_org = member_identity_key_org};
 
 int hanse_member_key_status(hanse_exec *ex, const hanse_pubkey *key, const char **status_out) {
   HANSE_ASSERT(ex != NULL && key != NULL && status_out != NULL);

@@ -1,7 +1,9 @@
 /*
  * trace/trace.c -- product traceability on GS1 EPCIS 2.0: the module.
  *
- * One transaction kind, trace.capture, with the payload
+ * Three transaction kinds: trace.complain and trace.answer, a consumer's
+ * complaint about a published product and its enterprise's answer, on
+ * the open chain (trace_publish.c); and trace.capture, with the payload
  * {"document": <EPCISDocument>} -- the JSON-LD document exactly as the
  * EPCIS capture interface takes it (its "@context" a string, an array or
  * an object, first or last) -- or {"xml": "<EPCISDocument ...>"}, the XML
@@ -19,8 +21,9 @@
  *           through the EPCIS query binding (api/res_epcis.c), which
  *           filters each event by the caller's right to read its class
  *           and calls this module's query entry with the names
- *           "epcis.events" and "epcis.eventTypes", which the module does
- *           not list (so res_query refuses them).
+ *           "epcis.events", "epcis.eventTypes", "epcis.lineage"
+ *           (trace_lineage.c) and "epcis.status" (trace_status.c), which
+ *           the module does not list (so res_query refuses them).
  *
  * Classes: each event has its own (trace_class.c). The capture
  * transaction as a whole -- what GET /txs/{id} shows -- is of the one
@@ -39,12 +42,14 @@
 #include "chain/module.h"
 #include "modules/trace/trace.h"
 
-static const char *const trace_actions[] = {"capture", NULL};
+static const char *const trace_actions[] = {"capture", "complain", "answer", NULL};
+
+static int is_capture(const char *action) { return strcmp(action, "capture") == 0; }
 static const char *const trace_queries[] = {NULL};
 
 static int trace_check(const hanse_tx *tx, const char *action, json_t *p, hanse_reject *rej) {
   (void)tx;
-  (void)action;
+  if (!is_capture(action)) return trace_complaint_check(action, p, rej);
   trace_doc d;
   int rc = trace_doc_prepare(p, &d, rej);
   if (rc == HANSE_OK) trace_doc_free(&d);
@@ -53,8 +58,7 @@ static int trace_check(const hanse_tx *tx, const char *action, json_t *p, hanse_
 
 static int trace_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {
-  (void)tx;
-  (void)action;
+  if (!is_capture(action)) return trace_complaint_verify(ex, tx, action, p, rej);
   trace_doc d;
   int rc = trace_doc_prepare(p, &d, rej);
   if (rc != HANSE_OK) return rc;
@@ -64,7 +68,7 @@ static int trace_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, 
 }
 
 static int trace_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  (void)action;
+  if (!is_capture(action)) return trace_complaint_apply(ex, tx, action, p);
   trace_doc d;
   hanse_reject rej;
   hanse_reject_clear(&rej);
@@ -81,6 +85,11 @@ static int trace_query(hanse_view *v, const char *name, json_t *params, json_t *
                        hanse_reject *rej) {
   if (strcmp(name, "epcis.events") == 0) return trace_query_events(v, params, result, rej);
   if (strcmp(name, "epcis.eventTypes") == 0) return trace_query_event_types(v, result, rej);
+  if (strcmp(name, "epcis.publication") == 0) return trace_query_publication(v, params, result, rej);
+  if (strcmp(name, "trace.product") == 0) return trace_query_product(v, params, result, rej);
+  if (strcmp(name, "trace.purchases") == 0) return trace_query_purchases(v, params, result, rej);
+  if (strcmp(name, "epcis.lineage") == 0) return trace_query_lineage(v, params, result, rej);
+  if (strcmp(name, "epcis.status") == 0) return trace_query_status(v, params, result, rej);
   return hanse_reject_code(rej, "query.unknown", 404, "no query trace/%.64s", name);
 }
 
@@ -119,4 +128,5 @@ const hanse_module hanse_module_trace = {
     .data_class = "production",
     .payload_class = trace_payload_class,
     .payload_reals = 1,
+    .messages = &trace_message_hooks,
 };

@@ -14,6 +14,12 @@
  *   trace_doc.c    a document's events prepared for storage
  *   trace_store.c  state keys and indexes (apply)
  *   trace_query.c  the EPCIS query binding's filters (query)
+ *   trace_publish.c  screened records to an open chain (xchain hooks),
+ *                  complaints and answers there
+ *   trace_product.c  reading them: the draft, a product, purchases
+ *   trace_lineage.c  trace back and forward through aggregations and
+ *                  transformations (query)
+ *   trace_status.c the shipment status of an item from its events
  *   trace_xml.c    EPCIS XML documents in the JSON-LD form (libxml2)
  *
  * Conventions: json_t arguments are borrowed unless a comment says
@@ -29,6 +35,8 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "chain/module.h"
+#include "encoding/tx.h"
 
 /* Events in one captured document. A document is one payload, bounded by
  * HANSE_PAYLOAD_MAX (64 KiB); the smallest meaningful event is about 150
@@ -92,6 +100,10 @@ int trace_dl_normalise(const char *uri, char *out, size_t n);
 /* The form identifiers are indexed and matched under: the Digital Link
  * form when there is one, else the URI itself; into out. */
 const char *trace_id_canonical(const char *uri, char *out, size_t n);
+/* The GS1 mod-10 check digit of the digit string k[0..n) (weights 3 and
+ * 1 from the right), as a character: the digit a GS1 key of n + 1 digits
+ * ends with. */
+char trace_gs1_check_digit(const char *k, size_t n);
 
 /* ---- trace_hash.c ----------------------------------------------------- */
 
@@ -169,7 +181,8 @@ typedef struct hanse_view hanse_view;
 
 /* verify: every event new (or a first declaration). */
 int trace_store_verify(hanse_exec *ex, const trace_doc *d, hanse_reject *rej);
-/* apply: records, sequence, indexes. */
+/* apply: records, sequence, indexes; the signer and its organisation
+ * are ex->tx's. */
 int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
 
 /* Index names (trace_store.c writes, trace_query.c reads). */
@@ -184,6 +197,9 @@ int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d);
 #define TRACE_IX_BL "bl"         /* bizLocation.id */
 #define TRACE_IX_TYPE "type"     /* eventType */
 #define TRACE_IX_BTT "btt"       /* bizTransaction types */
+#define TRACE_IX_ORG "org"       /* the capturing signer's organisation */
+#define TRACE_IX_ANY_CLASS "anycls" /* epcClass of every quantity list */
+#define TRACE_IX_XFORM "xform"   /* transformationID */
 
 /* The key of one index entry, "trace/ix/<name>/<32 hex of SHA-256 of the
  * value>/" followed by the 16-hex sequence when seq is not NULL. */
@@ -199,5 +215,94 @@ void trace_ix_key(char *out, size_t n, const char *name, const char *value, cons
 int trace_query_events(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 /* The event types captured on the chain: {"eventTypes": [...]}. */
 int trace_query_event_types(hanse_view *v, json_t **result, hanse_reject *rej);
+
+/* ---- trace_publish.c, trace_product.c ------------------------------------ */
+
+/* Entries in one publication: a message must fit an xchain send
+ * (XCHAIN_SEND_PAYLOAD_MAX, 16 KiB), so clients split a long record. */
+#define TRACE_PUBLISH_MAX 64
+/* One screened event's JSON text. */
+#define TRACE_PUBLISH_EVENT_TEXT_MAX 8192
+/* A complaint's or an answer's text, bytes. */
+#define TRACE_TEXT_MAX 2000
+/* State keys of this module: "trace/" and a few 64-hex parts. */
+#define TRACE_KEY_MAX 256
+
+/* The hooks of the trace.publish message (module.h). */
+extern const hanse_message_hooks trace_message_hooks;
+/* The publication policy of a chain from its genesis (NULL: defaults):
+ * new reference {"classes": [...], "fields": [...]}. */
+json_t *trace_publication_policy(json_t *genesis);
+/* The publication entry of a stored event record under `policy`, with the
+ * capturer's organisation name (may be NULL): new reference in *entry, or
+ * trace.declared / trace.not_publishable. */
+int trace_publication_entry(json_t *rec, json_t *policy, json_t *org_name, json_t **entry,
+                            hanse_reject *rej);
+/* The context-free shape of a publication body. */
+int trace_publication_check(json_t *body, hanse_reject *rej);
+/* trace.complain and trace.answer: the module's entry points for them. */
+int trace_complaint_check(const char *action, json_t *p, hanse_reject *rej);
+int trace_complaint_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                           hanse_reject *rej);
+int trace_complaint_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p);
+/* "trace/ev/<hex SHA-256 of event_id>" into out. */
+void trace_event_key(char out[TRACE_KEY_MAX], const char *event_id);
+/* The first 32 hex digits of the SHA-256 of value, into out[33]. */
+void trace_value_hash(char out[33], const char *value);
+/* Queries (trace_product.c): see there. */
+int trace_query_publication(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+int trace_query_product(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+int trace_query_purchases(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+/* ---- trace_lineage.c -------------------------------------------------- */
+
+/* Depth of a lineage walk: steps from the item (one aggregation or one
+ * transformation each). Four levels of packing and two of processing
+ * are common; 32 covers any real chain and bounds a walk through a
+ * badly linked one. */
+#define TRACE_LINEAGE_DEPTH_DEFAULT 16
+#define TRACE_LINEAGE_DEPTH_MAX 32
+/* Items in one answer: a recall list of a few pallets of cases. */
+#define TRACE_LINEAGE_ITEMS_MAX 1000
+/* Event records one walk may load (each one or two row reads): bounds the
+ * work of a request as TRACE_QUERY_SCAN_MAX does for /events. */
+#define TRACE_LINEAGE_EVENTS_MAX 5000
+/* Events naming one identifier that a walk looks at. */
+#define TRACE_LINEAGE_ITEM_EVENTS_MAX 1000
+
+/* The lineage of the item `epc` (any spelling; compared in its canonical
+ * form, trace_id_canonical): forward 0 traces back (the aggregation
+ * parents it was packed into, the inputs of the transformations that
+ * made it, recursively), forward 1 traces forward (what was made from it,
+ * what it was packed into, and everything else packed there: the recall
+ * list). Only events of the classes in `readable` (a JSON array of
+ * strings, borrowed) count, and no event that is a declaration or was
+ * declared erroneous. max_depth 1..TRACE_LINEAGE_DEPTH_MAX. New reference
+ * in *result: {"epc": <canonical>, "direction": "back"|"forward",
+ * "items": [{"epc", "depth", "via": "aggregation"|"transformation",
+ * "from", "eventID"}], "events": [<the events involved, capture order>],
+ * "prefixes": {<their @context prefixes>}, "truncated": bool} --
+ * truncated when a bound (depth, items, events) cut the walk short.
+ * Rejections: trace.bad_query (400). */
+int trace_lineage(hanse_view *v, const char *epc, int forward, json_t *readable, int max_depth,
+                  json_t **result, hanse_reject *rej);
+/* The module query "epcis.lineage": params {"epc", "direction": "back" |
+ * "forward", "maxDepth" (string, optional), "readable"}. */
+int trace_query_lineage(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
+
+/* ---- trace_status.c --------------------------------------------------- */
+
+/* The shipment status of one item from its events (normalised as stored:
+ * CBV words bare), a pure function of them (trace_status.c has the
+ * table). New reference: {"status": "none" | "dispatched" | "in_transit"
+ * | "arrived" | "delivered", "since": <eventTime> | null, "eventID":
+ * <the event that set it> | null, "steps": [{"status", "time",
+ * "eventID", "bizStep"?, "bizLocation"?}]} with steps in eventTime order;
+ * a step's status is one of the five, or "warehouse_receipt",
+ * "customs_inspection", "customs_cleared". NULL only without memory. */
+json_t *trace_shipment_status(json_t *events);
+/* The module query "epcis.status": params {"epc", "readable"}: the
+ * item's readable events and those of the containers it was packed into
+ * (from the packing on), through trace_shipment_status, plus "epc". */
+int trace_query_status(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej);
 
 #endif

@@ -36,8 +36,7 @@
 
 #include "modules/trace/trace.h"
 
-/* GS1 mod-10 check digit of a digit string. */
-static char check_digit(const char *k, size_t n) {
+char trace_gs1_check_digit(const char *k, size_t n) {
   int sum = 0;
   for (size_t i = 0; i < n; i++) {
     int dgt = k[n - 1 - i] - '0';
@@ -112,7 +111,7 @@ static size_t key_moved(char *k, const char *cp, size_t cpn, const char *ref, si
   k[0] = ref[0];
   memcpy(k + 1, cp, cpn);
   memcpy(k + 1 + cpn, ref + 1, refn - 1);
-  k[cpn + refn] = check_digit(k, cpn + refn);
+  k[cpn + refn] = trace_gs1_check_digit(k, cpn + refn);
   return cpn + refn + 1;
 }
 
@@ -122,7 +121,7 @@ static size_t key_plain(char *k, const char *lead, const char *cp, size_t cpn, c
   memcpy(k, lead, l);
   memcpy(k + l, cp, cpn);
   memcpy(k + l + cpn, ref, refn);
-  k[l + cpn + refn] = check_digit(k, l + cpn + refn);
+  k[l + cpn + refn] = trace_gs1_check_digit(k, l + cpn + refn);
   return l + cpn + refn + 1;
 }
 

@@ -12,6 +12,9 @@
  *   GE_eventTime LT_eventTime GE_recordTime LT_recordTime
  *   MATCH_epc (epcList, childEPCs) MATCH_parentID MATCH_inputEPC
  *   MATCH_outputEPC MATCH_anyEPC (all of them and parentID)
+ *   EQ_enterprise (Hanse's extension: captured by a signer of one of
+ *   these organisations, the record's "org"; with GE/LT_eventTime a
+ *   regulator's "all events of one enterprise in a time range")
  *   perPage (1..TRACE_PAGE_MAX, default 30) nextPageToken
  *
  * Any other parameter is 400 trace.bad_query: a filter we would ignore
@@ -23,8 +26,8 @@
  * Plan: one filter with a single exact value drives an index scan (the
  * first of MATCH_epc, MATCH_parentID, MATCH_inputEPC, MATCH_outputEPC,
  * MATCH_anyEPC, EQ_readPoint, EQ_bizLocation, EQ_bizStep,
- * EQ_disposition, EQ_type_bizTransaction, eventType); otherwise the
- * capture sequence is scanned. Every candidate is loaded and tested
+ * EQ_disposition, EQ_type_bizTransaction, eventType, EQ_enterprise);
+ * otherwise the capture sequence is scanned. Every candidate is loaded and tested
  * against all filters and against the caller's read rights ("readable":
  * the classes the API found the caller may read; events of other classes
  * are left out as if absent). Results come in capture order. A page
@@ -80,6 +83,7 @@ static filter filters_init[] = {
     {"EQ_disposition", F_LIST, TRACE_VOCAB_DISP, TRACE_IX_DISP, NULL, NULL, 0, 0, 0},
     {"EQ_type_bizTransaction", F_LIST, TRACE_VOCAB_BTT, TRACE_IX_BTT, NULL, NULL, 0, 0, 0},
     {"eventType", F_LIST, -1, TRACE_IX_TYPE, NULL, NULL, 0, 0, 0},
+    {"EQ_enterprise", F_LIST, -1, TRACE_IX_ORG, NULL, NULL, 0, 0, 0},
     {"EQ_action", F_LIST, -1, NULL, NULL, NULL, 0, 0, 0},
     {"EQ_eventID", F_LIST, -1, NULL, NULL, NULL, 0, 0, 0},
     {"GE_eventTime", F_TIME, -1, NULL, NULL, NULL, 0, 0, 0},
@@ -227,7 +231,8 @@ static int list_has(const filter *f, json_t *list) {
   return 0;
 }
 
-static int matches(const query *q, json_t *ev) {
+/* ev is the record's event, org its "org" (NULL when none). */
+static int matches(const query *q, json_t *ev, const char *org) {
   for (size_t i = 0; i < NFILTERS; i++) {
     const filter *f = &q->f[i];
     if (!f->present) continue;
@@ -263,6 +268,8 @@ static int matches(const query *q, json_t *ev) {
       ok = value_in(f, json_string_value(json_object_get(ev, "action")));
     else if (strcmp(p, "EQ_eventID") == 0)
       ok = value_in(f, json_string_value(json_object_get(ev, "eventID")));
+    else if (strcmp(p, "EQ_enterprise") == 0)
+      ok = value_in(f, org);
     else if (strcmp(p, "EQ_type_bizTransaction") == 0) {
       ok = 0;
       size_t j;
@@ -354,7 +361,7 @@ static int visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val, siz
   if (s->rc != HANSE_OK) return 1;
   json_t *ev = json_object_get(rec, "event");
   if (ev && readable(s->q, json_string_value(json_object_get(rec, "class"))) &&
-      matches(s->q, ev)) {
+      matches(s->q, ev, json_string_value(json_object_get(rec, "org")))) {
     json_array_append(s->events, ev);
     json_object_update_missing(s->prefixes, json_object_get(rec, "prefixes"));
   }

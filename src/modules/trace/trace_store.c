@@ -20,15 +20,25 @@
  * ("…/21/1" of "…/21/12") and so of its keys; hashed, every value is a
  * separate range. The indexes (trace.h, TRACE_IX_*): epc (epcList and
  * childEPCs), parent, input, output, any (all of these), step, disp, rp
- * (readPoint), bl (bizLocation), type, btt (bizTransaction types).
+ * (readPoint), bl (bizLocation), type, btt (bizTransaction types), org
+ * (the capturing signer's organisation, when it has one), anycls (the
+ * epcClass of every quantity list) and xform (transformationID): the
+ * last two for lineage (trace_lineage.c).
  * Identifiers are indexed in their Digital Link form when they have one
  * (trace_dl.c), so a query by EPC URN finds an event written with a
  * Digital Link URI and the other way round; CBV values as bare words.
  *
  * A record is {"event": <the normalised event, eventID and recordTime
  * filled in>, "class": <data class>, "seq": n, "tx": <capturing tx id>,
- * "height": h, "prefixes": {<@context prefixes>}, "declaration": bool}.
- * recordTime is the block's time.
+ * "signer": <hex public key of its signer>, "org": <the signer's
+ * organisation id, or null>, "height": h, "prefixes": {<@context
+ * prefixes>}, "declaration": bool}. recordTime is the block's time. The
+ * organisation is the one the chain's identity provider (the member
+ * module, through the registry, as the policy check asks it) gives the
+ * signer at the capturing block: null on a chain without organisations
+ * or for a key no organisation holds. It is what a regulator's
+ * "all events of one enterprise" query (EQ_enterprise, trace_query.c)
+ * finds through the org index, and which enterprise answers for a step.
  *
  * Nothing is edited or deleted. An eventID is captured once
  * (trace.duplicate, 409); the only way to correct an event is its error
@@ -44,7 +54,11 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "base/limits.h"
+#include "base/log.h"
 #include "chain/exec.h"
+#include "chain/module.h"
+#include "crypto/sign.h"
 #include "crypto/hash.h"
 #include "encoding/json_real.h"
 #include "modules/trace/trace.h"
@@ -127,8 +141,25 @@ static void ix_ids(ix_writer *w, json_t *list, const char *name) {
   }
 }
 
-static int write_indexes(hanse_exec *ex, const char *seq, json_t *ev) {
+/* The epcClass of each entry of a quantity list, into index "anycls". */
+static void ix_classes(ix_writer *w, json_t *list) {
+  size_t i;
+  json_t *q;
+  json_array_foreach(list, i, q) {
+    const char *cls = json_string_value(json_object_get(q, "epcClass"));
+    char c[TRACE_URI_MAX];
+    if (cls) ix_put(w, TRACE_IX_ANY_CLASS, trace_id_canonical(cls, c, sizeof c));
+  }
+}
+
+static int write_indexes(hanse_exec *ex, const char *seq, json_t *ev, const char *org) {
   ix_writer w = {ex, seq, HANSE_OK};
+  ix_put(&w, TRACE_IX_ORG, org);
+  ix_classes(&w, json_object_get(ev, "quantityList"));
+  ix_classes(&w, json_object_get(ev, "childQuantityList"));
+  ix_classes(&w, json_object_get(ev, "inputQuantityList"));
+  ix_classes(&w, json_object_get(ev, "outputQuantityList"));
+  ix_put(&w, TRACE_IX_XFORM, json_string_value(json_object_get(ev, "transformationID")));
   char c[TRACE_URI_MAX];
   ix_ids(&w, json_object_get(ev, "epcList"), TRACE_IX_EPC);
   ix_ids(&w, json_object_get(ev, "childEPCs"), TRACE_IX_EPC);
@@ -154,11 +185,23 @@ static int write_indexes(hanse_exec *ex, const char *seq, json_t *ev) {
   return w.rc;
 }
 
+/* The signer's organisation id into org[n] ("" when none). */
+static int signer_org(hanse_exec *ex, const hanse_pubkey *signer, char *org, size_t n) {
+  org[0] = 0;
+  const hanse_identity *id = hanse_registry_identity();
+  if (id == NULL || id->key_org == NULL) return HANSE_OK;
+  return id->key_org(ex, signer, org, n);
+}
+
 int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d) {
+  HANSE_ASSERT(ex->tx != NULL);
   const uint8_t *v;
   size_t n;
   int found;
-  int rc = hanse_exec_get(ex, "trace/next", &v, &n, &found);
+  char signer[HANSE_HASH_HEX_BYTES], org[HANSE_CHAIN_ID_MAX + 1];
+  hanse_pubkey_hex(signer, &ex->tx->signer);
+  int rc = signer_org(ex, &ex->tx->signer, org, sizeof org);
+  if (rc == HANSE_OK) rc = hanse_exec_get(ex, "trace/next", &v, &n, &found);
   if (rc != HANSE_OK) return rc;
   uint64_t next = 1;
   if (found) {
@@ -181,10 +224,11 @@ int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d) 
     json_t *ev = json_deep_copy(te->event);
     if (ev == NULL) return HANSE_ERR(NOMEM);
     json_object_set_new(ev, "recordTime", json_string(rt));
-    json_t *rec = json_pack("{s:o, s:s, s:I, s:s, s:I, s:O, s:b}", "event", ev, "class", te->cls,
-                            "seq", (json_int_t)seq, "tx", txid_hex, "height",
-                            (json_int_t)ex->height, "prefixes", d->prefixes, "declaration",
-                            decl_only);
+    json_t *rec = json_pack("{s:o, s:s, s:I, s:s, s:s, s:o, s:I, s:O, s:b}", "event", ev,
+                            "class", te->cls, "seq", (json_int_t)seq, "tx", txid_hex,
+                            "signer", signer, "org", org[0] ? json_string(org) : json_null(),
+                            "height", (json_int_t)ex->height, "prefixes", d->prefixes,
+                            "declaration", decl_only);
     char *text = rec ? hanse_json_dumps_exact(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
     if (text == NULL) return HANSE_ERR(NOMEM);
@@ -193,7 +237,7 @@ int trace_store_apply(hanse_exec *ex, const char *txid_hex, const trace_doc *d) 
     char sk[64];
     snprintf(sk, sizeof sk, "trace/seq/%s", seqhex);
     if (rc == HANSE_OK) rc = hanse_exec_put(ex, sk, key, strlen(key));
-    if (rc == HANSE_OK) rc = write_indexes(ex, seqhex, te->event);
+    if (rc == HANSE_OK) rc = write_indexes(ex, seqhex, te->event, org);
     char tk[96];
     snprintf(tk, sizeof tk, "trace/types/%s",
              json_string_value(json_object_get(te->event, "type")));

@@ -81,6 +81,24 @@ static int label_valid(const char *s) {
   return 1;
 }
 
+/* The hooks of the module that owns messages of `kind` ("trace" of
+ * "trace.publish"), or NULL: a free-form kind. */
+static const hanse_message_hooks *kind_hooks(const char *kind) {
+  if (kind == NULL) return NULL;
+  const char *dot = strchr(kind, '.');
+  if (dot == NULL) return NULL;
+  const hanse_module *m = hanse_registry_find(kind, (size_t)(dot - kind));
+  return m ? m->messages : NULL;
+}
+
+/* The owning module's context-free check of a message's body. */
+static int message_check(json_t *p, hanse_reject *rej) {
+  const char *kind = json_string_value(json_object_get(p, "kind"));
+  const hanse_message_hooks *h = kind_hooks(kind);
+  if (h == NULL || h->check == NULL) return HANSE_OK;
+  return h->check(kind, json_object_get(p, "body"), rej);
+}
+
 void xchain_out_key(char key[XCHAIN_KEY_MAX], const char *tx_hex) {
   snprintf(key, XCHAIN_KEY_MAX, "xchain/out/%s", tx_hex);
 }
@@ -111,7 +129,7 @@ int xchain_send_check(const hanse_tx *tx, json_t *p, hanse_reject *rej) {
     return hanse_reject_code(rej, "xchain.bad_class", 400,
                              "\"class\" must be one of production, transaction, "
                              "customs_inspection, transport, financial, personal");
-  return HANSE_OK;
+  return message_check(p, rej);
 }
 
 static int xchain_check(const hanse_tx *tx, const char *action, json_t *p, hanse_reject *rej) {
@@ -220,6 +238,8 @@ static int receive_verify(hanse_exec *ex, const hanse_tx *tx, json_t *p, hanse_r
     else if (found)
       rc = hanse_reject_code(rej, "xchain.duplicate", 409,
                              "message %s of '%s' was received before", id, m.from_chain);
+    else
+      rc = message_check(m.payload, rej);
   }
   xchain_msg_free(&m);
   /* Memory or a broken state is not the transaction's fault: abort the
@@ -252,8 +272,16 @@ static int receive_apply(hanse_exec *ex, const hanse_tx *tx, json_t *p) {
         src, "tx", id);
     json_t *cls = json_object_get(m.payload, "class");
     if (rec && cls) json_object_set(rec, "class", cls);
+    const char *kind = json_string_value(json_object_get(m.payload, "kind"));
+    const hanse_message_hooks *h = kind_hooks(kind);
+    if (rec && h && h->receive_apply) json_incref(rec);
+    else h = NULL;
     xchain_in_key(key, m.from_chain, src);
     rc = put_json(ex, key, rec);
+    if (h) {
+      if (rc == HANSE_OK) rc = h->receive_apply(ex, kind, rec);
+      json_decref(rec);
+    }
   }
   xchain_msg_free(&m);
   return rc;
@@ -261,8 +289,14 @@ static int receive_apply(hanse_exec *ex, const hanse_tx *tx, json_t *p) {
 
 static int xchain_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                          hanse_reject *rej) {
-  /* A send asks nothing of the state: the transaction is the message. */
-  if (strcmp(action, "send") == 0) return HANSE_OK;
+  /* A send asks nothing of the state -- the transaction is the message
+   * -- unless the module owning its kind does. */
+  if (strcmp(action, "send") == 0) {
+    const char *kind = json_string_value(json_object_get(p, "kind"));
+    const hanse_message_hooks *h = kind_hooks(kind);
+    if (h == NULL || h->send_verify == NULL) return HANSE_OK;
+    return h->send_verify(ex, tx, kind, json_object_get(p, "body"), rej);
+  }
   return receive_verify(ex, tx, p, rej);
 }
 

@@ -341,11 +341,86 @@ static void test_query(void **state) {
   json_decref(res);
 }
 
+/* One ObjectEvent document: id suffix n, time, bizStep. */
+static void plain_doc(char *out, size_t n, int id, const char *time, const char *step) {
+  snprintf(out, n,
+           "{\"document\":{\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\","
+           "\"creationDate\":\"%s\",\"epcisBody\":{\"eventList\":[{\"type\":"
+           "\"ObjectEvent\",\"eventID\":\"urn:uuid:22222222-0000-4000-8000-%012d\","
+           "\"eventTime\":\"%s\",\"eventTimeZoneOffset\":\"+00:00\",\"epcList\":"
+           "[\"urn:epc:id:sgtin:4012345.011111.%d\"],\"action\":\"OBSERVE\",\"bizStep\":"
+           "\"%s\"}]}}}",
+           time, id, time, id, step);
+}
+
+static void test_signer_org(void **state) {
+  fx_chain *f = *state;
+  seq_alice = 0;
+  char p[2048];
+  /* alice (organisation acme) captures three events, bob (no
+   * organisation) one */
+  plain_doc(p, sizeof p, 1, "2024-03-01T10:00:00Z", "commissioning");
+  assert_string_equal(capture(f, p), "ok");
+  plain_doc(p, sizeof p, 2, "2024-03-05T10:00:00Z", "shipping");
+  assert_string_equal(capture(f, p), "ok");
+  plain_doc(p, sizeof p, 3, "2024-04-01T10:00:00Z", "shipping");
+  assert_string_equal(capture(f, p), "ok");
+  plain_doc(p, sizeof p, 4, "2024-03-02T10:00:00Z", "shipping");
+  fx_body b;
+  fx_body_init(&b);
+  fx_body_tx(&b, &f->bob, "trace.capture", 1, "%s", p);
+  fx_propose_ok(f, &b);
+  fx_body_free(&b);
+
+  char alice[HANSE_HASH_HEX_BYTES], bob[HANSE_HASH_HEX_BYTES];
+  fx_hex(alice, &f->alice.pub);
+  fx_hex(bob, &f->bob.pub);
+  json_t *r = record(f, "urn:uuid:22222222-0000-4000-8000-000000000001", "");
+  assert_non_null(r);
+  assert_string_equal(json_string_value(json_object_get(r, "signer")), alice);
+  assert_string_equal(json_string_value(json_object_get(r, "org")), "acme");
+  json_decref(r);
+  r = record(f, "urn:uuid:22222222-0000-4000-8000-000000000004", "");
+  assert_non_null(r);
+  assert_string_equal(json_string_value(json_object_get(r, "signer")), bob);
+  assert_true(json_is_null(json_object_get(r, "org")));
+  json_decref(r);
+
+  /* the regulator's query: one enterprise, a time range */
+  r = events(f, ALL, "{\"EQ_enterprise\":\"acme\"}");
+  assert_int_equal(count(r), 3);
+  json_decref(r);
+  r = events(f, ALL, "{\"EQ_enterprise\":\"acme\",\"GE_eventTime\":\"2024-03-01T12:00:00Z\","
+                     "\"LT_eventTime\":\"2024-03-31T00:00:00Z\"}");
+  assert_int_equal(count(r), 1);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(json_object_get(r, "eventList"), 0),
+                                        "eventID")),
+      "urn:uuid:22222222-0000-4000-8000-000000000002");
+  json_decref(r);
+  /* bob's event of the same range is not acme's; lists are one-of */
+  r = events(f, ALL, "{\"GE_eventTime\":\"2024-03-01T12:00:00Z\",\"LT_eventTime\":"
+                     "\"2024-03-31T00:00:00Z\"}");
+  assert_int_equal(count(r), 2);
+  json_decref(r);
+  r = events(f, ALL, "{\"EQ_enterprise\":\"nobody|acme\",\"EQ_bizStep\":\"shipping\"}");
+  assert_int_equal(count(r), 2);
+  json_decref(r);
+  r = events(f, ALL, "{\"EQ_enterprise\":\"nobody\"}");
+  assert_int_equal(count(r), 0);
+  json_decref(r);
+  /* and still only what the caller may read: the commissioning is production */
+  r = events(f, "transport", "{\"EQ_enterprise\":\"acme\"}");
+  assert_int_equal(count(r), 2);
+  json_decref(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_capture_and_duplicates, setup_chain, teardown_chain),
       cmocka_unit_test_setup_teardown(test_error_declaration, setup_chain, teardown_chain),
       cmocka_unit_test_setup_teardown(test_query, setup_chain, teardown_chain),
+      cmocka_unit_test_setup_teardown(test_signer_org, setup_chain, teardown_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,6 +156,20 @@ void fx_chain_setup(fx_chain *f, const char *vfs) {
   f->time_ms = FX_T0_MS + 1000;
 }
 
+int fx_setup_chain(void **state) {
+  fx_chain *f = calloc(1, sizeof *f);
+  if (f == NULL) return -1;
+  fx_chain_setup(f, NULL);
+  *state = f;
+  return 0;
+}
+
+int fx_teardown_chain(void **state) {
+  fx_chain_teardown(*state);
+  free(*state);
+  return 0;
+}
+
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej) {
   hanse_chain_close(f->chain);
   f->chain = NULL;

@@ -74,6 +74,10 @@ typedef struct fx_chain {
 void fx_chain_setup(fx_chain *f, const char *vfs);
 /* Close (if open) and remove the directory. */
 void fx_chain_teardown(fx_chain *f);
+/* cmocka setup and teardown for a test on a fresh chain: *state
+ * is a calloc'd fx_chain, set up without a vfs. */
+int fx_setup_chain(void **state);
+int fx_teardown_chain(void **state);
 /* Close and reopen the chain; returns hanse_chain_open's code (the chain
  * is NULL on failure). */
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej);

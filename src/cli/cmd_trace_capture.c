@@ -1,6 +1,7 @@
 /*
- * cmd_trace.c -- `hanse trace capture FILE`: capture an EPCIS 2.0 document
- * on a chain's trace module.
+ * cmd_trace_capture.c -- `hanse trace capture FILE`: capture an EPCIS 2.0
+ * document on a chain's trace module (`hanse trace` dispatches here and to
+ * cmd_trace_pub.c).
  *
  * FILE is an EPCISDocument (or EPCISQueryDocument) in JSON/JSON-LD
  * (.json, .jsonld) or XML (.xml; other names: the first character
@@ -37,11 +38,6 @@ static const char capture_usage[] =
     "  --chain C     chain (env HANSE_CHAIN, default " CLI_CHAIN_DEFAULT ")\n"
     "  --key FILE    signing key (env HANSE_KEY, default ~/.hanse/key.json)\n"
     "  --node URL    node (env HANSE_NODE, default " CLI_NODE_DEFAULT ")\n";
-
-const char cmd_trace_usage[] =
-    "usage: hanse trace capture FILE [--chain C] [--key FILE] [--node URL]\n"
-    "\n"
-    "Traceability on GS1 EPCIS 2.0 ('hanse trace capture --help').\n";
 
 /* The file's bytes (at most HANSE_PAYLOAD_MAX), malloc'd and
  * NUL-terminated, or NULL after printing why (*status the exit code). */
@@ -178,12 +174,7 @@ static int capture(int argc, char **argv) {
   return rc == HANSE_OK ? CLI_EXIT_OK : cli_fail(&rej);
 }
 
-int cmd_trace(int argc, char **argv) {
-  if (argc < 2) return cli_usage_error("trace", "missing a subcommand: capture");
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    fputs(cmd_trace_usage, stdout);
-    return CLI_EXIT_OK;
-  }
-  if (strcmp(argv[1], "capture") == 0) return capture(argc - 2, argv + 2);
-  return cli_usage_error("trace", "unknown subcommand '%s'", argv[1]);
+int cmd_trace_capture(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "capture") != 0) return -1;
+  return capture(argc - 2, argv + 2);
 }
