@@ -168,6 +168,8 @@ int cmd_blob(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_xchain(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+/* cmd_trace_capture.c: capture; -1 for another subcommand. */
+int cmd_trace_capture(int argc, char **argv);
 /* cmd_trace_pub.c: publish, product, verify; -1 for another subcommand. */
 int cmd_trace_pub(int argc, char **argv);
 extern const char cmd_trace_pub_usage[];

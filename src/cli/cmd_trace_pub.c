@@ -52,6 +52,7 @@ static const char verify_usage[] =
     "  --trusted CHAIN=KEYS   the alliance chain's validator keys, comma-separated\n";
 
 const char cmd_trace_pub_usage[] =
+    "  hanse trace capture FILE [--chain C]               capture an EPCIS document (JSON or XML)\n"
     "  hanse trace publish --from A --to O --product ID   publish a sold item's record\n"
     "  hanse trace product ID [--verify]                  read (and check) a record\n"
     "  hanse trace verify FILE                            check a saved record offline\n";
@@ -214,7 +215,8 @@ int cmd_trace(int argc, char **argv) {
     fputs(cmd_trace_pub_usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
   }
-  int rc = cmd_trace_pub(argc, argv);
+  int rc = cmd_trace_capture(argc, argv);
+  if (rc < 0) rc = cmd_trace_pub(argc, argv);
   if (rc >= 0) return rc;
   return cli_usage_error("trace", "unknown subcommand '%s'", argv[1]);
 }

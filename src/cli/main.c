@@ -38,7 +38,7 @@ static const command commands[] = {
     {"get", cmd_get, cmd_get_usage, "read blocks, transactions (with proof), balances, anchors, histories"},
     {"blob", cmd_blob, cmd_blob_usage, "store a document off chain and anchor it; fetch it, checked"},
     {"xchain", cmd_xchain, cmd_xchain_usage, "relay a message to another chain; inboxes and outboxes"},
-    {"trace", cmd_trace, cmd_trace_pub_usage, "traceability: publish a product's record, read and verify it"},
+    {"trace", cmd_trace, cmd_trace_pub_usage, "traceability: capture EPCIS documents; publish a product's record, read and verify it"},
     {"verify", cmd_verify, cmd_verify_usage, "audit a data directory offline, from genesis"},
     {"demo", cmd_demo, cmd_demo_usage, "demo node: an alliance, an open and a private chain"},
 };

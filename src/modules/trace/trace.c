@@ -6,7 +6,9 @@
  * the open chain (trace_publish.c); and trace.capture, with the payload
  * {"document": <EPCISDocument>} -- the JSON-LD document exactly as the
  * EPCIS capture interface takes it (its "@context" a string, an array or
- * an object, first or last). The four entry points:
+ * an object, first or last) -- or {"xml": "<EPCISDocument ...>"}, the XML
+ * document as text, which every entry point converts the same way
+ * (trace_xml.c) and the signed transaction keeps. The four entry points:
  *
  *   check   the standard's rules for the document and each event
  *           (trace_rules.c), the events' hash IDs where eventID is missing
@@ -92,7 +94,8 @@ static int trace_query(hanse_view *v, const char *name, json_t *params, json_t *
 }
 
 static const char *trace_payload_class(json_t *payload) {
-  json_t *doc = json_object_get(payload, "document");
+  json_t *doc;
+  if (trace_payload_document(payload, &doc, NULL) != HANSE_OK) return NULL;
   json_t *body = json_object_get(doc, "epcisBody");
   json_t *list = json_object_get(body, "eventList");
   if (list == NULL)
@@ -108,6 +111,7 @@ static const char *trace_payload_class(json_t *payload) {
     for (int k = 0; k < 4; k++)
       if (strcmp(c, order[k]) == 0) seen[k] = 1;
   }
+  json_decref(doc);
   for (int k = 0; k < 4; k++)
     if (seen[k]) return order[k];
   return NULL;

@@ -20,6 +20,7 @@
  *   trace_lineage.c  trace back and forward through aggregations and
  *                  transformations (query)
  *   trace_status.c the shipment status of an item from its events
+ *   trace_xml.c    EPCIS XML documents in the JSON-LD form (libxml2)
  *
  * Conventions: json_t arguments are borrowed unless a comment says
  * "new reference"; out buffers come with their size; functions that can
@@ -131,6 +132,23 @@ int trace_rules_event(json_t *ev, size_t index, hanse_reject *rej);
  * in trace_class.c. Static storage. */
 const char *trace_event_class(json_t *ev);
 
+/* ---- trace_xml.c ------------------------------------------------------ */
+
+/* Nesting of elements below the root, extensions included: GS1's deepest
+ * example nests 8; a bound keeps the conversion's recursion small. */
+#define TRACE_XML_DEPTH_MAX 32
+
+/* The JSON-LD form of an EPCIS 2.0 XML document (EPCISDocument, or
+ * EPCISQueryDocument with QueryResults): `len` bytes of UTF-8 text, at
+ * most HANSE_PAYLOAD_MAX, not NUL-terminated. New reference in *doc; or
+ * trace.bad_xml, its message "line N: ...". Deterministic: every node
+ * converts the same bytes to the same document. */
+int trace_xml_to_json(const char *xml, size_t len, json_t **doc, hanse_reject *rej);
+/* The document of a trace.capture payload, {"document": D} (D itself) or
+ * {"xml": "..."} (converted), as a new reference in *doc; else
+ * trace.bad_document or trace.bad_xml. */
+int trace_payload_document(json_t *payload, json_t **doc, hanse_reject *rej);
+
 /* ---- trace_doc.c ------------------------------------------------------ */
 
 /* One event of a document, ready to be stored. */
@@ -149,7 +167,8 @@ typedef struct trace_doc {
   json_t *prefixes;     /* owned: the document's @context prefixes */
 } trace_doc;
 
-/* Check the payload {"document": {...}} and prepare its events: rules,
+/* Check the payload {"document": {...}} or {"xml": "..."} (converted by
+ * trace_payload_document) and prepare its events: rules,
  * hash IDs, normalised forms, classes; no two events with one eventID.
  * On success *d is filled and owned by the caller (trace_doc_free). */
 int trace_doc_prepare(json_t *payload, trace_doc *d, hanse_reject *rej);

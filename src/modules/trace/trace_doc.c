@@ -2,7 +2,8 @@
  * trace_doc.c -- a captured document's events, ready to be stored.
  *
  * The payload of trace.capture is {"document": <EPCISDocument>}, JSON-LD
- * with its "@context" in any form and position. Preparing it:
+ * with its "@context" in any form and position, or {"xml": "<XML text>"},
+ * which trace_xml.c turns into that form first. Preparing it:
  *
  *   1. the standard's rules (trace_rules.c);
  *   2. the @context's prefixes (document and event level), which the
@@ -80,15 +81,8 @@ void trace_doc_free(trace_doc *d) {
   memset(d, 0, sizeof *d);
 }
 
-int trace_doc_prepare(json_t *payload, trace_doc *d, hanse_reject *rej) {
-  memset(d, 0, sizeof *d);
-  json_t *doc = json_object_get(payload, "document");
-  if (doc == NULL)
-    return hanse_reject_code(rej, "trace.bad_document", 400,
-                             "the payload is {\"document\": <EPCISDocument>}");
-  if (json_object_size(payload) != 1)
-    return hanse_reject_code(rej, "trace.bad_document", 400,
-                             "the payload has only the member \"document\"");
+/* The events of `doc` (borrowed) into d. */
+static int prepare(json_t *doc, trace_doc *d, hanse_reject *rej) {
   json_t *events;
   int rc = trace_rules_document(doc, &events, rej);
   if (rc != HANSE_OK) return rc;
@@ -150,4 +144,14 @@ int trace_doc_prepare(json_t *payload, trace_doc *d, hanse_reject *rej) {
       }
   }
   return HANSE_OK;
+}
+
+int trace_doc_prepare(json_t *payload, trace_doc *d, hanse_reject *rej) {
+  memset(d, 0, sizeof *d);
+  json_t *doc;
+  int rc = trace_payload_document(payload, &doc, rej);
+  if (rc != HANSE_OK) return rc;
+  rc = prepare(doc, d, rej);
+  json_decref(doc);
+  return rc;
 }

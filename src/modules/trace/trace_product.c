@@ -113,7 +113,7 @@ static int draft_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *va
     return 0;
   }
   json_object_set(d->seen, id, json_true());
-  char err[TRACE_KEY_MAX + 8];
+  char err[TRACE_KEY_MAX + 12]; /* key (at most TRACE_KEY_MAX + 7) and "/err" */
   snprintf(err, sizeof err, "%s/err", key);
   hanse_buf b;
   hanse_buf_init(&b);
