@@ -271,6 +271,14 @@ int hanse_exec_del(hanse_exec *ex, const char *key) {
   return exec_write(ex, key, strlen(key), NULL, 0, 1);
 }
 
+int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after,
+                           int limit, hanse_state_visit_fn fn, void *ctx) {
+  int rc = hanse_store_state_scan(ex->store, prefix, strlen(prefix), after,
+                                  after ? strlen(after) : 0, limit, fn, ctx);
+  if (rc != HANSE_OK) ex->env_error = 1;
+  return rc;
+}
+
 static void digest_receipt(hanse_exec *ex, const hanse_tx *tx,
                            const char *code) {
   uint8_t tag = 3, cl = (uint8_t)strlen(code);
