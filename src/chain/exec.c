@@ -552,6 +552,20 @@ int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found) {
   return hanse_store_state_get(v->store, key, strlen(key), val, found);
 }
 
+int hanse_view_get_json(hanse_view *v, const char *key, json_t **out) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  int found = 0;
+  *out = NULL;
+  int rc = hanse_view_get(v, key, &b, &found);
+  if (rc == HANSE_OK && found) {
+    *out = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY, NULL);
+    if (*out == NULL) rc = HANSE_ERR(INTERNAL);
+  }
+  hanse_buf_free(&b);
+  return rc;
+}
+
 int hanse_view_limit(json_t *params) {
   const char *l = json_string_value(json_object_get(params, "limit"));
   int limit = l ? atoi(l) : 100;

@@ -127,6 +127,9 @@ struct hanse_view {
   const char *chain_id;
 };
 int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found);
+/* A JSON value (any type): *out a new reference, NULL when the key is
+ * absent; a stored value that is not JSON is HANSE_ERR(INTERNAL). */
+int hanse_view_get_json(hanse_view *v, const char *key, json_t **out);
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx);
 /* The page size of a list query: params "limit" (a string, as URL

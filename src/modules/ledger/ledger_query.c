@@ -27,24 +27,10 @@
 #include "base/hex.h"
 #include "modules/ledger/ledger.h"
 
-static int view_json(hanse_view *v, const char *key, json_t **out) {
-  hanse_buf b;
-  hanse_buf_init(&b);
-  int found = 0;
-  *out = NULL;
-  int rc = hanse_view_get(v, key, &b, &found);
-  if (rc == HANSE_OK && found) {
-    *out = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY, NULL);
-    if (*out == NULL) rc = HANSE_ERR(INTERNAL);
-  }
-  hanse_buf_free(&b);
-  return rc;
-}
-
 /* One record, or ledger.<missing> (404). */
 static int one(hanse_view *v, const char *key, const char *missing, const char *what,
                json_t **result, hanse_reject *rej) {
-  int rc = view_json(v, key, result);
+  int rc = hanse_view_get_json(v, key, result);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
   if (*result == NULL) return hanse_reject_code(rej, missing, 404, "no %s", what);
   return HANSE_OK;
@@ -75,7 +61,7 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
     json_t *rec = NULL;
     snprintf(key, sizeof key, "%s%s", lc->record_prefix, json_string_value(j) ? json_string_value(j) : "");
     json_decref(j);
-    lc->rc = view_json(lc->v, key, &rec);
+    lc->rc = hanse_view_get_json(lc->v, key, &rec);
     if (lc->rc == HANSE_OK && rec == NULL) lc->rc = HANSE_ERR(INTERNAL);
     if (lc->rc != HANSE_OK) return 1;
     j = rec;

@@ -179,31 +179,31 @@ static int within(uint64_t a, uint64_t b, uint64_t c, uint64_t limit) {
   return a <= limit && b <= limit - a && c <= limit - a - b;
 }
 
+/* One balance rule of one account: when acct has `rule`, its `side`
+ * (pending + posted + amount) must stay within the other side's posted
+ * sum. */
+static int rule_one(json_t *acct, const char *rule, const char *pending_f, const char *posted_f,
+                    const char *limit_f, uint64_t amount, const char *code, hanse_reject *rej) {
+  const char *have = json_string_value(json_object_get(acct, "rule"));
+  if (have == NULL || strcmp(have, rule) != 0) return HANSE_OK;
+  uint64_t pending, posted, limit;
+  if (ledger_u64_get(acct, pending_f, &pending) != HANSE_OK ||
+      ledger_u64_get(acct, posted_f, &posted) != HANSE_OK ||
+      ledger_u64_get(acct, limit_f, &limit) != HANSE_OK)
+    return HANSE_ERR(INTERNAL);
+  if (within(pending, posted, amount, limit)) return HANSE_OK;
+  return hanse_reject_code(rej, code, 409, "%" PRIu64 " more would break '%s': %s",
+                           amount, json_string_value(json_object_get(acct, "id")), rule);
+}
+
 static int rule_check(sides *s, uint64_t amount, hanse_reject *rej) {
-  uint64_t dp, dpo, cp, cpo;
-  const char *rule = json_string_value(json_object_get(s->d, "rule"));
-  if (rule && strcmp(rule, "debits_must_not_exceed_credits") == 0) {
-    if (ledger_u64_get(s->d, LEDGER_DEBITS_PENDING, &dp) != HANSE_OK ||
-        ledger_u64_get(s->d, LEDGER_DEBITS_POSTED, &dpo) != HANSE_OK ||
-        ledger_u64_get(s->d, LEDGER_CREDITS_POSTED, &cpo) != HANSE_OK)
-      return HANSE_ERR(INTERNAL);
-    if (!within(dp, dpo, amount, cpo))
-      return hanse_reject_code(rej, "ledger.exceeds_credits", 409,
-                               "debiting %" PRIu64 " would take '%s' beyond its credits",
-                               amount, json_string_value(json_object_get(s->d, "id")));
-  }
-  rule = json_string_value(json_object_get(s->c, "rule"));
-  if (rule && strcmp(rule, "credits_must_not_exceed_debits") == 0) {
-    if (ledger_u64_get(s->c, LEDGER_CREDITS_PENDING, &cp) != HANSE_OK ||
-        ledger_u64_get(s->c, LEDGER_CREDITS_POSTED, &cpo) != HANSE_OK ||
-        ledger_u64_get(s->c, LEDGER_DEBITS_POSTED, &dpo) != HANSE_OK)
-      return HANSE_ERR(INTERNAL);
-    if (!within(cp, cpo, amount, dpo))
-      return hanse_reject_code(rej, "ledger.exceeds_debits", 409,
-                               "crediting %" PRIu64 " would take '%s' beyond its debits",
-                               amount, json_string_value(json_object_get(s->c, "id")));
-  }
-  return HANSE_OK;
+  int rc = rule_one(s->d, "debits_must_not_exceed_credits", LEDGER_DEBITS_PENDING,
+                    LEDGER_DEBITS_POSTED, LEDGER_CREDITS_POSTED, amount,
+                    "ledger.exceeds_credits", rej);
+  if (rc != HANSE_OK) return rc;
+  return rule_one(s->c, "credits_must_not_exceed_debits", LEDGER_CREDITS_PENDING,
+                  LEDGER_CREDITS_POSTED, LEDGER_DEBITS_POSTED, amount, "ledger.exceeds_debits",
+                  rej);
 }
 
 static int owner_check(ledger_book *b, json_t *acct, hanse_reject *rej) {

@@ -54,18 +54,10 @@ static const char *hexkey(const hanse_pubkey *pk) {
 static const char *submit(lx *x, int who, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static const char *submit(lx *x, int who, const char *kind, const char *fmt, ...) {
-  char payload[HANSE_PAYLOAD_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(payload, sizeof payload, fmt, ap);
+  fx_propose_vtx(&x->f, key_of(x, who), kind, ++x->seq[who], &x->last, fmt, ap);
   va_end(ap);
-  fx_body b;
-  fx_body_init(&b);
-  fx_body_tx(&b, key_of(x, who), kind, ++x->seq[who], "%s", payload);
-  hanse_reject rej;
-  int rc = fx_propose(&x->f, &b, &x->last, 1, &rej);
-  fx_body_free(&b);
-  if (rc != HANSE_OK) fail_msg("propose: %s: %s", rej.code, rej.message);
   return x->last.code;
 }
 
