@@ -668,6 +668,14 @@ typedef struct submitted {
   uint64_t amount;
 } submitted;
 
+/* A transfer's flags follow from its id, so a resubmission repeats them:
+ * pending when h % 3 == 0, with a timeout when also h % 2 == 0. */
+static unsigned id_hash(const char *id) {
+  unsigned h = 0;
+  for (const char *c = id; *c; c++) h = h * 31 + (unsigned char)*c;
+  return h;
+}
+
 static void run_workload(lx *x, uint64_t seed) {
   rnd r = {seed};
   for (int i = 0; i < R_ACCOUNTS; i++) {
@@ -713,9 +721,7 @@ static void run_workload(lx *x, uint64_t seed) {
               ids[nids++] = s;
             }
           }
-          /* flags from the id, so a resubmission repeats them */
-          unsigned h = 0;
-          for (const char *c = s.id; *c; c++) h = h * 31 + (unsigned char)*c;
+          unsigned h = id_hash(s.id);
           int pending = h % 3 == 0, timeout = pending && h % 2 == 0;
           int linked = k + 1 < n && rbelow(&r, 3) == 0;
           o += (size_t)snprintf(payload + o, HANSE_PAYLOAD_MAX - o,
@@ -728,8 +734,14 @@ static void run_workload(lx *x, uint64_t seed) {
         }
         snprintf(payload + o, HANSE_PAYLOAD_MAX - o, "]}");
         fx_body_tx(&b, key_of(x, who), "ledger.transfer", ++x->seq[who], "%s", payload);
-      } else { /* post (maybe partly) or void some earlier id */
+      } else { /* post (maybe partly) or void an earlier id: mostly a
+                  * two-phase one of the last few hundred, by its owner */
         const submitted *s = &ids[rbelow(&r, (unsigned)nids)];
+        for (int tries = 0; tries < 8 && id_hash(s->id) % 3 != 0; tries++) {
+          size_t back = 1 + rbelow(&r, nids < 300 ? (unsigned)nids : 300);
+          s = &ids[nids - back];
+        }
+        if (rbelow(&r, 5) != 0) who = s->acct_d % 2 ? BOB : rbelow(&r, 2) ? ALICE : CAROL;
         if (kind < 9) {
           unsigned part = rbelow(&r, 3);
           if (part == 0)
@@ -768,7 +780,7 @@ static void run_workload(lx *x, uint64_t seed) {
   memset(want, 0, sizeof want);
   uint64_t tot[2][4];
   memset(tot, 0, sizeof tot);
-  size_t created = 0, pending_left = 0;
+  size_t created = 0, pending_left = 0, partial = 0, voided = 0, expired = 0;
   for (size_t i = 0; i < nids; i++) {
     json_t *t = query(x, "transfer", "id", ids[i].id, NULL);
     if (t == NULL) continue;
@@ -792,8 +804,11 @@ static void run_workload(lx *x, uint64_t seed) {
     } else if (strcmp(st, "posted") == 0) {
       post = two_phase ? u64_of(t, "posted_amount") : amt;
       assert_true(post >= 1 && post <= amt);
+      partial += post < amt;
     } else {
       assert_true(two_phase && (strcmp(st, "voided") == 0 || strcmp(st, "expired") == 0));
+      voided += st[0] == 'v';
+      expired += st[0] == 'e';
     }
     int d = ids[i].acct_d, c = ids[i].acct_c, a = d >= 6;
     assert_int_equal(a, c >= 6);
@@ -831,11 +846,13 @@ static void run_workload(lx *x, uint64_t seed) {
     assert_int_equal(tot[a][1], tot[a][3]);
     json_decref(t);
   }
-  print_message("seed %" PRIu64 ": %zu ids, %zu created (%zu still pending), %zu txs ok, "
-                "%zu rejected, %zu posts, %zu voids\n",
-                seed, nids, created, pending_left, made, failed, posts, voids);
-  assert_true(created > nids / 4 && created < nids); /* both outcomes were exercised */
-  assert_true(failed > 0);
+  print_message("seed %" PRIu64 ": %zu ids, %zu created (%zu still pending, %zu posted in part, "
+                "%zu voided, %zu expired), %zu txs ok, %zu rejected, %zu posts, %zu voids tried\n",
+                seed, nids, created, pending_left, partial, voided, expired, made, failed, posts,
+                voids);
+  /* every outcome was exercised */
+  assert_true(created > nids / 4 && created < nids);
+  assert_true(failed > 0 && pending_left > 0 && partial > 0 && voided > 0 && expired > 0);
   free(payload);
   free(ids);
 }
