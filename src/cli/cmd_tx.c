@@ -104,7 +104,7 @@ static const char xsend_usage[] =
     "and recorded here; 'hanse xchain relay' carries it, with its proof, to the\n"
     "destination, whose genesis must name this chain among its \"peers\".\n"
     "  --to-chain ID   the destination chain\n"
-    "  --kind LABEL    what the message is, 1-48 of [a-z0-9._-], e.g. trace.publish\n"
+    "  --kind LABEL    what the message is, 1-48 of [a-z0-9._-], e.g. order.notice (a module's own kinds, such as trace.publish, are checked by it)\n"
     "  --body JSON     the message, a JSON object (the whole payload at most 16 KiB)\n"
     "  --class C       its data class for the read policy (default: transaction)\n"
     TX_COMMON_USAGE;

@@ -73,7 +73,7 @@ static void init_chain(json_t *g) {
 
 /* Send a message on a with the CLI; its id into id[65]. */
 static void send_msg(const char *to, const char *body, char id[65]) {
-  const char *args[] = {"tx",   "xchain", "send",  "--to-chain", to,  "--kind", "trace.publish",
+  const char *args[] = {"tx",   "xchain", "send",  "--to-chain", to,  "--kind", "order.notice",
                         "--body", body,   "--key", key_alice,    "--chain", "a", "--wait", NULL};
   char *out = NULL;
   int rc = run(&out, args);
@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
   IT_CHECK(strcmp(json_string_value(json_object_get(m, "source_tx")), id) == 0);
   IT_CHECK(strcmp(json_string_value(json_object_get(m, "signer")), alice) == 0);
   IT_CHECK(strcmp(json_string_value(json_object_get(m, "relayed_by")), relayer) == 0);
-  IT_CHECK(strcmp(json_string_value(json_object_get(m, "kind")), "trace.publish") == 0);
+  IT_CHECK(strcmp(json_string_value(json_object_get(m, "kind")), "order.notice") == 0);
   IT_CHECK(json_integer_value(json_object_get(json_object_get(m, "body"), "qty")) == 5);
   char bpath[200];
   snprintf(bpath, sizeof bpath, "/v1/chains/a/txs/%s", id);

@@ -140,7 +140,7 @@ static hanse_hash send_as(env *e, const char *kind, const char *payload) {
 static hanse_hash send_to(env *e, const char *to) {
   char p[256];
   snprintf(p, sizeof p,
-           "{\"to_chain\":\"%s\",\"kind\":\"trace.publish\",\"body\":{\"lot\":\"L-7\",\"n\":3}}",
+           "{\"to_chain\":\"%s\",\"kind\":\"order.notice\",\"body\":{\"lot\":\"L-7\",\"n\":3}}",
            to);
   return send_as(e, "xchain.send", p);
 }
@@ -337,7 +337,7 @@ static void test_send_outbox(void **state) {
   hanse_sha256(&bh, body, strlen(body));
   char bhex[HANSE_HASH_HEX_BYTES], want[1024];
   snprintf(want, sizeof want,
-           "{\"body_sha256\":\"%s\",\"height\":1,\"kind\":\"trace.publish\",\"signer\":\"%s\","
+           "{\"body_sha256\":\"%s\",\"height\":1,\"kind\":\"order.notice\",\"signer\":\"%s\","
            "\"to_chain\":\"dest\",\"tx\":\"%s\"}",
            hanse_hash_hex(bhex, &bh), hexkey(&e->src.alice.pub), idhex);
   assert_string_equal(v, want);
@@ -396,7 +396,7 @@ static void test_receive(void **state) {
   json_t *m = json_array_get(msgs, 0);
   assert_string_equal(json_string_value(json_object_get(m, "source_tx")), idhex);
   assert_string_equal(json_string_value(json_object_get(m, "from_chain")), FX_CHAIN_ID);
-  assert_string_equal(json_string_value(json_object_get(m, "kind")), "trace.publish");
+  assert_string_equal(json_string_value(json_object_get(m, "kind")), "order.notice");
   assert_string_equal(json_string_value(json_object_get(m, "signer")), hexkey(&e->src.alice.pub));
   assert_string_equal(json_string_value(json_object_get(m, "relayed_by")), hexkey(&e->src.bob.pub));
   assert_string_equal(json_string_value(json_object_get(json_object_get(m, "body"), "lot")), "L-7");
