@@ -162,6 +162,12 @@ enum MHD_Result res_blobs(hanse_req *rq, hanse_node_chain *nc, const char *rest)
 enum MHD_Result res_history(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_products(hanse_req *rq, hanse_node_chain *nc, const char *rest);
+/* Run the trace module's query `name` with `params` (stolen) on a reader
+ * (res_epcis.c): MHD_YES with *result (new reference) to answer, or the
+ * queued error with *result NULL. For the routes that decide themselves
+ * who may ask (res_epcis.c, res_products.c). */
+enum MHD_Result api_trace_query(hanse_req *rq, hanse_node_chain *nc, const char *name,
+                                json_t *params, json_t **result);
 enum MHD_Result res_certs(hanse_req *rq, hanse_node_chain *nc, const char *rest);
 enum MHD_Result res_node_status(hanse_req *rq);
 enum MHD_Result res_health(hanse_req *rq);

@@ -137,9 +137,8 @@ static enum MHD_Result query_document(hanse_req *rq, json_t *result) {
   return api_respond(rq, 200, resp);
 }
 
-/* Run the trace module's query `name` with `params` (stolen). */
-static enum MHD_Result run(hanse_req *rq, hanse_node_chain *nc, const char *name, json_t *params,
-                           json_t **result) {
+enum MHD_Result api_trace_query(hanse_req *rq, hanse_node_chain *nc, const char *name,
+                                json_t *params, json_t **result) {
   *result = NULL;
   const hanse_module *m = hanse_registry_find("trace", 5);
   if (m == NULL || m->query == NULL) {
@@ -192,7 +191,7 @@ static enum MHD_Result item_query(hanse_req *rq, hanse_node_chain *nc, const cha
            api_error(rq, 400, "trace.bad_query", "epc is given by the path already");
   json_object_set_new(params, "epc", json_string(epc));
   json_t *result;
-  r = run(rq, nc, name, params, &result);
+  r = api_trace_query(rq, nc, name, params, &result);
   if (result == NULL) return r;
   json_t *prefixes = json_object_get(result, "prefixes");
   if (prefixes) { /* the events' extensions, as in a query document */
@@ -216,7 +215,7 @@ static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *p
     json_object_set_new(params, param, json_string(value));
   }
   json_t *result;
-  enum MHD_Result r = run(rq, nc, "epcis.events", params, &result);
+  enum MHD_Result r = api_trace_query(rq, nc, "epcis.events", params, &result);
   if (result == NULL) return r;
   return query_document(rq, result);
 }
@@ -250,7 +249,7 @@ static enum MHD_Result publication(hanse_req *rq, hanse_node_chain *nc) {
   }
   json_object_set_new(params, "readable", readable);
   json_t *result;
-  enum MHD_Result r = run(rq, nc, "epcis.publication", params, &result);
+  enum MHD_Result r = api_trace_query(rq, nc, "epcis.publication", params, &result);
   if (result == NULL) return r;
   return api_json(rq, 200, result);
 }
@@ -269,7 +268,7 @@ enum MHD_Result res_epcis(hanse_req *rq, hanse_node_chain *nc, const char *rest)
     }
     json_decref(readable);
     json_t *result;
-    enum MHD_Result r = run(rq, nc, "epcis.eventTypes", json_object(), &result);
+    enum MHD_Result r = api_trace_query(rq, nc, "epcis.eventTypes", json_object(), &result);
     if (result == NULL) return r;
     json_t *types = json_incref(json_object_get(result, "eventTypes"));
     json_decref(result);

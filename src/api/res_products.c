@@ -41,29 +41,6 @@
  * identifier the trace module indexes (TRACE_URI_MAX). */
 #define PRODUCT_ID_MAX 600
 
-static enum MHD_Result run_query(hanse_req *rq, hanse_node_chain *nc, const char *name,
-                                 json_t *params, json_t **result) {
-  *result = NULL;
-  const hanse_module *m = hanse_registry_find("trace", 5);
-  if (m == NULL || m->query == NULL) {
-    json_decref(params);
-    return api_error(rq, 404, "http.not_found", "this node has no trace module");
-  }
-  hanse_store *rd = hanse_chain_reader_acquire(nc->chain);
-  if (rd == NULL) {
-    json_decref(params);
-    return api_error_rc(rq, HANSE_ERR(IO), "cannot open a reader");
-  }
-  hanse_view v = {rd, nc->chain->chain_id};
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  int rc = m->query(&v, name, params, result, &rej);
-  json_decref(params);
-  hanse_chain_reader_release(nc->chain, rd);
-  if (rc != HANSE_OK) return api_reject(rq, &rej);
-  return MHD_YES;
-}
-
 /* The payload of the receive transaction `txhex` of this chain: its proof
  * material. NULL when it cannot be read (the record then says so). */
 static json_t *receive_payload(hanse_store *rd, const char *txhex) {
@@ -126,7 +103,7 @@ static enum MHD_Result product(hanse_req *rq, hanse_node_chain *nc, const char *
   if (!product_id(path, id, sizeof id))
     return api_error(rq, 400, "trace.bad_query", "the product identifier is empty or too long");
   json_t *rec;
-  r = run_query(rq, nc, "trace.product", json_pack("{s:s}", "id", id), &rec);
+  r = api_trace_query(rq, nc, "trace.product", json_pack("{s:s}", "id", id), &rec);
   if (rec == NULL) return r;
   if (add_proofs(nc, rec) != HANSE_OK) {
     json_decref(rec);
@@ -143,7 +120,7 @@ static enum MHD_Result purchases(hanse_req *rq, hanse_node_chain *nc) {
   char buyer[HANSE_HASH_HEX_BYTES];
   hanse_hash_hex(buyer, &h);
   json_t *res;
-  r = run_query(rq, nc, "trace.purchases", json_pack("{s:s}", "buyer", buyer), &res);
+  r = api_trace_query(rq, nc, "trace.purchases", json_pack("{s:s}", "buyer", buyer), &res);
   if (res == NULL) return r;
   json_object_set_new(res, "buyer", json_string(buyer));
   return api_json(rq, 200, res);

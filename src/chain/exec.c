@@ -271,6 +271,14 @@ int hanse_exec_del(hanse_exec *ex, const char *key) {
   return exec_write(ex, key, strlen(key), NULL, 0, 1);
 }
 
+int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after,
+                           int limit, hanse_state_visit_fn fn, void *ctx) {
+  int rc = hanse_store_state_scan(ex->store, prefix, strlen(prefix), after,
+                                  after ? strlen(after) : 0, limit, fn, ctx);
+  if (rc != HANSE_OK) ex->env_error = 1;
+  return rc;
+}
+
 static void digest_receipt(hanse_exec *ex, const hanse_tx *tx,
                            const char *code) {
   uint8_t tag = 3, cl = (uint8_t)strlen(code);
@@ -542,6 +550,20 @@ size_t hanse_exec_history_count(const hanse_exec *ex) { return ex->change_count;
 
 int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found) {
   return hanse_store_state_get(v->store, key, strlen(key), val, found);
+}
+
+int hanse_view_get_json(hanse_view *v, const char *key, json_t **out) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  int found = 0;
+  *out = NULL;
+  int rc = hanse_view_get(v, key, &b, &found);
+  if (rc == HANSE_OK && found) {
+    *out = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY, NULL);
+    if (*out == NULL) rc = HANSE_ERR(INTERNAL);
+  }
+  hanse_buf_free(&b);
+  return rc;
 }
 
 int hanse_view_limit(json_t *params) {

@@ -111,6 +111,15 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen);
 int hanse_exec_del(hanse_exec *ex, const char *key);
+/* Scan keys with `prefix` (strictly after `after` when not NULL, at most
+ * `limit`) as the store held them when this block began: writes made
+ * earlier in this block are NOT seen. For once-per-block work a module
+ * does before its first write of the block (the ledger's expiry sweep),
+ * when the stored state is the current state for its keys. fn must not
+ * call back into ex; copy what it needs and read it afterwards. An error
+ * is environmental (ex->env_error is set). */
+int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after,
+                           int limit, hanse_state_visit_fn fn, void *ctx);
 
 /* Read view for queries. */
 struct hanse_view {
@@ -118,6 +127,9 @@ struct hanse_view {
   const char *chain_id;
 };
 int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found);
+/* A JSON value (any type): *out a new reference, NULL when the key is
+ * absent; a stored value that is not JSON is HANSE_ERR(INTERNAL). */
+int hanse_view_get_json(hanse_view *v, const char *key, json_t **out);
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx);
 /* The page size of a list query: params "limit" (a string, as URL

@@ -153,6 +153,13 @@ int main(int argc, char **argv) {
       "\x01{\"asset\":\"EUR\",\"amount\":5,\"to\":\"5555555555555555555555555555555555555555555555555555555555555555\",\"memo\":\"m\"}",
       "\x02{\"hash\":\"6666666666666666666666666666666666666666666666666666666666666666\",\"name\":\"n\",\"meta\":{\"a\":{\"b\":[true,null,\"x\"]}}}",
       "\x03{\"a\":[1,-2,{\"c\":\"\\u00e9\"}]}",
+      /* ledger.open and ledger.transfer in the registration order of
+       * today (a selector only steers, a wrong one still fuzzes) */
+      "\x11{\"account\":\"acme:cash\",\"asset\":\"EUR\",\"type\":\"asset\","
+      "\"rule\":\"debits_must_not_exceed_credits\"}",
+      "\x12{\"transfers\":[{\"id\":\"t1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":5,"
+      "\"code\":7,\"pending\":true,\"timeout\":60,\"linked\":true},"
+      "{\"id\":\"t2\",\"debit\":\"b\",\"credit\":\"a\",\"amount\":9223372036854775807}]}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];

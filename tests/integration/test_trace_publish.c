@@ -76,41 +76,13 @@ static hanse_client *client_on(const char *chain, const hanse_keypair *kp) {
 /* Submit one transaction and wait: the receipt's code (static). */
 static const char *submit(const char *chain, const hanse_keypair *kp, const char *kind,
                           json_t *payload) {
-  static char code[64];
-  hanse_client *c = client_on(chain, kp);
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  uint64_t seq = 0;
-  hanse_buf b;
-  hanse_buf_init(&b);
-  hanse_client_op op = {kind, payload};
-  json_t *res = NULL;
-  int rc = hanse_client_next_seq(c, &kp->pub, &seq, &rej);
-  if (rc == HANSE_OK) rc = hanse_client_tx_build(c, &op, seq, kp, &b, NULL, &rej);
-  hanse_client_entry e = {HANSE_TYPE_TX, b.data, b.len};
-  if (rc == HANSE_OK) rc = hanse_client_submit(c, &e, 1, HANSE_SUBMIT_WAIT, 0, &res, &rej);
-  if (rc == HANSE_OK) rc = hanse_client_result_check(res, 0, &rej);
-  snprintf(code, sizeof code, "%s", rc == HANSE_OK ? "ok" : rej.code);
-  json_decref(res);
-  hanse_buf_free(&b);
-  hanse_client_destroy(c);
-  json_decref(payload);
-  return code;
+  return it_client_submit(&node, chain, kp, kind, payload);
 }
 
 /* A signed GET; status, body in *out, code of an error. */
 static long get_as(const char *chain, const hanse_keypair *kp, const char *path, json_t **out,
                    char code[64]) {
-  hanse_client *c = client_on(chain, kp);
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  json_t *o = NULL;
-  int rc = hanse_client_get(c, path, &o, &rej);
-  hanse_client_destroy(c);
-  snprintf(code, 64, "%s", rc == HANSE_OK ? "" : rej.code);
-  if (out) *out = o;
-  else json_decref(o);
-  return rc == HANSE_OK ? 200 : rej.status;
+  return it_client_get(&node, chain, kp, path, out, code);
 }
 
 static json_t *doc_of(json_t *events) {

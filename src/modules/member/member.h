@@ -54,4 +54,15 @@
 int hanse_member_key_status(hanse_exec *ex, const hanse_pubkey *key,
                             const char **status_out);
 
+/* The longest organisation id (the chain id syntax). */
+#define HANSE_MEMBER_ORG_MAX 32
+
+/* The organisation of `key` with its status, for modules whose records
+ * belong to an enterprise (ledger accounts): *status_out as above, and
+ * org_out the organisation's id, or "" for an unknown key. Read-only.
+ * Returns HANSE_OK, or an environmental error from the store. */
+int hanse_member_key_org(hanse_exec *ex, const hanse_pubkey *key,
+                         const char **status_out,
+                         char org_out[HANSE_MEMBER_ORG_MAX + 1]);
+
 #endif

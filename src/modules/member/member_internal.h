@@ -28,6 +28,7 @@
 #define MEMBER_ATTEST_BLOCK_MAX 64 /* attestations of one key in one block */
 #define MEMBER_KEY_MAX 256        /* state key buffer */
 
+_Static_assert(MEMBER_ID_MAX == HANSE_MEMBER_ORG_MAX, "member.h names the id bound");
 _Static_assert(MEMBER_ID_MAX == HANSE_CHAIN_ID_MAX,
                "member and organisation ids use the chain id syntax");
 _Static_assert(MEMBER_KEY_MAX > sizeof "member/attest/" + 64 + 1 + 20 + 1 + 5,

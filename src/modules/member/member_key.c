@@ -532,3 +532,21 @@ int hanse_member_key_status(hanse_exec *ex, const hanse_pubkey *key, const char 
   HANSE_ASSERT(ex != NULL && key != NULL && status_out != NULL);
   return member_identity_key_info(ex, key, status_out, NULL);
 }
+
+int hanse_member_key_org(hanse_exec *ex, const hanse_pubkey *key, const char **status_out,
+                         char org_out[HANSE_MEMBER_ORG_MAX + 1]) {
+  HANSE_ASSERT(ex != NULL && key != NULL && status_out != NULL && org_out != NULL);
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_pubkey_hex(hex, key);
+  json_t *rec;
+  int stored;
+  *status_out = HANSE_MEMBER_UNKNOWN;
+  org_out[0] = 0;
+  int rc = member_record(ex, hex, &rec, &stored);
+  if (rc != HANSE_OK || rec == NULL) return rc;
+  *status_out = member_effective_status(rec, ex->time_ms);
+  const char *org = json_string_value(json_object_get(rec, "org"));
+  if (org) snprintf(org_out, HANSE_MEMBER_ORG_MAX + 1, "%s", org);
+  json_decref(rec);
+  return HANSE_OK;
+}

@@ -26,28 +26,14 @@
 
 #include "modules/member/member_internal.h"
 
-static int view_json(hanse_view *v, const char *key, json_t **out) {
-  hanse_buf b;
-  hanse_buf_init(&b);
-  int found = 0;
-  *out = NULL;
-  int rc = hanse_view_get(v, key, &b, &found);
-  if (rc == HANSE_OK && found) {
-    *out = json_loadb((const char *)b.data, b.len, 0, NULL);
-    if (*out == NULL) rc = HANSE_ERR(INTERNAL);
-  }
-  hanse_buf_free(&b);
-  return rc;
-}
-
 /* A key's record, stored or founder's; NULL when unknown. */
 static int view_record(hanse_view *v, const char *hex, json_t **rec) {
   char key[MEMBER_KEY_MAX];
   snprintf(key, sizeof key, "member/key/%s", hex);
-  int rc = view_json(v, key, rec);
+  int rc = hanse_view_get_json(v, key, rec);
   if (rc != HANSE_OK || *rec) return rc;
   json_t *g;
-  rc = view_json(v, "genesis", &g);
+  rc = hanse_view_get_json(v, "genesis", &g);
   if (rc != HANSE_OK) return rc;
   size_t i;
   json_t *o;
@@ -115,7 +101,7 @@ static int scan_list(hanse_view *v, const char *prefix, json_t *params, int via_
 
 static int one(hanse_view *v, const char *key, const char *what, json_t **result,
                hanse_reject *rej) {
-  int rc = view_json(v, key, result);
+  int rc = hanse_view_get_json(v, key, result);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
   if (*result == NULL) return hanse_reject_code(rej, "member.unknown", 404, "no such %s", what);
   return HANSE_OK;
@@ -139,7 +125,7 @@ static int query_members(hanse_view *v, json_t *params, json_t **result, hanse_r
       json_t *stored;
       if (!member_key_norm(json_string_value(k), hex)) continue;
       snprintf(key, sizeof key, "member/key/%s", hex);
-      rc = view_json(v, key, &stored);
+      rc = hanse_view_get_json(v, key, &stored);
       if (rc != HANSE_OK) break;
       if (stored) {
         json_decref(stored);

@@ -34,16 +34,6 @@
 /* Identifiers one draft may name. */
 #define TRACE_DRAFT_IDS_MAX 64
 
-static int view_json(hanse_view *v, const char *key, json_t **out) {
-  hanse_buf b;
-  hanse_buf_init(&b);
-  int found = 0;
-  int rc = hanse_view_get(v, key, &b, &found);
-  *out = (rc == HANSE_OK && found) ? json_loadb((const char *)b.data, b.len, 0, NULL) : NULL;
-  hanse_buf_free(&b);
-  return rc;
-}
-
 static int view_text(hanse_view *v, const char *key, char *out, size_t n, int *found) {
   hanse_buf b;
   hanse_buf_init(&b);
@@ -80,7 +70,7 @@ static json_t *org_name(draft *d, json_t *org) {
   char key[96];
   snprintf(key, sizeof key, "org/%.64s", id);
   json_t *o = NULL;
-  d->rc = view_json(d->v, key, &o);
+  d->rc = hanse_view_get_json(d->v, key, &o);
   name = json_object_get(o, "name");
   json_object_set(d->names, id, name ? name : json_null());
   json_decref(o);
@@ -104,7 +94,7 @@ static int draft_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *va
   size_t n = strlen(key);
   if (!found || (n > 4 && strcmp(key + n - 4, "/err") == 0)) return 0; /* declarations: below */
   json_t *rec = NULL;
-  if ((d->rc = view_json(d->v, key, &rec)) != HANSE_OK) return 1;
+  if ((d->rc = hanse_view_get_json(d->v, key, &rec)) != HANSE_OK) return 1;
   json_t *ev = json_object_get(rec, "event");
   const char *id = json_string_value(json_object_get(ev, "eventID"));
   const char *cls = json_string_value(json_object_get(rec, "class"));
@@ -151,7 +141,7 @@ int trace_query_publication(hanse_view *v, json_t *params, json_t **result, hans
                              "epc is required: the item's identifier, then any lineage items, "
                              "'|'-delimited");
   json_t *g = NULL;
-  int rc = view_json(v, "genesis", &g);
+  int rc = hanse_view_get_json(v, "genesis", &g);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the genesis");
   draft d = {v,           json_object_get(params, "readable"), trace_publication_policy(g),
              json_array(), json_array(), json_object(), json_object(), HANSE_OK};

@@ -195,6 +195,32 @@ int fx_propose(fx_chain *f, fx_body *b, hanse_receipt *receipts, uint32_t cap,
   return rc;
 }
 
+const char *fx_propose_tx(fx_chain *f, const hanse_keypair *kp, const char *kind,
+                          uint64_t seq, hanse_receipt *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const char *code = fx_propose_vtx(f, kp, kind, seq, r, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *fx_propose_vtx(fx_chain *f, const hanse_keypair *kp, const char *kind,
+                           uint64_t seq, hanse_receipt *r, const char *fmt, va_list ap) {
+  char *payload = malloc(HANSE_PAYLOAD_MAX + 1);
+  assert_non_null(payload);
+  vsnprintf(payload, HANSE_PAYLOAD_MAX + 1, fmt, ap);
+  fx_body b;
+  fx_body_init(&b);
+  fx_body_tx(&b, kp, kind, seq, "%s", payload);
+  free(payload);
+  hanse_reject rej;
+  memset(r, 0, sizeof *r);
+  int rc = fx_propose(f, &b, r, 1, &rej);
+  fx_body_free(&b);
+  if (rc != HANSE_OK) fail_msg("propose %s: %s: %s", kind, rej.code, rej.message);
+  return r->code;
+}
+
 void fx_propose_ok(fx_chain *f, fx_body *b) {
   hanse_body decoded;
   const hanse_buf *body = fx_body_finish(b);

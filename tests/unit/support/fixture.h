@@ -87,6 +87,15 @@ int fx_propose(fx_chain *f, fx_body *b, hanse_receipt *receipts, uint32_t cap,
                hanse_reject *rej);
 /* Propose and require success and every receipt to be "ok". */
 void fx_propose_ok(fx_chain *f, fx_body *b);
+/* Propose one transaction of kp in a block of its own (the payload is
+ * printf-formatted); *r receives its receipt and r->code is returned.
+ * A block that cannot be proposed fails the test. */
+const char *fx_propose_tx(fx_chain *f, const hanse_keypair *kp, const char *kind,
+                          uint64_t seq, hanse_receipt *r, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+const char *fx_propose_vtx(fx_chain *f, const hanse_keypair *kp, const char *kind,
+                           uint64_t seq, hanse_receipt *r, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 /* State value of `key` through a reader connection and hanse_view, as a
  * NUL-terminated string in out (size n); returns found (0/1). */

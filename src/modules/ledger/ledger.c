@@ -1,0 +1,345 @@
+/*
+ * ledger/ledger.c -- the ledger module's function table: context-free
+ * checks, opening accounts, and dispatch to the transfer code.
+ *
+ *   ledger.open     {"account", "asset", "type", "rule"?}
+ *   ledger.transfer {"transfers":[{"id","debit","credit","amount",
+ *                                  "code"?,"pending"?,"timeout"?,
+ *                                  "linked"?}, ...]}
+ *   ledger.post     {"id", "amount"?}     a pending transfer, whole or less
+ *   ledger.void     {"id"}
+ *
+ * An account belongs to the signer's enterprise: its organisation in the
+ * member registry, or, for a key the registry does not know (an open
+ * chain), the key itself (its hex). A key the registry knows but that is
+ * not active owns nothing and debits nothing (ledger.key_inactive). Any
+ * active member of the owning organisation may open its accounts, debit
+ * them, and post or void transfers that debit them; anyone may credit.
+ *
+ * The asset of an account is either an asset the asset module issued
+ * (asset/def/<symbol> exists when the account opens) or a currency: three
+ * capital letters, the shape of an ISO 4217 code ("EUR"). The ledger moves
+ * bookkeeping amounts between its own accounts; it does not move asset
+ * module balances (issuing and redeeming backed tokens is later work).
+ *
+ * Types: asset, liability, equity, revenue, expense. The type does not
+ * change what a transfer does (a debit always adds to debits); reports
+ * read the balance per type. The optional rule limits an account:
+ *   debits_must_not_exceed_credits  debits_pending + debits_posted +
+ *                                   amount <= credits_posted
+ *   credits_must_not_exceed_debits  credits_pending + credits_posted +
+ *                                   amount <= debits_posted
+ * Pending amounts on the limited side count against the limit; pending
+ * amounts on the other side do not back it, so posting or voiding never
+ * breaks a rule.
+ *
+ * A transaction of transfers is accepted when at least one transfer
+ * succeeds (or already existed with the same fields); the others then
+ * fail alone or with their linked chain and their codes are kept under
+ * ledger/result/<tx>. When none succeeds the transaction is rejected with
+ * the first failing transfer's own code (not "ledger.linked_event_failed")
+ * and status, and writes nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/log.h"
+#include "modules/ledger/ledger.h"
+
+static const char *const ledger_actions[] = {"open", "transfer", "post", "void", NULL};
+static const char *const ledger_queries[] = {"account", "accounts", "transfer", "transfers",
+                                             "totals",  "results",  NULL};
+static const char *const ledger_types[] = {"asset", "liability", "equity", "revenue",
+                                           "expense", NULL};
+static const char *const ledger_rules[] = {"debits_must_not_exceed_credits",
+                                           "credits_must_not_exceed_debits", NULL};
+
+int ledger_id_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n < 1 || n > LEDGER_ID_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-' || c == '.' || c == ':'))
+      return 0;
+  }
+  return 1;
+}
+
+static int word_in(const char *s, const char *const *list) {
+  for (size_t i = 0; s && list[i]; i++)
+    if (strcmp(s, list[i]) == 0) return 1;
+  return 0;
+}
+
+/* An asset code's syntax: the asset module's symbols (a currency's three
+ * capitals among them). */
+static int asset_code_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n < 1 || n > HANSE_ASSET_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-' || c == '.'))
+      return 0;
+  }
+  return 1;
+}
+
+static int currency_code(const char *s) {
+  return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+         s[2] >= 'A' && s[2] <= 'Z';
+}
+
+/* Members other than `allowed` make the payload malformed: a typo in an
+ * optional field ("pendng") must not silently change what happens. */
+static int only_members(json_t *o, const char *const *allowed, const char *where,
+                        hanse_reject *rej) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    if (!word_in(k, allowed))
+      return hanse_reject_code(rej, "ledger.bad_field", 400, "%s: unknown member \"%s\"", where, k);
+  }
+  return HANSE_OK;
+}
+
+static int amount_valid(json_t *j) {
+  return json_is_integer(j) && json_integer_value(j) >= 1;
+}
+
+static int check_transfer(json_t *t, size_t i, size_t n, hanse_reject *rej) {
+  static const char *const fields[] = {"id",      "debit",   "credit", "amount",
+                                       "code",    "pending", "timeout", "linked", NULL};
+  char where[32];
+  snprintf(where, sizeof where, "transfers[%zu]", i);
+  if (!json_is_object(t))
+    return hanse_reject_code(rej, "ledger.bad_transfer", 400, "%s must be an object", where);
+  if (only_members(t, fields, where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+  if (!ledger_id_valid(json_string_value(json_object_get(t, "id"))))
+    return hanse_reject_code(rej, "ledger.bad_id", 400,
+                             "%s.id must be 1-%d of [A-Za-z0-9._:-]", where, LEDGER_ID_MAX);
+  const char *debit = json_string_value(json_object_get(t, "debit"));
+  const char *credit = json_string_value(json_object_get(t, "credit"));
+  if (!ledger_id_valid(debit) || !ledger_id_valid(credit))
+    return hanse_reject_code(rej, "ledger.bad_account", 400,
+                             "%s.debit and .credit must be account ids", where);
+  if (strcmp(debit, credit) == 0)
+    return hanse_reject_code(rej, "ledger.same_account", 400,
+                             "%s debits and credits the same account", where);
+  if (!amount_valid(json_object_get(t, "amount")))
+    return hanse_reject_code(rej, "ledger.bad_amount", 400,
+                             "%s.amount must be an integer from 1 to 2^63-1", where);
+  json_t *code = json_object_get(t, "code");
+  if (code && (!json_is_integer(code) || json_integer_value(code) < 1 ||
+               json_integer_value(code) > LEDGER_CODE_MAX))
+    return hanse_reject_code(rej, "ledger.bad_code", 400,
+                             "%s.code must be an integer from 1 to %d", where, LEDGER_CODE_MAX);
+  json_t *pending = json_object_get(t, "pending"), *linked = json_object_get(t, "linked");
+  if ((pending && !json_is_boolean(pending)) || (linked && !json_is_boolean(linked)))
+    return hanse_reject_code(rej, "ledger.bad_flag", 400,
+                             "%s.pending and .linked must be booleans", where);
+  json_t *timeout = json_object_get(t, "timeout");
+  if (timeout) {
+    if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
+        (uint64_t)json_integer_value(timeout) > LEDGER_TIMEOUT_MAX)
+      return hanse_reject_code(rej, "ledger.bad_timeout", 400,
+                               "%s.timeout must be an integer of seconds from 1 to %llu", where,
+                               (unsigned long long)LEDGER_TIMEOUT_MAX);
+    if (!json_is_true(pending))
+      return hanse_reject_code(rej, "ledger.bad_timeout", 400,
+                               "%s.timeout needs \"pending\":true", where);
+  }
+  if (i + 1 == n && json_is_true(linked))
+    return hanse_reject_code(rej, "ledger.linked_chain_open", 400,
+                             "the last transfer may not be linked: its chain would stay open");
+  return HANSE_OK;
+}
+
+static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse_reject *rej) {
+  (void)tx;
+  if (strcmp(action, "open") == 0) {
+    static const char *const fields[] = {"account", "asset", "type", "rule", NULL};
+    if (only_members(p, fields, "ledger.open", rej) != HANSE_OK) return HANSE_ERR(INVALID);
+    if (!ledger_id_valid(json_string_value(json_object_get(p, "account"))))
+      return hanse_reject_code(rej, "ledger.bad_account", 400,
+                               "\"account\" must be 1-%d of [A-Za-z0-9._:-]", LEDGER_ID_MAX);
+    if (!asset_code_valid(json_string_value(json_object_get(p, "asset"))))
+      return hanse_reject_code(rej, "ledger.bad_asset", 400,
+                               "\"asset\" must be an asset symbol or a currency code");
+    if (!word_in(json_string_value(json_object_get(p, "type")), ledger_types))
+      return hanse_reject_code(rej, "ledger.bad_type", 400,
+                               "\"type\" must be asset, liability, equity, revenue or expense");
+    json_t *rule = json_object_get(p, "rule");
+    if (rule && !word_in(json_string_value(rule), ledger_rules))
+      return hanse_reject_code(rej, "ledger.bad_rule", 400,
+                               "\"rule\" must be debits_must_not_exceed_credits or "
+                               "credits_must_not_exceed_debits");
+    return HANSE_OK;
+  }
+  if (strcmp(action, "transfer") == 0) {
+    static const char *const fields[] = {"transfers", NULL};
+    if (only_members(p, fields, "ledger.transfer", rej) != HANSE_OK) return HANSE_ERR(INVALID);
+    json_t *list = json_object_get(p, "transfers");
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n < 1 || n > LEDGER_TRANSFERS_MAX)
+      return hanse_reject_code(rej, "ledger.bad_transfers", 400,
+                               "\"transfers\" must be an array of 1 to %d transfers",
+                               LEDGER_TRANSFERS_MAX);
+    for (size_t i = 0; i < n; i++)
+      if (check_transfer(json_array_get(list, i), i, n, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+    return HANSE_OK;
+  }
+  /* post, void */
+  static const char *const post_fields[] = {"id", "amount", NULL};
+  static const char *const void_fields[] = {"id", NULL};
+  int post = strcmp(action, "post") == 0;
+  if (only_members(p, post ? post_fields : void_fields, post ? "ledger.post" : "ledger.void",
+                   rej) != HANSE_OK)
+    return HANSE_ERR(INVALID);
+  if (!ledger_id_valid(json_string_value(json_object_get(p, "id"))))
+    return hanse_reject_code(rej, "ledger.bad_id", 400,
+                             "\"id\" must be a transfer id, 1-%d of [A-Za-z0-9._:-]", LEDGER_ID_MAX);
+  json_t *amount = json_object_get(p, "amount");
+  if (amount && !amount_valid(amount))
+    return hanse_reject_code(rej, "ledger.bad_amount", 400,
+                             "\"amount\" must be an integer from 1 to 2^63-1");
+  return HANSE_OK;
+}
+
+/* ---- open ---- */
+
+static int open_verify(ledger_book *b, json_t *p, hanse_reject *rej) {
+  const char *account = json_string_value(json_object_get(p, "account"));
+  const char *asset = json_string_value(json_object_get(p, "asset"));
+  char key[LEDGER_KEY_MAX];
+  json_t *have = NULL;
+  ledger_key_acct(key, account);
+  int rc = ledger_get(b, key, &have);
+  json_decref(have);
+  if (rc != HANSE_OK) return rc;
+  if (have) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
+  snprintf(key, sizeof key, "asset/def/%s", asset);
+  const uint8_t *v;
+  size_t n;
+  int found;
+  rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+  if (rc != HANSE_OK) return rc;
+  if (!found && !currency_code(asset))
+    return hanse_reject_code(rej, "ledger.unknown_asset", 404,
+                             "'%s' is neither an issued asset nor a currency code", asset);
+  return HANSE_OK;
+}
+
+static int open_apply(ledger_book *b, json_t *p) {
+  const char *account = json_string_value(json_object_get(p, "account"));
+  json_t *rec = json_pack("{s:s, s:s, s:O, s:O, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
+                          b->owner, "asset", json_object_get(p, "asset"), "type",
+                          json_object_get(p, "type"), "opened_at", (json_int_t)b->ex->height,
+                          LEDGER_DEBITS_PENDING, "0", LEDGER_DEBITS_POSTED, "0",
+                          LEDGER_CREDITS_PENDING, "0", LEDGER_CREDITS_POSTED, "0");
+  if (rec == NULL) return HANSE_ERR(NOMEM);
+  json_t *rule = json_object_get(p, "rule");
+  if (rule) json_object_set(rec, "rule", rule);
+  char key[LEDGER_KEY_MAX];
+  ledger_key_acct(key, account);
+  int rc = ledger_put(b, key, rec);
+  if (rc != HANSE_OK) return rc;
+  snprintf(key, sizeof key, "ledger/own/%s/%s", b->owner, account);
+  return ledger_put(b, key, json_string(account));
+}
+
+/* ---- dispatch ---- */
+
+/* Run an action on book b. commit == 0 in verify (the book is thrown
+ * away): a partly failed batch's results are only recorded in apply. */
+static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
+                      int commit, hanse_reject *rej) {
+  if (b->owner_status != NULL && strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) != 0 &&
+      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
+    return hanse_reject_code(rej, "ledger.key_inactive", 403,
+                             "the signing key is %s: it acts for no enterprise", b->owner_status);
+  if (strcmp(action, "open") == 0) {
+    int rc = open_verify(b, p, rej);
+    return rc == HANSE_OK && commit ? open_apply(b, p) : rc;
+  }
+  if (strcmp(action, "post") == 0 || strcmp(action, "void") == 0) {
+    json_t *amount = json_object_get(p, "amount");
+    return ledger_resolve(b, json_string_value(json_object_get(p, "id")),
+                          strcmp(action, "post") == 0,
+                          amount ? (uint64_t)json_integer_value(amount) : 0, rej);
+  }
+  json_t *list = json_object_get(p, "transfers");
+  size_t n = json_array_size(list), done = 0;
+  hanse_reject *res = calloc(n, sizeof *res);
+  if (res == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  int rc = ledger_transfers_run(b, list, res, &done);
+  if (rc == HANSE_OK && done == 0) {
+    /* Nothing succeeded: the first transfer that failed on its own. */
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(res[i].code, "ledger.linked_event_failed") != 0) {
+        first = i;
+        break;
+      }
+    rc = hanse_reject_code(rej, res[first].code, res[first].status, "transfers[%zu] '%s': %s",
+                           first, json_string_value(json_object_get(json_array_get(list, first), "id")),
+                           res[first].message);
+  } else if (rc == HANSE_OK && done < n && commit) {
+    /* A mixed outcome: every transfer's code, for the results query. */
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+      json_array_append_new(arr, json_pack("{s:O, s:s}", "id",
+                                           json_object_get(json_array_get(list, i), "id"),
+                                           "code", res[i].code));
+    char key[LEDGER_KEY_MAX], hex[HANSE_HASH_HEX_BYTES];
+    hanse_hex_encode(hex, tx->id.b, HANSE_HASH_BYTES);
+    snprintf(key, sizeof key, "ledger/result/%s", hex);
+    rc = arr ? ledger_put(b, key, json_pack("{s:o}", "results", arr)) : HANSE_ERR(NOMEM);
+  }
+  free(res);
+  return rc;
+}
+
+static int ledger_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                         hanse_reject *rej) {
+  ledger_book b;
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 0, rej);
+  ledger_book_close(&b);
+  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
+  return rc;
+}
+
+static int ledger_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
+  ledger_book b;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 1, &rej);
+  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
+    /* verify accepted this transaction on the same state */
+    HANSE_ERROR("ledger: %s rejected in apply at height %llu: %s", tx->kind,
+                (unsigned long long)ex->height, rej.message);
+    rc = HANSE_ERR(INTERNAL);
+  }
+  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
+  ledger_book_close(&b);
+  return rc;
+}
+
+const hanse_module hanse_module_ledger = {
+    .name = "ledger",
+    .actions = ledger_actions,
+    .queries = ledger_queries,
+    .check = ledger_check,
+    .verify = ledger_verify,
+    .apply = ledger_apply,
+    .query = ledger_query,
+    .data_class = "financial",
+};
