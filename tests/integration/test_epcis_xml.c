@@ -54,15 +54,14 @@ static int cli_capture(const char *file, char **out) {
   return it_run(args, out);
 }
 
-/* The events a GET .../epcis/events?EQ_eventID=<id> answers. */
-static json_t *by_event_id(hanse_client *c, const char *id) {
+/* The events a GET .../epcis/events?EQ_eventID=<id> answers, read by kp. */
+static json_t *by_event_id(const hanse_keypair *kp, const char *id) {
   char *e = curl_easy_escape(NULL, id, 0);
-  char path[1024];
+  char path[1024], code[64];
   snprintf(path, sizeof path, "/v1/chains/%s/epcis/events?EQ_eventID=%s", CHAIN, e);
   curl_free(e);
   json_t *doc = NULL;
-  hanse_reject rej;
-  IT_CHECK(hanse_client_get(c, path, &doc, &rej) == HANSE_OK);
+  IT_CHECK(it_client_get(&node, CHAIN, kp, path, &doc, code) == 200);
   json_t *l = json_object_get(
       json_object_get(json_object_get(json_object_get(doc, "epcisBody"), "queryResults"),
                       "resultsBody"),
@@ -147,7 +146,7 @@ int main(int argc, char **argv) {
     IT_CHECK(d.count == json_array_size(ids));
     for (size_t k = 0; k < d.count; k++) {
       IT_CHECK(strcmp(json_string_value(json_array_get(ids, k)), d.events[k].id) == 0);
-      json_t *l = by_event_id(c, d.events[k].id);
+      json_t *l = by_event_id(&founder, d.events[k].id);
       IT_CHECK(json_array_size(l) == 1);
       json_t *got = json_deep_copy(json_array_get(l, 0));
       IT_CHECK(json_object_get(got, "recordTime") != NULL);
