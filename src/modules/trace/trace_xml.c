@@ -39,8 +39,12 @@
  *
  * Extensions (elements and attributes in a namespace): the key is
  * "prefix:local" and the @context gains {"prefix": "<namespace URI>"},
- * with the prefix the document used first for that namespace (or "ns1",
- * "ns2", ... when it has none, or it is taken by another namespace). An
+ * with the prefix the document used first for that namespace -- or
+ * "ns1", "ns2", ... when it has none, another namespace has it, or some
+ * value of the document starts with it: "example:x" is a URI in XML and
+ * must not become a compact IRI in JSON-LD. Values starting "gs1:" or
+ * "cbv:", the standard context's own prefixes, are written out as the
+ * URIs they stand for (as GS1's hash reference reads XML). An
  * extension element with only text is a string -- a number or a boolean
  * when xsi:type says xsd:integer, xsd:decimal, xsd:double, xsd:float or
  * xsd:boolean -- with child elements or attributes an object (its text,
@@ -54,6 +58,10 @@
  * of leading and trailing white space (the schema's anyURI and dateTime
  * collapse it). EPCISHeader (master data, SBDH) is not converted: the
  * module keeps events only, and the signed XML keeps everything.
+ *
+ * Checked against GS1's twins (test_trace_xml.c: the same events after
+ * normalisation, the same hash IDs) and the hash reference's XML
+ * documents (test_trace_rules.c: its hash IDs and pre-hash strings).
  *
  * Safety: libxml2 parses from memory with XML_PARSE_NONET and without
  * XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_DTDATTR: no external

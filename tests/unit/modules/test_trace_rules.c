@@ -5,7 +5,8 @@
  * CBV spellings and the data class table.
  *
  * Vectors: tests/vectors/epcis-hash/ (the reference generator's test
- * documents with their expected hash IDs and pre-hash strings) and
+ * documents, JSON-LD and XML, with their expected hash IDs and pre-hash
+ * strings) and
  * tests/vectors/epcis/ (GS1's examples); see tests/vectors/README.md.
  */
 #include <stdarg.h>
@@ -223,51 +224,53 @@ static void test_document_rules(void **state) {
   json_decref(ev);
 }
 
-/* Every GS1 example: accepted (one event type they use is not captured:
- * the schema test's extension event). */
+/* Every GS1 example, JSON-LD (examples/) and XML (xml/, as an {"xml"}
+ * payload): accepted (none of the XML files is deliberately invalid: all
+ * validate against GS1's XSD, README). */
 static void test_gs1_examples_pass_the_rules(void **state) {
   (void)state;
-  DIR *dir = opendir(EPCIS_DIR "/examples");
-  assert_non_null(dir);
-  struct dirent *de;
-  int n = 0;
-  while ((de = readdir(dir)) != NULL) {
-    if (de->d_name[0] == '.') continue;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/examples/%s", EPCIS_DIR, de->d_name);
-    json_error_t e;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-    if (doc == NULL) fail_msg("%s: %s", de->d_name, e.text);
-    json_t *p = json_pack("{s:o}", "document", doc);
-    trace_doc d;
-    hanse_reject rej;
-    hanse_reject_clear(&rej);
-    int rc = trace_doc_prepare(p, &d, &rej);
-    if (rc != HANSE_OK) fail_msg("%s: %s %s", de->d_name, rej.code, rej.message);
-    assert_true(d.count >= 1);
-    trace_doc_free(&d);
-    json_decref(p);
-    n++;
+  static const char *const dirs[] = {"examples", "xml"};
+  static const int counts[] = {29, 3};
+  for (int k = 0; k < 2; k++) {
+    char dp[600];
+    snprintf(dp, sizeof dp, "%s/%s", EPCIS_DIR, dirs[k]);
+    DIR *dir = opendir(dp);
+    assert_non_null(dir);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dir)) != NULL) {
+      if (de->d_name[0] == '.') continue;
+      char path[1024];
+      snprintf(path, sizeof path, "%s/%s", dp, de->d_name);
+      json_t *p;
+      if (k == 1) {
+        size_t len;
+        char *text = fx_file_read(path, &len);
+        assert_non_null(text);
+        p = json_pack("{s:s%}", "xml", text, len);
+        free(text);
+      } else {
+        json_error_t e;
+        json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+        if (doc == NULL) fail_msg("%s: %s", de->d_name, e.text);
+        p = json_pack("{s:o}", "document", doc);
+      }
+      trace_doc d;
+      hanse_reject rej;
+      hanse_reject_clear(&rej);
+      int rc = trace_doc_prepare(p, &d, &rej);
+      if (rc != HANSE_OK) fail_msg("%s: %s %s", de->d_name, rej.code, rej.message);
+      assert_true(d.count >= 1);
+      trace_doc_free(&d);
+      json_decref(p);
+      n++;
+    }
+    closedir(dir);
+    assert_int_equal(n, counts[k]);
   }
-  closedir(dir);
-  assert_int_equal(n, 29);
 }
 
 /* ---- hash ID ---------------------------------------------------------- */
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  b[n] = 0;
-  fclose(f);
-  return b;
-}
 
 static json_t *event_list(json_t *doc) {
   json_t *body = json_object_get(doc, "epcisBody");
@@ -278,28 +281,50 @@ static json_t *event_list(json_t *doc) {
   return l;
 }
 
-/* The reference generator's documents: every hash ID, and every pre-hash
- * string where the vector has them, equal. */
+/* The document of a vector file: JSON-LD, or XML converted as a node
+ * converts an {"xml": ...} payload (trace_xml.c). New reference. */
+static json_t *vector_document(const char *path, int xml) {
+  if (!xml) return json_load_file(path, 0, NULL);
+  size_t n;
+  char *text = fx_file_read(path, &n);
+  assert_non_null(text);
+  json_t *doc = NULL;
+  hanse_reject rej;
+  if (trace_xml_to_json(text, n, &doc, &rej) != HANSE_OK)
+    fail_msg("%s: %s %s", path, rej.code, rej.message);
+  free(text);
+  return doc;
+}
+
+/* The reference generator's documents, in JSON-LD and in XML: every hash
+ * ID, and every pre-hash string where the vector has them, equal. One
+ * event is excepted: the eighth of SensorDataExamples.xml, whose
+ * sensorReport carries a bizRules attribute the standard does not define
+ * there and the reference hashes in a place of its own
+ * (tests/vectors/epcis-hash/SOURCE.md); it must then differ. */
 static void test_hash_vectors(void **state) {
   (void)state;
   DIR *dir = opendir(HASH_DIR);
   assert_non_null(dir);
   struct dirent *de;
-  int files = 0, events = 0, prehashes = 0;
+  int files = 0, xml_files = 0, events = 0, prehashes = 0;
   while ((de = readdir(dir)) != NULL) {
     size_t l = strlen(de->d_name);
-    if (l < 8 || strcmp(de->d_name + l - 7, ".jsonld") != 0) continue;
+    int xml = l > 4 && strcmp(de->d_name + l - 4, ".xml") == 0;
+    size_t ext = xml ? 4 : 7;
+    if (!xml && (l < 8 || strcmp(de->d_name + l - 7, ".jsonld") != 0)) continue;
     char path[1024], base[512];
-    snprintf(base, sizeof base, "%s/%.*s", HASH_DIR, (int)(l - 7), de->d_name);
-    snprintf(path, sizeof path, "%s.jsonld", base);
-    json_t *doc = json_load_file(path, 0, NULL);
+    snprintf(base, sizeof base, "%s/%.*s", HASH_DIR, (int)(l - ext), de->d_name);
+    snprintf(path, sizeof path, "%s/%s", HASH_DIR, de->d_name);
+    json_t *doc = vector_document(path, xml);
     assert_non_null(doc);
     json_t *prefixes = trace_context_prefixes(json_object_get(doc, "@context"));
     snprintf(path, sizeof path, "%s.hashes", base);
-    char *hashes = slurp(path);
+    char *hashes = fx_file_read(path, NULL);
     assert_non_null(hashes);
     snprintf(path, sizeof path, "%s.prehashes", base);
-    char *pre = slurp(path); /* may be absent */
+    char *pre = fx_file_read(path, NULL); /* may be absent */
+    int quirk = xml && strcmp(de->d_name, "SensorDataExamples.xml") == 0;
     char *hp = hashes;
     size_t i;
     json_t *ev;
@@ -309,9 +334,13 @@ static void test_hash_vectors(void **state) {
       while (*hp == '\n') hp++;
       char *nl = strchr(hp, '\n');
       size_t hl = nl ? (size_t)(nl - hp) : strlen(hp);
-      if (strlen(id) != hl || memcmp(id, hp, hl) != 0)
-        fail_msg("%s event %zu: %s, want %.*s", de->d_name, i, id, (int)hl, hp);
+      int same = strlen(id) == hl && memcmp(id, hp, hl) == 0;
       hp += hl;
+      if (quirk && i == 7) {
+        assert_false(same);
+        continue;
+      }
+      if (!same) fail_msg("%s event %zu: %s, want %.*s", de->d_name, i, id, (int)hl, hp - hl);
       if (pre) { /* the pre-hash files list the same strings, not always in order */
         hanse_buf b;
         hanse_buf_init(&b);
@@ -331,16 +360,20 @@ static void test_hash_vectors(void **state) {
       }
       events++;
     }
+    while (*hp == '\n') hp++;
+    if (*hp) fail_msg("%s: fewer events than hashes", de->d_name);
     free(hashes);
     free(pre);
     json_decref(prefixes);
     json_decref(doc);
     files++;
+    xml_files += xml;
   }
   closedir(dir);
-  assert_int_equal(files, 20);
-  assert_true(events >= 35);
-  assert_true(prehashes >= 25);
+  assert_int_equal(files, 35);
+  assert_int_equal(xml_files, 15);
+  assert_true(events >= 80);
+  assert_true(prehashes >= 55);
 }
 
 /* The hash does not depend on spelling: bare CBV words or web URIs or

@@ -1,8 +1,8 @@
 /*
- * test_trace_xml.c -- EPCIS XML documents (trace_xml.c): GS1's XML
- * examples convert and pass the rules; each gives the events of its JSON
- * twin; the hash-ID twins agree; the hash reference's XML documents give
- * its hash IDs and pre-hash strings; the mapping of every structure the
+ * test_trace_xml.c -- EPCIS XML documents (trace_xml.c): each of GS1's
+ * XML examples gives the events of its JSON twin (that they all pass the
+ * rules is test_trace_rules.c's); the hash-ID twins agree (the hash reference's XML documents are
+ * checked with its JSON ones, test_trace_rules.c); the mapping of every structure the
  * standard has, and of extensions; hostile or broken XML is refused with
  * trace.bad_xml and a line; on a chain, an {"xml": ...} capture is
  * recorded like its JSON twin and is its duplicate.
@@ -25,37 +25,14 @@
 #include "modules/trace/trace.h"
 
 #define EPCIS_DIR HANSE_VECTORS_DIR "/epcis"
-#define HASH_DIR HANSE_VECTORS_DIR "/epcis-hash"
 
 extern const hanse_module hanse_module_trace;
 
-/* The file's bytes, NUL-terminated, malloc'd; *n its length. */
+/* The file's bytes; fails the test when it cannot be read. */
 static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)len + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-  b[len] = 0;
-  fclose(f);
-  if (n) *n = (size_t)len;
+  char *b = fx_file_read(path, n);
+  if (b == NULL) fail_msg("cannot open %s", path);
   return b;
-}
-
-/* The JSON-LD form of an XML file; fails the test on rejection. */
-static json_t *convert_file(const char *path) {
-  size_t n;
-  char *x = slurp(path, &n);
-  json_t *doc = NULL;
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  if (trace_xml_to_json(x, n, &doc, &rej) != HANSE_OK)
-    fail_msg("%s: %s %s", path, rej.code, rej.message);
-  free(x);
-  return doc;
 }
 
 /* Convert text; the rejection code ("ok" when accepted), message in msg. */
@@ -172,33 +149,6 @@ static const struct {
 };
 #define NTWINS (sizeof twins / sizeof twins[0])
 
-/* Every XML example converts and passes the rules (none of the three is
- * deliberately invalid: all validate against GS1's XSD, README). */
-static void test_examples(void **state) {
-  (void)state;
-  DIR *dir = opendir(EPCIS_DIR "/xml");
-  assert_non_null(dir);
-  struct dirent *de;
-  int n = 0;
-  while ((de = readdir(dir)) != NULL) {
-    if (de->d_name[0] == '.') continue;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/xml/%s", EPCIS_DIR, de->d_name);
-    trace_doc d;
-    const char *code = prepare(xml_payload(path), &d);
-    if (strcmp(code, "ok") != 0) fail_msg("%s: %s", de->d_name, code);
-    assert_true(d.count >= 1);
-    for (size_t i = 0; i < d.count; i++) assert_non_null(d.events[i].cls);
-    trace_doc_free(&d);
-    int twin = 0;
-    for (size_t i = 0; i < NTWINS; i++) twin |= strcmp(twins[i].xml, de->d_name) == 0;
-    if (!twin) fail_msg("%s has no twin listed in this test", de->d_name);
-    n++;
-  }
-  closedir(dir);
-  assert_int_equal(n, (int)NTWINS);
-}
-
 /* Each XML example gives its JSON twin's events, both prepared (CBV
  * words bare, ...), eventID aside: GS1 wrote eventIDs into the JSON of
  * 9.6.1 that are not the hash IDs of either form. The hash IDs the module
@@ -258,78 +208,6 @@ static void test_identical_hash_id(void **state) {
   assert_string_equal(dx.events[0].key, dj.events[0].key);
   trace_doc_free(&dx);
   trace_doc_free(&dj);
-}
-
-/* The hash reference generator's XML documents: their hash IDs (computed
- * even where the document gives an eventID) and pre-hash strings. */
-static void test_hash_vectors_xml(void **state) {
-  (void)state;
-  DIR *dir = opendir(HASH_DIR);
-  assert_non_null(dir);
-  struct dirent *de;
-  int files = 0, events = 0, prehashes = 0;
-  while ((de = readdir(dir)) != NULL) {
-    size_t l = strlen(de->d_name);
-    if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0) continue;
-    char path[1024], base[512];
-    snprintf(base, sizeof base, "%s/%.*s", HASH_DIR, (int)(l - 4), de->d_name);
-    snprintf(path, sizeof path, "%s.xml", base);
-    json_t *doc = convert_file(path);
-    json_t *events_list;
-    hanse_reject rej;
-    if (trace_rules_document(doc, &events_list, &rej) != HANSE_OK)
-      fail_msg("%s: %s %s", de->d_name, rej.code, rej.message);
-    json_t *prefixes = trace_context_prefixes(json_object_get(doc, "@context"));
-    snprintf(path, sizeof path, "%s.hashes", base);
-    char *hashes = slurp(path, NULL);
-    snprintf(path, sizeof path, "%s.prehashes", base);
-    FILE *pf = fopen(path, "rb");
-    char *pre = pf ? (fclose(pf), slurp(path, NULL)) : NULL;
-    int quirk = strcmp(de->d_name, "SensorDataExamples.xml") == 0; /* event 7: SOURCE.md */
-    char *hp = hashes;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events_list, i, ev) {
-      char id[TRACE_HASH_ID_BYTES];
-      assert_int_equal(trace_hash_id(ev, prefixes, id), HANSE_OK);
-      while (*hp == '\n') hp++;
-      char *nl = strchr(hp, '\n');
-      size_t hl = nl ? (size_t)(nl - hp) : strlen(hp);
-      int skip = quirk && i == 7;
-      if (!skip && (strlen(id) != hl || memcmp(id, hp, hl) != 0))
-        fail_msg("%s event %zu: %s, want %.*s", de->d_name, i, id, (int)hl, hp);
-      if (skip) assert_false(strlen(id) == hl && memcmp(id, hp, hl) == 0);
-      hp += hl;
-      if (pre && !skip) {
-        hanse_buf b;
-        hanse_buf_init(&b);
-        assert_int_equal(trace_prehash(ev, prefixes, &b), HANSE_OK);
-        int hit = 0;
-        for (char *line = pre; *line && !hit;) {
-          char *pn = strchr(line, '\n');
-          size_t pl = pn ? (size_t)(pn - line) : strlen(line);
-          hit = pl == b.len && memcmp(line, b.data, pl) == 0;
-          line += pl + (pn ? 1 : 0);
-        }
-        if (!hit)
-          fail_msg("%s event %zu pre-hash not among the expected:\n%.*s", de->d_name, i,
-                   (int)b.len, (const char *)b.data);
-        hanse_buf_free(&b);
-        prehashes++;
-      }
-      events++;
-    }
-    assert_int_equal(*hp == '\n' ? 0 : (int)strlen(hp), 0); /* no hash left over */
-    free(hashes);
-    free(pre);
-    json_decref(prefixes);
-    json_decref(doc);
-    files++;
-  }
-  closedir(dir);
-  assert_int_equal(files, 15);
-  assert_true(events >= 40);
-  assert_true(prehashes >= 30);
 }
 
 /* ---- the mapping ---------------------------------------------------------------- */
@@ -725,10 +603,8 @@ static void test_capture(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_examples),
       cmocka_unit_test(test_twins),
       cmocka_unit_test(test_identical_hash_id),
-      cmocka_unit_test(test_hash_vectors_xml),
       cmocka_unit_test(test_mapping),
       cmocka_unit_test(test_prefixes),
       cmocka_unit_test(test_query_document),

@@ -307,6 +307,21 @@ void fx_rmrf(const char *path) {
   nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+char *fx_file_read(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  assert_non_null(b);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  b[n] = 0;
+  fclose(f);
+  if (len) *len = (size_t)n;
+  return b;
+}
+
 void fx_path(const fx_chain *f, const char *name, char *out, size_t n) {
   snprintf(out, n, "%s/%s", f->dir, name);
 }

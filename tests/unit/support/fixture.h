@@ -109,6 +109,10 @@ int fx_query(fx_chain *f, const char *module, const char *name,
 
 /* Remove a directory tree (test data only). */
 void fx_rmrf(const char *path);
+
+/* A whole file (test vectors), NUL-terminated, malloc'd (free it); its
+ * length in *len when len is not NULL. NULL when it cannot be opened. */
+char *fx_file_read(const char *path, size_t *len);
 /* Path of a file in the chain directory. */
 void fx_path(const fx_chain *f, const char *name, char *out, size_t n);
 
