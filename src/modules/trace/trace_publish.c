@@ -596,11 +596,12 @@ int trace_complaint_verify(hanse_exec *ex, const hanse_tx *tx, const char *actio
   snprintf(key, sizeof key, "trace/complaint/%s/%s", vh, complaint);
   json_t *c = NULL;
   if ((rc = exec_json(ex, key, &c)) != HANSE_OK) goto env;
-  char signer[HANSE_HASH_HEX_BYTES];
+  char signer[HANSE_HASH_HEX_BYTES], org[HANSE_CHAIN_ID_MAX + 1];
   hanse_pubkey_hex(signer, &tx->signer);
-  const char *org = json_string_value(json_object_get(c, "enterprise"));
-  rc = org ? pubkey_has(ex, vh, org, signer, &found) : HANSE_ERR(INTERNAL);
-  json_decref(c);
+  const char *o = json_string_value(json_object_get(c, "enterprise"));
+  snprintf(org, sizeof org, "%s", o ? o : "");
+  json_decref(c); /* o is gone with it: org is a copy */
+  rc = org[0] ? pubkey_has(ex, vh, org, signer, &found) : HANSE_ERR(INTERNAL);
   if (rc != HANSE_OK) goto env;
   if (!found)
     return hanse_reject_code(rej, "trace.not_responsible", 403,
