@@ -55,6 +55,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/limits.h"
 #include "bench.h"
@@ -377,42 +378,16 @@ static void chain_start(it_node *n, const char *hanse, int clients) {
     json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", id, "name", id, "role",
                                           roles[c % 4], "keys", hex));
   }
-  char auth[65], reg[65], gpath[300];
+  char auth[65];
   it_pubhex(auth, SEED_AUTHORITY);
-  it_pubhex(reg, SEED_REGULATOR);
   json_array_append_new(orgs, json_pack("{s:s, s:s, s:s, s:[s]}", "id", "authority", "name",
                                         "Authority", "role", "regulator", "keys", auth));
-  json_t *g = json_pack("{s:s, s:s, s:o}", "chain_id", "bench", "type", "alliance",
-                        "organisations", orgs);
-  snprintf(gpath, sizeof gpath, "%s/genesis-bench.json", n->dir);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init[] = {hanse, "init", "--data", n->dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int rc = it_run(init, &out);
-  if (rc != 0) fprintf(stderr, "bench: init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(rc == 0);
+  it_init_genesis(n, json_pack("{s:s, s:s, s:o}", "chain_id", "bench", "type", "alliance",
+                               "organisations", orgs));
   IT_CHECK(it_start(n, NULL, NULL) == 0);
-  char payload[400];
-  snprintf(payload, sizeof payload,
-           "{\"member\":{\"id\":\"regulator\",\"kind\":\"person\",\"roles\":[\"regulator\"],"
-           "\"attributes\":{},\"key\":\"%s\"}}",
-           reg);
-  hanse_buf body, tx;
-  hanse_buf_init(&body);
-  hanse_buf_init(&tx);
-  it_tx_bytes(&tx, "bench", "member.register", SEED_AUTHORITY, 1, payload, 0);
-  hanse_body_entry_append(&body, HANSE_ENTRY_TX, tx.data, tx.len);
-  char url[160];
-  snprintf(url, sizeof url, "%s/v1/chains/bench/txs?wait=1&timeout_ms=60000", n->url);
-  it_resp r;
-  IT_CHECK(it_http("POST", url, "application/octet-stream", body.data, body.len, &r) == 0);
-  if (count_ok(r.body) != 1) fprintf(stderr, "bench: register: %ld %s\n", r.status, r.body);
-  IT_CHECK(count_ok(r.body) == 1);
-  it_resp_free(&r);
-  hanse_buf_free(&body);
-  hanse_buf_free(&tx);
+  hanse_keypair admin;
+  it_key(&admin, SEED_AUTHORITY);
+  it_member_register(n, "bench", &admin, SEED_REGULATOR, "regulator");
 }
 
 /* ---- latencies -------------------------------------------------------- */
@@ -453,17 +428,20 @@ static lat history_node(it_node *n, const uint64_t *products, size_t nq) {
   hanse_client_set_signer(c, &reg);
   double *s = malloc(nq * sizeof *s);
   IT_CHECK(s != NULL);
+  hanse_buf body;
+  hanse_buf_init(&body);
   for (size_t i = 0; i < nq + WARMUP; i++) { /* the first WARMUP are not counted */
     uint64_t p = products[i];
     char epc[64], path[200];
     item_epc(epc, sizeof epc, p / LOT_ITEMS, (unsigned)(p % LOT_ITEMS));
     snprintf(path, sizeof path, "/v1/chains/bench/epcis/epcs/%s/events?perPage=100", epc);
-    json_t *doc = NULL;
     double t0 = it_now_s();
-    int rc = hanse_client_get(c, path, &doc, &rej);
+    int rc = hanse_client_get_raw(c, path, &body, 1 << 22, &rej);
     double dt = it_now_s() - t0;
     if (rc != HANSE_OK) fprintf(stderr, "bench: %s: %s %s\n", path, rej.code, rej.message);
     IT_CHECK(rc == HANSE_OK);
+    /* checked after the clock stopped: parsing is the client's business */
+    json_t *doc = json_loadb((const char *)body.data, body.len, 0, NULL);
     json_t *list = json_object_get(
         json_object_get(json_object_get(json_object_get(doc, "epcisBody"), "queryResults"),
                         "resultsBody"),
@@ -474,6 +452,7 @@ static lat history_node(it_node *n, const uint64_t *products, size_t nq) {
     json_decref(doc);
     if (i >= WARMUP) s[i - WARMUP] = dt;
   }
+  hanse_buf_free(&body);
   hanse_client_destroy(c);
   lat l = percentiles(s, nq);
   free(s);
@@ -500,6 +479,12 @@ static baseline bench_sqlite(const char *dir, uint64_t lots, const uint64_t *pro
   baseline out = {0};
   char path[300];
   snprintf(path, sizeof path, "%s/baseline-trace.db", dir);
+  static const char *const sfx[] = {"", "-wal", "-shm"};
+  for (int k = 0; k < 3; k++) { /* left by an earlier run in a reused directory */
+    char old[320];
+    snprintf(old, sizeof old, "%s%s", path, sfx[k]);
+    unlink(old);
+  }
   sqlite3 *db;
   IT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
   IT_CHECK(sqlite3_exec(db,
@@ -577,27 +562,14 @@ static baseline bench_sqlite(const char *dir, uint64_t lots, const uint64_t *pro
   return out;
 }
 
-/* ---- the mode --------------------------------------------------------- */
-
-static uint64_t env_u64(const char *name, uint64_t dflt) {
-  const char *v = getenv(name);
-  return v && atoll(v) > 0 ? (uint64_t)atoll(v) : dflt;
-}
-
-int bench_trace_main(const char *hanse) {
-  uint64_t lots = env_u64("HANSE_BENCH_TRACE_EVENTS", 1000000) / STEPS;
-  size_t nq = (size_t)env_u64("HANSE_BENCH_TRACE_QUERIES", 2000);
-  int clients = (int)env_u64("HANSE_BENCH_TRACE_CLIENTS", 4);
-  if (clients > CLIENTS_MAX) clients = CLIENTS_MAX;
-  IT_CHECK(lots > 0);
+/* Capture the whole workload through the node, CHUNK_EVENTS at a time;
+ * prints the figures and returns the rate. */
+static double capture_all(it_node *n, int clients, uint64_t lots, int *errors) {
   uint64_t total = lots * STEPS;
-
-  it_node n;
-  chain_start(&n, hanse, clients);
   capture_client cl[CLIENTS_MAX];
   memset(cl, 0, sizeof cl);
   for (int c = 0; c < clients; c++) {
-    cl[c].node = &n;
+    cl[c].node = n;
     cl[c].seq = 1;
   }
   double sending = 0, last_rate = 0, building = 0;
@@ -618,10 +590,9 @@ int bench_trace_main(const char *hanse) {
             (unsigned long long)to, last_rate, (unsigned long long)(to - from));
   }
   uint64_t committed = 0;
-  int errors = 0;
   for (int c = 0; c < clients; c++) {
     committed += cl[c].committed;
-    errors += cl[c].errors;
+    *errors += cl[c].errors;
     free(cl[c].reqs);
   }
   fprintf(stderr, "bench: generated and signed the documents in %.1f s (not timed)\n", building);
@@ -632,6 +603,41 @@ int bench_trace_main(const char *hanse) {
          TRACE_EVENTS_MAX, DOCS_PER_REQUEST, clients, (unsigned long long)last_chunk, last_rate);
   fflush(stdout);
   IT_CHECK(committed == total);
+  return capture_rate;
+}
+
+
+/* ---- the mode --------------------------------------------------------- */
+
+static uint64_t env_u64(const char *name, uint64_t dflt) {
+  const char *v = getenv(name);
+  return v && atoll(v) > 0 ? (uint64_t)atoll(v) : dflt;
+}
+
+int bench_trace_main(const char *hanse) {
+  uint64_t lots = env_u64("HANSE_BENCH_TRACE_EVENTS", 1000000) / STEPS;
+  size_t nq = (size_t)env_u64("HANSE_BENCH_TRACE_QUERIES", 2000);
+  int clients = (int)env_u64("HANSE_BENCH_TRACE_CLIENTS", 4);
+  if (clients > CLIENTS_MAX) clients = CLIENTS_MAX;
+  IT_CHECK(lots > 0);
+  uint64_t total = lots * STEPS;
+
+  it_node n;
+  double capture_rate = 0;
+  int errors = 0;
+  const char *reuse = getenv("HANSE_BENCH_TRACE_DATA");
+  if (reuse) {
+    setenv("HANSE_KEEP_DIRS", "1", 1); /* never remove the caller's directory */
+    memset(&n, 0, sizeof n);
+    n.hanse = hanse;
+    snprintf(n.dir, sizeof n.dir, "%s", reuse);
+    IT_CHECK(it_start(&n, NULL, NULL) == 0);
+    fprintf(stderr, "bench: reusing the chain in %s, capture skipped\n", reuse);
+  } else {
+    chain_start(&n, hanse, clients);
+    fprintf(stderr, "bench: data directory %s (kept with HANSE_KEEP_DIRS=1)\n", n.dir);
+    capture_rate = capture_all(&n, clients, lots, &errors);
+  }
 
   uint64_t *products = pick_products(lots, nq + WARMUP);
   lat h = history_node(&n, products, nq);
