@@ -414,7 +414,8 @@ static int main_cluster(const char *hanse, int clients, long cores) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--trace") == 0) return bench_trace_main(argc > 2 ? argv[2] : HANSE_BIN);
+  if (argc > 1 && strcmp(argv[1], "--trace") == 0)
+    return bench_trace_main(argc > 2 ? argv[2] : HANSE_BIN);
   int cluster = argc > 1 && strcmp(argv[1], "--cluster") == 0;
   if (cluster) {
     argc--;

@@ -337,8 +337,8 @@ static void capture_build(capture_client *cl, int clients, uint64_t lots, uint64
     doc_req *r = &c->reqs[c->nreqs - 1];
     hanse_buf tx;
     hanse_buf_init(&tx);
-    it_tx_bytes(&tx, "bench", "trace.capture", (uint8_t)(SEED_FIRST_SIGNER + (int)(c - cl)), c->seq++,
-                doc, 0);
+    uint8_t seed = (uint8_t)(SEED_FIRST_SIGNER + (int)(c - cl));
+    it_tx_bytes(&tx, "bench", "trace.capture", seed, c->seq++, doc, 0);
     hanse_body_entry_append(&r->body, HANSE_ENTRY_TX, tx.data, tx.len);
     hanse_buf_free(&tx);
     r->events += nev;

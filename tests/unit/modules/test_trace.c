@@ -472,7 +472,8 @@ static void test_query_text(void **state) {
                  "\"ObjectEvent\",\"eventTime\":\"2024-01-01T00:00:00Z\","
                  "\"eventTimeZoneOffset\":\"+00:00\",\"epcList\":[\"urn:epc:id:sgtin:"
                  "0614141.107346.2017\"],\"action\":\"OBSERVE\",\"ex:note\":"
-                 "\"a } \\\" ] { \\\\\\\\ }}\",\"ex:nested\":{\"ex:x\":[1.5,{\"ex:y\":\"}\"}]}}]}}}"),
+                 "\"a } \\\" ] { \\\\\\\\ }}\",\"ex:nested\":{\"ex:x\":[1.5,"
+                 "{\"ex:y\":\"}\"}]}}]}}}"),
       "ok");
   /* every identifier of every event, by the index alone and with a
    * second filter that makes the records parsed */
@@ -503,7 +504,8 @@ static void test_query_text(void **state) {
   same_as_parsed(f, "transport", "{\"perPage\":\"3\"}");
   same_as_parsed(f, ALL, "{\"MATCH_anyEPC\":\"urn:epc:id:sgtin:9999999.999999.1\"}");
   /* the extension's event, cut from its record, parses back to itself */
-  json_t *t = events(f, ALL, "{\"text\":true,\"MATCH_epc\":\"urn:epc:id:sgtin:0614141.107346.2017\"}");
+  json_t *t =
+      events(f, ALL, "{\"text\":true,\"MATCH_epc\":\"urn:epc:id:sgtin:0614141.107346.2017\"}");
   char *arr = NULL;
   assert_true(asprintf(&arr, "[%s]", json_string_value(json_object_get(t, "eventText"))) > 0);
   json_t *parsed = json_loads(arr, 0, NULL);
