@@ -66,6 +66,7 @@ test-fuzz: deps-test
 bench: build
 	@build/bench/hanse_bench
 	@build/bench/hanse_bench --cluster
+	@build/bench/hanse_bench --trace
 
 clean:
 	rm -rf build build-asan build-fuzz

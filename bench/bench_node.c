@@ -29,6 +29,9 @@
  * against 20,000/s. Environment: HANSE_BENCH_CLUSTER_TXS (default 40000
  * signed; 4x that batched), HANSE_BENCH_CLUSTER_BLOCK_TXS (the nodes'
  * --block-max-txs; default theirs, 1,000 in cluster mode).
+ *
+ * `hanse_bench --trace` (the third part): EPCIS capture and product
+ * history against SQLite, bench_trace.c.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -39,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "encoding/block.h"
 #include "itest.h"
 
@@ -410,6 +414,8 @@ static int main_cluster(const char *hanse, int clients, long cores) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--trace") == 0)
+    return bench_trace_main(argc > 2 ? argv[2] : HANSE_BIN);
   int cluster = argc > 1 && strcmp(argv[1], "--cluster") == 0;
   if (cluster) {
     argc--;

@@ -89,7 +89,14 @@ static char *next_url(hanse_req *rq, const char *token) {
   return out;
 }
 
+/* The query document around the module's result in text mode: the
+ * envelope by jansson, the event list spliced in as the module cut it
+ * from the store (trace_query.c) -- the bytes dumping the parsed events
+ * would give, without parsing them. */
 static enum MHD_Result query_document(hanse_req *rq, json_t *result) {
+  static const char body_open[] = ",\"epcisBody\":{\"queryResults\":{\"queryName\":"
+                                  "\"SimpleEventQuery\",\"resultsBody\":{\"eventList\":[";
+  static const char body_close[] = "]}}}}";
   json_t *ctx = json_array();
   json_array_append_new(ctx, json_string(EPCIS_CONTEXT));
   json_t *prefixes = json_object_get(result, "prefixes");
@@ -99,11 +106,8 @@ static enum MHD_Result query_document(hanse_req *rq, json_t *result) {
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  json_t *doc = json_pack(
-      "{s:o, s:s, s:s, s:s, s:{s:{s:s, s:{s:O}}}}", "@context", ctx, "type",
-      "EPCISQueryDocument", "schemaVersion", "2.0", "creationDate", now, "epcisBody",
-      "queryResults", "queryName", "SimpleEventQuery", "resultsBody", "eventList",
-      json_object_get(result, "eventList"));
+  json_t *doc = json_pack("{s:o, s:s, s:s, s:s}", "@context", ctx, "type",
+                          "EPCISQueryDocument", "schemaVersion", "2.0", "creationDate", now);
   const char *token = json_string_value(json_object_get(result, "nextPageToken"));
   char *link = NULL;
   if (token) {
@@ -115,15 +119,29 @@ static enum MHD_Result query_document(hanse_req *rq, json_t *result) {
       free(url);
     }
   }
-  json_decref(result);
-  char *text = doc ? hanse_json_dumps_exact(doc, JSON_COMPACT) : NULL;
+  char *head = doc ? hanse_json_dumps_exact(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
+  hanse_buf out;
+  hanse_buf_init(&out);
+  json_t *events = json_object_get(result, "eventText");
+  if (head && head[0] && events) {
+    hanse_buf_put(&out, head, strlen(head) - 1); /* less its closing brace */
+    hanse_buf_put(&out, body_open, sizeof body_open - 1);
+    hanse_buf_put(&out, json_string_value(events), json_string_length(events));
+    hanse_buf_put(&out, body_close, sizeof body_close - 1);
+  }
+  free(head);
+  json_decref(result);
+  size_t len = out.len;
+  char *text = out.len && hanse_buf_status(&out) == HANSE_OK ? (char *)hanse_buf_steal(&out, NULL)
+                                                             : NULL;
+  hanse_buf_free(&out);
   if (text == NULL) {
     free(link);
     return api_error(rq, 500, "internal.nomem", "out of memory");
   }
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+      MHD_create_response_from_buffer_with_free_callback(len, text, free);
   if (resp == NULL) {
     free(text);
     free(link);
@@ -214,6 +232,7 @@ static enum MHD_Result events(hanse_req *rq, hanse_node_chain *nc, const char *p
              api_error(rq, 400, "trace.bad_query", "%s is given by the path already", param);
     json_object_set_new(params, param, json_string(value));
   }
+  json_object_set_new(params, "text", json_true()); /* events as text, query_document */
   json_t *result;
   enum MHD_Result r = api_trace_query(rq, nc, "epcis.events", params, &result);
   if (result == NULL) return r;

@@ -1,0 +1,13 @@
+/*
+ * bench.h -- the modes of `hanse_bench` that live in their own files.
+ * bench_node.c holds main and the transfer benches; it dispatches here.
+ */
+#ifndef HANSE_BENCH_H
+#define HANSE_BENCH_H
+
+/* `hanse_bench --trace` (bench_trace.c): EPCIS capture rate and product
+ * history latency against a plain SQLite baseline. `hanse` is the node
+ * binary. Returns the process exit status. */
+int bench_trace_main(const char *hanse);
+
+#endif
