@@ -357,34 +357,56 @@ static const char *json_value_end(const char *p, const char *end) {
   return NULL;
 }
 
-/* Split a stored record {"event":{...},<rest>} without parsing the event:
- * its text in [*ev, *ev + *evlen) (borrowed from r) and the record less
- * the event as a new object in *rest. 0 when r is not in that form. */
-static int record_split(const uint8_t *r, size_t n, const char **ev, size_t *evlen,
-                        json_t **rest) {
-  static const char head[] = "{\"event\":{";
+/* A stored record cut without parsing it (see the essay): its event's
+ * text, borrowed from the record; its class; its prefixes, a new
+ * reference or NULL when there are none. */
+typedef struct record_cut {
+  const char *ev;
+  size_t evlen;
+  char cls[32];
+  json_t *prefixes;
+} record_cut;
+
+/* Cut r = {"event":{...},"class":"...",...,"prefixes":{...},
+ * "declaration":b}: 1, or 0 when r is not in that form. Only a record
+ * with prefixes has the rest after its event parsed. */
+static int record_split(const uint8_t *r, size_t n, record_cut *c) {
+  static const char head[] = "{\"event\":{", cls[] = ",\"class\":\"";
+  static const char *const no_prefixes[] = {",\"prefixes\":{},\"declaration\":false}",
+                                            ",\"prefixes\":{},\"declaration\":true}"};
   const char *p = (const char *)r, *end = p + n;
-  *rest = NULL;
+  c->prefixes = NULL;
   if (n < sizeof head || memcmp(p, head, sizeof head - 1) != 0) return 0;
   const char *e = json_value_end(p + sizeof head - 2, end);
-  if (e == NULL || e == end || *e != ',') return 0;
-  *ev = p + sizeof head - 2;
-  *evlen = (size_t)(e - *ev);
+  if (e == NULL || (size_t)(end - e) < sizeof cls || memcmp(e, cls, sizeof cls - 1) != 0)
+    return 0;
+  c->ev = p + sizeof head - 2;
+  c->evlen = (size_t)(e - c->ev);
+  const char *cs = e + sizeof cls - 1, *ce = memchr(cs, '"', (size_t)(end - cs));
+  if (ce == NULL || (size_t)(ce - cs) >= sizeof c->cls || ce + 1 == end || ce[1] != ',') return 0;
+  memcpy(c->cls, cs, (size_t)(ce - cs));
+  c->cls[ce - cs] = 0;
+  for (int i = 0; i < 2; i++) {
+    size_t l = strlen(no_prefixes[i]);
+    if ((size_t)(end - e) >= l && memcmp(end - l, no_prefixes[i], l) == 0) return 1;
+  }
   /* "{" + the members after the event's comma */
   char small[1024];
   size_t tl = (size_t)(end - e);
   if (tl > sizeof small) return 0;
   small[0] = '{';
   memcpy(small + 1, e + 1, tl - 1);
-  *rest = json_loadb(small, tl, 0, NULL);
-  return *rest != NULL;
+  json_t *rest = json_loadb(small, tl, 0, NULL);
+  c->prefixes = json_incref(json_object_get(rest, "prefixes"));
+  json_decref(rest);
+  return c->prefixes != NULL;
 }
 
-static void found_text(scan *s, const char *ev, size_t len, json_t *rec) {
+static void found_text(scan *s, const char *ev, size_t len, json_t *prefixes) {
   if (s->count) hanse_buf_put(s->text, ",", 1);
   hanse_buf_put(s->text, ev, len);
   s->count++;
-  json_object_update_missing(s->prefixes, json_object_get(rec, "prefixes"));
+  if (prefixes) json_object_update_missing(s->prefixes, prefixes);
 }
 
 /* The record at key: tested and added to the page. */
@@ -397,17 +419,14 @@ static int visit_record(scan *s, const char *key) {
     hanse_buf_free(&b);
     return rc;
   }
-  const char *evt;
-  size_t evlen;
-  json_t *rec;
-  if (s->text && s->index_decides && record_split(b.data, b.len, &evt, &evlen, &rec)) {
-    if (readable(s->q, json_string_value(json_object_get(rec, "class"))))
-      found_text(s, evt, evlen, rec);
-    json_decref(rec);
+  record_cut cut;
+  if (s->text && s->index_decides && record_split(b.data, b.len, &cut)) {
+    if (readable(s->q, cut.cls)) found_text(s, cut.ev, cut.evlen, cut.prefixes);
+    json_decref(cut.prefixes);
     hanse_buf_free(&b);
     return hanse_buf_status(s->text);
   }
-  rec = json_loadb((const char *)b.data, b.len, 0, NULL);
+  json_t *rec = json_loadb((const char *)b.data, b.len, 0, NULL);
   hanse_buf_free(&b);
   json_t *ev = json_object_get(rec, "event");
   if (ev && readable(s->q, json_string_value(json_object_get(rec, "class"))) &&
@@ -415,7 +434,7 @@ static int visit_record(scan *s, const char *key) {
     if (s->text) {
       char *t = hanse_json_dumps_exact(ev, JSON_COMPACT);
       if (t == NULL) rc = HANSE_ERR(NOMEM);
-      else found_text(s, t, strlen(t), rec);
+      else found_text(s, t, strlen(t), json_object_get(rec, "prefixes"));
       free(t);
       if (rc == HANSE_OK) rc = hanse_buf_status(s->text);
     } else {

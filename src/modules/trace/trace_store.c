@@ -32,7 +32,9 @@
  * filled in>, "class": <data class>, "seq": n, "tx": <capturing tx id>,
  * "signer": <hex public key of its signer>, "org": <the signer's
  * organisation id, or null>, "height": h, "prefixes": {<@context
- * prefixes>}, "declaration": bool}. recordTime is the block's time. The
+ * prefixes>}, "declaration": bool}, compact, in this order: the query
+ * binding cuts the event's text out of the stored bytes (trace_query.c),
+ * so "event" stays first. recordTime is the block's time. The
  * organisation is the one the chain's identity provider (the member
  * module, through the registry, as the policy check asks it) gives the
  * signer at the capturing block: null on a chain without organisations
