@@ -45,7 +45,12 @@
  *
  * Environment: HANSE_BENCH_TRACE_EVENTS (default 1,000,000; rounded down
  * to whole lots), HANSE_BENCH_TRACE_QUERIES (default 2,000),
- * HANSE_BENCH_TRACE_CLIENTS (default 4).
+ * HANSE_BENCH_TRACE_CLIENTS (default 4). The capture of a million events
+ * takes about 20 minutes here, so a chain can be kept and measured again:
+ * HANSE_KEEP_DIRS=1 keeps the node's directory (itest's convention; the
+ * path is printed), HANSE_BENCH_TRACE_DATA=<it> starts the node on it and
+ * skips the capture (same HANSE_BENCH_TRACE_EVENTS; the directory is never
+ * removed).
  */
 #include <pthread.h>
 #include <sqlite3.h>
