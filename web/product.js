@@ -45,24 +45,11 @@
 
   /* ---------- bytes ---------- */
 
-  function hexToBytes(s) {
-    if (typeof s !== 'string' || s.length % 2 || /[^0-9a-fA-F]/.test(s)) throw new Error('not hex');
-    const out = new Uint8Array(s.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
-    return out;
-  }
-  const bytesToHex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-  function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
-    return out;
-  }
-  const equalBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const { hexToBytes, bytesToHex, concat, sha256, verifyInclusion, parseHeader } =
+    window.hanseProof; /* proof.js */
   const b64 = (b) => btoa(String.fromCharCode(...b));
   const b64url = (b) => b64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   const hasCrypto = () => !!(globalThis.crypto && crypto.subtle);
-  const sha256 = async (b) => new Uint8Array(await crypto.subtle.digest('SHA-256', b));
 
   async function ed25519Verify(pub, sig, msg) {
     const key = await crypto.subtle.importKey('raw', pub, { name: 'Ed25519' }, false, ['verify']);
@@ -86,42 +73,6 @@
     const signed = flags === 0;
     if (b.length !== o + (signed ? 64 : 0)) throw new Error('transaction length');
     return { chain, kind, signer, payload, signed, unsigned: b.subarray(0, o), sig: b.subarray(o) };
-  }
-
-  /* Section 6: a block header; the block hash is SHA-256 of all before the signature. */
-  function parseHeader(b) {
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    if (b.length < 3 || b[0] !== 0x03) throw new Error('not a block header');
-    const cl = b[2];
-    let o = 3 + cl;
-    if (b.length !== o + 8 + 8 + 32 * 4 + 4 + 64) throw new Error('header length');
-    const hdr = { chain: new TextDecoder().decode(b.subarray(3, o)) };
-    hdr.height = dv.getUint32(o) * 0x100000000 + dv.getUint32(o + 4); o += 16;
-    o += 32; /* prev */
-    hdr.txRoot = b.subarray(o, o + 32); o += 64; /* tx root, state digest */
-    hdr.proposer = b.subarray(o, o + 32); o += 32;
-    hdr.txCount = dv.getUint32(o); o += 4;
-    hdr.unsigned = b.subarray(0, o);
-    hdr.sig = b.subarray(o);
-    return hdr;
-  }
-
-  /* RFC 9162 2.1.3.2, as the explorer does it. */
-  async function verifyInclusion(leaf, index, size, path, root) {
-    if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
-    let fn = index, sn = size - 1;
-    let r = await sha256(concat(Uint8Array.of(0), leaf));
-    for (const p of path) {
-      if (sn === 0) return false;
-      if (fn % 2 === 1 || fn === sn) {
-        r = await sha256(concat(Uint8Array.of(1), p, r));
-        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
-      } else {
-        r = await sha256(concat(Uint8Array.of(1), r, p));
-      }
-      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
-    }
-    return sn === 0 && equalBytes(r, root);
   }
 
   function deepEqual(a, b) {
@@ -149,18 +100,18 @@
     if (bytesToHex(id) !== pub.source_tx) return [false, 'the transaction is not the one published'];
     if (!tx.signed || !await ed25519Verify(tx.signer, tx.sig, tx.unsigned)) return [false, "the publisher's signature does not hold"];
     if (bytesToHex(await sha256(hdr.unsigned)) !== pub.source_block) return [false, 'the header is not the block named'];
-    if (hdr.chain !== pub.from_chain || tx.chain !== hdr.chain) return [false, 'the proof is of another chain'];
+    if (hdr.chain_id !== pub.from_chain || tx.chain !== hdr.chain_id) return [false, 'the proof is of another chain'];
     const keys = (trusted && trusted[pub.from_chain]) || [];
     if (!keys.map((k) => k.toLowerCase()).includes(bytesToHex(hdr.proposer))) return [false, 'the block was not signed by a trusted validator'];
     if (!await ed25519Verify(hdr.proposer, hdr.sig, hdr.unsigned)) return [false, "the validator's signature on the block does not hold"];
-    if (p.tx_count !== hdr.txCount) return [false, 'the transaction count differs from the header'];
+    if (p.tx_count !== hdr.tx_count) return [false, 'the transaction count differs from the header'];
     let path;
     try { path = (p.path || []).map(hexToBytes); } catch (e) { return [false, 'the Merkle path is not hex']; }
-    if (!path.every((x) => x.length === 32) || !await verifyInclusion(id, p.index, p.tx_count, path, hdr.txRoot)) return [false, 'the Merkle path does not lead to the block'];
+    if (!path.every((x) => x.length === 32) || !await verifyInclusion(id, p.index, p.tx_count, path, hdr.tx_root)) return [false, 'the Merkle path does not lead to the block'];
     let payload;
     try { payload = JSON.parse(new TextDecoder().decode(tx.payload)); } catch (e) { return [false, 'the payload is not JSON']; }
     if (tx.kind !== 'xchain.send' || payload.kind !== 'trace.publish' || !payload.body || payload.body.product !== product) return [false, 'not a publication of this product'];
-    return [true, `block #${hdr.height} of ${hdr.chain}, signed by validator ${bytesToHex(hdr.proposer).slice(0, 12)}…`, payload.body];
+    return [true, `block #${hdr.height} of ${hdr.chain_id}, signed by validator ${bytesToHex(hdr.proposer).slice(0, 12)}…`, payload.body];
   }
 
   async function verifyRecord(rec) {

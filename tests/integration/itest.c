@@ -161,6 +161,24 @@ void it_init(it_node *n, const char *hanse, const char *chain_id,
   it_init_genesis(n, json_pack("{s:s, s:o}", "chain_id", chain_id, "organisations", orgs));
 }
 
+int it_cli(it_node *n, char **out, const char *const *args) {
+  const char *argv[40];
+  int k = 0;
+  argv[k++] = n->hanse;
+  for (int i = 0; args[i]; i++) {
+    IT_CHECK(k < 37);
+    argv[k++] = args[i];
+  }
+  argv[k++] = "--node";
+  argv[k++] = n->url;
+  argv[k] = NULL;
+  char *o = NULL;
+  int rc = it_run(argv, &o);
+  if (out) *out = o;
+  else free(o);
+  return rc;
+}
+
 void it_init_genesis(it_node *n, json_t *genesis) {
   IT_CHECK(genesis != NULL);
   char gpath[300];

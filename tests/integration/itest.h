@@ -120,6 +120,9 @@ void it_tx_bytes(hanse_buf *out, const char *chain, const char *kind,
 /* Run a command (argv NULL-terminated), capture stdout+stderr into out
  * (malloc'd, may be NULL); return exit status (or -1). */
 int it_run(const char *const *argv, char **out);
+/* `hanse ARGS... --node URL` against n (args NULL-terminated, at most 36):
+ * it_run's exit status and output. */
+int it_cli(it_node *n, char **out, const char *const *args);
 
 /* ---- Clusters: several nodes of one chain (nodes with pid 0 are
  * stopped and skipped) ---- */

@@ -38,18 +38,11 @@ static char pub_a[65], pub_b[65], pub_c[65];
 static int run(char **out, const char *const *args) {
   const char *argv[40];
   int k = 0;
-  argv[k++] = hanse;
   for (int i = 0; args[i] && k < 34; i++) argv[k++] = args[i];
-  argv[k++] = "--node";
-  argv[k++] = n.url;
   argv[k++] = "--chain";
   argv[k++] = CHAIN;
   argv[k] = NULL;
-  char *o = NULL;
-  int rc = it_run(argv, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
+  return it_cli(&n, out, argv);
 }
 
 /* The first JSON document of a command's output (new reference). */

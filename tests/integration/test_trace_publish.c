@@ -152,20 +152,7 @@ static json_t *body_with(json_t *entry) {
   return json_pack("{s:s, s:[O]}", "product", ITEM_DL, "events", entry);
 }
 
-static int run_cli(char **out, const char *const *args) {
-  const char *argv[40];
-  int k = 0;
-  argv[k++] = node.hanse;
-  for (int i = 0; args[i] && k < 36; i++) argv[k++] = args[i];
-  argv[k++] = "--node";
-  argv[k++] = node.url;
-  argv[k] = NULL;
-  char *o = NULL;
-  int rc = it_run(argv, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
-}
+static int run_cli(char **out, const char *const *args) { return it_cli(&node, out, args); }
 
 /* `hanse trace verify FILE [--trusted T]`: exit status; output in *out. */
 static int verify_file(const char *path, const char *trusted, char **out) {
@@ -208,11 +195,7 @@ int main(int argc, char **argv) {
       "role", "logistics", "keys", shipco, "id", "customs", "name", "Customs Office", "role",
       "customs", "keys", customs, "id", "shop", "name", "The Shop", "role", "platform", "keys",
       shop, "policy", policy);
-  snprintf(gpath, sizeof gpath, "%s/genesis-alliance.json", node.dir);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init[] = {node.hanse, "init", "--data", node.dir, "--genesis", gpath, NULL};
-  IT_CHECK(it_run(init, NULL) == 0);
+  it_init_genesis(&node, g);
   /* the open chain trusts the alliance's validator: the node key */
   snprintf(gpath, sizeof gpath, "%s/chains/alliance/genesis.json", node.dir);
   json_t *ga = json_load_file(gpath, 0, NULL);
@@ -224,11 +207,7 @@ int main(int argc, char **argv) {
   g = json_pack("{s:s, s:s, s:[{s:s, s:s, s:[s]}], s:{s:[s]}}", "chain_id", "open", "type", "open",
                 "organisations", "id", "shop", "name", "The Shop", "keys", shop, "peers",
                 "alliance", validator);
-  snprintf(gpath, sizeof gpath, "%s/genesis-open.json", node.dir);
-  IT_CHECK(json_dump_file(g, gpath, 0) == 0);
-  json_decref(g);
-  const char *init2[] = {node.hanse, "init", "--data", node.dir, "--genesis", gpath, NULL};
-  IT_CHECK(it_run(init2, NULL) == 0);
+  it_init_genesis(&node, g);
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   hanse_keypair kacme, kship, kcus, kshop, kcon, kother;

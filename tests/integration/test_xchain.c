@@ -34,20 +34,7 @@ static char key_alice[300], key_relay[300];
 
 /* Run `hanse ARGS... --node URL`; exit status, and the output (stdout
  * then stderr; free()) in *out when out is not NULL. */
-static int run(char **out, const char *const *args) {
-  const char *argv[40];
-  int k = 0;
-  argv[k++] = hanse;
-  for (int i = 0; args[i] && k < 36; i++) argv[k++] = args[i];
-  argv[k++] = "--node";
-  argv[k++] = n.url;
-  argv[k] = NULL;
-  char *o = NULL;
-  int rc = it_run(argv, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
-}
+static int run(char **out, const char *const *args) { return it_cli(&n, out, args); }
 
 static json_t *first_json(const char *out) {
   json_error_t err;
@@ -57,19 +44,7 @@ static json_t *first_json(const char *out) {
 }
 
 /* `hanse init --data DIR --genesis FILE` with this genesis (stolen). */
-static void init_chain(json_t *g) {
-  char gpath[400];
-  snprintf(gpath, sizeof gpath, "%s/genesis-%s.json", n.dir,
-           json_string_value(json_object_get(g, "chain_id")));
-  IT_CHECK(json_dump_file(g, gpath, JSON_INDENT(2)) == 0);
-  json_decref(g);
-  const char *argv[] = {hanse, "init", "--data", n.dir, "--genesis", gpath, NULL};
-  char *out = NULL;
-  int rc = it_run(argv, &out);
-  if (rc != 0) fprintf(stderr, "init: %s\n", out ? out : "");
-  free(out);
-  IT_CHECK(rc == 0);
-}
+static void init_chain(json_t *g) { it_init_genesis(&n, g); }
 
 /* Send a message on a with the CLI; its id into id[65]. */
 static void send_msg(const char *to, const char *body, char id[65]) {

@@ -245,6 +245,8 @@ int trace_complaint_check(const char *action, json_t *p, hanse_reject *rej);
 int trace_complaint_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                            hanse_reject *rej);
 int trace_complaint_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p);
+/* The hex SHA-256 of string s into out; returns out. */
+char *trace_sha256_hex(char out[HANSE_HASH_HEX_BYTES], const char *s);
 /* "trace/ev/<hex SHA-256 of event_id>" into out. */
 void trace_event_key(char out[TRACE_KEY_MAX], const char *event_id);
 /* The first 32 hex digits of the SHA-256 of value, into out[33]. */

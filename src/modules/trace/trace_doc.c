@@ -121,9 +121,7 @@ static int prepare(json_t *doc, trace_doc *d, hanse_reject *rej) {
       snprintf(te->id, sizeof te->id, "%s", hid);
     }
     if (local) json_decref(prefixes);
-    hanse_hash h;
-    hanse_sha256(&h, te->id, strlen(te->id));
-    hanse_hash_hex(te->key, &h);
+    trace_sha256_hex(te->key, te->id);
     te->event = json_deep_copy(ev);
     if (te->event == NULL) {
       trace_doc_free(d);

@@ -293,18 +293,20 @@ int trace_publication_check(json_t *body, hanse_reject *rej) {
 
 /* ---- state helpers ---------------------------------------------------- */
 
-void trace_event_key(char out[TRACE_KEY_MAX], const char *event_id) {
+char *trace_sha256_hex(char out[HANSE_HASH_HEX_BYTES], const char *s) {
   hanse_hash h;
-  hanse_sha256(&h, event_id, strlen(event_id));
+  hanse_sha256(&h, s, strlen(s));
+  return hanse_hash_hex(out, &h);
+}
+
+void trace_event_key(char out[TRACE_KEY_MAX], const char *event_id) {
   char hex[HANSE_HASH_HEX_BYTES];
-  snprintf(out, TRACE_KEY_MAX, "trace/ev/%s", hanse_hash_hex(hex, &h));
+  snprintf(out, TRACE_KEY_MAX, "trace/ev/%s", trace_sha256_hex(hex, event_id));
 }
 
 void trace_value_hash(char out[33], const char *value) {
-  hanse_hash h;
-  hanse_sha256(&h, value, strlen(value));
   char hex[HANSE_HASH_HEX_BYTES];
-  snprintf(out, 33, "%.32s", hanse_hash_hex(hex, &h));
+  snprintf(out, 33, "%.32s", trace_sha256_hex(hex, value));
 }
 
 static int exec_json(hanse_exec *ex, const char *key, json_t **out) {
@@ -453,10 +455,8 @@ static int receive_apply(hanse_exec *ex, const char *kind, json_t *rec) {
   json_array_foreach(events, i, e) {
     if (rc != HANSE_OK) break;
     char eh[HANSE_HASH_HEX_BYTES];
-    hanse_hash h;
     const char *id = json_string_value(json_object_get(e, "eventID"));
-    hanse_sha256(&h, id, strlen(id));
-    snprintf(key, sizeof key, "trace/pubev/%s/%s", vh, hanse_hash_hex(eh, &h));
+    snprintf(key, sizeof key, "trace/pubev/%s/%s", vh, trace_sha256_hex(eh, id));
     int found = 0;
     rc = exec_has(ex, key, &found);
     if (rc == HANSE_OK && !found) {
@@ -569,10 +569,8 @@ int trace_complaint_verify(hanse_exec *ex, const hanse_tx *tx, const char *actio
                                org);
     const char *event = json_string_value(json_object_get(p, "event"));
     if (event) {
-      hanse_hash h;
       char eh[HANSE_HASH_HEX_BYTES];
-      hanse_sha256(&h, event, strlen(event));
-      snprintf(key, sizeof key, "trace/pubev/%s/%s", vh, hanse_hash_hex(eh, &h));
+      snprintf(key, sizeof key, "trace/pubev/%s/%s", vh, trace_sha256_hex(eh, event));
       json_t *entry = NULL;
       if ((rc = exec_json(ex, key, &entry)) != HANSE_OK) goto env;
       int ok = entry && json_equal(json_object_get(entry, "org"), json_object_get(p, "enterprise"));

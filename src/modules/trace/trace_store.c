@@ -66,11 +66,9 @@
 #include "modules/trace/trace.h"
 
 void trace_ix_key(char *out, size_t n, const char *name, const char *value, const char *seq) {
-  hanse_hash h;
-  hanse_sha256(&h, value, strlen(value));
-  char hex[HANSE_HASH_HEX_BYTES];
-  hanse_hash_hex(hex, &h);
-  snprintf(out, n, "trace/ix/%s/%.32s/%s", name, hex, seq ? seq : "");
+  char vh[33];
+  trace_value_hash(vh, value);
+  snprintf(out, n, "trace/ix/%s/%s/%s", name, vh, seq ? seq : "");
 }
 
 static int exists(hanse_exec *ex, const char *key, int *found) {
