@@ -5,7 +5,7 @@
  *   ledger.open     {"account", "asset", "type", "rule"?}
  *   ledger.transfer {"transfers":[{"id","debit","credit","amount",
  *                                  "code"?,"pending"?,"timeout"?,
- *                                  "linked"?}, ...]}
+ *                                  "linked"?,"business"?,"ref"?}, ...]}
  *   ledger.post     {"id", "amount"?}     a pending transfer, whole or less
  *   ledger.void     {"id"}
  *
@@ -33,6 +33,12 @@
  * amounts on the other side do not back it, so posting or voiding never
  * breaks a rule.
  *
+ * A transfer between two enterprises is a business transaction: when it
+ * posts, both parties' books get their entries (modules/books/), by its
+ * "business" (payment, fee, duty or refund; default payment) and "ref"
+ * (default the transfer's id). Accounts and transfers another module
+ * controls (ledger.h) are moved only by that module: ledger.controlled.
+ *
  * A transaction of transfers is accepted when at least one transfer
  * succeeds (or already existed with the same fields); the others then
  * fail alone or with their linked chain and their codes are kept under
@@ -46,6 +52,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "modules/books/books.h"
 #include "modules/ledger/ledger.h"
 
 static const char *const ledger_actions[] = {"open", "transfer", "post", "void", NULL};
@@ -110,9 +117,15 @@ static int amount_valid(json_t *j) {
   return json_is_integer(j) && json_integer_value(j) >= 1;
 }
 
-static int check_transfer(json_t *t, size_t i, size_t n, hanse_reject *rej) {
-  static const char *const fields[] = {"id",      "debit",   "credit", "amount",
-                                       "code",    "pending", "timeout", "linked", NULL};
+/* The business types a plain transfer may name (books.h); the others are
+ * booked by the module that makes them. */
+static const char *const transfer_business[] = {BOOKS_PAYMENT, BOOKS_FEE, BOOKS_DUTY,
+                                                BOOKS_REFUND, NULL};
+
+int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
+  static const char *const fields[] = {"id",      "debit",   "credit",   "amount", "code",
+                                       "pending", "timeout", "linked",   "business",
+                                       "ref",     NULL};
   char where[32];
   snprintf(where, sizeof where, "transfers[%zu]", i);
   if (!json_is_object(t))
@@ -152,6 +165,14 @@ static int check_transfer(json_t *t, size_t i, size_t n, hanse_reject *rej) {
       return hanse_reject_code(rej, "ledger.bad_timeout", 400,
                                "%s.timeout needs \"pending\":true", where);
   }
+  json_t *business = json_object_get(t, "business");
+  if (business && !word_in(json_string_value(business), transfer_business))
+    return hanse_reject_code(rej, "ledger.bad_business", 400,
+                             "%s.business must be payment, fee, duty or refund", where);
+  json_t *ref = json_object_get(t, "ref");
+  if (ref && !ledger_id_valid(json_string_value(ref)))
+    return hanse_reject_code(rej, "ledger.bad_ref", 400,
+                             "%s.ref must be 1-%d of [A-Za-z0-9._:-]", where, LEDGER_ID_MAX);
   if (i + 1 == n && json_is_true(linked))
     return hanse_reject_code(rej, "ledger.linked_chain_open", 400,
                              "the last transfer may not be linked: its chain would stay open");
@@ -189,7 +210,8 @@ static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse
                                "\"transfers\" must be an array of 1 to %d transfers",
                                LEDGER_TRANSFERS_MAX);
     for (size_t i = 0; i < n; i++)
-      if (check_transfer(json_array_get(list, i), i, n, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+      if (ledger_transfer_check(json_array_get(list, i), i, n, rej) != HANSE_OK)
+        return HANSE_ERR(INVALID);
     return HANSE_OK;
   }
   /* post, void */
@@ -211,9 +233,9 @@ static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse
 
 /* ---- open ---- */
 
-static int open_verify(ledger_book *b, json_t *p, hanse_reject *rej) {
-  const char *account = json_string_value(json_object_get(p, "account"));
-  const char *asset = json_string_value(json_object_get(p, "asset"));
+int ledger_account_open(ledger_book *b, const char *account, const char *owner,
+                        const char *asset, const char *type, const char *rule,
+                        const char *controller, hanse_reject *rej) {
   char key[LEDGER_KEY_MAX];
   json_t *have = NULL;
   ledger_key_acct(key, account);
@@ -230,24 +252,18 @@ static int open_verify(ledger_book *b, json_t *p, hanse_reject *rej) {
   if (!found && !currency_code(asset))
     return hanse_reject_code(rej, "ledger.unknown_asset", 404,
                              "'%s' is neither an issued asset nor a currency code", asset);
-  return HANSE_OK;
-}
-
-static int open_apply(ledger_book *b, json_t *p) {
-  const char *account = json_string_value(json_object_get(p, "account"));
-  json_t *rec = json_pack("{s:s, s:s, s:O, s:O, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
-                          b->owner, "asset", json_object_get(p, "asset"), "type",
-                          json_object_get(p, "type"), "opened_at", (json_int_t)b->ex->height,
-                          LEDGER_DEBITS_PENDING, "0", LEDGER_DEBITS_POSTED, "0",
-                          LEDGER_CREDITS_PENDING, "0", LEDGER_CREDITS_POSTED, "0");
+  json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
+                          owner, "asset", asset, "type", type, "opened_at",
+                          (json_int_t)b->ex->height, LEDGER_DEBITS_PENDING, "0",
+                          LEDGER_DEBITS_POSTED, "0", LEDGER_CREDITS_PENDING, "0",
+                          LEDGER_CREDITS_POSTED, "0");
   if (rec == NULL) return HANSE_ERR(NOMEM);
-  json_t *rule = json_object_get(p, "rule");
-  if (rule) json_object_set(rec, "rule", rule);
-  char key[LEDGER_KEY_MAX];
+  if (rule) json_object_set_new(rec, "rule", json_string(rule));
+  if (controller) json_object_set_new(rec, "controller", json_string(controller));
   ledger_key_acct(key, account);
-  int rc = ledger_put(b, key, rec);
+  rc = ledger_put(b, key, rec);
   if (rc != HANSE_OK) return rc;
-  snprintf(key, sizeof key, "ledger/own/%s/%s", b->owner, account);
+  snprintf(key, sizeof key, "ledger/own/%s/%s", owner, account);
   return ledger_put(b, key, json_string(account));
 }
 
@@ -261,15 +277,16 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
       strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
     return hanse_reject_code(rej, "ledger.key_inactive", 403,
                              "the signing key is %s: it acts for no enterprise", b->owner_status);
-  if (strcmp(action, "open") == 0) {
-    int rc = open_verify(b, p, rej);
-    return rc == HANSE_OK && commit ? open_apply(b, p) : rc;
-  }
+  if (strcmp(action, "open") == 0)
+    return ledger_account_open(b, json_string_value(json_object_get(p, "account")), b->owner,
+                               json_string_value(json_object_get(p, "asset")),
+                               json_string_value(json_object_get(p, "type")),
+                               json_string_value(json_object_get(p, "rule")), NULL, rej);
   if (strcmp(action, "post") == 0 || strcmp(action, "void") == 0) {
     json_t *amount = json_object_get(p, "amount");
     return ledger_resolve(b, json_string_value(json_object_get(p, "id")),
                           strcmp(action, "post") == 0,
-                          amount ? (uint64_t)json_integer_value(amount) : 0, rej);
+                          amount ? (uint64_t)json_integer_value(amount) : 0, NULL, rej);
   }
   json_t *list = json_object_get(p, "transfers");
   size_t n = json_array_size(list), done = 0;

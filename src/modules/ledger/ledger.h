@@ -16,14 +16,17 @@
  *   ledger/acct/<account>        {"id","owner","asset","type","rule"?,
  *                                 "opened_at", "debits_pending",
  *                                 "debits_posted","credits_pending",
- *                                 "credits_posted"}   amounts: decimal
- *                                 strings of unsigned 64-bit integers
+ *                                 "credits_posted", "controller"?}
+ *                                 amounts: decimal strings of unsigned
+ *                                 64-bit integers; controller: the module
+ *                                 that alone debits it
  *   ledger/own/<owner>/<account> "<account>"   accounts by owner
  *   ledger/xfer/<id>             the transfer: the request's fields,
  *                                 "asset", "status" (pending, posted,
  *                                 voided, expired), "tx", "height",
  *                                 "expires_at" (ms), "posted_amount",
- *                                 "resolved_at" once no longer pending
+ *                                 "resolved_at" once no longer pending,
+ *                                 "controller" when a module made it
  *   ledger/acx/<account>/<pos>   "<id>": transfers of an account, <pos>
  *                                 = 20-digit height, 7-digit transaction
  *                                 index, 4-digit place in the batch
@@ -139,6 +142,39 @@ void ledger_key_acct(char key[LEDGER_KEY_MAX], const char *account);
 void ledger_key_xfer(char key[LEDGER_KEY_MAX], const char *id);
 void ledger_key_totals(char key[LEDGER_KEY_MAX], const char *asset);
 
+/* ---- for other modules ----
+ *
+ * Orders, tokens, conversions and clearing move money through the ledger
+ * on the same book, so that their writes and the ledger's succeed or
+ * vanish together. A module may open accounts it controls (only it debits
+ * them: ledger.controlled for anyone else) and make transfers it controls
+ * (only it posts or voids them; the ledger does not book them in the
+ * books, the module books what they mean). */
+
+/* Open an account (the checks of ledger.open: exists, asset known). rule
+ * and controller may be NULL. */
+int ledger_account_open(ledger_book *b, const char *account, const char *owner,
+                        const char *asset, const char *type, const char *rule,
+                        const char *controller, hanse_reject *rej);
+
+typedef struct ledger_xfer_opts {
+  int signer_owns;        /* 1: the signer's enterprise must own the debit
+                           * account; 0: the calling module vouches */
+  const char *controller; /* module name, or NULL: see above */
+} ledger_xfer_opts;
+
+/* Create one transfer t (its fields as in ledger.transfer, checked by the
+ * caller or ledger_transfer_check) at `place` in the transaction (distinct
+ * per transfer: it orders the account index). *exists: it was there
+ * already with the same fields, and nothing changed. A rejection leaves
+ * the book as it was. A transfer without a controller that posts an
+ * amount between two owners books it (books_post) by its "business"
+ * (default payment). */
+int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
+                         int *exists, hanse_reject *rej);
+/* ledger_check's rules for one transfer object (i of n in a batch). */
+int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej);
+
 /* ---- transfers (ledger_transfer.c) ---- */
 /* Release every pending transfer whose expiry time is at or before the
  * block time, once per block: at the start of the block's first ledger
@@ -149,9 +185,11 @@ int ledger_sweep(ledger_book *b);
  * number of ok or exists. Environmental errors only in the return. */
 int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t *done);
 /* Post (amount may be 0: the whole pending amount) or void a pending
- * transfer. */
+ * transfer. controller: NULL for a signer's ledger.post / ledger.void
+ * (the signer's enterprise must own the debit account; a controlled
+ * transfer is ledger.controlled), or the module that controls it. */
 int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
-                   hanse_reject *rej);
+                   const char *controller, hanse_reject *rej);
 
 /* ---- queries (ledger_query.c) ---- */
 int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **result,

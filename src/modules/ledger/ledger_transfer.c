@@ -55,13 +55,15 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "modules/books/books.h"
 #include "modules/ledger/ledger.h"
 
 #define LEDGER_EXP_PREFIX "ledger/exp/"
 #define LEDGER_SWEEP_KEY "ledger/sweep"
 
-static const char *const request_fields[] = {"id",      "debit",   "credit", "amount",
-                                             "code",    "pending", "timeout", "linked", NULL};
+static const char *const request_fields[] = {"id",      "debit",   "credit",   "amount",
+                                             "code",    "pending", "timeout",  "linked",
+                                             "business", "ref",    NULL};
 
 /* The request's fields as a transfer record keeps them: false flags left
  * out, so {"pending":false} and no "pending" are the same request. */
@@ -215,6 +217,35 @@ static int owner_check(ledger_book *b, json_t *acct, hanse_reject *rej) {
                            b->owner);
 }
 
+/* May this transfer debit account `acct`? The signer's enterprise must own
+ * it when o->signer_owns (otherwise the calling module vouches), and an
+ * account a module controls is debited only by that module. */
+static int debit_check(ledger_book *b, json_t *acct, const ledger_xfer_opts *o,
+                       hanse_reject *rej) {
+  const char *ctl = json_string_value(json_object_get(acct, "controller"));
+  if (ctl && (o->controller == NULL || strcmp(ctl, o->controller) != 0))
+    return hanse_reject_code(rej, "ledger.controlled", 403,
+                             "account '%s' is moved only by the %s module",
+                             json_string_value(json_object_get(acct, "id")), ctl);
+  return o->signer_owns ? owner_check(b, acct, rej) : HANSE_OK;
+}
+
+/* Book a posted amount in both parties' books (books.h), unless a module
+ * controls the transfer: that module books what it means. */
+static int book_posted(ledger_book *b, json_t *rec, json_t *d, json_t *c, uint64_t amount) {
+  if (json_object_get(rec, "controller") || amount == 0) return HANSE_OK;
+  const char *business = json_string_value(json_object_get(rec, "business"));
+  const char *ref = json_string_value(json_object_get(rec, "ref"));
+  books_event ev = {business ? business : BOOKS_PAYMENT,
+                    json_string_value(json_object_get(d, "owner")),
+                    json_string_value(json_object_get(c, "owner")),
+                    json_string_value(json_object_get(rec, "asset")),
+                    amount,
+                    ref ? ref : json_string_value(json_object_get(rec, "id")),
+                    NULL};
+  return books_post(b, &ev);
+}
+
 static int put_index(ledger_book *b, const char *account, const char *pos, const char *id) {
   char key[LEDGER_KEY_MAX];
   snprintf(key, sizeof key, "ledger/acx/%s/%s", account, pos);
@@ -225,9 +256,8 @@ static void exp_key(char key[LEDGER_KEY_MAX], uint64_t at_ms, const char *id) {
   snprintf(key, LEDGER_KEY_MAX, LEDGER_EXP_PREFIX "%020" PRIu64 "/%s", at_ms, id);
 }
 
-/* Create one transfer (checked by ledger_check). *exists: it was there
- * already with the same fields, and nothing changed. */
-static int xfer_create(ledger_book *b, json_t *t, size_t place, int *exists, hanse_reject *rej) {
+int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
+                         int *exists, hanse_reject *rej) {
   const char *id = json_string_value(json_object_get(t, "id"));
   char key[LEDGER_KEY_MAX];
   *exists = 0;
@@ -268,7 +298,7 @@ static int xfer_create(ledger_book *b, json_t *t, size_t place, int *exists, han
                            json_string_value(json_object_get(s.c, "asset")));
     goto out;
   }
-  if ((rc = owner_check(b, s.d, rej)) != HANSE_OK) goto out;
+  if ((rc = debit_check(b, s.d, o, rej)) != HANSE_OK) goto out;
   if ((rc = rule_check(&s, amount, rej)) != HANSE_OK) goto out;
   rc = sides_move(&s, pending ? LEDGER_DEBITS_PENDING : LEDGER_DEBITS_POSTED,
                   pending ? LEDGER_CREDITS_PENDING : LEDGER_CREDITS_POSTED, 0, amount, &overflow);
@@ -289,13 +319,15 @@ static int xfer_create(ledger_book *b, json_t *t, size_t place, int *exists, han
   json_object_set_new(rec, "status", json_string(pending ? "pending" : "posted"));
   json_object_set_new(rec, "tx", json_string(txhex));
   json_object_set_new(rec, "height", json_integer((json_int_t)ex->height));
+  if (o->controller) json_object_set_new(rec, "controller", json_string(o->controller));
   json_t *timeout = json_object_get(t, "timeout");
   uint64_t expires_at = 0;
   if (timeout) {
     expires_at = ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u;
     json_object_set_new(rec, "expires_at", json_integer((json_int_t)expires_at));
   }
-  rc = sides_store(b, &s);
+  if (!pending) rc = book_posted(b, rec, s.d, s.c, amount);
+  if (rc == HANSE_OK) rc = sides_store(b, &s);
   if (rc == HANSE_OK) rc = ledger_put(b, key, rec);
   else json_decref(rec);
   snprintf(pos, sizeof pos, "%020" PRIu64 "%07" PRIu32 "%04zu", ex->height, ex->tx_index, place);
@@ -335,7 +367,8 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
     for (size_t k = i; k <= j; k++) {
       int exists;
       hanse_reject_clear(&res[k]);
-      int rc = xfer_create(b, json_array_get(list, k), k, &exists, &res[k]);
+      static const ledger_xfer_opts own = {1, NULL};
+      int rc = ledger_transfer_make(b, json_array_get(list, k), k, &own, &exists, &res[k]);
       if (rc == HANSE_ERR(INVALID) && !b->ex->env_error) {
         failed = k;
         break;
@@ -367,7 +400,7 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
  * both sides and post `post_amount` of it (0 for void and expiry). `rec`
  * is the transfer's record (borrowed); status is the new state. */
 static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post_amount,
-                  hanse_reject *rej) {
+                  const char *controller, hanse_reject *rej) {
   const char *id = json_string_value(json_object_get(rec, "id"));
   uint64_t amount = (uint64_t)json_integer_value(json_object_get(rec, "amount"));
   sides s;
@@ -378,7 +411,8 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
     HANSE_ERROR("ledger: pending transfer %s names a missing account", id);
     rc = HANSE_ERR(INTERNAL);
   }
-  if (rc == HANSE_OK && rej && strcmp(status, "expired") != 0) rc = owner_check(b, s.d, rej);
+  if (rc == HANSE_OK && rej && controller == NULL) rc = owner_check(b, s.d, rej);
+  if (rc == HANSE_OK && post_amount) rc = book_posted(b, rec, s.d, s.c, post_amount);
   if (rc == HANSE_OK)
     rc = sides_move(&s, LEDGER_DEBITS_PENDING, LEDGER_CREDITS_PENDING, amount, 0, &overflow);
   if (rc == HANSE_OK && post_amount)
@@ -409,7 +443,8 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
   return rc;
 }
 
-int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount, hanse_reject *rej) {
+int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
+                   const char *controller, hanse_reject *rej) {
   char key[LEDGER_KEY_MAX];
   json_t *rec = NULL;
   ledger_key_xfer(key, id);
@@ -418,7 +453,12 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount, ha
   if (rec == NULL) return hanse_reject_code(rej, "ledger.no_transfer", 404, "no transfer '%s'", id);
   const char *status = json_string_value(json_object_get(rec, "status"));
   uint64_t whole = (uint64_t)json_integer_value(json_object_get(rec, "amount"));
-  if (status == NULL || strcmp(status, "pending") != 0) {
+  const char *ctl = json_string_value(json_object_get(rec, "controller"));
+  if ((ctl != NULL) != (controller != NULL) || (ctl && strcmp(ctl, controller) != 0)) {
+    rc = hanse_reject_code(rej, "ledger.controlled", 403,
+                           "transfer '%s' is posted or voided only by the %s module", id,
+                           ctl ? ctl : "ledger");
+  } else if (status == NULL || strcmp(status, "pending") != 0) {
     int two_phase = json_is_true(json_object_get(rec, "pending"));
     char code[HANSE_REJECT_CODE_MAX];
     snprintf(code, sizeof code, "ledger.%s", !two_phase ? "not_pending"
@@ -431,7 +471,8 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount, ha
     rc = hanse_reject_code(rej, "ledger.exceeds_pending", 409,
                            "posting %" PRIu64 " of a pending %" PRIu64, amount, whole);
   } else {
-    rc = settle(b, rec, post ? "posted" : "voided", post ? (amount ? amount : whole) : 0, rej);
+    rc = settle(b, rec, post ? "posted" : "voided", post ? (amount ? amount : whole) : 0,
+                controller, rej);
   }
   json_decref(rec);
   return rc;
@@ -492,7 +533,7 @@ int ledger_sweep(ledger_book *b) {
         ex->env_error = 1;
         rc = HANSE_ERR(INTERNAL);
       }
-      if (rc == HANSE_OK) rc = settle(b, rec, "expired", 0, NULL);
+      if (rc == HANSE_OK) rc = settle(b, rec, "expired", 0, NULL, NULL);
       json_decref(rec);
     }
     if (rc != HANSE_OK || page.n < LEDGER_SWEEP_PAGE) break;
