@@ -243,15 +243,20 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   json_decref(have);
   if (rc != HANSE_OK) return rc;
   if (have) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
-  snprintf(key, sizeof key, "asset/def/%s", asset);
-  const uint8_t *v;
-  size_t n;
-  int found;
-  rc = hanse_exec_get(b->ex, key, &v, &n, &found);
-  if (rc != HANSE_OK) return rc;
+  /* an asset module asset, a token (modules/token/), or a currency */
+  static const char *const defs[] = {"asset/def/%s", "token/def/%s"};
+  int found = 0;
+  for (size_t i = 0; i < 2 && !found; i++) {
+    const uint8_t *v;
+    size_t n;
+    snprintf(key, sizeof key, defs[i], asset);
+    rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+    if (rc != HANSE_OK) return rc;
+  }
   if (!found && !currency_code(asset))
     return hanse_reject_code(rej, "ledger.unknown_asset", 404,
-                             "'%s' is neither an issued asset nor a currency code", asset);
+                             "'%s' is neither an issued asset, a token nor a currency code",
+                             asset);
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
                           owner, "asset", asset, "type", type, "opened_at",
                           (json_int_t)b->ex->height, LEDGER_DEBITS_PENDING, "0",
