@@ -244,12 +244,12 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   if (rc != HANSE_OK) return rc;
   if (have) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
   /* an asset module asset, a token (modules/token/), or a currency */
-  static const char *const defs[] = {"asset/def/%s", "token/def/%s"};
+  static const char *const defs[] = {"asset/def/", "token/def/"};
   int found = 0;
   for (size_t i = 0; i < 2 && !found; i++) {
     const uint8_t *v;
     size_t n;
-    snprintf(key, sizeof key, defs[i], asset);
+    snprintf(key, sizeof key, "%s%s", defs[i], asset);
     rc = hanse_exec_get(b->ex, key, &v, &n, &found);
     if (rc != HANSE_OK) return rc;
   }
