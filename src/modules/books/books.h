@@ -106,4 +106,13 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
 int books_default_rule(const char *type, books_role role, const char **debit,
                        const char **credit);
 
+/* ---- reports (books_report.c) ----
+ * The report queries of module books, which books.c lists and hands to
+ * books_report_query: "ledger" (one account's entries with running
+ * balance), "income" (income statement), "balance_sheet", "reconcile"
+ * (two enterprises' entries about each other), "export" (hledger
+ * journal). Same contract as hanse_module.query. */
+int books_report_query(hanse_view *v, const char *name, json_t *params, json_t **result,
+                       hanse_reject *rej);
+
 #endif
