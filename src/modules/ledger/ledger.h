@@ -94,6 +94,15 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 /* ---- syntax (ledger.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
+/* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9_.-] (an
+ * asset module symbol, a token, a currency's three capitals). */
+int ledger_asset_code_valid(const char *s);
+/* Members of object o other than `allowed` (NULL-terminated) make a
+ * payload malformed -- a typo in an optional field ("pendng") must not
+ * silently change what happens: the rejection `code` (400) naming the
+ * member, at `where`. */
+int ledger_only_members(json_t *o, const char *const *allowed, const char *code,
+                        const char *where, hanse_reject *rej);
 
 /* ---- the book: an overlay over the state (ledger_book.c) ----
  *
@@ -150,6 +159,20 @@ void ledger_key_totals(char key[LEDGER_KEY_MAX], const char *asset);
  * them: ledger.controlled for anyone else) and make transfers it controls
  * (only it posts or voids them; the ledger does not book them in the
  * books, the module books what they mean). */
+
+/* A module's verify and apply on a book, the pattern every module that
+ * moves money shares: `run` executes the action on book b (commit 0 in
+ * verify, 1 in apply). Both first refuse a signer whose key the member
+ * registry knows but is not active ("<module>.key_inactive", 403).
+ * verify throws the book away; apply runs again on the same state --
+ * so to the same outcome -- and commits (a rejection there is a bug:
+ * logged, HANSE_ERR(INTERNAL)). Environmental errors set ex->env_error. */
+typedef int (*ledger_run_fn)(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
+                             int commit, hanse_reject *rej);
+int ledger_module_verify(hanse_exec *ex, const hanse_tx *tx, const char *module,
+                         const char *action, json_t *p, ledger_run_fn run, hanse_reject *rej);
+int ledger_module_apply(hanse_exec *ex, const hanse_tx *tx, const char *module,
+                        const char *action, json_t *p, ledger_run_fn run);
 
 /* Open an account (the checks of ledger.open: exists, asset known). rule
  * and controller may be NULL. */
