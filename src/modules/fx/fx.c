@@ -64,7 +64,7 @@
 static const char *const fx_actions[] = {"pay", NULL};
 static const char *const fx_queries[] = {"payment", "quote_use", NULL};
 
-int fx_pay_id_valid(const char *s) { return ledger_id_valid(s) && strlen(s) <= FX_ID_MAX; }
+int hanse_fx_pay_id_valid(const char *s) { return ledger_id_valid(s) && strlen(s) <= HANSE_FX_ID_MAX; }
 
 static int int_at_least(json_t *j, json_int_t min) {
   return json_is_integer(j) && json_integer_value(j) >= min;
@@ -123,9 +123,9 @@ static int fx_check(const hanse_tx *tx, const char *action, json_t *p, hanse_rej
   static const char *const fields[] = {"id", "quote", "debit", "credit", "amount", NULL};
   if (ledger_only_members(p, fields, "fx.bad_field", "fx.pay", rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
-  if (!fx_pay_id_valid(json_string_value(json_object_get(p, "id"))))
+  if (!hanse_fx_pay_id_valid(json_string_value(json_object_get(p, "id"))))
     return hanse_reject_code(rej, "fx.bad_id", 400, "\"id\" must be 1-%d of [A-Za-z0-9._:-]",
-                             FX_ID_MAX);
+                             HANSE_FX_ID_MAX);
   const char *debit = json_string_value(json_object_get(p, "debit"));
   const char *credit = json_string_value(json_object_get(p, "credit"));
   if (!ledger_id_valid(debit) || !ledger_id_valid(credit))
@@ -136,7 +136,7 @@ static int fx_check(const hanse_tx *tx, const char *action, json_t *p, hanse_rej
   return quote_check(json_object_get(p, "quote"), rej);
 }
 
-int fx_convert(uint64_t amount, uint64_t num, uint64_t den, uint64_t *out) {
+int hanse_fx_convert(uint64_t amount, uint64_t num, uint64_t den, uint64_t *out) {
   HANSE_ASSERT(den >= 1);
   unsigned __int128 x = (unsigned __int128)amount * num / den;
   if (x > LEDGER_AMOUNT_MAX) return 1;
@@ -296,7 +296,7 @@ static int pay(ledger_book *b, json_t *p, hanse_reject *rej) {
   uint64_t num = (uint64_t)json_integer_value(json_object_get(rate, "num"));
   uint64_t den = (uint64_t)json_integer_value(json_object_get(rate, "den"));
   uint64_t out = 0;
-  if (fx_convert(amount, num, den, &out))
+  if (hanse_fx_convert(amount, num, den, &out))
     return hanse_reject_code(rej, "fx.overflow", 409, "%" PRIu64 " at %" PRIu64 "/%" PRIu64
                              " is more than 2^63-1", amount, num, den);
   if (out < 1)
@@ -380,6 +380,6 @@ const hanse_module hanse_module_fx = {
     .check = fx_check,
     .verify = fx_verify,
     .apply = fx_apply,
-    .query = fx_query,
+    .query = hanse_fx_query,
     .data_class = "financial",
 };

@@ -1,5 +1,5 @@
 /*
- * fx/fx_query.c -- reading the fx module's records.
+ * fx/hanse_fx_query.c -- reading the fx module's records.
  *
  *   payment   {id}     the payment's record (fx/pay/<id>)
  *   quote_use {quote}  how much of a quote is used (fx/used/<quote id>)
@@ -11,15 +11,15 @@
 
 #include "modules/fx/fx.h"
 
-int fx_query(hanse_view *v, const char *name, json_t *params, json_t **result,
+int hanse_fx_query(hanse_view *v, const char *name, json_t *params, json_t **result,
              hanse_reject *rej) {
   int payment = strcmp(name, "payment") == 0;
   const char *id = json_string_value(json_object_get(params, payment ? "id" : "quote"));
   char key[LEDGER_KEY_MAX];
   *result = NULL;
-  if (payment ? !fx_pay_id_valid(id) : !ledger_id_valid(id))
+  if (payment ? !hanse_fx_pay_id_valid(id) : !ledger_id_valid(id))
     return hanse_reject_code(rej, "fx.bad_id", 400, "\"%s\" must be 1-%d of [A-Za-z0-9._:-]",
-                             payment ? "id" : "quote", payment ? FX_ID_MAX : LEDGER_ID_MAX);
+                             payment ? "id" : "quote", payment ? HANSE_FX_ID_MAX : LEDGER_ID_MAX);
   snprintf(key, sizeof key, payment ? "fx/pay/%s" : "fx/used/%s", id);
   int rc = hanse_view_get_json(v, key, result);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
