@@ -28,6 +28,7 @@
 #include "base/err.h"
 #include "encoding/fx_quote.h"
 #include "fixture.h"
+#include "hanse/client.h"
 #include "modules/fx/fx.h"
 
 enum { ALICE, BOB, CAROL, WHO_N };
@@ -118,19 +119,16 @@ static quote_spec default_quote(fxt *x) {
   return s;
 }
 
-/* The signed quote as JSON text (malloc'd). */
+/* The signed quote as JSON text (malloc'd), made by the client. */
 static char *quote_text(const quote_spec *s) {
-  json_t *q = json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:I}, s:I, s:I, s:I, s:s, s:s}", "id", s->id,
-                        "maker", s->maker, "sell", "USD", "buy", "EUR", "rate", "num",
-                        (json_int_t)s->num, "den", (json_int_t)s->den, "valid_from",
-                        (json_int_t)s->from_ms, "valid_until", (json_int_t)s->until_ms, "max",
-                        (json_int_t)s->max, "buy_account", "mm:eur", "sell_account",
-                        s->sell_account);
-  assert_non_null(q);
-  assert_int_equal(hanse_fx_quote_sign(q, s->kp), HANSE_OK);
-  assert_true(hanse_fx_quote_verify(q));
-  char *t = json_dumps(q, JSON_COMPACT);
-  json_decref(q);
+  hanse_fx_quote_spec q = {s->id,  s->maker, "USD",      "EUR",      "mm:eur", s->sell_account,
+                           s->num, s->den,   s->from_ms, s->until_ms, s->max};
+  json_t *doc = NULL;
+  hanse_reject rej;
+  if (hanse_client_fx_quote(&q, s->kp, &doc, &rej) != HANSE_OK) fail_msg("quote: %s", rej.message);
+  assert_true(hanse_fx_quote_verify(doc));
+  char *t = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
   return t;
 }
 
