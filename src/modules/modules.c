@@ -12,6 +12,7 @@ extern const hanse_module hanse_module_xchain;
 extern const hanse_module hanse_module_trace;
 extern const hanse_module hanse_module_ledger;
 extern const hanse_module hanse_module_fx;
+extern const hanse_module hanse_module_clearing;
 extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
@@ -26,5 +27,6 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_trace);
   hanse_registry_add(&hanse_module_ledger);
   hanse_registry_add(&hanse_module_fx);
+  hanse_registry_add(&hanse_module_clearing);
   hanse_registry_set_identity(&hanse_member_identity);
 }
