@@ -191,21 +191,12 @@ static int member_get(ledger_book *b, const char *asset, const char *bank, json_
   return ledger_get(b, key, out);
 }
 
-/* One transfer controlled by "clearing"; one already there under its id
- * is not ours to reuse: clearing.id_conflict. */
+/* One transfer controlled by "clearing" (ledger_transfer_controlled). */
 static int leg(ledger_book *b, const char *tid, const char *debit, const char *credit,
                uint64_t amount, const char *ref, size_t place, int signer_owns,
                hanse_reject *rej) {
-  json_t *t = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", tid, "debit", debit, "credit", credit,
-                        "amount", (json_int_t)amount, "ref", ref);
-  if (t == NULL) return nomem(b);
-  ledger_xfer_opts o = {signer_owns, "clearing"};
-  int exists = 0;
-  int rc = ledger_transfer_make(b, t, place, &o, &exists, rej);
-  json_decref(t);
-  if (rc == HANSE_OK && exists)
-    rc = hanse_reject_code(rej, "clearing.id_conflict", 409, "ledger transfer '%s' exists", tid);
-  return rc;
+  return ledger_transfer_controlled(b, tid, debit, credit, amount, ref, place, signer_owns,
+                                    "clearing", rej);
 }
 
 /* ---- join ---- */

@@ -235,24 +235,12 @@ static int quote_use(ledger_book *b, json_t *q, uint64_t amount, json_t **rec_ou
   return HANSE_OK;
 }
 
-/* One leg: a transfer controlled by "fx". A transfer already there under
- * this id is not ours to reuse: fx.id_conflict. */
+/* One transfer controlled by "fx" (ledger_transfer_controlled). */
 static int leg(ledger_book *b, const char *tid, const char *debit, const char *credit,
                uint64_t amount, const char *ref, size_t place, int signer_owns,
                hanse_reject *rej) {
-  json_t *t = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", tid, "debit", debit, "credit", credit,
-                        "amount", (json_int_t)amount, "ref", ref);
-  if (t == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
-  ledger_xfer_opts o = {signer_owns, "fx"};
-  int exists = 0;
-  int rc = ledger_transfer_make(b, t, place, &o, &exists, rej);
-  json_decref(t);
-  if (rc == HANSE_OK && exists)
-    rc = hanse_reject_code(rej, "fx.id_conflict", 409, "ledger transfer '%s' exists", tid);
-  return rc;
+  return ledger_transfer_controlled(b, tid, debit, credit, amount, ref, place, signer_owns,
+                                    "fx", rej);
 }
 
 static int book_three(ledger_book *b, const char *payer, const char *payee, const char *maker,

@@ -46,7 +46,6 @@ typedef struct ct {
   uint64_t seq[BANKS + 1];
   fx_body body; /* the block being gathered */
   int in_body;
-  hanse_receipt last;
 } ct;
 
 static const hanse_keypair *key_of(ct *x, int who) {
@@ -54,15 +53,7 @@ static const hanse_keypair *key_of(ct *x, int who) {
 }
 
 /* One transaction in a block of its own; its receipt code. */
-static const char *submit(ct *x, int who, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static const char *submit(ct *x, int who, const char *kind, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fx_propose_vtx(&x->f, key_of(x, who), kind, ++x->seq[who], &x->last, fmt, ap);
-  va_end(ap);
-  return x->last.code;
-}
+#define submit(x, who, kind, ...) fx_submit(&(x)->f, key_of(x, who), &(x)->seq[who], kind, __VA_ARGS__)
 
 /* Gather transactions into one block; flush proposes it and requires
  * every receipt to be "ok". */
@@ -155,13 +146,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   ct *x = *state;
   if (x->in_body) fx_body_free(&x->body);
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_audit(&x->f);
   fx_chain_teardown(&x->f);
   for (int i = 0; i < BANKS; i++) hanse_keypair_wipe(&x->bank[i]);
   free(x);

@@ -80,13 +80,7 @@ static int setup(void **state) {
  * state digests, receipts and rows. */
 static int teardown(void **state) {
   lx *x = *state;
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_audit(&x->f);
   fx_chain_teardown(&x->f);
   free(x);
   return 0;

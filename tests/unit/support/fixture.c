@@ -342,3 +342,23 @@ int64_t fx_ledger_balance(fx_chain *f, const char *account) {
   json_decref(a);
   return bal;
 }
+
+void fx_chain_audit(fx_chain *f) {
+  hanse_chain_close(f->chain);
+  f->chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit: %s: %s", rej.code, rej.message);
+}
+
+const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
+                      const char *fmt, ...) {
+  static hanse_receipt r;
+  va_list ap;
+  va_start(ap, fmt);
+  fx_propose_vtx(f, kp, kind, ++*seq, &r, fmt, ap);
+  va_end(ap);
+  return r.code;
+}

@@ -109,6 +109,15 @@ int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner);
  * caller (NULL on rejection). */
 int fx_query(fx_chain *f, const char *module, const char *name,
              json_t *params, json_t **result, hanse_reject *rej);
+/* Close the chain and audit it (hanse verify's re-execution from
+ * genesis on a fresh database); a mismatch fails the test. Then
+ * fx_chain_teardown. */
+void fx_chain_audit(fx_chain *f);
+/* One transaction of kp with sequence ++*seq in a block of its own; its
+ * receipt code (static storage, overwritten by the next call). */
+const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* A ledger account's posted balance, credits_posted - debits_posted
  * (the ledger module's "account" query); a missing account fails. */
 int64_t fx_ledger_balance(fx_chain *f, const char *account);
