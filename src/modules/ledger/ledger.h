@@ -94,6 +94,17 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 /* ---- syntax (ledger.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
+/* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9._-]. */
+int ledger_asset_code_valid(const char *s);
+/* 1 if s has a currency code's shape: three capitals ("EUR"). */
+int ledger_currency_code(const char *s);
+/* 1 if s (may be NULL) is one of the NULL-terminated list. */
+int ledger_word_in(const char *s, const char *const *list);
+/* A member of object o not in `allowed` (NULL-terminated) is
+ * "<module>.bad_field" (400), naming `where`: a typo in an optional field
+ * must not silently change what happens. */
+int ledger_only_members(json_t *o, const char *const *allowed, const char *module,
+                        const char *where, hanse_reject *rej);
 
 /* ---- the book: an overlay over the state (ledger_book.c) ----
  *
@@ -129,6 +140,18 @@ int ledger_book_commit(ledger_book *b);
  * reference; restore steals it. */
 json_t *ledger_book_snapshot(ledger_book *b);
 void ledger_book_restore(ledger_book *b, json_t *snap);
+
+/* A module's verify and apply on a book. run computes the action on b
+ * (commit 0 in verify, 1 in apply); verify opens a book, runs, and drops
+ * it; apply opens a fresh one, runs again -- a rejection there is a bug,
+ * since verify accepted the same transaction on the same state -- and
+ * commits. Use them as the module's .verify and .apply bodies. */
+typedef int (*ledger_run_fn)(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
+                             int commit, hanse_reject *rej);
+int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                       ledger_run_fn run, hanse_reject *rej);
+int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                      ledger_run_fn run);
 
 /* Amount fields (decimal strings). get: 0 if absent; a malformed field is
  * a bug (HANSE_ERR(INTERNAL)). */

@@ -195,3 +195,31 @@ int ledger_book_commit(ledger_book *b) {
   free(keys);
   return rc;
 }
+
+int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                       ledger_run_fn run, hanse_reject *rej) {
+  ledger_book b;
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 0, rej);
+  ledger_book_close(&b);
+  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
+  return rc;
+}
+
+int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                      ledger_run_fn run) {
+  ledger_book b;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, &rej);
+  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
+    /* verify accepted this transaction on the same state */
+    HANSE_ERROR("%s rejected in apply at height %llu: %s: %s", tx->kind,
+                (unsigned long long)ex->height, rej.code, rej.message);
+    rc = HANSE_ERR(INTERNAL);
+  }
+  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
+  ledger_book_close(&b);
+  return rc;
+}
