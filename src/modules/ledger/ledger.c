@@ -256,10 +256,10 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   static const char *const defs[] = {"asset/def/", "token/def/"};
   int found = 0;
   for (size_t i = 0; i < 2 && !found; i++) {
-    const uint8_t *v;
-    size_t n;
     snprintf(key, sizeof key, "%s%s", defs[i], asset);
-    rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+    rc = ledger_get(b, key, &have); /* the book: a token defined by this action */
+    found = have != NULL;
+    json_decref(have);
     if (rc != HANSE_OK) return rc;
   }
   if (!found && !ledger_currency_code(asset))
@@ -291,11 +291,11 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
 static int token_rule(ledger_book *b, const char *asset, const char **rule, hanse_reject *rej) {
   static const char *const limit = "debits_must_not_exceed_credits";
   char key[LEDGER_KEY_MAX];
-  const uint8_t *v;
-  size_t n;
-  int found;
+  json_t *def = NULL;
   snprintf(key, sizeof key, "token/def/%s", asset);
-  int rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+  int rc = ledger_get(b, key, &def);
+  int found = def != NULL;
+  json_decref(def);
   if (rc != HANSE_OK || !found) return rc;
   if (*rule == NULL) *rule = limit;
   if (strcmp(*rule, limit) == 0) return HANSE_OK;

@@ -217,5 +217,16 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
 /* ---- queries (ledger_query.c) ---- */
 int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **result,
                  hanse_reject *rej);
+/* 1 if s is an owner: an organisation id or a key's lowercase hex. */
+int ledger_owner_valid(const char *s);
+/* A page of the records under `prefix` (a key prefix ending in '/')
+ * after params.after (the part of a key after the prefix), at most
+ * hanse_view_limit(params), into result[member]; with "next" (the
+ * "after" that continues) when the page is full. via_index: the values
+ * are ids and each record is read at record_prefix + id. Errors are
+ * rejections (500 for the store, a stored value not JSON). */
+int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
+                const char *record_prefix, const char *member, json_t *result,
+                hanse_reject *rej);
 
 #endif
