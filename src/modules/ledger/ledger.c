@@ -97,7 +97,7 @@ int ledger_asset_code_valid(const char *s) {
 }
 
 int ledger_currency_code(const char *s) {
-  return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+  return s && strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
          s[2] >= 'A' && s[2] <= 'Z';
 }
 
