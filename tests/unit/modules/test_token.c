@@ -74,13 +74,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   tk *x = *state;
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_audit(&x->f);
   fx_chain_teardown(&x->f);
   free(x);
   return 0;
@@ -192,17 +186,7 @@ static const char *ledger_xfer(tk *x, int who, const char *id, const char *debit
 /* ---- check ------------------------------------------------------------------ */
 
 static const char *check(tk *x, const char *kind, const char *payload) {
-  static hanse_reject rej;
-  hanse_buf raw;
-  hanse_buf_init(&raw);
-  fx_tx(&raw, &x->f.alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
-  hanse_tx tx;
-  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
-  hanse_reject_clear(&rej);
-  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
-  hanse_buf_free(&raw);
-  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
-  return rc == HANSE_OK ? "ok" : rej.code;
+  return fx_check(&x->f, kind, payload);
 }
 
 static void test_check(void **state) {
