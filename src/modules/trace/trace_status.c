@@ -147,6 +147,15 @@ static void note_destinations(json_t *ev, json_t *dest) {
   }
 }
 
+int trace_event_is_delivery(json_t *ev) {
+  json_t *dest = json_object();
+  if (dest == NULL) return 0;
+  note_destinations(ev, dest);
+  const char *s = step_of(ev, dest);
+  json_decref(dest);
+  return s != NULL && strcmp(s, "delivered") == 0;
+}
+
 typedef struct timed {
   json_t *ev;
   int64_t ms;
