@@ -114,7 +114,8 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   snprintf(key, sizeof key, "token/def/%s", symbol);
   int rc = ledger_get(b, key, &def);
   if (rc != HANSE_OK) return rc;
-  if (def == NULL) return hanse_reject_code(rej, "order.unknown_token", 404, "no token '%s'", symbol);
+  if (def == NULL)
+    return hanse_reject_code(rej, "order.unknown_token", 404, "no token '%s'", symbol);
   json_t *value = json_object_get(def, "value");
   const char *kind = json_string_value(json_object_get(def, "kind"));
   const char *value_asset = json_string_value(json_object_get(value, "asset"));
@@ -192,13 +193,21 @@ static int make_legs(ledger_book *b, const leg *legs, size_t n, json_t *p, json_
       b->ex->env_error = 1;
       return HANSE_ERR(NOMEM);
     }
+    /* an id some ledger transfer took is no leg of ours, whatever it
+     * holds (even the very fields the leg would have) */
+    char key[LEDGER_KEY_MAX];
+    json_t *old = NULL;
     int exists = 0;
-    rc = ledger_transfer_make(b, t, i, &legs[i].opts, &exists, rej);
-    json_decref(t);
-    if (rc == HANSE_OK && exists)
+    ledger_key_xfer(key, legs[i].id);
+    rc = ledger_get(b, key, &old);
+    if (rc == HANSE_OK && old)
       rc = hanse_reject_code(rej, "order.leg_taken", 409,
                              "a ledger transfer '%s' exists already: the id is taken",
                              legs[i].id);
+    json_decref(old);
+    if (rc == HANSE_OK) rc = ledger_transfer_make(b, t, i, &legs[i].opts, &exists, rej);
+    json_decref(t);
+    HANSE_ASSERT(rc != HANSE_OK || !exists);
     if (rc == HANSE_OK) json_array_append_new(legs_out, json_string(legs[i].id));
   }
   *expires_at = b->ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u;

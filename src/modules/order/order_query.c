@@ -31,9 +31,8 @@ static int with_status(hanse_view *v, json_t *rec) {
     ledger_key_xfer(key, leg);
     rc = hanse_view_get_json(v, key, &t);
   }
-  if (rc == HANSE_OK)
-    json_object_set_new(rec, "status",
-                        json_string(order_status(rec, json_string_value(json_object_get(t, "status")))));
+  const char *status = order_status(rec, json_string_value(json_object_get(t, "status")));
+  if (rc == HANSE_OK) json_object_set_new(rec, "status", json_string(status));
   json_decref(t);
   return rc;
 }
