@@ -45,6 +45,12 @@
  * for the alliance chain's events (trace_query_status, below, which
  * gathers them from the state) and for screened events published to the
  * open chain.
+ *
+ * trace_event_is_delivery asks the same table about one event alone, for
+ * the order module (an order's escrow is released by its delivery
+ * event): the only dispatch destinations it knows are those the event
+ * itself names in its destinationList, so a receiving is a delivery when
+ * it happens at one of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
