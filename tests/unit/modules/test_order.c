@@ -125,23 +125,21 @@ static void expect_balances(ox *x, const char *account, uint64_t dp, uint64_t dp
              account, b[0], b[1], b[2], b[3], dp, dpo, cp, cpo);
 }
 
-/* The status an order shows, or the query's code. */
-static const char *status_of(ox *x, const char *id) {
+/* The "status" of a record a query answers (an order as it shows, a
+ * ledger transfer), or the query's code. */
+static const char *status_in(ox *x, const char *module, const char *name, const char *id) {
   static char s[64];
   const char *code;
-  json_t *o = query(x, "order", "order", "id", id, &code);
+  json_t *o = query(x, module, name, "id", id, &code);
   snprintf(s, sizeof s, "%s", o ? json_string_value(json_object_get(o, "status")) : code);
   json_decref(o);
   return s;
 }
 
+static const char *status_of(ox *x, const char *id) { return status_in(x, "order", "order", id); }
+
 static const char *xfer_status(ox *x, const char *id) {
-  static char s[64];
-  const char *code;
-  json_t *t = query(x, "ledger", "transfer", "id", id, &code);
-  snprintf(s, sizeof s, "%s", t ? json_string_value(json_object_get(t, "status")) : code);
-  json_decref(t);
-  return s;
+  return status_in(x, "ledger", "transfer", id);
 }
 
 /* order.place by `who` of `amount` EUR from acme:wallet to bob:cash. */
