@@ -41,7 +41,9 @@ static json_t *query(const char *module_path, long want_status) {
   return j;
 }
 
-static const char *str(json_t *j, const char *f) { return json_string_value(json_object_get(j, f)); }
+static const char *str(json_t *j, const char *f) {
+  return json_string_value(json_object_get(j, f));
+}
 
 static void expect(const char *code, const char *want) {
   if (strcmp(code, want) != 0) fprintf(stderr, "got %s, want %s\n", code, want);
@@ -55,11 +57,13 @@ int main(int argc, char **argv) {
   IT_CHECK(it_start(&node, NULL, NULL) == 0);
 
   /* 1. Accounts, funding, the order. */
-  expect(submit(1, "ledger.open", "{\"account\":\"org1:equity\",\"asset\":\"EUR\",\"type\":\"equity\"}"), "ok");
+  expect(submit(1, "ledger.open",
+                "{\"account\":\"org1:equity\",\"asset\":\"EUR\",\"type\":\"equity\"}"), "ok");
   expect(submit(1, "ledger.open",
                 "{\"account\":\"org1:wallet\",\"asset\":\"EUR\",\"type\":\"asset\","
                 "\"rule\":\"debits_must_not_exceed_credits\"}"), "ok");
-  expect(submit(2, "ledger.open", "{\"account\":\"org2:cash\",\"asset\":\"EUR\",\"type\":\"asset\"}"), "ok");
+  expect(submit(2, "ledger.open",
+                "{\"account\":\"org2:cash\",\"asset\":\"EUR\",\"type\":\"asset\"}"), "ok");
   expect(submit(1, "ledger.transfer",
                 "{\"transfers\":[{\"id\":\"fund\",\"debit\":\"org1:equity\","
                 "\"credit\":\"org1:wallet\",\"amount\":10000}]}"), "ok");
@@ -79,7 +83,8 @@ int main(int argc, char **argv) {
   expect(submit(1, "trace.capture",
                 "{\"document\":{\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\","
                 "\"creationDate\":\"2024-06-01T00:00:00Z\",\"epcisBody\":{\"eventList\":[{"
-                "\"type\":\"ObjectEvent\",\"eventID\":\"urn:uuid:55555555-0000-4000-8000-000000000001\","
+                "\"type\":\"ObjectEvent\","
+                "\"eventID\":\"urn:uuid:55555555-0000-4000-8000-000000000001\","
                 "\"eventTime\":\"2024-06-01T10:00:00Z\",\"eventTimeZoneOffset\":\"+00:00\","
                 "\"epcList\":[\"urn:epc:id:sgtin:4012345.011111.1\"],\"action\":\"OBSERVE\","
                 "\"bizStep\":\"accepting\",\"bizTransactionList\":[{\"type\":\"po\","

@@ -54,6 +54,12 @@ static void ok(const char *code) {
   if (strcmp(code, "ok") != 0) fail_msg("want ok, got %s", code);
 }
 
+static const char *open_acct(ox *x, int who, const char *id, const char *asset,
+                             const char *type) {
+  return submit(x, who, "ledger.open", "{\"account\":\"%s\",\"asset\":\"%s\",\"type\":\"%s\"}",
+                id, asset, type);
+}
+
 /* acme: wallet (may not go below zero) funded with 1000 EUR from
  * acme:equity, and a USD account; bob: bob:cash in EUR. */
 static int setup(void **state) {
@@ -67,12 +73,12 @@ static int setup(void **state) {
             "{\"member\":{\"id\":\"carol\",\"kind\":\"person\",\"roles\":[],"
             "\"attributes\":{},\"key\":\"%s\"}}",
             fx_hex(carol, &x->f.carol.pub)));
-  ok(submit(x, ALICE, "ledger.open", "{\"account\":\"acme:equity\",\"asset\":\"EUR\",\"type\":\"equity\"}"));
+  ok(open_acct(x, ALICE, "acme:equity", "EUR", "equity"));
   ok(submit(x, ALICE, "ledger.open",
             "{\"account\":\"acme:wallet\",\"asset\":\"EUR\",\"type\":\"asset\","
             "\"rule\":\"debits_must_not_exceed_credits\"}"));
-  ok(submit(x, ALICE, "ledger.open", "{\"account\":\"acme:usd\",\"asset\":\"USD\",\"type\":\"asset\"}"));
-  ok(submit(x, BOB, "ledger.open", "{\"account\":\"bob:cash\",\"asset\":\"EUR\",\"type\":\"asset\"}"));
+  ok(open_acct(x, ALICE, "acme:usd", "USD", "asset"));
+  ok(open_acct(x, BOB, "bob:cash", "EUR", "asset"));
   ok(submit(x, ALICE, "ledger.transfer",
             "{\"transfers\":[{\"id\":\"fund\",\"debit\":\"acme:equity\",\"credit\":\"acme:wallet\","
             "\"amount\":1000}]}"));
@@ -405,7 +411,7 @@ static void test_timeout(void **state) {
   ok(place(x, ALICE, "e2", "30", 3600, NULL));
   /* just before the deadline nothing expires */
   x->f.time_ms = t0 + 4999;
-  ok(submit(x, ALICE, "ledger.open", "{\"account\":\"acme:x\",\"asset\":\"EUR\",\"type\":\"asset\"}"));
+  ok(open_acct(x, ALICE, "acme:x", "EUR", "asset"));
   assert_string_equal(status_of(x, "e1"), "pending");
   /* at it, every ledger or order transaction sees the legs swept (and a
    * successful one keeps the sweep): the money is the buyer's again and
@@ -434,14 +440,18 @@ static uint64_t event_no;
  * bizTransaction `bt` (NULL: none) and `extra` members. */
 static const char *capture(ox *x, int who, const char *step, const char *bt, const char *extra) {
   char list[256] = "";
-  if (bt) snprintf(list, sizeof list, ",\"bizTransactionList\":[{\"type\":\"po\",\"bizTransaction\":\"%s\"}]", bt);
+  if (bt)
+    snprintf(list, sizeof list,
+             ",\"bizTransactionList\":[{\"type\":\"po\",\"bizTransaction\":\"%s\"}]", bt);
   event_no++;
   return submit(x, who, "trace.capture",
                 "{\"document\":{\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\","
                 "\"creationDate\":\"2024-06-01T00:00:00Z\",\"epcisBody\":{\"eventList\":[{"
-                "\"type\":\"ObjectEvent\",\"eventID\":\"urn:uuid:44444444-0000-4000-8000-%012" PRIu64
-                "\",\"eventTime\":\"2024-06-01T10:00:00Z\",\"eventTimeZoneOffset\":\"+00:00\","
-                "\"epcList\":[\"urn:epc:id:sgtin:4012345.011111.%" PRIu64 "\"],\"action\":\"OBSERVE\","
+                "\"type\":\"ObjectEvent\","
+                "\"eventID\":\"urn:uuid:44444444-0000-4000-8000-%012" PRIu64 "\","
+                "\"eventTime\":\"2024-06-01T10:00:00Z\",\"eventTimeZoneOffset\":\"+00:00\","
+                "\"epcList\":[\"urn:epc:id:sgtin:4012345.011111.%" PRIu64 "\"],"
+                "\"action\":\"OBSERVE\","
                 "\"bizStep\":\"%s\"%s%s}]}}}",
                 event_no, event_no, step, list, extra ? extra : "");
 }
