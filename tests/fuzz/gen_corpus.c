@@ -160,13 +160,13 @@ int main(int argc, char **argv) {
       "\x12{\"transfers\":[{\"id\":\"t1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":5,"
       "\"code\":7,\"pending\":true,\"timeout\":60,\"linked\":true},"
       "{\"id\":\"t2\",\"debit\":\"b\",\"credit\":\"a\",\"amount\":9223372036854775807}]}",
-      /* token.define (loyalty), token.reserve, token.issue, next after the
-       * ledger's four */
-      "\x15{\"symbol\":\"PNTS\",\"kind\":\"loyalty\",\"decimals\":0,"
+      /* token.define (loyalty), token.reserve, token.issue, after the
+       * ledger's four actions and the order's three */
+      "\x18{\"symbol\":\"PNTS\",\"kind\":\"loyalty\",\"decimals\":0,"
       "\"value\":{\"asset\":\"EUR\",\"num\":1,\"den\":100}}",
-      "\x16{\"symbol\":\"EURB\",\"amount\":0,\"evidence\":"
+      "\x19{\"symbol\":\"EURB\",\"amount\":0,\"evidence\":"
       "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"as_of\":\"2024-06-30\"}",
-      "\x17{\"symbol\":\"EURB\",\"account\":\"buyer:eurb\",\"amount\":25000,\"ref\":\"wire-1\"}",
+      "\x1a{\"symbol\":\"EURB\",\"account\":\"buyer:eurb\",\"amount\":25000,\"ref\":\"wire-1\"}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];
