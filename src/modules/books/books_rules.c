@@ -50,6 +50,12 @@ static const default_rule defaults[] = {
     /* the platform funds the discount its loyalty tokens bought */
     {BOOKS_DISCOUNT, BOOKS_PAYER, "expenses:discounts", "assets:cash"},
     {BOOKS_DISCOUNT, BOOKS_PAYEE, "assets:cash", "assets:receivables"},
+    /* the platform's loyalty tokens in the token's own commodity: an
+     * expense and a liability while they are out, released when they come
+     * back (their money cost is the discount above, when they are spent);
+     * the holder books nothing: points are no asset of its own */
+    {BOOKS_LOYALTY, BOOKS_PAYER, "expenses:loyalty", "liabilities:loyalty-tokens"},
+    {BOOKS_LOYALTY, BOOKS_PAYEE, "liabilities:loyalty-tokens", "expenses:loyalty"},
 };
 
 int books_default_rule(const char *type, books_role role, const char **debit,

@@ -109,7 +109,7 @@ static int clearing_check(const hanse_tx *tx, const char *action, json_t *p, han
   int join = strcmp(action, "join") == 0, pay = strcmp(action, "pay") == 0;
   char where[32];
   snprintf(where, sizeof where, "clearing.%s", action);
-  if (ledger_only_members(p, join ? join_f : pay ? pay_f : settle_f, "clearing.bad_field", where,
+  if (ledger_only_members(p, join ? join_f : pay ? pay_f : settle_f, "clearing", where,
                           rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
   if (!ledger_asset_code_valid(json_string_value(json_object_get(p, "asset"))))
@@ -521,11 +521,11 @@ static int clearing_run(ledger_book *b, const hanse_tx *tx, const char *action, 
 
 static int clearing_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                            hanse_reject *rej) {
-  return ledger_module_verify(ex, tx, "clearing", action, p, clearing_run, rej);
+  return ledger_book_verify(ex, tx, action, p, clearing_run, rej);
 }
 
 static int clearing_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_module_apply(ex, tx, "clearing", action, p, clearing_run);
+  return ledger_book_apply(ex, tx, action, p, clearing_run);
 }
 
 const hanse_module hanse_module_clearing = {

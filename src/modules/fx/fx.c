@@ -77,7 +77,7 @@ static int quote_check(json_t *q, hanse_reject *rej) {
                                        NULL};
   if (!json_is_object(q))
     return hanse_reject_code(rej, "fx.bad_quote", 400, "\"quote\" must be an object");
-  if (ledger_only_members(q, fields, "fx.bad_field", "quote", rej) != HANSE_OK)
+  if (ledger_only_members(q, fields, "fx", "quote", rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
   const char *maker = json_string_value(json_object_get(q, "maker"));
   const char *sell = json_string_value(json_object_get(q, "sell"));
@@ -95,7 +95,7 @@ static int quote_check(json_t *q, hanse_reject *rej) {
     return hanse_reject_code(rej, "fx.bad_quote", 400,
                              "quote.sell and quote.buy must be two different asset codes");
   if (!json_is_object(rate) ||
-      ledger_only_members(rate, rate_fields, "fx.bad_field", "quote.rate", rej) != HANSE_OK ||
+      ledger_only_members(rate, rate_fields, "fx", "quote.rate", rej) != HANSE_OK ||
       !int_at_least(json_object_get(rate, "num"), 1) ||
       !int_at_least(json_object_get(rate, "den"), 1))
     return hanse_reject_code(rej, "fx.bad_quote", 400,
@@ -121,7 +121,7 @@ static int fx_check(const hanse_tx *tx, const char *action, json_t *p, hanse_rej
   (void)tx;
   (void)action; /* "pay", the only one */
   static const char *const fields[] = {"id", "quote", "debit", "credit", "amount", NULL};
-  if (ledger_only_members(p, fields, "fx.bad_field", "fx.pay", rej) != HANSE_OK)
+  if (ledger_only_members(p, fields, "fx", "fx.pay", rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
   if (!hanse_fx_pay_id_valid(json_string_value(json_object_get(p, "id"))))
     return hanse_reject_code(rej, "fx.bad_id", 400, "\"id\" must be 1-%d of [A-Za-z0-9._:-]",
@@ -349,16 +349,21 @@ static int fx_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t
   (void)tx;
   (void)action;
   (void)commit;
+  /* a key the registry knows but that is not active pays for nobody */
+  if (b->owner_status != NULL && strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) != 0 &&
+      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
+    return hanse_reject_code(rej, "fx.key_inactive", 403,
+                             "the signing key is %s: it acts for no enterprise", b->owner_status);
   return pay(b, p, rej);
 }
 
 static int fx_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                      hanse_reject *rej) {
-  return ledger_module_verify(ex, tx, "fx", action, p, fx_run, rej);
+  return ledger_book_verify(ex, tx, action, p, fx_run, rej);
 }
 
 static int fx_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_module_apply(ex, tx, "fx", action, p, fx_run);
+  return ledger_book_apply(ex, tx, action, p, fx_run);
 }
 
 const hanse_module hanse_module_fx = {

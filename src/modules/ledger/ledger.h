@@ -94,14 +94,16 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 /* ---- syntax (ledger.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
-/* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9_.-] (an
- * asset module symbol, a token, a currency's three capitals). */
+/* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9._-]. */
 int ledger_asset_code_valid(const char *s);
-/* Members of object o other than `allowed` (NULL-terminated) make a
- * payload malformed -- a typo in an optional field ("pendng") must not
- * silently change what happens: the rejection `code` (400) naming the
- * member, at `where`. */
-int ledger_only_members(json_t *o, const char *const *allowed, const char *code,
+/* 1 if s has a currency code's shape: three capitals ("EUR"). */
+int ledger_currency_code(const char *s);
+/* 1 if s (may be NULL) is one of the NULL-terminated list. */
+int ledger_word_in(const char *s, const char *const *list);
+/* A member of object o not in `allowed` (NULL-terminated) is
+ * "<module>.bad_field" (400), naming `where`: a typo in an optional field
+ * must not silently change what happens. */
+int ledger_only_members(json_t *o, const char *const *allowed, const char *module,
                         const char *where, hanse_reject *rej);
 
 /* ---- the book: an overlay over the state (ledger_book.c) ----
@@ -139,6 +141,18 @@ int ledger_book_commit(ledger_book *b);
 json_t *ledger_book_snapshot(ledger_book *b);
 void ledger_book_restore(ledger_book *b, json_t *snap);
 
+/* A module's verify and apply on a book. run computes the action on b
+ * (commit 0 in verify, 1 in apply); verify opens a book, runs, and drops
+ * it; apply opens a fresh one, runs again -- a rejection there is a bug,
+ * since verify accepted the same transaction on the same state -- and
+ * commits. Use them as the module's .verify and .apply bodies. */
+typedef int (*ledger_run_fn)(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
+                             int commit, hanse_reject *rej);
+int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                       ledger_run_fn run, hanse_reject *rej);
+int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                      ledger_run_fn run);
+
 /* Amount fields (decimal strings). get: 0 if absent; a malformed field is
  * a bug (HANSE_ERR(INTERNAL)). */
 int ledger_u64_get(json_t *o, const char *field, uint64_t *v);
@@ -159,20 +173,6 @@ void ledger_key_totals(char key[LEDGER_KEY_MAX], const char *asset);
  * them: ledger.controlled for anyone else) and make transfers it controls
  * (only it posts or voids them; the ledger does not book them in the
  * books, the module books what they mean). */
-
-/* A module's verify and apply on a book, the pattern every module that
- * moves money shares: `run` executes the action on book b (commit 0 in
- * verify, 1 in apply). Both first refuse a signer whose key the member
- * registry knows but is not active ("<module>.key_inactive", 403).
- * verify throws the book away; apply runs again on the same state --
- * so to the same outcome -- and commits (a rejection there is a bug:
- * logged, HANSE_ERR(INTERNAL)). Environmental errors set ex->env_error. */
-typedef int (*ledger_run_fn)(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
-                             int commit, hanse_reject *rej);
-int ledger_module_verify(hanse_exec *ex, const hanse_tx *tx, const char *module,
-                         const char *action, json_t *p, ledger_run_fn run, hanse_reject *rej);
-int ledger_module_apply(hanse_exec *ex, const hanse_tx *tx, const char *module,
-                        const char *action, json_t *p, ledger_run_fn run);
 
 /* Open an account (the checks of ledger.open: exists, asset known). rule
  * and controller may be NULL. */
@@ -226,5 +226,16 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
 /* ---- queries (ledger_query.c) ---- */
 int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **result,
                  hanse_reject *rej);
+/* 1 if s is an owner: an organisation id or a key's lowercase hex. */
+int ledger_owner_valid(const char *s);
+/* A page of the records under `prefix` (a key prefix ending in '/')
+ * after params.after (the part of a key after the prefix), at most
+ * hanse_view_limit(params), into result[member]; with "next" (the
+ * "after" that continues) when the page is full. via_index: the values
+ * are ids and each record is read at record_prefix + id. Errors are
+ * rejections (500 for the store, a stored value not JSON). */
+int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
+                const char *record_prefix, const char *member, json_t *result,
+                hanse_reject *rej);
 
 #endif

@@ -70,9 +70,7 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
   return 0;
 }
 
-/* List the records under `prefix` after params.after into
- * result[member], with "next" when the page is full. */
-static int list(hanse_view *v, const char *prefix, json_t *params, int via_index,
+int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
                 const char *record_prefix, const char *member, json_t *result,
                 hanse_reject *rej) {
   const char *a = json_string_value(json_object_get(params, "after"));
@@ -100,8 +98,7 @@ static int param_id(json_t *params, const char *name, const char **out, hanse_re
                            name, LEDGER_ID_MAX);
 }
 
-/* An owner: an organisation id or a key's hex -- one path segment. */
-static int owner_valid(const char *s) {
+int ledger_owner_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
   if (n < 1 || n > LEDGER_OWNER_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -146,7 +143,7 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
     }
     json_t *out = json_object();
     if (out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-    if (list(v, "ledger/totals/", params, 0, NULL, "totals", out, rej) != HANSE_OK) {
+    if (ledger_list(v, "ledger/totals/", params, 0, NULL, "totals", out, rej) != HANSE_OK) {
       json_decref(out);
       return HANSE_ERR(INVALID);
     }
@@ -157,7 +154,7 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
   int accounts = strcmp(name, "accounts") == 0;
   if (accounts) {
     id = json_string_value(json_object_get(params, "owner"));
-    if (!owner_valid(id))
+    if (!ledger_owner_valid(id))
       return hanse_reject_code(rej, "ledger.bad_owner", 400,
                                "\"owner\" must be an organisation id or a key's lowercase hex");
     snprintf(key, sizeof key, "ledger/own/%s/", id);
@@ -167,7 +164,7 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
   }
   json_t *out = json_pack("{s:s}", accounts ? "owner" : "account", id);
   if (out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  if (list(v, key, params, 1, accounts ? "ledger/acct/" : "ledger/xfer/",
+  if (ledger_list(v, key, params, 1, accounts ? "ledger/acct/" : "ledger/xfer/",
            accounts ? "accounts" : "transfers", out, rej) != HANSE_OK) {
     json_decref(out);
     return HANSE_ERR(INVALID);

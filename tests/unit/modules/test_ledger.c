@@ -153,17 +153,7 @@ static const char *xfer(lx *x, int who, const char *id, const char *debit, const
 /* ---- check ---------------------------------------------------------------- */
 
 static const char *check(lx *x, const char *kind, const char *payload) {
-  static hanse_reject rej;
-  hanse_buf raw;
-  hanse_buf_init(&raw);
-  fx_tx(&raw, &x->f.alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
-  hanse_tx tx;
-  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
-  hanse_reject_clear(&rej);
-  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
-  hanse_buf_free(&raw);
-  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
-  return rc == HANSE_OK ? "ok" : rej.code;
+  return fx_check(&x->f, kind, payload);
 }
 
 #define T1 "{\"id\":\"t1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":5"

@@ -179,6 +179,20 @@ int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej) {
   return hanse_chain_open(f->dir, &f->node, vfs, &f->chain, rej);
 }
 
+const char *fx_check(const fx_chain *f, const char *kind, const char *payload) {
+  static hanse_reject rej;
+  hanse_buf raw;
+  hanse_buf_init(&raw);
+  fx_tx(&raw, &f->alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
+  hanse_tx tx;
+  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
+  hanse_reject_clear(&rej);
+  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
+  hanse_buf_free(&raw);
+  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
+  return rc == HANSE_OK ? "ok" : rej.code;
+}
+
 void fx_chain_teardown(fx_chain *f) {
   hanse_chain_close(f->chain);
   f->chain = NULL;

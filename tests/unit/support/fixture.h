@@ -81,6 +81,14 @@ void fx_chain_teardown(fx_chain *f);
  * is a calloc'd fx_chain, set up without a vfs. */
 int fx_setup_chain(void **state);
 int fx_teardown_chain(void **state);
+/* Close the chain and audit it (hanse verify's re-execution from genesis
+ * on a fresh database: the same digests, receipts and history rows);
+ * a failing audit fails the test. */
+void fx_chain_audit(fx_chain *f);
+/* The context-free check of one transaction of alice's (kind, payload
+ * text): "ok" or the rejection's code (static storage), which must then
+ * carry status 400 and a message. */
+const char *fx_check(const fx_chain *f, const char *kind, const char *payload);
 /* Close and reopen the chain; returns hanse_chain_open's code (the chain
  * is NULL on failure). */
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej);
@@ -109,10 +117,6 @@ int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner);
  * caller (NULL on rejection). */
 int fx_query(fx_chain *f, const char *module, const char *name,
              json_t *params, json_t **result, hanse_reject *rej);
-/* Close the chain and audit it (hanse verify's re-execution from
- * genesis on a fresh database); a mismatch fails the test. Then
- * fx_chain_teardown. */
-void fx_chain_audit(fx_chain *f);
 /* One transaction of kp with sequence ++*seq in a block of its own; its
  * receipt code (static storage, overwritten by the next call). */
 const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
