@@ -160,6 +160,15 @@ int main(int argc, char **argv) {
       "\x12{\"transfers\":[{\"id\":\"t1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":5,"
       "\"code\":7,\"pending\":true,\"timeout\":60,\"linked\":true},"
       "{\"id\":\"t2\",\"debit\":\"b\",\"credit\":\"a\",\"amount\":9223372036854775807}]}",
+      /* books.chart, books.rules, books.entry, books.reverse, after the
+       * ledger's four */
+      "\x15{\"accounts\":[{\"account\":\"assets:bank:eur\",\"name\":\"Hausbank\"}]}",
+      "\x16{\"rules\":[{\"type\":\"payment\",\"role\":\"payer\",\"debit\":\"expenses:rent\","
+      "\"credit\":\"assets:bank\"}]}",
+      "\x17{\"lines\":[{\"account\":\"expenses:office\",\"asset\":\"EUR\",\"debit\":5},"
+      "{\"account\":\"assets:cash\",\"asset\":\"EUR\",\"credit\":5}],\"memo\":\"m\","
+      "\"counterparty\":\"acme\",\"ref\":\"r-1\"}",
+      "\x18{\"seq\":1,\"memo\":\"wrong invoice\"}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];
