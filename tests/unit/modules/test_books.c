@@ -74,13 +74,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   bx *x = *state;
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_audit(&x->f);
   fx_chain_teardown(&x->f);
   free(x);
   return 0;
@@ -178,17 +172,7 @@ static void open_basic(bx *x) {
 /* ---- check -------------------------------------------------------------- */
 
 static const char *check(bx *x, const char *kind, const char *payload) {
-  static hanse_reject rej;
-  hanse_buf raw;
-  hanse_buf_init(&raw);
-  fx_tx(&raw, &x->f.alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
-  hanse_tx tx;
-  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
-  hanse_reject_clear(&rej);
-  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
-  hanse_buf_free(&raw);
-  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
-  return rc == HANSE_OK ? "ok" : rej.code;
+  return fx_check(&x->f.alice, kind, payload);
 }
 
 #define L_D(acct, n) "{\"account\":\"" acct "\",\"asset\":\"EUR\",\"debit\":" #n "}"
@@ -791,18 +775,6 @@ static void test_key_inactive(void **state) {
 #define R_TXS 16
 #define R_IDS 3000
 
-typedef struct rnd {
-  uint64_t s;
-} rnd;
-
-static uint64_t rnext(rnd *r) { /* splitmix64 */
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static unsigned rbelow(rnd *r, unsigned n) { return (unsigned)(rnext(r) % n); }
 
 static int r_asset(int acct) { return acct % 4 >= 2; } /* 0 EUR, 1 USD */
 
@@ -814,7 +786,7 @@ typedef struct r_xfer {
 static const char *const businesses[] = {NULL, "payment", "fee", "duty", "refund"};
 
 static void run_workload(bx *x, uint64_t seed) {
-  rnd r = {seed};
+  fx_rnd r = {seed};
   for (int i = 0; i < R_ACCOUNTS; i++) {
     char id[8];
     snprintf(id, sizeof id, "w%d%d", i / 4, i % 4);
@@ -837,43 +809,43 @@ static void run_workload(bx *x, uint64_t seed) {
     fx_body b;
     fx_body_init(&b);
     for (int t = 0; t < R_TXS; t++) {
-      int who = (int)rbelow(&r, WHO_N);
-      if (rbelow(&r, 10) < 7 || nids == 0) { /* 1..4 transfers */
-        unsigned n = 1 + rbelow(&r, 4);
+      int who = (int)fx_rbelow(&r, WHO_N);
+      if (fx_rbelow(&r, 10) < 7 || nids == 0) { /* 1..4 transfers */
+        unsigned n = 1 + fx_rbelow(&r, 4);
         size_t o = (size_t)snprintf(payload, HANSE_PAYLOAD_MAX, "{\"transfers\":[");
         for (unsigned k = 0; k < n && nids < R_IDS; k++) {
           r_xfer *s = &ids[nids];
           snprintf(s->id, sizeof s->id, "%" PRIx64 "-%zu", seed & 0xff, nids);
           nids++;
           /* mostly from the signer's own account */
-          s->d = rbelow(&r, 10) ? who * 4 + (int)rbelow(&r, 4) : (int)rbelow(&r, R_ACCOUNTS);
-          int same = rbelow(&r, 15) != 0;
-          do s->c = (int)rbelow(&r, R_ACCOUNTS);
+          s->d = fx_rbelow(&r, 10) ? who * 4 + (int)fx_rbelow(&r, 4) : (int)fx_rbelow(&r, R_ACCOUNTS);
+          int same = fx_rbelow(&r, 15) != 0;
+          do s->c = (int)fx_rbelow(&r, R_ACCOUNTS);
           while (s->c == s->d || (same && r_asset(s->c) != r_asset(s->d)));
-          s->pending = rbelow(&r, 3) == 0;
-          const char *bus = businesses[rbelow(&r, 5)];
+          s->pending = fx_rbelow(&r, 3) == 0;
+          const char *bus = businesses[fx_rbelow(&r, 5)];
           char bfield[40] = "";
           if (bus) snprintf(bfield, sizeof bfield, ",\"business\":\"%s\"", bus);
           o += (size_t)snprintf(payload + o, HANSE_PAYLOAD_MAX - o,
                                 "%s{\"id\":\"%s\",\"debit\":\"w%d%d\",\"credit\":\"w%d%d\","
                                 "\"amount\":%u%s%s%s%s}",
                                 k ? "," : "", s->id, s->d / 4, s->d % 4, s->c / 4, s->c % 4,
-                                1 + rbelow(&r, 500), bfield,
+                                1 + fx_rbelow(&r, 500), bfield,
                                 s->pending ? ",\"pending\":true" : "",
-                                s->pending && rbelow(&r, 2) ? ",\"timeout\":3" : "",
-                                k + 1 < n && rbelow(&r, 3) == 0 ? ",\"linked\":true" : "");
+                                s->pending && fx_rbelow(&r, 2) ? ",\"timeout\":3" : "",
+                                k + 1 < n && fx_rbelow(&r, 3) == 0 ? ",\"linked\":true" : "");
         }
         snprintf(payload + o, HANSE_PAYLOAD_MAX - o, "]}");
         fx_body_tx(&b, key_of(x, who), "ledger.transfer", ++x->seq[who], "%s", payload);
       } else { /* post (maybe partly) or void a recent transfer, mostly by its owner */
-        const r_xfer *s = &ids[nids - 1 - rbelow(&r, nids < 100 ? (unsigned)nids : 100)];
-        if (rbelow(&r, 6)) who = s->d / 4;
-        unsigned what = rbelow(&r, 4);
+        const r_xfer *s = &ids[nids - 1 - fx_rbelow(&r, nids < 100 ? (unsigned)nids : 100)];
+        if (fx_rbelow(&r, 6)) who = s->d / 4;
+        unsigned what = fx_rbelow(&r, 4);
         if (what == 0)
           fx_body_tx(&b, key_of(x, who), "ledger.void", ++x->seq[who], "{\"id\":\"%s\"}", s->id);
         else if (what == 1)
           fx_body_tx(&b, key_of(x, who), "ledger.post", ++x->seq[who],
-                     "{\"id\":\"%s\",\"amount\":%u}", s->id, 1 + rbelow(&r, 200));
+                     "{\"id\":\"%s\",\"amount\":%u}", s->id, 1 + fx_rbelow(&r, 200));
         else
           fx_body_tx(&b, key_of(x, who), "ledger.post", ++x->seq[who], "{\"id\":\"%s\"}", s->id);
       }
@@ -888,7 +860,7 @@ static void run_workload(bx *x, uint64_t seed) {
       else if (strncmp(rs[t].code, "ledger.", 7) == 0) rejected++;
       else fail_msg("unexpected receipt %s: %s", rs[t].code, rs[t].message);
     }
-    x->f.time_ms += 1000ull * rbelow(&r, 4);
+    x->f.time_ms += 1000ull * fx_rbelow(&r, 4);
   }
   x->f.time_ms += 3600 * 1000;
   assert_string_equal(open_acct(x, ACME, "sweeper", "EUR"), "ok");

@@ -325,3 +325,36 @@ char *fx_file_read(const char *path, size_t *len) {
 void fx_path(const fx_chain *f, const char *name, char *out, size_t n) {
   snprintf(out, n, "%s/%s", f->dir, name);
 }
+
+const char *fx_check(const hanse_keypair *kp, const char *kind, const char *payload) {
+  static hanse_reject rej;
+  hanse_buf raw;
+  hanse_buf_init(&raw);
+  fx_tx(&raw, kp, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
+  hanse_tx tx;
+  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
+  hanse_reject_clear(&rej);
+  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
+  hanse_buf_free(&raw);
+  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
+  return rc == HANSE_OK ? "ok" : rej.code;
+}
+
+void fx_audit(fx_chain *f) {
+  hanse_chain_close(f->chain);
+  f->chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit: %s: %s", rej.code, rej.message);
+}
+
+uint64_t fx_rnext(fx_rnd *r) {
+  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+unsigned fx_rbelow(fx_rnd *r, unsigned n) { return (unsigned)(fx_rnext(r) % n); }

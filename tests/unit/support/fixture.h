@@ -107,6 +107,22 @@ int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner);
 int fx_query(fx_chain *f, const char *module, const char *name,
              json_t *params, json_t **result, hanse_reject *rej);
 
+/* The context-free check of a transaction of kp with this payload
+ * (hanse_tx_check): "ok" or the rejection's code, which must come with
+ * HTTP status 400 and a message. Static storage until the next call. */
+const char *fx_check(const hanse_keypair *kp, const char *kind, const char *payload);
+/* Close the chain and audit it as `hanse verify` does (re-execution from
+ * genesis on a fresh database); a difference fails the test. */
+void fx_audit(fx_chain *f);
+
+/* A deterministic random sequence for seeded workloads (splitmix64). */
+typedef struct fx_rnd {
+  uint64_t s;
+} fx_rnd;
+uint64_t fx_rnext(fx_rnd *r);
+/* Uniform enough below n (n >= 1). */
+unsigned fx_rbelow(fx_rnd *r, unsigned n);
+
 /* Remove a directory tree (test data only). */
 void fx_rmrf(const char *path);
 
