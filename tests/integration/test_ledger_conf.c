@@ -34,22 +34,7 @@ static char keyfile[5][300], pub[5][65];
 static hanse_keypair kp[5];
 
 /* `hanse ARGS... --chain cbooks`: exit status and output (free). */
-static int run(char **out, const char *const *args) {
-  const char *argv[40];
-  int k = 0;
-  for (int i = 0; args[i] && k < 34; i++) argv[k++] = args[i];
-  argv[k++] = "--chain";
-  argv[k++] = CHAIN;
-  argv[k] = NULL;
-  return it_cli(&n, out, argv);
-}
-
-static json_t *first_json(const char *out) {
-  json_error_t err;
-  json_t *j = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &err) : NULL;
-  if (j == NULL) fprintf(stderr, "not JSON: %s\n", out ? out : "(none)");
-  return j;
-}
+static int run(char **out, const char *const *args) { return it_cli_chain(&n, CHAIN, out, args); }
 
 static void open_account(int who, const char *account) {
   const char *code = it_client_submit(&n, CHAIN, &kp[who], "ledger.open",
@@ -64,7 +49,7 @@ static json_t *audit(int who, const char *sub, const char *opt, const char *val,
                      char **text) {
   const char *args[] = {"ledger", sub, opt, val, "--key", keyfile[who], NULL};
   *rc = run(text, args);
-  json_t *j = first_json(*text);
+  json_t *j = it_first_json(*text);
   IT_CHECK(j != NULL);
   return j;
 }

@@ -240,8 +240,9 @@ int ledger_conf_balanced(const char *key, json_t *totals) {
     const char *dv = json_string_value(json_object_get(cs, conf_fields[i]));
     const char *cv = json_string_value(json_object_get(cs, conf_fields[i + 2]));
     if (dv == NULL || cv == NULL || strcmp(dv, cv) != 0) {
-      HANSE_ERROR("ledger: invariant broken at %s: %s %s.%s differs from %s", key, CONF_FIELD,
-                  conf_fields[i], i ? "posted" : "pending", conf_fields[i + 2]);
+      HANSE_ERROR("ledger: invariant broken at %s: " CONF_FIELD ".%s differs from " CONF_FIELD
+                  ".%s",
+                  key, conf_fields[i], conf_fields[i + 2]);
       return 0;
     }
   }

@@ -89,13 +89,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   cx *x = *state;
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_audit(&x->f);
   fx_chain_teardown(&x->f);
   free(x);
   return 0;
@@ -163,13 +157,17 @@ static void open_into(cx *x, const char *id, hanse_scalar *a, hanse_scalar *r, u
   json_decref(rec);
 }
 
+/* ledger.open of an asset account, with a rule when `rule` is not NULL. */
+static const char *open_acct(cx *x, int who, const char *id, const char *asset,
+                             const char *rule) {
+  return submit(x, who, "ledger.open",
+                "{\"account\":\"%s\",\"asset\":\"%s\",\"type\":\"asset\"%s%s%s}", id, asset,
+                rule ? ",\"rule\":\"" : "", rule ? rule : "", rule ? "\"" : "");
+}
+
 static void open_accounts(cx *x) {
-  assert_string_equal(submit(x, ALICE, "ledger.open",
-                             "{\"account\":\"acme:cash\",\"asset\":\"EUR\",\"type\":\"asset\"}"),
-                      "ok");
-  assert_string_equal(submit(x, BOB, "ledger.open",
-                             "{\"account\":\"bob:cash\",\"asset\":\"EUR\",\"type\":\"asset\"}"),
-                      "ok");
+  assert_string_equal(open_acct(x, ALICE, "acme:cash", "EUR", NULL), "ok");
+  assert_string_equal(open_acct(x, BOB, "bob:cash", "EUR", NULL), "ok");
 }
 
 static void test_transfers_and_invariant(void **state) {
@@ -267,22 +265,14 @@ static void test_transfers_and_invariant(void **state) {
 static void test_refusals(void **state) {
   cx *x = *state;
   /* an account with a rule in EUR, opened while EUR is clear */
-  assert_string_equal(submit(x, ALICE, "ledger.open",
-                             "{\"account\":\"acme:ruled\",\"asset\":\"EUR\",\"type\":\"asset\","
-                             "\"rule\":\"credits_must_not_exceed_debits\"}"),
+  assert_string_equal(open_acct(x, ALICE, "acme:ruled", "EUR", "credits_must_not_exceed_debits"),
                       "ok");
   conf_policy(x);
   open_accounts(x);
-  assert_string_equal(submit(x, ALICE, "ledger.open",
-                             "{\"account\":\"acme:usd\",\"asset\":\"USD\",\"type\":\"asset\"}"),
-                      "ok");
-  assert_string_equal(submit(x, BOB, "ledger.open",
-                             "{\"account\":\"bob:usd\",\"asset\":\"USD\",\"type\":\"asset\"}"),
-                      "ok");
+  assert_string_equal(open_acct(x, ALICE, "acme:usd", "USD", NULL), "ok");
+  assert_string_equal(open_acct(x, BOB, "bob:usd", "USD", NULL), "ok");
   /* no rule on a new EUR account */
-  assert_string_equal(submit(x, ALICE, "ledger.open",
-                             "{\"account\":\"acme:r2\",\"asset\":\"EUR\",\"type\":\"asset\","
-                             "\"rule\":\"debits_must_not_exceed_credits\"}"),
+  assert_string_equal(open_acct(x, ALICE, "acme:r2", "EUR", "debits_must_not_exceed_credits"),
                       "ledger.confidential_rule");
   /* clear in a confidential asset, and the reverse */
   assert_string_equal(

@@ -78,6 +78,10 @@ void fx_chain_teardown(fx_chain *f);
  * is a calloc'd fx_chain, set up without a vfs. */
 int fx_setup_chain(void **state);
 int fx_teardown_chain(void **state);
+/* Close the chain and audit its directory (hanse_chain_audit: re-execute
+ * every block from genesis on a fresh database); fails the test naming
+ * the audit's rejection. The chain stays closed. */
+void fx_chain_audit(fx_chain *f);
 /* Close and reopen the chain; returns hanse_chain_open's code (the chain
  * is NULL on failure). */
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej);
