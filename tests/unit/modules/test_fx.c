@@ -14,7 +14,11 @@
  * quote, a maker's account that is not the maker's, rounding to nothing
  * and past 2^63-1. Atomicity: the second leg fails (the maker's USD
  * account is limited and short) -- no balance moved, no payment record,
- * no quote use, no leg transfer. Every chain is audited at the end.
+ * no quote use, no leg transfer, no entry in anybody's books. Books: a
+ * payment is booked in all three parties' books (books query "tx"): the
+ * payer's payment in EUR, the payee's in USD, the maker's conversion as
+ * one balanced entry per currency; the same payment again books nothing;
+ * every book balances. Every chain is audited at the end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +155,38 @@ static void expect(fxt *x, int64_t bob_eur, int64_t mm_eur, int64_t mm_usd, int6
   assert_int_equal(fx_ledger_balance(&x->f, "carol:usd"), carol_usd);
 }
 
+/* The entries of the last payment (fx_submitted's transaction), `ref`:
+ * bob's payment in EUR, carol's in USD, each naming the other, and acme's
+ * conversion, one entry per currency, each balanced in its own. */
+static void expect_books(fxt *x, uint64_t paid, uint64_t received, const char *ref) {
+  json_t *es = fx_books_tx(&x->f, &fx_submitted()->id);
+  assert_int_equal(json_array_size(es), 4);
+  json_t *payer = fx_books_find(es, x->bob, "payment", "payer", NULL);
+  json_t *payee = fx_books_find(es, x->carol, "payment", "payee", NULL);
+  json_t *in = fx_books_find(es, "acme", "conversion", "payee", NULL);
+  json_t *out = fx_books_find(es, "acme", "conversion", "payer", NULL);
+  fx_books_expect(payer, "liabilities:payables", "assets:cash", "EUR", paid);
+  fx_books_expect(payee, "assets:cash", "assets:receivables", "USD", received);
+  fx_books_expect(in, "assets:cash", "equity:conversion", "EUR", paid);
+  fx_books_expect(out, "equity:conversion", "assets:cash", "USD", received);
+  const struct {
+    json_t *e;
+    const char *counterparty;
+  } cp[] = {{payer, x->carol}, {payee, x->bob}, {in, x->bob}, {out, x->carol}};
+  for (size_t i = 0; i < 4; i++) {
+    assert_string_equal(str(cp[i].e, "counterparty"), cp[i].counterparty);
+    assert_string_equal(str(cp[i].e, "ref"), ref);
+  }
+  json_decref(es);
+}
+
+/* The last transaction booked nothing. */
+static void expect_no_books(fxt *x) {
+  json_t *es = fx_books_tx(&x->f, &fx_submitted()->id);
+  assert_int_equal(json_array_size(es), 0);
+  json_decref(es);
+}
+
 /* ---- the happy path ------------------------------------------------------ */
 
 static void test_pay(void **state) {
@@ -177,6 +213,7 @@ static void test_pay(void **state) {
   assert_string_equal(str(u, "used"), "1000");
   assert_string_equal(str(u, "max"), "1000000");
   json_decref(u);
+  expect_books(x, 1000, 1085, "p1");
 
   /* the legs are fx's transfers: nobody else posts or books them */
   json_t *params = json_pack("{s:s}", "id", "fx:p1:out"), *t = NULL;
@@ -188,9 +225,10 @@ static void test_pay(void **state) {
   json_decref(t);
   json_decref(params);
 
-  /* the same payment again: accepted, nothing moves */
+  /* the same payment again: accepted, nothing moves, nothing is booked */
   assert_string_equal(pay_with(x, "p1", q, 1000), "ok");
   expect(x, 4000, 1000, 100000 - 1085, 1085);
+  expect_no_books(x);
   u = query(x, "quote_use", "quote", "q1", NULL);
   assert_string_equal(str(u, "used"), "1000");
   json_decref(u);
@@ -199,7 +237,23 @@ static void test_pay(void **state) {
   /* a second payment on the same quote adds to its use */
   assert_string_equal(pay_with(x, "p2", q, 10), "ok");
   expect(x, 3990, 1010, 100000 - 1085 - 10, 1095);
+  expect_books(x, 10, 10, "p2"); /* 10.85 -> 10 */
   free(q);
+  /* the books of all three balance and agree with the money: acme's
+   * conversion account holds what it took in EUR against what it gave in
+   * USD, and its cash moved as its two accounts did */
+  json_t *tb = fx_books_trial(&x->f, "acme");
+  assert_int_equal(fx_books_balance(tb, "equity:conversion", "EUR"), -1010);
+  assert_int_equal(fx_books_balance(tb, "equity:conversion", "USD"), 1095);
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "EUR"), fx_ledger_balance(&x->f, "mm:eur"));
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "USD"), -1095);
+  json_decref(tb);
+  tb = fx_books_trial(&x->f, x->bob);
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "EUR"), -1010);
+  json_decref(tb);
+  tb = fx_books_trial(&x->f, x->carol);
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "USD"), fx_ledger_balance(&x->f, "carol:usd"));
+  json_decref(tb);
 
   /* bob cannot take acme's USD with a plain ledger transfer */
   assert_string_equal(submit(x, BOB, "ledger.transfer",
@@ -349,6 +403,7 @@ static void test_atomic(void **state) {
                         "ledger/acct/carol:usd"};
   for (int i = 0; i < 4; i++) assert_true(fx_state(&x->f, keys[i], before[i], sizeof before[i]));
   assert_string_equal(pay(x, "big", &s, 100000), "ledger.exceeds_credits");
+  expect_no_books(x);
   for (int i = 0; i < 4; i++) {
     char now[512];
     assert_true(fx_state(&x->f, keys[i], now, sizeof now));
@@ -359,9 +414,17 @@ static void test_atomic(void **state) {
   assert_false(fx_state(&x->f, "fx/used/q1", v, sizeof v));
   assert_false(fx_state(&x->f, "ledger/xfer/fx:big:in", v, sizeof v));
   assert_false(fx_state(&x->f, "ledger/xfer/fx:big:out", v, sizeof v));
+  /* no entry, not even an entry number, in any of the three books */
+  const char *owners[] = {"acme", x->bob, x->carol};
+  for (int i = 0; i < 3; i++) {
+    char key[128];
+    snprintf(key, sizeof key, "books/seq/%s", owners[i]);
+    assert_false(fx_state(&x->f, key, v, sizeof v));
+  }
   /* within what acme holds it goes through, under the same id */
   assert_string_equal(pay(x, "big", &s, 92000), "ok"); /* 99820 USD */
   expect(x, 205000 - 92000, 92000, 100000 - 99820, 99820);
+  expect_books(x, 92000, 99820, "big");
 }
 
 int main(void) {

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/hex.h"
 #include "chain/exec.h"
+#include "modules/ledger/ledger.h"
 
 void fx_key(hanse_keypair *kp, uint8_t tag) {
   uint8_t seed[HANSE_SEED_BYTES];
@@ -367,14 +369,118 @@ int64_t fx_ledger_balance(fx_chain *f, const char *account) {
   return bal;
 }
 
+static hanse_receipt submitted;
+
 const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
                       const char *fmt, ...) {
-  static hanse_receipt r;
   va_list ap;
   va_start(ap, fmt);
-  fx_propose_vtx(f, kp, kind, ++*seq, &r, fmt, ap);
+  fx_propose_vtx(f, kp, kind, ++*seq, &submitted, fmt, ap);
   va_end(ap);
-  return r.code;
+  return submitted.code;
+}
+
+const hanse_receipt *fx_submitted(void) { return &submitted; }
+
+/* ---- the books ---- */
+
+static const char *books_str(json_t *o, const char *field) {
+  return json_string_value(json_object_get(o, field));
+}
+
+static uint64_t books_u64(json_t *o, const char *field) {
+  uint64_t v;
+  if (!ledger_u64_parse(books_str(o, field), &v)) fail_msg("no decimal field %s", field);
+  return v;
+}
+
+json_t *fx_books_tx(fx_chain *f, const hanse_hash *tx) {
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(hex, tx->b, HANSE_HASH_BYTES);
+  json_t *params = json_pack("{s:s}", "tx", hex), *r = NULL;
+  hanse_reject rej;
+  if (fx_query(f, "books", "tx", params, &r, &rej) != HANSE_OK)
+    fail_msg("books tx %s: %s: %s", hex, rej.code, rej.message);
+  json_decref(params);
+  assert_string_equal(books_str(r, "tx"), hex);
+  json_t *entries = json_incref(json_object_get(r, "entries"));
+  json_decref(r);
+  assert_true(json_is_array(entries));
+  for (size_t i = 0; i < json_array_size(entries); i++)
+    assert_string_equal(books_str(json_array_get(entries, i), "tx"), hex);
+  return entries;
+}
+
+json_t *fx_books_find(json_t *entries, const char *owner, const char *type, const char *role,
+                      const char *asset) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(entries, i, e) {
+    const char *r = books_str(e, "role");
+    const char *a = books_str(json_array_get(json_object_get(e, "lines"), 0), "asset");
+    if (strcmp(books_str(e, "owner"), owner) == 0 && strcmp(books_str(e, "type"), type) == 0 &&
+        (role == NULL || (r && strcmp(r, role) == 0)) &&
+        (asset == NULL || (a && strcmp(a, asset) == 0)))
+      return e;
+  }
+  return NULL;
+}
+
+void fx_books_expect(json_t *entry, const char *debit, const char *credit, const char *asset,
+                     uint64_t amount) {
+  if (entry == NULL) fail_msg("no entry for %s/%s in %s", debit, credit, asset);
+  json_t *lines = json_object_get(entry, "lines");
+  assert_int_equal(json_array_size(lines), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *l = json_array_get(lines, i);
+    const char *side = i == 0 ? "debit" : "credit";
+    assert_string_equal(books_str(l, "account"), i == 0 ? debit : credit);
+    assert_string_equal(books_str(l, "asset"), asset);
+    assert_int_equal(books_u64(l, side), amount);
+    assert_null(json_object_get(l, i == 0 ? "credit" : "debit"));
+  }
+}
+
+json_t *fx_books_trial(fx_chain *f, const char *owner) {
+  json_t *params = json_pack("{s:s}", "owner", owner), *tb = NULL;
+  hanse_reject rej;
+  if (fx_query(f, "books", "trial_balance", params, &tb, &rej) != HANSE_OK)
+    fail_msg("trial balance of %s: %s: %s", owner, rej.code, rej.message);
+  json_decref(params);
+  if (!json_is_true(json_object_get(tb, "balanced"))) fail_msg("the books of %s do not balance", owner);
+  json_t *sums = json_object(); /* asset -> [debits, credits] of the rows */
+  size_t i;
+  json_t *row, *tot;
+  json_array_foreach(json_object_get(tb, "accounts"), i, row) {
+    json_t *s = json_object_get(sums, books_str(row, "asset"));
+    uint64_t d = books_u64(row, "debit"), c = books_u64(row, "credit");
+    if (s) {
+      d += (uint64_t)json_integer_value(json_array_get(s, 0));
+      c += (uint64_t)json_integer_value(json_array_get(s, 1));
+    }
+    json_object_set_new(sums, books_str(row, "asset"), json_pack("[I, I]", (json_int_t)d, (json_int_t)c));
+  }
+  json_array_foreach(json_object_get(tb, "totals"), i, tot) {
+    json_t *s = json_object_get(sums, books_str(tot, "asset"));
+    assert_non_null(s);
+    assert_int_equal(books_u64(tot, "debit"), json_integer_value(json_array_get(s, 0)));
+    assert_int_equal(books_u64(tot, "credit"), json_integer_value(json_array_get(s, 1)));
+    if (books_u64(tot, "debit") != books_u64(tot, "credit"))
+      fail_msg("the books of %s do not balance in %s", owner, books_str(tot, "asset"));
+  }
+  assert_int_equal(json_array_size(json_object_get(tb, "totals")), json_object_size(sums));
+  json_decref(sums);
+  return tb;
+}
+
+int64_t fx_books_balance(json_t *tb, const char *account, const char *asset) {
+  size_t i;
+  json_t *row;
+  json_array_foreach(json_object_get(tb, "accounts"), i, row) {
+    if (strcmp(books_str(row, "account"), account) == 0 && strcmp(books_str(row, "asset"), asset) == 0)
+      return (int64_t)books_u64(row, "debit") - (int64_t)books_u64(row, "credit");
+  }
+  return 0;
 }
 uint64_t fx_rnext(fx_rnd *r) {
   uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);

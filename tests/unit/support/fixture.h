@@ -126,6 +126,31 @@ const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const
  * (the ledger module's "account" query); a missing account fails. */
 int64_t fx_ledger_balance(fx_chain *f, const char *account);
 
+/* ---- the books (modules/books), as the modules' tests see them ---- */
+
+/* The receipt of the last fx_submit (static storage, overwritten by the
+ * next): its id is the transaction whose entries fx_books_tx reads. */
+const hanse_receipt *fx_submitted(void);
+/* Every entry of chain transaction `tx`, any owner, in (owner, seq) order:
+ * the books query "tx"'s "entries" (a new reference). */
+json_t *fx_books_tx(fx_chain *f, const hanse_hash *tx);
+/* The first entry of `entries` that belongs to `owner`, has `type`, and
+ * when not NULL `role` and lines in `asset`; borrowed, NULL when none. */
+json_t *fx_books_find(json_t *entries, const char *owner, const char *type, const char *role,
+                      const char *asset);
+/* An automatic entry (books_post): exactly two lines, a debit of `debit`
+ * and a credit of `credit`, both `amount` of `asset`. Anything else, or
+ * no entry (NULL), fails the test. */
+void fx_books_expect(json_t *entry, const char *debit, const char *credit, const char *asset,
+                     uint64_t amount);
+/* owner's trial balance over all time (a new reference). Fails the test
+ * unless it says it is balanced and its totals are, per asset, the sums
+ * of its account rows with debits equal to credits -- recomputed here. */
+json_t *fx_books_trial(fx_chain *f, const char *owner);
+/* The balance (debits - credits) of `account` in `asset` in trial
+ * balance tb; 0 when it has no such row. */
+int64_t fx_books_balance(json_t *tb, const char *account, const char *asset);
+
 /* A deterministic random sequence for seeded workloads (splitmix64). */
 typedef struct fx_rnd {
   uint64_t s;
