@@ -15,8 +15,13 @@
  * get the ledger's rule). Nobody moves the issuance or discount account
  * with ledger.transfer (ledger.controlled); the discount account pays out
  * no more than was paid in. After each test debits equal credits per
- * asset and the holders' balances sum to what is outstanding. Every
- * chain is audited at the end (hanse verify's re-execution).
+ * asset and the holders' balances sum to what is outstanding. Books: an
+ * issue and a redeem of a currency token are booked in the issuer's and
+ * the holder's books, a payment between holders in the token's
+ * commodity; a loyalty token's award and return only in the issuer's
+ * books (BOOKS_LOYALTY); a repeated or refused move books nothing; every
+ * book balances and agrees with the ledger. Every chain is audited at
+ * the end (hanse verify's re-execution).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +150,29 @@ static void invariant(tk *x, const char *symbol, const char *const *held) {
   json_t *b = backing(x, symbol);
   assert_int_equal(sum, (int64_t)u64_of(b, "outstanding"));
   json_decref(b);
+}
+
+/* The entries of the last transaction (books query "tx"): n of them. */
+static json_t *booked(tk *x, size_t n) {
+  json_t *es = fx_books_tx(&x->f, &x->last.id);
+  assert_int_equal(json_array_size(es), n);
+  return es;
+}
+
+/* The last transaction booked `type` in the token's commodity between
+ * payer and payee, each naming the other: payer's entry debit pd, credit
+ * pc; payee's debit ed, credit ec. */
+static void expect_pair(tk *x, const char *type, const char *payer, const char *payee,
+                        const char *symbol, uint64_t amount, const char *pd, const char *pc,
+                        const char *ed, const char *ec) {
+  json_t *es = booked(x, 2);
+  json_t *p = fx_books_find(es, payer, type, "payer", symbol);
+  json_t *e = fx_books_find(es, payee, type, "payee", symbol);
+  fx_books_expect(p, pd, pc, symbol, amount);
+  fx_books_expect(e, ed, ec, symbol, amount);
+  assert_string_equal(json_string_value(json_object_get(p, "counterparty")), payee);
+  assert_string_equal(json_string_value(json_object_get(e, "counterparty")), payer);
+  json_decref(es);
 }
 
 static const char *open_acct(tk *x, int who, const char *id, const char *asset) {
@@ -335,6 +363,12 @@ static void test_currency(void **state) {
   assert_string_equal(reserve(x, BOB, 1000, NULL), "token.not_issuer");
   assert_string_equal(reserve(x, ALICE, 1000, "2024-06-30"), "ok");
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 600, "i1"), "ok");
+  /* the bank (payer) and the holder book the issue */
+  char bob[HANSE_HASH_HEX_BYTES], carol[HANSE_HASH_HEX_BYTES];
+  fx_hex(bob, &x->f.bob.pub);
+  fx_hex(carol, &x->f.carol.pub);
+  expect_pair(x, "issue", "acme", bob, "EURB", 600, "assets:reserves", "liabilities:tokens-issued",
+              "assets:cash", "assets:bank-deposits");
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 401, "i2"), "token.unbacked");
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 400, "i2"), "ok");
   assert_int_equal(balance(x, "bob:eurb"), 1000);
@@ -346,6 +380,7 @@ static void test_currency(void **state) {
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 400, "i2"), "ok");
   assert_true(fx_state(&x->f, "ledger/acct/token:EURB:issued", after, sizeof after));
   assert_string_equal(before, after);
+  json_decref(booked(x, 0)); /* and books nothing again */
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 300, "i2"),
                       "token.id_conflict");
 
@@ -360,6 +395,8 @@ static void test_currency(void **state) {
 
   /* paid in the token: a plain ledger transfer between holders */
   assert_string_equal(ledger_xfer(x, BOB, "pay-1", "bob:eurb", "carol:eurb", 250), "ok");
+  expect_pair(x, "payment", bob, carol, "EURB", 250, "liabilities:payables", "assets:cash",
+              "assets:cash", "assets:receivables");
   assert_string_equal(ledger_xfer(x, BOB, "pay-2", "bob:eurb", "carol:eurb", 751),
                       "ledger.exceeds_credits");
   json_t *t = query(x, "ledger", "transfer", json_pack("{s:s}", "id", "pay-1"), NULL);
@@ -373,10 +410,26 @@ static void test_currency(void **state) {
                       "token.not_owner");
   assert_string_equal(move(x, CAROL, "token.redeem", "EURB", "carol:eurb", 251, "r1"),
                       "token.exceeds_credits");
+  json_decref(booked(x, 0));
   assert_string_equal(move(x, CAROL, "token.redeem", "EURB", "carol:eurb", 250, "r1"), "ok");
+  /* the holder (payer) hands the tokens back, the bank pays out */
+  expect_pair(x, "redeem", carol, "acme", "EURB", 250, "assets:bank-deposits", "assets:cash",
+              "liabilities:tokens-issued", "assets:reserves");
   assert_int_equal(balance(x, "carol:eurb"), 0);
   expect_backing(x, 1000, 250, 1000, 1);
   invariant(x, "EURB", eurb_held);
+  /* every book balances; the bank's books owe what is outstanding and
+   * each holder's cash in EURB is its account's balance */
+  json_t *tb = fx_books_trial(&x->f, "acme");
+  assert_int_equal(fx_books_balance(tb, "liabilities:tokens-issued", "EURB"), -750);
+  assert_int_equal(fx_books_balance(tb, "assets:reserves", "EURB"), 750);
+  json_decref(tb);
+  tb = fx_books_trial(&x->f, bob);
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "EURB"), balance(x, "bob:eurb"));
+  json_decref(tb);
+  tb = fx_books_trial(&x->f, carol);
+  assert_int_equal(fx_books_balance(tb, "assets:cash", "EURB"), balance(x, "carol:eurb"));
+  json_decref(tb);
 
   /* the bank pays out and attests the lower reserve; then one too low */
   assert_string_equal(reserve(x, ALICE, 750, "2024-07-01"), "ok");
@@ -478,10 +531,25 @@ static void test_loyalty(void **state) {
   assert_string_equal(open_acct(x, CAROL, "carol:pnts", "PNTS"), "ok");
   /* awarded without a reserve, by the platform only */
   assert_string_equal(move(x, ALICE, "token.issue", "PNTS", "bob:pnts", 120, "order-1"), "ok");
+  /* booked in the platform's books only: an expense and a liability */
+  char bob[HANSE_HASH_HEX_BYTES], carol[HANSE_HASH_HEX_BYTES];
+  fx_hex(bob, &x->f.bob.pub);
+  fx_hex(carol, &x->f.carol.pub);
+  json_t *es = booked(x, 1);
+  json_t *e = fx_books_find(es, "acme", "loyalty", "payer", "PNTS");
+  fx_books_expect(e, "expenses:loyalty", "liabilities:loyalty-tokens", "PNTS", 120);
+  assert_string_equal(json_string_value(json_object_get(e, "counterparty")), bob);
+  assert_string_equal(json_string_value(json_object_get(e, "ref")), "order-1");
+  json_decref(es);
   assert_string_equal(move(x, BOB, "token.issue", "PNTS", "bob:pnts", 120, "order-1"),
                       "token.not_issuer");
   assert_string_equal(ledger_xfer(x, BOB, "gift", "bob:pnts", "carol:pnts", 20), "ok");
   assert_string_equal(move(x, CAROL, "token.redeem", "PNTS", "carol:pnts", 20, "back"), "ok");
+  es = booked(x, 1); /* handed back: the platform's liability released */
+  e = fx_books_find(es, "acme", "loyalty", "payee", "PNTS");
+  fx_books_expect(e, "liabilities:loyalty-tokens", "expenses:loyalty", "PNTS", 20);
+  assert_string_equal(json_string_value(json_object_get(e, "counterparty")), carol);
+  json_decref(es);
   json_t *b = backing(x, "PNTS");
   assert_int_equal(u64_of(b, "issued"), 120);
   assert_int_equal(u64_of(b, "redeemed"), 20);
@@ -490,6 +558,11 @@ static void test_loyalty(void **state) {
   json_decref(b);
   static const char *const held[] = {"bob:pnts", "carol:pnts", NULL};
   invariant(x, "PNTS", held);
+  /* the platform's books owe the points outstanding */
+  json_t *tb = fx_books_trial(&x->f, "acme");
+  assert_int_equal(fx_books_balance(tb, "liabilities:loyalty-tokens", "PNTS"), -100);
+  assert_int_equal(fx_books_balance(tb, "expenses:loyalty", "PNTS"), 100);
+  json_decref(tb);
 }
 
 int main(void) {
