@@ -18,8 +18,13 @@
  * account and both house accounts are back at zero, and every customer
  * holds what the payments say. Settling a cycle twice is refused, and
  * only the operator settles. A debtor short of settlement funds refuses
- * the whole settlement and nothing moves. Every chain is audited at the
- * end.
+ * the whole settlement and nothing moves. Books: a payment books a
+ * clearing entry in both banks' books, a settlement one entry per bank
+ * with a net position (debtor or creditor, the operator named); after
+ * each settlement every bank's books balance, its assets:clearing is
+ * zero, its assets:settlement and liabilities:deposits agree with its
+ * ledger accounts; refused and repeated actions book nothing. Every
+ * chain is audited at the end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,6 +198,26 @@ static uint64_t rnd(uint64_t *s) {
   return *s;
 }
 
+/* The entries of the last submit's transaction (books query "tx"): n. */
+static json_t *booked(ct *x, size_t n) {
+  json_t *es = fx_books_tx(&x->f, &fx_submitted()->id);
+  assert_int_equal(json_array_size(es), n);
+  return es;
+}
+
+/* Bank n's books (1-based) balance; their assets:clearing is zero, as
+ * after every settlement; *settlement and *deposits receive the balances
+ * of assets:settlement and liabilities:deposits. */
+static void books_squared(ct *x, int n, int64_t *settlement, int64_t *deposits) {
+  char id[8];
+  snprintf(id, sizeof id, "b%d", n);
+  json_t *tb = fx_books_trial(&x->f, id);
+  assert_int_equal(fx_books_balance(tb, "assets:clearing", "USD"), 0);
+  *settlement = fx_books_balance(tb, "assets:settlement", "USD");
+  *deposits = fx_books_balance(tb, "liabilities:deposits", "USD");
+  json_decref(tb);
+}
+
 /* The report's row of bank b (1-based id). */
 static json_t *row_of(json_t *report, int b) {
   char id[8];
@@ -276,18 +301,41 @@ static void test_netting(void **state) {
                         "clearing.not_operator");
     assert_string_equal(
         submit(x, OPERATOR, "clearing.settle", "{\"asset\":\"USD\",\"cycle\":%zu}", cycle), "ok");
-    /* the settlement legs moved exactly each bank's net position */
+    /* the settlement legs moved exactly each bank's net position, and
+     * each bank booked it: a debtor pays (Dr assets:clearing, Cr
+     * assets:settlement), a creditor is paid, the operator named */
+    json_t *es = fx_books_tx(&x->f, &fx_submitted()->id);
+    size_t moved = 0;
     for (int b = 0; b < BANKS; b++) {
       int64_t net = 0;
       for (int j = 0; j < BANKS; j++) net += (int64_t)sums[j][b] - (int64_t)sums[b][j];
       assert_int_equal(bal(x, b + 1, "stl") - stl_before[b], net);
       assert_int_equal(bal(x, b + 1, "clr"), 0);
+      char bank[8];
+      snprintf(bank, sizeof bank, "b%d", b + 1);
+      json_t *e = fx_books_find(es, bank, "settlement", net < 0 ? "payer" : "payee", "USD");
+      if (net == 0) {
+        assert_null(fx_books_find(es, bank, "settlement", NULL, NULL));
+      } else {
+        moved++;
+        if (net < 0) fx_books_expect(e, "assets:clearing", "assets:settlement", "USD", (uint64_t)-net);
+        else fx_books_expect(e, "assets:settlement", "assets:clearing", "USD", (uint64_t)net);
+        assert_string_equal(json_string_value(json_object_get(e, "counterparty")), "acme");
+      }
+      /* the books: clearing squared, settlement and deposits as the ledger */
+      int64_t settlement, deposits, held = 0;
+      books_squared(x, b + 1, &settlement, &deposits);
+      assert_int_equal(settlement, bal(x, b + 1, "stl") - SETTLEMENT_FUNDS);
+      for (int c = 0; c < CUSTOMERS; c++) held += cust[b][c] - CUSTOMER_FUNDS;
+      assert_int_equal(deposits, -held);
       for (int c = 0; c < CUSTOMERS; c++) {
         char id[16];
         snprintf(id, sizeof id, "b%d:c%d", b + 1, c);
         assert_int_equal(fx_ledger_balance(&x->f, id), cust[b][c]);
       }
     }
+    assert_int_equal(json_array_size(es), moved);
+    json_decref(es);
     assert_int_equal(fx_ledger_balance(&x->f, "house:clr"), 0);
     assert_int_equal(fx_ledger_balance(&x->f, "house:stl"), 0);
     /* the kept report, and the next cycle open and empty */
@@ -342,11 +390,24 @@ static void test_pay_rules(void **state) {
                              ":\"y2\"}"),
                       "clearing.joined");
 
+  json_decref(booked(x, 0)); /* refused: nothing booked */
+
   /* the same payment twice moves money once; another under its id is refused */
   assert_string_equal(submit(x, 0, "clearing.pay", "%s", pay_payload(p, sizeof p, "x", 0, 0, 1, 0, 500)),
                       "ok");
+  /* both banks book it: b1 owes its customer less and the clearing more */
+  json_t *es = booked(x, 2);
+  json_t *e = fx_books_find(es, "b1", "clearing", "payer", "USD");
+  fx_books_expect(e, "liabilities:deposits", "assets:clearing", "USD", 500);
+  assert_string_equal(json_string_value(json_object_get(e, "counterparty")), "b2");
+  assert_string_equal(json_string_value(json_object_get(e, "ref")), "x");
+  e = fx_books_find(es, "b2", "clearing", "payee", "USD");
+  fx_books_expect(e, "assets:clearing", "liabilities:deposits", "USD", 500);
+  assert_string_equal(json_string_value(json_object_get(e, "counterparty")), "b1");
+  json_decref(es);
   assert_string_equal(submit(x, 0, "clearing.pay", "%s", pay_payload(p, sizeof p, "x", 0, 0, 1, 0, 500)),
                       "ok");
+  json_decref(booked(x, 0));
   assert_int_equal(bal(x, 1, "c0"), CUSTOMER_FUNDS - 500);
   assert_int_equal(bal(x, 2, "c0"), CUSTOMER_FUNDS + 500);
   assert_string_equal(submit(x, 0, "clearing.pay", "%s", pay_payload(p, sizeof p, "x", 0, 0, 1, 0, 501)),
@@ -387,6 +448,7 @@ static void test_settle_short(void **state) {
   for (int i = 0; i < 6; i++) assert_true(fx_state(&x->f, keys[i], before[i], sizeof before[i]));
   assert_string_equal(submit(x, OPERATOR, "clearing.settle", "{\"asset\":\"USD\",\"cycle\":1}"),
                       "ledger.exceeds_credits");
+  json_decref(booked(x, 0));
   for (int i = 0; i < 6; i++) {
     char now[512];
     assert_true(fx_state(&x->f, keys[i], now, sizeof now));
@@ -406,7 +468,16 @@ static void test_settle_short(void **state) {
   assert_int_equal(bal(x, 1, "stl"), 0);
   assert_int_equal(bal(x, 2, "stl"), SETTLEMENT_FUNDS + 2 * SETTLEMENT_FUNDS + 7);
   assert_int_equal(bal(x, 3, "stl"), SETTLEMENT_FUNDS - 7);
-  for (int b = 1; b <= 3; b++) assert_int_equal(bal(x, b, "clr"), 0);
+  json_decref(booked(x, 3));
+  /* the top-up moved money inside b1 and booked nothing: the books show
+   * the net positions settled */
+  const int64_t settled[] = {-2 * SETTLEMENT_FUNDS, 2 * SETTLEMENT_FUNDS + 7, -7};
+  for (int b = 1; b <= 3; b++) {
+    int64_t settlement, deposits;
+    assert_int_equal(bal(x, b, "clr"), 0);
+    books_squared(x, b, &settlement, &deposits);
+    assert_int_equal(settlement, settled[b - 1]);
+  }
 }
 
 /* Without an operator in the genesis nobody clears. */
