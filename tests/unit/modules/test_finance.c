@@ -415,43 +415,52 @@ static void run_workload(fin *x, wl *s) {
 
 /* ---- the checks --------------------------------------------------------------- */
 
+/* Every item of a paged list query of `owner` ("entries" of books
+ * journal, "accounts" of ledger accounts), page after page: a new array. */
+static json_t *all_pages(fin *x, const char *module, const char *name, const char *field,
+                         const char *owner) {
+  json_t *all = json_array(), *next = NULL;
+  for (;;) {
+    json_t *p = json_pack("{s:s, s:s}", "owner", owner, "limit", "100");
+    if (next) json_object_set_new(p, "after", next);
+    json_t *r = mquery(x, module, name, p);
+    json_array_extend(all, json_object_get(r, field));
+    next = json_incref(json_object_get(r, "next"));
+    json_decref(r);
+    if (next == NULL) return all;
+  }
+}
+
 /* (a) The trial balance, and every entry of the journal balanced on its
  * own, numbered 1..n. Appends who's entries to `all`. */
 static void check_books(fin *x, int who, json_t *all) {
   json_decref(fx_books_trial(&x->f, x->owner[who]));
-  json_t *next = NULL;
+  json_t *journal = all_pages(x, "books", "journal", "entries", x->owner[who]);
   json_int_t seq = 0;
-  for (;;) {
-    json_t *p = json_pack("{s:s, s:s}", "owner", x->owner[who], "limit", "200");
-    if (next) json_object_set_new(p, "after", next);
-    json_t *r = mquery(x, "books", "journal", p);
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r, "entries"), i, e) {
-      assert_int_equal(json_integer_value(json_object_get(e, "seq")), ++seq);
-      json_t *sums = json_object(); /* asset -> debits - credits */
-      size_t l;
-      json_t *line;
-      json_array_foreach(json_object_get(e, "lines"), l, line) {
-        const char *a = str(line, "asset");
-        json_int_t have = json_integer_value(json_object_get(sums, a));
-        json_int_t d = (json_int_t)u64_or_0(line, "debit"), c = (json_int_t)u64_or_0(line, "credit");
-        json_object_set_new(sums, a, json_integer(have + d - c));
-      }
-      const char *a;
-      json_t *sum;
-      json_object_foreach(sums, a, sum) {
-        if (json_integer_value(sum) != 0)
-          fail_msg("entry %s/%" JSON_INTEGER_FORMAT " does not balance in %s", x->owner[who], seq, a);
-      }
-      json_decref(sums);
-      json_array_append(all, e);
+  size_t i;
+  json_t *e;
+  json_array_foreach(journal, i, e) {
+    assert_int_equal(json_integer_value(json_object_get(e, "seq")), ++seq);
+    json_t *sums = json_object(); /* asset -> debits - credits */
+    size_t l;
+    json_t *line;
+    json_array_foreach(json_object_get(e, "lines"), l, line) {
+      const char *a = str(line, "asset");
+      json_int_t have = json_integer_value(json_object_get(sums, a));
+      json_int_t d = (json_int_t)u64_or_0(line, "debit"), c = (json_int_t)u64_or_0(line, "credit");
+      json_object_set_new(sums, a, json_integer(have + d - c));
     }
-    next = json_incref(json_object_get(r, "next"));
-    json_decref(r);
-    if (next == NULL) break;
+    const char *a;
+    json_t *sum;
+    json_object_foreach(sums, a, sum) {
+      if (json_integer_value(sum) != 0)
+        fail_msg("entry %s/%" JSON_INTEGER_FORMAT " does not balance in %s", x->owner[who], seq, a);
+    }
+    json_decref(sums);
   }
   assert_int_equal(seq, entries_of(x, who));
+  json_array_extend(all, journal);
+  json_decref(journal);
 }
 
 /* (b) Per asset: the totals balance, and are the sums over the accounts. */
@@ -462,24 +471,17 @@ static void check_ledger(fin *x) {
   memset(sum, 0, sizeof sum);
   size_t accounts = 0;
   for (int w = 0; w < WHO_N; w++) {
-    json_t *next = NULL;
-    for (;;) {
-      json_t *p = json_pack("{s:s, s:s}", "owner", x->owner[w], "limit", "100");
-      if (next) json_object_set_new(p, "after", next);
-      json_t *r = mquery(x, "ledger", "accounts", p);
-      size_t i;
-      json_t *a;
-      json_array_foreach(json_object_get(r, "accounts"), i, a) {
-        size_t k = 0;
-        while (k < ASSETS_N && strcmp(assets[k], str(a, "asset")) != 0) k++;
-        if (k == ASSETS_N) fail_msg("account %s in %s", str(a, "id"), str(a, "asset"));
-        for (int f = 0; f < 4; f++) sum[k][f] += u64_or_0(a, fields[f]);
-        accounts++;
-      }
-      next = json_incref(json_object_get(r, "next"));
-      json_decref(r);
-      if (next == NULL) break;
+    json_t *list = all_pages(x, "ledger", "accounts", "accounts", x->owner[w]);
+    size_t i;
+    json_t *a;
+    json_array_foreach(list, i, a) {
+      size_t k = 0;
+      while (k < ASSETS_N && strcmp(assets[k], str(a, "asset")) != 0) k++;
+      if (k == ASSETS_N) fail_msg("account %s in %s", str(a, "id"), str(a, "asset"));
+      for (int f = 0; f < 4; f++) sum[k][f] += u64_or_0(a, fields[f]);
+      accounts++;
     }
+    json_decref(list);
   }
   for (size_t k = 0; k < ASSETS_N; k++) {
     json_t *t = mquery(x, "ledger", "totals", json_pack("{s:s}", "asset", assets[k]));
