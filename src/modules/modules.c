@@ -11,6 +11,7 @@ extern const hanse_module hanse_module_seal;
 extern const hanse_module hanse_module_xchain;
 extern const hanse_module hanse_module_trace;
 extern const hanse_module hanse_module_ledger;
+extern const hanse_module hanse_module_books;
 extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
@@ -24,5 +25,6 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_xchain);
   hanse_registry_add(&hanse_module_trace);
   hanse_registry_add(&hanse_module_ledger);
+  hanse_registry_add(&hanse_module_books);
   hanse_registry_set_identity(&hanse_member_identity);
 }

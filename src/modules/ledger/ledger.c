@@ -81,9 +81,7 @@ static int word_in(const char *s, const char *const *list) {
   return 0;
 }
 
-/* An asset code's syntax: the asset module's symbols (a currency's three
- * capitals among them). */
-static int asset_code_valid(const char *s) {
+int ledger_asset_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
   if (n < 1 || n > HANSE_ASSET_NAME_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -187,7 +185,7 @@ static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse
     if (!ledger_id_valid(json_string_value(json_object_get(p, "account"))))
       return hanse_reject_code(rej, "ledger.bad_account", 400,
                                "\"account\" must be 1-%d of [A-Za-z0-9._:-]", LEDGER_ID_MAX);
-    if (!asset_code_valid(json_string_value(json_object_get(p, "asset"))))
+    if (!ledger_asset_valid(json_string_value(json_object_get(p, "asset"))))
       return hanse_reject_code(rej, "ledger.bad_asset", 400,
                                "\"asset\" must be an asset symbol or a currency code");
     if (!word_in(json_string_value(json_object_get(p, "type")), ledger_types))
@@ -278,10 +276,6 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
  * away): a partly failed batch's results are only recorded in apply. */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                       int commit, hanse_reject *rej) {
-  if (b->owner_status != NULL && strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) != 0 &&
-      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
-    return hanse_reject_code(rej, "ledger.key_inactive", 403,
-                             "the signing key is %s: it acts for no enterprise", b->owner_status);
   if (strcmp(action, "open") == 0)
     return ledger_account_open(b, json_string_value(json_object_get(p, "account")), b->owner,
                                json_string_value(json_object_get(p, "asset")),
@@ -330,29 +324,11 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
 
 static int ledger_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                          hanse_reject *rej) {
-  ledger_book b;
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 0, rej);
-  ledger_book_close(&b);
-  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
-  return rc;
+  return ledger_book_verify(ex, tx, action, p, "ledger", ledger_run, rej);
 }
 
 static int ledger_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  ledger_book b;
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 1, &rej);
-  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
-    /* verify accepted this transaction on the same state */
-    HANSE_ERROR("ledger: %s rejected in apply at height %llu: %s", tx->kind,
-                (unsigned long long)ex->height, rej.message);
-    rc = HANSE_ERR(INTERNAL);
-  }
-  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
-  ledger_book_close(&b);
-  return rc;
+  return ledger_book_apply(ex, tx, action, p, "ledger", ledger_run);
 }
 
 const hanse_module hanse_module_ledger = {

@@ -100,8 +100,7 @@ static int param_id(json_t *params, const char *name, const char **out, hanse_re
                            name, LEDGER_ID_MAX);
 }
 
-/* An owner: an organisation id or a key's hex -- one path segment. */
-static int owner_valid(const char *s) {
+int ledger_owner_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
   if (n < 1 || n > LEDGER_OWNER_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -157,7 +156,7 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
   int accounts = strcmp(name, "accounts") == 0;
   if (accounts) {
     id = json_string_value(json_object_get(params, "owner"));
-    if (!owner_valid(id))
+    if (!ledger_owner_valid(id))
       return hanse_reject_code(rej, "ledger.bad_owner", 400,
                                "\"owner\" must be an organisation id or a key's lowercase hex");
     snprintf(key, sizeof key, "ledger/own/%s/", id);
