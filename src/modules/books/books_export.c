@@ -102,7 +102,7 @@ static int directives(json_t *entries, json_t *accounts, json_t *decimals, hanse
   }
   if (assets.n) put(out, "\n");
   for (i = 0; rc == HANSE_OK && i < names.n; i++) {
-    char type = books_account_type(names.rows[i].account);
+    char type = books_account_letter(names.rows[i].account);
     char tag[16] = "";
     if (type) snprintf(tag, sizeof tag, "  ; type: %c", type);
     put(out, "account ");

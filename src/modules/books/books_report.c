@@ -26,33 +26,21 @@
 
 #include "modules/books/books_report.h"
 
-#define BOOKS_REPORT_KEY_MAX 512
-
-_Static_assert(BOOKS_REPORT_KEY_MAX > sizeof "books/acct//" + LEDGER_OWNER_MAX + BOOKS_ACCOUNT_MAX,
-               "a chart key fits its buffer");
-_Static_assert(BOOKS_REPORT_KEY_MAX > sizeof "books/cp///" + 2 * LEDGER_OWNER_MAX + 20,
-               "a counterparty index key fits its buffer");
-
-/* An owner parameter: an organisation id or a key's hex (one key
- * segment: ledger_id_valid has no '/'). */
-static int param_owner(json_t *params, const char *name, const char **out, hanse_reject *rej) {
+/* "a" and "b" of reconcile: owners (books_owner_param reads "owner"). */
+static int param_party(json_t *params, const char *name, const char **out, hanse_reject *rej) {
   *out = json_string_value(json_object_get(params, name));
-  if (*out && ledger_id_valid(*out) && strlen(*out) <= LEDGER_OWNER_MAX) return HANSE_OK;
+  if (ledger_owner_valid(*out)) return HANSE_OK;
   return hanse_reject_code(rej, "books.bad_owner", 400,
-                           "\"%s\" must be an organisation id or a key's hex", name);
+                           "\"%s\" must be an organisation id or a key's lowercase hex", name);
 }
 
-/* An account name's syntax (books.h): segments of [a-z0-9-] joined by ':'. */
+/* The "account" of the general ledger: an account name (books.h). */
 static int param_account(json_t *params, const char **out, hanse_reject *rej) {
-  const char *s = *out = json_string_value(json_object_get(params, "account"));
-  size_t n = s ? strlen(s) : 0;
-  int ok = n >= 1 && n <= BOOKS_ACCOUNT_MAX && s[0] != ':' && s[n - 1] != ':' && !strstr(s, "::");
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-         s[i] == ':';
-  if (ok) return HANSE_OK;
+  *out = json_string_value(json_object_get(params, "account"));
+  if (books_account_type(*out)) return HANSE_OK;
   return hanse_reject_code(rej, "books.bad_account", 400,
-                           "\"account\" must be 1-%d bytes of [a-z0-9-] segments joined by ':'",
+                           "\"account\" must be an account name: 1-%d bytes of [a-z0-9-] "
+                           "segments joined by ':', the first a type",
                            BOOKS_ACCOUNT_MAX);
 }
 
@@ -66,52 +54,31 @@ static int param_period(json_t *params, uint64_t *from, uint64_t *to, hanse_reje
   return HANSE_OK;
 }
 
-/* Reading entries: those with time in [from, to) appended to arr;
- * reversed_by added from books/rev/ when `mark_reversed`. */
+/* Reading entries: those with time in [from, to) appended to arr,
+ * marked "reversed_by" from books/rev/ when mark_reversed. */
 typedef struct load_ctx {
   hanse_view *v;
   json_t *arr;
   const char *owner;
   uint64_t from, to;
-  int via_index; /* the scanned values are index rows: read books/je/<owner>/<seq> */
-  size_t prefix_len;
+  size_t prefix_len; /* of the counterparty index scanned */
   int mark_reversed;
-  int rc;
+  int rc; /* a rejection (rej filled) or an environmental error */
   hanse_reject *rej;
 } load_ctx;
 
-static int load_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val, size_t vl) {
-  load_ctx *lc = ctx;
-  char seq[32], key[BOOKS_REPORT_KEY_MAX];
-  json_t *e = NULL;
-  if (lc->via_index) {
-    if (kl - lc->prefix_len >= sizeof seq) {
-      lc->rc = hanse_reject_set(lc->rej, HANSE_ERR(INTERNAL), "bad books index key");
-      return 1;
-    }
-    memcpy(seq, k + lc->prefix_len, kl - lc->prefix_len);
-    seq[kl - lc->prefix_len] = 0;
-    snprintf(key, sizeof key, "books/je/%s/%s", lc->owner, seq);
-    lc->rc = hanse_view_get_json(lc->v, key, &e);
-    if (lc->rc == HANSE_OK && e == NULL) lc->rc = HANSE_ERR(INTERNAL);
-  } else {
-    e = json_loadb((const char *)val, vl, 0, NULL);
-    if (e == NULL) lc->rc = HANSE_ERR(INTERNAL);
-  }
+/* Keep entry e (stolen) if it is in the period: 0 go on, 1 stop. */
+static int keep(load_ctx *lc, json_t *e) {
   uint64_t t, s;
-  if (lc->rc != HANSE_OK || books_entry_check(e, &t, &s, lc->rej) != HANSE_OK) {
+  char key[BOOKS_KEY_MAX];
+  if (books_entry_check(e, &t, &s, lc->rej) != HANSE_OK) {
     json_decref(e);
-    if (lc->rc == HANSE_OK) lc->rc = HANSE_ERR(INTERNAL);
-    else hanse_reject_set(lc->rej, lc->rc, "reading books entries");
+    lc->rc = HANSE_ERR(INTERNAL);
     return 1;
   }
-  if (t >= lc->to) { /* seq order is time order: nothing later is in the period */
+  if (t >= lc->to || t < lc->from) {
     json_decref(e);
-    return 1;
-  }
-  if (t < lc->from) {
-    json_decref(e);
-    return 0;
+    return t >= lc->to; /* seq order is time order: nothing later is in the period */
   }
   if (json_array_size(lc->arr) >= BOOKS_REPORT_ENTRIES_MAX) {
     json_decref(e);
@@ -122,7 +89,8 @@ static int load_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
   }
   if (lc->mark_reversed) {
     json_t *by = NULL;
-    snprintf(key, sizeof key, "books/rev/%s/%012llu", lc->owner, (unsigned long long)s);
+    snprintf(key, sizeof key, "books/rev/%s/%0*llu", lc->owner, BOOKS_SEQ_DIGITS,
+             (unsigned long long)s);
     lc->rc = hanse_view_get_json(lc->v, key, &by);
     if (lc->rc != HANSE_OK) {
       json_decref(e);
@@ -135,17 +103,37 @@ static int load_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
   return 0;
 }
 
+static int keep_entry(void *ctx, json_t *entry) { return keep(ctx, json_incref(entry)); }
+
+/* A row of books/cp/<owner>/<counterparty>/<seq>: keep the entry it names. */
+static int keep_indexed(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val, size_t vl) {
+  load_ctx *lc = ctx;
+  char key[BOOKS_KEY_MAX];
+  json_t *e = NULL;
+  (void)val;
+  (void)vl;
+  snprintf(key, sizeof key, "books/je/%s/%.*s", lc->owner, (int)(kl - lc->prefix_len),
+           (const char *)k + lc->prefix_len);
+  lc->rc = hanse_view_get_json(lc->v, key, &e);
+  if (lc->rc == HANSE_OK && e == NULL) lc->rc = HANSE_ERR(INTERNAL); /* an index without entry */
+  if (lc->rc != HANSE_OK) {
+    hanse_reject_set(lc->rej, lc->rc, "reading the entry of %s", key);
+    return 1;
+  }
+  return keep(lc, e);
+}
+
 /* owner's entries in [from, to), or (counterparty not NULL) those of
  * them about counterparty, marked reversed_by; *out a new array. */
 static int load(hanse_view *v, const char *owner, const char *counterparty, uint64_t from,
                 uint64_t to, json_t **out, hanse_reject *rej) {
-  char prefix[BOOKS_REPORT_KEY_MAX];
-  if (counterparty) snprintf(prefix, sizeof prefix, "books/cp/%s/%s/", owner, counterparty);
-  else snprintf(prefix, sizeof prefix, "books/je/%s/", owner);
-  load_ctx lc = {v, json_array(), owner, from, to, counterparty != NULL, strlen(prefix),
-                 counterparty != NULL, HANSE_OK, rej};
+  char prefix[BOOKS_KEY_MAX];
+  snprintf(prefix, sizeof prefix, "books/cp/%s/%s/", owner, counterparty ? counterparty : "");
+  load_ctx lc = {v, json_array(), owner, from, to, strlen(prefix), counterparty != NULL,
+                 HANSE_OK, rej};
   if (lc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  int rc = hanse_view_scan(v, prefix, NULL, -1, load_visit, &lc);
+  int rc = counterparty ? hanse_view_scan(v, prefix, NULL, -1, keep_indexed, &lc)
+                        : books_entries_scan(v, owner, 0, keep_entry, &lc);
   if (rc != HANSE_OK) hanse_reject_set(rej, rc, "reading books entries");
   else rc = lc.rc;
   if (rc != HANSE_OK) {
@@ -184,7 +172,7 @@ static int decimals_load(hanse_view *v, json_t *entries, json_t *decimals) {
       int d = books_currency_decimals(asset);
       static const char *const defs[] = {"asset/def/", "token/def/"};
       for (size_t j = 0; j < 2; j++) {
-        char key[BOOKS_REPORT_KEY_MAX];
+        char key[BOOKS_KEY_MAX];
         json_t *def = NULL;
         snprintf(key, sizeof key, "%s%s", defs[j], asset);
         int rc = hanse_view_get_json(v, key, &def);
@@ -202,7 +190,7 @@ static int decimals_load(hanse_view *v, json_t *entries, json_t *decimals) {
 
 static int export_journal(hanse_view *v, const char *owner, json_t *entries, json_t *result,
                           hanse_reject *rej) {
-  char prefix[BOOKS_REPORT_KEY_MAX];
+  char prefix[BOOKS_KEY_MAX];
   snprintf(prefix, sizeof prefix, "books/acct/%s/", owner);
   chart_ctx cc = {json_array(), strlen(prefix)};
   json_t *decimals = json_object();
@@ -232,7 +220,7 @@ static void set_time(json_t *o, const char *name, uint64_t ms, uint64_t absent) 
 static int reconcile(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej) {
   const char *a, *b;
   uint64_t from, to;
-  if (param_owner(params, "a", &a, rej) != HANSE_OK || param_owner(params, "b", &b, rej) != HANSE_OK ||
+  if (param_party(params, "a", &a, rej) != HANSE_OK || param_party(params, "b", &b, rej) != HANSE_OK ||
       param_period(params, &from, &to, rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
   json_t *ea = NULL, *eb = NULL;
@@ -257,13 +245,13 @@ int books_report_query(hanse_view *v, const char *name, json_t *params, json_t *
     return hanse_reject_code(rej, "books.unknown_query", 404, "no books report '%s'", name);
   const char *owner, *account = NULL;
   uint64_t from = 0, to = BOOKS_TIME_END;
-  if (param_owner(params, "owner", &owner, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+  if (books_owner_param(params, &owner, rej) != HANSE_OK) return HANSE_ERR(INVALID);
   int rc = sheet ? books_time_param(params, "at", BOOKS_TIME_END, &to, rej)
                  : param_period(params, &from, &to, rej);
   if (rc == HANSE_OK && ledger) rc = param_account(params, &account, rej);
   if (rc != HANSE_OK) return rc;
   if (ledger) {
-    char key[BOOKS_REPORT_KEY_MAX];
+    char key[BOOKS_KEY_MAX];
     json_t *acct = NULL;
     snprintf(key, sizeof key, "books/acct/%s/%s", owner, account);
     if ((rc = hanse_view_get_json(v, key, &acct)) != HANSE_OK) return hanse_reject_set(rej, rc, NULL);

@@ -18,14 +18,15 @@
  * new reference (or buffer contents) the caller owns, only on HANSE_OK.
  * Money is integers only: a line's amount is a u64 in the asset's
  * smallest unit, a sum of them a books_sum (128-bit: at most
- * BOOKS_REPORT_ENTRIES_MAX entries of at most BOOKS_REPORT_LINES_MAX lines
+ * BOOKS_REPORT_ENTRIES_MAX entries of at most BOOKS_LINES_MAX lines
  * of at most 2^64 cannot overflow it). Reports print amounts as decimal
  * strings of minor units, negative with a leading '-'. A stored entry
  * that does not have the documented shape is a bug in the books: the
  * functions return HANSE_ERR(INTERNAL) with rej filled.
  *
- * Periods: `from` inclusive, `to` exclusive, in block time ms; an absent
- * bound is 0 or BOOKS_TIME_END.
+ * Periods: `from` inclusive, `to` exclusive, in block time ms (query
+ * parameters as books_time_param reads them); an absent bound is 0 or
+ * BOOKS_TIME_END.
  */
 #ifndef HANSE_MODULE_BOOKS_REPORT_H
 #define HANSE_MODULE_BOOKS_REPORT_H
@@ -43,15 +44,13 @@
  * bytes each: tens of MB); an owner with more asks for shorter periods
  * (books.too_many_entries, 413). */
 #define BOOKS_REPORT_ENTRIES_MAX 100000
-/* Lines of one entry the reports accept (books-core writes 2 per asset). */
-#define BOOKS_REPORT_LINES_MAX 64
 #define BOOKS_TIME_END UINT64_MAX
 /* Decimals an export prints at most (the asset module's limit). */
 #define BOOKS_DECIMALS_MAX HANSE_ASSET_DECIMALS_MAX
 /* A books_sum as text: sign, 39 digits, point, NUL. */
 #define BOOKS_SUM_TEXT_MAX 48
 
-_Static_assert((unsigned long long)BOOKS_REPORT_ENTRIES_MAX * BOOKS_REPORT_LINES_MAX <
+_Static_assert((unsigned long long)BOOKS_REPORT_ENTRIES_MAX * BOOKS_LINES_MAX <
                    (1ull << 62),
                "entries * lines * 2^64 fits a signed 128-bit sum");
 
@@ -64,7 +63,7 @@ typedef __int128 books_sum;
 int books_line_get(json_t *line, const char **account, const char **asset, uint64_t *debit,
                    uint64_t *credit);
 /* An entry's time, seq, and whether its shape holds (lines an array of
- * 1..BOOKS_REPORT_LINES_MAX well-formed lines): HANSE_OK or
+ * 1..BOOKS_LINES_MAX well-formed lines): HANSE_OK or
  * HANSE_ERR(INTERNAL) with rej naming the entry. */
 int books_entry_check(json_t *entry, uint64_t *time_ms, uint64_t *seq, hanse_reject *rej);
 
@@ -98,16 +97,9 @@ json_t *books_sum_json(books_sum v);
 
 /* The UTC date "YYYY-MM-DD" of a time in ms. */
 void books_date_utc(char out[11], uint64_t time_ms);
-/* A period bound from a query parameter: absent -> dflt; digits -> ms;
- * "YYYY-MM-DD" -> that day's UTC midnight in ms. Anything else is
- * books.bad_time (400). */
-int books_time_param(json_t *params, const char *name, uint64_t dflt, uint64_t *out,
-                     hanse_reject *rej);
-
-/* The first segment of an account name -- its type: "assets",
- * "liabilities", "equity", "revenue", "expenses" -- as hledger's type
- * letter A, L, E, R, X; 0 for none of them. */
-char books_account_type(const char *account);
+/* An account's type (books_account_type) as hledger's type letter: A, L,
+ * E, R, X; 0 when the name is not an account name. */
+char books_account_letter(const char *account);
 
 /* ---- books_statement.c ----
  * entries: one owner's entries in seq order (those with time >= to may

@@ -171,7 +171,7 @@ int books_report_income(json_t *entries, uint64_t from, uint64_t to, json_t **ou
     books_sum revenue = 0, expenses = 0;
     for (size_t k = i; k < end; k++) {
       const books_tally_row *r = &t.rows[k];
-      char type = books_account_type(r->account);
+      char type = books_account_letter(r->account);
       if (type == 'R') {
         revenue += r->credits - r->debits;
         list_add(a, "revenue", r->account, r->credits - r->debits);
@@ -213,7 +213,7 @@ int books_report_balance_sheet(json_t *entries, uint64_t at, json_t **out, hanse
     for (size_t k = i; k < end; k++) {
       const books_tally_row *r = &t.rows[k];
       books_sum dr = r->debits - r->credits;
-      switch (books_account_type(r->account)) {
+      switch (books_account_letter(r->account)) {
         case 'A': total_a += dr; list_add(a, "assets", r->account, dr); break;
         case 'L': total_l -= dr; list_add(a, "liabilities", r->account, -dr); break;
         case 'E': total_e -= dr; list_add(a, "equity", r->account, -dr); break;

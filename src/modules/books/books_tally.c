@@ -10,9 +10,8 @@
  * prints exactly.
  *
  * Dates are UTC and computed with integer civil-calendar arithmetic
- * (days from 1970-01-01, Howard Hinnant's algorithm) rather than
- * gmtime/timegm, so they do not depend on the process's time zone and
- * are the same on every node.
+ * (Howard Hinnant's civil_from_days) rather than gmtime, so they do not
+ * depend on the process's time zone and are the same on every node.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +46,7 @@ int books_entry_check(json_t *entry, uint64_t *time_ms, uint64_t *seq, hanse_rej
   json_t *lines = json_object_get(entry, "lines");
   size_t n = json_array_size(lines);
   int ok = json_is_object(entry) && u64_member(entry, "time", time_ms) &&
-           u64_member(entry, "seq", seq) && n >= 1 && n <= BOOKS_REPORT_LINES_MAX;
+           u64_member(entry, "seq", seq) && n >= 1 && n <= BOOKS_LINES_MAX;
   for (size_t i = 0; ok && i < n; i++) {
     const char *account, *asset;
     uint64_t d, c;
@@ -144,16 +143,6 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-/* Days since 1970-01-01 of a civil date (Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 void books_date_utc(char out[11], uint64_t time_ms) {
   int64_t y;
   unsigned m, d;
@@ -162,45 +151,11 @@ void books_date_utc(char out[11], uint64_t time_ms) {
   snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y, m % 100, d % 100);
 }
 
-int books_time_param(json_t *params, const char *name, uint64_t dflt, uint64_t *out,
-                     hanse_reject *rej) {
-  const char *s = json_string_value(json_object_get(params, name));
-  *out = dflt;
-  if (s == NULL) return HANSE_OK;
-  if (ledger_u64_parse(s, out)) return HANSE_OK;
-  /* YYYY-MM-DD: digits everywhere but the two dashes */
-  int shape = strlen(s) == 10;
-  for (size_t i = 0; shape && i < 10; i++)
-    shape = i == 4 || i == 7 ? s[i] == '-' : s[i] >= '0' && s[i] <= '9';
-  unsigned y = 0, m = 0, d = 0;
-  if (shape) {
-    y = (unsigned)atoi(s);
-    m = (unsigned)atoi(s + 5);
-    d = (unsigned)atoi(s + 8);
-  }
-  if (shape && y >= 1970 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
-    int64_t days = days_from_civil(y, m, d);
-    int64_t y2;
-    unsigned m2, d2;
-    civil_from_days(days, &y2, &m2, &d2);
-    if (m2 == m && d2 == d) { /* not 2023-02-30 */
-      *out = (uint64_t)days * 86400000u;
-      return HANSE_OK;
-    }
-  }
-  return hanse_reject_code(rej, "books.bad_time", 400,
-                           "\"%s\" must be a time in ms or a date YYYY-MM-DD (UTC)", name);
-}
-
-char books_account_type(const char *account) {
-  static const struct {
-    const char *segment;
-    char letter;
-  } types[] = {{"assets", 'A'}, {"liabilities", 'L'}, {"equity", 'E'},
-               {"revenue", 'R'}, {"expenses", 'X'}};
-  size_t n = account ? strcspn(account, ":") : 0;
-  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-    if (strlen(types[i].segment) == n && strncmp(account, types[i].segment, n) == 0)
-      return types[i].letter;
+char books_account_letter(const char *account) {
+  static const char *const letters = "ALERX"; /* in books_account_type's order */
+  static const char *const types[] = {"assets", "liabilities", "equity", "revenue", "expenses"};
+  const char *type = books_account_type(account);
+  for (size_t i = 0; type && i < sizeof types / sizeof types[0]; i++)
+    if (strcmp(type, types[i]) == 0) return letters[i];
   return 0;
 }

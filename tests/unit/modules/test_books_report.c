@@ -4,7 +4,8 @@
  * The report functions read nothing but the entries they are given
  * (books_report.h), so each is checked here on a few entries written
  * by hand in the documented format: amounts and dates as text (0, 2 and
- * 18 decimals, negative, beyond 64 bits), periods (ms and ISO dates), the
+ * 18 decimals, negative, beyond 64 bits), the period bounds the reports
+ * accept (books_time_param, books-core's), the
  * general ledger's opening balance and running balance across a period
  * cut, the income statement's and balance sheet's sums per asset, a
  * balance sheet that does not balance because an entry does not, every
@@ -120,9 +121,9 @@ static void test_time(void **state) {
   assert_string_equal(d, "2024-02-29");
   books_date_utc(d, 0);
   assert_string_equal(d, "1970-01-01");
-  assert_int_equal(books_account_type("assets:cash"), 'A');
-  assert_int_equal(books_account_type("expenses"), 'X');
-  assert_int_equal(books_account_type("assetsx:cash"), 0);
+  assert_int_equal(books_account_letter("assets:cash"), 'A');
+  assert_int_equal(books_account_letter("expenses"), 'X');
+  assert_int_equal(books_account_letter("assetsx:cash"), 0);
 }
 
 /* acme's books: a sale on credit, its payment, a fee, a USD duty, a
