@@ -47,16 +47,7 @@ static json_t *entry(unsigned seq, uint64_t time, const char *type, const char *
 #define DR(acct, asset, n) "{\"account\":\"" acct "\",\"asset\":\"" asset "\",\"debit\":\"" n "\"}"
 #define CR(acct, asset, n) "{\"account\":\"" acct "\",\"asset\":\"" asset "\",\"credit\":\"" n "\"}"
 
-static const char *str(json_t *o, const char *path) {
-  /* "a.b.0.c": members and array indexes */
-  char buf[128];
-  snprintf(buf, sizeof buf, "%s", path);
-  json_t *cur = o;
-  for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-    cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
-  return json_string_value(cur);
-}
-
+/* The member at "a.b.0.c" (members and array indexes), or NULL. */
 static json_t *at(json_t *o, const char *path) {
   char buf[128];
   snprintf(buf, sizeof buf, "%s", path);
@@ -65,6 +56,8 @@ static json_t *at(json_t *o, const char *path) {
     cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(tok)) : json_object_get(cur, tok);
   return cur;
 }
+
+static const char *str(json_t *o, const char *path) { return json_string_value(at(o, path)); }
 
 static void test_sum_text(void **state) {
   (void)state;
