@@ -178,9 +178,10 @@ static int decimals_load(hanse_view *v, json_t *entries, json_t *decimals) {
         int rc = hanse_view_get_json(v, key, &def);
         if (rc != HANSE_OK) return rc;
         json_t *dj = json_object_get(def, "decimals");
-        if (json_is_integer(dj)) d = (int)json_integer_value(dj);
+        int found = json_is_integer(dj);
+        if (found) d = (int)json_integer_value(dj);
         json_decref(def);
-        if (json_is_integer(dj)) break;
+        if (found) break;
       }
       json_object_set_new(decimals, asset, json_integer(d < 0 ? 0 : d));
     }
