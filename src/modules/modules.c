@@ -11,6 +11,10 @@ extern const hanse_module hanse_module_seal;
 extern const hanse_module hanse_module_xchain;
 extern const hanse_module hanse_module_trace;
 extern const hanse_module hanse_module_ledger;
+extern const hanse_module hanse_module_order;
+extern const hanse_module hanse_module_token;
+extern const hanse_module hanse_module_fx;
+extern const hanse_module hanse_module_clearing;
 extern const hanse_module hanse_module_books;
 extern const hanse_identity hanse_member_identity;
 
@@ -25,6 +29,10 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_xchain);
   hanse_registry_add(&hanse_module_trace);
   hanse_registry_add(&hanse_module_ledger);
+  hanse_registry_add(&hanse_module_order);
+  hanse_registry_add(&hanse_module_token);
+  hanse_registry_add(&hanse_module_fx);
+  hanse_registry_add(&hanse_module_clearing);
   hanse_registry_add(&hanse_module_books);
   hanse_registry_set_identity(&hanse_member_identity);
 }

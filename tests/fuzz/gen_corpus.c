@@ -160,6 +160,33 @@ int main(int argc, char **argv) {
       "\x12{\"transfers\":[{\"id\":\"t1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":5,"
       "\"code\":7,\"pending\":true,\"timeout\":60,\"linked\":true},"
       "{\"id\":\"t2\",\"debit\":\"b\",\"credit\":\"a\",\"amount\":9223372036854775807}]}",
+      /* token.define (loyalty), token.reserve, token.issue, after the
+       * ledger's four actions and the order's three */
+      "\x18{\"symbol\":\"PNTS\",\"kind\":\"loyalty\",\"decimals\":0,"
+      "\"value\":{\"asset\":\"EUR\",\"num\":1,\"den\":100}}",
+      "\x19{\"symbol\":\"EURB\",\"amount\":0,\"evidence\":"
+      "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"as_of\":\"2024-06-30\"}",
+      "\x1a{\"symbol\":\"EURB\",\"account\":\"buyer:eurb\",\"amount\":25000,\"ref\":\"wire-1\"}",
+      /* fx.pay (after the token's five), clearing.join, .pay, .settle */
+      "\x1d{\"id\":\"p1\",\"debit\":\"o2:eur\",\"credit\":\"o3:usd\",\"amount\":1000,"
+      "\"quote\":{\"id\":\"q1\",\"maker\":\"org1\",\"key\":"
+      "\"5555555555555555555555555555555555555555555555555555555555555555\",\"sell\":\"USD\","
+      "\"buy\":\"EUR\",\"rate\":{\"num\":10850,\"den\":10000},\"valid_from\":0,"
+      "\"valid_until\":2000000000000,\"max\":100000,\"buy_account\":\"mm:eur\","
+      "\"sell_account\":\"mm:usd\",\"sig\":\"00\"}}",
+      "\x1e{\"asset\":\"USD\",\"clearing_account\":\"b1:clr\",\"settlement_account\":\"b1:stl\"}",
+      "\x1f{\"id\":\"p1\",\"asset\":\"USD\",\"amount\":100,\"from_bank\":\"b1\","
+      "\"from_account\":\"b1:c0\",\"to_bank\":\"b2\",\"to_account\":\"b2:c0\"}",
+      "\x20{\"asset\":\"USD\",\"cycle\":1}",
+      /* books.chart, books.rules, books.entry, books.reverse, after the
+       * clearing's three */
+      "\x21{\"accounts\":[{\"account\":\"assets:bank:eur\",\"name\":\"Hausbank\"}]}",
+      "\x22{\"rules\":[{\"type\":\"payment\",\"role\":\"payer\",\"debit\":\"expenses:rent\","
+      "\"credit\":\"assets:bank\"}]}",
+      "\x23{\"lines\":[{\"account\":\"expenses:office\",\"asset\":\"EUR\",\"debit\":5},"
+      "{\"account\":\"assets:cash\",\"asset\":\"EUR\",\"credit\":5}],\"memo\":\"m\","
+      "\"counterparty\":\"acme\",\"ref\":\"r-1\"}",
+      "\x24{\"seq\":1,\"memo\":\"wrong invoice\"}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];

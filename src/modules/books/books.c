@@ -199,7 +199,7 @@ static int check_entry(json_t *p, hanse_reject *rej) {
     snprintf(where, sizeof where, "lines[%zu]", i);
     if (object_of(l, item, where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
     if (account_check(l, "account", where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
-    if (!ledger_asset_valid(json_string_value(json_object_get(l, "asset"))))
+    if (!ledger_asset_code_valid(json_string_value(json_object_get(l, "asset"))))
       return hanse_reject_code(rej, "books.bad_asset", 400,
                                "%s.asset must be an asset symbol or a currency code", where);
     json_t *d = json_object_get(l, "debit"), *c = json_object_get(l, "credit");

@@ -43,13 +43,13 @@ int books_chart_open(ledger_book *b, const char *owner, const char *account, con
   if (rc != HANSE_OK) return rc;
   if (have) {
     const char *old = json_string_value(json_object_get(have, "name"));
-    json_t *rec = NULL;
-    if (name && (old == NULL || strcmp(old, name) != 0)) {
-      rec = json_deep_copy(have);
-      if (rec) json_object_set_new(rec, "name", json_string(name));
+    if (name == NULL || (old && strcmp(old, name) == 0)) { /* nothing changes */
+      json_decref(have);
+      return HANSE_OK;
     }
+    json_t *rec = json_deep_copy(have);
     json_decref(have);
-    if (name == NULL || (old && strcmp(old, name) == 0)) return HANSE_OK; /* nothing changes */
+    if (rec) json_object_set_new(rec, "name", json_string(name));
     return ledger_put(b, key, rec);
   }
   json_t *rec = json_pack("{s:s, s:s, s:I}", "account", account, "type", type, "opened_at",

@@ -358,7 +358,7 @@ static json_t *balance_str(uint64_t debit, uint64_t credit) {
 
 /* Rows sorted into "accounts", and per asset the totals of those rows. */
 static int tb_result(tb *t, json_t *out) {
-  qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
+  if (t->n) qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
   json_t *accounts = json_array(), *totals = json_object();
   int balanced = 1;
   if (accounts == NULL || totals == NULL) goto fail;

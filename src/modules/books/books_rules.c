@@ -38,11 +38,24 @@ static const default_rule defaults[] = {
     {BOOKS_REDEEM, BOOKS_PAYEE, "liabilities:tokens-issued", "assets:reserves"},
     {BOOKS_CONVERSION, BOOKS_PAYER, "equity:conversion", "assets:cash"},
     {BOOKS_CONVERSION, BOOKS_PAYEE, "assets:cash", "equity:conversion"},
-    {BOOKS_SETTLEMENT, BOOKS_PAYER, "liabilities:clearing", "assets:settlement"},
+    /* clearing (modules/clearing): the payer's bank owes its customer
+     * less and the clearing more; the payee's bank the reverse. A bank's
+     * assets:clearing is its position in the open cycle (a credit
+     * balance: it owes); settlement squares it against the money it
+     * holds at the settlement agent, so it is zero after every cycle. */
+    {BOOKS_CLEARING, BOOKS_PAYER, "liabilities:deposits", "assets:clearing"},
+    {BOOKS_CLEARING, BOOKS_PAYEE, "assets:clearing", "liabilities:deposits"},
+    {BOOKS_SETTLEMENT, BOOKS_PAYER, "assets:clearing", "assets:settlement"},
     {BOOKS_SETTLEMENT, BOOKS_PAYEE, "assets:settlement", "assets:clearing"},
     /* the platform funds the discount its loyalty tokens bought */
     {BOOKS_DISCOUNT, BOOKS_PAYER, "expenses:discounts", "assets:cash"},
     {BOOKS_DISCOUNT, BOOKS_PAYEE, "assets:cash", "assets:receivables"},
+    /* the platform's loyalty tokens in the token's own commodity: an
+     * expense and a liability while they are out, released when they come
+     * back (their money cost is the discount above, when they are spent);
+     * the holder books nothing: points are no asset of its own */
+    {BOOKS_LOYALTY, BOOKS_PAYER, "expenses:loyalty", "liabilities:loyalty-tokens"},
+    {BOOKS_LOYALTY, BOOKS_PAYEE, "liabilities:loyalty-tokens", "expenses:loyalty"},
 };
 
 int books_default_rule(const char *type, books_role role, const char **debit,

@@ -16,11 +16,14 @@
  * active member of the owning organisation may open its accounts, debit
  * them, and post or void transfers that debit them; anyone may credit.
  *
- * The asset of an account is either an asset the asset module issued
- * (asset/def/<symbol> exists when the account opens) or a currency: three
- * capital letters, the shape of an ISO 4217 code ("EUR"). The ledger moves
+ * The asset of an account is an asset the asset module issued
+ * (asset/def/<symbol> exists when the account opens), a token the token
+ * module defined (token/def/<symbol>), or a currency: three capital
+ * letters, the shape of an ISO 4217 code ("EUR"). The ledger moves
  * bookkeeping amounts between its own accounts; it does not move asset
- * module balances (issuing and redeeming backed tokens is later work).
+ * module balances. An enterprise's account in a token always has the rule
+ * debits_must_not_exceed_credits (token_rule below), so tokens exist only
+ * as the token module issued them.
  *
  * Types: asset, liability, equity, revenue, expense. The type does not
  * change what a transfer does (a debit always adds to debits); reports
@@ -32,6 +35,10 @@
  * Pending amounts on the limited side count against the limit; pending
  * amounts on the other side do not back it, so posting or voiding never
  * breaks a rule.
+ *
+ * In an asset the chain's policy makes confidential, a transfer's amount
+ * is a commitment and an opening sealed to the parties and the auditors
+ * (ledger_conf.c); such accounts take no balance rule.
  *
  * A transfer between two enterprises is a business transaction: when it
  * posts, both parties' books get their entries (modules/books/), by its
@@ -57,7 +64,8 @@
 
 static const char *const ledger_actions[] = {"open", "transfer", "post", "void", NULL};
 static const char *const ledger_queries[] = {"account", "accounts", "transfer", "transfers",
-                                             "totals",  "results",  NULL};
+                                             "totals",  "results",  "confidential",
+                                             "confidential_transfers", NULL};
 static const char *const ledger_types[] = {"asset", "liability", "equity", "revenue",
                                            "expense", NULL};
 static const char *const ledger_rules[] = {"debits_must_not_exceed_credits",
@@ -75,13 +83,13 @@ int ledger_id_valid(const char *s) {
   return 1;
 }
 
-static int word_in(const char *s, const char *const *list) {
+int ledger_word_in(const char *s, const char *const *list) {
   for (size_t i = 0; s && list[i]; i++)
     if (strcmp(s, list[i]) == 0) return 1;
   return 0;
 }
 
-int ledger_asset_valid(const char *s) {
+int ledger_asset_code_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
   if (n < 1 || n > HANSE_ASSET_NAME_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -93,22 +101,30 @@ int ledger_asset_valid(const char *s) {
   return 1;
 }
 
-static int currency_code(const char *s) {
-  return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+int ledger_currency_code(const char *s) {
+  return s && strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
          s[2] >= 'A' && s[2] <= 'Z';
 }
 
 /* Members other than `allowed` make the payload malformed: a typo in an
  * optional field ("pendng") must not silently change what happens. */
-static int only_members(json_t *o, const char *const *allowed, const char *where,
-                        hanse_reject *rej) {
+int ledger_only_members(json_t *o, const char *const *allowed, const char *module,
+                        const char *where, hanse_reject *rej) {
   const char *k;
   json_t *v;
   json_object_foreach(o, k, v) {
-    if (!word_in(k, allowed))
-      return hanse_reject_code(rej, "ledger.bad_field", 400, "%s: unknown member \"%s\"", where, k);
+    if (!ledger_word_in(k, allowed)) {
+      char code[HANSE_REJECT_CODE_MAX];
+      snprintf(code, sizeof code, "%s.bad_field", module);
+      return hanse_reject_code(rej, code, 400, "%s: unknown member \"%s\"", where, k);
+    }
   }
   return HANSE_OK;
+}
+
+static int only_members(json_t *o, const char *const *allowed, const char *where,
+                        hanse_reject *rej) {
+  return ledger_only_members(o, allowed, "ledger", where, rej);
 }
 
 static int amount_valid(json_t *j) {
@@ -140,9 +156,13 @@ int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
   if (strcmp(debit, credit) == 0)
     return hanse_reject_code(rej, "ledger.same_account", 400,
                              "%s debits and credits the same account", where);
-  if (!amount_valid(json_object_get(t, "amount")))
+  json_t *amount = json_object_get(t, "amount");
+  if (json_is_object(amount)) {
+    if (ledger_conf_amount_check(amount, where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+  } else if (!amount_valid(amount))
     return hanse_reject_code(rej, "ledger.bad_amount", 400,
-                             "%s.amount must be an integer from 1 to 2^63-1", where);
+                             "%s.amount must be an integer from 1 to 2^63-1, or a "
+                             "confidential {commitment, opening}", where);
   json_t *code = json_object_get(t, "code");
   if (code && (!json_is_integer(code) || json_integer_value(code) < 1 ||
                json_integer_value(code) > LEDGER_CODE_MAX))
@@ -164,7 +184,7 @@ int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
                                "%s.timeout needs \"pending\":true", where);
   }
   json_t *business = json_object_get(t, "business");
-  if (business && !word_in(json_string_value(business), transfer_business))
+  if (business && !ledger_word_in(json_string_value(business), transfer_business))
     return hanse_reject_code(rej, "ledger.bad_business", 400,
                              "%s.business must be payment, fee, duty or refund", where);
   json_t *ref = json_object_get(t, "ref");
@@ -185,14 +205,14 @@ static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse
     if (!ledger_id_valid(json_string_value(json_object_get(p, "account"))))
       return hanse_reject_code(rej, "ledger.bad_account", 400,
                                "\"account\" must be 1-%d of [A-Za-z0-9._:-]", LEDGER_ID_MAX);
-    if (!ledger_asset_valid(json_string_value(json_object_get(p, "asset"))))
+    if (!ledger_asset_code_valid(json_string_value(json_object_get(p, "asset"))))
       return hanse_reject_code(rej, "ledger.bad_asset", 400,
                                "\"asset\" must be an asset symbol or a currency code");
-    if (!word_in(json_string_value(json_object_get(p, "type")), ledger_types))
+    if (!ledger_word_in(json_string_value(json_object_get(p, "type")), ledger_types))
       return hanse_reject_code(rej, "ledger.bad_type", 400,
                                "\"type\" must be asset, liability, equity, revenue or expense");
     json_t *rule = json_object_get(p, "rule");
-    if (rule && !word_in(json_string_value(rule), ledger_rules))
+    if (rule && !ledger_word_in(json_string_value(rule), ledger_rules))
       return hanse_reject_code(rej, "ledger.bad_rule", 400,
                                "\"rule\" must be debits_must_not_exceed_credits or "
                                "credits_must_not_exceed_debits");
@@ -245,16 +265,17 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   static const char *const defs[] = {"asset/def/", "token/def/"};
   int found = 0;
   for (size_t i = 0; i < 2 && !found; i++) {
-    const uint8_t *v;
-    size_t n;
     snprintf(key, sizeof key, "%s%s", defs[i], asset);
-    rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+    rc = ledger_get(b, key, &have); /* the book: a token defined by this action */
+    found = have != NULL;
+    json_decref(have);
     if (rc != HANSE_OK) return rc;
   }
-  if (!found && !currency_code(asset))
+  if (!found && !ledger_currency_code(asset))
     return hanse_reject_code(rej, "ledger.unknown_asset", 404,
                              "'%s' is neither an issued asset, a token nor a currency code",
                              asset);
+  if ((rc = ledger_conf_open_check(b, asset, rule, rej)) != HANSE_OK) return rc;
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
                           owner, "asset", asset, "type", type, "opened_at",
                           (json_int_t)b->ex->height, LEDGER_DEBITS_PENDING, "0",
@@ -270,17 +291,43 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   return ledger_put(b, key, json_string(account));
 }
 
+/* An enterprise's account in a token (modules/token/) never goes below
+ * zero: its rule is debits_must_not_exceed_credits (set when the request
+ * names none; another is ledger.token_rule). So every token in a holder's
+ * account was issued, the holders' balances sum to what is outstanding,
+ * and nobody pays with tokens the issuer never backed. Accounts the token
+ * or another module opens for itself (ledger_account_open) are moved only
+ * by that module and are not affected. */
+static int token_rule(ledger_book *b, const char *asset, const char **rule, hanse_reject *rej) {
+  static const char *const limit = "debits_must_not_exceed_credits";
+  char key[LEDGER_KEY_MAX];
+  json_t *def = NULL;
+  snprintf(key, sizeof key, "token/def/%s", asset);
+  int rc = ledger_get(b, key, &def);
+  int found = def != NULL;
+  json_decref(def);
+  if (rc != HANSE_OK || !found) return rc;
+  if (*rule == NULL) *rule = limit;
+  if (strcmp(*rule, limit) == 0) return HANSE_OK;
+  return hanse_reject_code(rej, "ledger.token_rule", 409,
+                           "an account in token '%s' must have the rule %s", asset, limit);
+}
+
 /* ---- dispatch ---- */
 
 /* Run an action on book b. commit == 0 in verify (the book is thrown
  * away): a partly failed batch's results are only recorded in apply. */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                       int commit, hanse_reject *rej) {
-  if (strcmp(action, "open") == 0)
+  if (strcmp(action, "open") == 0) {
+    const char *asset = json_string_value(json_object_get(p, "asset"));
+    const char *rule = json_string_value(json_object_get(p, "rule"));
+    int rc = token_rule(b, asset, &rule, rej);
+    if (rc != HANSE_OK) return rc;
     return ledger_account_open(b, json_string_value(json_object_get(p, "account")), b->owner,
-                               json_string_value(json_object_get(p, "asset")),
-                               json_string_value(json_object_get(p, "type")),
-                               json_string_value(json_object_get(p, "rule")), NULL, rej);
+                               asset, json_string_value(json_object_get(p, "type")), rule, NULL,
+                               rej);
+  }
   if (strcmp(action, "post") == 0 || strcmp(action, "void") == 0) {
     json_t *amount = json_object_get(p, "amount");
     return ledger_resolve(b, json_string_value(json_object_get(p, "id")),

@@ -9,7 +9,9 @@
  * it. Files: ledger.c (the function table, check, open, dispatch),
  * ledger_book.c (the overlay every action computes on, its commit, the
  * per-asset invariant), ledger_transfer.c (transfers, linked chains,
- * post, void, expiry), ledger_query.c.
+ * post, void, expiry), ledger_conf.c (confidential amounts: commitments
+ * instead of clear amounts where the chain's policy says so),
+ * ledger_query.c.
  *
  * State (readable text keys; every value canonical JSON):
  *
@@ -38,6 +40,11 @@
  *   ledger/result/<tx hex>       {"results":[{"id","code"}]} of a
  *                                 transfer transaction whose transfers
  *                                 partly failed
+ *   ledger/cx/<asset>/<pos>      "<id>": confidential transfers of an
+ *                                 asset (ledger_conf.c); accounts and
+ *                                 totals a confidential transfer touched
+ *                                 also hold "commitments": the four
+ *                                 balances as sums of commitments
  *
  * Invariant: for every asset, debits_pending == credits_pending and
  * debits_posted == credits_posted in ledger/totals/<asset>, and each of
@@ -94,13 +101,17 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 /* ---- syntax (ledger.c, ledger_query.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
-/* 1 if s is an asset code's syntax: 1-HANSE_ASSET_NAME_MAX of
- * [A-Za-z0-9._-] (the asset module's symbols, a currency's three capitals
- * among them). */
-int ledger_asset_valid(const char *s);
-/* 1 if s is an owner's syntax: an organisation id or a key's lowercase
- * hex, 1-LEDGER_OWNER_MAX of [a-z0-9._-] -- one path segment. */
-int ledger_owner_valid(const char *s);
+/* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9._-]. */
+int ledger_asset_code_valid(const char *s);
+/* 1 if s has a currency code's shape: three capitals ("EUR"). */
+int ledger_currency_code(const char *s);
+/* 1 if s (may be NULL) is one of the NULL-terminated list. */
+int ledger_word_in(const char *s, const char *const *list);
+/* A member of object o not in `allowed` (NULL-terminated) is
+ * "<module>.bad_field" (400), naming `where`: a typo in an optional field
+ * must not silently change what happens. */
+int ledger_only_members(json_t *o, const char *const *allowed, const char *module,
+                        const char *where, hanse_reject *rej);
 
 /* ---- the book: an overlay over the state (ledger_book.c) ----
  *
@@ -195,6 +206,15 @@ typedef struct ledger_xfer_opts {
  * (default payment). */
 int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
                          int *exists, hanse_reject *rej);
+/* A module's own transfer, the common case of ledger_transfer_make: a
+ * single-phase transfer `tid` of amount from debit to credit with the
+ * business reference `ref`, controlled by `controller`. A transfer already
+ * there under tid is not the module's to reuse: "<controller>.id_conflict"
+ * (409), since a transfer someone else made cannot stand for this one. */
+int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debit,
+                               const char *credit, uint64_t amount, const char *ref,
+                               size_t place, int signer_owns, const char *controller,
+                               hanse_reject *rej);
 /* ledger_check's rules for one transfer object (i of n in a batch). */
 int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej);
 
@@ -214,8 +234,55 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
 int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                    const char *controller, hanse_reject *rej);
 
+/* ---- confidential amounts (ledger_conf.c) ----
+ *
+ * A transfer whose "amount" is an object {"commitment","opening"} is
+ * confidential. The clear path calls these at four places: check, make,
+ * settle and commit. */
+/* 1 if transfer or record t has a confidential amount. */
+int ledger_conf_is(json_t *t);
+/* check: the shape of a confidential amount (`where` names the transfer).
+ * ledger.bad_amount, ledger.bad_commitment, ledger.bad_opening. */
+int ledger_conf_amount_check(json_t *amount, const char *where, hanse_reject *rej);
+/* open: an account with a balance rule in an asset the policy makes
+ * confidential is ledger.confidential_rule. */
+int ledger_conf_open_check(ledger_book *b, const char *asset, const char *rule,
+                           hanse_reject *rej);
+/* make: does t's form match the policy in force for the asset of debit
+ * account d (ledger.confidential_required, ledger.not_confidential)? For
+ * a confidential t, also: neither d nor c has a rule, and the opening is
+ * sealed to both owners and every auditor. *conf: t is confidential. */
+int ledger_conf_admit(ledger_book *b, json_t *t, json_t *d, json_t *c, int *conf,
+                      hanse_reject *rej);
+/* Add (add = 1) or take out the commitment of `amount` in the
+ * commitments of d (field df), c (cf) and totals t (both), all copies
+ * being changed. Errors are internal (a stored value that is no point). */
+int ledger_conf_move(json_t *d, json_t *c, json_t *t, const char *df, const char *cf,
+                     json_t *amount, int add);
+/* Release a pending confidential transfer `rec`: out of pending, and into
+ * posted when post. */
+int ledger_conf_settle(json_t *d, json_t *c, json_t *t, json_t *rec, int post);
+/* ledger/cx/<asset>/<pos> = id. */
+int ledger_conf_index(ledger_book *b, const char *asset, const char *pos, const char *id);
+/* commit: the commitments of a totals record balance (logged if not). */
+int ledger_conf_balanced(const char *key, json_t *totals);
+/* Query "confidential": {"assets":[...],"auditors":[...]} of the policy
+ * in force at the last committed block (empty lists: none). */
+int ledger_conf_query_policy(hanse_view *v, json_t **result, hanse_reject *rej);
+
 /* ---- queries (ledger_query.c) ---- */
 int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **result,
                  hanse_reject *rej);
+/* 1 if s is an owner: an organisation id or a key's lowercase hex. */
+int ledger_owner_valid(const char *s);
+/* A page of the records under `prefix` (a key prefix ending in '/')
+ * after params.after (the part of a key after the prefix), at most
+ * hanse_view_limit(params), into result[member]; with "next" (the
+ * "after" that continues) when the page is full. via_index: the values
+ * are ids and each record is read at record_prefix + id. Errors are
+ * rejections (500 for the store, a stored value not JSON). */
+int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
+                const char *record_prefix, const char *member, json_t *result,
+                hanse_reject *rej);
 
 #endif

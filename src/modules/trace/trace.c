@@ -16,7 +16,9 @@
  *   verify  no event already captured on this chain (trace.duplicate,
  *           409), error declarations once per event (trace_store.c);
  *   apply   each event's record, its capture number and its indexes
- *           (trace_store.c, which describes the keys);
+ *           (trace_store.c, which describes the keys); then each event
+ *           goes to order_on_delivery: a delivery event naming an order
+ *           releases its escrow (modules/order/order_delivery.c);
  *   query   not reachable through /query/trace/...: the events are read
  *           through the EPCIS query binding (api/res_epcis.c), which
  *           filters each event by the caller's right to read its class
@@ -40,6 +42,7 @@
 #include "base/hex.h"
 #include "chain/exec.h"
 #include "chain/module.h"
+#include "modules/order/order.h"
 #include "modules/trace/trace.h"
 
 static const char *const trace_actions[] = {"capture", "complain", "answer", NULL};
@@ -77,6 +80,9 @@ static int trace_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, j
   char txid[HANSE_HASH_HEX_BYTES];
   hanse_hash_hex(txid, &tx->id);
   rc = trace_store_apply(ex, txid, &d);
+  /* a delivery event naming an order releases its escrow (order.h) */
+  for (size_t i = 0; i < d.count && rc == HANSE_OK; i++)
+    rc = order_on_delivery(ex, d.events[i].event);
   trace_doc_free(&d);
   return rc;
 }

@@ -302,6 +302,11 @@ int trace_query_lineage(hanse_view *v, json_t *params, json_t **result, hanse_re
  * a step's status is one of the five, or "warehouse_receipt",
  * "customs_inspection", "customs_cleared". NULL only without memory. */
 json_t *trace_shipment_status(json_t *events);
+/* 1 if the event alone is a `delivered` step by the table (a delivery
+ * or acceptance; a receiving at a location the event's own
+ * destinationList names, the only dispatch destination one event knows).
+ * Pure. The order module releases escrow on such events. */
+int trace_event_is_delivery(json_t *event);
 /* The module query "epcis.status": params {"epc", "readable"}: the
  * item's readable events and those of the containers it was packed into
  * (from the packing on), through trace_shipment_status, plus "epc". */

@@ -45,6 +45,12 @@
  * for the alliance chain's events (trace_query_status, below, which
  * gathers them from the state) and for screened events published to the
  * open chain.
+ *
+ * trace_event_is_delivery asks the same table about one event alone, for
+ * the order module (an order's escrow is released by its delivery
+ * event): the only dispatch destinations it knows are those the event
+ * itself names in its destinationList, so a receiving is a delivery when
+ * it happens at one of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +151,15 @@ static void note_destinations(json_t *ev, json_t *dest) {
     if (type && id && strcmp(type, "location") == 0)
       json_object_set_new(dest, trace_id_canonical(id, c, sizeof c), json_true());
   }
+}
+
+int trace_event_is_delivery(json_t *ev) {
+  json_t *dest = json_object();
+  if (dest == NULL) return 0;
+  note_destinations(ev, dest);
+  const char *s = step_of(ev, dest);
+  json_decref(dest);
+  return s != NULL && strcmp(s, "delivered") == 0;
 }
 
 typedef struct timed {

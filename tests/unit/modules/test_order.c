@@ -1,0 +1,516 @@
+/*
+ * test_order.c -- orders and their escrow through blocks, receipts and
+ * queries.
+ *
+ * alice (organisation acme; carol is a member) buys from bob (a key the
+ * members do not know: it owns as its hex). check: every malformed
+ * payload has its code. place: the escrow is a pending transfer from the
+ * buyer's account to the seller's; refused ids, accounts, assets and
+ * parties. Release by order.deliver and by a trace.capture of a delivery
+ * event naming the order; cancellation by either party; expiry by block
+ * time. A failing leg leaves nothing behind. Every chain is audited at
+ * the end (hanse verify's re-execution).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+#include "fixture.h"
+
+enum { ALICE, CAROL, BOB, DAVE, WHO_N };
+
+typedef struct ox {
+  fx_chain f;
+  hanse_keypair dave; /* nobody's: neither buyer nor seller */
+  uint64_t seq[WHO_N];
+  hanse_receipt last;
+  char bob[HANSE_HASH_HEX_BYTES]; /* bob's owner id: its key's hex */
+} ox;
+
+static const hanse_keypair *key_of(ox *x, int who) {
+  return who == ALICE ? &x->f.alice : who == CAROL ? &x->f.carol : who == BOB ? &x->f.bob
+                                                                               : &x->dave;
+}
+
+static const char *submit(ox *x, int who, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static const char *submit(ox *x, int who, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fx_propose_vtx(&x->f, key_of(x, who), kind, ++x->seq[who], &x->last, fmt, ap);
+  va_end(ap);
+  return x->last.code;
+}
+
+static void ok(const char *code) {
+  if (strcmp(code, "ok") != 0) fail_msg("want ok, got %s", code);
+}
+
+static const char *open_acct(ox *x, int who, const char *id, const char *asset,
+                             const char *type) {
+  return submit(x, who, "ledger.open", "{\"account\":\"%s\",\"asset\":\"%s\",\"type\":\"%s\"}",
+                id, asset, type);
+}
+
+/* acme: wallet (may not go below zero) funded with 1000 EUR from
+ * acme:equity, and a USD account; bob: bob:cash in EUR. */
+static int setup(void **state) {
+  ox *x = calloc(1, sizeof *x);
+  if (x == NULL) return -1;
+  fx_chain_setup(&x->f, NULL);
+  fx_key(&x->dave, 0xd0);
+  fx_hex(x->bob, &x->f.bob.pub);
+  char carol[HANSE_HASH_HEX_BYTES];
+  ok(submit(x, ALICE, "member.register",
+            "{\"member\":{\"id\":\"carol\",\"kind\":\"person\",\"roles\":[],"
+            "\"attributes\":{},\"key\":\"%s\"}}",
+            fx_hex(carol, &x->f.carol.pub)));
+  ok(open_acct(x, ALICE, "acme:equity", "EUR", "equity"));
+  ok(submit(x, ALICE, "ledger.open",
+            "{\"account\":\"acme:wallet\",\"asset\":\"EUR\",\"type\":\"asset\","
+            "\"rule\":\"debits_must_not_exceed_credits\"}"));
+  ok(open_acct(x, ALICE, "acme:usd", "USD", "asset"));
+  ok(open_acct(x, BOB, "bob:cash", "EUR", "asset"));
+  ok(submit(x, ALICE, "ledger.transfer",
+            "{\"transfers\":[{\"id\":\"fund\",\"debit\":\"acme:equity\",\"credit\":\"acme:wallet\","
+            "\"amount\":1000}]}"));
+  *state = x;
+  return 0;
+}
+
+static int teardown(void **state) {
+  ox *x = *state;
+  hanse_chain_close(x->f.chain);
+  x->f.chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_teardown(&x->f);
+  free(x);
+  return 0;
+}
+
+/* A query of module `module`; NULL and *code on rejection. */
+static json_t *query(ox *x, const char *module, const char *name, const char *k1,
+                     const char *v1, const char **code) {
+  static hanse_reject rej;
+  json_t *params = json_pack("{s:s}", k1, v1), *res = NULL;
+  hanse_reject_clear(&rej);
+  int rc = fx_query(&x->f, module, name, params, &res, &rej);
+  json_decref(params);
+  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
+  return res;
+}
+
+static uint64_t u64_of(json_t *o, const char *field) {
+  const char *s = json_string_value(json_object_get(o, field));
+  if (s == NULL) fail_msg("no decimal field %s", field);
+  return strtoull(s, NULL, 10);
+}
+
+static void expect_balances(ox *x, const char *account, uint64_t dp, uint64_t dpo, uint64_t cp,
+                            uint64_t cpo) {
+  json_t *a = query(x, "ledger", "account", "account", account, NULL);
+  if (a == NULL) fail_msg("no account %s", account);
+  uint64_t b[4] = {u64_of(a, "debits_pending"), u64_of(a, "debits_posted"),
+                   u64_of(a, "credits_pending"), u64_of(a, "credits_posted")};
+  json_decref(a);
+  if (b[0] != dp || b[1] != dpo || b[2] != cp || b[3] != cpo)
+    fail_msg("%s: %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 ", want %" PRIu64 "/%" PRIu64
+             "/%" PRIu64 "/%" PRIu64,
+             account, b[0], b[1], b[2], b[3], dp, dpo, cp, cpo);
+}
+
+/* The "status" of a record a query answers (an order as it shows, a
+ * ledger transfer), or the query's code. */
+static const char *status_in(ox *x, const char *module, const char *name, const char *id) {
+  static char s[64];
+  const char *code;
+  json_t *o = query(x, module, name, "id", id, &code);
+  snprintf(s, sizeof s, "%s", o ? json_string_value(json_object_get(o, "status")) : code);
+  json_decref(o);
+  return s;
+}
+
+static const char *status_of(ox *x, const char *id) { return status_in(x, "order", "order", id); }
+
+static const char *xfer_status(ox *x, const char *id) {
+  return status_in(x, "ledger", "transfer", id);
+}
+
+/* order.place by `who` of `amount` EUR from acme:wallet to bob:cash. */
+static const char *place(ox *x, int who, const char *id, const char *amount, int timeout,
+                         const char *extra) {
+  return submit(x, who, "order.place",
+                "{\"id\":\"%s\",\"seller\":\"%s\",\"asset\":\"EUR\",\"amount\":%s,"
+                "\"buyer_account\":\"acme:wallet\",\"seller_account\":\"bob:cash\","
+                "\"timeout\":%d%s}",
+                id, x->bob, amount, timeout, extra ? extra : "");
+}
+
+/* ---- check ------------------------------------------------------------------ */
+
+static const char *check(ox *x, const char *kind, const char *payload) {
+  static hanse_reject rej;
+  hanse_buf raw;
+  hanse_buf_init(&raw);
+  fx_tx(&raw, &x->f.alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
+  hanse_tx tx;
+  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
+  hanse_reject_clear(&rej);
+  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
+  hanse_buf_free(&raw);
+  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
+  return rc == HANSE_OK ? "ok" : rej.code;
+}
+
+#define P0 "\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":5,\"buyer_account\":\"a\"," \
+           "\"seller_account\":\"b\",\"timeout\":60"
+
+static void test_check(void **state) {
+  ox *x = *state;
+  const struct {
+    const char *kind, *payload, *code;
+  } cases[] = {
+      {"order.place", "{\"id\":\"o1\"," P0 "}", "ok"},
+      {"order.place", "{\"id\":\"o.1_A-z\"," P0 ",\"discount\":{\"token\":\"PTS\","
+                      "\"account\":\"a:pts\",\"amount\":3}}", "ok"},
+      {"order.place", "{\"id\":\"o:1\"," P0 "}", "order.bad_id"},
+      {"order.place", "{\"id\":\"o/1\"," P0 "}", "order.bad_id"},
+      {"order.place", "{\"id\":\"0123456789012345678901234567890123456789012345678\"," P0 "}",
+       "order.bad_id"},
+      {"order.place", "{" P0 "}", "order.bad_id"},
+      {"order.place", "{\"id\":\"o1\"," P0 ",\"memo\":\"x\"}", "order.bad_field"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"Bob\",\"asset\":\"EUR\",\"amount\":5,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"b\",\"timeout\":60}",
+       "order.bad_seller"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"bob\",\"asset\":\"E R\",\"amount\":5,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"b\",\"timeout\":60}",
+       "order.bad_asset"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":0,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"b\",\"timeout\":60}",
+       "order.bad_amount"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":5,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"a\",\"timeout\":60}",
+       "order.bad_account"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":5,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"b\"}",
+       "order.bad_timeout"},
+      {"order.place", "{\"id\":\"o1\",\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":5,"
+                      "\"buyer_account\":\"a\",\"seller_account\":\"b\",\"timeout\":4294967296}",
+       "order.bad_timeout"},
+      {"order.place", "{\"id\":\"o1\"," P0 ",\"discount\":{\"token\":\"PTS\",\"amount\":3}}",
+       "order.bad_discount"},
+      {"order.place", "{\"id\":\"o1\"," P0 ",\"discount\":{\"token\":\"PTS\","
+                      "\"account\":\"a:pts\",\"amount\":0}}", "order.bad_discount"},
+      {"order.place", "{\"id\":\"o1\"," P0 ",\"discount\":{\"token\":\"PTS\","
+                      "\"account\":\"a:pts\",\"amount\":3,\"x\":1}}", "order.bad_field"},
+      {"order.deliver", "{\"id\":\"o1\"}", "ok"},
+      {"order.deliver", "{\"id\":\"o1\",\"amount\":3}", "order.bad_field"},
+      {"order.cancel", "{}", "order.bad_id"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *code = check(x, cases[i].kind, cases[i].payload);
+    if (strcmp(code, cases[i].code) != 0)
+      fail_msg("%s %s: got %s, want %s", cases[i].kind, cases[i].payload, code, cases[i].code);
+  }
+}
+
+/* ---- place, deliver ------------------------------------------------------------ */
+
+static void test_place_deliver(void **state) {
+  ox *x = *state;
+  ok(place(x, ALICE, "o1", "300", 3600, NULL));
+  expect_balances(x, "acme:wallet", 300, 0, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 300, 0);
+  json_t *o = query(x, "order", "order", "id", "o1", NULL);
+  assert_non_null(o);
+  assert_string_equal(json_string_value(json_object_get(o, "buyer")), "acme");
+  assert_string_equal(json_string_value(json_object_get(o, "seller")), x->bob);
+  assert_string_equal(json_string_value(json_object_get(o, "amount")), "300");
+  assert_string_equal(json_string_value(json_object_get(o, "status")), "pending");
+  assert_int_equal(json_array_size(json_object_get(o, "legs")), 1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(o, "legs"), 0)),
+                      "order:o1");
+  assert_int_equal(json_integer_value(json_object_get(o, "expires_at")),
+                   x->f.time_ms - 1000 + 3600 * 1000);
+  json_decref(o);
+  json_t *t = query(x, "ledger", "transfer", "id", "order:o1", NULL);
+  assert_string_equal(json_string_value(json_object_get(t, "controller")), "order");
+  assert_string_equal(json_string_value(json_object_get(t, "ref")), "o1");
+  json_decref(t);
+
+  /* the escrow is the order module's alone */
+  assert_string_equal(submit(x, ALICE, "ledger.void", "{\"id\":\"order:o1\"}"),
+                      "ledger.controlled");
+  assert_string_equal(submit(x, BOB, "ledger.post", "{\"id\":\"order:o1\"}"), "ledger.controlled");
+  assert_string_equal(place(x, ALICE, "o1", "300", 3600, NULL), "order.exists");
+  /* only the buyer confirms delivery; carol acts for acme */
+  assert_string_equal(submit(x, BOB, "order.deliver", "{\"id\":\"o1\"}"), "order.not_buyer");
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"o9\"}"), "order.no_order");
+  ok(submit(x, CAROL, "order.deliver", "{\"id\":\"o1\"}"));
+  expect_balances(x, "acme:wallet", 0, 300, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 0, 300);
+  assert_string_equal(xfer_status(x, "order:o1"), "posted");
+  o = query(x, "order", "order", "id", "o1", NULL);
+  assert_string_equal(json_string_value(json_object_get(o, "status")), "delivered");
+  assert_string_equal(json_string_value(json_object_get(o, "released_by")), "order.deliver");
+  assert_true(json_is_integer(json_object_get(o, "resolved_at")));
+  json_decref(o);
+  /* once only */
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"o1\"}"), "order.not_pending");
+  assert_string_equal(submit(x, BOB, "order.cancel", "{\"id\":\"o1\"}"), "order.not_pending");
+
+  /* the orders of each party */
+  ok(place(x, ALICE, "o0", "1", 60, NULL));
+  json_t *params = json_pack("{s:s, s:s}", "party", "acme", "limit", "1"), *res = NULL;
+  hanse_reject rej;
+  assert_int_equal(fx_query(&x->f, "order", "orders", params, &res, &rej), HANSE_OK);
+  json_t *list = json_object_get(res, "orders");
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), "o0");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "role")),
+                      "buyer");
+  assert_string_equal(json_string_value(json_object_get(res, "next")), "o0");
+  json_object_set(params, "after", json_object_get(res, "next"));
+  json_decref(res);
+  assert_int_equal(fx_query(&x->f, "order", "orders", params, &res, &rej), HANSE_OK);
+  list = json_object_get(res, "orders");
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), "o1");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")),
+                      "delivered");
+  json_decref(res);
+  json_object_set_new(params, "party", json_string(x->bob));
+  json_object_del(params, "after");
+  json_object_set_new(params, "limit", json_string("10"));
+  assert_int_equal(fx_query(&x->f, "order", "orders", params, &res, &rej), HANSE_OK);
+  list = json_object_get(res, "orders");
+  assert_int_equal(json_array_size(list), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "role")),
+                      "seller");
+  assert_null(json_object_get(res, "next"));
+  json_decref(res);
+  json_decref(params);
+  const char *code;
+  assert_null(query(x, "order", "order", "id", "a:b", &code));
+  assert_string_equal(code, "order.bad_id");
+  assert_null(query(x, "order", "orders", "party", "a/b", &code));
+  assert_string_equal(code, "order.bad_party");
+}
+
+/* Refused orders leave nothing: no record, no leg, no index, no balance. */
+static void expect_no_trace_of(ox *x, const char *id) {
+  char key[128], leg[64];
+  snprintf(key, sizeof key, "order/o/%s", id);
+  assert_false(fx_state(&x->f, key, NULL, 0));
+  snprintf(key, sizeof key, "order/by/acme/%s", id);
+  assert_false(fx_state(&x->f, key, NULL, 0));
+  snprintf(leg, sizeof leg, "order:%s", id);
+  assert_string_equal(xfer_status(x, leg), "ledger.no_transfer");
+  expect_balances(x, "acme:wallet", 0, 0, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 0, 0);
+}
+
+static void test_refused(void **state) {
+  ox *x = *state;
+  /* unknown and foreign accounts, assets, parties */
+  assert_string_equal(submit(x, ALICE, "order.place",
+                             "{\"id\":\"r1\",\"seller\":\"%s\",\"asset\":\"EUR\",\"amount\":5,"
+                             "\"buyer_account\":\"nope\",\"seller_account\":\"bob:cash\","
+                             "\"timeout\":60}",
+                             x->bob),
+                      "order.no_account");
+  assert_string_equal(submit(x, BOB, "order.place",
+                             "{\"id\":\"r1\",\"seller\":\"acme\",\"asset\":\"EUR\",\"amount\":5,"
+                             "\"buyer_account\":\"acme:wallet\",\"seller_account\":\"bob:cash\","
+                             "\"timeout\":60}"),
+                      "order.not_owner");
+  assert_string_equal(submit(x, ALICE, "order.place",
+                             "{\"id\":\"r1\",\"seller\":\"someone\",\"asset\":\"EUR\",\"amount\":5,"
+                             "\"buyer_account\":\"acme:wallet\",\"seller_account\":\"bob:cash\","
+                             "\"timeout\":60}"),
+                      "order.not_seller");
+  assert_string_equal(place(x, ALICE, "r1", "5", 60, NULL), "ok");
+  assert_string_equal(submit(x, ALICE, "order.cancel", "{\"id\":\"r1\"}"), "ok");
+  assert_string_equal(submit(x, ALICE, "order.place",
+                             "{\"id\":\"r2\",\"seller\":\"%s\",\"asset\":\"USD\",\"amount\":5,"
+                             "\"buyer_account\":\"acme:usd\",\"seller_account\":\"bob:cash\","
+                             "\"timeout\":60}",
+                             x->bob),
+                      "order.asset_mismatch");
+  assert_string_equal(submit(x, ALICE, "order.place",
+                             "{\"id\":\"r2\",\"seller\":\"acme\",\"asset\":\"EUR\",\"amount\":5,"
+                             "\"buyer_account\":\"acme:wallet\",\"seller_account\":\"acme:equity\","
+                             "\"timeout\":60}"),
+                      "order.same_party");
+  /* a loyalty discount names a token that must exist */
+  assert_string_equal(place(x, ALICE, "r2", "5", 60,
+                            ",\"discount\":{\"token\":\"PTS\",\"account\":\"acme:pts\","
+                            "\"amount\":3}"),
+                      "order.unknown_token");
+  expect_no_trace_of(x, "r2");
+}
+
+/* A failing leg leaves nothing behind: the buyer cannot pay, or some
+ * ledger transfer took the leg's id. */
+static void test_failing_leg(void **state) {
+  ox *x = *state;
+  assert_string_equal(place(x, ALICE, "f1", "1001", 60, NULL), "ledger.exceeds_credits");
+  expect_no_trace_of(x, "f1");
+  ok(submit(x, ALICE, "ledger.transfer",
+            "{\"transfers\":[{\"id\":\"order:f2\",\"debit\":\"acme:equity\","
+            "\"credit\":\"bob:cash\",\"amount\":2,\"pending\":true}]}"));
+  assert_string_equal(place(x, ALICE, "f2", "2", 60, NULL), "order.leg_taken");
+  char key[64];
+  snprintf(key, sizeof key, "order/o/f2");
+  assert_false(fx_state(&x->f, key, NULL, 0));
+  expect_balances(x, "acme:wallet", 0, 0, 0, 1000);
+  /* the same request as the existing leg is no reuse of it either */
+  ok(submit(x, ALICE, "ledger.void", "{\"id\":\"order:f2\"}"));
+  ok(submit(x, ALICE, "ledger.transfer",
+            "{\"transfers\":[{\"id\":\"order:f3\",\"debit\":\"acme:wallet\","
+            "\"credit\":\"bob:cash\",\"amount\":3,\"pending\":true,\"timeout\":60,"
+            "\"ref\":\"f3\"}]}"));
+  assert_string_equal(place(x, ALICE, "f3", "3", 60, NULL), "order.leg_taken");
+  assert_string_equal(status_of(x, "f3"), "order.no_order");
+}
+
+/* ---- cancel, expiry ------------------------------------------------------------ */
+
+static void test_cancel(void **state) {
+  ox *x = *state;
+  ok(place(x, ALICE, "c1", "100", 3600, NULL));
+  ok(place(x, ALICE, "c2", "200", 3600, NULL));
+  expect_balances(x, "acme:wallet", 300, 0, 0, 1000);
+  assert_string_equal(submit(x, DAVE, "order.cancel", "{\"id\":\"c1\"}"), "order.not_party");
+  ok(submit(x, BOB, "order.cancel", "{\"id\":\"c1\"}")); /* the seller */
+  ok(submit(x, CAROL, "order.cancel", "{\"id\":\"c2\"}")); /* the buyer */
+  expect_balances(x, "acme:wallet", 0, 0, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 0, 0);
+  assert_string_equal(status_of(x, "c1"), "cancelled");
+  assert_string_equal(xfer_status(x, "order:c1"), "voided");
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"c1\"}"), "order.not_pending");
+  assert_string_equal(submit(x, BOB, "order.cancel", "{\"id\":\"c2\"}"), "order.not_pending");
+}
+
+static void test_timeout(void **state) {
+  ox *x = *state;
+  uint64_t t0 = x->f.time_ms;
+  ok(place(x, ALICE, "e1", "70", 5, NULL));
+  ok(place(x, ALICE, "e2", "30", 3600, NULL));
+  /* just before the deadline nothing expires */
+  x->f.time_ms = t0 + 4999;
+  ok(open_acct(x, ALICE, "acme:x", "EUR", "asset"));
+  assert_string_equal(status_of(x, "e1"), "pending");
+  /* at it, every ledger or order transaction sees the legs swept (and a
+   * successful one keeps the sweep): the money is the buyer's again and
+   * the order shows expired */
+  x->f.time_ms = t0 + 5000;
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"e1\"}"), "order.not_pending");
+  assert_string_equal(xfer_status(x, "order:e1"), "pending"); /* a rejection writes nothing */
+  ok(place(x, ALICE, "e3", "1", 60, NULL));
+  assert_string_equal(xfer_status(x, "order:e1"), "expired");
+  assert_string_equal(status_of(x, "e1"), "expired");
+  char raw[1024];
+  assert_true(fx_state(&x->f, "order/o/e1", raw, sizeof raw));
+  assert_non_null(strstr(raw, "\"status\":\"pending\"")); /* the sweep wrote no order */
+  expect_balances(x, "acme:wallet", 31, 0, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 31, 0);
+  assert_string_equal(submit(x, BOB, "order.cancel", "{\"id\":\"e1\"}"), "order.not_pending");
+  ok(submit(x, ALICE, "order.deliver", "{\"id\":\"e2\"}"));
+  expect_balances(x, "acme:wallet", 1, 30, 0, 1000);
+}
+
+/* ---- release by a trace delivery event ----------------------------------------- */
+
+static uint64_t event_no;
+
+/* trace.capture by `who` of one ObjectEvent with bizStep `step`, the
+ * bizTransaction `bt` (NULL: none) and `extra` members. */
+static const char *capture(ox *x, int who, const char *step, const char *bt, const char *extra) {
+  char list[256] = "";
+  if (bt)
+    snprintf(list, sizeof list,
+             ",\"bizTransactionList\":[{\"type\":\"po\",\"bizTransaction\":\"%s\"}]", bt);
+  event_no++;
+  return submit(x, who, "trace.capture",
+                "{\"document\":{\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\","
+                "\"creationDate\":\"2024-06-01T00:00:00Z\",\"epcisBody\":{\"eventList\":[{"
+                "\"type\":\"ObjectEvent\","
+                "\"eventID\":\"urn:uuid:44444444-0000-4000-8000-%012" PRIu64 "\","
+                "\"eventTime\":\"2024-06-01T10:00:00Z\",\"eventTimeZoneOffset\":\"+00:00\","
+                "\"epcList\":[\"urn:epc:id:sgtin:4012345.011111.%" PRIu64 "\"],"
+                "\"action\":\"OBSERVE\","
+                "\"bizStep\":\"%s\"%s%s}]}}}",
+                event_no, event_no, step, list, extra ? extra : "");
+}
+
+#define SITE "urn:epc:id:sgln:4012345.00001.0"
+
+static void test_trace_release(void **state) {
+  ox *x = *state;
+  event_no = 0;
+  ok(place(x, ALICE, "t1", "100", 3600, NULL));
+  ok(place(x, ALICE, "t2", "200", 3600, NULL));
+  ok(place(x, ALICE, "t3", "300", 3600, NULL));
+  /* events that concern no order, or no pending one, change nothing */
+  ok(capture(x, ALICE, "accepting", NULL, NULL));
+  ok(capture(x, ALICE, "accepting", "urn:epcglobal:cbv:bt:0614141000005:t9", NULL));
+  ok(capture(x, ALICE, "accepting", "urn:epcglobal:cbv:bt:0614141000005:xt1", NULL));
+  ok(capture(x, ALICE, "shipping", "urn:epcglobal:cbv:bt:0614141000005:t1", NULL));
+  /* receiving elsewhere than where the event says it is bound is an
+   * arrival, not a delivery */
+  ok(capture(x, ALICE, "receiving", "https://hanse.example/order/t2", NULL));
+  /* the seller cannot release its own escrow */
+  ok(capture(x, BOB, "accepting", "urn:epcglobal:cbv:bt:0614141000005:t1", NULL));
+  assert_string_equal(status_of(x, "t1"), "pending");
+  assert_string_equal(status_of(x, "t2"), "pending");
+  expect_balances(x, "acme:wallet", 600, 0, 0, 1000);
+
+  /* the buyer accepting the goods of t1 */
+  ok(capture(x, ALICE, "accepting", "urn:epcglobal:cbv:bt:0614141000005:t1", NULL));
+  assert_string_equal(status_of(x, "t1"), "delivered");
+  json_t *o = query(x, "order", "order", "id", "t1", NULL);
+  assert_string_equal(json_string_value(json_object_get(o, "released_by")),
+                      "urn:uuid:44444444-0000-4000-8000-000000000007");
+  json_decref(o);
+  expect_balances(x, "bob:cash", 0, 0, 500, 100);
+  /* receiving at the destination the event names, a web URI naming t2 */
+  ok(capture(x, ALICE, "receiving", "https://hanse.example/order/t2",
+             ",\"bizLocation\":{\"id\":\"" SITE "\"},\"destinationList\":[{\"type\":"
+             "\"location\",\"destination\":\"" SITE "\"}]"));
+  assert_string_equal(status_of(x, "t2"), "delivered");
+  expect_balances(x, "bob:cash", 0, 0, 300, 300);
+  /* a second delivery event for t1 changes nothing; cancelled t3 neither */
+  ok(submit(x, BOB, "order.cancel", "{\"id\":\"t3\"}"));
+  ok(capture(x, ALICE, "accepting", "urn:epcglobal:cbv:bt:0614141000005:t1", NULL));
+  ok(capture(x, ALICE, "accepting", "urn:epcglobal:cbv:bt:0614141000005:t3", NULL));
+  assert_string_equal(status_of(x, "t3"), "cancelled");
+  expect_balances(x, "acme:wallet", 0, 300, 0, 1000);
+  expect_balances(x, "bob:cash", 0, 0, 0, 300);
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"t1\"}"), "order.not_pending");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_place_deliver, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_leg, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trace_release, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
