@@ -53,6 +53,8 @@
 #include "chain/exec.h"
 #include "modules/ledger/ledger.h"
 
+#define ORDER_MODULE "order" /* the controller of its legs */
+
 /* An order id: its legs' ids ("order:<id>:discount") must be ledger ids. */
 #define ORDER_ID_MAX 48
 #define ORDER_KEY_MAX 192

@@ -44,9 +44,7 @@
 #include "crypto/hash.h"
 #include "modules/books/books.h"
 #include "modules/order/order.h"
-
-#define ORDER_CONTROLLER "order"
-#define TOKEN_CONTROLLER "token"
+#include "modules/token/token.h"
 
 int order_load(ledger_book *b, const char *id, json_t **rec, hanse_reject *rej) {
   char key[ORDER_KEY_MAX];
@@ -111,7 +109,7 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   uint64_t tokens = (uint64_t)json_integer_value(json_object_get(disc, "amount"));
   char key[LEDGER_KEY_MAX];
   json_t *def = NULL, *acct = NULL;
-  snprintf(key, sizeof key, "token/def/%s", symbol);
+  token_key_def(key, symbol);
   int rc = ledger_get(b, key, &def);
   if (rc != HANSE_OK) return rc;
   if (def == NULL)
@@ -124,7 +122,7 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   const char *issuer = json_string_value(json_object_get(def, "issuer"));
   const char *issuance = json_string_value(json_object_get(def, "issuance_account"));
   const char *funding = json_string_value(json_object_get(def, "discount_account"));
-  if (kind == NULL || strcmp(kind, "loyalty") != 0) {
+  if (kind == NULL || strcmp(kind, TOKEN_LOYALTY) != 0) {
     rc = hanse_reject_code(rej, "order.not_loyalty", 409,
                            "token '%s' is not a loyalty token: it buys no discount", symbol);
   } else if (num < 0 || den < 1 || !issuer || !ledger_id_valid(issuance) ||
@@ -160,10 +158,10 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   json_decref(acct);
   if (rc == HANSE_OK) {
     leg *t = &legs[(*n)++], *f = &legs[(*n)++];
-    *t = (leg){"", account, issuance, tokens, {1, ORDER_CONTROLLER}};
+    *t = (leg){"", account, issuance, tokens, {1, ORDER_MODULE}};
     snprintf(t->id, sizeof t->id, "order:%s:tokens", id);
     *f = (leg){"", funding, json_string_value(json_object_get(p, "seller_account")), *d,
-               {0, TOKEN_CONTROLLER}};
+               {0, TOKEN_MODULE}};
     snprintf(f->id, sizeof f->id, "order:%s:discount", id);
     json_t *dm = json_pack("{s:s, s:s, s:s}", "token", symbol, "account", account, "issuer",
                            issuer);
@@ -259,7 +257,7 @@ int order_place(ledger_book *b, json_t *p, hanse_reject *rej) {
     rc = discount_legs(b, p, rec, legs, &n, &d, rej);
   if (rc == HANSE_OK) {
     /* the buyer's own leg first; none when the discount pays it all */
-    legs[0] = (leg){"", ba, sa, amount - d, {1, ORDER_CONTROLLER}};
+    legs[0] = (leg){"", ba, sa, amount - d, {1, ORDER_MODULE}};
     snprintf(legs[0].id, sizeof legs[0].id, "order:%s", id);
     size_t first = amount > d ? 0 : 1;
     rc = make_legs(b, legs + first, n - first, p, json_object_get(rec, "legs"), &expires_at, rej);
