@@ -26,6 +26,7 @@
  *   hanse_client_grants_get      ... and, reading, the grants of a tx,
  *   hanse_client_tx_open         open the fields my key can open,
  *   hanse_client_grant_build     re-seal one to a later recipient
+ *   hanse_client_fx_quote        make and sign an exchange-rate quote
  *   hanse_client_destroy
  *
  * Conventions, stated once:
@@ -435,5 +436,25 @@ int hanse_client_trace_publish(hanse_client *src, hanse_client *dst, const hanse
  * record). */
 int hanse_trace_record_verify(json_t *record, json_t *trusted, json_t **report,
                               hanse_reject *rej);
+
+/* ---- 10. Exchange-rate quotes (modules/fx) ------------------------------ */
+
+/* What a market maker quotes: it sells `sell` for `buy` at num/den units
+ * of sell per unit of buy, from valid_from_ms until (not including)
+ * valid_until_ms in block time, for at most `max` of buy in all, through
+ * its accounts buy_account (receives buy) and sell_account (pays sell). */
+typedef struct hanse_fx_quote_spec {
+  const char *id, *maker, *sell, *buy, *buy_account, *sell_account;
+  uint64_t num, den, valid_from_ms, valid_until_ms, max;
+} hanse_fx_quote_spec;
+
+/* The quote as JSON, signed by kp (the maker's key; encoding/fx_quote.h
+ * says what the signature covers), in *out (new reference). Made off
+ * chain: the payer carries it in an fx.pay. client.bad_quote when a
+ * number is out of range (num, den, max from 1 to 2^63-1, valid_from_ms
+ * < valid_until_ms <= 2^63-1) or a string is missing; the chain checks
+ * the rest. */
+int hanse_client_fx_quote(const hanse_fx_quote_spec *s, const hanse_keypair *kp, json_t **out,
+                          hanse_reject *rej);
 
 #endif

@@ -168,6 +168,7 @@ int cmd_blob(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_xchain(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_fx(int argc, char **argv);
 /* cmd_trace_capture.c: capture; -1 for another subcommand. */
 int cmd_trace_capture(int argc, char **argv);
 /* cmd_trace_pub.c: publish, product, verify; -1 for another subcommand. */
@@ -183,5 +184,6 @@ extern const char cmd_verify_usage[];
 extern const char cmd_blob_usage[];
 extern const char cmd_demo_usage[];
 extern const char cmd_xchain_usage[];
+extern const char cmd_fx_usage[];
 
 #endif

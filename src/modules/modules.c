@@ -13,6 +13,8 @@ extern const hanse_module hanse_module_trace;
 extern const hanse_module hanse_module_ledger;
 extern const hanse_module hanse_module_order;
 extern const hanse_module hanse_module_token;
+extern const hanse_module hanse_module_fx;
+extern const hanse_module hanse_module_clearing;
 extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
@@ -28,5 +30,7 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_ledger);
   hanse_registry_add(&hanse_module_order);
   hanse_registry_add(&hanse_module_token);
+  hanse_registry_add(&hanse_module_fx);
+  hanse_registry_add(&hanse_module_clearing);
   hanse_registry_set_identity(&hanse_member_identity);
 }

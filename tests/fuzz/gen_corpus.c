@@ -167,6 +167,17 @@ int main(int argc, char **argv) {
       "\x19{\"symbol\":\"EURB\",\"amount\":0,\"evidence\":"
       "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"as_of\":\"2024-06-30\"}",
       "\x1a{\"symbol\":\"EURB\",\"account\":\"buyer:eurb\",\"amount\":25000,\"ref\":\"wire-1\"}",
+      /* fx.pay (after the token's five), clearing.join, .pay, .settle */
+      "\x1d{\"id\":\"p1\",\"debit\":\"o2:eur\",\"credit\":\"o3:usd\",\"amount\":1000,"
+      "\"quote\":{\"id\":\"q1\",\"maker\":\"org1\",\"key\":"
+      "\"5555555555555555555555555555555555555555555555555555555555555555\",\"sell\":\"USD\","
+      "\"buy\":\"EUR\",\"rate\":{\"num\":10850,\"den\":10000},\"valid_from\":0,"
+      "\"valid_until\":2000000000000,\"max\":100000,\"buy_account\":\"mm:eur\","
+      "\"sell_account\":\"mm:usd\",\"sig\":\"00\"}}",
+      "\x1e{\"asset\":\"USD\",\"clearing_account\":\"b1:clr\",\"settlement_account\":\"b1:stl\"}",
+      "\x1f{\"id\":\"p1\",\"asset\":\"USD\",\"amount\":100,\"from_bank\":\"b1\","
+      "\"from_account\":\"b1:c0\",\"to_bank\":\"b2\",\"to_account\":\"b2:c0\"}",
+      "\x20{\"asset\":\"USD\",\"cycle\":1}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];

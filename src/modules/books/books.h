@@ -71,6 +71,7 @@
 #define BOOKS_LOYALTY "loyalty"       /* loyalty tokens awarded (the issuer is the
                                        * payer) or handed back (the payee); booked
                                        * in the issuer's books only */
+#define BOOKS_CLEARING "clearing"     /* a customer payment one bank owes another */
 
 /* A party's role in a business transaction: the one who pays (or owes,
  * or gives up the asset) and the one who is paid. */

@@ -38,7 +38,14 @@ static const default_rule defaults[] = {
     {BOOKS_REDEEM, BOOKS_PAYEE, "liabilities:tokens-issued", "assets:reserves"},
     {BOOKS_CONVERSION, BOOKS_PAYER, "equity:conversion", "assets:cash"},
     {BOOKS_CONVERSION, BOOKS_PAYEE, "assets:cash", "equity:conversion"},
-    {BOOKS_SETTLEMENT, BOOKS_PAYER, "liabilities:clearing", "assets:settlement"},
+    /* clearing (modules/clearing): the payer's bank owes its customer
+     * less and the clearing more; the payee's bank the reverse. A bank's
+     * assets:clearing is its position in the open cycle (a credit
+     * balance: it owes); settlement squares it against the money it
+     * holds at the settlement agent, so it is zero after every cycle. */
+    {BOOKS_CLEARING, BOOKS_PAYER, "liabilities:deposits", "assets:clearing"},
+    {BOOKS_CLEARING, BOOKS_PAYEE, "assets:clearing", "liabilities:deposits"},
+    {BOOKS_SETTLEMENT, BOOKS_PAYER, "assets:clearing", "assets:settlement"},
     {BOOKS_SETTLEMENT, BOOKS_PAYEE, "assets:settlement", "assets:clearing"},
     /* the platform funds the discount its loyalty tokens bought */
     {BOOKS_DISCOUNT, BOOKS_PAYER, "expenses:discounts", "assets:cash"},

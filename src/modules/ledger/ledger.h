@@ -195,6 +195,15 @@ typedef struct ledger_xfer_opts {
  * (default payment). */
 int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
                          int *exists, hanse_reject *rej);
+/* A module's own transfer, the common case of ledger_transfer_make: a
+ * single-phase transfer `tid` of amount from debit to credit with the
+ * business reference `ref`, controlled by `controller`. A transfer already
+ * there under tid is not the module's to reuse: "<controller>.id_conflict"
+ * (409), since a transfer someone else made cannot stand for this one. */
+int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debit,
+                               const char *credit, uint64_t amount, const char *ref,
+                               size_t place, int signer_owns, const char *controller,
+                               hanse_reject *rej);
 /* ledger_check's rules for one transfer object (i of n in a batch). */
 int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej);
 

@@ -343,6 +343,29 @@ out:
   return rc;
 }
 
+int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debit,
+                               const char *credit, uint64_t amount, const char *ref,
+                               size_t place, int signer_owns, const char *controller,
+                               hanse_reject *rej) {
+  HANSE_ASSERT(controller != NULL && amount >= 1 && amount <= LEDGER_AMOUNT_MAX);
+  json_t *t = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", tid, "debit", debit, "credit", credit,
+                        "amount", (json_int_t)amount, "ref", ref);
+  if (t == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  ledger_xfer_opts o = {signer_owns, controller};
+  int exists = 0;
+  int rc = ledger_transfer_make(b, t, place, &o, &exists, rej);
+  json_decref(t);
+  if (rc == HANSE_OK && exists) {
+    char code[HANSE_REJECT_CODE_MAX];
+    snprintf(code, sizeof code, "%s.id_conflict", controller);
+    rc = hanse_reject_code(rej, code, 409, "ledger transfer '%s' exists", tid);
+  }
+  return rc;
+}
+
 /* A success: "ok", or "ledger.exists" for a transfer made before. */
 static void result_ok(hanse_reject *r, int exists) {
   r->rc = HANSE_OK;

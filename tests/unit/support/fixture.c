@@ -136,7 +136,9 @@ static json_t *test_genesis(const fx_chain *f) {
   return g;
 }
 
-void fx_chain_setup(fx_chain *f, const char *vfs) {
+void fx_chain_setup(fx_chain *f, const char *vfs) { fx_chain_setup_with(f, vfs, NULL); }
+
+void fx_chain_setup_with(fx_chain *f, const char *vfs, json_t *extra) {
   memset(f, 0, sizeof *f);
   hanse_modules_register_all();
   const char *tmp = getenv("TMPDIR");
@@ -147,6 +149,7 @@ void fx_chain_setup(fx_chain *f, const char *vfs) {
   fx_key(&f->bob, 0xb0);
   fx_key(&f->carol, 0xc0);
   json_t *g = test_genesis(f);
+  if (extra) assert_int_equal(json_object_update(g, extra), 0);
   hanse_reject rej;
   int rc = hanse_chain_create(f->dir, g, &f->node, FX_T0_MS, &rej);
   json_decref(g);
@@ -174,16 +177,6 @@ int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej) {
   hanse_chain_close(f->chain);
   f->chain = NULL;
   return hanse_chain_open(f->dir, &f->node, vfs, &f->chain, rej);
-}
-
-void fx_chain_audit(fx_chain *f) {
-  hanse_chain_close(f->chain);
-  f->chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
 }
 
 const char *fx_check(const fx_chain *f, const char *kind, const char *payload) {
@@ -348,4 +341,38 @@ char *fx_file_read(const char *path, size_t *len) {
 
 void fx_path(const fx_chain *f, const char *name, char *out, size_t n) {
   snprintf(out, n, "%s/%s", f->dir, name);
+}
+
+int64_t fx_ledger_balance(fx_chain *f, const char *account) {
+  json_t *params = json_pack("{s:s}", "account", account), *a = NULL;
+  hanse_reject rej;
+  if (fx_query(f, "ledger", "account", params, &a, &rej) != HANSE_OK)
+    fail_msg("ledger account %s: %s", account, rej.code);
+  json_decref(params);
+  const char *d = json_string_value(json_object_get(a, "debits_posted"));
+  const char *c = json_string_value(json_object_get(a, "credits_posted"));
+  if (d == NULL || c == NULL) fail_msg("ledger account %s without balances", account);
+  int64_t bal = (int64_t)strtoull(c, NULL, 10) - (int64_t)strtoull(d, NULL, 10);
+  json_decref(a);
+  return bal;
+}
+
+void fx_chain_audit(fx_chain *f) {
+  hanse_chain_close(f->chain);
+  f->chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit: %s: %s", rej.code, rej.message);
+}
+
+const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
+                      const char *fmt, ...) {
+  static hanse_receipt r;
+  va_list ap;
+  va_start(ap, fmt);
+  fx_propose_vtx(f, kp, kind, ++*seq, &r, fmt, ap);
+  va_end(ap);
+  return r.code;
 }

@@ -72,6 +72,9 @@ typedef struct fx_chain {
 /* mkdtemp, hanse_chain_create with the test genesis, hanse_chain_open
  * (with `vfs`, may be NULL). Registers the modules. */
 void fx_chain_setup(fx_chain *f, const char *vfs);
+/* The same with the members of `extra` (borrowed, may be NULL) set in the
+ * genesis, replacing the test genesis's own (e.g. more "organisations"). */
+void fx_chain_setup_with(fx_chain *f, const char *vfs, json_t *extra);
 /* Close (if open) and remove the directory. */
 void fx_chain_teardown(fx_chain *f);
 /* cmocka setup and teardown for a test on a fresh chain: *state
@@ -114,6 +117,14 @@ int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner);
  * caller (NULL on rejection). */
 int fx_query(fx_chain *f, const char *module, const char *name,
              json_t *params, json_t **result, hanse_reject *rej);
+/* One transaction of kp with sequence ++*seq in a block of its own; its
+ * receipt code (static storage, overwritten by the next call). */
+const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A ledger account's posted balance, credits_posted - debits_posted
+ * (the ledger module's "account" query); a missing account fails. */
+int64_t fx_ledger_balance(fx_chain *f, const char *account);
 
 /* Remove a directory tree (test data only). */
 void fx_rmrf(const char *path);
