@@ -15,6 +15,7 @@ extern const hanse_module hanse_module_order;
 extern const hanse_module hanse_module_token;
 extern const hanse_module hanse_module_fx;
 extern const hanse_module hanse_module_clearing;
+extern const hanse_module hanse_module_books;
 extern const hanse_identity hanse_member_identity;
 
 void hanse_modules_register_all(void) {
@@ -32,5 +33,6 @@ void hanse_modules_register_all(void) {
   hanse_registry_add(&hanse_module_token);
   hanse_registry_add(&hanse_module_fx);
   hanse_registry_add(&hanse_module_clearing);
+  hanse_registry_add(&hanse_module_books);
   hanse_registry_set_identity(&hanse_member_identity);
 }

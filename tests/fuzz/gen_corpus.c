@@ -178,6 +178,15 @@ int main(int argc, char **argv) {
       "\x1f{\"id\":\"p1\",\"asset\":\"USD\",\"amount\":100,\"from_bank\":\"b1\","
       "\"from_account\":\"b1:c0\",\"to_bank\":\"b2\",\"to_account\":\"b2:c0\"}",
       "\x20{\"asset\":\"USD\",\"cycle\":1}",
+      /* books.chart, books.rules, books.entry, books.reverse, after the
+       * clearing's three */
+      "\x21{\"accounts\":[{\"account\":\"assets:bank:eur\",\"name\":\"Hausbank\"}]}",
+      "\x22{\"rules\":[{\"type\":\"payment\",\"role\":\"payer\",\"debit\":\"expenses:rent\","
+      "\"credit\":\"assets:bank\"}]}",
+      "\x23{\"lines\":[{\"account\":\"expenses:office\",\"asset\":\"EUR\",\"debit\":5},"
+      "{\"account\":\"assets:cash\",\"asset\":\"EUR\",\"credit\":5}],\"memo\":\"m\","
+      "\"counterparty\":\"acme\",\"ref\":\"r-1\"}",
+      "\x24{\"seq\":1,\"memo\":\"wrong invoice\"}",
   };
   for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
     char name[32];

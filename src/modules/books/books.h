@@ -50,6 +50,7 @@
 #ifndef HANSE_MODULE_BOOKS_H
 #define HANSE_MODULE_BOOKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "modules/ledger/ledger.h"
@@ -109,6 +110,70 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
  * HANSE_ERR(NOT_FOUND) for a type without one. */
 int books_default_rule(const char *type, books_role role, const char **debit,
                        const char **credit);
+
+/* Default rules in table order, for listing them: HANSE_OK and the
+ * i-th row, HANSE_ERR(NOT_FOUND) past the last. */
+int books_default_rule_at(size_t i, const char **type, books_role *role, const char **debit,
+                          const char **credit);
+
+/* ---- shared by the books' own files ----
+ * books.c (actions), books_post.c (entries), books_query.c (queries),
+ * books_report.c (reports). */
+
+#define BOOKS_LINES_MAX 64  /* lines of one entry (books.entry) */
+#define BOOKS_BATCH_MAX 64  /* accounts in books.chart, rules in books.rules */
+#define BOOKS_NAME_MAX 128  /* an account's display name, bytes */
+#define BOOKS_SEQ_DIGITS 12 /* an entry number in keys, zero-padded */
+#define BOOKS_SEQ_MAX 999999999999ull
+#define BOOKS_KEY_MAX LEDGER_KEY_MAX
+
+_Static_assert(BOOKS_KEY_MAX > sizeof "books/acct//" + LEDGER_OWNER_MAX + BOOKS_ACCOUNT_MAX,
+               "a chart key fits its buffer");
+_Static_assert(BOOKS_KEY_MAX > sizeof "books/cp///" + 2 * LEDGER_OWNER_MAX + BOOKS_SEQ_DIGITS,
+               "a counterparty index key fits its buffer");
+_Static_assert(BOOKS_KEY_MAX > sizeof "books/tx///" + 64 + LEDGER_OWNER_MAX + BOOKS_SEQ_DIGITS,
+               "a transaction index key fits its buffer");
+
+/* The type of an account name -- its first segment, "assets",
+ * "liabilities", "equity", "revenue" or "expenses", static storage -- or
+ * NULL when s is not an account name. */
+const char *books_account_type(const char *s);
+/* 1 if s is 1-max bytes of text without control characters (a name, a
+ * memo: one line of a journal). */
+int books_text_valid(const char *s, size_t max);
+/* The role's name, "payer" or "payee". */
+const char *books_role_name(books_role role);
+
+/* Open `account` in owner's chart when it is not there. name may be
+ * NULL: an account there already keeps its name; another name renames
+ * it. */
+int books_chart_open(ledger_book *b, const char *owner, const char *account, const char *name);
+/* Write entry e (stolen): its "owner", "type" and "lines" set by the
+ * caller, with any of "role", "counterparty", "ref", "memo", "reverses".
+ * Adds "seq" (the owner's next), "tx", "height", "time" and "by" from the
+ * current transaction, opens the lines' accounts in the owner's chart,
+ * and writes the entry and its indexes (books/tx, books/cp, books/rev).
+ * *seq (may be NULL) receives its number. Environmental errors only. */
+int books_entry_write(ledger_book *b, json_t *e, uint64_t *seq);
+
+/* The module's query function (books_query.c): chart, rules, journal,
+ * entry, tx, trial_balance; the report names go to books_report_query. */
+int books_query(hanse_view *v, const char *name, json_t *params, json_t **result,
+                hanse_reject *rej);
+/* Queries: visit owner's entries with seq > after, in seq order. fn gets
+ * each entry (borrowed) and returns 0 to go on, 1 to stop, or a negative
+ * error code, which the scan returns. */
+typedef int (*books_entry_fn)(void *ctx, json_t *entry);
+int books_entries_scan(hanse_view *v, const char *owner, uint64_t after, books_entry_fn fn,
+                       void *ctx);
+/* A period bound parameter (query "from" or "to"): block time in ms
+ * (decimal), an ISO date ("2025-03-01", midnight UTC) or an RFC 3339
+ * date-time with a zone. *ms = dflt when absent; books.bad_time (400). A
+ * period is from <= time < to. */
+int books_time_param(json_t *params, const char *name, uint64_t dflt, uint64_t *ms,
+                     hanse_reject *rej);
+/* The "owner" parameter: books.bad_owner (400) unless ledger_owner_valid. */
+int books_owner_param(json_t *params, const char **owner, hanse_reject *rej);
 
 /* ---- reports (books_report.c) ----
  * The report queries of module books, which books.c lists and hands to

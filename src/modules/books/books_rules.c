@@ -68,3 +68,13 @@ int books_default_rule(const char *type, books_role role, const char **debit,
   }
   return HANSE_ERR(NOT_FOUND);
 }
+
+int books_default_rule_at(size_t i, const char **type, books_role *role, const char **debit,
+                          const char **credit) {
+  if (i >= sizeof defaults / sizeof defaults[0]) return HANSE_ERR(NOT_FOUND);
+  *type = defaults[i].type;
+  *role = defaults[i].role;
+  *debit = defaults[i].debit;
+  *credit = defaults[i].credit;
+  return HANSE_OK;
+}

@@ -521,11 +521,11 @@ static int clearing_run(ledger_book *b, const hanse_tx *tx, const char *action, 
 
 static int clearing_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                            hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, clearing_run, rej);
+  return ledger_book_verify(ex, tx, action, p, "clearing", clearing_run, rej);
 }
 
 static int clearing_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, clearing_run);
+  return ledger_book_apply(ex, tx, action, p, "clearing", clearing_run);
 }
 
 const hanse_module hanse_module_clearing = {

@@ -359,11 +359,11 @@ static int fx_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t
 
 static int fx_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                      hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, fx_run, rej);
+  return ledger_book_verify(ex, tx, action, p, "fx", fx_run, rej);
 }
 
 static int fx_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, fx_run);
+  return ledger_book_apply(ex, tx, action, p, "fx", fx_run);
 }
 
 const hanse_module hanse_module_fx = {

@@ -309,10 +309,6 @@ static int token_rule(ledger_book *b, const char *asset, const char **rule, hans
  * away): a partly failed batch's results are only recorded in apply. */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                       int commit, hanse_reject *rej) {
-  if (b->owner_status != NULL && strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) != 0 &&
-      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
-    return hanse_reject_code(rej, "ledger.key_inactive", 403,
-                             "the signing key is %s: it acts for no enterprise", b->owner_status);
   if (strcmp(action, "open") == 0) {
     const char *asset = json_string_value(json_object_get(p, "asset"));
     const char *rule = json_string_value(json_object_get(p, "rule"));
@@ -365,11 +361,11 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
 
 static int ledger_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                          hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, ledger_run, rej);
+  return ledger_book_verify(ex, tx, action, p, "ledger", ledger_run, rej);
 }
 
 static int ledger_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, ledger_run);
+  return ledger_book_apply(ex, tx, action, p, "ledger", ledger_run);
 }
 
 const hanse_module hanse_module_ledger = {

@@ -91,7 +91,7 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 #define LEDGER_CREDITS_PENDING "credits_pending"
 #define LEDGER_CREDITS_POSTED "credits_posted"
 
-/* ---- syntax (ledger.c) ---- */
+/* ---- syntax (ledger.c, ledger_query.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
 /* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9._-]. */
@@ -141,17 +141,21 @@ int ledger_book_commit(ledger_book *b);
 json_t *ledger_book_snapshot(ledger_book *b);
 void ledger_book_restore(ledger_book *b, json_t *snap);
 
-/* A module's verify and apply on a book. run computes the action on b
- * (commit 0 in verify, 1 in apply); verify opens a book, runs, and drops
- * it; apply opens a fresh one, runs again -- a rejection there is a bug,
- * since verify accepted the same transaction on the same state -- and
- * commits. Use them as the module's .verify and .apply bodies. */
-typedef int (*ledger_run_fn)(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
-                             int commit, hanse_reject *rej);
+/* Run one action of a module that computes on a book (the ledger, the
+ * books, and any module that moves money through the ledger):
+ * verify opens a book, runs the action and throws the book away; apply
+ * runs it again on a fresh book and commits it. Both first refuse a
+ * signing key the member registry knows but that is not active
+ * ("<module>.key_inactive", 403: it acts for no enterprise). `run`
+ * gets commit == 0 in verify and 1 in apply. A rejection in apply, after
+ * verify accepted on the same state, is a bug: logged, HANSE_ERR(INTERNAL).
+ * Other errors set ex->env_error. */
+typedef int (*ledger_book_fn)(ledger_book *b, const hanse_tx *tx, const char *action,
+                              json_t *p, int commit, hanse_reject *rej);
 int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                       ledger_run_fn run, hanse_reject *rej);
+                       const char *module, ledger_book_fn run, hanse_reject *rej);
 int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                      ledger_run_fn run);
+                      const char *module, ledger_book_fn run);
 
 /* Amount fields (decimal strings). get: 0 if absent; a malformed field is
  * a bug (HANSE_ERR(INTERNAL)). */

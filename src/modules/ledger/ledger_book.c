@@ -136,6 +136,48 @@ void ledger_book_restore(ledger_book *b, json_t *snap) {
   b->w = snap;
 }
 
+/* The signer's enterprise may act: an active member, or a key the
+ * registry does not know (an open chain). */
+static int book_acting(ledger_book *b, const char *module, hanse_reject *rej) {
+  if (b->owner_status == NULL || strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) == 0 ||
+      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) == 0)
+    return HANSE_OK;
+  char code[HANSE_REJECT_CODE_MAX];
+  snprintf(code, sizeof code, "%s.key_inactive", module);
+  return hanse_reject_code(rej, code, 403, "the signing key is %s: it acts for no enterprise",
+                           b->owner_status);
+}
+
+int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                       const char *module, ledger_book_fn run, hanse_reject *rej) {
+  ledger_book b;
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = book_acting(&b, module, rej);
+  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 0, rej);
+  ledger_book_close(&b);
+  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
+  return rc;
+}
+
+int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
+                      const char *module, ledger_book_fn run) {
+  ledger_book b;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  int rc = ledger_book_open(&b, ex);
+  if (rc == HANSE_OK) rc = book_acting(&b, module, &rej);
+  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, &rej);
+  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
+    /* verify accepted this transaction on the same state */
+    HANSE_ERROR("%s: %s rejected in apply at height %llu: %s", module, tx->kind,
+                (unsigned long long)ex->height, rej.message);
+    rc = HANSE_ERR(INTERNAL);
+  }
+  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
+  ledger_book_close(&b);
+  return rc;
+}
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -193,33 +235,5 @@ int ledger_book_commit(ledger_book *b) {
     free(text);
   }
   free(keys);
-  return rc;
-}
-
-int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                       ledger_run_fn run, hanse_reject *rej) {
-  ledger_book b;
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 0, rej);
-  ledger_book_close(&b);
-  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
-  return rc;
-}
-
-int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                      ledger_run_fn run) {
-  ledger_book b;
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, &rej);
-  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
-    /* verify accepted this transaction on the same state */
-    HANSE_ERROR("%s rejected in apply at height %llu: %s: %s", tx->kind,
-                (unsigned long long)ex->height, rej.code, rej.message);
-    rc = HANSE_ERR(INTERNAL);
-  }
-  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
-  ledger_book_close(&b);
   return rc;
 }

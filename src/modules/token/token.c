@@ -299,11 +299,11 @@ static int token_run(ledger_book *b, const hanse_tx *tx, const char *action, jso
 
 static int token_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, token_run, rej);
+  return ledger_book_verify(ex, tx, action, p, "token", token_run, rej);
 }
 
 static int token_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, token_run);
+  return ledger_book_apply(ex, tx, action, p, "token", token_run);
 }
 
 const hanse_module hanse_module_token = {

@@ -194,6 +194,14 @@ static void test_check(void **state) {
       {"ledger.transfer", "{\"transfers\":[" T1 ",\"pending\":true,\"timeout\":0}]}", "ledger.bad_timeout"},
       {"ledger.transfer", "{\"transfers\":[" T1 ",\"pending\":true,\"timeout\":4294967296}]}", "ledger.bad_timeout"},
       {"ledger.transfer", "{\"transfers\":[" T1 ",\"linked\":true}]}", "ledger.linked_chain_open"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"business\":\"fee\",\"ref\":\"inv-7:a.b_c\"}]}", "ok"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"business\":\"refund\"}]}", "ok"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"business\":\"sale\"}]}", "ledger.bad_business"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"business\":\"Payment\"}]}", "ledger.bad_business"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"business\":1}]}", "ledger.bad_business"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"ref\":\"a/b\"}]}", "ledger.bad_ref"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"ref\":\"\"}]}", "ledger.bad_ref"},
+      {"ledger.transfer", "{\"transfers\":[" T1 ",\"ref\":7}]}", "ledger.bad_ref"},
       {"ledger.post", "{\"id\":\"t1\"}", "ok"},
       {"ledger.post", "{\"id\":\"t1\",\"amount\":3}", "ok"},
       {"ledger.post", "{\"id\":\"t1\",\"amount\":0}", "ledger.bad_amount"},
@@ -629,18 +637,6 @@ static void test_invariant_abort(void **state) {
 #define R_TXS 24
 #define R_IDS 6000
 
-typedef struct rnd {
-  uint64_t s;
-} rnd;
-
-static uint64_t rnext(rnd *r) { /* splitmix64 */
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static unsigned rbelow(rnd *r, unsigned n) { return (unsigned)(rnext(r) % n); }
 
 /* Accounts r0..r11: even ones acme's (alice and carol), odd ones bob's;
  * r0-r5 EUR, r6-r11 USD; some with rules. */
@@ -661,7 +657,7 @@ static unsigned id_hash(const char *id) {
 }
 
 static void run_workload(lx *x, uint64_t seed) {
-  rnd r = {seed};
+  fx_rnd r = {seed};
   for (int i = 0; i < R_ACCOUNTS; i++) {
     char id[8];
     snprintf(id, sizeof id, "r%d", i);
@@ -679,27 +675,27 @@ static void run_workload(lx *x, uint64_t seed) {
     fx_body b;
     fx_body_init(&b);
     for (int t = 0; t < R_TXS; t++) {
-      int who = (int)rbelow(&r, WHO_N);
-      unsigned kind = rbelow(&r, 10);
+      int who = (int)fx_rbelow(&r, WHO_N);
+      unsigned kind = fx_rbelow(&r, 10);
       if (kind < 7 || nids == 0) { /* a batch of 1..8 transfers */
-        unsigned n = 1 + rbelow(&r, 8);
+        unsigned n = 1 + fx_rbelow(&r, 8);
         size_t o = (size_t)snprintf(payload, HANSE_PAYLOAD_MAX, "{\"transfers\":[");
         for (unsigned k = 0; k < n; k++) {
           submitted s;
           memset(&s, 0, sizeof s);
-          unsigned pick = rbelow(&r, 20);
+          unsigned pick = fx_rbelow(&r, 20);
           if (pick == 0 && nids) { /* resubmit an earlier id, same fields */
-            s = ids[rbelow(&r, (unsigned)nids)];
+            s = ids[fx_rbelow(&r, (unsigned)nids)];
           } else {
             snprintf(s.id, sizeof s.id, "%" PRIx64 "-%zu", seed & 0xff, nids);
-            s.acct_d = (int)rbelow(&r, R_ACCOUNTS);
+            s.acct_d = (int)fx_rbelow(&r, R_ACCOUNTS);
             /* mostly the same asset, sometimes another (asset_mismatch) */
-            int same = rbelow(&r, 12) != 0;
-            do s.acct_c = (int)rbelow(&r, R_ACCOUNTS);
+            int same = fx_rbelow(&r, 12) != 0;
+            do s.acct_c = (int)fx_rbelow(&r, R_ACCOUNTS);
             while (s.acct_c == s.acct_d || (same && (s.acct_c < 6) != (s.acct_d < 6)));
-            s.amount = rbelow(&r, 8) == 0 ? 1 + rnext(&r) % 1000000 : 1 + rbelow(&r, 500);
+            s.amount = fx_rbelow(&r, 8) == 0 ? 1 + fx_rnext(&r) % 1000000 : 1 + fx_rbelow(&r, 500);
             if (pick == 1 && nids) { /* an id conflict */
-              s = ids[rbelow(&r, (unsigned)nids)];
+              s = ids[fx_rbelow(&r, (unsigned)nids)];
               s.amount++;
             } else if (nids < R_IDS) {
               ids[nids++] = s;
@@ -707,7 +703,7 @@ static void run_workload(lx *x, uint64_t seed) {
           }
           unsigned h = id_hash(s.id);
           int pending = h % 3 == 0, timeout = pending && h % 2 == 0;
-          int linked = k + 1 < n && rbelow(&r, 3) == 0;
+          int linked = k + 1 < n && fx_rbelow(&r, 3) == 0;
           o += (size_t)snprintf(payload + o, HANSE_PAYLOAD_MAX - o,
                                 "%s{\"id\":\"%s\",\"debit\":\"r%d\",\"credit\":\"r%d\","
                                 "\"amount\":%" PRIu64 "%s%s%s}",
@@ -720,18 +716,18 @@ static void run_workload(lx *x, uint64_t seed) {
         fx_body_tx(&b, key_of(x, who), "ledger.transfer", ++x->seq[who], "%s", payload);
       } else { /* post (maybe partly) or void an earlier id: mostly a
                   * two-phase one of the last few hundred, by its owner */
-        const submitted *s = &ids[rbelow(&r, (unsigned)nids)];
+        const submitted *s = &ids[fx_rbelow(&r, (unsigned)nids)];
         for (int tries = 0; tries < 8 && id_hash(s->id) % 3 != 0; tries++) {
-          size_t back = 1 + rbelow(&r, nids < 300 ? (unsigned)nids : 300);
+          size_t back = 1 + fx_rbelow(&r, nids < 300 ? (unsigned)nids : 300);
           s = &ids[nids - back];
         }
-        if (rbelow(&r, 5) != 0) who = s->acct_d % 2 ? BOB : rbelow(&r, 2) ? ALICE : CAROL;
+        if (fx_rbelow(&r, 5) != 0) who = s->acct_d % 2 ? BOB : fx_rbelow(&r, 2) ? ALICE : CAROL;
         if (kind < 9) {
-          unsigned part = rbelow(&r, 3);
+          unsigned part = fx_rbelow(&r, 3);
           if (part == 0)
             fx_body_tx(&b, key_of(x, who), "ledger.post", ++x->seq[who],
                        "{\"id\":\"%s\",\"amount\":%" PRIu64 "}", s->id,
-                       1 + rnext(&r) % s->amount);
+                       1 + fx_rnext(&r) % s->amount);
           else
             fx_body_tx(&b, key_of(x, who), "ledger.post", ++x->seq[who], "{\"id\":\"%s\"}",
                        s->id);
@@ -753,7 +749,7 @@ static void run_workload(lx *x, uint64_t seed) {
       else fail_msg("unexpected receipt %s: %s", rs[t].code, rs[t].message);
     }
     /* time moves 1-4 s a block: timeouts of 3 s and 30 s fall due */
-    x->f.time_ms += 1000ull * rbelow(&r, 4);
+    x->f.time_ms += 1000ull * fx_rbelow(&r, 4);
   }
   /* let everything due expire: a ledger transaction an hour later */
   x->f.time_ms += 3600 * 1000;

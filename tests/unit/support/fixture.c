@@ -376,3 +376,11 @@ const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const
   va_end(ap);
   return r.code;
 }
+uint64_t fx_rnext(fx_rnd *r) {
+  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+unsigned fx_rbelow(fx_rnd *r, unsigned n) { return (unsigned)(fx_rnext(r) % n); }

@@ -126,6 +126,14 @@ const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const
  * (the ledger module's "account" query); a missing account fails. */
 int64_t fx_ledger_balance(fx_chain *f, const char *account);
 
+/* A deterministic random sequence for seeded workloads (splitmix64). */
+typedef struct fx_rnd {
+  uint64_t s;
+} fx_rnd;
+uint64_t fx_rnext(fx_rnd *r);
+/* Uniform enough below n (n >= 1). */
+unsigned fx_rbelow(fx_rnd *r, unsigned n);
+
 /* Remove a directory tree (test data only). */
 void fx_rmrf(const char *path);
 
