@@ -121,16 +121,15 @@ static int order_check(const hanse_tx *tx, const char *action, json_t *p, hanse_
   return HANSE_OK;
 }
 
-/* Run an action on book b (the same in verify and apply). */
+/* Run an action on book b (the same in verify and apply; the runner has
+ * refused an inactive key: order.key_inactive). */
 static int order_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                      int commit, hanse_reject *rej) {
   (void)tx;
   (void)commit;
-  int rc = order_signer_may_act(b, rej);
-  if (rc != HANSE_OK) return rc;
   if (strcmp(action, "place") == 0) return order_place(b, p, rej);
   json_t *rec = NULL;
-  rc = order_load(b, json_string_value(json_object_get(p, "id")), &rec, rej);
+  int rc = order_load(b, json_string_value(json_object_get(p, "id")), &rec, rej);
   if (rc != HANSE_OK) return rc;
   const char *buyer = json_string_value(json_object_get(rec, "buyer"));
   const char *seller = json_string_value(json_object_get(rec, "seller"));
@@ -152,11 +151,11 @@ static int order_run(ledger_book *b, const hanse_tx *tx, const char *action, jso
 
 static int order_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, order_run, rej);
+  return ledger_book_verify(ex, tx, action, p, ORDER_MODULE, order_run, rej);
 }
 
 static int order_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, order_run);
+  return ledger_book_apply(ex, tx, action, p, ORDER_MODULE, order_run);
 }
 
 const hanse_module hanse_module_order = {
