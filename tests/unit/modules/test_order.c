@@ -13,8 +13,11 @@
  * funds its discount account and awards acme tokens; the three legs,
  * balances after delivery, cancellation and expiry, the refusals (a
  * currency token, a discount worth nothing or more than the amount, a
- * leg beyond the funds). Every chain is audited at the end (hanse
- * verify's re-execution).
+ * leg beyond the funds). The books after a release: its entries
+ * reference the release transaction and the order, the buyer's payables
+ * and the seller's receivables are back to zero, the issuer's loyalty
+ * liability goes down as tokens come back. Every chain is audited at the
+ * end (hanse verify's re-execution).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +150,47 @@ static const char *xfer_status(ox *x, const char *id) {
   return status_in(x, "ledger", "transfer", id);
 }
 
+/* An account's balance in an owner's books (the books' trial balance:
+ * debits - credits; 0 when the account has no entry), whose every asset
+ * must balance. */
+static int64_t books_balance(ox *x, const char *owner, const char *account, const char *asset) {
+  json_t *tb = query(x, "books", "trial_balance", "owner", owner, NULL);
+  if (tb == NULL) fail_msg("no trial balance of %s", owner);
+  assert_true(json_is_true(json_object_get(tb, "balanced")));
+  int64_t bal = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(json_object_get(tb, "accounts"), i, r) {
+    if (strcmp(json_string_value(json_object_get(r, "account")), account) == 0 &&
+        strcmp(json_string_value(json_object_get(r, "asset")), asset) == 0)
+      bal = strtoll(json_string_value(json_object_get(r, "balance")), NULL, 10);
+  }
+  json_decref(tb);
+  return bal;
+}
+
+/* The last transaction (a release of order `id`) booked `n` entries,
+ * each referencing it and the order; per_owner[i] entries of owners[i]
+ * (NULL-terminated; at most 8). */
+static void expect_release_entries(ox *x, const char *id, size_t n, const char *const *owners,
+                                   const size_t *per_owner) {
+  char tx[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(tx, x->last.id.b, HANSE_HASH_BYTES);
+  json_t *res = query(x, "books", "tx", "tx", tx, NULL);
+  if (res == NULL) fail_msg("no books entries of %s", tx);
+  json_t *list = json_object_get(res, "entries"), *e;
+  assert_int_equal(json_array_size(list), n);
+  size_t i, count[8] = {0};
+  json_array_foreach(list, i, e) {
+    assert_string_equal(json_string_value(json_object_get(e, "tx")), tx);
+    assert_string_equal(json_string_value(json_object_get(e, "ref")), id);
+    for (size_t k = 0; owners[k]; k++)
+      if (strcmp(json_string_value(json_object_get(e, "owner")), owners[k]) == 0) count[k]++;
+  }
+  for (size_t k = 0; owners[k]; k++) assert_int_equal(count[k], per_owner[k]);
+  json_decref(res);
+}
+
 /* order.place by `who` of `amount` EUR from acme:wallet to bob:cash. */
 static const char *place(ox *x, int who, const char *id, const char *amount, int timeout,
                          const char *extra) {
@@ -244,6 +288,12 @@ static void test_place_deliver(void **state) {
   assert_string_equal(submit(x, BOB, "order.deliver", "{\"id\":\"o1\"}"), "order.not_buyer");
   assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"o9\"}"), "order.no_order");
   ok(submit(x, CAROL, "order.deliver", "{\"id\":\"o1\"}"));
+  /* both books: the sale and the payment of the release transaction */
+  const char *const owners[] = {"acme", x->bob, NULL};
+  expect_release_entries(x, "o1", 4, owners, (const size_t[]){2, 2});
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -300);
   expect_balances(x, "acme:wallet", 0, 300, 0, 1000);
   expect_balances(x, "bob:cash", 0, 0, 0, 300);
   assert_string_equal(xfer_status(x, "order:o1"), "posted");
@@ -603,6 +653,19 @@ static void test_discount_deliver(void **state) {
   expect_pts(x, 75, 43);
   expect_legs(x, "d1", "posted");
   assert_string_equal(status_of(x, "d1"), "delivered");
+  /* the books: the release booked the sale, the payment, the discount
+   * and the tokens' return, all referencing it; the buyer's payables and
+   * the seller's receivables are back to zero */
+  const char *const owners[] = {"acme", x->bob, dave, NULL};
+  expect_release_entries(x, "d1", 7, owners, (const size_t[]){2, 3, 2});
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
+  assert_int_equal(books_balance(x, "acme", "expenses:purchases", "EUR"), 293);
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -300);
+  assert_int_equal(books_balance(x, x->bob, "assets:cash", "EUR"), 300);
+  assert_int_equal(books_balance(x, dave, "expenses:discounts", "EUR"), 7);
+  /* 100 tokens awarded, 25 back: the issuer's liability is 75 */
+  assert_int_equal(books_balance(x, dave, "liabilities:loyalty-tokens", "PNTS"), -75);
 
   /* a discount that pays it all: no leg of the buyer's */
   ok(place(x, ALICE, "d2", "7", 60, discount("PNTS", 25)));
@@ -631,6 +694,8 @@ static void test_discount_cancel_timeout(void **state) {
   expect_balances(x, "token:PNTS:discounts", 30, 0, 0, 50);
   /* cancelled by the seller: every leg voided */
   ok(submit(x, BOB, "order.cancel", "{\"id\":\"c1\"}"));
+  const char *const nobody[] = {NULL};
+  expect_release_entries(x, "c1", 0, nobody, NULL); /* nothing booked */
   assert_string_equal(status_of(x, "c1"), "cancelled");
   expect_legs(x, "c1", "voided");
   expect_balances(x, "acme:pnts", 60, 0, 0, 100);
@@ -688,6 +753,14 @@ static void test_discount_seller_issues(void **state) {
   ok(place(x, ALICE, "s1", "300", 60, discount("PNTS", 50))); /* D = 15 */
   expect_leg(x, "order:s1:discount", "token:PNTS:discounts", "bob:cash", 15, "token", "pending");
   ok(submit(x, ALICE, "order.deliver", "{\"id\":\"s1\"}"));
+  /* its discount account paying it books nothing: it sold for 285, and
+   * its receivables are back to zero */
+  const char *const owners[] = {"acme", x->bob, NULL};
+  expect_release_entries(x, "s1", 5, owners, (const size_t[]){2, 3});
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -285);
+  assert_int_equal(books_balance(x, x->bob, "liabilities:loyalty-tokens", "PNTS"), -50);
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
   expect_balances(x, "bob:cash", 0, 0, 0, 300);
   expect_balances(x, "acme:wallet", 0, 285, 0, 1000);
   expect_balances(x, "token:PNTS:discounts", 0, 15, 0, 50);
