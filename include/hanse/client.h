@@ -27,6 +27,9 @@
  *   hanse_client_tx_open         open the fields my key can open,
  *   hanse_client_grant_build     re-seal one to a later recipient
  *   hanse_client_fx_quote        make and sign an exchange-rate quote
+ *   hanse_client_ledger_conf_transfer  hide a ledger transfer's amount ...
+ *   hanse_ledger_conf_open             ... open one, and
+ *   hanse_client_ledger_audit          check an asset's or account's sums
  *   hanse_client_destroy
  *
  * Conventions, stated once:
@@ -70,6 +73,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "crypto/pedersen.h"
 #include "crypto/sign.h"
 #include "encoding/tx.h"
 
@@ -456,5 +460,63 @@ typedef struct hanse_fx_quote_spec {
  * the rest. */
 int hanse_client_fx_quote(const hanse_fx_quote_spec *s, const hanse_keypair *kp, json_t **out,
                           hanse_reject *rej);
+/* ---- 11. Confidential ledger amounts ---------------------------------- */
+
+/* Where the chain's policy makes an asset confidential, a ledger transfer
+ * carries {"commitment","opening"} instead of its amount: a Pedersen
+ * commitment C = a*G + r*H (crypto/pedersen.h) and the opening
+ * {"amount":a,"blinding":"<64 hex r>"} sealed as a confidential field
+ * under the associated data "<chain id>/ledger.transfer/<transfer id>"
+ * (docs/FORMATS.md, ledger module). The node adds commitments; only the
+ * recipients of the openings know the amounts. */
+
+/* Replace the clear "amount" of transfer object `t` (a member of
+ * ledger.transfer's "transfers", modified in place) by a confidential
+ * one sealed to: `me`'s key, the n `extra` keys (may be 0; for an
+ * organisation, one of its members' keys), each account owner that is a
+ * key (open chains), and every auditor the chain's policy names (query
+ * ledger/confidential), then hanse_ledger_conf_seal. Rejections: the
+ * node's (reading the policy and accounts), and those of
+ * hanse_ledger_conf_seal. */
+int hanse_client_ledger_conf_transfer(hanse_client *c, const hanse_keypair *me, json_t *t,
+                                      const hanse_pubkey *extra, size_t n,
+                                      hanse_reject *rej);
+
+/* The same without a node: seal t's amount for a transfer on chain
+ * `chain_id` to exactly the n recipients given (1..64 distinct keys).
+ * The blinding is fresh randomness. Rejections: "ledger.bad_amount" (t
+ * has no integer amount 1..2^63-1), "ledger.bad_id", those of
+ * hanse_confidential_seal. */
+int hanse_ledger_conf_seal(const char *chain_id, json_t *t, const hanse_pubkey *recipients,
+                           size_t n, hanse_reject *rej);
+
+/* Open the confidential amount of `xfer` (a transfer record or request
+ * on chain `chain_id`: {"id","amount":{"commitment","opening"}};
+ * borrowed) with my key and
+ * check it: *amount is 1..2^63-1 and C == amount*G + blinding*H. Codes:
+ * "ledger.not_confidential" (a clear amount), the confidential.* codes
+ * (my key does not open it), "ledger.bad_opening" (the plaintext is not
+ * {"amount","blinding"} with a canonical scalar), "ledger.amount_range",
+ * "ledger.opening_mismatch" (it does not open the commitment). The
+ * blinding is a secret: wipe it (sodium_memzero) when done. */
+int hanse_ledger_conf_open(const char *chain_id, json_t *xfer, const hanse_keypair *me,
+                           uint64_t *amount, hanse_scalar *blinding, hanse_reject *rej);
+
+/* Audit confidential amounts with my key: every confidential transfer of
+ * `asset` (an auditor), or of `account` (a party reading its own
+ * balance; exactly one of the two is not NULL). Each transfer is opened
+ * and checked (hanse_ledger_conf_open); the opened amounts and
+ * blindings are summed per account and balance field by the transfer's
+ * status (pending, posted; voided and expired count nowhere); and each
+ * sum's commitment is compared with the node's commitment balance of the
+ * account (and, for an asset, of its totals). *report (new reference,
+ * also when the audit finds problems): {"asset"|"account","transfers":n,
+ * "opened":k,"accounts":[{"account","owner","ok","debits_pending",
+ * "debits_posted","credits_pending","credits_posted"}] (clear balances
+ * plus opened amounts, decimal strings),"problems":[{"transfer"|"account"
+ * |"totals","code","message"}],"ok"}. HANSE_OK when the audit ran (look at
+ * "ok"); a rejection only when the node could not be read. */
+int hanse_client_ledger_audit(hanse_client *c, const char *asset, const char *account,
+                              const hanse_keypair *me, json_t **report, hanse_reject *rej);
 
 #endif

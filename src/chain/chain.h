@@ -251,6 +251,12 @@ int hanse_policy_read_public(json_t *policy, const char *data_class);
 /* 1 if an active member holding `roles` (JSON array of strings) may read
  * `data_class` (NULL: the block views, open to every active member). */
 int hanse_policy_read_allows(json_t *policy, const char *data_class, json_t *roles);
+/* 1 if ledger transfers in `asset` must be confidential under `policy`
+ * (its "confidential.assets" names it); 0 for a NULL policy. */
+int hanse_policy_confidential(json_t *policy, const char *asset);
+/* The policy's confidential auditors: a borrowed array of lowercase
+ * 64-hex keys, or NULL (none). */
+json_t *hanse_policy_auditors(json_t *policy);
 
 /* The default policy of a chain type (new reference; NULL for open: no
  * submit restriction). */

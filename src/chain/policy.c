@@ -4,7 +4,9 @@
  *   "policy": {
  *     "submit": {"<kind>" | "<module>.*" | "*": ["<role>" | "*", ...]},
  *     "read":   {"<data class>": ["<role>" | "*" | "public", ...]},
- *     "public": ["blocks"]
+ *     "public": ["blocks"],
+ *     "confidential": {"assets": ["<asset>", ...],
+ *                      "auditors": ["<Ed25519 public key, 64 hex>", ...]}
  *   }
  *
  * submit: the first rule of [kind], [module.*], [*] decides; no rule means
@@ -18,6 +20,14 @@
  * search, accounts, genesis) readable without a signature; otherwise they
  * need an active member's signature.
  *
+ * confidential: the assets whose ledger transfers carry no clear amount
+ * but a commitment and an opening sealed to the parties and to every
+ * auditor listed (modules/ledger/ledger_conf.c); at most
+ * POLICY_CONF_ASSETS_MAX assets and POLICY_CONF_AUDITORS_MAX auditors,
+ * each named once, keys in lowercase hex. Absent: every asset is clear.
+ * Changing it changes how the following transfers must be written, never
+ * the transfers already made.
+ *
  * A chain without a policy (open chains) is public and unrestricted.
  *
  * Where the policy lives. Genesis sets it; a governance vote of the
@@ -30,12 +40,17 @@
  */
 #include <string.h>
 
+#include "base/limits.h"
 #include "chain/chain.h"
 #include "chain/module.h"
 #include "encoding/tx.h"
 
 #define POLICY_RULE_ROLES_MAX 32
 #define POLICY_ROLE_MAX 32
+#define POLICY_CONF_ASSETS_MAX 64
+/* Auditors plus the two parties stay well within a sealed field's
+ * recipient bound (crypto/confidential.h: 64). */
+#define POLICY_CONF_AUDITORS_MAX 16
 
 static int roles_valid(json_t *roles) {
   if (!json_is_array(roles) || json_array_size(roles) > POLICY_RULE_ROLES_MAX) return 0;
@@ -49,6 +64,48 @@ static int roles_valid(json_t *roles) {
   return 1;
 }
 
+/* An asset symbol's syntax (the asset module's: [A-Za-z0-9._-]). */
+static int asset_name_valid(json_t *a) {
+  const char *s = json_string_value(a);
+  size_t n = s ? strlen(s) : 0;
+  if (n < 1 || n > HANSE_ASSET_NAME_MAX) return 0;
+  return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static int lower_key_hex(json_t *k) {
+  const char *s = json_string_value(k);
+  return s && strlen(s) == 2 * HANSE_PUBKEY_BYTES &&
+         strspn(s, "0123456789abcdef") == 2 * HANSE_PUBKEY_BYTES;
+}
+
+/* A list of at most `max` distinct strings each passing `ok`. */
+static int distinct_list(json_t *list, size_t max, int (*ok)(json_t *)) {
+  if (list == NULL) return 1;
+  if (!json_is_array(list) || json_array_size(list) > max) return 0;
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    if (!ok(json_array_get(list, i))) return 0;
+    for (size_t j = 0; j < i; j++)
+      if (json_equal(json_array_get(list, i), json_array_get(list, j))) return 0;
+  }
+  return 1;
+}
+
+static int confidential_valid(json_t *c, hanse_reject *rej) {
+  if (c == NULL) return HANSE_OK;
+  const char *k;
+  json_t *v;
+  int ok = json_is_object(c);
+  json_object_foreach(c, k, v) ok &= strcmp(k, "assets") == 0 || strcmp(k, "auditors") == 0;
+  if (!ok || !distinct_list(json_object_get(c, "assets"), POLICY_CONF_ASSETS_MAX,
+                            asset_name_valid) ||
+      !distinct_list(json_object_get(c, "auditors"), POLICY_CONF_AUDITORS_MAX, lower_key_hex))
+    return hanse_reject_code(rej, "policy.malformed", 400,
+                             "policy.confidential must be {\"assets\":[up to %d distinct asset "
+                             "symbols], \"auditors\":[up to %d distinct lowercase 64-hex keys]}",
+                             POLICY_CONF_ASSETS_MAX, POLICY_CONF_AUDITORS_MAX);
+  return HANSE_OK;
+}
+
 int hanse_policy_validate(json_t *p, hanse_reject *rej) {
   if (p == NULL) return HANSE_OK;
   if (!json_is_object(p))
@@ -57,10 +114,13 @@ int hanse_policy_validate(json_t *p, hanse_reject *rej) {
   const char *k;
   json_t *v;
   json_object_foreach(p, k, v) {
-    if (strcmp(k, "submit") != 0 && strcmp(k, "read") != 0 && strcmp(k, "public") != 0)
+    if (strcmp(k, "submit") != 0 && strcmp(k, "read") != 0 && strcmp(k, "public") != 0 &&
+        strcmp(k, "confidential") != 0)
       return hanse_reject_code(rej, "policy.malformed", 400,
                                "policy has an unknown member \"%.32s\"", k);
   }
+  if (confidential_valid(json_object_get(p, "confidential"), rej) != HANSE_OK)
+    return HANSE_ERR(INVALID);
   json_t *submit = json_object_get(p, "submit");
   if (submit != NULL && !json_is_object(submit))
     return hanse_reject_code(rej, "policy.malformed", 400,
@@ -156,4 +216,18 @@ int hanse_policy_read_allows(json_t *policy, const char *data_class, json_t *rol
   json_t *read = json_object_get(policy, "read");
   if (read == NULL) return 1;
   return rule_allows(json_object_get(read, data_class), roles, 1);
+}
+
+int hanse_policy_confidential(json_t *policy, const char *asset) {
+  json_t *assets = json_object_get(json_object_get(policy, "confidential"), "assets");
+  size_t i;
+  json_t *a;
+  json_array_foreach(assets, i, a) {
+    if (strcmp(json_string_value(a), asset) == 0) return 1;
+  }
+  return 0;
+}
+
+json_t *hanse_policy_auditors(json_t *policy) {
+  return json_object_get(json_object_get(policy, "confidential"), "auditors");
 }

@@ -118,6 +118,12 @@ int cli_client_open(const char *node, const char *chain, const char *key_path,
 int cli_send(hanse_client *c, const hanse_keypair *kp, const hanse_client_op *op,
              uint64_t seq, int wait, json_t **result, hanse_reject *rej);
 
+/* A comma-separated list of public keys (64 hex each, at most 64), the
+ * value of option --`opt` of command `cmd`, into keys[0..*n): CLI_GO, or
+ * the usage error's exit status (printed). */
+int cli_keys_parse(const char *cmd, const char *opt, const char *list,
+                   hanse_pubkey keys[HANSE_CONFIDENTIAL_RECIPIENTS_MAX], size_t *n);
+
 /* Confidential fields (cli_seal.c). --seal PATH[,PATH...] and --to
  * PUBKEY[,PUBKEY...]: payload fields to seal and the recipients' public
  * keys (64 hex each, 1..64 of them). */
@@ -167,6 +173,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_blob(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_xchain(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_fx(int argc, char **argv);
 /* cmd_trace_capture.c: capture; -1 for another subcommand. */
@@ -185,5 +192,6 @@ extern const char cmd_blob_usage[];
 extern const char cmd_demo_usage[];
 extern const char cmd_xchain_usage[];
 extern const char cmd_fx_usage[];
+extern const char cmd_ledger_usage[];
 
 #endif

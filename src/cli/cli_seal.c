@@ -21,6 +21,30 @@
 
 #include "cli/cli.h"
 
+int cli_keys_parse(const char *cmd, const char *opt, const char *list,
+                   hanse_pubkey keys[HANSE_CONFIDENTIAL_RECIPIENTS_MAX], size_t *n) {
+  const char *k = list;
+  *n = 0;
+  while (1) {
+    const char *end = strchr(k, ',');
+    size_t len = end ? (size_t)(end - k) : strlen(k);
+    char hex[2 * HANSE_PUBKEY_BYTES + 1];
+    if (len != 2 * HANSE_PUBKEY_BYTES)
+      return cli_usage_error(cmd, "--%s: '%.*s' is not a 64-hex public key", opt,
+                             (int)(len > 80 ? 80 : len), k);
+    if (*n >= HANSE_CONFIDENTIAL_RECIPIENTS_MAX)
+      return cli_usage_error(cmd, "--%s: at most %d keys", opt, HANSE_CONFIDENTIAL_RECIPIENTS_MAX);
+    memcpy(hex, k, len);
+    hex[len] = 0;
+    if (hanse_pubkey_parse(&keys[*n], hex) != HANSE_OK)
+      return cli_usage_error(cmd, "--%s: '%s' is not a 64-hex public key", opt, hex);
+    (*n)++;
+    if (end == NULL) break;
+    k = end + 1;
+  }
+  return CLI_GO;
+}
+
 int cli_seal_parse(const char *cmd, const char *paths, const char *to, cli_seal *out) {
   memset(out, 0, sizeof *out);
   if (paths == NULL && to == NULL) return CLI_GO;
@@ -36,24 +60,8 @@ int cli_seal_parse(const char *cmd, const char *paths, const char *to, cli_seal 
       return cli_usage_error(cmd, "--seal: '%s' is not a field path like meta.price", p);
   if (paths[0] == 0 || paths[strlen(paths) - 1] == ',' || strstr(paths, ",,"))
     return cli_usage_error(cmd, "--seal: an empty field path");
-  /* every key valid, at most 64 */
-  const char *k = to;
-  while (1) {
-    const char *end = strchr(k, ',');
-    size_t len = end ? (size_t)(end - k) : strlen(k);
-    char hex[2 * HANSE_PUBKEY_BYTES + 1];
-    if (len != 2 * HANSE_PUBKEY_BYTES)
-      return cli_usage_error(cmd, "--to: '%.*s' is not a 64-hex public key", (int)(len > 80 ? 80 : len), k);
-    if (out->n >= HANSE_CONFIDENTIAL_RECIPIENTS_MAX)
-      return cli_usage_error(cmd, "--to: at most %d recipients", HANSE_CONFIDENTIAL_RECIPIENTS_MAX);
-    memcpy(hex, k, len);
-    hex[len] = 0;
-    if (hanse_pubkey_parse(&out->to[out->n], hex) != HANSE_OK)
-      return cli_usage_error(cmd, "--to: '%s' is not a 64-hex public key", hex);
-    out->n++;
-    if (end == NULL) break;
-    k = end + 1;
-  }
+  int rc = cli_keys_parse(cmd, "to", to, out->to, &out->n);
+  if (rc != CLI_GO) return rc;
   out->paths = paths;
   return CLI_GO;
 }

@@ -109,6 +109,27 @@ static const char xsend_usage[] =
     "  --class C       its data class for the read policy (default: transaction)\n"
     TX_COMMON_USAGE;
 
+static const char ledger_transfer_usage[] =
+    "usage: hanse tx ledger transfer --id ID --debit ACCOUNT --credit ACCOUNT --amount N\n"
+    "                                [--pending [--timeout S]] [--confidential [--to KEYS]]\n"
+    "                                [common options]\n"
+    "\n"
+    "Move N (smallest unit) from the debit to the credit account (both of one\n"
+    "asset; the debit account is your enterprise's). The id makes it idempotent.\n"
+    "  --id ID          the transfer's id, 1-64 of [A-Za-z0-9._:-]\n"
+    "  --debit ACCOUNT  the account debited\n"
+    "  --credit ACCOUNT the account credited\n"
+    "  --amount N       amount in the smallest unit (1 to 2^63-1)\n"
+    "  --pending        two-phase: reserve now, post or void later\n"
+    "  --timeout S      a pending transfer expires after S seconds of block time\n"
+    "  --confidential   hide the amount (an asset the chain's policy makes\n"
+    "                   confidential): a commitment goes on chain, and the amount\n"
+    "                   sealed to you, every auditor the policy names and each\n"
+    "                   account owner that is a key; see 'hanse ledger audit'\n"
+    "  --to KEYS        more readers of a confidential amount (64 hex each, comma-\n"
+    "                   separated): a key of the credit account's organisation\n"
+    TX_COMMON_USAGE;
+
 const char cmd_tx_usage[] =
     "usage: hanse tx <module> <action> [options]\n"
     "\n"
@@ -124,6 +145,8 @@ const char cmd_tx_usage[] =
     "                                          let PUBKEY read a sealed field\n"
     "  hanse tx xchain send --to-chain ID --kind LABEL --body JSON [--class C]\n"
     "                                          a message to another chain\n"
+    "  hanse tx ledger transfer --id ID --debit A --credit B --amount N\n"
+    "                       [--pending] [--confidential [--to KEYS]]\n"
     "\n"
     "'hanse tx <module> <action> --help' for details.\n" TX_COMMON_USAGE;
 
@@ -172,6 +195,53 @@ static int send_payload(const cli_opt *opts, const char *kind, json_t *payload,
   hanse_client_destroy(c);
   cli_key_free(kp);
   return rc == HANSE_OK ? CLI_EXIT_OK : cli_fail(&rej);
+}
+
+/* --confidential: the transfer's amount becomes a commitment and an
+ * opening sealed to me, the policy's auditors, the key owners and --to. */
+typedef struct conf_ctx {
+  hanse_pubkey to[HANSE_CONFIDENTIAL_RECIPIENTS_MAX];
+  size_t n;
+} conf_ctx;
+
+static int prepare_conf(void *ctx, hanse_client *c, const hanse_keypair *kp, json_t **payload,
+                        hanse_reject *rej) {
+  const conf_ctx *cc = ctx;
+  json_t *t = json_array_get(json_object_get(*payload, "transfers"), 0);
+  return hanse_client_ledger_conf_transfer(c, kp, t, cc->to, cc->n, rej);
+}
+
+static int tx_ledger_transfer(int argc, char **argv) {
+  const char *cmd = "tx ledger transfer";
+  cli_opt opts[] = {{"id", "ID", NULL, 0},         {"debit", "ACCOUNT", NULL, 0},
+                    {"credit", "ACCOUNT", NULL, 0}, {"amount", "N", NULL, 0},
+                    {"pending", NULL, NULL, 0},    {"timeout", "S", NULL, 0},
+                    {"confidential", NULL, NULL, 0}, {"to", "KEYS", NULL, 0},
+                    TX_COMMON_OPTS,                {NULL, NULL, NULL, 0}};
+  const char *pos[CLI_POSITIONAL_MAX];
+  int rc = cli_parse(cmd, ledger_transfer_usage, opts, argc, argv, pos, 0, 0, NULL);
+  if (rc != CLI_GO) return rc;
+  const char *id = cli_opt_str(opts, "id", NULL), *debit = cli_opt_str(opts, "debit", NULL);
+  const char *credit = cli_opt_str(opts, "credit", NULL), *to = cli_opt_str(opts, "to", NULL);
+  uint64_t amount, timeout = 0;
+  if (id == NULL || debit == NULL || credit == NULL)
+    return cli_usage_error(cmd, "--id, --debit and --credit are required");
+  if (!cli_parse_u64(cli_opt_str(opts, "amount", ""), INT64_MAX, &amount) || amount == 0)
+    return cli_usage_error(cmd, "--amount must be an integer from 1 to 2^63-1");
+  const char *ts = cli_opt_str(opts, "timeout", NULL);
+  if (ts && (!cli_parse_u64(ts, UINT32_MAX, &timeout) || timeout == 0))
+    return cli_usage_error(cmd, "--timeout must be seconds from 1 to 2^32-1");
+  conf_ctx cc = {.n = 0};
+  int conf = cli_opt_set(opts, "confidential");
+  if (to && !conf) return cli_usage_error(cmd, "--to goes with --confidential");
+  if (to && (rc = cli_keys_parse(cmd, "to", to, cc.to, &cc.n)) != CLI_GO) return rc;
+  json_t *t = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "debit", debit, "credit", credit,
+                        "amount", (json_int_t)amount);
+  if (t && cli_opt_set(opts, "pending")) json_object_set_new(t, "pending", json_true());
+  if (t && timeout) json_object_set_new(t, "timeout", json_integer((json_int_t)timeout));
+  json_t *p = t ? json_pack("{s:[o]}", "transfers", t) : NULL;
+  if (p == NULL) return cli_failf("internal.nomem", "out of memory");
+  return send_payload(opts, "ledger.transfer", p, conf ? prepare_conf : NULL, &cc);
 }
 
 static int tx_anchor(int argc, char **argv) {
@@ -380,6 +450,7 @@ int cmd_tx(int argc, char **argv) {
       {"asset", "transfer", tx_transfer},
       {"seal", "grant", tx_grant},
       {"xchain", "send", tx_xchain_send},
+      {"ledger", "transfer", tx_ledger_transfer},
   };
   if (argc < 2) return cli_usage_error("tx", "missing a module and an action");
   if (strcmp(argv[1], "submit") == 0) return tx_submit(argc - 2, argv + 2);

@@ -179,6 +179,26 @@ int it_cli(it_node *n, char **out, const char *const *args) {
   return rc;
 }
 
+int it_cli_chain(it_node *n, const char *chain, char **out, const char *const *args) {
+  const char *argv[40];
+  int k = 0;
+  for (int i = 0; args[i]; i++) {
+    IT_CHECK(k < 34);
+    argv[k++] = args[i];
+  }
+  argv[k++] = "--chain";
+  argv[k++] = chain;
+  argv[k] = NULL;
+  return it_cli(n, out, argv);
+}
+
+json_t *it_first_json(const char *out) {
+  json_error_t err;
+  json_t *j = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &err) : NULL;
+  if (j == NULL) fprintf(stderr, "not JSON: %s\n", out ? out : "(none)");
+  return j;
+}
+
 void it_init_genesis(it_node *n, json_t *genesis) {
   IT_CHECK(genesis != NULL);
   char gpath[300];

@@ -123,6 +123,11 @@ int it_run(const char *const *argv, char **out);
 /* `hanse ARGS... --node URL` against n (args NULL-terminated, at most 36):
  * it_run's exit status and output. */
 int it_cli(it_node *n, char **out, const char *const *args);
+/* it_cli with "--chain CHAIN" appended to args. */
+int it_cli_chain(it_node *n, const char *chain, char **out, const char *const *args);
+/* The first JSON document of a command's output (new reference), or NULL
+ * (the output is then printed to stderr). */
+json_t *it_first_json(const char *out);
 
 /* ---- Clusters: several nodes of one chain (nodes with pid 0 are
  * stopped and skipped) ---- */

@@ -35,27 +35,11 @@ static char pub_a[65], pub_b[65], pub_c[65];
 
 /* Run `hanse ARGS... --node URL --chain conf`; returns the exit status
  * and the output (stdout and stderr; free()). */
-static int run(char **out, const char *const *args) {
-  const char *argv[40];
-  int k = 0;
-  for (int i = 0; args[i] && k < 34; i++) argv[k++] = args[i];
-  argv[k++] = "--chain";
-  argv[k++] = CHAIN;
-  argv[k] = NULL;
-  return it_cli(&n, out, argv);
-}
-
-/* The first JSON document of a command's output (new reference). */
-static json_t *first_json(const char *out) {
-  json_error_t err;
-  json_t *j = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &err) : NULL;
-  if (j == NULL) fprintf(stderr, "not JSON: %s\n", out ? out : "(none)");
-  return j;
-}
+static int run(char **out, const char *const *args) { return it_cli_chain(&n, CHAIN, out, args); }
 
 /* The id of the single transaction in a submit answer, into id[65]. */
 static void result_id(const char *out, char id[65]) {
-  json_t *j = first_json(out);
+  json_t *j = it_first_json(out);
   IT_CHECK(j != NULL);
   json_t *r = json_array_get(json_object_get(j, "results"), 0);
   IT_CHECK(strcmp(json_string_value(json_object_get(r, "status")), "committed") == 0);
@@ -72,7 +56,7 @@ static json_t *decrypt_meta(const char *id, const char *key, char **out_text, js
   int rc = run(&out, args);
   if (rc != 0) fprintf(stderr, "get tx --decrypt failed (%d): %s\n", rc, out ? out : "");
   IT_CHECK(rc == 0 && strstr(out, "proof: valid"));
-  json_t *doc = first_json(out);
+  json_t *doc = it_first_json(out);
   IT_CHECK(doc != NULL);
   *out_text = out;
   *doc_out = doc;

@@ -36,13 +36,6 @@ static char key_alice[300], key_relay[300];
  * then stderr; free()) in *out when out is not NULL. */
 static int run(char **out, const char *const *args) { return it_cli(&n, out, args); }
 
-static json_t *first_json(const char *out) {
-  json_error_t err;
-  json_t *j = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &err) : NULL;
-  if (j == NULL) fprintf(stderr, "not JSON: %s\n", out ? out : "(none)");
-  return j;
-}
-
 /* `hanse init --data DIR --genesis FILE` with this genesis (stolen). */
 static void init_chain(json_t *g) { it_init_genesis(&n, g); }
 
@@ -54,7 +47,7 @@ static void send_msg(const char *to, const char *body, char id[65]) {
   int rc = run(&out, args);
   if (rc != 0) fprintf(stderr, "send: %s\n", out ? out : "");
   IT_CHECK(rc == 0);
-  json_t *j = first_json(out);
+  json_t *j = it_first_json(out);
   json_t *r = json_array_get(json_object_get(j, "results"), 0);
   IT_CHECK(strcmp(json_string_value(json_object_get(r, "status")), "committed") == 0);
   IT_CHECK(strcmp(json_string_value(json_object_get(r, "code")), "ok") == 0);

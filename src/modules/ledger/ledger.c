@@ -36,6 +36,10 @@
  * amounts on the other side do not back it, so posting or voiding never
  * breaks a rule.
  *
+ * In an asset the chain's policy makes confidential, a transfer's amount
+ * is a commitment and an opening sealed to the parties and the auditors
+ * (ledger_conf.c); such accounts take no balance rule.
+ *
  * A transfer between two enterprises is a business transaction: when it
  * posts, both parties' books get their entries (modules/books/), by its
  * "business" (payment, fee, duty or refund; default payment) and "ref"
@@ -60,7 +64,8 @@
 
 static const char *const ledger_actions[] = {"open", "transfer", "post", "void", NULL};
 static const char *const ledger_queries[] = {"account", "accounts", "transfer", "transfers",
-                                             "totals",  "results",  NULL};
+                                             "totals",  "results",  "confidential",
+                                             "confidential_transfers", NULL};
 static const char *const ledger_types[] = {"asset", "liability", "equity", "revenue",
                                            "expense", NULL};
 static const char *const ledger_rules[] = {"debits_must_not_exceed_credits",
@@ -151,9 +156,13 @@ int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
   if (strcmp(debit, credit) == 0)
     return hanse_reject_code(rej, "ledger.same_account", 400,
                              "%s debits and credits the same account", where);
-  if (!amount_valid(json_object_get(t, "amount")))
+  json_t *amount = json_object_get(t, "amount");
+  if (json_is_object(amount)) {
+    if (ledger_conf_amount_check(amount, where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
+  } else if (!amount_valid(amount))
     return hanse_reject_code(rej, "ledger.bad_amount", 400,
-                             "%s.amount must be an integer from 1 to 2^63-1", where);
+                             "%s.amount must be an integer from 1 to 2^63-1, or a "
+                             "confidential {commitment, opening}", where);
   json_t *code = json_object_get(t, "code");
   if (code && (!json_is_integer(code) || json_integer_value(code) < 1 ||
                json_integer_value(code) > LEDGER_CODE_MAX))
@@ -266,6 +275,7 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
     return hanse_reject_code(rej, "ledger.unknown_asset", 404,
                              "'%s' is neither an issued asset, a token nor a currency code",
                              asset);
+  if ((rc = ledger_conf_open_check(b, asset, rule, rej)) != HANSE_OK) return rc;
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
                           owner, "asset", asset, "type", type, "opened_at",
                           (json_int_t)b->ex->height, LEDGER_DEBITS_PENDING, "0",

@@ -9,7 +9,9 @@
  * it. Files: ledger.c (the function table, check, open, dispatch),
  * ledger_book.c (the overlay every action computes on, its commit, the
  * per-asset invariant), ledger_transfer.c (transfers, linked chains,
- * post, void, expiry), ledger_query.c.
+ * post, void, expiry), ledger_conf.c (confidential amounts: commitments
+ * instead of clear amounts where the chain's policy says so),
+ * ledger_query.c.
  *
  * State (readable text keys; every value canonical JSON):
  *
@@ -38,6 +40,11 @@
  *   ledger/result/<tx hex>       {"results":[{"id","code"}]} of a
  *                                 transfer transaction whose transfers
  *                                 partly failed
+ *   ledger/cx/<asset>/<pos>      "<id>": confidential transfers of an
+ *                                 asset (ledger_conf.c); accounts and
+ *                                 totals a confidential transfer touched
+ *                                 also hold "commitments": the four
+ *                                 balances as sums of commitments
  *
  * Invariant: for every asset, debits_pending == credits_pending and
  * debits_posted == credits_posted in ledger/totals/<asset>, and each of
@@ -226,6 +233,42 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
  * transfer is ledger.controlled), or the module that controls it. */
 int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                    const char *controller, hanse_reject *rej);
+
+/* ---- confidential amounts (ledger_conf.c) ----
+ *
+ * A transfer whose "amount" is an object {"commitment","opening"} is
+ * confidential. The clear path calls these at four places: check, make,
+ * settle and commit. */
+/* 1 if transfer or record t has a confidential amount. */
+int ledger_conf_is(json_t *t);
+/* check: the shape of a confidential amount (`where` names the transfer).
+ * ledger.bad_amount, ledger.bad_commitment, ledger.bad_opening. */
+int ledger_conf_amount_check(json_t *amount, const char *where, hanse_reject *rej);
+/* open: an account with a balance rule in an asset the policy makes
+ * confidential is ledger.confidential_rule. */
+int ledger_conf_open_check(ledger_book *b, const char *asset, const char *rule,
+                           hanse_reject *rej);
+/* make: does t's form match the policy in force for the asset of debit
+ * account d (ledger.confidential_required, ledger.not_confidential)? For
+ * a confidential t, also: neither d nor c has a rule, and the opening is
+ * sealed to both owners and every auditor. *conf: t is confidential. */
+int ledger_conf_admit(ledger_book *b, json_t *t, json_t *d, json_t *c, int *conf,
+                      hanse_reject *rej);
+/* Add (add = 1) or take out the commitment of `amount` in the
+ * commitments of d (field df), c (cf) and totals t (both), all copies
+ * being changed. Errors are internal (a stored value that is no point). */
+int ledger_conf_move(json_t *d, json_t *c, json_t *t, const char *df, const char *cf,
+                     json_t *amount, int add);
+/* Release a pending confidential transfer `rec`: out of pending, and into
+ * posted when post. */
+int ledger_conf_settle(json_t *d, json_t *c, json_t *t, json_t *rec, int post);
+/* ledger/cx/<asset>/<pos> = id. */
+int ledger_conf_index(ledger_book *b, const char *asset, const char *pos, const char *id);
+/* commit: the commitments of a totals record balance (logged if not). */
+int ledger_conf_balanced(const char *key, json_t *totals);
+/* Query "confidential": {"assets":[...],"auditors":[...]} of the policy
+ * in force at the last committed block (empty lists: none). */
+int ledger_conf_query_policy(hanse_view *v, json_t **result, hanse_reject *rej);
 
 /* ---- queries (ledger_query.c) ---- */
 int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **result,

@@ -15,7 +15,8 @@
  * execution order, so the order must not depend on a hash table), as
  * canonical JSON: sorted keys, compact. Before it writes, it checks the
  * per-asset invariant on every total the action changed: debits equal
- * credits, pending and posted apart. A failure there is a bug in this
+ * credits, pending and posted apart, in amounts and in the sums of
+ * confidential commitments (ledger_conf.c). A failure there is a bug in this
  * module, never bad input; it is logged and returned as an internal
  * error, which abandons the block on every node alike.
  */
@@ -190,7 +191,7 @@ static int totals_balanced(const char *key, json_t *t) {
       ledger_u64_get(t, LEDGER_CREDITS_PENDING, &cp) != HANSE_OK ||
       ledger_u64_get(t, LEDGER_CREDITS_POSTED, &cpo) != HANSE_OK)
     return 0;
-  if (dp == cp && dpo == cpo) return 1;
+  if (dp == cp && dpo == cpo) return ledger_conf_balanced(key, t);
   HANSE_ERROR("ledger: invariant broken at %s: debits %" PRIu64 "/%" PRIu64
               " pending/posted, credits %" PRIu64 "/%" PRIu64,
               key, dp, dpo, cp, cpo);

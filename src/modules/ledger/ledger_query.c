@@ -12,6 +12,12 @@
  *   results   {tx}                      {"results":[{"id","code"}]} of a
  *                                        transfer transaction that partly
  *                                        failed
+ *   confidential {}                     {"assets","auditors"}: the policy's
+ *                                        confidential assets (ledger_conf.c)
+ *   confidential_transfers {asset, after?, limit?}
+ *                                       {"asset","transfers":[record...],
+ *                                        "next"?}: the asset's confidential
+ *                                        transfers, oldest first
  *
  * Parameters are strings (they come from a URL). A list answers at most
  * `limit` (hanse_view_limit) items; when it is full, "next" is the value
@@ -150,9 +156,15 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
     *result = out;
     return HANSE_OK;
   }
-  /* accounts, transfers */
-  int accounts = strcmp(name, "accounts") == 0;
-  if (accounts) {
+  if (strcmp(name, "confidential") == 0) return ledger_conf_query_policy(v, result, rej);
+  /* accounts, transfers, confidential_transfers */
+  int accounts = strcmp(name, "accounts") == 0, conf = strcmp(name, "confidential_transfers") == 0;
+  if (conf) {
+    id = json_string_value(json_object_get(params, "asset"));
+    if (!ledger_id_valid(id))
+      return hanse_reject_code(rej, "ledger.bad_asset", 400, "\"asset\" must be an asset code");
+    snprintf(key, sizeof key, "ledger/cx/%s/", id);
+  } else if (accounts) {
     id = json_string_value(json_object_get(params, "owner"));
     if (!ledger_owner_valid(id))
       return hanse_reject_code(rej, "ledger.bad_owner", 400,
@@ -162,7 +174,7 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
     if (param_id(params, "account", &id, rej) != HANSE_OK) return HANSE_ERR(INVALID);
     snprintf(key, sizeof key, "ledger/acx/%s/", id);
   }
-  json_t *out = json_pack("{s:s}", accounts ? "owner" : "account", id);
+  json_t *out = json_pack("{s:s}", accounts ? "owner" : conf ? "asset" : "account", id);
   if (out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   if (ledger_list(v, key, params, 1, accounts ? "ledger/acct/" : "ledger/xfer/",
            accounts ? "accounts" : "transfers", out, rej) != HANSE_OK) {

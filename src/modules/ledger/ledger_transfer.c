@@ -32,8 +32,10 @@
  *
  * Checks, first failure wins: id (exists / id_conflict), accounts exist
  * (no_account), same asset (asset_mismatch), the signer's enterprise owns
- * the debit account (not_owner), no balance or total overflows 2^64-1
- * (overflow), the balance rules (exceeds_credits, exceeds_debits). All
+ * the debit account (not_owner), the amount's form suits the asset
+ * (ledger_conf_admit: clear, or a commitment where the policy says so),
+ * no balance or total overflows 2^64-1 (overflow), the balance rules
+ * (exceeds_credits, exceeds_debits). All
  * are made before the transfer writes anything, so a lone failing
  * transfer needs no undo; a linked chain restores a snapshot of the book.
  *
@@ -299,9 +301,13 @@ int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_x
     goto out;
   }
   if ((rc = debit_check(b, s.d, o, rej)) != HANSE_OK) goto out;
+  int conf; /* a commitment instead of an amount (ledger_conf.c) */
+  if ((rc = ledger_conf_admit(b, t, s.d, s.c, &conf, rej)) != HANSE_OK) goto out;
   if ((rc = rule_check(&s, amount, rej)) != HANSE_OK) goto out;
-  rc = sides_move(&s, pending ? LEDGER_DEBITS_PENDING : LEDGER_DEBITS_POSTED,
-                  pending ? LEDGER_CREDITS_PENDING : LEDGER_CREDITS_POSTED, 0, amount, &overflow);
+  const char *df = pending ? LEDGER_DEBITS_PENDING : LEDGER_DEBITS_POSTED;
+  const char *cf = pending ? LEDGER_CREDITS_PENDING : LEDGER_CREDITS_POSTED;
+  rc = conf ? ledger_conf_move(s.d, s.c, s.t, df, cf, json_object_get(t, "amount"), 1)
+            : sides_move(&s, df, cf, 0, amount, &overflow);
   if (rc != HANSE_OK) goto out;
   if (overflow) {
     rc = hanse_reject_code(rej, "ledger.overflow", 409,
@@ -326,13 +332,15 @@ int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_x
     expires_at = ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u;
     json_object_set_new(rec, "expires_at", json_integer((json_int_t)expires_at));
   }
-  if (!pending) rc = book_posted(b, rec, s.d, s.c, amount);
+  /* a confidential amount is booked by the parties' clients */
+  if (!pending && !conf) rc = book_posted(b, rec, s.d, s.c, amount);
   if (rc == HANSE_OK) rc = sides_store(b, &s);
   if (rc == HANSE_OK) rc = ledger_put(b, key, rec);
   else json_decref(rec);
   snprintf(pos, sizeof pos, "%020" PRIu64 "%07" PRIu32 "%04zu", ex->height, ex->tx_index, place);
   if (rc == HANSE_OK) rc = put_index(b, debit, pos, id);
   if (rc == HANSE_OK) rc = put_index(b, credit, pos, id);
+  if (rc == HANSE_OK && conf) rc = ledger_conf_index(b, asset, pos, id);
   if (rc == HANSE_OK && timeout) {
     exp_key(key, expires_at, id);
     rc = ledger_put(b, key, json_string(id));
@@ -436,7 +444,9 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
   }
   if (rc == HANSE_OK && rej && controller == NULL) rc = owner_check(b, s.d, rej);
   if (rc == HANSE_OK && post_amount) rc = book_posted(b, rec, s.d, s.c, post_amount);
-  if (rc == HANSE_OK)
+  if (rc == HANSE_OK && ledger_conf_is(rec))
+    rc = ledger_conf_settle(s.d, s.c, s.t, rec, strcmp(status, "posted") == 0);
+  else if (rc == HANSE_OK)
     rc = sides_move(&s, LEDGER_DEBITS_PENDING, LEDGER_CREDITS_PENDING, amount, 0, &overflow);
   if (rc == HANSE_OK && post_amount)
     rc = sides_move(&s, LEDGER_DEBITS_POSTED, LEDGER_CREDITS_POSTED, 0, post_amount, &overflow);
@@ -490,6 +500,9 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                                                                                             : "expired");
     rc = hanse_reject_code(rej, code, 409, "transfer '%s' is %s, not pending", id,
                            two_phase ? status : "single-phase");
+  } else if (post && amount && ledger_conf_is(rec)) {
+    rc = hanse_reject_code(rej, "ledger.confidential_partial", 409,
+                           "transfer '%s' is confidential: it posts whole or not at all", id);
   } else if (post && amount > whole) {
     rc = hanse_reject_code(rej, "ledger.exceeds_pending", 409,
                            "posting %" PRIu64 " of a pending %" PRIu64, amount, whole);

@@ -165,6 +165,35 @@ static void test_policy_shape_checked(void **state) {
   }
 }
 
+/* The confidential section: assets and auditors, each named once. */
+static void test_policy_confidential_shape(void **state) {
+  (void)state;
+  hanse_reject rej;
+  const char *k = "\"0000000000000000000000000000000000000000000000000000000000000001\"";
+  char good[256], bad[6][256];
+  snprintf(good, sizeof good, "{\"confidential\":{\"assets\":[\"EUR\",\"EURB\"],\"auditors\":[%s]}}", k);
+  snprintf(bad[0], sizeof bad[0], "{\"confidential\":{\"assets\":[\"EUR\",\"EUR\"]}}");
+  snprintf(bad[1], sizeof bad[1], "{\"confidential\":{\"assets\":[\"E R\"]}}");
+  snprintf(bad[2], sizeof bad[2], "{\"confidential\":{\"auditors\":[%s,%s]}}", k, k);
+  snprintf(bad[3], sizeof bad[3], "{\"confidential\":{\"auditors\":[\"ABCD\"]}}");
+  snprintf(bad[4], sizeof bad[4], "{\"confidential\":{\"assets\":[],\"readers\":[]}}");
+  snprintf(bad[5], sizeof bad[5], "{\"confidential\":[\"EUR\"]}");
+  json_t *p = json_loads(good, 0, NULL);
+  assert_int_equal(hanse_policy_validate(p, &rej), HANSE_OK);
+  assert_true(hanse_policy_confidential(p, "EURB"));
+  assert_false(hanse_policy_confidential(p, "USD"));
+  assert_false(hanse_policy_confidential(NULL, "EUR"));
+  assert_int_equal(json_array_size(hanse_policy_auditors(p)), 1);
+  json_decref(p);
+  for (size_t i = 0; i < 6; i++) {
+    p = json_loads(bad[i], 0, NULL);
+    assert_non_null(p);
+    assert_int_equal(hanse_policy_validate(p, &rej), HANSE_ERR(INVALID));
+    assert_string_equal(rej.code, "policy.malformed");
+    json_decref(p);
+  }
+}
+
 static void test_chain_types(void **state) {
   (void)state;
   hanse_reject rej;
@@ -288,6 +317,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_roles_and_key_states, setup_full, teardown),
       cmocka_unit_test_setup_teardown(test_no_rule_means_no_one, setup_narrow, teardown),
       cmocka_unit_test(test_policy_shape_checked),
+      cmocka_unit_test(test_policy_confidential_shape),
       cmocka_unit_test(test_chain_types),
       cmocka_unit_test_setup_teardown(test_policy_changed_by_vote, setup_full, teardown),
       cmocka_unit_test(test_read_rules),

@@ -173,6 +173,16 @@ int fx_teardown_chain(void **state) {
   return 0;
 }
 
+void fx_chain_audit(fx_chain *f) {
+  hanse_chain_close(f->chain);
+  f->chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
+    fail_msg("audit: %s: %s", rej.code, rej.message);
+}
+
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej) {
   hanse_chain_close(f->chain);
   f->chain = NULL;
@@ -355,16 +365,6 @@ int64_t fx_ledger_balance(fx_chain *f, const char *account) {
   int64_t bal = (int64_t)strtoull(c, NULL, 10) - (int64_t)strtoull(d, NULL, 10);
   json_decref(a);
   return bal;
-}
-
-void fx_chain_audit(fx_chain *f) {
-  hanse_chain_close(f->chain);
-  f->chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
 }
 
 const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
