@@ -70,6 +70,11 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
  * otherwise, with no response queued (the caller falls back to the read
  * policy). For a module's self queries (module.h). */
 int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex);
+/* 1 if the request is validly signed by an active member of enterprise
+ * `owner` -- a key whose organisation is `owner`, or the key whose hex
+ * `owner` is -- on this chain (a module's owner queries). 0 otherwise,
+ * without queuing a response. */
+int api_signed_for_owner(hanse_req *rq, hanse_node_chain *nc, const char *owner);
 
 /* 1 if the request is validly signed, by any key (rq->signer is then
  * that key); otherwise 401 queued in *resp and 0. `what` completes "...

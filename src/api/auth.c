@@ -250,6 +250,39 @@ int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
   return ok;
 }
 
+int api_signed_for_owner(hanse_req *rq, hanse_node_chain *nc, const char *owner) {
+  if (owner == NULL || owner[0] == 0 ||
+      authenticate(rq, rq->body.data, rq->body.len, NULL) != 1)
+    return 0;
+  char hex[HANSE_HASH_HEX_BYTES];
+  hanse_pubkey_hex(hex, &rq->signer);
+  const hanse_identity *id = hanse_registry_identity();
+  hanse_store *rd;
+  json_t *policy;
+  enum MHD_Result ignored;
+  if (!load_policy(rq, nc, &rd, &policy, &ignored)) return 0;
+  json_t *roles = NULL;
+  int ok = policy == NULL || member_of_chain(rq, nc, rd, &roles, &ignored);
+  json_decref(roles);
+  json_decref(policy);
+  if (ok && strcmp(owner, hex) != 0) { /* else the key owns it itself */
+    char org[128] = ""; /* an organisation id is shorter */
+    ok = 0;
+    if (id != NULL && id->key_org != NULL) {
+      hanse_tip tip;
+      hanse_chain_tip(nc->chain, &tip);
+      hanse_exec ex; /* read-only: nothing is put, nothing is finished */
+      int rc = hanse_exec_begin(&ex, rd, tip.height + 1, hanse_now_ms(rq->node->env),
+                                &tip.state_digest, &tip.state_sum);
+      if (rc == HANSE_OK) rc = id->key_org(&ex, &rq->signer, org, sizeof org);
+      hanse_exec_free(&ex);
+      ok = rc == HANSE_OK && org[0] && strcmp(org, owner) == 0;
+    }
+  }
+  hanse_chain_reader_release(nc->chain, rd);
+  return ok;
+}
+
 int api_signed(hanse_req *rq, hanse_node_chain *nc, const char *what, enum MHD_Result *resp) {
   return require_signature(rq, nc, rq->body.data, rq->body.len, NULL, what, resp);
 }

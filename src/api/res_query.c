@@ -4,7 +4,9 @@
  *
  * Reading needs the read right for the module's data class (auth.c),
  * except a module's self queries: a key may always ask about itself
- * (`key` = the request's signer).
+ * (`key` = the request's signer), and its owner queries: an enterprise's
+ * members may always read about their enterprise (`owner` = the
+ * signer's organisation, or the signer's own key hex).
  */
 #include <string.h>
 
@@ -33,6 +35,9 @@ enum MHD_Result res_query(hanse_req *rq, hanse_node_chain *nc, const char *rest)
   if (m->self_queries)
     for (const char *const *q = m->self_queries; *q; q++)
       if (strcmp(*q, name) == 0) self = api_signed_by(rq, nc, api_param(rq, "key"));
+  if (m->owner_queries)
+    for (const char *const *q = m->owner_queries; *q && !self; q++)
+      if (strcmp(*q, name) == 0) self = api_signed_for_owner(rq, nc, api_param(rq, "owner"));
   enum MHD_Result denied;
   if (!self && !api_read_allowed(rq, nc, m->data_class, &denied)) return denied;
   hanse_store *rd = hanse_chain_reader_acquire(nc->chain);

@@ -75,6 +75,12 @@ typedef struct hanse_module {
    * about itself whatever the read policy says (seal: "mine", the grants
    * made to a recipient). Others still need the module's class. */
   const char *const *self_queries;
+  /* NULL-terminated, may be NULL: queries about one enterprise, named by
+   * the query's "owner" parameter (an organisation id, or a key's hex on
+   * chains whose keys belong to no organisation), that the enterprise's
+   * own active members may always make (books: its journal and reports;
+   * ledger: its accounts). Others still need the module's class. */
+  const char *const *owner_queries;
   /* May be NULL: the data class of one transaction when it depends on
    * more than a top-level "class" (trace: the classes of the events a
    * document carries). Returns one of HANSE_DATA_CLASSES, static storage,

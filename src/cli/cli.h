@@ -181,6 +181,9 @@ int cmd_trace_capture(int argc, char **argv);
 /* cmd_trace_pub.c: publish, product, verify; -1 for another subcommand. */
 int cmd_trace_pub(int argc, char **argv);
 extern const char cmd_trace_pub_usage[];
+/* cmd_books.c: books export. */
+int cmd_books(int argc, char **argv);
+extern const char cmd_books_usage[];
 
 extern const char cmd_keygen_usage[];
 extern const char cmd_init_usage[];

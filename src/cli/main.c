@@ -39,6 +39,7 @@ static const command commands[] = {
     {"blob", cmd_blob, cmd_blob_usage, "store a document off chain and anchor it; fetch it, checked"},
     {"xchain", cmd_xchain, cmd_xchain_usage, "relay a message to another chain; inboxes and outboxes"},
     {"trace", cmd_trace, cmd_trace_pub_usage, "traceability: capture EPCIS documents; publish a product's record, read and verify it"},
+    {"books", cmd_books, cmd_books_usage, "an enterprise's books: export them as an hledger journal"},
     {"fx", cmd_fx, cmd_fx_usage, "cross-currency payments: make a signed exchange-rate quote"},
     {"ledger", cmd_ledger, cmd_ledger_usage, "confidential ledger amounts: audit an asset, read an account"},
     {"verify", cmd_verify, cmd_verify_usage, "audit a data directory offline, from genesis"},

@@ -14,7 +14,8 @@
  *  4. The auditor reads the backing over HTTP: issued, redeemed,
  *     outstanding, reserve, covered and both attestations, latest first;
  *     and the history. The buyer may not read it (policy.read_denied),
- *     nor may an unsigned request.
+ *     nor may an unsigned request. The buyer reads its own books and
+ *     accounts (owner queries) but not the seller's.
  *  5. A malformed issue is refused at submission: token.bad_amount.
  */
 #include <stdio.h>
@@ -145,6 +146,24 @@ int main(int argc, char **argv) {
   st = it_client_get(&node, CHAIN, &kaudit, "/v1/chains/" CHAIN "/query/token/backing?symbol=NOPE",
                      NULL, code);
   IT_CHECK(st == 404 && strcmp(code, "token.unknown") == 0);
+
+  /* 4b. An enterprise reads its own books and accounts whatever the read
+   * policy says (owner queries), and nobody else's. */
+  st = it_client_get(&node, CHAIN, &kbuyer,
+                     "/v1/chains/" CHAIN "/query/books/trial_balance?owner=buyer", &b, code);
+  IT_CHECK(st == 200 && json_is_true(json_object_get(b, "balanced")) &&
+           json_array_size(json_object_get(b, "accounts")) > 0);
+  json_decref(b);
+  st = it_client_get(&node, CHAIN, &kbuyer, "/v1/chains/" CHAIN "/query/ledger/accounts?owner=buyer",
+                     &b, code);
+  IT_CHECK(st == 200 && json_array_size(json_object_get(b, "accounts")) == 1);
+  json_decref(b);
+  st = it_client_get(&node, CHAIN, &kbuyer,
+                     "/v1/chains/" CHAIN "/query/books/trial_balance?owner=seller", NULL, code);
+  IT_CHECK(st == 403 && strcmp(code, "policy.read_denied") == 0);
+  st = it_client_get(&node, CHAIN, NULL, "/v1/chains/" CHAIN "/query/books/journal?owner=buyer",
+                     NULL, code);
+  IT_CHECK(st == 401 || st == 403);
 
   /* 5. Bad input. */
   expect(submit(&kbank, "token.issue",

@@ -37,6 +37,11 @@ static const char *const books_actions[] = {"chart", "rules", "entry", "reverse"
 static const char *const books_queries[] = {"chart", "rules",  "journal", "entry", "tx",
                                             "trial_balance",  "ledger",  "income",
                                             "balance_sheet",  "reconcile", "export", NULL};
+/* An enterprise's members read its own books whatever the read policy
+ * says (module.h, owner_queries). */
+static const char *const books_owner_queries[] = {"chart",  "rules",         "journal",
+                                                  "entry",  "trial_balance", "ledger",
+                                                  "income", "balance_sheet", "export", NULL};
 static const char *const account_types[] = {"assets", "liabilities", "equity", "revenue",
                                             "expenses", NULL};
 
@@ -393,6 +398,7 @@ const hanse_module hanse_module_books = {
     .name = "books",
     .actions = books_actions,
     .queries = books_queries,
+    .owner_queries = books_owner_queries,
     .check = books_check,
     .verify = books_verify,
     .apply = books_apply,

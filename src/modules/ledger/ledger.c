@@ -66,6 +66,9 @@ static const char *const ledger_actions[] = {"open", "transfer", "post", "void",
 static const char *const ledger_queries[] = {"account", "accounts", "transfer", "transfers",
                                              "totals",  "results",  "confidential",
                                              "confidential_transfers", NULL};
+/* An enterprise's members list its own accounts whatever the read policy
+ * says (module.h, owner_queries). */
+static const char *const ledger_owner_queries[] = {"accounts", NULL};
 static const char *const ledger_types[] = {"asset", "liability", "equity", "revenue",
                                            "expense", NULL};
 static const char *const ledger_rules[] = {"debits_must_not_exceed_credits",
@@ -382,6 +385,7 @@ const hanse_module hanse_module_ledger = {
     .name = "ledger",
     .actions = ledger_actions,
     .queries = ledger_queries,
+    .owner_queries = ledger_owner_queries,
     .check = ledger_check,
     .verify = ledger_verify,
     .apply = ledger_apply,

@@ -16,7 +16,8 @@
  * again. Delivery is also confirmed by an EPCIS delivery event naming the
  * order (order_delivery.c).
  *
- * Like the ledger, every action runs on a ledger_book: verify runs it
+ * Like the ledger, every action runs on a ledger_book (ledger_book_verify
+ * and ledger_book_apply are the module's verify and apply): verify runs it
  * and drops the book, apply runs it again on the same state and commits,
  * so the legs, the order record and the books' entries are written
  * together or not at all.
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "modules/order/order.h"
 
 static const char *const order_actions[] = {"place", "deliver", "cancel", NULL};
@@ -54,43 +54,15 @@ int order_signer_may_act(const ledger_book *b, hanse_reject *rej) {
                            "the signing key is %s: it acts for no enterprise", b->owner_status);
 }
 
-/* Members other than `allowed` make the payload malformed. */
-static int only_members(json_t *o, const char *const *allowed, const char *where,
-                        hanse_reject *rej) {
-  const char *k;
-  json_t *v;
-  json_object_foreach(o, k, v) {
-    size_t i = 0;
-    while (allowed[i] && strcmp(allowed[i], k) != 0) i++;
-    if (allowed[i] == NULL)
-      return hanse_reject_code(rej, "order.bad_field", 400, "%s: unknown member \"%s\"", where, k);
-  }
-  return HANSE_OK;
-}
-
 static int positive_int(json_t *j) { return json_is_integer(j) && json_integer_value(j) >= 1; }
-
-/* An owner: an organisation id or a key's lowercase hex. */
-static int owner_valid(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n < 1 || n > LEDGER_OWNER_MAX) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-          s[i] == '_' || s[i] == '-'))
-      return 0;
-  return 1;
-}
-
-static int asset_valid(const char *s) {
-  return ledger_id_valid(s) && strlen(s) <= HANSE_ASSET_NAME_MAX && strchr(s, ':') == NULL;
-}
 
 static int check_discount(json_t *d, hanse_reject *rej) {
   static const char *const fields[] = {"token", "account", "amount", NULL};
   if (!json_is_object(d))
     return hanse_reject_code(rej, "order.bad_discount", 400, "\"discount\" must be an object");
-  if (only_members(d, fields, "discount", rej) != HANSE_OK) return HANSE_ERR(INVALID);
-  if (!asset_valid(json_string_value(json_object_get(d, "token"))))
+  if (ledger_only_members(d, fields, ORDER_MODULE, "discount", rej) != HANSE_OK)
+    return HANSE_ERR(INVALID);
+  if (!ledger_asset_code_valid(json_string_value(json_object_get(d, "token"))))
     return hanse_reject_code(rej, "order.bad_discount", 400,
                              "\"discount.token\" must be a token symbol");
   if (!ledger_id_valid(json_string_value(json_object_get(d, "account"))))
@@ -106,14 +78,15 @@ static int check_place(json_t *p, hanse_reject *rej) {
   static const char *const fields[] = {"id",      "seller",         "asset",   "amount",
                                        "buyer_account", "seller_account", "timeout",
                                        "discount", NULL};
-  if (only_members(p, fields, "order.place", rej) != HANSE_OK) return HANSE_ERR(INVALID);
+  if (ledger_only_members(p, fields, ORDER_MODULE, "order.place", rej) != HANSE_OK)
+    return HANSE_ERR(INVALID);
   if (!order_id_valid(json_string_value(json_object_get(p, "id"))))
     return hanse_reject_code(rej, "order.bad_id", 400, "\"id\" must be 1-%d of [A-Za-z0-9._-]",
                              ORDER_ID_MAX);
-  if (!owner_valid(json_string_value(json_object_get(p, "seller"))))
+  if (!ledger_owner_valid(json_string_value(json_object_get(p, "seller"))))
     return hanse_reject_code(rej, "order.bad_seller", 400,
                              "\"seller\" must be an organisation id or a key's lowercase hex");
-  if (!asset_valid(json_string_value(json_object_get(p, "asset"))))
+  if (!ledger_asset_code_valid(json_string_value(json_object_get(p, "asset"))))
     return hanse_reject_code(rej, "order.bad_asset", 400, "\"asset\" must be an asset code");
   if (!positive_int(json_object_get(p, "amount")))
     return hanse_reject_code(rej, "order.bad_amount", 400,
@@ -139,8 +112,8 @@ static int order_check(const hanse_tx *tx, const char *action, json_t *p, hanse_
   (void)tx;
   if (strcmp(action, "place") == 0) return check_place(p, rej);
   static const char *const fields[] = {"id", NULL};
-  if (only_members(p, fields, action[0] == 'd' ? "order.deliver" : "order.cancel", rej) !=
-      HANSE_OK)
+  const char *where = action[0] == 'd' ? "order.deliver" : "order.cancel";
+  if (ledger_only_members(p, fields, ORDER_MODULE, where, rej) != HANSE_OK)
     return HANSE_ERR(INVALID);
   if (!order_id_valid(json_string_value(json_object_get(p, "id"))))
     return hanse_reject_code(rej, "order.bad_id", 400, "\"id\" must be 1-%d of [A-Za-z0-9._-]",
@@ -148,13 +121,15 @@ static int order_check(const hanse_tx *tx, const char *action, json_t *p, hanse_
   return HANSE_OK;
 }
 
-/* Run an action on book b. */
-static int order_run(ledger_book *b, const char *action, json_t *p, hanse_reject *rej) {
-  int rc = order_signer_may_act(b, rej);
-  if (rc != HANSE_OK) return rc;
+/* Run an action on book b (the same in verify and apply; the runner has
+ * refused an inactive key: order.key_inactive). */
+static int order_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
+                     int commit, hanse_reject *rej) {
+  (void)tx;
+  (void)commit;
   if (strcmp(action, "place") == 0) return order_place(b, p, rej);
   json_t *rec = NULL;
-  rc = order_load(b, json_string_value(json_object_get(p, "id")), &rec, rej);
+  int rc = order_load(b, json_string_value(json_object_get(p, "id")), &rec, rej);
   if (rc != HANSE_OK) return rc;
   const char *buyer = json_string_value(json_object_get(rec, "buyer"));
   const char *seller = json_string_value(json_object_get(rec, "seller"));
@@ -176,34 +151,15 @@ static int order_run(ledger_book *b, const char *action, json_t *p, hanse_reject
 
 static int order_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                         hanse_reject *rej) {
-  (void)tx;
-  ledger_book b;
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = order_run(&b, action, p, rej);
-  ledger_book_close(&b);
-  if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1;
-  return rc;
+  return ledger_book_verify(ex, tx, action, p, ORDER_MODULE, order_run, rej);
 }
 
 static int order_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  ledger_book b;
-  hanse_reject rej;
-  hanse_reject_clear(&rej);
-  int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = order_run(&b, action, p, &rej);
-  if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
-    /* verify accepted this transaction on the same state */
-    HANSE_ERROR("order: %s rejected in apply at height %llu: %s", tx->kind,
-                (unsigned long long)ex->height, rej.message);
-    rc = HANSE_ERR(INTERNAL);
-  }
-  if (rc == HANSE_OK) rc = ledger_book_commit(&b);
-  ledger_book_close(&b);
-  return rc;
+  return ledger_book_apply(ex, tx, action, p, ORDER_MODULE, order_run);
 }
 
 const hanse_module hanse_module_order = {
-    .name = "order",
+    .name = ORDER_MODULE,
     .actions = order_actions,
     .queries = order_queries,
     .check = order_check,

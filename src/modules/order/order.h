@@ -53,6 +53,8 @@
 #include "chain/exec.h"
 #include "modules/ledger/ledger.h"
 
+#define ORDER_MODULE "order" /* the controller of its legs */
+
 /* An order id: its legs' ids ("order:<id>:discount") must be ledger ids. */
 #define ORDER_ID_MAX 48
 #define ORDER_KEY_MAX 192
@@ -82,7 +84,9 @@ int order_on_delivery(hanse_exec *ex, json_t *event);
 int order_id_valid(const char *s);
 void order_key(char key[ORDER_KEY_MAX], const char *id);
 /* The signer may act (its key is active or unknown to the members):
- * order.key_inactive otherwise. */
+ * order.key_inactive otherwise. ledger_book_verify/apply check it for
+ * the module's actions; order_delivery.c, which opens its own book
+ * inside the trace module's apply, checks it here. */
 int order_signer_may_act(const ledger_book *b, hanse_reject *rej);
 
 /* order.place's payload, checked: the order, its legs, its indexes. */

@@ -29,8 +29,14 @@
  *   buyer   sale (payer) of amount - D      payables += amount - D
  *   both    payment of amount - D           payables, receivables -= amount - D
  *   issuer -> seller  discount of D         seller's receivables -= D
+ *   issuer  loyalty (payee) of T tokens     its loyalty liability -= T
  * The buyer's purchase costs it what it paid in the asset; the tokens it
- * gave up are not booked here (they are not in the order's asset).
+ * gave up are not booked in its books (points are no asset of its own,
+ * as the token module books them). When the issuer is the seller, the
+ * discount is a payment between its own accounts, which books nothing:
+ * its sale is then booked at amount - D, what it was paid by the buyer.
+ * When the issuer is the buyer, the tokens come back from itself and the
+ * loyalty entry is skipped (the token module booked none for them).
  *
  * All legs are made on the one book of the action: a rejection of any
  * (the buyer's balance rule, an id some ledger transfer already took)
@@ -44,9 +50,7 @@
 #include "crypto/hash.h"
 #include "modules/books/books.h"
 #include "modules/order/order.h"
-
-#define ORDER_CONTROLLER "order"
-#define TOKEN_CONTROLLER "token"
+#include "modules/token/token.h"
 
 int order_load(ledger_book *b, const char *id, json_t **rec, hanse_reject *rej) {
   char key[ORDER_KEY_MAX];
@@ -90,13 +94,26 @@ static int account_of(ledger_book *b, const char *id, const char *owner, const c
   return rc;
 }
 
-/* The legs an order makes, before they are made. */
+/* The legs an order makes, before they are made: copies, since the
+ * token's def that names some of the accounts is gone by then. */
 typedef struct leg {
   char id[LEDGER_ID_MAX + 1];
-  const char *debit, *credit;
+  char debit[LEDGER_ID_MAX + 1], credit[LEDGER_ID_MAX + 1];
   uint64_t amount;
   ledger_xfer_opts opts;
 } leg;
+
+/* Leg "order:<order_id><suffix>" of amount from debit to credit. */
+static void leg_set(leg *l, const char *order_id, const char *suffix, const char *debit,
+                    const char *credit, uint64_t amount, const char *controller) {
+  snprintf(l->id, sizeof l->id, "order:%s%s", order_id, suffix);
+  snprintf(l->debit, sizeof l->debit, "%s", debit);
+  snprintf(l->credit, sizeof l->credit, "%s", credit);
+  l->amount = amount;
+  /* the buyer's own legs debit the signer's accounts; the discount leg
+   * debits the issuer's, for which this module vouches */
+  l->opts = (ledger_xfer_opts){strcmp(controller, ORDER_MODULE) == 0, controller};
+}
 
 /* The discount: check the token and its def, add the two legs to
  * legs[*n], and the order's "discount" member to rec. *d: the discount
@@ -111,7 +128,7 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   uint64_t tokens = (uint64_t)json_integer_value(json_object_get(disc, "amount"));
   char key[LEDGER_KEY_MAX];
   json_t *def = NULL, *acct = NULL;
-  snprintf(key, sizeof key, "token/def/%s", symbol);
+  token_key_def(key, symbol);
   int rc = ledger_get(b, key, &def);
   if (rc != HANSE_OK) return rc;
   if (def == NULL)
@@ -124,7 +141,7 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   const char *issuer = json_string_value(json_object_get(def, "issuer"));
   const char *issuance = json_string_value(json_object_get(def, "issuance_account"));
   const char *funding = json_string_value(json_object_get(def, "discount_account"));
-  if (kind == NULL || strcmp(kind, "loyalty") != 0) {
+  if (kind == NULL || strcmp(kind, TOKEN_LOYALTY) != 0) {
     rc = hanse_reject_code(rej, "order.not_loyalty", 409,
                            "token '%s' is not a loyalty token: it buys no discount", symbol);
   } else if (num < 0 || den < 1 || !issuer || !ledger_id_valid(issuance) ||
@@ -159,12 +176,9 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
                     rej);
   json_decref(acct);
   if (rc == HANSE_OK) {
-    leg *t = &legs[(*n)++], *f = &legs[(*n)++];
-    *t = (leg){"", account, issuance, tokens, {1, ORDER_CONTROLLER}};
-    snprintf(t->id, sizeof t->id, "order:%s:tokens", id);
-    *f = (leg){"", funding, json_string_value(json_object_get(p, "seller_account")), *d,
-               {0, TOKEN_CONTROLLER}};
-    snprintf(f->id, sizeof f->id, "order:%s:discount", id);
+    leg_set(&legs[(*n)++], id, ":tokens", account, issuance, tokens, ORDER_MODULE);
+    leg_set(&legs[(*n)++], id, ":discount", funding,
+            json_string_value(json_object_get(p, "seller_account")), *d, TOKEN_MODULE);
     json_t *dm = json_pack("{s:s, s:s, s:s}", "token", symbol, "account", account, "issuer",
                            issuer);
     if (dm == NULL || ledger_u64_set(dm, "tokens", tokens) != HANSE_OK ||
@@ -259,8 +273,7 @@ int order_place(ledger_book *b, json_t *p, hanse_reject *rej) {
     rc = discount_legs(b, p, rec, legs, &n, &d, rej);
   if (rc == HANSE_OK) {
     /* the buyer's own leg first; none when the discount pays it all */
-    legs[0] = (leg){"", ba, sa, amount - d, {1, ORDER_CONTROLLER}};
-    snprintf(legs[0].id, sizeof legs[0].id, "order:%s", id);
+    leg_set(&legs[0], id, "", ba, sa, amount - d, ORDER_MODULE);
     size_t first = amount > d ? 0 : 1;
     rc = make_legs(b, legs + first, n - first, p, json_object_get(rec, "legs"), &expires_at, rej);
   }
@@ -334,12 +347,18 @@ static int book_release(ledger_book *b, json_t *rec) {
   const char *seller = json_string_value(json_object_get(rec, "seller"));
   const char *asset = json_string_value(json_object_get(rec, "asset"));
   json_t *disc = json_object_get(rec, "discount");
-  uint64_t amount, d = 0;
+  const char *issuer = json_string_value(json_object_get(disc, "issuer"));
+  uint64_t amount, d = 0, tokens = 0;
   int rc = ledger_u64_get(rec, "amount", &amount);
   if (rc == HANSE_OK && disc) rc = ledger_u64_get(disc, "amount", &d);
+  if (rc == HANSE_OK && disc) rc = ledger_u64_get(disc, "tokens", &tokens);
   if (rc != HANSE_OK) return rc;
-  HANSE_ASSERT(d <= amount);
-  rc = books_post_side(b, seller, BOOKS_PAYEE, BOOKS_SALE, buyer, asset, amount, id, NULL);
+  HANSE_ASSERT(d <= amount && (disc == NULL || issuer != NULL));
+  /* a seller that funds the discount itself sold for amount - D: its own
+   * discount account paying it books nothing */
+  int own_discount = d > 0 && strcmp(issuer, seller) == 0;
+  rc = books_post_side(b, seller, BOOKS_PAYEE, BOOKS_SALE, buyer, asset,
+                       own_discount ? amount - d : amount, id, NULL);
   if (rc == HANSE_OK && amount > d)
     rc = books_post_side(b, buyer, BOOKS_PAYER, BOOKS_SALE, seller, asset, amount - d, id, NULL);
   if (rc == HANSE_OK && amount > d) {
@@ -347,10 +366,14 @@ static int book_release(ledger_book *b, json_t *rec) {
     rc = books_post(b, &pay);
   }
   if (rc == HANSE_OK && d > 0) {
-    books_event dis = {BOOKS_DISCOUNT, json_string_value(json_object_get(disc, "issuer")), seller,
-                       asset, d, id, NULL};
+    books_event dis = {BOOKS_DISCOUNT, issuer, seller, asset, d, id, NULL};
     rc = books_post(b, &dis);
   }
+  /* the spent tokens are back with their issuer: its loyalty liability
+   * goes down (the token module books their award, BOOKS_LOYALTY payer) */
+  if (rc == HANSE_OK && disc && strcmp(issuer, buyer) != 0)
+    rc = books_post_side(b, issuer, BOOKS_PAYEE, BOOKS_LOYALTY, buyer,
+                         json_string_value(json_object_get(disc, "token")), tokens, id, NULL);
   return rc;
 }
 

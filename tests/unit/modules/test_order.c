@@ -8,8 +8,16 @@
  * buyer's account to the seller's; refused ids, accounts, assets and
  * parties. Release by order.deliver and by a trace.capture of a delivery
  * event naming the order; cancellation by either party; expiry by block
- * time. A failing leg leaves nothing behind. Every chain is audited at
- * the end (hanse verify's re-execution).
+ * time. A failing leg leaves nothing behind. The loyalty discount with
+ * the token module: dave (a platform) or bob (the seller) defines PNTS,
+ * funds its discount account and awards acme tokens; the three legs,
+ * balances after delivery, cancellation and expiry, the refusals (a
+ * currency token, a discount worth nothing or more than the amount, a
+ * leg beyond the funds). The books after a release: its entries
+ * reference the release transaction and the order, the buyer's payables
+ * and the seller's receivables are back to zero, the issuer's loyalty
+ * liability goes down as tokens come back. Every chain is audited at the
+ * end (hanse verify's re-execution).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,13 +96,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   ox *x = *state;
-  hanse_chain_close(x->f.chain);
-  x->f.chain = NULL;
-  uint64_t blocks, txs;
-  int64_t bad_h, bad_tx;
-  hanse_reject rej;
-  if (hanse_chain_audit(x->f.dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej) != HANSE_OK)
-    fail_msg("audit: %s: %s", rej.code, rej.message);
+  fx_chain_audit(&x->f);
   fx_chain_teardown(&x->f);
   free(x);
   return 0;
@@ -148,6 +150,47 @@ static const char *xfer_status(ox *x, const char *id) {
   return status_in(x, "ledger", "transfer", id);
 }
 
+/* An account's balance in an owner's books (the books' trial balance:
+ * debits - credits; 0 when the account has no entry), whose every asset
+ * must balance. */
+static int64_t books_balance(ox *x, const char *owner, const char *account, const char *asset) {
+  json_t *tb = query(x, "books", "trial_balance", "owner", owner, NULL);
+  if (tb == NULL) fail_msg("no trial balance of %s", owner);
+  assert_true(json_is_true(json_object_get(tb, "balanced")));
+  int64_t bal = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(json_object_get(tb, "accounts"), i, r) {
+    if (strcmp(json_string_value(json_object_get(r, "account")), account) == 0 &&
+        strcmp(json_string_value(json_object_get(r, "asset")), asset) == 0)
+      bal = strtoll(json_string_value(json_object_get(r, "balance")), NULL, 10);
+  }
+  json_decref(tb);
+  return bal;
+}
+
+/* The last transaction (a release of order `id`) booked `n` entries,
+ * each referencing it and the order; per_owner[i] entries of owners[i]
+ * (NULL-terminated; at most 8). */
+static void expect_release_entries(ox *x, const char *id, size_t n, const char *const *owners,
+                                   const size_t *per_owner) {
+  char tx[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(tx, x->last.id.b, HANSE_HASH_BYTES);
+  json_t *res = query(x, "books", "tx", "tx", tx, NULL);
+  if (res == NULL) fail_msg("no books entries of %s", tx);
+  json_t *list = json_object_get(res, "entries"), *e;
+  assert_int_equal(json_array_size(list), n);
+  size_t i, count[8] = {0};
+  json_array_foreach(list, i, e) {
+    assert_string_equal(json_string_value(json_object_get(e, "tx")), tx);
+    assert_string_equal(json_string_value(json_object_get(e, "ref")), id);
+    for (size_t k = 0; owners[k]; k++)
+      if (strcmp(json_string_value(json_object_get(e, "owner")), owners[k]) == 0) count[k]++;
+  }
+  for (size_t k = 0; owners[k]; k++) assert_int_equal(count[k], per_owner[k]);
+  json_decref(res);
+}
+
 /* order.place by `who` of `amount` EUR from acme:wallet to bob:cash. */
 static const char *place(ox *x, int who, const char *id, const char *amount, int timeout,
                          const char *extra) {
@@ -159,20 +202,6 @@ static const char *place(ox *x, int who, const char *id, const char *amount, int
 }
 
 /* ---- check ------------------------------------------------------------------ */
-
-static const char *check(ox *x, const char *kind, const char *payload) {
-  static hanse_reject rej;
-  hanse_buf raw;
-  hanse_buf_init(&raw);
-  fx_tx(&raw, &x->f.alice, FX_CHAIN_ID, kind, 1, 0, "%s", payload);
-  hanse_tx tx;
-  assert_int_equal(hanse_tx_decode(&tx, raw.data, raw.len, 0, NULL), HANSE_OK);
-  hanse_reject_clear(&rej);
-  int rc = hanse_tx_check(&tx, FX_CHAIN_ID, NULL, &rej);
-  hanse_buf_free(&raw);
-  if (rc != HANSE_OK) assert_true(rej.status == 400 && rej.message[0] != 0);
-  return rc == HANSE_OK ? "ok" : rej.code;
-}
 
 #define P0 "\"seller\":\"bob\",\"asset\":\"EUR\",\"amount\":5,\"buyer_account\":\"a\"," \
            "\"seller_account\":\"b\",\"timeout\":60"
@@ -220,7 +249,7 @@ static void test_check(void **state) {
       {"order.cancel", "{}", "order.bad_id"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *code = check(x, cases[i].kind, cases[i].payload);
+    const char *code = fx_check(&x->f, cases[i].kind, cases[i].payload);
     if (strcmp(code, cases[i].code) != 0)
       fail_msg("%s %s: got %s, want %s", cases[i].kind, cases[i].payload, code, cases[i].code);
   }
@@ -259,6 +288,12 @@ static void test_place_deliver(void **state) {
   assert_string_equal(submit(x, BOB, "order.deliver", "{\"id\":\"o1\"}"), "order.not_buyer");
   assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"o9\"}"), "order.no_order");
   ok(submit(x, CAROL, "order.deliver", "{\"id\":\"o1\"}"));
+  /* both books: the sale and the payment of the release transaction */
+  const char *const owners[] = {"acme", x->bob, NULL};
+  expect_release_entries(x, "o1", 4, owners, (const size_t[]){2, 2});
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -300);
   expect_balances(x, "acme:wallet", 0, 300, 0, 1000);
   expect_balances(x, "bob:cash", 0, 0, 0, 300);
   assert_string_equal(xfer_status(x, "order:o1"), "posted");
@@ -502,6 +537,236 @@ static void test_trace_release(void **state) {
   assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"t1\"}"), "order.not_pending");
 }
 
+/* ---- loyalty discount with the token module ------------------------------------ */
+
+/* `who` (dave: a platform, or bob: the seller) defines PNTS, a loyalty
+ * token worth 3/10 of a EUR cent, funds its discount account with `fund`
+ * EUR from its own equity, and awards acme 100 PNTS (acme:pnts). */
+static void loyalty(ox *x, int who, const char *owner_prefix, uint64_t fund) {
+  char equity[32], id[32];
+  snprintf(equity, sizeof equity, "%s:equity", owner_prefix);
+  ok(submit(x, who, "token.define",
+            "{\"symbol\":\"PNTS\",\"kind\":\"loyalty\",\"decimals\":0,"
+            "\"value\":{\"asset\":\"EUR\",\"num\":3,\"den\":10}}"));
+  ok(open_acct(x, who, equity, "EUR", "equity"));
+  snprintf(id, sizeof id, "fund-%s", owner_prefix);
+  ok(submit(x, who, "ledger.transfer",
+            "{\"transfers\":[{\"id\":\"%s\",\"debit\":\"%s\",\"credit\":\"token:PNTS:discounts\","
+            "\"amount\":%" PRIu64 "}]}",
+            id, equity, fund));
+  ok(open_acct(x, ALICE, "acme:pnts", "PNTS", "asset"));
+  ok(submit(x, who, "token.issue",
+            "{\"symbol\":\"PNTS\",\"account\":\"acme:pnts\",\"amount\":100,\"ref\":\"award-1\"}"));
+}
+
+/* The discount member of order.place: `tokens` of `token` from acme:pnts. */
+static const char *discount(const char *token, int tokens) {
+  static char s[128];
+  snprintf(s, sizeof s, ",\"discount\":{\"token\":\"%s\",\"account\":\"acme:pnts\",\"amount\":%d}",
+           token, tokens);
+  return s;
+}
+
+/* A ledger transfer is what the order made of a leg. */
+static void expect_leg(ox *x, const char *id, const char *debit, const char *credit,
+                       json_int_t amount, const char *controller, const char *status) {
+  json_t *t = query(x, "ledger", "transfer", "id", id, NULL);
+  if (t == NULL) fail_msg("no leg %s", id);
+  assert_string_equal(json_string_value(json_object_get(t, "debit")), debit);
+  assert_string_equal(json_string_value(json_object_get(t, "credit")), credit);
+  assert_int_equal(json_integer_value(json_object_get(t, "amount")), amount);
+  assert_string_equal(json_string_value(json_object_get(t, "controller")), controller);
+  assert_string_equal(json_string_value(json_object_get(t, "status")), status);
+  json_decref(t);
+}
+
+/* The three legs of discounted order `id` are all `status`. */
+static void expect_legs(ox *x, const char *id, const char *status) {
+  static const char *const suffix[] = {"", ":tokens", ":discount"};
+  for (size_t i = 0; i < 3; i++) {
+    char leg[64];
+    snprintf(leg, sizeof leg, "order:%s%s", id, suffix[i]);
+    if (strcmp(xfer_status(x, leg), status) != 0)
+      fail_msg("leg %s is %s, want %s", leg, xfer_status(x, leg), status);
+  }
+}
+
+/* The tokens of PNTS outstanding and the discount funds left. */
+static void expect_pts(ox *x, uint64_t outstanding, uint64_t funds) {
+  json_t *b = query(x, "token", "backing", "symbol", "PNTS", NULL);
+  if (b == NULL) fail_msg("no backing of PNTS");
+  assert_int_equal(u64_of(b, "outstanding"), outstanding);
+  assert_int_equal(u64_of(b, "discount_funds"), funds);
+  json_decref(b);
+}
+
+/* Before any order: acme's 1000 EUR and 100 PNTS, 50 EUR of discounts. */
+static void expect_loyalty_start(ox *x) {
+  expect_balances(x, "acme:wallet", 0, 0, 0, 1000);
+  expect_balances(x, "acme:pnts", 0, 0, 0, 100);
+  expect_balances(x, "bob:cash", 0, 0, 0, 0);
+  expect_balances(x, "token:PNTS:issued", 0, 100, 0, 0);
+  expect_balances(x, "token:PNTS:discounts", 0, 0, 0, 50);
+  expect_pts(x, 100, 50);
+}
+
+static void test_discount_deliver(void **state) {
+  ox *x = *state;
+  char dave[HANSE_HASH_HEX_BYTES];
+  fx_hex(dave, &x->dave.pub);
+  loyalty(x, DAVE, dave, 50);
+  expect_loyalty_start(x);
+  /* 25 tokens at 3/10 of a cent: a discount of floor(7.5) = 7 */
+  ok(place(x, ALICE, "d1", "300", 3600, discount("PNTS", 25)));
+  json_t *o = query(x, "order", "order", "id", "d1", NULL);
+  json_t *legs = json_object_get(o, "legs"), *d = json_object_get(o, "discount");
+  assert_int_equal(json_array_size(legs), 3);
+  assert_string_equal(json_string_value(json_array_get(legs, 0)), "order:d1");
+  assert_string_equal(json_string_value(json_array_get(legs, 1)), "order:d1:tokens");
+  assert_string_equal(json_string_value(json_array_get(legs, 2)), "order:d1:discount");
+  assert_string_equal(json_string_value(json_object_get(d, "token")), "PNTS");
+  assert_string_equal(json_string_value(json_object_get(d, "account")), "acme:pnts");
+  assert_string_equal(json_string_value(json_object_get(d, "tokens")), "25");
+  assert_string_equal(json_string_value(json_object_get(d, "amount")), "7");
+  assert_string_equal(json_string_value(json_object_get(d, "issuer")), dave);
+  json_decref(o);
+  expect_leg(x, "order:d1", "acme:wallet", "bob:cash", 293, "order", "pending");
+  expect_leg(x, "order:d1:tokens", "acme:pnts", "token:PNTS:issued", 25, "order", "pending");
+  expect_leg(x, "order:d1:discount", "token:PNTS:discounts", "bob:cash", 7, "token", "pending");
+  expect_balances(x, "bob:cash", 0, 0, 300, 0);
+  expect_pts(x, 100, 43);
+  /* the tokens in escrow are the order module's, the discount the token
+   * module's: nobody posts or voids them with the ledger */
+  assert_string_equal(submit(x, ALICE, "ledger.void", "{\"id\":\"order:d1:tokens\"}"),
+                      "ledger.controlled");
+  assert_string_equal(submit(x, DAVE, "ledger.void", "{\"id\":\"order:d1:discount\"}"),
+                      "ledger.controlled");
+
+  ok(submit(x, ALICE, "order.deliver", "{\"id\":\"d1\"}"));
+  /* the seller got the amount in all, the tokens are back with their
+   * issuer (out of circulation), the discount account paid 7 */
+  expect_balances(x, "bob:cash", 0, 0, 0, 300);
+  expect_balances(x, "acme:wallet", 0, 293, 0, 1000);
+  expect_balances(x, "acme:pnts", 0, 25, 0, 100);
+  expect_balances(x, "token:PNTS:issued", 0, 100, 0, 25);
+  expect_balances(x, "token:PNTS:discounts", 0, 7, 0, 50);
+  expect_pts(x, 75, 43);
+  expect_legs(x, "d1", "posted");
+  assert_string_equal(status_of(x, "d1"), "delivered");
+  /* the books: the release booked the sale, the payment, the discount
+   * and the tokens' return, all referencing it; the buyer's payables and
+   * the seller's receivables are back to zero */
+  const char *const owners[] = {"acme", x->bob, dave, NULL};
+  expect_release_entries(x, "d1", 7, owners, (const size_t[]){2, 3, 2});
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
+  assert_int_equal(books_balance(x, "acme", "expenses:purchases", "EUR"), 293);
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -300);
+  assert_int_equal(books_balance(x, x->bob, "assets:cash", "EUR"), 300);
+  assert_int_equal(books_balance(x, dave, "expenses:discounts", "EUR"), 7);
+  /* 100 tokens awarded, 25 back: the issuer's liability is 75 */
+  assert_int_equal(books_balance(x, dave, "liabilities:loyalty-tokens", "PNTS"), -75);
+
+  /* a discount that pays it all: no leg of the buyer's */
+  ok(place(x, ALICE, "d2", "7", 60, discount("PNTS", 25)));
+  o = query(x, "order", "order", "id", "d2", NULL);
+  legs = json_object_get(o, "legs");
+  assert_int_equal(json_array_size(legs), 2);
+  assert_string_equal(json_string_value(json_array_get(legs, 0)), "order:d2:tokens");
+  json_decref(o);
+  assert_string_equal(xfer_status(x, "order:d2"), "ledger.no_transfer");
+  ok(submit(x, CAROL, "order.deliver", "{\"id\":\"d2\"}"));
+  expect_balances(x, "bob:cash", 0, 0, 0, 307);
+  expect_balances(x, "acme:wallet", 0, 293, 0, 1000);
+  expect_pts(x, 50, 36);
+}
+
+static void test_discount_cancel_timeout(void **state) {
+  ox *x = *state;
+  char dave[HANSE_HASH_HEX_BYTES];
+  loyalty(x, DAVE, fx_hex(dave, &x->dave.pub), 50);
+  ok(place(x, ALICE, "c1", "300", 3600, discount("PNTS", 40))); /* D = 12 */
+  uint64_t t0 = x->f.time_ms;
+  ok(place(x, ALICE, "e1", "100", 5, discount("PNTS", 60))); /* D = 18 */
+  expect_balances(x, "acme:wallet", 288 + 82, 0, 0, 1000);
+  expect_balances(x, "acme:pnts", 100, 0, 0, 100);
+  expect_balances(x, "bob:cash", 0, 0, 400, 0);
+  expect_balances(x, "token:PNTS:discounts", 30, 0, 0, 50);
+  /* cancelled by the seller: every leg voided */
+  ok(submit(x, BOB, "order.cancel", "{\"id\":\"c1\"}"));
+  const char *const nobody[] = {NULL};
+  expect_release_entries(x, "c1", 0, nobody, NULL); /* nothing booked */
+  assert_string_equal(status_of(x, "c1"), "cancelled");
+  expect_legs(x, "c1", "voided");
+  expect_balances(x, "acme:pnts", 60, 0, 0, 100);
+  expect_balances(x, "token:PNTS:discounts", 18, 0, 0, 50);
+  /* e1's deadline passes: the sweep expires its three legs together */
+  x->f.time_ms = t0 + 5000;
+  ok(open_acct(x, ALICE, "acme:x", "EUR", "asset"));
+  assert_string_equal(status_of(x, "e1"), "expired");
+  expect_legs(x, "e1", "expired");
+  assert_string_equal(submit(x, ALICE, "order.deliver", "{\"id\":\"e1\"}"), "order.not_pending");
+  expect_loyalty_start(x);
+}
+
+static void test_discount_refused(void **state) {
+  ox *x = *state;
+  char dave[HANSE_HASH_HEX_BYTES];
+  loyalty(x, DAVE, fx_hex(dave, &x->dave.pub), 10);
+  ok(submit(x, DAVE, "token.define",
+            "{\"symbol\":\"EURD\",\"kind\":\"currency\",\"decimals\":2,\"backing\":\"EUR\"}"));
+  ok(open_acct(x, BOB, "bob:pnts", "PNTS", "asset"));
+  /* a currency token buys no discount */
+  assert_string_equal(place(x, ALICE, "r1", "300", 60, discount("EURD", 5)), "order.not_loyalty");
+  /* 100 tokens are worth 30: more than an order of 29 */
+  assert_string_equal(place(x, ALICE, "r1", "29", 60, discount("PNTS", 100)),
+                      "order.discount_exceeds");
+  /* 3 tokens are worth floor(0.9) = 0: refused, not spent for nothing */
+  assert_string_equal(place(x, ALICE, "r1", "300", 60, discount("PNTS", 3)),
+                      "order.bad_discount");
+  /* the tokens must be the buyer's */
+  assert_string_equal(place(x, ALICE, "r1", "300", 60,
+                            ",\"discount\":{\"token\":\"PNTS\",\"account\":\"bob:pnts\","
+                            "\"amount\":10}"),
+                      "order.not_owner");
+  expect_no_trace_of(x, "r1");
+  /* a failing leg: more tokens than the buyer holds, or a discount (40
+   * tokens: 12) beyond the discount account's 10. The legs made before
+   * it vanish with it. */
+  assert_string_equal(place(x, ALICE, "r2", "300", 60, discount("PNTS", 101)),
+                      "ledger.exceeds_credits");
+  assert_string_equal(place(x, ALICE, "r2", "300", 60, discount("PNTS", 40)),
+                      "ledger.exceeds_credits");
+  expect_no_trace_of(x, "r2");
+  expect_legs(x, "r2", "ledger.no_transfer");
+  expect_balances(x, "acme:pnts", 0, 0, 0, 100);
+  expect_balances(x, "token:PNTS:discounts", 0, 0, 0, 10);
+  /* 33 tokens are worth 9: within the funds */
+  ok(place(x, ALICE, "r3", "300", 60, discount("PNTS", 33)));
+  expect_balances(x, "token:PNTS:discounts", 9, 0, 0, 10);
+}
+
+/* The seller is the token's issuer: it funds the discount itself. */
+static void test_discount_seller_issues(void **state) {
+  ox *x = *state;
+  loyalty(x, BOB, x->bob, 50);
+  ok(place(x, ALICE, "s1", "300", 60, discount("PNTS", 50))); /* D = 15 */
+  expect_leg(x, "order:s1:discount", "token:PNTS:discounts", "bob:cash", 15, "token", "pending");
+  ok(submit(x, ALICE, "order.deliver", "{\"id\":\"s1\"}"));
+  /* its discount account paying it books nothing: it sold for 285, and
+   * its receivables are back to zero */
+  const char *const owners[] = {"acme", x->bob, NULL};
+  expect_release_entries(x, "s1", 5, owners, (const size_t[]){2, 3});
+  assert_int_equal(books_balance(x, x->bob, "assets:receivables", "EUR"), 0);
+  assert_int_equal(books_balance(x, x->bob, "revenue:sales", "EUR"), -285);
+  assert_int_equal(books_balance(x, x->bob, "liabilities:loyalty-tokens", "PNTS"), -50);
+  assert_int_equal(books_balance(x, "acme", "liabilities:payables", "EUR"), 0);
+  expect_balances(x, "bob:cash", 0, 0, 0, 300);
+  expect_balances(x, "acme:wallet", 0, 285, 0, 1000);
+  expect_balances(x, "token:PNTS:discounts", 0, 15, 0, 50);
+  expect_pts(x, 50, 35);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_check, setup, teardown),
@@ -511,6 +776,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trace_release, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_discount_deliver, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_discount_cancel_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_discount_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_discount_seller_issues, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
