@@ -97,6 +97,7 @@
 #include "base/env.h"
 #include "chain/chain.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "crypto/hash.h"
 #include "node/node.h"
 
@@ -131,42 +132,7 @@ const char cmd_demo_usage[] =
     "                   private chains are skipped), API ports N, N+1, N+2, Raft\n"
     "                   ports N+1000..N+1002; rerun with the same --port\n";
 
-#define DEMO_ASSET "EURT"
-#define DEMO_DECIMALS 2
-#define DEMO_BATCH_TXS 20
-#define DEMO_PATH_MAX 1100
-#define DEMO_DOCS_MAX 8
-/* Cluster mode: members, where Raft listens relative to the API port, how
- * long to wait for a leader and for a child to stop. */
-#define DEMO_NODES_MAX 3
-#define DEMO_RAFT_PORT_OFFSET 1000
-#define DEMO_LEADER_WAIT_MS 20000
-#define DEMO_STOP_WAIT_MS 10000
-
-/* Everyone with a key file <data>/keys/<name>.json. An organisation
- * founds chains with its admin key (org != NULL); the consumer is a key
- * of no organisation; the departments are members of ACME's private
- * chain. */
-enum {
-  MANUFACTURER,
-  PLATFORM,
-  LOGISTICS,
-  CUSTOMS,
-  BANK,
-  REGULATOR,
-  CONSUMER,
-  PRODUCTION,
-  QUALITY,
-  FINANCE,
-  ACTOR_COUNT
-};
-
-static const struct {
-  const char *name;  /* key file, label, member id of a department */
-  const char *org;   /* organisation id in genesis; NULL: none */
-  const char *title; /* the organisation, person or department */
-  const char *role;  /* business role (organisation) or member role */
-} actors[ACTOR_COUNT] = {
+const demo_actor actors[ACTOR_COUNT] = {
     [MANUFACTURER] = {"manufacturer", "acme-manufacturing", "ACME Manufacturing GmbH",
                       "manufacturer"},
     [PLATFORM] = {"platform", "shopeasy-platform", "ShopEasy Marketplace", "platform"},
@@ -184,14 +150,7 @@ static const struct {
 static const int departments[] = {PRODUCTION, QUALITY, FINANCE};
 #define DEPARTMENT_COUNT ((int)(sizeof departments / sizeof departments[0]))
 
-enum { ALLIANCE, OPEN, PRIVATE, CHAIN_COUNT };
-
-#define FOUNDERS_MAX 6
-static const struct {
-  const char *id, *type;
-  int founders[FOUNDERS_MAX + 1]; /* actors, ended by -1 */
-  const char *about;              /* what the explorer shows */
-} chains[CHAIN_COUNT] = {
+const demo_chain chains[CHAIN_COUNT] = {
     [ALLIANCE] = {"alliance",
                   "alliance",
                   {MANUFACTURER, PLATFORM, LOGISTICS, CUSTOMS, BANK, REGULATOR, -1},
@@ -201,29 +160,6 @@ static const struct {
     [PRIVATE] = {"private-acme", "private", {MANUFACTURER, -1},
                  "members only: the explorer shows the chain's status"},
 };
-
-/* A document anchored by this run, listed at the end. */
-typedef struct demo_doc {
-  int chain, actor;
-  char file[96];
-} demo_doc;
-
-typedef struct demo {
-  const char *data;
-  int nodes;                        /* 1: one node in this process; 3: a cluster */
-  char chain_dir[DEMO_PATH_MAX];    /* where chains are created: data or data/node1 */
-  hanse_keypair *node_keys[DEMO_NODES_MAX]; /* cluster mode; sodium_malloc'd */
-  hanse_keypair *keys[ACTOR_COUNT]; /* sodium_malloc'd */
-  hanse_client *client[CHAIN_COUNT];
-  uint64_t run_ms; /* makes this run's documents unique */
-  demo_doc docs[DEMO_DOCS_MAX];
-  int ndocs;
-  char urls[DEMO_NODES_MAX][160]; /* cluster mode: each node's API */
-  pid_t pids[DEMO_NODES_MAX];      /* cluster mode: running children, 0 when reaped */
-  char product_path[160];           /* the consumer page's /p/<path>, once published */
-  hanse_hash customs_tx, invoice_tx; /* for "who can read what" */
-  int have_customs_tx, have_invoice_tx;
-} demo;
 
 /* ---- creation ---- */
 
@@ -456,7 +392,7 @@ static int stop_requested(void) {
   return sigismember(&s, SIGINT) || sigismember(&s, SIGTERM);
 }
 
-static const char *pub_hex(const demo *d, int a, char out[HANSE_HASH_HEX_BYTES]) {
+const char *demo_pub_hex(const demo *d, int a, char out[HANSE_HASH_HEX_BYTES]) {
   return hanse_pubkey_hex(out, &d->keys[a]->pub);
 }
 
@@ -465,7 +401,7 @@ static void amount_str(char *out, size_t n, uint64_t units) {
 }
 
 /* Make actor a (or nobody, a < 0) the signer of chain c's requests. */
-static hanse_client *as(demo *d, int c, int a) {
+hanse_client *demo_as(demo *d, int c, int a) {
   hanse_client_set_signer(d->client[c], a >= 0 ? d->keys[a] : NULL);
   return d->client[c];
 }
@@ -473,7 +409,7 @@ static hanse_client *as(demo *d, int c, int a) {
 /* One transaction on chain c as actor a, waited for; prints a line saying
  * what it did. Takes `payload`. If id is not NULL it receives the
  * transaction's id. */
-static int step(demo *d, int c, int a, const char *kind, json_t *payload, const char *what,
+int demo_step(demo *d, int c, int a, const char *kind, json_t *payload, const char *what,
                 hanse_hash *id, hanse_reject *rej) {
   if (payload == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   if (stop_requested()) {
@@ -482,7 +418,7 @@ static int step(demo *d, int c, int a, const char *kind, json_t *payload, const 
   }
   hanse_client_op op = {kind, payload};
   json_t *result = NULL;
-  int rc = cli_send(as(d, c, a), d->keys[a], &op, 0, 1, &result, rej);
+  int rc = cli_send(demo_as(d, c, a), d->keys[a], &op, 0, 1, &result, rej);
   json_t *first = json_array_get(json_object_get(result, "results"), 0);
   const char *txid = json_string_value(json_object_get(first, "id"));
   if (rc == HANSE_OK) {
@@ -505,8 +441,8 @@ static int transfer(demo *d, int from, int to, uint64_t units, const char *memo,
   amount_str(amount, sizeof amount, units);
   snprintf(what, sizeof what, "pays %s " DEMO_ASSET " to %s", amount, actors[to].name);
   json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "asset", DEMO_ASSET, "to",
-                        pub_hex(d, to, hex), "amount", (json_int_t)units, "memo", memo);
-  return step(d, ALLIANCE, from, "asset.transfer", p, what, NULL, rej);
+                        demo_pub_hex(d, to, hex), "amount", (json_int_t)units, "memo", memo);
+  return demo_step(d, ALLIANCE, from, "asset.transfer", p, what, NULL, rej);
 }
 
 /* Write a document to <data>/docs/ and anchor its digest on chain c as
@@ -534,7 +470,7 @@ static int anchor(demo *d, int c, int a, const char *file, const char *text, con
   json_t *p = json_pack("{s:s, s:s, s:o}", "hash", hanse_hash_hex(hex, &h), "name", file,
                         "meta", meta);
   if (p && cls) json_object_set_new(p, "class", json_string(cls));
-  rc = step(d, c, a, "notary.anchor", p, what, id, rej);
+  rc = demo_step(d, c, a, "notary.anchor", p, what, id, rej);
   if (rc == HANSE_OK && d->ndocs < DEMO_DOCS_MAX) {
     demo_doc *doc = &d->docs[d->ndocs++];
     doc->chain = c;
@@ -548,7 +484,7 @@ static int anchor(demo *d, int c, int a, const char *file, const char *text, con
 static int asset_exists(demo *d, int *exists, hanse_reject *rej) {
   const char *params[] = {"asset", DEMO_ASSET, NULL};
   json_t *doc = NULL;
-  int rc = hanse_client_query(as(d, ALLIANCE, BANK), "asset", "asset", params, &doc, rej);
+  int rc = hanse_client_query(demo_as(d, ALLIANCE, BANK), "asset", "asset", params, &doc, rej);
   json_decref(doc);
   *exists = rc == HANSE_OK;
   if (rc == HANSE_ERR(NOT_FOUND)) return HANSE_OK;
@@ -568,11 +504,11 @@ static int payout_batch(demo *d, hanse_reject *rej) {
     snprintf(memo, sizeof memo, "payout %d of %d", i + 1, DEMO_BATCH_TXS);
     ops[i].kind = "asset.transfer";
     ops[i].payload = json_pack("{s:s, s:s, s:I, s:s}", "asset", DEMO_ASSET, "to",
-                               pub_hex(d, payees[i % npayees], hex), "amount",
+                               demo_pub_hex(d, payees[i % npayees], hex), "amount",
                                (json_int_t)units, "memo", memo);
     if (ops[i].payload == NULL) rc = hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   }
-  hanse_client *c = as(d, ALLIANCE, PLATFORM);
+  hanse_client *c = demo_as(d, ALLIANCE, PLATFORM);
   uint64_t seq = 0;
   hanse_buf batch;
   hanse_buf_init(&batch);
@@ -645,11 +581,11 @@ static void catch_up(const demo *d) {
 /* The founders' balances, as the bank reads them (financial data). */
 static int print_balances(demo *d, hanse_reject *rej) {
   printf("\n  balances of " DEMO_ASSET " (read as the bank):\n");
-  hanse_client *c = as(d, ALLIANCE, BANK);
+  hanse_client *c = demo_as(d, ALLIANCE, BANK);
   for (int i = 0; chains[ALLIANCE].founders[i] >= 0; i++) {
     int a = chains[ALLIANCE].founders[i];
     char hex[HANSE_HASH_HEX_BYTES], amount[40];
-    const char *params[] = {"asset", DEMO_ASSET, "owner", pub_hex(d, a, hex), NULL};
+    const char *params[] = {"asset", DEMO_ASSET, "owner", demo_pub_hex(d, a, hex), NULL};
     json_t *doc = NULL;
     int rc = hanse_client_query(c, "asset", "balance", params, &doc, rej);
     if (rc != HANSE_OK) return rc;
@@ -671,7 +607,7 @@ static int workload_alliance(demo *d, hanse_reject *rej) {
     char amount[40];
     amount_str(amount, sizeof amount, supply);
     snprintf(line, sizeof line, "issues %s " DEMO_ASSET " (euro token)", amount);
-    rc = step(d, ALLIANCE, BANK, "asset.issue",
+    rc = demo_step(d, ALLIANCE, BANK, "asset.issue",
               json_pack("{s:s, s:I, s:I, s:s}", "asset", DEMO_ASSET, "supply",
                         (json_int_t)supply, "decimals", (json_int_t)DEMO_DECIMALS, "name",
                         "Euro token of Hansa Bank"),
@@ -752,18 +688,18 @@ static int workload_open(demo *d, hanse_reject *rej) {
 }
 
 /* One EPCIS event captured on the alliance by actor a. */
-static int capture(demo *d, int a, json_t *event, const char *what, hanse_reject *rej) {
+int demo_capture(demo *d, int a, json_t *event, const char *what, hanse_reject *rej) {
   json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:[o]}}", "@context",
                           "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
                           "type", "EPCISDocument", "schemaVersion", "2.0", "creationDate",
                           json_string_value(json_object_get(event, "eventTime")), "epcisBody",
                           "eventList", event);
-  return step(d, ALLIANCE, a, "trace.capture", json_pack("{s:o}", "document", doc), what, NULL,
+  return demo_step(d, ALLIANCE, a, "trace.capture", json_pack("{s:o}", "document", doc), what, NULL,
               rej);
 }
 
 /* "YYYY-MM-DDThh:mm:ss.000Z" of the run's time plus `hours`. */
-static const char *at_hours(const demo *d, int hours, char out[32]) {
+const char *demo_at_hours(const demo *d, int hours, char out[32]) {
   time_t t = (time_t)(d->run_ms / 1000) + (time_t)hours * 3600;
   struct tm tm;
   gmtime_r(&t, &tm);
@@ -771,11 +707,11 @@ static const char *at_hours(const demo *d, int hours, char out[32]) {
   return out;
 }
 
-static json_t *obj_event(const demo *d, int hours, const char *epc, const char *action,
+json_t *demo_obj_event(const demo *d, int hours, const char *epc, const char *action,
                          const char *step, const char *disp, const char *where) {
   char t[32];
   return json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:{s:s}, s:{s:s}}", "type",
-                   "ObjectEvent", "eventTime", at_hours(d, hours, t), "eventTimeZoneOffset",
+                   "ObjectEvent", "eventTime", demo_at_hours(d, hours, t), "eventTimeZoneOffset",
                    "+00:00", "epcList", epc, "action", action, "bizStep", step, "disposition",
                    disp, "readPoint", "id", where, "bizLocation", "id", where);
 }
@@ -796,49 +732,49 @@ static int workload_trace(demo *d, hanse_reject *rej) {
   const char *warehouse = "urn:epc:id:sgln:4098765.00001.0";
   printf("\ndemo: traceability of one e-bike (EPCIS 2.0 events on \"alliance\", its record "
          "published to \"open\")\n");
-  json_t *e = obj_event(d, -96, item, "ADD", "commissioning", "active", factory);
+  json_t *e = demo_obj_event(d, -96, item, "ADD", "commissioning", "active", factory);
   json_object_set_new(e, "bizTransactionList",
                       json_pack("[{s:s, s:s}]", "type", "po", "bizTransaction",
                                 "urn:epcglobal:cbv:bt:4012345000009:PO-1001"));
-  int rc = capture(d, MANUFACTURER, e, "makes e-bike EB-200 (commissioning)", rej);
+  int rc = demo_capture(d, MANUFACTURER, e, "makes e-bike EB-200 (commissioning)", rej);
   if (rc == HANSE_OK) {
-    e = obj_event(d, -95, item, "OBSERVE", "inspecting", "conformant", factory);
+    e = demo_obj_event(d, -95, item, "OBSERVE", "inspecting", "conformant", factory);
     json_object_set_new(e, "sensorElementList",
                         json_pack("[{s:{s:s}, s:[{s:s, s:f, s:s}]}]", "sensorMetadata", "time",
-                                  at_hours(d, -95, t), "sensorReport", "type",
+                                  demo_at_hours(d, -95, t), "sensorReport", "type",
                                   "ElectricPotential", "value", 36.2, "uom", "VLT"));
-    rc = capture(d, MANUFACTURER, e, "tests it: battery 36.2 V (inspecting)", rej);
+    rc = demo_capture(d, MANUFACTURER, e, "tests it: battery 36.2 V (inspecting)", rej);
   }
   if (rc == HANSE_OK)
-    rc = capture(d, MANUFACTURER,
+    rc = demo_capture(d, MANUFACTURER,
                  json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:{s:s}}", "type",
-                           "AggregationEvent", "eventTime", at_hours(d, -94, t),
+                           "AggregationEvent", "eventTime", demo_at_hours(d, -94, t),
                            "eventTimeZoneOffset", "+00:00", "parentID", box, "childEPCs", item,
                            "action", "ADD", "bizStep", "packing", "readPoint", "id", factory),
                  "packs it into a shipping case (packing)", rej);
   if (rc == HANSE_OK) {
-    e = obj_event(d, -72, box, "OBSERVE", "shipping", "in_transit", factory);
+    e = demo_obj_event(d, -72, box, "OBSERVE", "shipping", "in_transit", factory);
     json_object_set_new(e, "destinationList",
                         json_pack("[{s:s, s:s}]", "type", "location", "destination", warehouse));
-    rc = capture(d, LOGISTICS, e, "ships the case to Hamburg (shipping)", rej);
+    rc = demo_capture(d, LOGISTICS, e, "ships the case to Hamburg (shipping)", rej);
   }
   if (rc == HANSE_OK) {
-    e = obj_event(d, -50, box, "OBSERVE", "inspecting", "conformant", hub);
+    e = demo_obj_event(d, -50, box, "OBSERVE", "inspecting", "conformant", hub);
     json_object_set_new(e, "bizTransactionList",
                         json_pack("[{s:s, s:s}]", "type", "customs_declaration",
                                   "bizTransaction", "urn:example:eu-customs:decl:CD-1001"));
-    rc = capture(d, CUSTOMS, e, "inspects and clears it (customs_inspection)", rej);
+    rc = demo_capture(d, CUSTOMS, e, "inspects and clears it (customs_inspection)", rej);
   }
   if (rc == HANSE_OK)
-    rc = capture(d, LOGISTICS, obj_event(d, -30, box, "OBSERVE", "receiving", "in_progress",
+    rc = demo_capture(d, LOGISTICS, demo_obj_event(d, -30, box, "OBSERVE", "receiving", "in_progress",
                                          warehouse),
                  "hands it to the warehouse (receiving)", rej);
   if (rc == HANSE_OK)
-    rc = capture(d, LOGISTICS, obj_event(d, -29, box, "OBSERVE", "storing",
+    rc = demo_capture(d, LOGISTICS, demo_obj_event(d, -29, box, "OBSERVE", "storing",
                                          "sellable_accessible", warehouse),
                  "stores it (warehouse receipt)", rej);
   if (rc == HANSE_OK)
-    rc = capture(d, LOGISTICS, obj_event(d, -2, item, "OBSERVE", "urn:example:hanse:bizstep:delivering",
+    rc = demo_capture(d, LOGISTICS, demo_obj_event(d, -2, item, "OBSERVE", "urn:example:hanse:bizstep:delivering",
                                          "urn:example:hanse:disp:delivered", warehouse),
                  "delivers the e-bike to Anna", rej);
   if (rc != HANSE_OK || d->nodes > 1) return rc; /* a cluster has no open chain */
@@ -871,9 +807,9 @@ static int workload_trace(demo *d, hanse_reject *rej) {
  * records are personal data, which admins may read). */
 static int registered(demo *d, int a, int *yes, hanse_reject *rej) {
   char hex[HANSE_HASH_HEX_BYTES];
-  const char *params[] = {"key", pub_hex(d, a, hex), NULL};
+  const char *params[] = {"key", demo_pub_hex(d, a, hex), NULL};
   json_t *doc = NULL;
-  int rc = hanse_client_query(as(d, PRIVATE, MANUFACTURER), "member", "member", params, &doc,
+  int rc = hanse_client_query(demo_as(d, PRIVATE, MANUFACTURER), "member", "member", params, &doc,
                               rej);
   json_decref(doc);
   *yes = rc == HANSE_OK;
@@ -896,10 +832,10 @@ static int workload_private(demo *d, hanse_reject *rej) {
       continue;
     }
     snprintf(what, sizeof what, "registers the department %s", actors[a].name);
-    rc = step(d, PRIVATE, MANUFACTURER, "member.register",
+    rc = demo_step(d, PRIVATE, MANUFACTURER, "member.register",
               json_pack("{s:{s:s, s:s, s:[s], s:{s:s}, s:s}}", "member", "id", actors[a].name,
                         "kind", "department", "roles", actors[a].role, "attributes", "name",
-                        actors[a].title, "key", pub_hex(d, a, hex)),
+                        actors[a].title, "key", demo_pub_hex(d, a, hex)),
               what, NULL, rej);
   }
   if (rc == HANSE_OK) {
@@ -933,7 +869,7 @@ static void read_as(demo *d, int c, int a, const hanse_hash *id, int proof, cons
   hanse_reject r;
   hanse_reject_clear(&r);
   json_t *doc = NULL;
-  hanse_client *cl = as(d, c, a);
+  hanse_client *cl = demo_as(d, c, a);
   int rc;
   if (proof) {
     char hex[HANSE_HASH_HEX_BYTES], path[200];
@@ -976,7 +912,7 @@ static void who_reads_what(demo *d) {
     read_as(d, PRIVATE, REGULATOR, &d->invoice_tx, 0, "");
   }
   for (int c = 0; c < CHAIN_COUNT; c++)
-    if (d->client[c]) as(d, c, -1);
+    if (d->client[c]) demo_as(d, c, -1);
   fflush(stdout);
 }
 
@@ -1002,6 +938,7 @@ static int workload(demo *d) {
     hanse_reject_clear(&rej);
     int rc = stories[c](d, &rej);
     if (rc == HANSE_OK && c == ALLIANCE) rc = workload_trace(d, &rej);
+    if (rc == HANSE_OK && c == ALLIANCE) rc = demo_workload_books(d, &rej);
     if (rc == HANSE_OK) continue;
     if (strcmp(rej.code, "demo.stopped") == 0) return rc;
     cli_fail(&rej); /* keep serving: the explorer shows what did happen */
