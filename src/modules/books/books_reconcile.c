@@ -14,6 +14,15 @@
  *   amounts_differ      the partners book different amounts of an asset
  *   reversed_one_side   one party reversed its entry, the other did not
  *
+ * Two partners whose amounts are in different assets are a converted
+ * payment (modules/fx: the payer books what it paid, the payee what it
+ * received, the market maker the conversion): they match with
+ * "converted":true and are not a difference -- the rate is the maker's
+ * signed quote, which the chain checked. And some entries are one-sided
+ * by design, booked only in one party's books although they name the
+ * other (a maker's conversion entries, an issuer's loyalty entries): an
+ * unmatched one is listed under "one_sided", not as a difference.
+ *
  * A reversing entry is not matched itself: it is a correction of one
  * party's own books, made by that party in a transaction of its own; its
  * effect shows as its original being reversed. Matching sorts b's
@@ -110,6 +119,21 @@ static json_t *side_json(const side_entry *se) {
   return o;
 }
 
+/* Business types booked only in one party's books (books.h). */
+static int one_sided_type(const char *type) {
+  return strcmp(type, BOOKS_CONVERSION) == 0 || strcmp(type, BOOKS_LOYALTY) == 0;
+}
+
+/* 1 if two amounts objects ({asset: "n"}) share no asset. */
+static int disjoint_assets(json_t *x, json_t *y) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(x, k, v) {
+    if (json_object_get(y, k)) return 0;
+  }
+  return json_object_size(x) > 0 && json_object_size(y) > 0;
+}
+
 /* A row of "matched" or "differences": the key, then the sides. */
 static json_t *row(const side_entry *key, const char *kind, json_t *a, json_t *b) {
   json_t *o = json_pack("{s:s, s:s}", "tx", key->tx, "type", key->type);
@@ -156,22 +180,27 @@ int books_report_reconcile(json_t *a_entries, json_t *b_entries, const char *a, 
   for (size_t i = 0; i < sb.n; i++) sorted[i] = &sb.e[i];
   qsort(sorted, sb.n, sizeof *sorted, sort_cmp);
 
-  json_t *matched = json_array(), *diffs = json_array();
+  json_t *matched = json_array(), *diffs = json_array(), *one_sided = json_array();
   for (size_t i = 0; i < sa.n; i++) {
     side_entry *x = &sa.e[i];
     side_entry *y = partner(sorted, sb.n, x);
     json_t *ja = side_json(x);
     if (y == NULL) {
-      json_array_append_new(diffs, row(x, "only_a", ja, NULL));
+      json_array_append_new(one_sided_type(x->type) ? one_sided : diffs,
+                            row(x, "only_a", ja, NULL));
       json_decref(ja);
       continue;
     }
     y->matched = x->matched = 1;
     json_t *jb = side_json(y);
-    int same_amounts = json_equal(json_object_get(ja, "amounts"), json_object_get(jb, "amounts"));
+    int converted =
+        disjoint_assets(json_object_get(ja, "amounts"), json_object_get(jb, "amounts"));
+    int same_amounts =
+        converted || json_equal(json_object_get(ja, "amounts"), json_object_get(jb, "amounts"));
     int agree = same_amounts && x->reversed == y->reversed;
     json_t *m = row(x, NULL, ja, jb);
     json_object_set_new(m, "agree", json_boolean(agree));
+    if (converted) json_object_set_new(m, "converted", json_true());
     json_array_append_new(matched, m);
     if (!same_amounts) json_array_append_new(diffs, row(x, "amounts_differ", ja, jb));
     if (x->reversed != y->reversed)
@@ -182,13 +211,15 @@ int books_report_reconcile(json_t *a_entries, json_t *b_entries, const char *a, 
   for (size_t i = 0; i < sb.n; i++) {
     if (sb.e[i].matched) continue;
     json_t *jb = side_json(&sb.e[i]);
-    json_array_append_new(diffs, row(&sb.e[i], "only_b", NULL, jb));
+    json_array_append_new(one_sided_type(sb.e[i].type) ? one_sided : diffs,
+                          row(&sb.e[i], "only_b", NULL, jb));
     json_decref(jb);
   }
   free(sa.e);
   free(sb.e);
   free(sorted);
-  *out = json_pack("{s:s, s:s, s:b, s:o, s:o}", "a", a, "b", b, "agree",
-                   json_array_size(diffs) == 0, "matched", matched, "differences", diffs);
+  *out = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "a", a, "b", b, "agree",
+                   json_array_size(diffs) == 0, "matched", matched, "differences", diffs,
+                   "one_sided", one_sided);
   return *out ? HANSE_OK : hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
 }

@@ -145,8 +145,12 @@ int books_report_balance_sheet(json_t *entries, uint64_t at, json_t **out, hanse
  *    "matched":[{"tx","ref"?,"type","a":{"seq","role","amounts":{asset:
  *      "n"},"reversed"},"b":{...},"agree"}],
  *    "differences":[{"kind":"only_a"|"only_b"|"amounts_differ"|
- *      "reversed_one_side","tx","ref"?,"type","a"?:{...},"b"?:{...}}]}
- * amounts: the entry's debits per asset (= its credits: it balances). */
+ *      "reversed_one_side","tx","ref"?,"type","a"?:{...},"b"?:{...}}],
+ *    "one_sided":[rows like differences' only_a/only_b]}
+ * amounts: the entry's debits per asset (= its credits: it balances).
+ * Partners in different assets (a converted payment) match with
+ * "converted":true; unmatched conversion and loyalty entries, booked in
+ * one party's books by design, go to one_sided, not differences. */
 int books_report_reconcile(json_t *a_entries, json_t *b_entries, const char *a, const char *b,
                            json_t **out, hanse_reject *rej);
 

@@ -254,6 +254,24 @@ static void test_pay(void **state) {
   tb = fx_books_trial(&x->f, x->carol);
   assert_int_equal(fx_books_balance(tb, "assets:cash", "USD"), fx_ledger_balance(&x->f, "carol:usd"));
   json_decref(tb);
+  /* reconciling payer and payee: each payment matches, converted (EUR
+   * against USD), no difference; the maker's conversion entries about bob
+   * are one-sided by design */
+  json_t *rec = NULL;
+  params = json_pack("{s:s, s:s}", "a", x->bob, "b", x->carol);
+  assert_int_equal(fx_query(&x->f, "books", "reconcile", params, &rec, &rej), HANSE_OK);
+  json_decref(params);
+  assert_true(json_is_true(json_object_get(rec, "agree")));
+  assert_int_equal(json_array_size(json_object_get(rec, "matched")), 2);
+  assert_true(json_is_true(json_object_get(json_array_get(json_object_get(rec, "matched"), 0),
+                                           "converted")));
+  json_decref(rec);
+  params = json_pack("{s:s, s:s}", "a", "acme", "b", x->bob);
+  assert_int_equal(fx_query(&x->f, "books", "reconcile", params, &rec, &rej), HANSE_OK);
+  json_decref(params);
+  assert_int_equal(json_array_size(json_object_get(rec, "differences")), 0);
+  assert_int_equal(json_array_size(json_object_get(rec, "one_sided")), 2);
+  json_decref(rec);
 
   /* bob cannot take acme's USD with a plain ledger transfer */
   assert_string_equal(submit(x, BOB, "ledger.transfer",
