@@ -29,6 +29,9 @@
 
 static const char *const order_actions[] = {"place", "deliver", "cancel", NULL};
 static const char *const order_queries[] = {"order", "orders", NULL};
+/* An enterprise lists its own orders (?owner=<its id>) whatever the read
+ * policy says (module.h, owner_queries). */
+static const char *const order_owner_queries[] = {"orders", NULL};
 
 int order_id_valid(const char *s) {
   size_t n = s ? strlen(s) : 0;
@@ -162,6 +165,7 @@ const hanse_module hanse_module_order = {
     .name = ORDER_MODULE,
     .actions = order_actions,
     .queries = order_queries,
+    .owner_queries = order_owner_queries,
     .check = order_check,
     .verify = order_verify,
     .apply = order_apply,

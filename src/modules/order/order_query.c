@@ -4,7 +4,7 @@
  *   order   {id}                      the order record, "status" as it
  *                                      shows (order_status: "expired" once
  *                                      the ledger expired its legs)
- *   orders  {party, after?, limit?}   {"party","orders":[record...],
+ *   orders  {party | owner, after?, limit?}   {"party","orders":[record...],
  *                                      "next"?}: the orders an enterprise
  *                                      placed or received, in id order,
  *                                      each with "role" (buyer or seller)
@@ -78,7 +78,10 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
 }
 
 static int orders(hanse_view *v, json_t *params, json_t **result, hanse_reject *rej) {
+  /* "owner" names the party too: an owner query (order.c), which an
+   * enterprise may always make about its own orders */
   const char *party = json_string_value(json_object_get(params, "party"));
+  if (party == NULL) party = json_string_value(json_object_get(params, "owner"));
   const char *after = json_string_value(json_object_get(params, "after"));
   size_t n = party ? strlen(party) : 0;
   if (n < 1 || n > LEDGER_OWNER_MAX || strchr(party, '/'))

@@ -336,6 +336,12 @@ static void test_place_deliver(void **state) {
                       "seller");
   assert_null(json_object_get(res, "next"));
   json_decref(res);
+  /* "owner" names the party as well (the owner query's parameter) */
+  json_object_del(params, "party");
+  json_object_set_new(params, "owner", json_string(x->bob));
+  assert_int_equal(fx_query(&x->f, "order", "orders", params, &res, &rej), HANSE_OK);
+  assert_int_equal(json_array_size(json_object_get(res, "orders")), 2);
+  json_decref(res);
   json_decref(params);
   const char *code;
   assert_null(query(x, "order", "order", "id", "a:b", &code));
