@@ -10,4 +10,9 @@
  * binary. Returns the process exit status. */
 int bench_trace_main(const char *hanse);
 
+/* `hanse_bench --ledger` (bench_ledger.c): ledger transfers per second
+ * (plain, two-phase, linked; batch-signed) against PostgreSQL running the
+ * same double-entry transfer under pgbench. */
+int bench_ledger_main(const char *hanse);
+
 #endif

@@ -32,6 +32,9 @@
  *
  * `hanse_bench --trace` (the third part): EPCIS capture and product
  * history against SQLite, bench_trace.c.
+ *
+ * `hanse_bench --ledger` (the fourth): ledger transfers against
+ * PostgreSQL, bench_ledger.c.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -416,6 +419,8 @@ static int main_cluster(const char *hanse, int clients, long cores) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--trace") == 0)
     return bench_trace_main(argc > 2 ? argv[2] : HANSE_BIN);
+  if (argc > 1 && strcmp(argv[1], "--ledger") == 0)
+    return bench_ledger_main(argc > 2 ? argv[2] : HANSE_BIN);
   int cluster = argc > 1 && strcmp(argv[1], "--cluster") == 0;
   if (cluster) {
     argc--;
