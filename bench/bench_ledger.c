@@ -44,6 +44,8 @@
  * the best figure is the baseline (the kindest to PostgreSQL).
  *
  * Output: `BENCH ledger_<mode> <median> transfers/s (runs ...)`, the
+ * node's CPU time per transfer (user + system, all threads, from /proc:
+ * a figure the machine's other load disturbs less than the rate), the
  * baseline, and `BENCH ratio_ledger_<mode>_to_postgres <x> (target >= 10)`.
  * Environment: HANSE_BENCH_LEDGER_TRANSFERS (per run and mode, default
  * 131072, rounded to whole requests), HANSE_BENCH_LEDGER_RUNS (3),
@@ -242,17 +244,37 @@ static uint64_t totals_posted(it_node *n, uint64_t *pending) {
   return posted;
 }
 
-/* One timed run of `mode`: transfers per second; 0 when anything failed. */
-static double run(it_node *n, lclient *cl, int mode, size_t total) {
+/* CPU seconds the process has used (user + system), from /proc. */
+static double cpu_s(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *p = strrchr(buf, ')'); /* after the command name */
+  unsigned long long ut = 0, st = 0;
+  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                          &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* One timed run of `mode`: transfers per second, 0 when anything failed;
+ * *cpu_us the node's CPU time per transfer (all its threads). */
+static double run(it_node *n, lclient *cl, int mode, size_t total, double *cpu_us) {
   uint64_t sum = 0, pend0, before = totals_posted(n, &pend0);
   size_t per_client = total / CLIENTS / PER_REQ * PER_REQ;
   IT_CHECK(per_client > 0);
   for (int c = 0; c < CLIENTS; c++) build(&cl[c], mode, per_client, &sum);
   pthread_t t[CLIENTS];
+  double cpu0 = cpu_s(n->pid);
   double start = now_s();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&t[c], NULL, client_main, &cl[c]);
   for (int c = 0; c < CLIENTS; c++) pthread_join(t[c], NULL);
   double elapsed = now_s() - start;
+  *cpu_us = (cpu_s(n->pid) - cpu0) * 1e6 / (double)(per_client * CLIENTS);
   int errors = 0;
   for (int c = 0; c < CLIENTS; c++) {
     errors += cl[c].errors;
@@ -507,15 +529,15 @@ int bench_ledger_main(const char *hanse) {
   it_node n;
   static lclient cl[CLIENTS];
   setup(&n, hanse, cl);
-  double rates[MODES][RUNS_MAX], median[MODES];
+  double rates[MODES][RUNS_MAX], cpu[MODES][RUNS_MAX], median[MODES];
   int failed = 0;
   /* Modes interleaved run by run: the machine's load drifts alike. */
   for (int r = 0; r < runs; r++)
     for (int m = 0; m < MODES; m++) {
-      rates[m][r] = run(&n, cl, m, total);
+      rates[m][r] = run(&n, cl, m, total, &cpu[m][r]);
       failed |= rates[m][r] == 0;
-      fprintf(stderr, "bench: ledger %s run %d: %.0f transfers/s\n", mode_name[m], r + 1,
-              rates[m][r]);
+      fprintf(stderr, "bench: ledger %s run %d: %.0f transfers/s, node CPU %.1f us/transfer\n",
+              mode_name[m], r + 1, rates[m][r], cpu[m][r]);
     }
   it_stop(&n);
 
@@ -525,16 +547,20 @@ int bench_ledger_main(const char *hanse) {
   }
   size_t per_run = total / CLIENTS / PER_REQ * PER_REQ * CLIENTS;
   for (int m = 0; m < MODES; m++) {
-    double sorted[RUNS_MAX];
+    double sorted[RUNS_MAX], cpus[RUNS_MAX];
     memcpy(sorted, rates[m], (size_t)runs * sizeof *sorted);
     qsort(sorted, (size_t)runs, sizeof *sorted, cmp_double);
     median[m] = sorted[runs / 2];
+    memcpy(cpus, cpu[m], (size_t)runs * sizeof *cpus);
+    qsort(cpus, (size_t)runs, sizeof *cpus, cmp_double);
     printf("BENCH ledger_%s %.0f transfers/s (median of %d runs of %zu; %d clients, %d per "
            "transaction, %d transactions per signed batch%s)\n",
            mode_name[m], median[m], runs, per_run, CLIENTS, PER_TX, TXS_PER_REQ,
            m == TWO_PHASE ? "; pending, then one ledger.post each"
            : m == LINKED  ? "; chains of 4"
                           : "");
+    printf("BENCH ledger_%s_node_cpu %.1f us/transfer (median; all the node's threads)\n",
+           mode_name[m], cpus[runs / 2]);
   }
   if (with_pg) {
     printf("BENCH baseline_postgres_transfers %.0f transfers/s (PostgreSQL, pgbench, best of 4 "
