@@ -50,7 +50,8 @@
  * Environment: HANSE_BENCH_LEDGER_TRANSFERS (per run and mode, default
  * 131072, rounded to whole requests), HANSE_BENCH_LEDGER_RUNS (3),
  * HANSE_BENCH_PG_SECONDS (10 per pgbench run), HANSE_BENCH_PG=0 skips
- * PostgreSQL (the ratios are then not printed).
+ * PostgreSQL (the ratios are then not printed), HANSE_BENCH_LEDGER_MODES
+ * (e.g. "plain,linked"; default all three).
  */
 #include <glob.h>
 #include <pthread.h>
@@ -532,8 +533,13 @@ int bench_ledger_main(const char *hanse) {
   double rates[MODES][RUNS_MAX], cpu[MODES][RUNS_MAX], median[MODES];
   int failed = 0;
   /* Modes interleaved run by run: the machine's load drifts alike. */
+  const char *only = getenv("HANSE_BENCH_LEDGER_MODES");
   for (int r = 0; r < runs; r++)
     for (int m = 0; m < MODES; m++) {
+      if (only && strstr(only, mode_name[m]) == NULL) {
+        rates[m][r] = cpu[m][r] = 0;
+        continue;
+      }
       rates[m][r] = run(&n, cl, m, total, &cpu[m][r]);
       failed |= rates[m][r] == 0;
       fprintf(stderr, "bench: ledger %s run %d: %.0f transfers/s, node CPU %.1f us/transfer\n",

@@ -274,10 +274,10 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
 
 /* ---- dispatch ---- */
 
-/* Run an action on book b. commit == 0 in verify (the book is thrown
- * away): a partly failed batch's results are only recorded in apply. */
+/* Run an action on book b: everything it writes, a partly failed
+ * batch's results included (verify's book is what apply commits). */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
-                      int commit, hanse_reject *rej) {
+                      hanse_reject *rej) {
   if (b->owner_status != NULL && strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) != 0 &&
       strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) != 0)
     return hanse_reject_code(rej, "ledger.key_inactive", 403,
@@ -312,7 +312,7 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
     rc = hanse_reject_code(rej, res[first].code, res[first].status, "transfers[%zu] '%s': %s",
                            first, json_string_value(json_object_get(json_array_get(list, first), "id")),
                            res[first].message);
-  } else if (rc == HANSE_OK && done < n && commit) {
+  } else if (rc == HANSE_OK && done < n) {
     /* A mixed outcome: every transfer's code, for the results query. */
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
@@ -328,12 +328,17 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
   return rc;
 }
 
+/* verify computes the action's book and, when it succeeds, keeps it for
+ * apply (ledger_book_keep): the action runs once per transaction. */
 static int ledger_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                          hanse_reject *rej) {
   ledger_book b;
   int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 0, rej);
-  ledger_book_close(&b);
+  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, rej);
+  if (rc == HANSE_OK)
+    ledger_book_keep(&b);
+  else
+    ledger_book_close(&b);
   if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
   return rc;
 }
@@ -342,8 +347,13 @@ static int ledger_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, 
   ledger_book b;
   hanse_reject rej;
   hanse_reject_clear(&rej);
+  if (ledger_book_take(&b, ex)) {
+    int rc = ledger_book_commit(&b);
+    ledger_book_close(&b);
+    return rc;
+  }
   int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, 1, &rej);
+  if (rc == HANSE_OK) rc = ledger_run(&b, tx, action, p, &rej);
   if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
     /* verify accepted this transaction on the same state */
     HANSE_ERROR("ledger: %s rejected in apply at height %llu: %s", tx->kind,

@@ -99,8 +99,8 @@ int ledger_id_valid(const char *s);
  *
  * Every action computes on a book: reads go to the overlay first, then
  * the state; writes stay in the overlay. verify runs the action on a book
- * and throws it away; apply runs it again on a fresh one (the same state,
- * so the same outcome) and commits it. A linked chain snapshots the
+ * and hands it to apply (ledger_book_keep), which commits it; the same
+ * state, so the same outcome as running it again. A linked chain snapshots the
  * overlay and restores it when a member fails, so a failed chain leaves
  * nothing behind. */
 typedef struct ledger_book {
@@ -129,6 +129,13 @@ int ledger_book_commit(ledger_book *b);
  * reference; restore steals it. */
 json_t *ledger_book_snapshot(ledger_book *b);
 void ledger_book_restore(ledger_book *b, json_t *snap);
+/* verify's book, carried to apply: once verify has run an action
+ * successfully, keep hands the book to the transaction's apply
+ * (hanse_exec_carry: nothing writes in between, so it is the book apply
+ * would compute) and leaves b closed. take: 1 and *b that book, to
+ * commit and close; 0 when verify kept none (apply computes it). */
+void ledger_book_keep(ledger_book *b);
+int ledger_book_take(ledger_book *b, hanse_exec *ex);
 
 /* Amount fields (decimal strings). get: 0 if absent; a malformed field is
  * a bug (HANSE_ERR(INTERNAL)). */

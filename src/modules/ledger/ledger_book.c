@@ -6,8 +6,10 @@
  * account sees the first one's debit) and a failed linked chain must
  * vanish. So an action runs on a book: a JSON object mapping state keys
  * to the values the action would leave (JSON null: deleted), read before
- * the state. verify runs the action and drops the book; apply runs it
- * again from the same state -- so to the same outcome -- and commits.
+ * the state. verify runs the action and hands the book to apply, which
+ * commits it: exec_tx runs apply right after verify with nothing written
+ * in between (hanse_exec_carry), so running the action again would give
+ * the same book. (Without a kept book, apply runs the action itself.)
  * Values in the overlay are never changed in place (a changed record is a
  * new object), so a snapshot is a shallow copy and restoring it is cheap.
  *
@@ -194,4 +196,31 @@ int ledger_book_commit(ledger_book *b) {
   }
   free(keys);
   return rc;
+}
+
+/* ---- verify's book, carried to apply (hanse_exec_carry) ---- */
+
+static void book_free(void *p) {
+  ledger_book_close(p);
+  free(p);
+}
+
+void ledger_book_keep(ledger_book *b) {
+  ledger_book *k = malloc(sizeof *k);
+  if (k == NULL) { /* apply computes it again */
+    ledger_book_close(b);
+    return;
+  }
+  *k = *b;
+  b->w = NULL;
+  hanse_exec_carry_set(b->ex, k, book_free);
+}
+
+int ledger_book_take(ledger_book *b, hanse_exec *ex) {
+  ledger_book *k = hanse_exec_carry_take(ex);
+  if (k == NULL) return 0;
+  HANSE_ASSERT(k->ex == ex && k->w != NULL);
+  *b = *k;
+  free(k);
+  return 1;
 }
