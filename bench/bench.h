@@ -5,6 +5,10 @@
 #ifndef HANSE_BENCH_H
 #define HANSE_BENCH_H
 
+/* Monotonic seconds; qsort's comparison of doubles (bench_node.c). */
+double bench_now_s(void);
+int bench_cmp_double(const void *a, const void *b);
+
 /* `hanse_bench --trace` (bench_trace.c): EPCIS capture rate and product
  * history latency against a plain SQLite baseline. `hanse` is the node
  * binary. Returns the process exit status. */

@@ -86,17 +86,6 @@ _Static_assert(ACCOUNTS % ENTERPRISES == 0, "the enterprises own equal parts");
 enum { PLAIN, TWO_PHASE, LINKED, MODES };
 static const char *const mode_name[MODES] = {"plain", "two_phase", "linked"};
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* ---- the Hanse side --------------------------------------------------- */
 
 typedef struct lclient {
@@ -271,10 +260,10 @@ static double run(it_node *n, lclient *cl, int mode, size_t total, double *cpu_u
   for (int c = 0; c < CLIENTS; c++) build(&cl[c], mode, per_client, &sum);
   pthread_t t[CLIENTS];
   double cpu0 = cpu_s(n->pid);
-  double start = now_s();
+  double start = bench_now_s();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&t[c], NULL, client_main, &cl[c]);
   for (int c = 0; c < CLIENTS; c++) pthread_join(t[c], NULL);
-  double elapsed = now_s() - start;
+  double elapsed = bench_now_s() - start;
   *cpu_us = (cpu_s(n->pid) - cpu0) * 1e6 / (double)(per_client * CLIENTS);
   int errors = 0;
   for (int c = 0; c < CLIENTS; c++) {
@@ -523,7 +512,10 @@ int bench_ledger_main(const char *hanse) {
   memset(&p, 0, sizeof p);
   double pg_best = 0;
   if (with_pg) {
-    IT_CHECK(pg_start(&p) == 0);
+    if (pg_start(&p) != 0) {
+      if (p.dir[0]) pg_stop(&p); /* a server that did start is stopped */
+      IT_CHECK(!"PostgreSQL started");
+    }
     pg_round(&p, seconds, &pg_best);
   }
 
@@ -555,10 +547,10 @@ int bench_ledger_main(const char *hanse) {
   for (int m = 0; m < MODES; m++) {
     double sorted[RUNS_MAX], cpus[RUNS_MAX];
     memcpy(sorted, rates[m], (size_t)runs * sizeof *sorted);
-    qsort(sorted, (size_t)runs, sizeof *sorted, cmp_double);
+    qsort(sorted, (size_t)runs, sizeof *sorted, bench_cmp_double);
     median[m] = sorted[runs / 2];
     memcpy(cpus, cpu[m], (size_t)runs * sizeof *cpus);
-    qsort(cpus, (size_t)runs, sizeof *cpus, cmp_double);
+    qsort(cpus, (size_t)runs, sizeof *cpus, bench_cmp_double);
     printf("BENCH ledger_%s %.0f transfers/s (median of %d runs of %zu; %d clients, %d per "
            "transaction, %d transactions per signed batch%s)\n",
            mode_name[m], median[m], runs, per_run, CLIENTS, PER_TX, TXS_PER_REQ,

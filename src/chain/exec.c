@@ -44,8 +44,6 @@ typedef struct exec_entry {
   int dirty;
   hanse_hash orig_row; /* row hash of the stored value, if was_present */
   size_t last_change;  /* 1 + index in ex->changes of its latest; 0: none */
-  json_t *json;        /* owned: the current value parsed (hanse_exec_get_json),
-                          or NULL; dropped by every write */
   size_t klen;
   uint8_t key[];       /* a copy of the key, for the history rows */
 } exec_entry;
@@ -122,7 +120,6 @@ void hanse_exec_free(hanse_exec *ex) {
   void *v;
   while (hanse_hmap_next(&ex->cache, &pos, NULL, NULL, &v)) {
     exec_entry *e = v;
-    json_decref(e->json);
     free(e->val);
     free(e);
   }
@@ -221,17 +218,14 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
   return HANSE_OK;
 }
 
-static int exec_write_entry(hanse_exec *ex, const void *key, size_t klen,
-                            const void *val, size_t vlen, int del, exec_entry **out) {
+static int exec_write(hanse_exec *ex, const void *key, size_t klen,
+                      const void *val, size_t vlen, int del) {
   HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX); /* keys are built in short buffers */
   exec_entry *e;
   int rc = entry_load(ex, key, klen, &e);
   if (rc != HANSE_OK) return rc;
-  *out = e;
   rc = change_note(ex, e);
   if (rc != HANSE_OK) return rc;
-  json_decref(e->json);
-  e->json = NULL;
   if (del) {
     free(e->val);
     e->val = NULL;
@@ -255,12 +249,6 @@ static int exec_write_entry(hanse_exec *ex, const void *key, size_t klen,
   return HANSE_OK;
 }
 
-static int exec_write(hanse_exec *ex, const void *key, size_t klen,
-                      const void *val, size_t vlen, int del) {
-  exec_entry *e;
-  return exec_write_entry(ex, key, klen, val, vlen, del, &e);
-}
-
 int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,
                        const void *val, size_t vlen) {
   return exec_write(ex, key, klen, val, vlen, 0);
@@ -280,49 +268,6 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen) {
   return exec_write(ex, key, strlen(key), val, vlen, 0);
-}
-
-/* 1 if every object in v has its keys in strictly ascending byte order:
- * then v is indistinguishable from what its canonical text parses to
- * (jansson keeps insertion order, and a parse inserts in text order). */
-static int json_sorted(json_t *v) {
-  if (json_is_array(v)) {
-    for (size_t i = 0; i < json_array_size(v); i++)
-      if (!json_sorted(json_array_get(v, i))) return 0;
-    return 1;
-  }
-  if (!json_is_object(v)) return 1;
-  const char *k, *prev = NULL;
-  json_t *m;
-  json_object_foreach(v, k, m) {
-    if ((prev && strcmp(prev, k) >= 0) || !json_sorted(m)) return 0;
-    prev = k;
-  }
-  return 1;
-}
-
-int hanse_exec_put_json(hanse_exec *ex, const char *key, const void *text, size_t len,
-                        json_t *val) {
-  exec_entry *e;
-  int rc = exec_write_entry(ex, key, strlen(key), text, len, 0, &e);
-  if (rc == HANSE_OK && val && json_sorted(val)) e->json = json_incref(val);
-  return rc;
-}
-
-int hanse_exec_get_json(hanse_exec *ex, const char *key, json_t **out) {
-  exec_entry *e;
-  *out = NULL;
-  int rc = entry_load(ex, key, strlen(key), &e);
-  if (rc != HANSE_OK || !e->present) return rc;
-  if (e->json == NULL) {
-    e->json = json_loadb((const char *)e->val, e->vlen, JSON_DECODE_ANY, NULL);
-    if (e->json == NULL) {
-      ex->env_error = 1;
-      return HANSE_ERR(INTERNAL);
-    }
-  }
-  *out = e->json;
-  return HANSE_OK;
 }
 
 int hanse_exec_del(hanse_exec *ex, const char *key) {

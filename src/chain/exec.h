@@ -116,20 +116,6 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen);
 int hanse_exec_del(hanse_exec *ex, const char *key);
-/* State values that are JSON text, parsed once per block. get_json: the
- * current value parsed, *out borrowed (json_incref to keep it), valid
- * until the key is next written or the block ends, NULL when absent; the
- * caller must not change it (copy it first: others share it). A value
- * that is not JSON is HANSE_ERR(INTERNAL) with ex->env_error set.
- * put_json: hanse_exec_put of `text`, which must be the canonical text of
- * val (keys sorted, compact: what val's writer dumped); val (borrowed,
- * may be NULL) is kept as the key's parsed value when its objects' keys
- * are already in sorted order -- then it is indistinguishable from a
- * parse of text -- so the next get_json need not parse. The cache
- * changes no byte that is stored or digested. */
-int hanse_exec_get_json(hanse_exec *ex, const char *key, json_t **out);
-int hanse_exec_put_json(hanse_exec *ex, const char *key, const void *text, size_t len,
-                        json_t *val);
 /* Carrying verify's work to apply. exec_tx runs a module's apply right
  * after its verify accepted the same transaction, on the same ex, with no
  * write in between (the sequence number is written before verify) -- for

@@ -115,11 +115,8 @@ typedef struct ledger_book {
  * it), and the expiry sweep when it is the block's first (ledger_sweep). */
 int ledger_book_open(ledger_book *b, hanse_exec *ex);
 void ledger_book_close(ledger_book *b);
-/* *out: a new reference, NULL when absent. The value is shared -- with
- * the book, and with the block's later reads (hanse_exec_get_json) -- so
- * never change it in place: json_deep_copy it, change the copy, put the
- * copy. A stored value that is not JSON is a bug in this module: logged,
- * environmental. */
+/* *out: a new reference, NULL when absent. A stored value that is not
+ * JSON is a bug in this module: logged, environmental. */
 int ledger_get(ledger_book *b, const char *key, json_t **out);
 /* Steals val. */
 int ledger_put(ledger_book *b, const char *key, json_t *val);

@@ -107,10 +107,18 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
     if (!json_is_null(o)) *out = json_incref(o);
     return HANSE_OK;
   }
-  int rc = hanse_exec_get_json(b->ex, key, out); /* parsed once per block, shared */
-  if (rc == HANSE_ERR(INTERNAL)) HANSE_ERROR("ledger: state %s is not JSON", key);
-  if (*out) json_incref(*out);
-  return rc;
+  const uint8_t *v;
+  size_t n;
+  int found;
+  int rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+  if (rc != HANSE_OK || !found) return rc;
+  *out = json_loadb((const char *)v, n, JSON_DECODE_ANY, NULL);
+  if (*out == NULL) {
+    HANSE_ERROR("ledger: state %s is not JSON", key);
+    b->ex->env_error = 1;
+    return HANSE_ERR(INTERNAL);
+  }
+  return HANSE_OK;
 }
 
 int ledger_put(ledger_book *b, const char *key, json_t *val) {
@@ -183,7 +191,7 @@ int ledger_book_commit(ledger_book *b) {
       rc = HANSE_ERR(NOMEM);
       break;
     }
-    rc = hanse_exec_put_json(b->ex, keys[i], text, strlen(text), v);
+    rc = hanse_exec_put(b->ex, keys[i], text, strlen(text));
     free(text);
   }
   free(keys);

@@ -326,59 +326,6 @@ static int count_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
   return 0;
 }
 
-/* hanse_exec_get_json parses a value once and shares it until the key is
- * written; put_json keeps the writer's value only when its keys are
- * sorted (then it is what the text parses to); nothing stored changes. */
-static void test_json_cache(void **state) {
-  (void)state;
-  hanse_store *s = mem_store();
-  assert_int_equal(hanse_store_state_put(s, "j", 1, "{\"a\":1,\"b\":\"x\"}", 15), HANSE_OK);
-  assert_int_equal(hanse_store_state_put(s, "bad", 3, "{nope", 5), HANSE_OK);
-  hanse_hash zero, prev_sum, digest, sum;
-  memset(&zero, 0, sizeof zero);
-  store_sum(s, &prev_sum);
-  hanse_exec ex;
-  begin(&ex, s, 1, &zero, &prev_sum);
-  json_t *a = NULL, *b = NULL;
-  assert_int_equal(hanse_exec_get_json(&ex, "j", &a), HANSE_OK);
-  assert_int_equal(json_integer_value(json_object_get(a, "a")), 1);
-  assert_int_equal(hanse_exec_get_json(&ex, "j", &b), HANSE_OK);
-  assert_ptr_equal(a, b); /* parsed once */
-  assert_int_equal(hanse_exec_get_json(&ex, "absent", &b), HANSE_OK);
-  assert_null(b);
-  /* a plain write drops the parse */
-  assert_int_equal(hanse_exec_put(&ex, "j", "{\"a\":2}", 7), HANSE_OK);
-  assert_int_equal(hanse_exec_get_json(&ex, "j", &b), HANSE_OK);
-  assert_int_equal(json_integer_value(json_object_get(b, "a")), 2);
-  /* sorted: the writer's value is kept */
-  json_t *w = json_pack("{s:i, s:s}", "a", 3, "b", "y");
-  assert_int_equal(hanse_exec_put_json(&ex, "j", "{\"a\":3,\"b\":\"y\"}", 15, w), HANSE_OK);
-  assert_int_equal(hanse_exec_get_json(&ex, "j", &b), HANSE_OK);
-  assert_ptr_equal(b, w);
-  json_decref(w);
-  /* unsorted: parsed from the text, in the text's (sorted) order */
-  w = json_pack("{s:s, s:i}", "b", "z", "a", 4);
-  assert_int_equal(hanse_exec_put_json(&ex, "j", "{\"a\":4,\"b\":\"z\"}", 15, w), HANSE_OK);
-  assert_int_equal(hanse_exec_get_json(&ex, "j", &b), HANSE_OK);
-  assert_ptr_not_equal(b, w);
-  assert_true(json_equal(b, w));
-  assert_string_equal(json_object_iter_key(json_object_iter(b)), "a");
-  json_decref(w);
-  /* the stored bytes are the text, whatever was cached */
-  const uint8_t *v;
-  size_t vl;
-  int found;
-  assert_int_equal(hanse_exec_get(&ex, "j", &v, &vl, &found), HANSE_OK);
-  assert_int_equal(vl, 15);
-  assert_memory_equal(v, "{\"a\":4,\"b\":\"z\"}", 15);
-  /* not JSON: an internal error, and the block must be abandoned */
-  assert_int_equal(hanse_exec_get_json(&ex, "bad", &b), HANSE_ERR(INTERNAL));
-  assert_int_equal(ex.env_error, 1);
-  ex.env_error = 0;
-  finish(&ex, s, &digest, &sum);
-  hanse_store_close(s);
-}
-
 static int carry_frees;
 static void carry_free(void *p) {
   carry_frees++;
@@ -450,7 +397,6 @@ int main(void) {
       cmocka_unit_test(test_digest_is_deterministic_and_ordered),
       cmocka_unit_test(test_digest_chains_height_and_prev),
       cmocka_unit_test(test_exec_tx_sequence_and_receipts),
-      cmocka_unit_test(test_json_cache),
       cmocka_unit_test(test_carry),
       cmocka_unit_test(test_view),
   };
