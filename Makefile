@@ -6,7 +6,7 @@ PORT ?= 8080
 DATA ?= data
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps deps-test build run demo demo-cluster test test-unit test-asan test-fuzz \
+.PHONY: all deps deps-test deps-bench build run demo demo-cluster test test-unit test-asan test-fuzz \
         bench clean format
 
 all: build
@@ -16,6 +16,9 @@ deps:
 
 deps-test:
 	@scripts/deps.sh test
+
+deps-bench:
+	@scripts/deps.sh bench
 
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -63,10 +66,13 @@ test-fuzz: deps-test
 	@cmake --build build-fuzz -j $(JOBS)
 	@cd build-fuzz && ctest $(CTEST_ARGS) -L fuzz
 
-bench: build
+# What one node and a cluster do on this machine, each figure beside a
+# baseline measured in the same run (docs/ARCHITECTURE.md, "Benchmarks").
+bench: deps-bench build
 	@build/bench/hanse_bench
 	@build/bench/hanse_bench --cluster
 	@build/bench/hanse_bench --trace
+	@build/bench/hanse_bench --ledger
 
 clean:
 	rm -rf build build-asan build-fuzz

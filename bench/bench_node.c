@@ -32,6 +32,9 @@
  *
  * `hanse_bench --trace` (the third part): EPCIS capture and product
  * history against SQLite, bench_trace.c.
+ *
+ * `hanse_bench --ledger` (the fourth): ledger transfers against
+ * PostgreSQL, bench_ledger.c.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -46,13 +49,13 @@
 #include "encoding/block.h"
 #include "itest.h"
 
-static double now_s(void) {
+double bench_now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b) {
+int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
@@ -72,9 +75,9 @@ static void *verify_main(void *arg) {
   memset(msg, 0x42, sizeof msg);
   hanse_sig sig;
   hanse_sign(&sig, msg, sizeof msg, &kp);
-  double end = now_s() + j->seconds;
+  double end = bench_now_s() + j->seconds;
   uint64_t n = 0;
-  while (now_s() < end)
+  while (bench_now_s() < end)
     for (int i = 0; i < 100; i++) n += hanse_sign_verify(&sig, msg, sizeof msg, &kp.pub);
   j->count = n;
   return NULL;
@@ -83,7 +86,7 @@ static void *verify_main(void *arg) {
 static double bench_verify(int threads) {
   pthread_t t[64];
   verify_job jobs[64];
-  double start = now_s();
+  double start = bench_now_s();
   for (int i = 0; i < threads; i++) {
     jobs[i].seconds = 2.0;
     pthread_create(&t[i], NULL, verify_main, &jobs[i]);
@@ -93,7 +96,7 @@ static double bench_verify(int threads) {
     pthread_join(t[i], NULL);
     total += jobs[i].count;
   }
-  return (double)total / (now_s() - start);
+  return (double)total / (bench_now_s() - start);
 }
 
 /* ---- (b), (c) transfers over HTTP ------------------------------------ */
@@ -122,9 +125,9 @@ static void *client_main(void *arg) {
   for (size_t i = 0; i < c->nreqs; i++) {
     request *r = &c->reqs[i];
     it_resp resp;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = it_http("POST", url, "application/octet-stream", r->body.data, r->body.len, &resp);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     if (rc != 0 || resp.status != 200) {
       if (c->errors++ < 3)
         fprintf(stderr, "bench: request failed: %ld %.200s\n", resp.status, resp.body ? resp.body : "");
@@ -234,14 +237,14 @@ static run_result run(it_node *n, int clients, size_t total, size_t per_req, int
   client cl[64];
   memset(cl, 0, sizeof cl);
   for (int c = 0; c < clients; c++) cl[c].node = n;
-  double b0 = now_s();
+  double b0 = bench_now_s();
   build(cl, clients, total, per_req, batch, seqs);
-  fprintf(stderr, "bench: signed %zu transfers in %.1f s (not timed)\n", total, now_s() - b0);
+  fprintf(stderr, "bench: signed %zu transfers in %.1f s (not timed)\n", total, bench_now_s() - b0);
   pthread_t t[64];
-  double start = now_s();
+  double start = bench_now_s();
   for (int c = 0; c < clients; c++) pthread_create(&t[c], NULL, client_main, &cl[c]);
   for (int c = 0; c < clients; c++) pthread_join(t[c], NULL);
-  double elapsed = now_s() - start;
+  double elapsed = bench_now_s() - start;
   run_result rr = {0};
   size_t nl = 0;
   for (int c = 0; c < clients; c++) nl += cl[c].nlat;
@@ -256,7 +259,7 @@ static run_result run(it_node *n, int clients, size_t total, size_t per_req, int
     free(cl[c].reqs);
     free(cl[c].lat);
   }
-  qsort(all, nl, sizeof *all, cmp_double);
+  qsort(all, nl, sizeof *all, bench_cmp_double);
   rr.tps = (double)rr.committed / elapsed;
   rr.p50_ms = nl ? all[nl / 2] * 1000 : 0;
   rr.p99_ms = nl ? all[(size_t)((double)nl * 0.99)] * 1000 : 0;
@@ -291,8 +294,8 @@ static double bench_sqlite(const char *dir) {
   sqlite3_prepare_v2(db, "INSERT INTO xfer(src, dst, amt) VALUES (?1, ?2, ?3)", -1, &log, NULL);
   uint64_t done = 0;
   unsigned r = 12345;
-  double start = now_s(), end = start + 3.0;
-  while (now_s() < end) {
+  double start = bench_now_s(), end = start + 3.0;
+  while (bench_now_s() < end) {
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (int i = 0; i < 1000; i++) {
       r = r * 1103515245u + 12345u;
@@ -305,7 +308,7 @@ static double bench_sqlite(const char *dir) {
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     done += 1000;
   }
-  double rate = (double)done / (now_s() - start);
+  double rate = (double)done / (bench_now_s() - start);
   sqlite3_finalize(deb);
   sqlite3_finalize(cred);
   sqlite3_finalize(log);
@@ -400,7 +403,7 @@ static int main_cluster(const char *hanse, int clients, long cores) {
   fflush(stdout);
   for (int i = 0; i < CLUSTER_N; i++) it_stop(&nodes[i]);
   vs[2] = bench_verify((int)cores);
-  qsort(vs, 3, sizeof vs[0], cmp_double);
+  qsort(vs, 3, sizeof vs[0], bench_cmp_double);
   double verify = vs[1];
   printf("BENCH ed25519_verify_all_cores %.0f verifications/s (%ld cores; median of %.0f %.0f "
          "%.0f)\n",
@@ -416,6 +419,8 @@ static int main_cluster(const char *hanse, int clients, long cores) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--trace") == 0)
     return bench_trace_main(argc > 2 ? argv[2] : HANSE_BIN);
+  if (argc > 1 && strcmp(argv[1], "--ledger") == 0)
+    return bench_ledger_main(argc > 2 ? argv[2] : HANSE_BIN);
   int cluster = argc > 1 && strcmp(argv[1], "--cluster") == 0;
   if (cluster) {
     argc--;
@@ -460,7 +465,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   it_stop(&n);
   vs[2] = bench_verify((int)cores);
-  qsort(vs, 3, sizeof vs[0], cmp_double);
+  qsort(vs, 3, sizeof vs[0], bench_cmp_double);
   double verify = vs[1];
   printf("BENCH ed25519_verify_all_cores %.0f verifications/s (%ld cores; median of %.0f %.0f %.0f)\n",
          verify, cores, vs[0], vs[1], vs[2]);

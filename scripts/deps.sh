@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages Hanse needs, and nothing when all are present.
 # Idempotent: dpkg-query decides what is missing; apt runs only for those.
-# Usage: scripts/deps.sh [build|test|all]   (default: build)
+# Usage: scripts/deps.sh [build|test|bench|all]   (default: build)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libsodium-dev libsqlite3-dev
@@ -10,12 +10,16 @@ build_pkgs=(build-essential cmake pkg-config libsodium-dev libsqlite3-dev
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm
   sqlite3 curl zbar-tools
   hledger)
+# `make bench` only: the PostgreSQL baseline of the ledger benchmark.
+bench_pkgs=(postgresql postgresql-client)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test|all) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${bench_pkgs[@]}") ;;
+  all) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()

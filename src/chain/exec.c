@@ -112,7 +112,10 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
   return HANSE_OK;
 }
 
+static void carry_drop(hanse_exec *ex);
+
 void hanse_exec_free(hanse_exec *ex) {
+  carry_drop(ex);
   size_t pos = 0;
   void *v;
   while (hanse_hmap_next(&ex->cache, &pos, NULL, NULL, &v)) {
@@ -269,6 +272,28 @@ int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
 
 int hanse_exec_del(hanse_exec *ex, const char *key) {
   return exec_write(ex, key, strlen(key), NULL, 0, 1);
+}
+
+static void carry_drop(hanse_exec *ex) {
+  if (ex->carry) ex->carry_free(ex->carry);
+  ex->carry = NULL;
+  ex->carry_free = NULL;
+}
+
+void hanse_exec_carry_set(hanse_exec *ex, void *p, void (*free_fn)(void *)) {
+  HANSE_ASSERT(ex->tx != NULL && p != NULL && free_fn != NULL);
+  carry_drop(ex);
+  ex->carry = p;
+  ex->carry_free = free_fn;
+  ex->carry_writes = ex->writes;
+}
+
+void *hanse_exec_carry_take(hanse_exec *ex) {
+  void *p = ex->carry;
+  HANSE_ASSERT(p == NULL || ex->carry_writes == ex->writes); /* nothing wrote in between */
+  ex->carry = NULL;
+  ex->carry_free = NULL;
+  return p;
 }
 
 int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after,
@@ -429,8 +454,11 @@ static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
   const hanse_module *m = hanse_registry_find(module, strlen(module));
   HANSE_ASSERT(m != NULL); /* hanse_tx_check found it */
 
-  /* 4. Verify against state, then apply. */
+  /* 4. Verify against state, then apply at once: nothing may write in
+   * between (hanse_exec_carry_set), and what verify left is freed here. */
+  HANSE_ASSERT(ex->carry == NULL);
   if (m->verify(ex, tx, action, payload, &rej) != HANSE_OK) {
+    carry_drop(ex);
     if (ex->env_error) {
       json_decref(payload);
       return HANSE_ERR(IO);
@@ -438,6 +466,7 @@ static int exec_tx(hanse_exec *ex, const hanse_tx *tx, const char *chain_id,
     goto rejected;
   }
   rc = m->apply(ex, tx, action, payload);
+  carry_drop(ex);
   json_decref(payload);
   if (rc != HANSE_OK) {
     HANSE_ERROR("exec: %s apply failed at height %" PRIu64 ": %s", tx->kind,

@@ -70,6 +70,11 @@ struct hanse_exec {
   hanse_buf history;      /* owned: the rows serialized, built by finish */
   int history_unstored;   /* 1: finish keeps the rows for the caller
                              (the audit compares them) instead of storing */
+  /* What the current transaction's verify left for its apply
+   * (hanse_exec_carry_set); owned, freed by exec_tx. */
+  void *carry;
+  void (*carry_free)(void *);
+  size_t carry_writes;    /* ex->writes when it was left */
 };
 
 /* Start executing block `height` on top of prev_digest and prev_sum. */
@@ -111,6 +116,22 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen);
 int hanse_exec_del(hanse_exec *ex, const char *key);
+/* Carrying verify's work to apply. exec_tx runs a module's apply right
+ * after its verify accepted the same transaction, on the same ex, with no
+ * write in between (the sequence number is written before verify) -- for
+ * every caller alike: the sequencer, a replica executing a leader's
+ * block, the audit re-executing history. So what verify computed from the
+ * state is what apply would compute again; a module may leave it for
+ * apply instead of recomputing it. set: verify hands over p (owned by ex
+ * from now; free_fn(p) when nobody takes it: verify rejected after all,
+ * or apply did not take it); a second set frees the first. take: apply
+ * takes what this transaction's verify left (the caller owns it), or
+ * NULL. exec_tx frees anything left after the transaction, so nothing
+ * outlives it. take asserts that no write happened since set: that would
+ * be a bug in exec_tx, not a stale value to use. */
+void hanse_exec_carry_set(hanse_exec *ex, void *p, void (*free_fn)(void *));
+void *hanse_exec_carry_take(hanse_exec *ex);
+
 /* Scan keys with `prefix` (strictly after `after` when not NULL, at most
  * `limit`) as the store held them when this block began: writes made
  * earlier in this block are NOT seen. For once-per-block work a module

@@ -318,8 +318,8 @@ static int token_rule(ledger_book *b, const char *asset, const char **rule, hans
 
 /* ---- dispatch ---- */
 
-/* Run an action on book b. commit == 0 in verify (the book is thrown
- * away): a partly failed batch's results are only recorded in apply. */
+/* Run an action on book b: everything it writes, a partly failed
+ * batch's results included (verify's book is what apply commits). */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                       int commit, hanse_reject *rej) {
   if (strcmp(action, "open") == 0) {
@@ -356,7 +356,7 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
     rc = hanse_reject_code(rej, res[first].code, res[first].status, "transfers[%zu] '%s': %s",
                            first, json_string_value(json_object_get(json_array_get(list, first), "id")),
                            res[first].message);
-  } else if (rc == HANSE_OK && done < n && commit) {
+  } else if (rc == HANSE_OK && done < n) {
     /* A mixed outcome: every transfer's code, for the results query. */
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)

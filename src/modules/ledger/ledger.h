@@ -117,8 +117,8 @@ int ledger_only_members(json_t *o, const char *const *allowed, const char *modul
  *
  * Every action computes on a book: reads go to the overlay first, then
  * the state; writes stay in the overlay. verify runs the action on a book
- * and throws it away; apply runs it again on a fresh one (the same state,
- * so the same outcome) and commits it. A linked chain snapshots the
+ * and hands it to apply (ledger_book_keep), which commits it; the same
+ * state, so the same outcome as running it again. A linked chain snapshots the
  * overlay and restores it when a member fails, so a failed chain leaves
  * nothing behind. */
 typedef struct ledger_book {
@@ -147,16 +147,26 @@ int ledger_book_commit(ledger_book *b);
  * reference; restore steals it. */
 json_t *ledger_book_snapshot(ledger_book *b);
 void ledger_book_restore(ledger_book *b, json_t *snap);
+/* verify's book, carried to apply: once verify has run an action
+ * successfully, keep hands the book to the transaction's apply
+ * (hanse_exec_carry: nothing writes in between, so it is the book apply
+ * would compute) and leaves b closed. take: 1 and *b that book, to
+ * commit and close; 0 when verify kept none (apply computes it). */
+void ledger_book_keep(ledger_book *b);
+int ledger_book_take(ledger_book *b, hanse_exec *ex);
 
 /* Run one action of a module that computes on a book (the ledger, the
  * books, and any module that moves money through the ledger):
- * verify opens a book, runs the action and throws the book away; apply
- * runs it again on a fresh book and commits it. Both first refuse a
- * signing key the member registry knows but that is not active
- * ("<module>.key_inactive", 403: it acts for no enterprise). `run`
- * gets commit == 0 in verify and 1 in apply. A rejection in apply, after
- * verify accepted on the same state, is a bug: logged, HANSE_ERR(INTERNAL).
- * Other errors set ex->env_error. */
+ * verify opens a book, runs the action and keeps the book for apply
+ * (ledger_book_keep); apply commits it, or -- when verify kept none --
+ * runs the action again on a fresh book and commits that. Both first
+ * refuse a signing key the member registry knows but that is not active
+ * ("<module>.key_inactive", 403: it acts for no enterprise). `run` gets
+ * commit == 1 (the flag stays for modules that want it; every run is now
+ * the whole action). A rejection in apply, after verify accepted on the
+ * same state, is a bug: logged, HANSE_ERR(INTERNAL). Other errors set
+ * ex->env_error. A run must not change a value ledger_get returned in
+ * place: the book may be kept. */
 typedef int (*ledger_book_fn)(ledger_book *b, const hanse_tx *tx, const char *action,
                               json_t *p, int commit, hanse_reject *rej);
 int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,

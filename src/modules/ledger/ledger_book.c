@@ -6,8 +6,10 @@
  * account sees the first one's debit) and a failed linked chain must
  * vanish. So an action runs on a book: a JSON object mapping state keys
  * to the values the action would leave (JSON null: deleted), read before
- * the state. verify runs the action and drops the book; apply runs it
- * again from the same state -- so to the same outcome -- and commits.
+ * the state. verify runs the action and hands the book to apply, which
+ * commits it: exec_tx runs apply right after verify with nothing written
+ * in between (hanse_exec_carry), so running the action again would give
+ * the same book. (Without a kept book, apply runs the action itself.)
  * Values in the overlay are never changed in place (a changed record is a
  * new object), so a snapshot is a shallow copy and restoring it is cheap.
  *
@@ -154,8 +156,13 @@ int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, j
   ledger_book b;
   int rc = ledger_book_open(&b, ex);
   if (rc == HANSE_OK) rc = book_acting(&b, module, rej);
-  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 0, rej);
-  ledger_book_close(&b);
+  /* the whole action, as apply would run it: the book is kept for apply
+   * (ledger_book_keep), so the action runs once per transaction */
+  if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, rej);
+  if (rc == HANSE_OK)
+    ledger_book_keep(&b);
+  else
+    ledger_book_close(&b);
   if (rc != HANSE_OK && rc != HANSE_ERR(INVALID)) ex->env_error = 1; /* a bug or the store */
   return rc;
 }
@@ -165,6 +172,11 @@ int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, js
   ledger_book b;
   hanse_reject rej;
   hanse_reject_clear(&rej);
+  if (ledger_book_take(&b, ex)) { /* verify's book, on the same state */
+    int rc = ledger_book_commit(&b);
+    ledger_book_close(&b);
+    return rc;
+  }
   int rc = ledger_book_open(&b, ex);
   if (rc == HANSE_OK) rc = book_acting(&b, module, &rej);
   if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, &rej);
@@ -237,4 +249,31 @@ int ledger_book_commit(ledger_book *b) {
   }
   free(keys);
   return rc;
+}
+
+/* ---- verify's book, carried to apply (hanse_exec_carry) ---- */
+
+static void book_free(void *p) {
+  ledger_book_close(p);
+  free(p);
+}
+
+void ledger_book_keep(ledger_book *b) {
+  ledger_book *k = malloc(sizeof *k);
+  if (k == NULL) { /* apply computes it again */
+    ledger_book_close(b);
+    return;
+  }
+  *k = *b;
+  b->w = NULL;
+  hanse_exec_carry_set(b->ex, k, book_free);
+}
+
+int ledger_book_take(ledger_book *b, hanse_exec *ex) {
+  ledger_book *k = hanse_exec_carry_take(ex);
+  if (k == NULL) return 0;
+  HANSE_ASSERT(k->ex == ex && k->w != NULL);
+  *b = *k;
+  free(k);
+  return 1;
 }

@@ -326,6 +326,40 @@ static int count_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
   return 0;
 }
 
+static int carry_frees;
+static void carry_free(void *p) {
+  carry_frees++;
+  free(p);
+}
+
+/* What verify leaves for apply: taken once, replaced by a second set,
+ * freed when nobody takes it. */
+static void test_carry(void **state) {
+  (void)state;
+  hanse_store *s = mem_store();
+  hanse_hash zero;
+  memset(&zero, 0, sizeof zero);
+  hanse_exec ex;
+  begin(&ex, s, 1, &zero, &zero);
+  hanse_tx tx;
+  memset(&tx, 0, sizeof tx);
+  ex.tx = &tx;
+  carry_frees = 0;
+  assert_null(hanse_exec_carry_take(&ex));
+  int *p = malloc(sizeof *p), *q = malloc(sizeof *q);
+  hanse_exec_carry_set(&ex, p, carry_free);
+  hanse_exec_carry_set(&ex, q, carry_free); /* replaces p */
+  assert_int_equal(carry_frees, 1);
+  assert_ptr_equal(hanse_exec_carry_take(&ex), q);
+  assert_null(hanse_exec_carry_take(&ex)); /* taken once */
+  free(q);
+  hanse_exec_carry_set(&ex, malloc(1), carry_free);
+  hanse_exec_free(&ex); /* nobody took it */
+  assert_int_equal(carry_frees, 2);
+  hanse_store_rollback(s);
+  hanse_store_close(s);
+}
+
 static void test_view(void **state) {
   (void)state;
   hanse_store *s = mem_store();
@@ -363,6 +397,7 @@ int main(void) {
       cmocka_unit_test(test_digest_is_deterministic_and_ordered),
       cmocka_unit_test(test_digest_chains_height_and_prev),
       cmocka_unit_test(test_exec_tx_sequence_and_receipts),
+      cmocka_unit_test(test_carry),
       cmocka_unit_test(test_view),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
