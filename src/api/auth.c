@@ -230,42 +230,40 @@ int api_read_allowed(hanse_req *rq, hanse_node_chain *nc, const char *data_class
   return ok;
 }
 
-int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
-  hanse_pubkey want;
-  if (keyhex == NULL || strlen(keyhex) != 2 * HANSE_PUBKEY_BYTES ||
-      hanse_pubkey_parse(&want, keyhex) != HANSE_OK)
-    return 0;
-  if (authenticate(rq, rq->body.data, rq->body.len, NULL) != 1 ||
-      sodium_memcmp(want.b, rq->signer.b, HANSE_PUBKEY_BYTES) != 0)
-    return 0;
-  hanse_store *rd;
+/* 1 if the request's signature is valid and its key an active member of
+ * the chain (any key on a chain without a policy), with *rd a reader the
+ * caller releases; 0 otherwise (nothing held, no response queued). */
+static int signer_active(hanse_req *rq, hanse_node_chain *nc, hanse_store **rd) {
+  if (authenticate(rq, rq->body.data, rq->body.len, NULL) != 1) return 0;
   json_t *policy;
   enum MHD_Result ignored;
-  if (!load_policy(rq, nc, &rd, &policy, &ignored)) return 0;
+  if (!load_policy(rq, nc, rd, &policy, &ignored)) return 0;
   json_t *roles = NULL;
-  int ok = policy == NULL || member_of_chain(rq, nc, rd, &roles, &ignored);
+  int ok = policy == NULL || member_of_chain(rq, nc, *rd, &roles, &ignored);
   json_decref(roles);
   json_decref(policy);
-  hanse_chain_reader_release(nc->chain, rd);
+  if (!ok) hanse_chain_reader_release(nc->chain, *rd);
   return ok;
 }
 
-int api_signed_for_owner(hanse_req *rq, hanse_node_chain *nc, const char *owner) {
-  if (owner == NULL || owner[0] == 0 ||
-      authenticate(rq, rq->body.data, rq->body.len, NULL) != 1)
+int api_signed_by(hanse_req *rq, hanse_node_chain *nc, const char *keyhex) {
+  hanse_pubkey want;
+  hanse_store *rd;
+  if (keyhex == NULL || strlen(keyhex) != 2 * HANSE_PUBKEY_BYTES ||
+      hanse_pubkey_parse(&want, keyhex) != HANSE_OK || !signer_active(rq, nc, &rd))
     return 0;
+  hanse_chain_reader_release(nc->chain, rd);
+  return sodium_memcmp(want.b, rq->signer.b, HANSE_PUBKEY_BYTES) == 0;
+}
+
+int api_signed_for_owner(hanse_req *rq, hanse_node_chain *nc, const char *owner) {
+  hanse_store *rd;
+  if (owner == NULL || owner[0] == 0 || !signer_active(rq, nc, &rd)) return 0;
   char hex[HANSE_HASH_HEX_BYTES];
   hanse_pubkey_hex(hex, &rq->signer);
   const hanse_identity *id = hanse_registry_identity();
-  hanse_store *rd;
-  json_t *policy;
-  enum MHD_Result ignored;
-  if (!load_policy(rq, nc, &rd, &policy, &ignored)) return 0;
-  json_t *roles = NULL;
-  int ok = policy == NULL || member_of_chain(rq, nc, rd, &roles, &ignored);
-  json_decref(roles);
-  json_decref(policy);
-  if (ok && strcmp(owner, hex) != 0) { /* else the key owns it itself */
+  int ok = 1;
+  if (strcmp(owner, hex) != 0) { /* else the key owns it itself */
     char org[128] = ""; /* an organisation id is shorter */
     ok = 0;
     if (id != NULL && id->key_org != NULL) {
