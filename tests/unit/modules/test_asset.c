@@ -35,13 +35,6 @@ static int teardown_chain(void **state) {
   return 0;
 }
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 /* The context-free check of one transaction: returns the reason code
  * ("ok" when accepted). */
 static const char *check(const hanse_keypair *kp, const char *kind, const char *payload) {
@@ -114,7 +107,7 @@ static void test_check(void **state) {
   snprintf(p, sizeof p, "{\"asset\":\"EUR\",\"decimals\":2,\"supply\":1,\"name\":\"%s\"}", name);
   assert_string_equal(check(a, "asset.issue", p), "ok");
 
-  const char *bob = hexkey(&f->bob.pub);
+  const char *bob = fx_hexkey(&f->bob.pub);
   snprintf(p, sizeof p, "{\"asset\":\"EUR\",\"amount\":1,\"to\":\"%s\",\"memo\":\"inv 7\"}", bob);
   assert_string_equal(check(a, "asset.transfer", p), "ok");
   snprintf(p, sizeof p, "{\"asset\":\"EUR\",\"amount\":0,\"to\":\"%s\"}", bob);
@@ -149,8 +142,8 @@ static hanse_receipt *propose(fx_chain *f, fx_body *b, uint32_t n) {
 
 static void test_verify_and_apply(void **state) {
   fx_chain *f = *state;
-  const char *bob = hexkey(&f->bob.pub), *carol = hexkey(&f->carol.pub),
-             *alice = hexkey(&f->alice.pub);
+  const char *bob = fx_hexkey(&f->bob.pub), *carol = fx_hexkey(&f->carol.pub),
+             *alice = fx_hexkey(&f->alice.pub);
   fx_body b;
   fx_body_init(&b);
   /* 0: transfer of an asset that does not exist yet */
@@ -214,9 +207,9 @@ static void test_queries(void **state) {
   fx_body_tx(&b, &f->alice, "asset.issue", 1, "{\"asset\":\"EUR\",\"decimals\":2,\"supply\":100,\"name\":\"Euro\"}");
   fx_body_tx(&b, &f->alice, "asset.issue", 2, "{\"asset\":\"USD\",\"decimals\":2,\"supply\":100}");
   fx_body_tx(&b, &f->alice, "asset.transfer", 3, "{\"asset\":\"EUR\",\"amount\":10,\"to\":\"%s\"}",
-             hexkey(&f->bob.pub));
+             fx_hexkey(&f->bob.pub));
   fx_body_tx(&b, &f->alice, "asset.transfer", 4, "{\"asset\":\"EUR\",\"amount\":20,\"to\":\"%s\"}",
-             hexkey(&f->carol.pub));
+             fx_hexkey(&f->carol.pub));
   free(propose(f, &b, 4));
 
   hanse_reject rej;
@@ -268,11 +261,11 @@ static void test_queries(void **state) {
   json_decref(params);
 
   /* balance: an owner with nothing has 0; the decimals come along */
-  params = json_pack("{s:s, s:s}", "asset", "USD", "owner", hexkey(&f->bob.pub));
+  params = json_pack("{s:s, s:s}", "asset", "USD", "owner", fx_hexkey(&f->bob.pub));
   assert_int_equal(fx_query(f, "asset", "balance", params, &res, &rej), HANSE_OK);
   assert_true(json_integer_value(json_object_get(res, "balance")) == 0);
   assert_true(json_integer_value(json_object_get(res, "decimals")) == 2);
-  assert_string_equal(json_string_value(json_object_get(res, "owner")), hexkey(&f->bob.pub));
+  assert_string_equal(json_string_value(json_object_get(res, "owner")), fx_hexkey(&f->bob.pub));
   json_decref(res);
   json_decref(params);
 
@@ -283,7 +276,7 @@ static void test_queries(void **state) {
   assert_int_equal(rej.status, 404);
   assert_null(res);
   json_decref(params);
-  params = json_pack("{s:s, s:s}", "asset", "GBP", "owner", hexkey(&f->bob.pub));
+  params = json_pack("{s:s, s:s}", "asset", "GBP", "owner", fx_hexkey(&f->bob.pub));
   assert_int_equal(fx_query(f, "asset", "balance", params, &res, &rej), HANSE_ERR(INVALID));
   assert_string_equal(rej.code, "asset.unknown");
   json_decref(params);

@@ -83,13 +83,10 @@ static int teardown(void **state) {
 /* A query of `module` with params (consumed); NULL and *code on rejection. */
 static json_t *mquery(bx *x, const char *module, const char *name, json_t *params,
                       const char **code) {
-  static hanse_reject rej;
-  json_t *res = NULL;
-  hanse_reject_clear(&rej);
-  int rc = fx_query(&x->f, module, name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  if (rc == HANSE_OK && res == NULL) fail_msg("%s.%s answered nothing", module, name);
+  const char *c;
+  json_t *res = fx_query_code(&x->f, module, name, params, &c);
+  if (code) *code = c;
+  if (strcmp(c, "ok") == 0 && res == NULL) fail_msg("%s.%s answered nothing", module, name);
   return res;
 }
 

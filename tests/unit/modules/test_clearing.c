@@ -160,13 +160,9 @@ static int teardown(void **state) {
 
 static json_t *query(ct *x, const char *name, const char *k1, const char *v1, const char *k2,
                      const char *v2, const char **code) {
-  static hanse_reject rej;
-  json_t *params = json_pack("{s:s}", k1, v1), *res = NULL;
+  json_t *params = json_pack("{s:s}", k1, v1);
   if (k2) json_object_set_new(params, k2, json_string(v2));
-  int rc = fx_query(&x->f, "clearing", name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  return res;
+  return fx_query_code(&x->f, "clearing", name, params, code);
 }
 
 static uint64_t u64_of(json_t *o, const char *f) {

@@ -137,12 +137,7 @@ static const char *pay(fxt *x, const char *id, const quote_spec *s, uint64_t amo
 }
 
 static json_t *query(fxt *x, const char *name, const char *k, const char *v, const char **code) {
-  static hanse_reject rej;
-  json_t *params = json_pack("{s:s}", k, v), *res = NULL;
-  int rc = fx_query(&x->f, "fx", name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  return res;
+  return fx_query_code(&x->f, "fx", name, json_pack("{s:s}", k, v), code);
 }
 
 static const char *str(json_t *o, const char *f) { return json_string_value(json_object_get(o, f)); }

@@ -43,13 +43,6 @@ static const hanse_keypair *key_of(lx *x, int who) {
   return who == ALICE ? &x->f.alice : who == CAROL ? &x->f.carol : &x->f.bob;
 }
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 /* One transaction in a block of its own; its receipt code. */
 static const char *submit(lx *x, int who, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -69,7 +62,7 @@ static int setup(void **state) {
   assert_string_equal(submit(x, ALICE, "member.register",
                              "{\"member\":{\"id\":\"carol\",\"kind\":\"person\",\"roles\":[],"
                              "\"attributes\":{},\"key\":\"%s\"}}",
-                             hexkey(&x->f.carol.pub)),
+                             fx_hexkey(&x->f.carol.pub)),
                       "ok");
   *state = x;
   return 0;
@@ -88,14 +81,8 @@ static int teardown(void **state) {
 
 /* A query; NULL and *code set on rejection. */
 static json_t *query(lx *x, const char *name, const char *k1, const char *v1, const char **code) {
-  static hanse_reject rej;
-  json_t *params = k1 ? json_pack("{s:s}", k1, v1) : json_object();
-  json_t *res = NULL;
-  hanse_reject_clear(&rej);
-  int rc = fx_query(&x->f, "ledger", name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  return res;
+  return fx_query_code(&x->f, "ledger", name, k1 ? json_pack("{s:s}", k1, v1) : json_object(),
+                       code);
 }
 
 static uint64_t u64_of(json_t *o, const char *field) {
@@ -255,7 +242,7 @@ static void test_open(void **state) {
   assert_string_equal(json_string_value(json_object_get(a, "rule")), "debits_must_not_exceed_credits");
   json_decref(a);
   a = query(x, "account", "account", "bob:cash", NULL);
-  assert_string_equal(json_string_value(json_object_get(a, "owner")), hexkey(&x->f.bob.pub));
+  assert_string_equal(json_string_value(json_object_get(a, "owner")), fx_hexkey(&x->f.bob.pub));
   json_decref(a);
 
   /* accounts by owner, paged */

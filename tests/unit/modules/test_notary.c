@@ -36,13 +36,6 @@ static int teardown_chain(void **state) {
   return 0;
 }
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 /* The SHA-256 hex of a "document". */
 static void doc_hash(char out[HANSE_HASH_HEX_BYTES], const char *doc) {
   hanse_hash h;
@@ -146,7 +139,7 @@ static void test_anchor_once_and_record(void **state) {
   assert_int_equal(fx_query(f, "notary", "anchor", params, &rec, &rej), HANSE_OK);
   json_decref(params);
   assert_string_equal(json_string_value(json_object_get(rec, "hash")), h1);
-  assert_string_equal(json_string_value(json_object_get(rec, "owner")), hexkey(&f->alice.pub));
+  assert_string_equal(json_string_value(json_object_get(rec, "owner")), fx_hexkey(&f->alice.pub));
   assert_true(json_integer_value(json_object_get(rec, "height")) == 1);
   assert_true((uint64_t)json_integer_value(json_object_get(rec, "time_ms")) == t1);
   assert_string_equal(json_string_value(json_object_get(rec, "name")), "inv1.pdf");
@@ -164,9 +157,9 @@ static void test_anchor_once_and_record(void **state) {
   hanse_chain_reader_release(f->chain, r);
   json_decref(rec);
   /* the owner index */
-  snprintf(key, sizeof key, "notary/own/%s/%s", hexkey(&f->alice.pub), h1);
+  snprintf(key, sizeof key, "notary/own/%s/%s", fx_hexkey(&f->alice.pub), h1);
   assert_int_equal(fx_state(f, key, v, sizeof v), 1);
-  snprintf(key, sizeof key, "notary/own/%s/%s", hexkey(&f->bob.pub), h1);
+  snprintf(key, sizeof key, "notary/own/%s/%s", fx_hexkey(&f->bob.pub), h1);
   assert_int_equal(fx_state(f, key, v, sizeof v), 0);
 }
 
@@ -186,11 +179,11 @@ static void test_queries(void **state) {
   assert_int_equal(fx_propose(f, &b, rs, 3, &rej), HANSE_OK);
   fx_body_free(&b);
 
-  json_t *params = json_pack("{s:s}", "owner", hexkey(&f->alice.pub));
+  json_t *params = json_pack("{s:s}", "owner", fx_hexkey(&f->alice.pub));
   json_t *res = NULL;
   assert_int_equal(fx_query(f, "notary", "by_owner", params, &res, &rej), HANSE_OK);
   json_decref(params);
-  assert_string_equal(json_string_value(json_object_get(res, "owner")), hexkey(&f->alice.pub));
+  assert_string_equal(json_string_value(json_object_get(res, "owner")), fx_hexkey(&f->alice.pub));
   json_t *list = json_object_get(res, "anchors");
   assert_int_equal(json_array_size(list), 3);
   /* ordered by digest */
@@ -202,7 +195,7 @@ static void test_queries(void **state) {
   snprintf(after, sizeof after, "%s", a0);
   json_decref(res);
   /* paging */
-  params = json_pack("{s:s, s:s, s:s}", "owner", hexkey(&f->alice.pub), "after", after, "limit", "1");
+  params = json_pack("{s:s, s:s, s:s}", "owner", fx_hexkey(&f->alice.pub), "after", after, "limit", "1");
   assert_int_equal(fx_query(f, "notary", "by_owner", params, &res, &rej), HANSE_OK);
   json_decref(params);
   list = json_object_get(res, "anchors");
@@ -210,7 +203,7 @@ static void test_queries(void **state) {
   assert_true(strcmp(json_string_value(json_object_get(json_array_get(list, 0), "hash")), after) > 0);
   json_decref(res);
   /* an owner without anchors has an empty list */
-  params = json_pack("{s:s}", "owner", hexkey(&f->carol.pub));
+  params = json_pack("{s:s}", "owner", fx_hexkey(&f->carol.pub));
   assert_int_equal(fx_query(f, "notary", "by_owner", params, &res, &rej), HANSE_OK);
   assert_int_equal(json_array_size(json_object_get(res, "anchors")), 0);
   json_decref(res);

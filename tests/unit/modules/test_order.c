@@ -105,13 +105,7 @@ static int teardown(void **state) {
 /* A query of module `module`; NULL and *code on rejection. */
 static json_t *query(ox *x, const char *module, const char *name, const char *k1,
                      const char *v1, const char **code) {
-  static hanse_reject rej;
-  json_t *params = json_pack("{s:s}", k1, v1), *res = NULL;
-  hanse_reject_clear(&rej);
-  int rc = fx_query(&x->f, module, name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  return res;
+  return fx_query_code(&x->f, module, name, json_pack("{s:s}", k1, v1), code);
 }
 
 static uint64_t u64_of(json_t *o, const char *field) {

@@ -50,13 +50,6 @@ static int teardown_chain(void **state) {
   return 0;
 }
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 static void doc_hash(char out[HANSE_HASH_HEX_BYTES], const char *doc) {
   hanse_hash h;
   hanse_sha256(&h, doc, strlen(doc));
@@ -102,7 +95,7 @@ static json_t *garbage_field(const hanse_pubkey *to) {
   char *ct = random_b64(40);
   char *sealed = random_b64(HANSE_CONFIDENTIAL_SEALED_BYTES);
   json_t *f = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "enc", HANSE_CONFIDENTIAL_ENC,
-                        "nonce", nonce, "ct", ct, "recipients", "key", hexkey(to), "sealed",
+                        "nonce", nonce, "ct", ct, "recipients", "key", fx_hexkey(to), "sealed",
                         sealed);
   assert_non_null(f);
   assert_int_equal(hanse_confidential_check(f, NULL), HANSE_OK);
@@ -256,13 +249,13 @@ static void test_member_attribute_envelopes(void **state) {
                        to, 1);
   json_t *p = json_pack("{s:{s:s, s:s, s:[], s:{s:O, s:s}, s:s}}", "member", "id", "dora",
                         "kind", "person", "roles", "attributes", "pay", field, "desk", "3F",
-                        "key", hexkey(&dora.pub));
+                        "key", fx_hexkey(&dora.pub));
   char *pt = text(p);
   assert_string_equal(check(&f->alice, "member.register", pt), "ok");
   assert_string_equal(propose1(f, &f->alice, "member.register", 1, pt), "ok");
   free(pt);
   json_decref(p);
-  json_t *params = json_pack("{s:s}", "key", hexkey(&dora.pub)), *rec = NULL;
+  json_t *params = json_pack("{s:s}", "key", fx_hexkey(&dora.pub)), *rec = NULL;
   hanse_reject rej;
   assert_int_equal(fx_query(f, "member", "member", params, &rec, &rej), HANSE_OK);
   assert_true(json_equal(json_object_get(json_object_get(rec, "attributes"), "pay"), field));
@@ -272,7 +265,7 @@ static void test_member_attribute_envelopes(void **state) {
   json_t *bad = json_deep_copy(field);
   json_object_set_new(bad, "enc", json_string("aes-256-gcm"));
   p = json_pack("{s:{s:s, s:s, s:[], s:{s:O}, s:s}}", "member", "id", "erin", "kind", "person",
-                "roles", "attributes", "pay", bad, "key", hexkey(&f->carol.pub));
+                "roles", "attributes", "pay", bad, "key", fx_hexkey(&f->carol.pub));
   pt = text(p);
   assert_string_equal(check(&f->alice, "member.register", pt), "confidential.malformed");
   free(pt);
@@ -309,7 +302,7 @@ static void test_grant_check(void **state) {
   fx_chain *f = *state;
   char tx[HANSE_HASH_HEX_BYTES];
   doc_hash(tx, "some transaction");
-  const char *to = hexkey(&f->carol.pub);
+  const char *to = fx_hexkey(&f->carol.pub);
   char *sealed = random_b64(HANSE_CONFIDENTIAL_SEALED_BYTES);
   assert_string_equal(check_grant(f, tx, "meta.price", to, sealed), "ok");
   assert_string_equal(check_grant(f, tx, "lines.0.net", to, sealed), "ok");
@@ -368,14 +361,14 @@ static void test_grant_once_record_query(void **state) {
   doc_hash(tx, "anchored earlier");
   memcpy(txu, tx, sizeof tx);
   upper(txu);
-  memcpy(carol_u, hexkey(&f->carol.pub), sizeof carol_u);
+  memcpy(carol_u, fx_hexkey(&f->carol.pub), sizeof carol_u);
   upper(carol_u);
   char *s1 = random_b64(HANSE_CONFIDENTIAL_SEALED_BYTES);
   char *s2 = random_b64(HANSE_CONFIDENTIAL_SEALED_BYTES);
   /* block 1: alice grants carol (ids in upper case); bob grants carol the
    * same field in the same block: refused */
   char *g1 = grant_json(txu, "meta.price", carol_u, s1);
-  char *g2 = grant_json(tx, "meta.price", hexkey(&f->carol.pub), s2);
+  char *g2 = grant_json(tx, "meta.price", fx_hexkey(&f->carol.pub), s2);
   fx_body b;
   fx_body_init(&b);
   fx_body_tx(&b, &f->alice, "seal.grant", 1, "%s", g1);
@@ -391,22 +384,22 @@ static void test_grant_once_record_query(void **state) {
   free(g1);
   free(g2);
   /* other fields and recipients are other grants */
-  g1 = grant_json(tx, "meta.buyer", hexkey(&f->carol.pub), s2);
+  g1 = grant_json(tx, "meta.buyer", fx_hexkey(&f->carol.pub), s2);
   assert_string_equal(propose1(f, &f->bob, "seal.grant", 3, g1), "ok");
   free(g1);
-  g1 = grant_json(tx, "meta.price", hexkey(&f->bob.pub), s2);
+  g1 = grant_json(tx, "meta.price", fx_hexkey(&f->bob.pub), s2);
   assert_string_equal(propose1(f, &f->alice, "seal.grant", 2, g1), "ok");
   free(g1);
 
   /* the record: canonical JSON, lowercase hex, granter and height */
   char key[400], v[1024];
-  snprintf(key, sizeof key, "seal/%s/meta.price/%s", tx, hexkey(&f->carol.pub));
+  snprintf(key, sizeof key, "seal/%s/meta.price/%s", tx, fx_hexkey(&f->carol.pub));
   assert_int_equal(fx_state(f, key, v, sizeof v), 1);
   char want[1024];
   snprintf(want, sizeof want,
            "{\"by\":\"%s\",\"field\":\"meta.price\",\"height\":1,\"recipient\":\"%s\","
            "\"sealed\":\"%s\",\"tx\":\"%s\"}",
-           hexkey(&f->alice.pub), hexkey(&f->carol.pub), s1, tx);
+           fx_hexkey(&f->alice.pub), fx_hexkey(&f->carol.pub), s1, tx);
   assert_string_equal(v, want);
 
   /* the query: every grant of the transaction, by field then recipient */
@@ -424,7 +417,7 @@ static void test_grant_once_record_query(void **state) {
   json_decref(res);
   /* paging */
   char after[300];
-  snprintf(after, sizeof after, "meta.buyer/%s", hexkey(&f->carol.pub));
+  snprintf(after, sizeof after, "meta.buyer/%s", fx_hexkey(&f->carol.pub));
   params = json_pack("{s:s, s:s, s:s}", "tx", tx, "after", after, "limit", "1");
   assert_int_equal(fx_query(f, "seal", "grants", params, &res, &rej), HANSE_OK);
   json_decref(params);
@@ -478,7 +471,7 @@ static void test_grant_end_to_end(void **state) {
   assert_int_equal(hanse_confidential_reseal(field, AD_PRICE, &f->bob, NULL, &f->carol.pub,
                                              &sealed, &rej),
                    HANSE_OK);
-  char *g = grant_json(idhex, "meta.price", hexkey(&f->carol.pub), json_string_value(sealed));
+  char *g = grant_json(idhex, "meta.price", fx_hexkey(&f->carol.pub), json_string_value(sealed));
   assert_string_equal(propose1(f, &f->bob, "seal.grant", 1, g), "ok");
   free(g);
   json_decref(sealed);
@@ -489,7 +482,7 @@ static void test_grant_end_to_end(void **state) {
                                              &f->alice, NULL, &dora.pub, &sealed, &rej),
                    HANSE_OK);
   json_decref(other);
-  g = grant_json(idhex, "meta.price", hexkey(&dora.pub), json_string_value(sealed));
+  g = grant_json(idhex, "meta.price", fx_hexkey(&dora.pub), json_string_value(sealed));
   assert_string_equal(propose1(f, &f->alice, "seal.grant", 2, g), "ok"); /* not checkable */
   free(g);
   json_decref(sealed);
@@ -504,7 +497,7 @@ static void test_grant_end_to_end(void **state) {
   json_t *gr;
   json_array_foreach(list, i, gr) {
     const char *rcpt = json_string_value(json_object_get(gr, "recipient"));
-    const hanse_keypair *me = strcmp(rcpt, hexkey(&f->carol.pub)) == 0 ? &f->carol : &dora;
+    const hanse_keypair *me = strcmp(rcpt, fx_hexkey(&f->carol.pub)) == 0 ? &f->carol : &dora;
     json_t *v = NULL;
     hanse_reject_clear(&rej);
     int rc = hanse_confidential_open_sealed(field, AD_PRICE, me, json_object_get(gr, "sealed"),

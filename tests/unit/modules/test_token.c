@@ -52,13 +52,6 @@ static const hanse_keypair *key_of(tk *x, int who) {
   return who == ALICE ? &x->f.alice : who == BOB ? &x->f.bob : &x->f.carol;
 }
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 static const char *submit(tk *x, int who, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static const char *submit(tk *x, int who, const char *kind, const char *fmt, ...) {
@@ -88,13 +81,7 @@ static int teardown(void **state) {
 /* A query of `module` with params (stolen); NULL and *code on rejection. */
 static json_t *query(tk *x, const char *module, const char *name, json_t *params,
                      const char **code) {
-  static hanse_reject rej;
-  json_t *res = NULL;
-  hanse_reject_clear(&rej);
-  int rc = fx_query(&x->f, module, name, params, &res, &rej);
-  json_decref(params);
-  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
-  return res;
+  return fx_query_code(&x->f, module, name, params, code);
 }
 
 static uint64_t u64_of(json_t *o, const char *field) {
@@ -329,7 +316,7 @@ static void test_define(void **state) {
                       "EURB");
   assert_string_equal(json_string_value(json_object_get(l, "next")), "EURB");
   json_decref(l);
-  l = query(x, "token", "tokens", json_pack("{s:s}", "issuer", hexkey(&x->f.bob.pub)), NULL);
+  l = query(x, "token", "tokens", json_pack("{s:s}", "issuer", fx_hexkey(&x->f.bob.pub)), NULL);
   assert_int_equal(json_array_size(json_object_get(l, "tokens")), 0);
   json_decref(l);
   assert_null(query(x, "token", "tokens", json_pack("{s:s}", "issuer", "A/B"), &code));
@@ -449,7 +436,7 @@ static void test_currency(void **state) {
   assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "evidence")),
                       EVIDENCE);
   assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "by")),
-                      hexkey(&x->f.alice.pub));
+                      fx_hexkey(&x->f.alice.pub));
   assert_string_equal(json_string_value(json_object_get(b, "next")), "2");
   json_decref(b);
   b = query(x, "token", "backing", json_pack("{s:s, s:s}", "symbol", "EURB", "before", "2"), NULL);
@@ -467,7 +454,7 @@ static void test_currency(void **state) {
   assert_int_equal(u64_of(json_array_get(rows, 1), "amount"), 400);
   assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 2), "op")), "redeem");
   assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 2), "owner")),
-                      hexkey(&x->f.carol.pub));
+                      fx_hexkey(&x->f.carol.pub));
   json_decref(h);
   const char *code;
   assert_null(query(x, "token", "history", json_pack("{s:s}", "symbol", "NOPE"), &code));

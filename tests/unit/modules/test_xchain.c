@@ -47,13 +47,6 @@ typedef struct env {
   uint64_t bob_seq;    /* bob's next on the destination: he relays */
 } env;
 
-static const char *hexkey(const hanse_pubkey *pk) {
-  static char buf[4][HANSE_HASH_HEX_BYTES];
-  static int i;
-  i = (i + 1) % 4;
-  return fx_hex(buf[i], pk);
-}
-
 static json_t *hexj(const uint8_t *p, size_t n) {
   char *s = malloc(2 * n + 1);
   assert_non_null(s);
@@ -82,7 +75,7 @@ static hanse_chain *chain_create(char dir[256], json_t *g, const hanse_keypair *
 static json_t *dest_genesis(env *e, const char *chain_id, json_t *peers) {
   json_t *g = json_pack("{s:s, s:[{s:s, s:s, s:[s]}], s:[s]}", "chain_id", chain_id,
                         "organisations", "id", "acme", "name", "ACME", "keys",
-                        hexkey(&e->src.alice.pub), "validators", hexkey(&e->dnode.pub));
+                        fx_hexkey(&e->src.alice.pub), "validators", fx_hexkey(&e->dnode.pub));
   assert_non_null(g);
   if (peers) json_object_set_new(g, "peers", peers);
   return g;
@@ -93,7 +86,7 @@ static int setup(void **state) {
   if (e == NULL) return -1;
   fx_chain_setup(&e->src, NULL);
   fx_key(&e->dnode, 0x02);
-  json_t *g = dest_genesis(e, DEST, json_pack("{s:[s]}", FX_CHAIN_ID, hexkey(&e->src.node.pub)));
+  json_t *g = dest_genesis(e, DEST, json_pack("{s:[s]}", FX_CHAIN_ID, fx_hexkey(&e->src.node.pub)));
   e->dst = chain_create(e->dir, g, &e->dnode);
   json_decref(g);
   e->dst_time = FX_T0_MS + 1000;
@@ -339,7 +332,7 @@ static void test_send_outbox(void **state) {
   snprintf(want, sizeof want,
            "{\"body_sha256\":\"%s\",\"height\":1,\"kind\":\"order.notice\",\"signer\":\"%s\","
            "\"to_chain\":\"dest\",\"tx\":\"%s\"}",
-           hanse_hash_hex(bhex, &bh), hexkey(&e->src.alice.pub), idhex);
+           hanse_hash_hex(bhex, &bh), fx_hexkey(&e->src.alice.pub), idhex);
   assert_string_equal(v, want);
 
   json_t *res;
@@ -397,8 +390,8 @@ static void test_receive(void **state) {
   assert_string_equal(json_string_value(json_object_get(m, "source_tx")), idhex);
   assert_string_equal(json_string_value(json_object_get(m, "from_chain")), FX_CHAIN_ID);
   assert_string_equal(json_string_value(json_object_get(m, "kind")), "order.notice");
-  assert_string_equal(json_string_value(json_object_get(m, "signer")), hexkey(&e->src.alice.pub));
-  assert_string_equal(json_string_value(json_object_get(m, "relayed_by")), hexkey(&e->src.bob.pub));
+  assert_string_equal(json_string_value(json_object_get(m, "signer")), fx_hexkey(&e->src.alice.pub));
+  assert_string_equal(json_string_value(json_object_get(m, "relayed_by")), fx_hexkey(&e->src.bob.pub));
   assert_string_equal(json_string_value(json_object_get(json_object_get(m, "body"), "lot")), "L-7");
   assert_int_equal(json_integer_value(json_object_get(m, "height")), 1);
   assert_int_equal(json_integer_value(json_object_get(m, "source_height")), 1);
@@ -712,13 +705,13 @@ static void test_batched(void **state) {
 
 static void test_genesis_peers(void **state) {
   env *e = *state;
-  const char *node = hexkey(&e->src.node.pub);
+  const char *node = fx_hexkey(&e->src.node.pub);
   struct {
     json_t *peers;
     int ok;
   } cases[] = {
       {json_pack("{s:[s]}", "a", node), 1},
-      {json_pack("{s:[s], s:[s,s]}", "a", node, "b.2", node, hexkey(&e->src.bob.pub)), 1},
+      {json_pack("{s:[s], s:[s,s]}", "a", node, "b.2", node, fx_hexkey(&e->src.bob.pub)), 1},
       {json_pack("{}"), 1},
       {json_pack("[s]", node), 0},
       {json_pack("{s:[s]}", "dest", node), 0}, /* itself */

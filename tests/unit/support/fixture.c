@@ -31,6 +31,13 @@ const char *fx_hex(char out[HANSE_HASH_HEX_BYTES], const hanse_pubkey *pk) {
   return hanse_pubkey_hex(out, pk);
 }
 
+const char *fx_hexkey(const hanse_pubkey *pk) {
+  static char buf[4][HANSE_HASH_HEX_BYTES];
+  static int i;
+  i = (i + 1) % 4;
+  return fx_hex(buf[i], pk);
+}
+
 static void tx_v(hanse_buf *out, const hanse_keypair *kp, const char *chain_id,
                  const char *kind, uint64_t seq, int batched, const char *fmt,
                  va_list ap) __attribute__((format(printf, 7, 0)));
@@ -307,6 +314,17 @@ int fx_query(fx_chain *f, const char *module, const char *name,
   int rc = m->query(&v, name, params, result, rej);
   hanse_chain_reader_release(f->chain, r);
   return rc;
+}
+
+json_t *fx_query_code(fx_chain *f, const char *module, const char *name, json_t *params,
+                      const char **code) {
+  static hanse_reject rej;
+  json_t *res = NULL;
+  hanse_reject_clear(&rej);
+  int rc = fx_query(f, module, name, params, &res, &rej);
+  json_decref(params);
+  if (code) *code = rc == HANSE_OK ? "ok" : rej.code;
+  return res;
 }
 
 int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner) {

@@ -31,6 +31,9 @@
 void fx_key(hanse_keypair *kp, uint8_t tag);
 /* Lowercase hex of a public key into out[HANSE_HASH_HEX_BYTES]. */
 const char *fx_hex(char out[HANSE_HASH_HEX_BYTES], const hanse_pubkey *pk);
+/* The same in static storage, four buffers in turn: up to four may be in
+ * use at once (one printf of several keys). */
+const char *fx_hexkey(const hanse_pubkey *pk);
 
 /* Encode one transaction (signed when batched == 0, else without its
  * signature) and append it to out. The payload is printf-formatted. */
@@ -117,6 +120,11 @@ int64_t fx_balance(fx_chain *f, const char *asset, const hanse_pubkey *owner);
  * caller (NULL on rejection). */
 int fx_query(fx_chain *f, const char *module, const char *name,
              json_t *params, json_t **result, hanse_reject *rej);
+/* The same with params consumed: the result (new reference), or NULL with
+ * *code (when not NULL) the rejection's code, "ok" otherwise; static
+ * storage until the next call. */
+json_t *fx_query_code(fx_chain *f, const char *module, const char *name, json_t *params,
+                      const char **code);
 /* One transaction of kp with sequence ++*seq in a block of its own; its
  * receipt code (static storage, overwritten by the next call). */
 const char *fx_submit(fx_chain *f, const hanse_keypair *kp, uint64_t *seq, const char *kind,
