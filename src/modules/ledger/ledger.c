@@ -74,17 +74,19 @@ static const char *const ledger_types[] = {"asset", "liability", "equity", "reve
 static const char *const ledger_rules[] = {"debits_must_not_exceed_credits",
                                            "credits_must_not_exceed_debits", NULL};
 
-int ledger_id_valid(const char *s) {
+int ledger_name_valid(const char *s, size_t max, const char *also) {
   size_t n = s ? strlen(s) : 0;
-  if (n < 1 || n > LEDGER_ID_MAX) return 0;
+  if (n < 1 || n > max) return 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '.' || c == ':'))
+          strchr(also, c) != NULL))
       return 0;
   }
   return 1;
 }
+
+int ledger_id_valid(const char *s) { return ledger_name_valid(s, LEDGER_ID_MAX, "_-.:"); }
 
 int ledger_word_in(const char *s, const char *const *list) {
   for (size_t i = 0; s && list[i]; i++)
@@ -93,15 +95,7 @@ int ledger_word_in(const char *s, const char *const *list) {
 }
 
 int ledger_asset_code_valid(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n < 1 || n > HANSE_ASSET_NAME_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '.'))
-      return 0;
-  }
-  return 1;
+  return ledger_name_valid(s, HANSE_ASSET_NAME_MAX, "_-.");
 }
 
 int ledger_currency_code(const char *s) {

@@ -101,6 +101,9 @@ _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
 /* ---- syntax (ledger.c, ledger_query.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
 int ledger_id_valid(const char *s);
+/* 1 if s is 1-max bytes of [A-Za-z0-9] and the characters in `also` (not
+ * NUL): the shape of every id and symbol the money modules take. */
+int ledger_name_valid(const char *s, size_t max, const char *also);
 /* 1 if s is an asset code: 1-HANSE_ASSET_NAME_MAX of [A-Za-z0-9._-]. */
 int ledger_asset_code_valid(const char *s);
 /* 1 if s has a currency code's shape: three capitals ("EUR"). */
@@ -167,6 +170,11 @@ int ledger_book_take(ledger_book *b, hanse_exec *ex);
  * same state, is a bug: logged, HANSE_ERR(INTERNAL). Other errors set
  * ex->env_error. A run must not change a value ledger_get returned in
  * place: the book may be kept. */
+/* The signer's enterprise may act: an active member, or a key the
+ * registry does not know (an open chain); else "<module>.key_inactive"
+ * (403). The runner below checks it; a module opening its own book
+ * (order's delivery release) calls it. */
+int ledger_book_acting(const ledger_book *b, const char *module, hanse_reject *rej);
 typedef int (*ledger_book_fn)(ledger_book *b, const hanse_tx *tx, const char *action,
                               json_t *p, int commit, hanse_reject *rej);
 int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,

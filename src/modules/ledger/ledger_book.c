@@ -141,7 +141,7 @@ void ledger_book_restore(ledger_book *b, json_t *snap) {
 
 /* The signer's enterprise may act: an active member, or a key the
  * registry does not know (an open chain). */
-static int book_acting(ledger_book *b, const char *module, hanse_reject *rej) {
+int ledger_book_acting(const ledger_book *b, const char *module, hanse_reject *rej) {
   if (b->owner_status == NULL || strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) == 0 ||
       strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) == 0)
     return HANSE_OK;
@@ -155,7 +155,7 @@ int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, j
                        const char *module, ledger_book_fn run, hanse_reject *rej) {
   ledger_book b;
   int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = book_acting(&b, module, rej);
+  if (rc == HANSE_OK) rc = ledger_book_acting(&b, module, rej);
   /* the whole action, as apply would run it: the book is kept for apply
    * (ledger_book_keep), so the action runs once per transaction */
   if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, rej);
@@ -178,7 +178,7 @@ int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, js
     return rc;
   }
   int rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = book_acting(&b, module, &rej);
+  if (rc == HANSE_OK) rc = ledger_book_acting(&b, module, &rej);
   if (rc == HANSE_OK) rc = run(&b, tx, action, p, 1, &rej);
   if (rc == HANSE_ERR(INVALID) && !ex->env_error) {
     /* verify accepted this transaction on the same state */

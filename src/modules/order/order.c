@@ -33,28 +33,10 @@ static const char *const order_queries[] = {"order", "orders", NULL};
  * policy says (module.h, owner_queries). */
 static const char *const order_owner_queries[] = {"orders", NULL};
 
-int order_id_valid(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n < 1 || n > ORDER_ID_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '.'))
-      return 0;
-  }
-  return 1;
-}
+int order_id_valid(const char *s) { return ledger_name_valid(s, ORDER_ID_MAX, "_-."); }
 
 void order_key(char key[ORDER_KEY_MAX], const char *id) {
   snprintf(key, ORDER_KEY_MAX, "order/o/%s", id);
-}
-
-int order_signer_may_act(const ledger_book *b, hanse_reject *rej) {
-  if (b->owner_status == NULL || strcmp(b->owner_status, HANSE_MEMBER_ACTIVE) == 0 ||
-      strcmp(b->owner_status, HANSE_MEMBER_UNKNOWN) == 0)
-    return HANSE_OK;
-  return hanse_reject_code(rej, "order.key_inactive", 403,
-                           "the signing key is %s: it acts for no enterprise", b->owner_status);
 }
 
 static int positive_int(json_t *j) { return json_is_integer(j) && json_integer_value(j) >= 1; }

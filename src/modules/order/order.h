@@ -83,11 +83,6 @@ int order_on_delivery(hanse_exec *ex, json_t *event);
 /* 1 if s is 1-ORDER_ID_MAX of [A-Za-z0-9._-]. */
 int order_id_valid(const char *s);
 void order_key(char key[ORDER_KEY_MAX], const char *id);
-/* The signer may act (its key is active or unknown to the members):
- * order.key_inactive otherwise. ledger_book_verify/apply check it for
- * the module's actions; order_delivery.c, which opens its own book
- * inside the trace module's apply, checks it here. */
-int order_signer_may_act(const ledger_book *b, hanse_reject *rej);
 
 /* order.place's payload, checked: the order, its legs, its indexes. */
 int order_place(ledger_book *b, json_t *p, hanse_reject *rej);

@@ -48,7 +48,7 @@ static int release_one(hanse_exec *ex, const char *id, const char *event_id) {
   hanse_reject_clear(&rej);
   json_t *rec = NULL;
   rc = ledger_book_open(&b, ex);
-  if (rc == HANSE_OK) rc = order_signer_may_act(&b, &rej);
+  if (rc == HANSE_OK) rc = ledger_book_acting(&b, ORDER_MODULE, &rej);
   if (rc == HANSE_OK) rc = order_load(&b, id, &rec, &rej);
   if (rc == HANSE_OK && strcmp(json_string_value(json_object_get(rec, "buyer")), b.owner) != 0)
     rc = hanse_reject_code(&rej, "order.not_buyer", 403, "captured by '%s', not by the buyer",
