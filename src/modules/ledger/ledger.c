@@ -7,7 +7,9 @@
  *                                  "code"?,"pending"?,"timeout"?,
  *                                  "linked"?,"business"?,"ref"?}, ...]}
  *   ledger.post     {"id", "amount"?}     a pending transfer, whole or less
- *   ledger.void     {"id"}
+ *                   {"ids":[id | {"id","amount"?}, ...]}   up to
+ *                                         LEDGER_IDS_MAX of them
+ *   ledger.void     {"id"}  or  {"ids":[id | {"id"}, ...]}
  *
  * An account belongs to the signer's enterprise: its organisation in the
  * member registry, or, for a key the registry does not know (an open
@@ -51,7 +53,11 @@
  * fail alone or with their linked chain and their codes are kept under
  * ledger/result/<tx>. When none succeeds the transaction is rejected with
  * the first failing transfer's own code (not "ledger.linked_event_failed")
- * and status, and writes nothing.
+ * and status, and writes nothing. A post or void of many ids ("ids") is
+ * the same: each id is posted or voided on its own (there are no chains),
+ * the transaction is accepted when one succeeds, and the codes of a mixed
+ * outcome are kept under ledger/result/<tx>. The single form ("id") keeps
+ * its own code and message as its rejection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +200,62 @@ int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
   return HANSE_OK;
 }
 
+/* One post or void: "id" valid, "amount" (post) absent or valid. `where`
+ * prefixes the messages ("" for the single form, "ids[i]: "). */
+static int resolve_item_check(json_t *o, int post, const char *where, hanse_reject *rej) {
+  if (!ledger_id_valid(json_string_value(json_object_get(o, "id"))))
+    return hanse_reject_code(rej, "ledger.bad_id", 400,
+                             "%s\"id\" must be a transfer id, 1-%d of [A-Za-z0-9._:-]", where,
+                             LEDGER_ID_MAX);
+  json_t *amount = json_object_get(o, "amount");
+  if (post && amount && !amount_valid(amount))
+    return hanse_reject_code(rej, "ledger.bad_amount", 400,
+                             "%s\"amount\" must be an integer from 1 to 2^63-1", where);
+  return HANSE_OK;
+}
+
+/* ledger.post and ledger.void: one "id" (and "amount"), or "ids". */
+static int resolve_check(const char *action, json_t *p, hanse_reject *rej) {
+  static const char *const post_fields[] = {"id", "amount", "ids", NULL};
+  static const char *const void_fields[] = {"id", "ids", NULL};
+  int post = strcmp(action, "post") == 0;
+  const char *kind = post ? "ledger.post" : "ledger.void";
+  if (only_members(p, post ? post_fields : void_fields, kind, rej) != HANSE_OK)
+    return HANSE_ERR(INVALID);
+  json_t *ids = json_object_get(p, "ids");
+  if (ids == NULL) return resolve_item_check(p, post, "", rej);
+  size_t n = json_array_size(ids);
+  if (json_object_get(p, "id") || json_object_get(p, "amount") || !json_is_array(ids) || n < 1 ||
+      n > LEDGER_IDS_MAX)
+    return hanse_reject_code(rej, "ledger.bad_ids", 400,
+                             "\"ids\" must be an array of 1 to %d transfer ids%s, instead of "
+                             "\"id\"%s",
+                             LEDGER_IDS_MAX, post ? " or {id, amount?}" : " or {id}",
+                             post ? " and \"amount\"" : "");
+  for (size_t i = 0; i < n; i++) {
+    static const char *const post_item[] = {"id", "amount", NULL};
+    static const char *const void_item[] = {"id", NULL};
+    json_t *item = json_array_get(ids, i);
+    char name[32], where[40];
+    snprintf(name, sizeof name, "ids[%zu]", i);
+    snprintf(where, sizeof where, "%s: ", name);
+    if (json_is_string(item)) {
+      if (!ledger_id_valid(json_string_value(item)))
+        return hanse_reject_code(rej, "ledger.bad_id", 400,
+                                 "%sa transfer id is 1-%d of [A-Za-z0-9._:-]", where,
+                                 LEDGER_ID_MAX);
+      continue;
+    }
+    if (!json_is_object(item))
+      return hanse_reject_code(rej, "ledger.bad_ids", 400, "%sneither a transfer id nor an object",
+                               where);
+    if (only_members(item, post ? post_item : void_item, name, rej) != HANSE_OK ||
+        resolve_item_check(item, post, where, rej) != HANSE_OK)
+      return HANSE_ERR(INVALID);
+  }
+  return HANSE_OK;
+}
+
 static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse_reject *rej) {
   (void)tx;
   if (strcmp(action, "open") == 0) {
@@ -229,21 +291,7 @@ static int ledger_check(const hanse_tx *tx, const char *action, json_t *p, hanse
         return HANSE_ERR(INVALID);
     return HANSE_OK;
   }
-  /* post, void */
-  static const char *const post_fields[] = {"id", "amount", NULL};
-  static const char *const void_fields[] = {"id", NULL};
-  int post = strcmp(action, "post") == 0;
-  if (only_members(p, post ? post_fields : void_fields, post ? "ledger.post" : "ledger.void",
-                   rej) != HANSE_OK)
-    return HANSE_ERR(INVALID);
-  if (!ledger_id_valid(json_string_value(json_object_get(p, "id"))))
-    return hanse_reject_code(rej, "ledger.bad_id", 400,
-                             "\"id\" must be a transfer id, 1-%d of [A-Za-z0-9._:-]", LEDGER_ID_MAX);
-  json_t *amount = json_object_get(p, "amount");
-  if (amount && !amount_valid(amount))
-    return hanse_reject_code(rej, "ledger.bad_amount", 400,
-                             "\"amount\" must be an integer from 1 to 2^63-1");
-  return HANSE_OK;
+  return resolve_check(action, p, rej);
 }
 
 /* ---- open ---- */
@@ -273,11 +321,10 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
                              "'%s' is neither an issued asset, a token nor a currency code",
                              asset);
   if ((rc = ledger_conf_open_check(b, asset, rule, rej)) != HANSE_OK) return rc;
-  json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", account, "owner",
-                          owner, "asset", asset, "type", type, "opened_at",
-                          (json_int_t)b->ex->height, LEDGER_DEBITS_PENDING, "0",
-                          LEDGER_DEBITS_POSTED, "0", LEDGER_CREDITS_PENDING, "0",
-                          LEDGER_CREDITS_POSTED, "0");
+  /* the static record; its balances are zeros until a transfer writes
+   * ledger/bal/<account> (ledger_balance.c) */
+  json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", account, "owner", owner, "asset",
+                          asset, "type", type, "opened_at", (json_int_t)b->ex->height);
   if (rec == NULL) return HANSE_ERR(NOMEM);
   if (rule) json_object_set_new(rec, "rule", json_string(rule));
   if (controller) json_object_set_new(rec, "controller", json_string(controller));
@@ -312,10 +359,68 @@ static int token_rule(ledger_book *b, const char *asset, const char **rule, hans
 
 /* ---- dispatch ---- */
 
+/* An item's id: a transfer {"id",...}, or an entry of "ids" (an id, or
+ * {"id","amount"?}). */
+static const char *item_id(json_t *item) {
+  return json_is_string(item) ? json_string_value(item)
+                              : json_string_value(json_object_get(item, "id"));
+}
+
+/* The outcome of a transaction of n items (`what`: "transfers" or "ids")
+ * whose results are res[], done of them ok: when none succeeded, the
+ * rejection of the first that failed on its own (not for its chain);
+ * when some failed, every item's code under ledger/result/<tx> for the
+ * results query. */
+static int items_outcome(ledger_book *b, const hanse_tx *tx, const char *what, json_t *items,
+                         const hanse_reject *res, size_t n, size_t done, hanse_reject *rej) {
+  if (done == n) return HANSE_OK;
+  if (done == 0) {
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(res[i].code, "ledger.linked_event_failed") != 0) {
+        first = i;
+        break;
+      }
+    return hanse_reject_code(rej, res[first].code, res[first].status, "%s[%zu] '%s': %s", what,
+                             first, item_id(json_array_get(items, first)), res[first].message);
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < n; i++)
+    if (json_array_append_new(arr, json_pack("{s:s, s:s}", "id", item_id(json_array_get(items, i)),
+                                             "code", res[i].code)) != 0) {
+      json_decref(arr);
+      arr = NULL;
+    }
+  char key[LEDGER_KEY_MAX], hex[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(hex, tx->id.b, HANSE_HASH_BYTES);
+  snprintf(key, sizeof key, "ledger/result/%s", hex);
+  return ledger_put(b, key, arr ? json_pack("{s:o}", "results", arr) : NULL);
+}
+
+/* Post or void every entry of "ids", each on its own: res[i] its outcome,
+ * *done the number that succeeded. Environmental errors only in the
+ * return. */
+static int resolve_many(ledger_book *b, json_t *ids, int post, hanse_reject *res, size_t *done) {
+  *done = 0;
+  for (size_t i = 0; i < json_array_size(ids); i++) {
+    json_t *item = json_array_get(ids, i);
+    json_t *amount = json_object_get(item, "amount");
+    hanse_reject_clear(&res[i]);
+    int rc = ledger_resolve(b, item_id(item), post,
+                            amount ? (uint64_t)json_integer_value(amount) : 0, NULL, &res[i]);
+    if (rc == HANSE_ERR(INVALID) && !b->ex->env_error) continue;
+    if (rc != HANSE_OK) return rc;
+    ledger_result_ok(&res[i], 0);
+    (*done)++;
+  }
+  return HANSE_OK;
+}
+
 /* Run an action on book b: everything it writes, a partly failed
  * batch's results included (verify's book is what apply commits). */
 static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,
                       int commit, hanse_reject *rej) {
+  (void)commit;
   if (strcmp(action, "open") == 0) {
     const char *asset = json_string_value(json_object_get(p, "asset"));
     const char *rule = json_string_value(json_object_get(p, "rule"));
@@ -325,43 +430,25 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
                                asset, json_string_value(json_object_get(p, "type")), rule, NULL,
                                rej);
   }
-  if (strcmp(action, "post") == 0 || strcmp(action, "void") == 0) {
+  int post = strcmp(action, "post") == 0;
+  json_t *items = post || strcmp(action, "void") == 0 ? json_object_get(p, "ids")
+                                                      : json_object_get(p, "transfers");
+  if (items == NULL) { /* the single form of post and void */
     json_t *amount = json_object_get(p, "amount");
-    return ledger_resolve(b, json_string_value(json_object_get(p, "id")),
-                          strcmp(action, "post") == 0,
+    return ledger_resolve(b, json_string_value(json_object_get(p, "id")), post,
                           amount ? (uint64_t)json_integer_value(amount) : 0, NULL, rej);
   }
-  json_t *list = json_object_get(p, "transfers");
-  size_t n = json_array_size(list), done = 0;
+  int transfers = strcmp(action, "transfer") == 0;
+  size_t n = json_array_size(items), done = 0;
   hanse_reject *res = calloc(n, sizeof *res);
   if (res == NULL) {
     b->ex->env_error = 1;
     return HANSE_ERR(NOMEM);
   }
-  int rc = ledger_transfers_run(b, list, res, &done);
-  if (rc == HANSE_OK && done == 0) {
-    /* Nothing succeeded: the first transfer that failed on its own. */
-    size_t first = 0;
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(res[i].code, "ledger.linked_event_failed") != 0) {
-        first = i;
-        break;
-      }
-    rc = hanse_reject_code(rej, res[first].code, res[first].status, "transfers[%zu] '%s': %s",
-                           first, json_string_value(json_object_get(json_array_get(list, first), "id")),
-                           res[first].message);
-  } else if (rc == HANSE_OK && done < n) {
-    /* A mixed outcome: every transfer's code, for the results query. */
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-      json_array_append_new(arr, json_pack("{s:O, s:s}", "id",
-                                           json_object_get(json_array_get(list, i), "id"),
-                                           "code", res[i].code));
-    char key[LEDGER_KEY_MAX], hex[HANSE_HASH_HEX_BYTES];
-    hanse_hex_encode(hex, tx->id.b, HANSE_HASH_BYTES);
-    snprintf(key, sizeof key, "ledger/result/%s", hex);
-    rc = arr ? ledger_put(b, key, json_pack("{s:o}", "results", arr)) : HANSE_ERR(NOMEM);
-  }
+  int rc = transfers ? ledger_transfers_run(b, items, res, &done)
+                     : resolve_many(b, items, post, res, &done);
+  if (rc == HANSE_OK)
+    rc = items_outcome(b, tx, transfers ? "transfers" : "ids", items, res, n, done, rej);
   free(res);
   return rc;
 }

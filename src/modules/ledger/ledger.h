@@ -13,15 +13,24 @@
  * instead of clear amounts where the chain's policy says so),
  * ledger_query.c.
  *
- * State (readable text keys; every value canonical JSON):
+ * State (readable text keys; values canonical JSON unless said):
  *
  *   ledger/acct/<account>        {"id","owner","asset","type","rule"?,
- *                                 "opened_at", "debits_pending",
- *                                 "debits_posted","credits_pending",
- *                                 "credits_posted", "controller"?}
- *                                 amounts: decimal strings of unsigned
- *                                 64-bit integers; controller: the module
- *                                 that alone debits it
+ *                                 "opened_at","controller"?}: the
+ *                                 account's static record, written once
+ *                                 by ledger_account_open and never again
+ *                                 (no transfer rewrites it); controller:
+ *                                 the module that alone debits it
+ *   ledger/bal/<account>         "<dp> <dpo> <cp> <cpo>" -- NOT JSON: the
+ *                                 four balances (debits pending, debits
+ *                                 posted, credits pending, credits
+ *                                 posted) as decimal u64s separated by
+ *                                 one space, no leading zeros; followed,
+ *                                 once a confidential transfer touched
+ *                                 the account, by " <c1> <c2> <c3> <c4>":
+ *                                 the same four as sums of commitments
+ *                                 (64-hex points, ledger_conf.c). Absent:
+ *                                 all zero (an account nothing moved)
  *   ledger/own/<owner>/<account> "<account>"   accounts by owner
  *   ledger/xfer/<id>             the transfer: the request's fields,
  *                                 "asset", "status" (pending, posted,
@@ -34,17 +43,20 @@
  *                                 index, 4-digit place in the batch
  *   ledger/exp/<ms>/<id>         "<id>": pending transfers with a
  *                                 timeout, <ms> the 20-digit expiry time
- *   ledger/totals/<asset>        the four sums over all accounts of the
- *                                 asset (decimal strings)
+ *   ledger/totals/<asset>        NOT JSON: the four sums over all
+ *                                 accounts of the asset, in the layout of
+ *                                 ledger/bal/ (with the commitments once
+ *                                 a confidential transfer was made)
  *   ledger/sweep                 height of the last expiry sweep
  *   ledger/result/<tx hex>       {"results":[{"id","code"}]} of a
- *                                 transfer transaction whose transfers
- *                                 partly failed
+ *                                 transfer, post or void transaction
+ *                                 whose items partly failed
  *   ledger/cx/<asset>/<pos>      "<id>": confidential transfers of an
- *                                 asset (ledger_conf.c); accounts and
- *                                 totals a confidential transfer touched
- *                                 also hold "commitments": the four
- *                                 balances as sums of commitments
+ *                                 asset (ledger_conf.c)
+ *
+ * The queries answer an account or totals as one JSON object, as before
+ * the split: the static record (or {"asset"}) with the four balances as
+ * decimal strings and "commitments" when kept (ledger_account_view).
  *
  * Invariant: for every asset, debits_pending == credits_pending and
  * debits_posted == credits_posted in ledger/totals/<asset>, and each of
@@ -64,14 +76,19 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
+#include "base/hex.h"
+#include "base/hmap.h"
 #include "base/limits.h"
 #include "chain/exec.h"
+#include "crypto/pedersen.h"
 #include "modules/member/member.h"
 
 /* Bounds. Ids are short so keys stay short; a batch fits a payload. */
 #define LEDGER_ID_MAX 64            /* account and transfer ids, bytes */
 #define LEDGER_TRANSFERS_MAX 256    /* transfers in one ledger.transfer */
+#define LEDGER_IDS_MAX 256          /* ids in one ledger.post or ledger.void */
 #define LEDGER_CODE_MAX 65535       /* business code: 1..65535 */
 #define LEDGER_TIMEOUT_MAX 4294967295ull /* seconds (TigerBeetle's u32) */
 #define LEDGER_AMOUNT_MAX INT64_MAX /* one transfer: a JSON integer */
@@ -87,16 +104,22 @@ _Static_assert(LEDGER_KEY_MAX > sizeof "ledger/acx//" + LEDGER_ID_MAX + 20 + 7 +
                "an account index key fits its buffer");
 _Static_assert(LEDGER_KEY_MAX > sizeof "ledger/exp//" + 20 + LEDGER_ID_MAX,
                "an expiry key fits its buffer");
+_Static_assert(HANSE_ASSET_NAME_MAX <= LEDGER_ID_MAX, "an asset code fits a totals entry");
 _Static_assert(HANSE_BLOCK_TX_MAX < 10000000, "a transaction index fits 7 digits");
 _Static_assert(LEDGER_TRANSFERS_MAX < 10000, "a place in a batch fits 4 digits");
+_Static_assert(LEDGER_IDS_MAX <= LEDGER_TRANSFERS_MAX,
+               "a post of many ids fits the payload a batch of transfers does");
 _Static_assert(LEDGER_TIMEOUT_MAX * 1000 < UINT64_MAX / 2,
                "block time plus a timeout never overflows");
 
-/* The four balance fields, in the order the code walks them. */
+/* The four balance fields, in the order the code walks them (and the
+ * order of a balance row, ledger/bal/). */
+enum { LEDGER_DP, LEDGER_DPO, LEDGER_CP, LEDGER_CPO, LEDGER_SUMS };
 #define LEDGER_DEBITS_PENDING "debits_pending"
 #define LEDGER_DEBITS_POSTED "debits_posted"
 #define LEDGER_CREDITS_PENDING "credits_pending"
 #define LEDGER_CREDITS_POSTED "credits_posted"
+extern const char *const ledger_sum_names[LEDGER_SUMS]; /* the four above */
 
 /* ---- syntax (ledger.c, ledger_query.c) ---- */
 /* 1 if s is 1-LEDGER_ID_MAX of [A-Za-z0-9._:-]. */
@@ -116,19 +139,81 @@ int ledger_word_in(const char *s, const char *const *list);
 int ledger_only_members(json_t *o, const char *const *allowed, const char *module,
                         const char *where, hanse_reject *rej);
 
+/* ---- balances (ledger_balance.c) ----
+ *
+ * An account's or an asset's four sums as numbers, and -- once a
+ * confidential transfer touched them -- as sums of commitments. Stored as
+ * a balance row (ledger/bal/, ledger/totals/): "dp dpo cp cpo", then
+ * " c1 c2 c3 c4" (64 hex each) when conf. */
+typedef struct ledger_sums {
+  uint64_t v[LEDGER_SUMS];
+  int conf;                     /* 1: cm holds the sums of commitments */
+  hanse_point cm[LEDGER_SUMS];
+} ledger_sums;
+
+#define LEDGER_SUMS_TEXT_MAX (LEDGER_SUMS * 21 + LEDGER_SUMS * HANSE_POINT_HEX_BYTES)
+/* The row's text, NUL-terminated; returns its length. */
+size_t ledger_sums_format(char out[LEDGER_SUMS_TEXT_MAX], const ledger_sums *s);
+/* Parse a row (n bytes, no NUL needed) into *s; 0 if it is not one
+ * exactly (a bug in this module when read from the state). */
+int ledger_sums_parse(ledger_sums *s, const char *text, size_t n);
+/* Set the four sums on o as decimal-string members, and "commitments"
+ * ({the four: 64 hex}) when conf: the answer shape of the queries. */
+int ledger_sums_json(json_t *o, const ledger_sums *s);
+
+typedef enum ledger_rule {
+  LEDGER_RULE_NONE,
+  LEDGER_RULE_DEBITS,  /* debits_must_not_exceed_credits */
+  LEDGER_RULE_CREDITS  /* credits_must_not_exceed_debits */
+} ledger_rule;
+
+/* An account as a book holds it: the static record parsed once per book
+ * and never changed (the strings point into rec), the balances changed in
+ * place and written once, at commit, when dirty. */
+typedef struct ledger_acct {
+  json_t *rec;             /* ledger/acct/<id>, owned by the book's cache */
+  const char *id, *owner, *asset;
+  const char *controller;  /* NULL: none */
+  const char *rule_name;   /* NULL: none */
+  ledger_rule rule;
+  ledger_sums sums;
+  int dirty;
+} ledger_acct;
+
+/* An asset's totals as a book holds them. */
+typedef struct ledger_totals {
+  char asset[LEDGER_ID_MAX + 1];
+  json_t *asset_json;      /* the asset as a JSON string, for records */
+  ledger_sums sums;
+  int dirty;
+} ledger_totals;
+
 /* ---- the book: an overlay over the state (ledger_book.c) ----
  *
  * Every action computes on a book: reads go to the overlay first, then
- * the state; writes stay in the overlay. verify runs the action on a book
- * and hands it to apply (ledger_book_keep), which commits it; the same
- * state, so the same outcome as running it again. A linked chain snapshots the
- * overlay and restores it when a member fails, so a failed chain leaves
- * nothing behind. */
+ * the state; writes stay in the overlay. Balances and totals live in the
+ * book's typed cache (ledger_acct_load, ledger_totals_load), not in the
+ * overlay. verify runs the action on a book and hands it to apply
+ * (ledger_book_keep), which commits it; the same state, so the same
+ * outcome as running it again. A linked chain sets a mark and rolls back
+ * to it when a member fails (ledger_book_mark): every overlay write and
+ * every change to the cache since the mark is undone, so a failed chain
+ * leaves nothing behind. */
+struct ledger_undo;
 typedef struct ledger_book {
   hanse_exec *ex;                 /* borrowed */
   json_t *w;                      /* owned: key -> new value, or null: deleted */
   char owner[LEDGER_OWNER_MAX + 1]; /* the signer's enterprise */
   const char *owner_status;       /* the signer's member status */
+  char tx_hex[HANSE_HASH_HEX_BYTES]; /* the transaction's id */
+  json_t *tx_json, *height_json;  /* owned: the same as JSON, for records */
+  hanse_hmap accts;               /* account id -> ledger_acct* (owned) */
+  hanse_hmap totals;              /* asset -> ledger_totals* (owned) */
+  /* The undo log, while a mark is set (marks > 0). */
+  struct ledger_undo *undo;       /* owned */
+  size_t undo_n, undo_cap;
+  hanse_buf undo_bytes;           /* saved bytes and keys the entries name */
+  unsigned marks;
 } ledger_book;
 
 /* Start a book for the current transaction: the signer's owner (its
@@ -146,10 +231,24 @@ int ledger_del(ledger_book *b, const char *key);
  * write the overlay in key order. A broken invariant is a bug: logged,
  * HANSE_ERR(INTERNAL), the block is abandoned. */
 int ledger_book_commit(ledger_book *b);
-/* Snapshot and restore, for linked chains: snapshot returns a new
- * reference; restore steals it. */
-json_t *ledger_book_snapshot(ledger_book *b);
-void ledger_book_restore(ledger_book *b, json_t *snap);
+/* Marks, for linked chains: mark returns a position in the undo log and
+ * starts logging; rollback(m) undoes every ledger_put/ledger_del, every
+ * ledger_book_save and every cache load since m, and ends the mark;
+ * release(m) ends the mark and keeps the changes. Marks nest (release and
+ * rollback in the reverse order of mark); the log is dropped when the
+ * outermost mark ends. */
+size_t ledger_book_mark(ledger_book *b);
+void ledger_book_rollback(ledger_book *b, size_t mark);
+void ledger_book_release(ledger_book *b, size_t mark);
+/* Before changing n bytes at `at` in place (memory the book outlives,
+ * e.g. a cached account), while a mark is set: note them, so a rollback
+ * restores them. Free outside a mark. Environmental on no memory. */
+int ledger_book_save(ledger_book *b, void *at, size_t n);
+/* While a mark is set: have a rollback past this point call undo(b, arg)
+ * (which must not fail), e.g. to forget a cache entry made since. Free
+ * outside a mark. Environmental on no memory. */
+typedef void (*ledger_undo_fn)(ledger_book *b, void *arg);
+int ledger_book_on_rollback(ledger_book *b, ledger_undo_fn undo, void *arg);
 /* verify's book, carried to apply: once verify has run an action
  * successfully, keep hands the book to the transaction's apply
  * (hanse_exec_carry: nothing writes in between, so it is the book apply
@@ -182,8 +281,8 @@ int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, j
 int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                       const char *module, ledger_book_fn run);
 
-/* Amount fields (decimal strings). get: 0 if absent; a malformed field is
- * a bug (HANSE_ERR(INTERNAL)). */
+/* Amount fields (decimal strings) of other modules' records. get: 0 if
+ * absent; a malformed field is a bug (HANSE_ERR(INTERNAL)). */
 int ledger_u64_get(json_t *o, const char *field, uint64_t *v);
 int ledger_u64_set(json_t *o, const char *field, uint64_t v);
 /* Parse a decimal u64 string; 0 if not one. */
@@ -193,6 +292,24 @@ int ledger_u64_parse(const char *s, uint64_t *v);
 void ledger_key_acct(char key[LEDGER_KEY_MAX], const char *account);
 void ledger_key_xfer(char key[LEDGER_KEY_MAX], const char *id);
 void ledger_key_totals(char key[LEDGER_KEY_MAX], const char *asset);
+void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account);
+
+/* The book's cached account `id` (loaded on first use: its static record
+ * and its balance row), or *out NULL when there is none. Borrowed: valid
+ * until the book closes (or a rollback past its load). Change a->sums only
+ * after ledger_book_save(b, a, sizeof *a), and set a->dirty. */
+int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out);
+/* The book's totals of `asset` (zeros when the asset has none yet);
+ * borrowed, changed as accounts are. */
+int ledger_totals_load(ledger_book *b, const char *asset, ledger_totals **out);
+/* Free the book's cache (ledger_book_close). */
+void ledger_cache_free(ledger_book *b);
+/* For queries: account `id` as one object, its static record with the
+ * balances merged in (ledger_sums_json); *out NULL when absent. */
+int ledger_account_view(hanse_view *v, const char *id, json_t **out);
+/* For queries: {"asset", the four sums, "commitments"?} of an asset;
+ * *out NULL when it has no totals. */
+int ledger_totals_view(hanse_view *v, const char *asset, json_t **out);
 
 /* ---- for other modules ----
  *
@@ -245,10 +362,15 @@ int ledger_sweep(ledger_book *b);
  * transfer's outcome ("ok", "ledger.exists", or a rejection); *done the
  * number of ok or exists. Environmental errors only in the return. */
 int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t *done);
+/* An item's success in res: "ok", or "ledger.exists" for a transfer made
+ * before with the same fields. */
+void ledger_result_ok(hanse_reject *r, int exists);
 /* Post (amount may be 0: the whole pending amount) or void a pending
  * transfer. controller: NULL for a signer's ledger.post / ledger.void
  * (the signer's enterprise must own the debit account; a controlled
- * transfer is ledger.controlled), or the module that controls it. */
+ * transfer is ledger.controlled), or the module that controls it. A
+ * rejection leaves the book as it was (every check precedes every write),
+ * so a transaction of many posts or voids keeps the others. */
 int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                    const char *controller, hanse_reject *rej);
 
@@ -270,20 +392,22 @@ int ledger_conf_open_check(ledger_book *b, const char *asset, const char *rule,
  * account d (ledger.confidential_required, ledger.not_confidential)? For
  * a confidential t, also: neither d nor c has a rule, and the opening is
  * sealed to both owners and every auditor. *conf: t is confidential. */
-int ledger_conf_admit(ledger_book *b, json_t *t, json_t *d, json_t *c, int *conf,
-                      hanse_reject *rej);
+int ledger_conf_admit(ledger_book *b, json_t *t, const ledger_acct *d, const ledger_acct *c,
+                      int *conf, hanse_reject *rej);
 /* Add (add = 1) or take out the commitment of `amount` in the
- * commitments of d (field df), c (cf) and totals t (both), all copies
- * being changed. Errors are internal (a stored value that is no point). */
-int ledger_conf_move(json_t *d, json_t *c, json_t *t, const char *df, const char *cf,
+ * commitments of d (field df), c (cf) and totals t (both), in place (the
+ * caller saved them for the undo log). Errors are internal (a stored
+ * value that is no point). */
+int ledger_conf_move(ledger_sums *d, ledger_sums *c, ledger_sums *t, int df, int cf,
                      json_t *amount, int add);
 /* Release a pending confidential transfer `rec`: out of pending, and into
  * posted when post. */
-int ledger_conf_settle(json_t *d, json_t *c, json_t *t, json_t *rec, int post);
+int ledger_conf_settle(ledger_sums *d, ledger_sums *c, ledger_sums *t, json_t *rec, int post);
 /* ledger/cx/<asset>/<pos> = id. */
 int ledger_conf_index(ledger_book *b, const char *asset, const char *pos, const char *id);
-/* commit: the commitments of a totals record balance (logged if not). */
-int ledger_conf_balanced(const char *key, json_t *totals);
+/* commit: the commitments of an asset's totals balance (logged if not;
+ * key names them in the log). */
+int ledger_conf_balanced(const char *key, const ledger_sums *totals);
 /* Query "confidential": {"assets":[...],"auditors":[...]} of the policy
  * in force at the last committed block (empty lists: none). */
 int ledger_conf_query_policy(hanse_view *v, json_t **result, hanse_reject *rej);
@@ -297,8 +421,9 @@ int ledger_owner_valid(const char *s);
  * after params.after (the part of a key after the prefix), at most
  * hanse_view_limit(params), into result[member]; with "next" (the
  * "after" that continues) when the page is full. via_index: the values
- * are ids and each record is read at record_prefix + id. Errors are
- * rejections (500 for the store, a stored value not JSON). */
+ * are ids and each record is read at record_prefix + id (an account,
+ * under "ledger/acct/", with its balances: ledger_account_view). Errors
+ * are rejections (500 for the store, a stored value not JSON). */
 int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
                 const char *record_prefix, const char *member, json_t *result,
                 hanse_reject *rej);

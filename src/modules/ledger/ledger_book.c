@@ -6,20 +6,33 @@
  * account sees the first one's debit) and a failed linked chain must
  * vanish. So an action runs on a book: a JSON object mapping state keys
  * to the values the action would leave (JSON null: deleted), read before
- * the state. verify runs the action and hands the book to apply, which
- * commits it: exec_tx runs apply right after verify with nothing written
- * in between (hanse_exec_carry), so running the action again would give
- * the same book. (Without a kept book, apply runs the action itself.)
- * Values in the overlay are never changed in place (a changed record is a
- * new object), so a snapshot is a shallow copy and restoring it is cheap.
+ * the state, plus a typed cache of the accounts' balances and the assets'
+ * totals (ledger_balance.c), changed in place. verify runs the action and
+ * hands the book to apply, which commits it: exec_tx runs apply right
+ * after verify with nothing written in between (hanse_exec_carry), so
+ * running the action again would give the same book. (Without a kept
+ * book, apply runs the action itself.) Values in the overlay are never
+ * changed in place (a changed record is a new object).
+ *
+ * Marks. A linked chain must leave nothing behind when a member fails, so
+ * it sets a mark first. While a mark is set, the book keeps an undo log:
+ * every ledger_put/ledger_del notes the key and the value it replaced,
+ * every in-place change to cached memory notes the bytes it is about to
+ * change (ledger_book_save), and every cache load notes how to forget the
+ * entry (ledger_book_on_rollback). A rollback walks the log backwards and
+ * puts everything back; a release drops the log. Outside a mark nothing
+ * is logged, so a plain transfer pays nothing for it, and a chain of four
+ * pays for what it changed -- not for a copy of the whole book.
  *
  * The commit writes in key order (the state digest hashes writes in
- * execution order, so the order must not depend on a hash table), as
- * canonical JSON: sorted keys, compact. Before it writes, it checks the
- * per-asset invariant on every total the action changed: debits equal
+ * execution order, so the order must not depend on a hash table): the
+ * overlay's keys and the balance rows of the dirty accounts and totals
+ * sorted together, the overlay's values as canonical JSON (sorted keys,
+ * compact), the rows in their fixed layout. Before it writes, it checks
+ * the per-asset invariant on every total the action changed: debits equal
  * credits, pending and posted apart, in amounts and in the sums of
- * confidential commitments (ledger_conf.c). A failure there is a bug in this
- * module, never bad input; it is logged and returned as an internal
+ * confidential commitments (ledger_conf.c). A failure there is a bug in
+ * this module, never bad input; it is logged and returned as an internal
  * error, which abandons the block on every node alike.
  */
 #include <inttypes.h>
@@ -74,12 +87,119 @@ int ledger_u64_set(json_t *o, const char *field, uint64_t v) {
   return json_object_set_new(o, field, json_string(num)) == 0 ? HANSE_OK : HANSE_ERR(NOMEM);
 }
 
+/* ---- the undo log ---- */
+
+typedef enum undo_kind { UNDO_PUT, UNDO_BYTES, UNDO_CALL } undo_kind;
+
+struct ledger_undo {
+  undo_kind kind;
+  size_t off;         /* PUT: the key, BYTES: the saved bytes, in undo_bytes */
+  size_t n;           /* BYTES: how many */
+  void *at;           /* BYTES: where they go back; CALL: the argument */
+  json_t *old;        /* PUT: the value it replaced (owned), NULL: none */
+  ledger_undo_fn fn;  /* CALL */
+};
+
+static struct ledger_undo *undo_push(ledger_book *b, undo_kind kind, const void *bytes,
+                                     size_t n) {
+  if (b->undo_n == b->undo_cap) {
+    size_t cap = b->undo_cap ? 2 * b->undo_cap : 64;
+    struct ledger_undo *u = realloc(b->undo, cap * sizeof *u);
+    if (u == NULL) return NULL;
+    b->undo = u;
+    b->undo_cap = cap;
+  }
+  size_t off = b->undo_bytes.len;
+  hanse_buf_put(&b->undo_bytes, bytes, n);
+  if (hanse_buf_status(&b->undo_bytes) != HANSE_OK) return NULL;
+  struct ledger_undo *u = &b->undo[b->undo_n++];
+  memset(u, 0, sizeof *u);
+  u->kind = kind;
+  u->off = off;
+  u->n = n;
+  return u;
+}
+
+static int undo_nomem(ledger_book *b) {
+  b->ex->env_error = 1;
+  return HANSE_ERR(NOMEM);
+}
+
+int ledger_book_save(ledger_book *b, void *at, size_t n) {
+  if (b->marks == 0) return HANSE_OK;
+  struct ledger_undo *u = undo_push(b, UNDO_BYTES, at, n);
+  if (u == NULL) return undo_nomem(b);
+  u->at = at;
+  return HANSE_OK;
+}
+
+int ledger_book_on_rollback(ledger_book *b, ledger_undo_fn undo, void *arg) {
+  if (b->marks == 0) return HANSE_OK;
+  struct ledger_undo *u = undo_push(b, UNDO_CALL, NULL, 0);
+  if (u == NULL) return undo_nomem(b);
+  u->fn = undo;
+  u->at = arg;
+  return HANSE_OK;
+}
+
+size_t ledger_book_mark(ledger_book *b) {
+  b->marks++;
+  return b->undo_n;
+}
+
+/* The log's entries from `from` on are dropped (their changes kept). */
+static void undo_drop(ledger_book *b, size_t from) {
+  for (size_t i = from; i < b->undo_n; i++) json_decref(b->undo[i].old);
+  b->undo_n = from;
+  if (from == 0) hanse_buf_reset(&b->undo_bytes);
+}
+
+void ledger_book_rollback(ledger_book *b, size_t mark) {
+  HANSE_ASSERT(b->marks > 0 && mark <= b->undo_n);
+  for (size_t i = b->undo_n; i-- > mark;) {
+    struct ledger_undo *u = &b->undo[i];
+    const uint8_t *saved = b->undo_bytes.data + u->off;
+    switch (u->kind) {
+      case UNDO_PUT:
+        if (u->old) {
+          /* the key was in the overlay, so this needs no new memory */
+          int rc = json_object_set_new(b->w, (const char *)saved, u->old);
+          HANSE_ASSERT(rc == 0);
+        } else {
+          json_object_del(b->w, (const char *)saved);
+        }
+        u->old = NULL;
+        break;
+      case UNDO_BYTES:
+        memcpy(u->at, saved, u->n);
+        break;
+      case UNDO_CALL:
+        u->fn(b, u->at);
+        break;
+    }
+  }
+  b->undo_n = mark;
+  if (--b->marks == 0) undo_drop(b, 0);
+}
+
+void ledger_book_release(ledger_book *b, size_t mark) {
+  HANSE_ASSERT(b->marks > 0 && mark <= b->undo_n);
+  if (--b->marks == 0) undo_drop(b, 0);
+}
+
+/* ---- the book ---- */
+
 int ledger_book_open(ledger_book *b, hanse_exec *ex) {
   HANSE_ASSERT(ex != NULL && ex->tx != NULL);
   memset(b, 0, sizeof *b);
   b->ex = ex;
+  hanse_buf_init(&b->undo_bytes);
+  hanse_hex_encode(b->tx_hex, ex->tx->id.b, HANSE_HASH_BYTES);
   b->w = json_object();
-  if (b->w == NULL) {
+  b->tx_json = json_string(b->tx_hex);
+  b->height_json = json_integer((json_int_t)ex->height);
+  if (b->w == NULL || b->tx_json == NULL || b->height_json == NULL ||
+      hanse_hmap_init(&b->accts, 64) != HANSE_OK || hanse_hmap_init(&b->totals, 4) != HANSE_OK) {
     ex->env_error = 1;
     return HANSE_ERR(NOMEM);
   }
@@ -97,8 +217,17 @@ int ledger_book_open(ledger_book *b, hanse_exec *ex) {
 }
 
 void ledger_book_close(ledger_book *b) {
+  if (b->marks) undo_drop(b, 0);
+  free(b->undo);
+  b->undo = NULL;
+  b->undo_n = b->undo_cap = 0;
+  b->marks = 0;
+  hanse_buf_free(&b->undo_bytes);
+  ledger_cache_free(b);
   json_decref(b->w);
-  b->w = NULL;
+  json_decref(b->tx_json);
+  json_decref(b->height_json);
+  b->w = b->tx_json = b->height_json = NULL;
 }
 
 int ledger_get(ledger_book *b, const char *key, json_t **out) {
@@ -123,21 +252,22 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
 }
 
 int ledger_put(ledger_book *b, const char *key, json_t *val) {
-  if (val == NULL || json_object_set_new(b->w, key, val) != 0) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
+  /* balance rows are the cache's, written by the commit alone */
+  HANSE_ASSERT(strncmp(key, "ledger/bal/", 11) != 0 && strncmp(key, "ledger/totals/", 14) != 0);
+  if (val == NULL) return undo_nomem(b);
+  if (b->marks) {
+    struct ledger_undo *u = undo_push(b, UNDO_PUT, key, strlen(key) + 1);
+    if (u == NULL) {
+      json_decref(val);
+      return undo_nomem(b);
+    }
+    u->old = json_incref(json_object_get(b->w, key));
   }
+  if (json_object_set_new(b->w, key, val) != 0) return undo_nomem(b);
   return HANSE_OK;
 }
 
 int ledger_del(ledger_book *b, const char *key) { return ledger_put(b, key, json_null()); }
-
-json_t *ledger_book_snapshot(ledger_book *b) { return json_copy(b->w); }
-
-void ledger_book_restore(ledger_book *b, json_t *snap) {
-  json_decref(b->w);
-  b->w = snap;
-}
 
 /* The signer's enterprise may act: an active member, or a key the
  * registry does not know (an open chain). */
@@ -191,63 +321,93 @@ int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, js
   return rc;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* One row the commit writes: an overlay value (v; JSON null: delete) or
+ * a balance row (sums; key in the commit's key arena until sorted). */
+typedef struct wrow {
+  const char *key;
+  size_t key_off; /* balance rows: the key in the arena */
+  json_t *v;
+  const ledger_sums *sums;
+} wrow;
+
+static int wrow_cmp(const void *a, const void *b) {
+  return strcmp(((const wrow *)a)->key, ((const wrow *)b)->key);
 }
 
 /* Debits equal credits in one asset's totals. */
-static int totals_balanced(const char *key, json_t *t) {
-  uint64_t dp, dpo, cp, cpo;
-  if (ledger_u64_get(t, LEDGER_DEBITS_PENDING, &dp) != HANSE_OK ||
-      ledger_u64_get(t, LEDGER_DEBITS_POSTED, &dpo) != HANSE_OK ||
-      ledger_u64_get(t, LEDGER_CREDITS_PENDING, &cp) != HANSE_OK ||
-      ledger_u64_get(t, LEDGER_CREDITS_POSTED, &cpo) != HANSE_OK)
-    return 0;
-  if (dp == cp && dpo == cpo) return ledger_conf_balanced(key, t);
+static int totals_balanced(const char *key, const ledger_sums *t) {
+  if (t->v[LEDGER_DP] == t->v[LEDGER_CP] && t->v[LEDGER_DPO] == t->v[LEDGER_CPO])
+    return ledger_conf_balanced(key, t);
   HANSE_ERROR("ledger: invariant broken at %s: debits %" PRIu64 "/%" PRIu64
               " pending/posted, credits %" PRIu64 "/%" PRIu64,
-              key, dp, dpo, cp, cpo);
+              key, t->v[LEDGER_DP], t->v[LEDGER_DPO], t->v[LEDGER_CP], t->v[LEDGER_CPO]);
   return 0;
 }
 
-int ledger_book_commit(ledger_book *b) {
-  size_t n = json_object_size(b->w), i = 0;
-  const char **keys = malloc((n ? n : 1) * sizeof *keys);
-  if (keys == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
+/* The balance rows of the dirty entries of cache m (accounts or totals)
+ * onto rows[*n..], their keys into the arena. */
+static void dirty_rows(const hanse_hmap *m, int totals, wrow *rows, size_t *n, hanse_buf *arena) {
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  while (hanse_hmap_next(m, &pos, &k, &kl, &v)) {
+    const ledger_sums *s = totals ? &((ledger_totals *)v)->sums : &((ledger_acct *)v)->sums;
+    if (!(totals ? ((ledger_totals *)v)->dirty : ((ledger_acct *)v)->dirty)) continue;
+    char key[LEDGER_KEY_MAX];
+    int kn = snprintf(key, sizeof key, "%s%.*s", totals ? "ledger/totals/" : "ledger/bal/",
+                      (int)kl, (const char *)k);
+    HANSE_ASSERT(kn > 0 && (size_t)kn < sizeof key);
+    rows[*n] = (wrow){NULL, arena->len, NULL, s};
+    hanse_buf_put(arena, key, (size_t)kn + 1);
+    (*n)++;
   }
+}
+
+static int write_row(ledger_book *b, const wrow *r) {
+  if (r->sums) {
+    char text[LEDGER_SUMS_TEXT_MAX];
+    size_t n = ledger_sums_format(text, r->sums);
+    return hanse_exec_put(b->ex, r->key, text, n);
+  }
+  if (json_is_null(r->v)) { /* a key made and dropped by this action was never there */
+    const uint8_t *old;
+    size_t ol;
+    int found;
+    int rc = hanse_exec_get(b->ex, r->key, &old, &ol, &found);
+    return rc == HANSE_OK && found ? hanse_exec_del(b->ex, r->key) : rc;
+  }
+  char *text = json_dumps(r->v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+  if (text == NULL) return undo_nomem(b);
+  int rc = hanse_exec_put(b->ex, r->key, text, strlen(text));
+  free(text);
+  return rc;
+}
+
+int ledger_book_commit(ledger_book *b) {
+  HANSE_ASSERT(b->marks == 0); /* every chain ended */
+  /* books_flush(b) goes here: the books write what they gathered */
+  size_t n = 0, cap = json_object_size(b->w) + b->accts.count + b->totals.count;
+  wrow *rows = malloc((cap ? cap : 1) * sizeof *rows);
+  hanse_buf arena;
+  hanse_buf_init(&arena);
+  if (rows == NULL) return undo_nomem(b);
   const char *k;
   json_t *v;
-  json_object_foreach(b->w, k, v) keys[i++] = k;
-  HANSE_ASSERT(i == n);
-  qsort(keys, n, sizeof *keys, cmp_str);
-  int rc = HANSE_OK;
-  for (i = 0; i < n && rc == HANSE_OK; i++) {
-    v = json_object_get(b->w, keys[i]);
-    if (strncmp(keys[i], "ledger/totals/", 14) == 0 && !totals_balanced(keys[i], v))
+  json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL};
+  size_t typed = n;
+  dirty_rows(&b->accts, 0, rows, &n, &arena);
+  dirty_rows(&b->totals, 1, rows, &n, &arena);
+  int rc = hanse_buf_status(&arena) == HANSE_OK ? HANSE_OK : undo_nomem(b);
+  for (size_t i = typed; i < n; i++) rows[i].key = (const char *)arena.data + rows[i].key_off;
+  for (size_t i = typed; i < n && rc == HANSE_OK; i++)
+    if (strncmp(rows[i].key, "ledger/totals/", 14) == 0 && !totals_balanced(rows[i].key, rows[i].sums))
       rc = HANSE_ERR(INTERNAL);
-  }
-  for (i = 0; i < n && rc == HANSE_OK; i++) {
-    v = json_object_get(b->w, keys[i]);
-    if (json_is_null(v)) { /* a key made and dropped by this action was never there */
-      const uint8_t *old;
-      size_t ol;
-      int found;
-      rc = hanse_exec_get(b->ex, keys[i], &old, &ol, &found);
-      if (rc == HANSE_OK && found) rc = hanse_exec_del(b->ex, keys[i]);
-      continue;
-    }
-    char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL) {
-      b->ex->env_error = 1;
-      rc = HANSE_ERR(NOMEM);
-      break;
-    }
-    rc = hanse_exec_put(b->ex, keys[i], text, strlen(text));
-    free(text);
-  }
-  free(keys);
+  if (rc == HANSE_OK) qsort(rows, n, sizeof *rows, wrow_cmp);
+  for (size_t i = 0; i < n && rc == HANSE_OK; i++) rc = write_row(b, &rows[i]);
+  if (rc != HANSE_OK) b->ex->env_error = 1;
+  hanse_buf_free(&arena);
+  free(rows);
   return rc;
 }
 
@@ -264,9 +424,10 @@ void ledger_book_keep(ledger_book *b) {
     ledger_book_close(b);
     return;
   }
+  HANSE_ASSERT(b->marks == 0);
   *k = *b;
-  b->w = NULL;
-  hanse_exec_carry_set(b->ex, k, book_free);
+  memset(b, 0, sizeof *b); /* moved: the kept book owns it all */
+  hanse_exec_carry_set(k->ex, k, book_free);
 }
 
 int ledger_book_take(ledger_book *b, hanse_exec *ex) {

@@ -16,8 +16,10 @@
  * never holds a key and never sees a.
  *
  * What the node keeps. Each account and the asset's totals keep, beside
- * the four clear balances, "commitments": the same four fields as sums of
- * commitments (64-hex points, the identity -- 64 zeros -- until touched).
+ * the four clear balances, the same four fields as sums of commitments
+ * (ristretto255 points, the identity -- 64 zeros in hex -- until
+ * touched): in the book, ledger_sums.cm; in the balance row, four more
+ * 64-hex fields (ledger_balance.c); in the queries, "commitments".
  * A transfer adds C to one debit field and one credit field, exactly as
  * the clear path adds a; post moves C from pending to posted on both
  * sides, void and expiry take it out of pending. So the per-asset
@@ -55,10 +57,6 @@
 #include "crypto/confidential.h"
 #include "crypto/pedersen.h"
 #include "modules/ledger/ledger.h"
-
-#define CONF_FIELD "commitments"
-static const char *const conf_fields[] = {LEDGER_DEBITS_PENDING, LEDGER_DEBITS_POSTED,
-                                          LEDGER_CREDITS_PENDING, LEDGER_CREDITS_POSTED};
 
 int ledger_conf_is(json_t *t) { return json_is_object(json_object_get(t, "amount")); }
 
@@ -107,8 +105,8 @@ static int owner_sealed(const char *owner, char (*holders)[LEDGER_OWNER_MAX + 1]
   return 0;
 }
 
-static int recipients_check(ledger_book *b, json_t *opening, json_t *d, json_t *c,
-                            hanse_reject *rej) {
+static int recipients_check(ledger_book *b, json_t *opening, const ledger_acct *d,
+                            const ledger_acct *c, hanse_reject *rej) {
   json_t *list = json_object_get(opening, "recipients");
   size_t n = json_array_size(list);
   char holders[HANSE_CONFIDENTIAL_RECIPIENTS_MAX][LEDGER_OWNER_MAX + 1];
@@ -132,14 +130,14 @@ static int recipients_check(ledger_book *b, json_t *opening, json_t *d, json_t *
     snprintf(holders[i], sizeof holders[i], "%.*s", (int)(sizeof holders[i] - 1),
              !speaks ? "" : org[0] ? org : hex[i]);
   }
-  json_t *sides[2] = {d, c};
+  const ledger_acct *sides[2] = {d, c};
   for (int s = 0; s < 2; s++) {
-    const char *owner = json_string_value(json_object_get(sides[s], "owner"));
-    if (owner == NULL || !owner_sealed(owner, holders, n))
+    const char *owner = sides[s]->owner;
+    if (!owner_sealed(owner, holders, n))
       return hanse_reject_code(rej, "ledger.opening_recipients", 403,
                                "the opening is sealed to no active key of '%s', the owner of "
                                "the %s account",
-                               owner ? owner : "", s == 0 ? "debit" : "credit");
+                               owner, s == 0 ? "debit" : "credit");
   }
   size_t i;
   json_t *a;
@@ -155,57 +153,44 @@ static int recipients_check(ledger_book *b, json_t *opening, json_t *d, json_t *
   return HANSE_OK;
 }
 
-int ledger_conf_admit(ledger_book *b, json_t *t, json_t *d, json_t *c, int *conf,
-                      hanse_reject *rej) {
+int ledger_conf_admit(ledger_book *b, json_t *t, const ledger_acct *d, const ledger_acct *c,
+                      int *conf, hanse_reject *rej) {
   json_t *amount = json_object_get(t, "amount");
-  const char *asset = json_string_value(json_object_get(d, "asset"));
-  int want = hanse_policy_confidential(b->ex->policy, asset);
+  int want = hanse_policy_confidential(b->ex->policy, d->asset);
   *conf = json_is_object(amount);
   if (want && !*conf)
     return hanse_reject_code(rej, "ledger.confidential_required", 409,
                              "%s is confidential on this chain: the amount must be "
                              "{commitment, opening}",
-                             asset);
+                             d->asset);
   if (!want && *conf)
     return hanse_reject_code(rej, "ledger.not_confidential", 409,
                              "%s is not confidential on this chain: the amount must be an "
                              "integer",
-                             asset);
+                             d->asset);
   if (!*conf) return HANSE_OK;
-  if (json_object_get(d, "rule") || json_object_get(c, "rule"))
+  if (d->rule_name || c->rule_name)
     return hanse_reject_code(rej, "ledger.confidential_rule", 409,
                              "'%s' has a balance rule: a confidential amount cannot be "
                              "checked against it",
-                             json_string_value(json_object_get(json_object_get(d, "rule") ? d : c,
-                                                               "id")));
+                             d->rule_name ? d->id : c->id);
   return recipients_check(b, json_object_get(amount, "opening"), d, c, rej);
 }
 
-/* field (a point in o's commitments) := field + C or field - C. */
-static int conf_field_move(json_t *o, const char *field, const hanse_point *cm, int add) {
-  json_t *cs = json_object_get(o, CONF_FIELD);
-  if (cs == NULL) {
-    char zero[HANSE_POINT_HEX_BYTES];
-    hanse_point id;
-    hanse_point_identity(&id);
-    hanse_point_hex(zero, &id);
-    cs = json_pack("{s:s, s:s, s:s, s:s}", conf_fields[0], zero, conf_fields[1], zero,
-                   conf_fields[2], zero, conf_fields[3], zero);
-    if (cs == NULL || json_object_set_new(o, CONF_FIELD, cs) != 0) return HANSE_ERR(NOMEM);
+/* field (a sum of commitments in s) := field + C or field - C; the sums
+ * start at the identity when s had none. */
+static void conf_field_move(ledger_sums *s, int field, const hanse_point *cm, int add) {
+  if (!s->conf) {
+    for (int i = 0; i < LEDGER_SUMS; i++) hanse_point_identity(&s->cm[i]);
+    s->conf = 1;
   }
-  hanse_point have, now;
-  if (hanse_point_parse(&have, json_string_value(json_object_get(cs, field))) != HANSE_OK) {
-    HANSE_ERROR("ledger: %s.%s is not a point", CONF_FIELD, field);
-    return HANSE_ERR(INTERNAL);
-  }
-  int rc = add ? hanse_point_add(&now, &have, cm) : hanse_point_sub(&now, &have, cm);
-  HANSE_ASSERT(rc == HANSE_OK); /* both parsed as valid points */
-  char hex[HANSE_POINT_HEX_BYTES];
-  hanse_point_hex(hex, &now);
-  return json_object_set_new(cs, field, json_string(hex)) == 0 ? HANSE_OK : HANSE_ERR(NOMEM);
+  hanse_point now;
+  int rc = add ? hanse_point_add(&now, &s->cm[field], cm) : hanse_point_sub(&now, &s->cm[field], cm);
+  HANSE_ASSERT(rc == HANSE_OK); /* both valid points: parsed, or sums of such */
+  s->cm[field] = now;
 }
 
-int ledger_conf_move(json_t *d, json_t *c, json_t *t, const char *df, const char *cf,
+int ledger_conf_move(ledger_sums *d, ledger_sums *c, ledger_sums *t, int df, int cf,
                      json_t *amount, int add) {
   hanse_point cm;
   if (hanse_point_parse(&cm, json_string_value(json_object_get(amount, "commitment"))) !=
@@ -213,18 +198,17 @@ int ledger_conf_move(json_t *d, json_t *c, json_t *t, const char *df, const char
     HANSE_ERROR("ledger: a stored confidential amount has no valid commitment");
     return HANSE_ERR(INTERNAL);
   }
-  int rc = conf_field_move(d, df, &cm, add);
-  if (rc == HANSE_OK) rc = conf_field_move(c, cf, &cm, add);
-  if (rc == HANSE_OK) rc = conf_field_move(t, df, &cm, add);
-  if (rc == HANSE_OK) rc = conf_field_move(t, cf, &cm, add);
-  return rc;
+  conf_field_move(d, df, &cm, add);
+  conf_field_move(c, cf, &cm, add);
+  conf_field_move(t, df, &cm, add);
+  conf_field_move(t, cf, &cm, add);
+  return HANSE_OK;
 }
 
-int ledger_conf_settle(json_t *d, json_t *c, json_t *t, json_t *rec, int post) {
+int ledger_conf_settle(ledger_sums *d, ledger_sums *c, ledger_sums *t, json_t *rec, int post) {
   json_t *amount = json_object_get(rec, "amount");
-  int rc = ledger_conf_move(d, c, t, LEDGER_DEBITS_PENDING, LEDGER_CREDITS_PENDING, amount, 0);
-  if (rc == HANSE_OK && post)
-    rc = ledger_conf_move(d, c, t, LEDGER_DEBITS_POSTED, LEDGER_CREDITS_POSTED, amount, 1);
+  int rc = ledger_conf_move(d, c, t, LEDGER_DP, LEDGER_CP, amount, 0);
+  if (rc == HANSE_OK && post) rc = ledger_conf_move(d, c, t, LEDGER_DPO, LEDGER_CPO, amount, 1);
   return rc;
 }
 
@@ -234,16 +218,17 @@ int ledger_conf_index(ledger_book *b, const char *asset, const char *pos, const 
   return ledger_put(b, key, json_string(id));
 }
 
-int ledger_conf_balanced(const char *key, json_t *totals) {
-  json_t *cs = json_object_get(totals, CONF_FIELD);
-  if (cs == NULL) return 1;
+_Static_assert(LEDGER_CP == LEDGER_DP + 2 && LEDGER_CPO == LEDGER_DPO + 2,
+               "a credit sum sits two after its debit sum");
+
+int ledger_conf_balanced(const char *key, const ledger_sums *totals) {
+  if (!totals->conf) return 1;
   for (int i = 0; i < 2; i++) {
-    const char *dv = json_string_value(json_object_get(cs, conf_fields[i]));
-    const char *cv = json_string_value(json_object_get(cs, conf_fields[i + 2]));
-    if (dv == NULL || cv == NULL || strcmp(dv, cv) != 0) {
-      HANSE_ERROR("ledger: invariant broken at %s: " CONF_FIELD ".%s differs from " CONF_FIELD
-                  ".%s",
-                  key, conf_fields[i], conf_fields[i + 2]);
+    /* LEDGER_DP, LEDGER_DPO against LEDGER_CP, LEDGER_CPO; encodings are
+     * canonical, so equal points have equal bytes */
+    if (memcmp(totals->cm[i].b, totals->cm[i + 2].b, HANSE_POINT_BYTES) != 0) {
+      HANSE_ERROR("ledger: invariant broken at %s: the commitments of %s differ from %s", key,
+                  ledger_sum_names[i], ledger_sum_names[i + 2]);
       return 0;
     }
   }

@@ -1,7 +1,8 @@
 /*
  * ledger/ledger_query.c -- reading the ledger for the API.
  *
- *   account   {account}                 the account record
+ *   account   {account}                 the account: its static record with
+ *                                        its balances merged in
  *   accounts  {owner, after?, limit?}   {"owner","accounts":[record...],
  *                                        "next"?} in account id order
  *   transfer  {id}                      the transfer record
@@ -42,11 +43,19 @@ static int one(hanse_view *v, const char *key, const char *missing, const char *
   return HANSE_OK;
 }
 
+/* How a listed row becomes an item. */
+typedef enum list_kind {
+  LIST_JSON,    /* the value is the item */
+  LIST_INDEX,   /* the value names a record at record_prefix + id */
+  LIST_ACCOUNT, /* the value names an account (ledger_account_view) */
+  LIST_TOTALS   /* a totals row of the asset the key ends with */
+} list_kind;
+
 typedef struct list_ctx {
   hanse_view *v;
   json_t *arr;
   size_t prefix_len;
-  int via_index;        /* values name a record: "ledger/acct/" or "ledger/xfer/" */
+  list_kind kind;
   const char *record_prefix;
   char last[LEDGER_KEY_MAX];
   int rc;
@@ -54,36 +63,53 @@ typedef struct list_ctx {
 
 static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val, size_t vl) {
   list_ctx *lc = ctx;
-  json_t *j = json_loadb((const char *)val, vl, JSON_DECODE_ANY, NULL);
-  if (j == NULL || kl >= sizeof lc->last) {
-    json_decref(j);
+  if (kl >= sizeof lc->last) {
     lc->rc = HANSE_ERR(INTERNAL);
     return 1;
   }
   memcpy(lc->last, k, kl);
   lc->last[kl] = 0;
-  if (lc->via_index) {
+  json_t *j = NULL;
+  if (lc->kind == LIST_TOTALS) {
+    ledger_sums sums;
+    j = json_pack("{s:s}", "asset", lc->last + lc->prefix_len);
+    if (j == NULL || !ledger_sums_parse(&sums, (const char *)val, vl) ||
+        ledger_sums_json(j, &sums) != HANSE_OK)
+      lc->rc = HANSE_ERR(INTERNAL);
+  } else {
+    j = json_loadb((const char *)val, vl, JSON_DECODE_ANY, NULL);
+    if (j == NULL) lc->rc = HANSE_ERR(INTERNAL);
+  }
+  if (lc->rc == HANSE_OK && lc->kind != LIST_JSON && lc->kind != LIST_TOTALS) {
     char key[LEDGER_KEY_MAX];
+    const char *id = json_string_value(j) ? json_string_value(j) : "";
     json_t *rec = NULL;
-    snprintf(key, sizeof key, "%s%s", lc->record_prefix, json_string_value(j) ? json_string_value(j) : "");
+    if (lc->kind == LIST_ACCOUNT) {
+      lc->rc = ledger_account_view(lc->v, id, &rec);
+    } else {
+      snprintf(key, sizeof key, "%s%s", lc->record_prefix, id);
+      lc->rc = hanse_view_get_json(lc->v, key, &rec);
+    }
     json_decref(j);
-    lc->rc = hanse_view_get_json(lc->v, key, &rec);
-    if (lc->rc == HANSE_OK && rec == NULL) lc->rc = HANSE_ERR(INTERNAL);
-    if (lc->rc != HANSE_OK) return 1;
     j = rec;
+  }
+  if (lc->rc == HANSE_OK && j == NULL) lc->rc = HANSE_ERR(INTERNAL);
+  if (lc->rc != HANSE_OK) {
+    json_decref(j);
+    return 1;
   }
   json_array_append_new(lc->arr, j);
   return 0;
 }
 
-int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
-                const char *record_prefix, const char *member, json_t *result,
-                hanse_reject *rej) {
+static int list_of(hanse_view *v, const char *prefix, json_t *params, list_kind kind,
+                   const char *record_prefix, const char *member, json_t *result,
+                   hanse_reject *rej) {
   const char *a = json_string_value(json_object_get(params, "after"));
   char after[2 * LEDGER_KEY_MAX];
   if (a) snprintf(after, sizeof after, "%s%s", prefix, a);
   int limit = hanse_view_limit(params);
-  list_ctx lc = {v, json_array(), strlen(prefix), via_index, record_prefix, "", HANSE_OK};
+  list_ctx lc = {v, json_array(), strlen(prefix), kind, record_prefix, "", HANSE_OK};
   if (lc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   int rc = hanse_view_scan(v, prefix, a ? after : NULL, limit, list_visit, &lc);
   if (rc == HANSE_OK) rc = lc.rc;
@@ -95,6 +121,15 @@ int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index
     json_object_set_new(result, "next", json_string(lc.last + lc.prefix_len));
   json_object_set_new(result, member, lc.arr);
   return HANSE_OK;
+}
+
+int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
+                const char *record_prefix, const char *member, json_t *result,
+                hanse_reject *rej) {
+  list_kind kind = !via_index                                   ? LIST_JSON
+                   : strcmp(record_prefix, "ledger/acct/") == 0 ? LIST_ACCOUNT
+                                                                : LIST_INDEX;
+  return list_of(v, prefix, params, kind, record_prefix, member, result, rej);
 }
 
 static int param_id(json_t *params, const char *name, const char **out, hanse_reject *rej) {
@@ -123,10 +158,14 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
   if (strcmp(name, "account") == 0 || strcmp(name, "transfer") == 0) {
     int acct = name[0] == 'a';
     if (param_id(params, acct ? "account" : "id", &id, rej) != HANSE_OK) return HANSE_ERR(INVALID);
-    if (acct) ledger_key_acct(key, id);
-    else ledger_key_xfer(key, id);
-    return one(v, key, acct ? "ledger.no_account" : "ledger.no_transfer",
-               acct ? "such account" : "such transfer", result, rej);
+    if (acct) {
+      int rc = ledger_account_view(v, id, result);
+      if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
+      if (*result == NULL) return hanse_reject_code(rej, "ledger.no_account", 404, "no such account");
+      return HANSE_OK;
+    }
+    ledger_key_xfer(key, id);
+    return one(v, key, "ledger.no_transfer", "such transfer", result, rej);
   }
   if (strcmp(name, "results") == 0) {
     hanse_hash h;
@@ -144,12 +183,15 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
     if (asset) {
       if (!ledger_id_valid(asset))
         return hanse_reject_code(rej, "ledger.bad_asset", 400, "\"asset\" must be an asset code");
-      ledger_key_totals(key, asset);
-      return one(v, key, "ledger.no_totals", "transfers in that asset", result, rej);
+      int rc = ledger_totals_view(v, asset, result);
+      if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
+      if (*result == NULL)
+        return hanse_reject_code(rej, "ledger.no_totals", 404, "no transfers in that asset");
+      return HANSE_OK;
     }
     json_t *out = json_object();
     if (out == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-    if (ledger_list(v, "ledger/totals/", params, 0, NULL, "totals", out, rej) != HANSE_OK) {
+    if (list_of(v, "ledger/totals/", params, LIST_TOTALS, NULL, "totals", out, rej) != HANSE_OK) {
       json_decref(out);
       return HANSE_ERR(INVALID);
     }

@@ -34,10 +34,13 @@
  * (no_account), same asset (asset_mismatch), the signer's enterprise owns
  * the debit account (not_owner), the amount's form suits the asset
  * (ledger_conf_admit: clear, or a commitment where the policy says so),
- * no balance or total overflows 2^64-1 (overflow), the balance rules
- * (exceeds_credits, exceeds_debits). All
- * are made before the transfer writes anything, so a lone failing
- * transfer needs no undo; a linked chain restores a snapshot of the book.
+ * the balance rules (exceeds_credits, exceeds_debits), no balance or
+ * total overflows 2^64-1 (overflow). All are made before the transfer changes anything, so a lone failing
+ * transfer needs no undo; a linked chain sets a mark on the book and
+ * rolls back to it when a member fails (ledger_book.c). The balances are
+ * the book's cached accounts and totals (ledger_balance.c), changed in
+ * place; the overflow check is the last check and comes with the first
+ * change (sides_move: all four sums or none).
  *
  * Expiry is deterministic and needs no timer: a pending transfer with a
  * timeout gets expires_at = block time + timeout and an index key
@@ -67,114 +70,72 @@ static const char *const request_fields[] = {"id",      "debit",   "credit",   "
                                              "code",    "pending", "timeout",  "linked",
                                              "business", "ref",    NULL};
 
-/* The request's fields as a transfer record keeps them: false flags left
- * out, so {"pending":false} and no "pending" are the same request. */
-static json_t *request_normal(json_t *t) {
-  json_t *n = json_object();
-  for (size_t i = 0; n && request_fields[i]; i++) {
-    json_t *v = json_object_get(t, request_fields[i]);
-    if (v == NULL || json_is_false(v)) continue;
-    json_object_set(n, request_fields[i], v);
-  }
-  return n;
+/* t's value of request field f as a transfer record keeps it: false
+ * flags are left out, so {"pending":false} and no "pending" are the same
+ * request. Borrowed. */
+static json_t *request_field(json_t *t, const char *f) {
+  json_t *v = json_object_get(t, f);
+  return v && json_is_false(v) ? NULL : v;
 }
 
-static int same_request(json_t *norm, json_t *rec) {
+static int same_request(json_t *t, json_t *rec) {
   for (size_t i = 0; request_fields[i]; i++) {
-    json_t *a = json_object_get(norm, request_fields[i]);
+    json_t *a = request_field(t, request_fields[i]);
     json_t *b = json_object_get(rec, request_fields[i]);
     if ((a == NULL) != (b == NULL) || (a && !json_equal(a, b))) return 0;
   }
   return 1;
 }
 
-/* The debit account, credit account and totals of one transfer, as
- * copies to change; stored together by sides_store. */
+/* The debit account, credit account and totals of one transfer: the
+ * book's cached entries, changed in place (sides_move). */
 typedef struct sides {
-  json_t *d, *c, *t;
-  char kd[LEDGER_KEY_MAX], kc[LEDGER_KEY_MAX], kt[LEDGER_KEY_MAX];
+  ledger_acct *d, *c;
+  ledger_totals *t;
 } sides;
 
-static void sides_free(sides *s) {
-  json_decref(s->d);
-  json_decref(s->c);
-  json_decref(s->t);
-}
-
-/* Copy `stored` (a new reference, consumed) into *out for changing. */
-static int copy_of(ledger_book *b, json_t *stored, json_t **out) {
-  *out = json_deep_copy(stored);
-  json_decref(stored);
-  if (*out == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
-  return HANSE_OK;
-}
-
-/* Load both accounts (NULL when absent) and the asset's totals (zeros when
- * the asset has none yet). */
+/* Load both accounts (NULL when absent) and, when both exist, the debit
+ * account's asset's totals. */
 static int sides_load(ledger_book *b, const char *debit, const char *credit, sides *s) {
   memset(s, 0, sizeof *s);
-  json_t *d = NULL, *c = NULL, *t = NULL;
-  ledger_key_acct(s->kd, debit);
-  ledger_key_acct(s->kc, credit);
-  int rc = ledger_get(b, s->kd, &d);
-  if (rc == HANSE_OK) rc = ledger_get(b, s->kc, &c);
-  if (rc != HANSE_OK || d == NULL || c == NULL) {
-    s->d = d;
-    s->c = c;
-    return rc;
-  }
-  const char *asset = json_string_value(json_object_get(d, "asset"));
-  ledger_key_totals(s->kt, asset);
-  rc = ledger_get(b, s->kt, &t);
-  if (rc == HANSE_OK && t == NULL) t = json_pack("{s:s}", "asset", asset);
-  if (rc == HANSE_OK) rc = copy_of(b, d, &s->d);
-  else json_decref(d);
-  if (rc == HANSE_OK) rc = copy_of(b, c, &s->c);
-  else json_decref(c);
-  if (rc == HANSE_OK) rc = copy_of(b, t, &s->t);
-  else json_decref(t);
+  int rc = ledger_acct_load(b, debit, &s->d);
+  if (rc == HANSE_OK) rc = ledger_acct_load(b, credit, &s->c);
+  if (rc == HANSE_OK && s->d && s->c) rc = ledger_totals_load(b, s->d->asset, &s->t);
   return rc;
 }
 
-static int sides_store(ledger_book *b, sides *s) {
-  int rc = ledger_put(b, s->kd, s->d);
-  s->d = NULL;
-  if (rc == HANSE_OK) rc = ledger_put(b, s->kc, s->c);
-  s->c = NULL;
-  if (rc == HANSE_OK) rc = ledger_put(b, s->kt, s->t);
-  s->t = NULL;
+/* Before changing the three in place: note them for a rollback, and
+ * mark them for the commit. */
+static int sides_touch(ledger_book *b, sides *s) {
+  int rc = ledger_book_save(b, s->d, sizeof *s->d);
+  if (rc == HANSE_OK) rc = ledger_book_save(b, s->c, sizeof *s->c);
+  if (rc == HANSE_OK) rc = ledger_book_save(b, s->t, sizeof *s->t);
+  s->d->dirty = s->c->dirty = s->t->dirty = 1;
   return rc;
 }
 
-/* field := field - sub + add. 1 on overflow (nothing changed); a result
- * below zero is a bug (the module only takes back what it put). */
-static int field_move(json_t *o, const char *field, uint64_t sub, uint64_t add, int *overflow) {
-  uint64_t v;
-  int rc = ledger_u64_get(o, field, &v);
-  if (rc != HANSE_OK) return rc;
-  if (v < sub) {
-    HANSE_ERROR("ledger: %s would go below zero", field);
-    return HANSE_ERR(INTERNAL);
-  }
-  v -= sub;
-  if (v > UINT64_MAX - add) {
-    *overflow = 1;
-    return HANSE_OK;
-  }
-  return ledger_u64_set(o, field, v + add);
-}
-
-/* Move the four fields a transfer step touches: debits `df` on D and T,
- * credits `cf` on C and T, each by -sub +add. */
-static int sides_move(sides *s, const char *df, const char *cf, uint64_t sub, uint64_t add,
+/* Move the four sums a transfer step touches -- debits `df` on D and T,
+ * credits `cf` on C and T -- each by -sub +add, all or nothing: *overflow
+ * and nothing changed when one would pass 2^64-1. A sum below zero is a
+ * bug (the module only takes back what it put). df is a debit field and
+ * cf a credit field, so the four are distinct even when D is C. */
+static int sides_move(ledger_book *b, sides *s, int df, int cf, uint64_t sub, uint64_t add,
                       int *overflow) {
-  int rc = field_move(s->d, df, sub, add, overflow);
-  if (rc == HANSE_OK && !*overflow) rc = field_move(s->c, cf, sub, add, overflow);
-  if (rc == HANSE_OK && !*overflow) rc = field_move(s->t, df, sub, add, overflow);
-  if (rc == HANSE_OK && !*overflow) rc = field_move(s->t, cf, sub, add, overflow);
+  uint64_t *f[4] = {&s->d->sums.v[df], &s->c->sums.v[cf], &s->t->sums.v[df], &s->t->sums.v[cf]};
+  HANSE_ASSERT((df == LEDGER_DP || df == LEDGER_DPO) && (cf == LEDGER_CP || cf == LEDGER_CPO));
+  for (int i = 0; i < 4; i++) {
+    if (*f[i] < sub) {
+      HANSE_ERROR("ledger: %s would go below zero", ledger_sum_names[i % 2 ? cf : df]);
+      b->ex->env_error = 1;
+      return HANSE_ERR(INTERNAL);
+    }
+    if (*f[i] - sub > UINT64_MAX - add) {
+      *overflow = 1;
+      return HANSE_OK;
+    }
+  }
+  int rc = sides_touch(b, s);
+  for (int i = 0; i < 4 && rc == HANSE_OK; i++) *f[i] = *f[i] - sub + add;
   return rc;
 }
 
@@ -183,64 +144,55 @@ static int within(uint64_t a, uint64_t b, uint64_t c, uint64_t limit) {
   return a <= limit && b <= limit - a && c <= limit - a - b;
 }
 
-/* One balance rule of one account: when acct has `rule`, its `side`
+/* One balance rule of one account: when acct has `rule`, its side
  * (pending + posted + amount) must stay within the other side's posted
  * sum. */
-static int rule_one(json_t *acct, const char *rule, const char *pending_f, const char *posted_f,
-                    const char *limit_f, uint64_t amount, const char *code, hanse_reject *rej) {
-  const char *have = json_string_value(json_object_get(acct, "rule"));
-  if (have == NULL || strcmp(have, rule) != 0) return HANSE_OK;
-  uint64_t pending, posted, limit;
-  if (ledger_u64_get(acct, pending_f, &pending) != HANSE_OK ||
-      ledger_u64_get(acct, posted_f, &posted) != HANSE_OK ||
-      ledger_u64_get(acct, limit_f, &limit) != HANSE_OK)
-    return HANSE_ERR(INTERNAL);
-  if (within(pending, posted, amount, limit)) return HANSE_OK;
-  return hanse_reject_code(rej, code, 409, "%" PRIu64 " more would break '%s': %s",
-                           amount, json_string_value(json_object_get(acct, "id")), rule);
+static int rule_one(const ledger_acct *acct, ledger_rule rule, int pending_f, int posted_f,
+                    int limit_f, uint64_t amount, const char *code, hanse_reject *rej) {
+  if (acct->rule != rule) return HANSE_OK;
+  const uint64_t *v = acct->sums.v;
+  if (within(v[pending_f], v[posted_f], amount, v[limit_f])) return HANSE_OK;
+  return hanse_reject_code(rej, code, 409, "%" PRIu64 " more would break '%s': %s", amount,
+                           acct->id, acct->rule_name);
 }
 
-static int rule_check(sides *s, uint64_t amount, hanse_reject *rej) {
-  int rc = rule_one(s->d, "debits_must_not_exceed_credits", LEDGER_DEBITS_PENDING,
-                    LEDGER_DEBITS_POSTED, LEDGER_CREDITS_POSTED, amount,
+static int rule_check(const sides *s, uint64_t amount, hanse_reject *rej) {
+  int rc = rule_one(s->d, LEDGER_RULE_DEBITS, LEDGER_DP, LEDGER_DPO, LEDGER_CPO, amount,
                     "ledger.exceeds_credits", rej);
   if (rc != HANSE_OK) return rc;
-  return rule_one(s->c, "credits_must_not_exceed_debits", LEDGER_CREDITS_PENDING,
-                  LEDGER_CREDITS_POSTED, LEDGER_DEBITS_POSTED, amount, "ledger.exceeds_debits",
-                  rej);
+  return rule_one(s->c, LEDGER_RULE_CREDITS, LEDGER_CP, LEDGER_CPO, LEDGER_DPO, amount,
+                  "ledger.exceeds_debits", rej);
 }
 
-static int owner_check(ledger_book *b, json_t *acct, hanse_reject *rej) {
-  const char *owner = json_string_value(json_object_get(acct, "owner"));
-  if (owner && strcmp(owner, b->owner) == 0) return HANSE_OK;
+static int owner_check(ledger_book *b, const ledger_acct *acct, hanse_reject *rej) {
+  if (strcmp(acct->owner, b->owner) == 0) return HANSE_OK;
   return hanse_reject_code(rej, "ledger.not_owner", 403,
-                           "account '%s' belongs to '%s', not to the signer's '%s'",
-                           json_string_value(json_object_get(acct, "id")), owner ? owner : "",
-                           b->owner);
+                           "account '%s' belongs to '%s', not to the signer's '%s'", acct->id,
+                           acct->owner, b->owner);
 }
 
 /* May this transfer debit account `acct`? The signer's enterprise must own
  * it when o->signer_owns (otherwise the calling module vouches), and an
  * account a module controls is debited only by that module. */
-static int debit_check(ledger_book *b, json_t *acct, const ledger_xfer_opts *o,
+static int debit_check(ledger_book *b, const ledger_acct *acct, const ledger_xfer_opts *o,
                        hanse_reject *rej) {
-  const char *ctl = json_string_value(json_object_get(acct, "controller"));
+  const char *ctl = acct->controller;
   if (ctl && (o->controller == NULL || strcmp(ctl, o->controller) != 0))
     return hanse_reject_code(rej, "ledger.controlled", 403,
-                             "account '%s' is moved only by the %s module",
-                             json_string_value(json_object_get(acct, "id")), ctl);
+                             "account '%s' is moved only by the %s module", acct->id, ctl);
   return o->signer_owns ? owner_check(b, acct, rej) : HANSE_OK;
 }
 
 /* Book a posted amount in both parties' books (books.h), unless a module
  * controls the transfer: that module books what it means. */
-static int book_posted(ledger_book *b, json_t *rec, json_t *d, json_t *c, uint64_t amount) {
+static int book_posted(ledger_book *b, json_t *rec, const ledger_acct *d, const ledger_acct *c,
+                       uint64_t amount) {
   if (json_object_get(rec, "controller") || amount == 0) return HANSE_OK;
   const char *business = json_string_value(json_object_get(rec, "business"));
   const char *ref = json_string_value(json_object_get(rec, "ref"));
   books_event ev = {business ? business : BOOKS_PAYMENT,
-                    json_string_value(json_object_get(d, "owner")),
-                    json_string_value(json_object_get(c, "owner")),
+                    d->owner,
+                    c->owner,
                     json_string_value(json_object_get(rec, "asset")),
                     amount,
                     ref ? ref : json_string_value(json_object_get(rec, "id")),
@@ -248,36 +200,56 @@ static int book_posted(ledger_book *b, json_t *rec, json_t *d, json_t *c, uint64
   return books_post(b, &ev);
 }
 
-static int put_index(ledger_book *b, const char *account, const char *pos, const char *id) {
+/* ledger/acx/<account>/<pos> = id (the request's own id value, shared). */
+static int put_index(ledger_book *b, const char *account, const char *pos, json_t *id) {
   char key[LEDGER_KEY_MAX];
   snprintf(key, sizeof key, "ledger/acx/%s/%s", account, pos);
-  return ledger_put(b, key, json_string(id));
+  return ledger_put(b, key, json_incref(id));
 }
 
 static void exp_key(char key[LEDGER_KEY_MAX], uint64_t at_ms, const char *id) {
   snprintf(key, LEDGER_KEY_MAX, LEDGER_EXP_PREFIX "%020" PRIu64 "/%s", at_ms, id);
 }
 
+/* The record of a new transfer t: the request's fields (shared with the
+ * payload, which outlives the book), then what the ledger adds. NULL on
+ * no memory. */
+static json_t *record_new(ledger_book *b, json_t *t, const ledger_totals *tot, int pending,
+                          const char *controller, json_t *timeout, uint64_t expires_at) {
+  json_t *rec = json_object();
+  int bad = rec == NULL;
+  for (size_t i = 0; !bad && request_fields[i]; i++) {
+    json_t *v = request_field(t, request_fields[i]);
+    bad = v && json_object_set(rec, request_fields[i], v) != 0;
+  }
+  bad = bad || json_object_set(rec, "asset", tot->asset_json) != 0 ||
+        json_object_set_new(rec, "status", json_string(pending ? "pending" : "posted")) != 0 ||
+        json_object_set(rec, "tx", b->tx_json) != 0 ||
+        json_object_set(rec, "height", b->height_json) != 0 ||
+        (controller && json_object_set_new(rec, "controller", json_string(controller)) != 0) ||
+        (timeout &&
+         json_object_set_new(rec, "expires_at", json_integer((json_int_t)expires_at)) != 0);
+  if (!bad) return rec;
+  json_decref(rec);
+  return NULL;
+}
+
 int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
                          int *exists, hanse_reject *rej) {
-  const char *id = json_string_value(json_object_get(t, "id"));
+  json_t *id_json = json_object_get(t, "id");
+  const char *id = json_string_value(id_json);
   char key[LEDGER_KEY_MAX];
   *exists = 0;
-  json_t *norm = request_normal(t), *old = NULL;
-  if (norm == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
+  json_t *old = NULL;
   ledger_key_xfer(key, id);
   int rc = ledger_get(b, key, &old);
   if (rc != HANSE_OK || old) {
-    if (rc == HANSE_OK && same_request(norm, old))
+    if (rc == HANSE_OK && same_request(t, old))
       *exists = 1;
     else if (rc == HANSE_OK)
       rc = hanse_reject_code(rej, "ledger.id_conflict", 409,
                              "transfer '%s' exists with other fields", id);
     json_decref(old);
-    json_decref(norm);
     return rc;
   }
   const char *debit = json_string_value(json_object_get(t, "debit"));
@@ -286,68 +258,55 @@ int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_x
   int pending = json_is_true(json_object_get(t, "pending"));
   sides s;
   int overflow = 0;
-  rc = sides_load(b, debit, credit, &s);
-  if (rc != HANSE_OK) goto out;
-  if (s.d == NULL || s.c == NULL) {
-    rc = hanse_reject_code(rej, "ledger.no_account", 404, "no account '%s'",
-                           s.d == NULL ? debit : credit);
-    goto out;
-  }
-  const char *asset = json_string_value(json_object_get(s.d, "asset"));
-  if (!json_equal(json_object_get(s.d, "asset"), json_object_get(s.c, "asset"))) {
-    rc = hanse_reject_code(rej, "ledger.asset_mismatch", 409,
-                           "'%s' holds %s and '%s' holds %s", debit, asset, credit,
-                           json_string_value(json_object_get(s.c, "asset")));
-    goto out;
-  }
-  if ((rc = debit_check(b, s.d, o, rej)) != HANSE_OK) goto out;
+  if ((rc = sides_load(b, debit, credit, &s)) != HANSE_OK) return rc;
+  if (s.d == NULL || s.c == NULL)
+    return hanse_reject_code(rej, "ledger.no_account", 404, "no account '%s'",
+                             s.d == NULL ? debit : credit);
+  const char *asset = s.d->asset;
+  if (strcmp(asset, s.c->asset) != 0)
+    return hanse_reject_code(rej, "ledger.asset_mismatch", 409, "'%s' holds %s and '%s' holds %s",
+                             debit, asset, credit, s.c->asset);
+  if ((rc = debit_check(b, s.d, o, rej)) != HANSE_OK) return rc;
   int conf; /* a commitment instead of an amount (ledger_conf.c) */
-  if ((rc = ledger_conf_admit(b, t, s.d, s.c, &conf, rej)) != HANSE_OK) goto out;
-  if ((rc = rule_check(&s, amount, rej)) != HANSE_OK) goto out;
-  const char *df = pending ? LEDGER_DEBITS_PENDING : LEDGER_DEBITS_POSTED;
-  const char *cf = pending ? LEDGER_CREDITS_PENDING : LEDGER_CREDITS_POSTED;
-  rc = conf ? ledger_conf_move(s.d, s.c, s.t, df, cf, json_object_get(t, "amount"), 1)
-            : sides_move(&s, df, cf, 0, amount, &overflow);
-  if (rc != HANSE_OK) goto out;
-  if (overflow) {
-    rc = hanse_reject_code(rej, "ledger.overflow", 409,
-                           "%" PRIu64 " more would overflow a balance or total of %s", amount,
-                           asset);
-    goto out;
+  if ((rc = ledger_conf_admit(b, t, s.d, s.c, &conf, rej)) != HANSE_OK) return rc;
+  if ((rc = rule_check(&s, amount, rej)) != HANSE_OK) return rc;
+  int df = pending ? LEDGER_DP : LEDGER_DPO, cf = pending ? LEDGER_CP : LEDGER_CPO;
+  /* the last check (overflow) and the first change, all or nothing */
+  if (conf) {
+    rc = sides_touch(b, &s);
+    if (rc == HANSE_OK)
+      rc = ledger_conf_move(&s.d->sums, &s.c->sums, &s.t->sums, df, cf,
+                            json_object_get(t, "amount"), 1);
+  } else {
+    rc = sides_move(b, &s, df, cf, 0, amount, &overflow);
   }
+  if (rc != HANSE_OK) return rc;
+  if (overflow)
+    return hanse_reject_code(rej, "ledger.overflow", 409,
+                             "%" PRIu64 " more would overflow a balance or total of %s", amount,
+                             asset);
   /* Every check passed: write. */
   hanse_exec *ex = b->ex;
-  char txhex[HANSE_HASH_HEX_BYTES], pos[40];
-  hanse_hex_encode(txhex, ex->tx->id.b, HANSE_HASH_BYTES);
-  json_t *rec = norm;
-  norm = NULL;
-  json_object_set_new(rec, "asset", json_string(asset));
-  json_object_set_new(rec, "status", json_string(pending ? "pending" : "posted"));
-  json_object_set_new(rec, "tx", json_string(txhex));
-  json_object_set_new(rec, "height", json_integer((json_int_t)ex->height));
-  if (o->controller) json_object_set_new(rec, "controller", json_string(o->controller));
   json_t *timeout = json_object_get(t, "timeout");
-  uint64_t expires_at = 0;
-  if (timeout) {
-    expires_at = ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u;
-    json_object_set_new(rec, "expires_at", json_integer((json_int_t)expires_at));
+  uint64_t expires_at = timeout ? ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u : 0;
+  json_t *rec = record_new(b, t, s.t, pending, o->controller, timeout, expires_at);
+  if (rec == NULL) {
+    ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
   }
   /* a confidential amount is booked by the parties' clients */
   if (!pending && !conf) rc = book_posted(b, rec, s.d, s.c, amount);
-  if (rc == HANSE_OK) rc = sides_store(b, &s);
   if (rc == HANSE_OK) rc = ledger_put(b, key, rec);
   else json_decref(rec);
+  char pos[40];
   snprintf(pos, sizeof pos, "%020" PRIu64 "%07" PRIu32 "%04zu", ex->height, ex->tx_index, place);
-  if (rc == HANSE_OK) rc = put_index(b, debit, pos, id);
-  if (rc == HANSE_OK) rc = put_index(b, credit, pos, id);
+  if (rc == HANSE_OK) rc = put_index(b, debit, pos, id_json);
+  if (rc == HANSE_OK) rc = put_index(b, credit, pos, id_json);
   if (rc == HANSE_OK && conf) rc = ledger_conf_index(b, asset, pos, id);
   if (rc == HANSE_OK && timeout) {
     exp_key(key, expires_at, id);
-    rc = ledger_put(b, key, json_string(id));
+    rc = ledger_put(b, key, json_incref(id_json));
   }
-out:
-  sides_free(&s);
-  json_decref(norm);
   return rc;
 }
 
@@ -374,8 +333,7 @@ int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debi
   return rc;
 }
 
-/* A success: "ok", or "ledger.exists" for a transfer made before. */
-static void result_ok(hanse_reject *r, int exists) {
+void ledger_result_ok(hanse_reject *r, int exists) {
   r->rc = HANSE_OK;
   r->status = 200;
   snprintf(r->code, sizeof r->code, "%s", exists ? "ledger.exists" : "ok");
@@ -389,11 +347,7 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
   for (size_t i = 0; i < n;) {
     size_t j = i; /* the chain is i..j */
     while (j + 1 < n && json_is_true(json_object_get(json_array_get(list, j), "linked"))) j++;
-    json_t *snap = NULL;
-    if (j > i && (snap = ledger_book_snapshot(b)) == NULL) {
-      b->ex->env_error = 1;
-      return HANSE_ERR(NOMEM);
-    }
+    size_t mark = j > i ? ledger_book_mark(b) : 0;
     size_t failed = n;
     for (size_t k = i; k <= j; k++) {
       int exists;
@@ -405,16 +359,16 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
         break;
       }
       if (rc != HANSE_OK) {
-        json_decref(snap);
+        if (j > i) ledger_book_release(b, mark);
         return rc;
       }
-      result_ok(&res[k], exists);
+      ledger_result_ok(&res[k], exists);
     }
     if (failed == n) {
-      json_decref(snap);
+      if (j > i) ledger_book_release(b, mark);
       *done += j - i + 1;
     } else {
-      if (snap) ledger_book_restore(b, snap);
+      if (j > i) ledger_book_rollback(b, mark);
       for (size_t k = i; k <= j; k++) {
         if (k == failed) continue;
         hanse_reject_code(&res[k], "ledger.linked_event_failed", 409,
@@ -429,7 +383,8 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
 
 /* Take a pending transfer out of the pending state: release its amount on
  * both sides and post `post_amount` of it (0 for void and expiry). `rec`
- * is the transfer's record (borrowed); status is the new state. */
+ * is the transfer's record (borrowed); status is the new state. Every
+ * check comes before the first change. */
 static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post_amount,
                   const char *controller, hanse_reject *rej) {
   const char *id = json_string_value(json_object_get(rec, "id"));
@@ -440,30 +395,36 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
                       json_string_value(json_object_get(rec, "credit")), &s);
   if (rc == HANSE_OK && (s.d == NULL || s.c == NULL)) {
     HANSE_ERROR("ledger: pending transfer %s names a missing account", id);
+    b->ex->env_error = 1;
     rc = HANSE_ERR(INTERNAL);
   }
   if (rc == HANSE_OK && rej && controller == NULL) rc = owner_check(b, s.d, rej);
-  if (rc == HANSE_OK && post_amount) rc = book_posted(b, rec, s.d, s.c, post_amount);
-  if (rc == HANSE_OK && ledger_conf_is(rec))
-    rc = ledger_conf_settle(s.d, s.c, s.t, rec, strcmp(status, "posted") == 0);
-  else if (rc == HANSE_OK)
-    rc = sides_move(&s, LEDGER_DEBITS_PENDING, LEDGER_CREDITS_PENDING, amount, 0, &overflow);
+  /* posting is the one step that can overflow: first, all or nothing */
   if (rc == HANSE_OK && post_amount)
-    rc = sides_move(&s, LEDGER_DEBITS_POSTED, LEDGER_CREDITS_POSTED, 0, post_amount, &overflow);
+    rc = sides_move(b, &s, LEDGER_DPO, LEDGER_CPO, 0, post_amount, &overflow);
   if (rc == HANSE_OK && overflow)
-    rc = hanse_reject_code(rej, "ledger.overflow", 409,
-                           "posting %" PRIu64 " would overflow a balance or total", post_amount);
-  json_t *nrec = NULL;
-  if (rc == HANSE_OK) rc = copy_of(b, json_incref(rec), &nrec);
-  if (rc == HANSE_OK) rc = sides_store(b, &s);
-  sides_free(&s);
-  if (rc != HANSE_OK) {
-    json_decref(nrec);
-    return rc;
+    return hanse_reject_code(rej, "ledger.overflow", 409,
+                             "posting %" PRIu64 " would overflow a balance or total", post_amount);
+  if (rc == HANSE_OK && ledger_conf_is(rec)) {
+    rc = sides_touch(b, &s);
+    if (rc == HANSE_OK)
+      rc = ledger_conf_settle(&s.d->sums, &s.c->sums, &s.t->sums, rec,
+                              strcmp(status, "posted") == 0);
+  } else if (rc == HANSE_OK) {
+    rc = sides_move(b, &s, LEDGER_DP, LEDGER_CP, amount, 0, &overflow);
   }
-  json_object_set_new(nrec, "status", json_string(status));
-  json_object_set_new(nrec, "resolved_at", json_integer((json_int_t)b->ex->height));
-  if (post_amount) ledger_u64_set(nrec, "posted_amount", post_amount);
+  if (rc == HANSE_OK && post_amount) rc = book_posted(b, rec, s.d, s.c, post_amount);
+  if (rc != HANSE_OK) return rc;
+  /* the new record: the old one's members (shared, never changed in
+   * place) and the resolution */
+  json_t *nrec = json_copy(rec);
+  if (nrec == NULL || json_object_set_new(nrec, "status", json_string(status)) != 0 ||
+      json_object_set(nrec, "resolved_at", b->height_json) != 0 ||
+      (post_amount && ledger_u64_set(nrec, "posted_amount", post_amount) != HANSE_OK)) {
+    json_decref(nrec);
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
   json_t *exp = json_object_get(rec, "expires_at");
   char key[LEDGER_KEY_MAX];
   if (exp) {

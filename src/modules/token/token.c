@@ -185,15 +185,14 @@ int token_def_load(ledger_book *b, const char *symbol, json_t **def, hanse_rejec
 }
 
 int token_circulation(ledger_book *b, json_t *def, uint64_t *issued, uint64_t *back) {
-  char key[LEDGER_KEY_MAX];
-  json_t *acct = NULL;
-  ledger_key_acct(key, json_string_value(json_object_get(def, "issuance_account")));
-  int rc = ledger_get(b, key, &acct);
+  ledger_acct *acct = NULL;
+  int rc = ledger_acct_load(
+      b, json_string_value(json_object_get(def, "issuance_account")), &acct);
   if (rc == HANSE_OK && acct == NULL) rc = HANSE_ERR(INTERNAL); /* opened with the def */
-  if (rc == HANSE_OK) rc = ledger_u64_get(acct, LEDGER_DEBITS_POSTED, issued);
-  if (rc == HANSE_OK) rc = ledger_u64_get(acct, LEDGER_CREDITS_POSTED, back);
-  json_decref(acct);
-  return rc;
+  if (rc != HANSE_OK) return rc;
+  *issued = acct->sums.v[LEDGER_DPO];
+  *back = acct->sums.v[LEDGER_CPO];
+  return HANSE_OK;
 }
 
 /* ---- define ---- */

@@ -48,9 +48,7 @@ static int def_get(hanse_view *v, const char *symbol, json_t **def, hanse_reject
  * a missing one is a broken state. */
 static int account_get(hanse_view *v, json_t *def, const char *field, json_t **acct,
                        hanse_reject *rej) {
-  char key[LEDGER_KEY_MAX];
-  ledger_key_acct(key, json_string_value(json_object_get(def, field)));
-  int rc = hanse_view_get_json(v, key, acct);
+  int rc = ledger_account_view(v, json_string_value(json_object_get(def, field)), acct);
   if (rc == HANSE_OK && *acct == NULL) rc = HANSE_ERR(INTERNAL);
   return rc == HANSE_OK ? HANSE_OK : hanse_reject_set(rej, rc, NULL);
 }

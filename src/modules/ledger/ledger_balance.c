@@ -1,0 +1,308 @@
+/*
+ * ledger/ledger_balance.c -- balances as numbers: the balance row, and the
+ * book's typed cache of accounts and totals.
+ *
+ * An account used to be one JSON record holding its static fields and
+ * its four balances, so every transfer parsed both accounts and the
+ * asset's totals, deep-copied them, printed the changed sums into new
+ * strings and dumped the records again. Now the two halves live apart:
+ *
+ *   ledger/acct/<id>     the static record (JSON), written by
+ *                        ledger_account_open and never again;
+ *   ledger/bal/<id>      the balance row, "dp dpo cp cpo", four decimal
+ *                        u64s separated by one space (no leading zeros),
+ *                        then " c1 c2 c3 c4" (64 hex each) once a
+ *                        confidential transfer touched the account: the
+ *                        same four as sums of commitments. Absent: zeros.
+ *   ledger/totals/<asset> the asset's sums, in the same layout.
+ *
+ * A balance row is a fixed layout, not JSON: it is printed and parsed
+ * here without jansson, and parsed strictly (exactly four or eight
+ * fields, canonical numbers, valid points), so a row that is not one is a
+ * bug, never a second spelling of the same state.
+ *
+ * The cache. A book loads an account on first use -- its static record
+ * through the overlay (an account opened earlier in the same action is
+ * seen), its balance row from the state -- and keeps it for the rest of
+ * the book: later transfers of the same action change the cached sums in
+ * place, and the commit writes the row of every account whose sums
+ * changed (dirty), once. Balance rows never pass through the overlay.
+ * A load made while a mark is set is undone by a rollback (the account
+ * may have been opened by the rolled-back part), and every change to the
+ * sums is preceded by ledger_book_save, so a failed linked chain restores
+ * them (ledger_book.c).
+ *
+ * The queries merge the halves (ledger_account_view, ledger_totals_view),
+ * so an account still answers as one object with the four balances as
+ * decimal strings and "commitments" when kept.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "modules/ledger/ledger.h"
+
+const char *const ledger_sum_names[LEDGER_SUMS] = {LEDGER_DEBITS_PENDING, LEDGER_DEBITS_POSTED,
+                                                   LEDGER_CREDITS_PENDING,
+                                                   LEDGER_CREDITS_POSTED};
+
+void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account) {
+  snprintf(key, LEDGER_KEY_MAX, "ledger/bal/%s", account);
+}
+
+/* ---- the row ---- */
+
+/* Decimal digits of v at p (no NUL); their count. */
+static size_t put_u64(char *p, uint64_t v) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+  return n;
+}
+
+size_t ledger_sums_format(char out[LEDGER_SUMS_TEXT_MAX], const ledger_sums *s) {
+  size_t n = 0;
+  for (int i = 0; i < LEDGER_SUMS; i++) {
+    if (i) out[n++] = ' ';
+    n += put_u64(out + n, s->v[i]);
+  }
+  for (int i = 0; s->conf && i < LEDGER_SUMS; i++) {
+    out[n++] = ' ';
+    hanse_point_hex(out + n, &s->cm[i]);
+    n += HANSE_POINT_HEX_BYTES - 1;
+  }
+  HANSE_ASSERT(n < LEDGER_SUMS_TEXT_MAX);
+  out[n] = 0;
+  return n;
+}
+
+int ledger_sums_parse(ledger_sums *s, const char *text, size_t n) {
+  memset(s, 0, sizeof *s);
+  size_t at = 0;
+  for (int i = 0; i < 2 * LEDGER_SUMS; i++) {
+    if (i == LEDGER_SUMS && at == n) return 1; /* no commitments */
+    if (i && (at >= n || text[at++] != ' ')) return 0;
+    size_t end = at;
+    while (end < n && text[end] != ' ') end++;
+    char field[HANSE_POINT_HEX_BYTES];
+    if (end - at >= sizeof field) return 0;
+    memcpy(field, text + at, end - at);
+    field[end - at] = 0;
+    if (i < LEDGER_SUMS && !ledger_u64_parse(field, &s->v[i])) return 0;
+    if (i >= LEDGER_SUMS && hanse_point_parse(&s->cm[i - LEDGER_SUMS], field) != HANSE_OK)
+      return 0;
+    at = end;
+  }
+  s->conf = 1;
+  return at == n;
+}
+
+int ledger_sums_json(json_t *o, const ledger_sums *s) {
+  json_t *cs = s->conf ? json_object() : NULL;
+  int bad = s->conf && cs == NULL;
+  for (int i = 0; i < LEDGER_SUMS && !bad; i++) {
+    char num[24], hex[HANSE_POINT_HEX_BYTES];
+    num[put_u64(num, s->v[i])] = 0;
+    bad = json_object_set_new(o, ledger_sum_names[i], json_string(num)) != 0 ||
+          (cs && json_object_set_new(cs, ledger_sum_names[i],
+                                     json_string(hanse_point_hex(hex, &s->cm[i]))) != 0);
+  }
+  if (cs && !bad) return json_object_set_new(o, "commitments", cs) == 0 ? HANSE_OK : HANSE_ERR(NOMEM);
+  json_decref(cs);
+  return bad ? HANSE_ERR(NOMEM) : HANSE_OK;
+}
+
+/* ---- the cache ---- */
+
+static int cache_bug(ledger_book *b, const char *what, const char *key) {
+  HANSE_ERROR("ledger: %s: %s", key, what);
+  b->ex->env_error = 1;
+  return HANSE_ERR(INTERNAL);
+}
+
+/* The balance row at key into *s (zeros when absent). */
+static int row_load(ledger_book *b, const char *key, ledger_sums *s) {
+  const uint8_t *v;
+  size_t n;
+  int found;
+  memset(s, 0, sizeof *s);
+  int rc = hanse_exec_get(b->ex, key, &v, &n, &found);
+  if (rc != HANSE_OK) {
+    b->ex->env_error = 1;
+    return rc;
+  }
+  if (found && !ledger_sums_parse(s, (const char *)v, n))
+    return cache_bug(b, "not a balance row", key);
+  return HANSE_OK;
+}
+
+static void acct_free(ledger_acct *a) {
+  json_decref(a->rec);
+  free(a);
+}
+
+static void totals_free(ledger_totals *t) {
+  json_decref(t->asset_json);
+  free(t);
+}
+
+/* A rollback past a load forgets the entry: the rolled-back part may have
+ * made what it loaded (an account opened in a failed chain). */
+static void acct_unload(ledger_book *b, void *p) {
+  ledger_acct *a = p;
+  void *was = hanse_hmap_del(&b->accts, a->id, strlen(a->id));
+  HANSE_ASSERT(was == a);
+  acct_free(a);
+}
+
+static void totals_unload(ledger_book *b, void *p) {
+  ledger_totals *t = p;
+  void *was = hanse_hmap_del(&b->totals, t->asset, strlen(t->asset));
+  HANSE_ASSERT(was == t);
+  totals_free(t);
+}
+
+void ledger_cache_free(ledger_book *b) {
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  while (hanse_hmap_next(&b->accts, &pos, &k, &kl, &v)) acct_free(v);
+  pos = 0;
+  while (hanse_hmap_next(&b->totals, &pos, &k, &kl, &v)) totals_free(v);
+  hanse_hmap_free(&b->accts);
+  hanse_hmap_free(&b->totals);
+}
+
+int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out) {
+  size_t len = strlen(id);
+  *out = hanse_hmap_get(&b->accts, id, len);
+  if (*out) return HANSE_OK;
+  char key[LEDGER_KEY_MAX];
+  json_t *rec = NULL;
+  ledger_key_acct(key, id);
+  int rc = ledger_get(b, key, &rec);
+  if (rc != HANSE_OK || rec == NULL) return rc;
+  ledger_acct *a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    json_decref(rec);
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  a->rec = rec;
+  a->id = json_string_value(json_object_get(rec, "id"));
+  a->owner = json_string_value(json_object_get(rec, "owner"));
+  a->asset = json_string_value(json_object_get(rec, "asset"));
+  a->controller = json_string_value(json_object_get(rec, "controller"));
+  a->rule_name = json_string_value(json_object_get(rec, "rule"));
+  a->rule = a->rule_name == NULL                                          ? LEDGER_RULE_NONE
+            : strcmp(a->rule_name, "debits_must_not_exceed_credits") == 0 ? LEDGER_RULE_DEBITS
+            : strcmp(a->rule_name, "credits_must_not_exceed_debits") == 0 ? LEDGER_RULE_CREDITS
+                                                                          : LEDGER_RULE_NONE;
+  if (a->id == NULL || a->owner == NULL || a->asset == NULL || strcmp(a->id, id) != 0 ||
+      (a->rule_name && a->rule == LEDGER_RULE_NONE))
+    rc = cache_bug(b, "not an account record", key);
+  if (rc == HANSE_OK) {
+    ledger_key_bal(key, id);
+    rc = row_load(b, key, &a->sums);
+  }
+  if (rc == HANSE_OK && hanse_hmap_put(&b->accts, id, len, a, NULL) != HANSE_OK) {
+    b->ex->env_error = 1;
+    rc = HANSE_ERR(NOMEM);
+  }
+  if (rc != HANSE_OK) {
+    acct_free(a);
+    return rc;
+  }
+  *out = a;
+  return ledger_book_on_rollback(b, acct_unload, a);
+}
+
+int ledger_totals_load(ledger_book *b, const char *asset, ledger_totals **out) {
+  size_t len = strlen(asset);
+  *out = hanse_hmap_get(&b->totals, asset, len);
+  if (*out) return HANSE_OK;
+  HANSE_ASSERT(len <= LEDGER_ID_MAX); /* an account's asset is a checked code */
+  ledger_totals *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  memcpy(t->asset, asset, len + 1);
+  char key[LEDGER_KEY_MAX];
+  ledger_key_totals(key, asset);
+  int rc = row_load(b, key, &t->sums);
+  if (rc == HANSE_OK && ((t->asset_json = json_string(asset)) == NULL ||
+                         hanse_hmap_put(&b->totals, asset, len, t, NULL) != HANSE_OK)) {
+    b->ex->env_error = 1;
+    rc = HANSE_ERR(NOMEM);
+  }
+  if (rc != HANSE_OK) {
+    totals_free(t);
+    return rc;
+  }
+  *out = t;
+  return ledger_book_on_rollback(b, totals_unload, t);
+}
+
+/* ---- the queries' view ---- */
+
+/* The balance row at key read into val; *found its presence. */
+static int view_row(hanse_view *v, const char *key, hanse_buf *val, int *found) {
+  hanse_buf_init(val);
+  return hanse_view_get(v, key, val, found);
+}
+
+/* A read row (zeros when absent) merged into o. */
+static int row_merge(const char *key, const hanse_buf *val, int found, json_t *o) {
+  ledger_sums s;
+  memset(&s, 0, sizeof s);
+  if (found && !ledger_sums_parse(&s, (const char *)val->data, val->len)) {
+    HANSE_ERROR("ledger: %s is not a balance row", key);
+    return HANSE_ERR(INTERNAL);
+  }
+  return ledger_sums_json(o, &s);
+}
+
+int ledger_account_view(hanse_view *v, const char *id, json_t **out) {
+  char key[LEDGER_KEY_MAX];
+  hanse_buf val;
+  int found;
+  ledger_key_acct(key, id);
+  int rc = hanse_view_get_json(v, key, out);
+  if (rc != HANSE_OK || *out == NULL) return rc;
+  ledger_key_bal(key, id);
+  rc = view_row(v, key, &val, &found);
+  if (rc == HANSE_OK) rc = row_merge(key, &val, found, *out);
+  hanse_buf_free(&val);
+  if (rc != HANSE_OK) {
+    json_decref(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int ledger_totals_view(hanse_view *v, const char *asset, json_t **out) {
+  char key[LEDGER_KEY_MAX];
+  hanse_buf val;
+  int found;
+  *out = NULL;
+  ledger_key_totals(key, asset);
+  int rc = view_row(v, key, &val, &found); /* absent: no totals, not zeros */
+  if (rc == HANSE_OK && found) {
+    *out = json_pack("{s:s}", "asset", asset);
+    rc = *out ? row_merge(key, &val, found, *out) : HANSE_ERR(NOMEM);
+  }
+  hanse_buf_free(&val);
+  if (rc != HANSE_OK) {
+    json_decref(*out);
+    *out = NULL;
+  }
+  return rc;
+}
