@@ -439,16 +439,18 @@ static void test_settle_short(void **state) {
   json_decref(r);
 
   char before[6][512];
-  const char *keys[] = {"ledger/acct/b1:stl", "ledger/acct/b2:stl",    "ledger/acct/b3:stl",
-                        "ledger/acct/b1:clr", "ledger/acct/house:stl", "clearing/cycle/USD"};
-  for (int i = 0; i < 6; i++) assert_true(fx_state(&x->f, keys[i], before[i], sizeof before[i]));
+  const char *keys[] = {"ledger/bal/b1:stl", "ledger/bal/b2:stl",    "ledger/bal/b3:stl",
+                        "ledger/bal/b1:clr", "ledger/bal/house:stl", "clearing/cycle/USD"};
+  /* a balance row is absent until a transfer moves the account */
+  int had[6];
+  for (int i = 0; i < 6; i++) had[i] = fx_state(&x->f, keys[i], before[i], sizeof before[i]);
   assert_string_equal(submit(x, OPERATOR, "clearing.settle", "{\"asset\":\"USD\",\"cycle\":1}"),
                       "ledger.exceeds_credits");
   json_decref(booked(x, 0));
   for (int i = 0; i < 6; i++) {
     char now[512];
-    assert_true(fx_state(&x->f, keys[i], now, sizeof now));
-    assert_string_equal(now, before[i]);
+    assert_int_equal(fx_state(&x->f, keys[i], now, sizeof now), had[i]);
+    if (had[i]) assert_string_equal(now, before[i]);
   }
   char v[512];
   assert_false(fx_state(&x->f, "clearing/settled/USD/00000000000000000001", v, sizeof v));

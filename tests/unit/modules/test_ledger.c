@@ -305,9 +305,9 @@ static void test_transfer(void **state) {
 
   /* the same id and fields again: accepted, nothing changes */
   char before[4096], after[4096];
-  assert_true(fx_state(&x->f, "ledger/acct/a", before, sizeof before));
+  assert_true(fx_state(&x->f, "ledger/bal/a", before, sizeof before));
   assert_string_equal(xfer(x, ALICE, "t1", "a", "b", "100", ",\"code\":12,\"pending\":false"), "ok");
-  assert_true(fx_state(&x->f, "ledger/acct/a", after, sizeof after));
+  assert_true(fx_state(&x->f, "ledger/bal/a", after, sizeof after));
   assert_string_equal(before, after);
   expect_balances(x, "b", 0, 0, 0, 100);
   /* the same id with other fields */
@@ -441,6 +441,112 @@ static void test_two_phase(void **state) {
   assert_int_equal(u64_of(tot, "debits_posted"), 66);
   assert_int_equal(u64_of(tot, "credits_posted"), 66);
   json_decref(tot);
+}
+
+/* The codes of the results record of the last transaction. */
+static void expect_results(lx *x, const char *const *want, size_t n) {
+  char txhex[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(txhex, x->last.id.b, HANSE_HASH_BYTES);
+  json_t *res = query(x, "results", "tx", txhex, NULL);
+  assert_non_null(res);
+  json_t *list = json_object_get(res, "results");
+  assert_int_equal(json_array_size(list), n);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, i), "code")),
+                        want[i]);
+  json_decref(res);
+}
+
+/* ledger.post and ledger.void of many ids: each on its own, a mixed
+ * outcome kept as results, all failing rejected with the first's code. */
+static void test_post_many(void **state) {
+  lx *x = *state;
+  open_basic(x);
+  assert_string_equal(submit(x, ALICE, "ledger.transfer",
+                             "{\"transfers\":["
+                             "{\"id\":\"p1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":50,\"pending\":true},"
+                             "{\"id\":\"p2\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":40,\"pending\":true},"
+                             "{\"id\":\"p3\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":9,\"pending\":true,"
+                             "\"timeout\":600},"
+                             "{\"id\":\"s1\",\"debit\":\"a\",\"credit\":\"b\",\"amount\":1}]}"),
+                      "ok");
+  expect_balances(x, "a", 99, 1, 0, 0);
+  /* check: the list's shape and every entry */
+  char many[256 * 6 + 32];
+  size_t len = (size_t)snprintf(many, sizeof many, "{\"ids\":[");
+  for (int i = 0; i < 257; i++) len += (size_t)snprintf(many + len, sizeof many - len, "%s\"p1\"", i ? "," : "");
+  snprintf(many + len, sizeof many - len, "]}");
+  const struct {
+    const char *kind, *payload, *code;
+  } bad[] = {
+      {"ledger.post", "{\"ids\":[]}", "ledger.bad_ids"},
+      {"ledger.post", "{\"ids\":\"p1\"}", "ledger.bad_ids"},
+      {"ledger.post", "{\"ids\":[\"p1\"],\"id\":\"p1\"}", "ledger.bad_ids"},
+      {"ledger.post", "{\"ids\":[\"p1\"],\"amount\":1}", "ledger.bad_ids"},
+      {"ledger.post", "{\"ids\":[5]}", "ledger.bad_ids"},
+      {"ledger.post", "{\"ids\":[\"a b\"]}", "ledger.bad_id"},
+      {"ledger.post", "{\"ids\":[{\"amount\":1}]}", "ledger.bad_id"},
+      {"ledger.post", "{\"ids\":[{\"id\":\"p1\",\"amount\":0}]}", "ledger.bad_amount"},
+      {"ledger.post", "{\"ids\":[{\"id\":\"p1\",\"x\":1}]}", "ledger.bad_field"},
+      {"ledger.void", "{\"ids\":[{\"id\":\"p1\",\"amount\":1}]}", "ledger.bad_field"},
+      {"ledger.void", "{\"ids\":[\"p1\"],\"amount\":1}", "ledger.bad_field"},
+      {"ledger.post", many, "ledger.bad_ids"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (strcmp(submit(x, ALICE, bad[i].kind, "%s", bad[i].payload), bad[i].code) != 0)
+      fail_msg("%s %s: %s, want %s", bad[i].kind, bad[i].payload, x->last.code, bad[i].code);
+  /* a mixed outcome: the good ones happen, every code is kept */
+  assert_string_equal(submit(x, CAROL, "ledger.post",
+                             "{\"ids\":[\"p1\",{\"id\":\"p2\",\"amount\":15},\"nope\",\"s1\","
+                             "{\"id\":\"p1\"}]}"),
+                      "ok");
+  const char *want[] = {"ok", "ok", "ledger.no_transfer", "ledger.not_pending",
+                        "ledger.already_posted"};
+  expect_results(x, want, 5);
+  expect_balances(x, "a", 9, 66, 0, 0);
+  expect_balances(x, "b", 0, 0, 9, 66);
+  assert_string_equal(status_of(x, "p1"), "posted");
+  json_t *t = query(x, "transfer", "id", "p2", NULL);
+  assert_int_equal(u64_of(t, "posted_amount"), 15);
+  json_decref(t);
+  /* none succeeds: rejected with the first failure's own code */
+  assert_string_equal(submit(x, BOB, "ledger.void", "{\"ids\":[\"p3\"]}"), "ledger.not_owner");
+  assert_non_null(strstr(x->last.message, "ids[0] 'p3'"));
+  assert_string_equal(status_of(x, "p3"), "pending");
+  /* a void of many; the second p3 finds it voided */
+  assert_string_equal(submit(x, ALICE, "ledger.void", "{\"ids\":[\"p3\",{\"id\":\"p3\"}]}"), "ok");
+  const char *want2[] = {"ok", "ledger.already_voided"};
+  expect_results(x, want2, 2);
+  assert_string_equal(status_of(x, "p3"), "voided");
+  char v[256];
+  t = query(x, "transfer", "id", "p3", NULL);
+  snprintf(v, sizeof v, "ledger/exp/%020" PRIu64 "/p3",
+           (uint64_t)json_integer_value(json_object_get(t, "expires_at")));
+  json_decref(t);
+  assert_false(fx_state(&x->f, v, NULL, 0)); /* p3's expiry entry is gone */
+  expect_balances(x, "a", 0, 66, 0, 0);
+  /* all of them ok: no results record */
+  assert_string_equal(xfer(x, ALICE, "p4", "a", "b", "2", ",\"pending\":true"), "ok");
+  assert_string_equal(xfer(x, ALICE, "p5", "a", "b", "3", ",\"pending\":true"), "ok");
+  assert_string_equal(submit(x, ALICE, "ledger.post", "{\"ids\":[\"p4\",\"p5\"]}"), "ok");
+  char txhex[HANSE_HASH_HEX_BYTES];
+  const char *code;
+  hanse_hex_encode(txhex, x->last.id.b, HANSE_HASH_BYTES);
+  assert_null(query(x, "results", "tx", txhex, &code));
+  assert_string_equal(code, "ledger.no_results");
+  json_t *tot = query(x, "totals", "asset", "EUR", NULL);
+  assert_int_equal(u64_of(tot, "debits_pending"), 0);
+  assert_int_equal(u64_of(tot, "debits_posted"), 71);
+  assert_int_equal(u64_of(tot, "credits_posted"), 71);
+  json_decref(tot);
+  /* the balance row as stored: "dp dpo cp cpo" */
+  assert_true(fx_state(&x->f, "ledger/bal/a", v, sizeof v));
+  assert_string_equal(v, "0 71 0 0");
+  assert_true(fx_state(&x->f, "ledger/totals/EUR", v, sizeof v));
+  assert_string_equal(v, "0 71 0 71");
+  /* and the account's static record holds no balance */
+  assert_true(fx_state(&x->f, "ledger/acct/a", v, sizeof v));
+  assert_null(strstr(v, "posted"));
 }
 
 static void test_expiry(void **state) {
@@ -833,6 +939,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rules_and_overflow, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_phase, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_post_many, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_linked, setup, teardown),
       cmocka_unit_test(test_invariant_abort),

@@ -363,9 +363,9 @@ static void test_currency(void **state) {
   /* the same request again changes nothing; the same ref with another
    * amount is a conflict */
   char before[1024], after[1024];
-  assert_true(fx_state(&x->f, "ledger/acct/token:EURB:issued", before, sizeof before));
+  assert_true(fx_state(&x->f, "ledger/bal/token:EURB:issued", before, sizeof before));
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 400, "i2"), "ok");
-  assert_true(fx_state(&x->f, "ledger/acct/token:EURB:issued", after, sizeof after));
+  assert_true(fx_state(&x->f, "ledger/bal/token:EURB:issued", after, sizeof after));
   assert_string_equal(before, after);
   json_decref(booked(x, 0)); /* and books nothing again */
   assert_string_equal(move(x, ALICE, "token.issue", "EURB", "bob:eurb", 300, "i2"),
