@@ -239,22 +239,17 @@ static int join(ledger_book *b, json_t *p, hanse_reject *rej) {
 /* A customer's account at `bank`: present, of `asset`, the bank's. */
 static int customer_account(ledger_book *b, const char *id, const char *asset, const char *bank,
                             hanse_reject *rej) {
-  char key[LEDGER_KEY_MAX];
-  json_t *a = NULL;
-  ledger_key_acct(key, id);
-  int rc = ledger_get(b, key, &a);
+  ledger_acct *a = NULL;
+  int rc = ledger_acct_load(b, id, &a);
   if (rc != HANSE_OK) return rc;
   if (a == NULL) return hanse_reject_code(rej, "clearing.no_account", 404, "no account '%s'", id);
-  const char *have = json_string_value(json_object_get(a, "asset"));
-  const char *owner = json_string_value(json_object_get(a, "owner"));
-  if (have == NULL || strcmp(have, asset) != 0)
-    rc = hanse_reject_code(rej, "clearing.asset_mismatch", 409, "'%s' holds %s, not %s", id,
-                           have ? have : "?", asset);
-  else if (owner == NULL || strcmp(owner, bank) != 0)
-    rc = hanse_reject_code(rej, "clearing.not_bank_account", 403,
-                           "account '%s' is not held at '%s'", id, bank);
-  json_decref(a);
-  return rc;
+  if (strcmp(a->asset, asset) != 0)
+    return hanse_reject_code(rej, "clearing.asset_mismatch", 409, "'%s' holds %s, not %s", id,
+                             a->asset, asset);
+  if (strcmp(a->owner, bank) != 0)
+    return hanse_reject_code(rej, "clearing.not_bank_account", 403,
+                             "account '%s' is not held at '%s'", id, bank);
+  return HANSE_OK;
 }
 
 /* Add amount to a decimal field; 1 in *overflow when it would pass

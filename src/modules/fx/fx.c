@@ -147,24 +147,19 @@ int hanse_fx_convert(uint64_t amount, uint64_t num, uint64_t den, uint64_t *out)
 /* ---- pay ---- */
 
 /* One of the four accounts: present, of `asset`, and when `owner` is not
- * NULL belonging to it. *out a new reference. */
+ * NULL belonging to it. *out borrowed from the book. */
 static int account_of(ledger_book *b, const char *id, const char *asset, const char *owner,
-                      const char *what, json_t **out, hanse_reject *rej) {
-  char key[LEDGER_KEY_MAX];
-  ledger_key_acct(key, id);
-  *out = NULL;
-  int rc = ledger_get(b, key, out);
+                      const char *what, ledger_acct **out, hanse_reject *rej) {
+  int rc = ledger_acct_load(b, id, out);
   if (rc != HANSE_OK) return rc;
   if (*out == NULL) return hanse_reject_code(rej, "fx.no_account", 404, "no %s '%s'", what, id);
-  const char *have = json_string_value(json_object_get(*out, "asset"));
-  if (have == NULL || strcmp(have, asset) != 0)
+  if (strcmp((*out)->asset, asset) != 0)
     return hanse_reject_code(rej, "fx.asset_mismatch", 409, "%s '%s' holds %s, the quote says %s",
-                             what, id, have ? have : "?", asset);
-  const char *o = json_string_value(json_object_get(*out, "owner"));
-  if (owner && (o == NULL || strcmp(o, owner) != 0))
+                             what, id, (*out)->asset, asset);
+  if (owner && strcmp((*out)->owner, owner) != 0)
     return hanse_reject_code(rej, "fx.not_maker_account", 403,
                              "%s '%s' belongs to '%s', not to the maker '%s'", what, id,
-                             o ? o : "", owner);
+                             (*out)->owner, owner);
   return HANSE_OK;
 }
 
@@ -301,7 +296,8 @@ static int pay(ledger_book *b, json_t *p, hanse_reject *rej) {
   const char *credit = json_string_value(json_object_get(p, "credit"));
   const char *ba = json_string_value(json_object_get(q, "buy_account"));
   const char *sa = json_string_value(json_object_get(q, "sell_account"));
-  json_t *acct[4] = {NULL, NULL, NULL, NULL}, *rec = NULL;
+  ledger_acct *acct[4] = {NULL, NULL, NULL, NULL};
+  json_t *rec = NULL;
   rc = account_of(b, debit, buy, NULL, "debit account", &acct[0], rej);
   if (rc == HANSE_OK) rc = account_of(b, credit, sell, NULL, "credit account", &acct[1], rej);
   if (rc == HANSE_OK) rc = account_of(b, ba, buy, maker, "buy_account", &acct[2], rej);
@@ -311,7 +307,7 @@ static int pay(ledger_book *b, json_t *p, hanse_reject *rej) {
   snprintf(out_id, sizeof out_id, "fx:%s:out", id);
   if (rc == HANSE_OK) rc = leg(b, in_id, debit, ba, amount, id, 0, 1, rej);
   if (rc == HANSE_OK) rc = leg(b, out_id, sa, credit, out, id, 1, 0, rej);
-  const char *payee = json_string_value(json_object_get(acct[1], "owner"));
+  const char *payee = acct[1] ? acct[1]->owner : NULL;
   if (rc == HANSE_OK) rc = book_three(b, b->owner, payee, maker, buy, amount, sell, out, id);
   if (rc == HANSE_OK) {
     char txhex[HANSE_HASH_HEX_BYTES];
@@ -338,7 +334,6 @@ static int pay(ledger_book *b, json_t *p, hanse_reject *rej) {
     rc = ledger_put(b, key, used);
     used = NULL;
   }
-  for (int i = 0; i < 4; i++) json_decref(acct[i]);
   json_decref(rec);
   json_decref(used);
   return rc;

@@ -301,11 +301,10 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
                         const char *controller, hanse_reject *rej) {
   char key[LEDGER_KEY_MAX];
   json_t *have = NULL;
-  ledger_key_acct(key, account);
-  int rc = ledger_get(b, key, &have);
-  json_decref(have);
+  ledger_acct *exists = NULL;
+  int rc = ledger_acct_load(b, account, &exists);
   if (rc != HANSE_OK) return rc;
-  if (have) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
+  if (exists) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
   /* an asset module asset, a token (modules/token/), or a currency */
   static const char *const defs[] = {"asset/def/", "token/def/"};
   int found = 0;
@@ -321,15 +320,9 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
                              "'%s' is neither an issued asset, a token nor a currency code",
                              asset);
   if ((rc = ledger_conf_open_check(b, asset, rule, rej)) != HANSE_OK) return rc;
-  /* the static record; its balances are zeros until a transfer writes
-   * ledger/bal/<account> (ledger_balance.c) */
-  json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", account, "owner", owner, "asset",
-                          asset, "type", type, "opened_at", (json_int_t)b->ex->height);
-  if (rec == NULL) return HANSE_ERR(NOMEM);
-  if (rule) json_object_set_new(rec, "rule", json_string(rule));
-  if (controller) json_object_set_new(rec, "controller", json_string(controller));
-  ledger_key_acct(key, account);
-  rc = ledger_put(b, key, rec);
+  /* the static record, written by the commit; its balances are zeros
+   * until a transfer writes ledger/bal/<account> (ledger_balance.c) */
+  rc = ledger_acct_new(b, account, owner, asset, type, rule, controller);
   if (rc != HANSE_OK) return rc;
   snprintf(key, sizeof key, "ledger/own/%s/%s", owner, account);
   return ledger_put(b, key, json_string(account));

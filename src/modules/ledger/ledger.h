@@ -15,12 +15,13 @@
  *
  * State (readable text keys; values canonical JSON unless said):
  *
- *   ledger/acct/<account>        {"id","owner","asset","type","rule"?,
- *                                 "opened_at","controller"?}: the
- *                                 account's static record, written once
- *                                 by ledger_account_open and never again
- *                                 (no transfer rewrites it); controller:
- *                                 the module that alone debits it
+ *   ledger/acct/<account>        NOT JSON: the account's static record,
+ *                                 "<owner> <asset> <type> <opened_at>
+ *                                 <rule> <controller>", one space apart,
+ *                                 "-" for no rule or no controller (the
+ *                                 module that alone debits it); written
+ *                                 once by ledger_account_open and never
+ *                                 again (no transfer rewrites it)
  *   ledger/bal/<account>         "<dp> <dpo> <cp> <cpo>" -- NOT JSON: the
  *                                 four balances (debits pending, debits
  *                                 posted, credits pending, credits
@@ -55,8 +56,12 @@
  *                                 asset (ledger_conf.c)
  *
  * The queries answer an account or totals as one JSON object, as before
- * the split: the static record (or {"asset"}) with the four balances as
- * decimal strings and "commitments" when kept (ledger_account_view).
+ * the split: {"id","owner","asset","type","opened_at","rule"?,
+ * "controller"?} (or {"asset"}) with the four balances as decimal
+ * strings and "commitments" when kept (ledger_account_view). Every field
+ * of the static record is a word without spaces (ids, owners, asset
+ * codes, type and rule words, module names), which is what lets it be
+ * a fixed layout.
  *
  * Invariant: for every asset, debits_pending == credits_pending and
  * debits_posted == credits_posted in ledger/totals/<asset>, and each of
@@ -168,17 +173,36 @@ typedef enum ledger_rule {
 } ledger_rule;
 
 /* An account as a book holds it: the static record parsed once per book
- * and never changed (the strings point into rec), the balances changed in
- * place and written once, at commit, when dirty. */
+ * and never changed, the balances changed in place and written once, at
+ * commit, when dirty. The pointers point into the struct itself or at
+ * constants, so a byte copy (ledger_book_save) restores it. */
+#define LEDGER_WORD_MAX 31 /* a type word or a module name */
 typedef struct ledger_acct {
-  json_t *rec;             /* ledger/acct/<id>, owned by the book's cache */
-  const char *id, *owner, *asset;
-  const char *controller;  /* NULL: none */
+  char id[LEDGER_ID_MAX + 1];
+  char owner[LEDGER_OWNER_MAX + 1];
+  char asset[LEDGER_ID_MAX + 1];
+  char type[LEDGER_WORD_MAX + 1];
+  char controller_buf[LEDGER_WORD_MAX + 1];
+  const char *controller;  /* controller_buf, or NULL: none */
   const char *rule_name;   /* NULL: none */
   ledger_rule rule;
+  uint64_t opened_at;      /* height */
   ledger_sums sums;
-  int dirty;
+  int dirty;               /* sums changed: the commit writes ledger/bal/ */
+  int opened;              /* opened by this book: it writes ledger/acct/ */
 } ledger_acct;
+
+#define LEDGER_ACCT_TEXT_MAX \
+  (LEDGER_OWNER_MAX + LEDGER_ID_MAX + 3 * LEDGER_WORD_MAX + 64 + 21 + 6)
+/* The static record's row, NUL-terminated; returns its length. */
+size_t ledger_acct_format(char out[LEDGER_ACCT_TEXT_MAX], const ledger_acct *a);
+/* Parse account id's row (n bytes) into *a (sums zero); 0 if it is not
+ * one exactly. */
+int ledger_acct_parse(ledger_acct *a, const char *id, const char *text, size_t n);
+/* {"id","owner","asset","type","opened_at","rule"?,"controller"?}: the
+ * record as the queries answer it (without the balances); NULL on no
+ * memory. */
+json_t *ledger_acct_json(const ledger_acct *a);
 
 /* An asset's totals as a book holds them. */
 typedef struct ledger_totals {
@@ -297,8 +321,14 @@ void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account);
 /* The book's cached account `id` (loaded on first use: its static record
  * and its balance row), or *out NULL when there is none. Borrowed: valid
  * until the book closes (or a rollback past its load). Change a->sums only
- * after ledger_book_save(b, a, sizeof *a), and set a->dirty. */
+ * after ledger_book_save(b, a, sizeof *a), and set a->dirty. Other
+ * modules read accounts through this (never ledger_get: the rows are not
+ * JSON). */
 int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out);
+/* A new account in the cache, written by the commit (ledger_account_open
+ * makes the checks); rule and controller may be NULL. */
+int ledger_acct_new(ledger_book *b, const char *id, const char *owner, const char *asset,
+                    const char *type, const char *rule, const char *controller);
 /* The book's totals of `asset` (zeros when the asset has none yet);
  * borrowed, changed as accounts are. */
 int ledger_totals_load(ledger_book *b, const char *asset, ledger_totals **out);

@@ -7,8 +7,9 @@
  * asset's totals, deep-copied them, printed the changed sums into new
  * strings and dumped the records again. Now the two halves live apart:
  *
- *   ledger/acct/<id>     the static record (JSON), written by
- *                        ledger_account_open and never again;
+ *   ledger/acct/<id>     the static record, "<owner> <asset> <type>
+ *                        <opened_at> <rule> <controller>" ("-": none),
+ *                        written by ledger_account_open and never again;
  *   ledger/bal/<id>      the balance row, "dp dpo cp cpo", four decimal
  *                        u64s separated by one space (no leading zeros),
  *                        then " c1 c2 c3 c4" (64 hex each) once a
@@ -16,17 +17,20 @@
  *                        same four as sums of commitments. Absent: zeros.
  *   ledger/totals/<asset> the asset's sums, in the same layout.
  *
- * A balance row is a fixed layout, not JSON: it is printed and parsed
- * here without jansson, and parsed strictly (exactly four or eight
- * fields, canonical numbers, valid points), so a row that is not one is a
- * bug, never a second spelling of the same state.
+ * Both are fixed layouts, not JSON: every field is a word without
+ * spaces, so they are printed and parsed here without jansson (a
+ * transfer touches two accounts whose records would otherwise be parsed
+ * into JSON objects every time), and parsed strictly (exactly the
+ * fields, canonical numbers, known words, valid points), so a row that is
+ * not one is a bug, never a second spelling of the same state.
  *
  * The cache. A book loads an account on first use -- its static record
- * through the overlay (an account opened earlier in the same action is
- * seen), its balance row from the state -- and keeps it for the rest of
- * the book: later transfers of the same action change the cached sums in
+ * and its balance row from the state -- and keeps it for the rest of the
+ * book: later transfers of the same action change the cached sums in
  * place, and the commit writes the row of every account whose sums
- * changed (dirty), once. Balance rows never pass through the overlay.
+ * changed (dirty), once. An account opened by the book is made in the
+ * cache (ledger_acct_new) and its static row written by the commit. None
+ * of these rows passes through the JSON overlay.
  * A load made while a mark is set is undone by a rollback (the account
  * may have been opened by the rolled-back part), and every change to the
  * sums is preceded by ledger_book_save, so a failed linked chain restores
@@ -118,6 +122,70 @@ int ledger_sums_json(json_t *o, const ledger_sums *s) {
   return bad ? HANSE_ERR(NOMEM) : HANSE_OK;
 }
 
+/* ---- the static record ---- */
+
+static const char *const rule_names[] = {NULL, "debits_must_not_exceed_credits",
+                                         "credits_must_not_exceed_debits"};
+
+size_t ledger_acct_format(char out[LEDGER_ACCT_TEXT_MAX], const ledger_acct *a) {
+  int n = snprintf(out, LEDGER_ACCT_TEXT_MAX, "%s %s %s %" PRIu64 " %s %s", a->owner, a->asset,
+                   a->type, a->opened_at, a->rule_name ? a->rule_name : "-",
+                   a->controller ? a->controller : "-");
+  HANSE_ASSERT(n > 0 && n < LEDGER_ACCT_TEXT_MAX);
+  return (size_t)n;
+}
+
+/* The next space-free field of text[*at..n) into out (cap bytes with the
+ * NUL); 0 if there is none that fits, or the separator is not one space. */
+static int next_field(const char *text, size_t n, size_t *at, char *out, size_t cap, int last) {
+  size_t end = *at;
+  while (end < n && text[end] != ' ') end++;
+  if (end == *at || end - *at >= cap) return 0;
+  memcpy(out, text + *at, end - *at);
+  out[end - *at] = 0;
+  if (last ? end != n : end == n) return 0;
+  *at = last ? end : end + 1;
+  return 1;
+}
+
+int ledger_acct_parse(ledger_acct *a, const char *id, const char *text, size_t n) {
+  memset(a, 0, sizeof *a);
+  char opened[24], rule[LEDGER_WORD_MAX + 1];
+  size_t at = 0, idn = strlen(id);
+  if (idn >= sizeof a->id) return 0;
+  memcpy(a->id, id, idn + 1);
+  if (!next_field(text, n, &at, a->owner, sizeof a->owner, 0) ||
+      !next_field(text, n, &at, a->asset, sizeof a->asset, 0) ||
+      !next_field(text, n, &at, a->type, sizeof a->type, 0) ||
+      !next_field(text, n, &at, opened, sizeof opened, 0) ||
+      !next_field(text, n, &at, rule, sizeof rule, 0) ||
+      !next_field(text, n, &at, a->controller_buf, sizeof a->controller_buf, 1) ||
+      !ledger_u64_parse(opened, &a->opened_at))
+    return 0;
+  if (strcmp(rule, "-") != 0) {
+    for (int r = LEDGER_RULE_DEBITS; r <= LEDGER_RULE_CREDITS && a->rule_name == NULL; r++)
+      if (strcmp(rule, rule_names[r]) == 0) {
+        a->rule = (ledger_rule)r;
+        a->rule_name = rule_names[r];
+      }
+    if (a->rule_name == NULL) return 0;
+  }
+  a->controller = strcmp(a->controller_buf, "-") == 0 ? NULL : a->controller_buf;
+  return 1;
+}
+
+json_t *ledger_acct_json(const ledger_acct *a) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", a->id, "owner", a->owner, "asset",
+                        a->asset, "type", a->type, "opened_at", (json_int_t)a->opened_at);
+  if (o && ((a->rule_name && json_object_set_new(o, "rule", json_string(a->rule_name)) != 0) ||
+            (a->controller &&
+             json_object_set_new(o, "controller", json_string(a->controller)) != 0))) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
 /* ---- the cache ---- */
 
 static int cache_bug(ledger_book *b, const char *what, const char *key) {
@@ -142,10 +210,7 @@ static int row_load(ledger_book *b, const char *key, ledger_sums *s) {
   return HANSE_OK;
 }
 
-static void acct_free(ledger_acct *a) {
-  json_decref(a->rec);
-  free(a);
-}
+static void acct_free(ledger_acct *a) { free(a); }
 
 static void totals_free(ledger_totals *t) {
   json_decref(t->asset_json);
@@ -180,48 +245,76 @@ void ledger_cache_free(ledger_book *b) {
   hanse_hmap_free(&b->totals);
 }
 
-int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out) {
-  size_t len = strlen(id);
-  *out = hanse_hmap_get(&b->accts, id, len);
-  if (*out) return HANSE_OK;
-  char key[LEDGER_KEY_MAX];
-  json_t *rec = NULL;
-  ledger_key_acct(key, id);
-  int rc = ledger_get(b, key, &rec);
-  if (rc != HANSE_OK || rec == NULL) return rc;
-  ledger_acct *a = calloc(1, sizeof *a);
-  if (a == NULL) {
-    json_decref(rec);
+/* Put a into the cache (taking it) and note it for a rollback. */
+static int acct_cache(ledger_book *b, ledger_acct *a) {
+  if (hanse_hmap_put(&b->accts, a->id, strlen(a->id), a, NULL) != HANSE_OK) {
+    acct_free(a);
     b->ex->env_error = 1;
     return HANSE_ERR(NOMEM);
   }
-  a->rec = rec;
-  a->id = json_string_value(json_object_get(rec, "id"));
-  a->owner = json_string_value(json_object_get(rec, "owner"));
-  a->asset = json_string_value(json_object_get(rec, "asset"));
-  a->controller = json_string_value(json_object_get(rec, "controller"));
-  a->rule_name = json_string_value(json_object_get(rec, "rule"));
-  a->rule = a->rule_name == NULL                                          ? LEDGER_RULE_NONE
-            : strcmp(a->rule_name, "debits_must_not_exceed_credits") == 0 ? LEDGER_RULE_DEBITS
-            : strcmp(a->rule_name, "credits_must_not_exceed_debits") == 0 ? LEDGER_RULE_CREDITS
-                                                                          : LEDGER_RULE_NONE;
-  if (a->id == NULL || a->owner == NULL || a->asset == NULL || strcmp(a->id, id) != 0 ||
-      (a->rule_name && a->rule == LEDGER_RULE_NONE))
-    rc = cache_bug(b, "not an account record", key);
-  if (rc == HANSE_OK) {
-    ledger_key_bal(key, id);
-    rc = row_load(b, key, &a->sums);
-  }
-  if (rc == HANSE_OK && hanse_hmap_put(&b->accts, id, len, a, NULL) != HANSE_OK) {
-    b->ex->env_error = 1;
-    rc = HANSE_ERR(NOMEM);
-  }
+  return ledger_book_on_rollback(b, acct_unload, a);
+}
+
+int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out) {
+  *out = hanse_hmap_get(&b->accts, id, strlen(id));
+  if (*out) return HANSE_OK;
+  char key[LEDGER_KEY_MAX];
+  const uint8_t *v;
+  size_t n;
+  int found;
+  ledger_key_acct(key, id);
+  int rc = hanse_exec_get(b->ex, key, &v, &n, &found);
   if (rc != HANSE_OK) {
-    acct_free(a);
+    b->ex->env_error = 1;
     return rc;
   }
-  *out = a;
-  return ledger_book_on_rollback(b, acct_unload, a);
+  if (!found) return HANSE_OK;
+  ledger_acct *a = malloc(sizeof *a);
+  if (a == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  if (!ledger_acct_parse(a, id, (const char *)v, n)) {
+    free(a);
+    return cache_bug(b, "not an account record", key);
+  }
+  ledger_key_bal(key, id);
+  rc = row_load(b, key, &a->sums);
+  if (rc != HANSE_OK) {
+    free(a);
+    return rc;
+  }
+  if ((rc = acct_cache(b, a)) == HANSE_OK) *out = a;
+  return rc;
+}
+
+int ledger_acct_new(ledger_book *b, const char *id, const char *owner, const char *asset,
+                    const char *type, const char *rule, const char *controller) {
+  ledger_acct *a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  /* the callers checked every word; a space or an overlong one is a bug */
+  const char *words[] = {id, owner, asset, type, controller ? controller : "-"};
+  char *dst[] = {a->id, a->owner, a->asset, a->type, a->controller_buf};
+  size_t cap[] = {sizeof a->id, sizeof a->owner, sizeof a->asset, sizeof a->type,
+                  sizeof a->controller_buf};
+  for (size_t i = 0; i < 5; i++) {
+    size_t len = strlen(words[i]);
+    HANSE_ASSERT(len >= 1 && len < cap[i] && strchr(words[i], ' ') == NULL);
+    memcpy(dst[i], words[i], len + 1);
+  }
+  a->controller = controller ? a->controller_buf : NULL;
+  for (int r = LEDGER_RULE_DEBITS; rule && r <= LEDGER_RULE_CREDITS; r++)
+    if (strcmp(rule, rule_names[r]) == 0) {
+      a->rule = (ledger_rule)r;
+      a->rule_name = rule_names[r];
+    }
+  HANSE_ASSERT((rule == NULL) == (a->rule_name == NULL));
+  a->opened_at = b->ex->height;
+  a->opened = 1;
+  return acct_cache(b, a);
 }
 
 int ledger_totals_load(ledger_book *b, const char *asset, ledger_totals **out) {
@@ -274,9 +367,17 @@ int ledger_account_view(hanse_view *v, const char *id, json_t **out) {
   char key[LEDGER_KEY_MAX];
   hanse_buf val;
   int found;
+  ledger_acct a;
+  *out = NULL;
   ledger_key_acct(key, id);
-  int rc = hanse_view_get_json(v, key, out);
-  if (rc != HANSE_OK || *out == NULL) return rc;
+  int rc = view_row(v, key, &val, &found);
+  if (rc == HANSE_OK && found && !ledger_acct_parse(&a, id, (const char *)val.data, val.len)) {
+    HANSE_ERROR("ledger: %s is not an account record", key);
+    rc = HANSE_ERR(INTERNAL);
+  }
+  hanse_buf_free(&val);
+  if (rc != HANSE_OK || !found) return rc;
+  if ((*out = ledger_acct_json(&a)) == NULL) return HANSE_ERR(NOMEM);
   ledger_key_bal(key, id);
   rc = view_row(v, key, &val, &found);
   if (rc == HANSE_OK) rc = row_merge(key, &val, found, *out);

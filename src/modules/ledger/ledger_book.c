@@ -6,8 +6,8 @@
  * account sees the first one's debit) and a failed linked chain must
  * vanish. So an action runs on a book: a JSON object mapping state keys
  * to the values the action would leave (JSON null: deleted), read before
- * the state, plus a typed cache of the accounts' balances and the assets'
- * totals (ledger_balance.c), changed in place. verify runs the action and
+ * the state, plus a typed cache of the accounts (static record and
+ * balances) and the assets' totals (ledger_balance.c), changed in place. verify runs the action and
  * hands the book to apply, which commits it: exec_tx runs apply right
  * after verify with nothing written in between (hanse_exec_carry), so
  * running the action again would give the same book. (Without a kept
@@ -26,9 +26,9 @@
  *
  * The commit writes in key order (the state digest hashes writes in
  * execution order, so the order must not depend on a hash table): the
- * overlay's keys and the balance rows of the dirty accounts and totals
- * sorted together, the overlay's values as canonical JSON (sorted keys,
- * compact), the rows in their fixed layout. Before it writes, it checks
+ * overlay's keys and the cache's rows (opened accounts, dirty balances
+ * and totals) sorted together, the overlay's values as canonical JSON
+ * (sorted keys, compact), the cache's rows in their fixed layouts. Before it writes, it checks
  * the per-asset invariant on every total the action changed: debits equal
  * credits, pending and posted apart, in amounts and in the sums of
  * confidential commitments (ledger_conf.c). A failure there is a bug in
@@ -252,8 +252,10 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
 }
 
 int ledger_put(ledger_book *b, const char *key, json_t *val) {
-  /* balance rows are the cache's, written by the commit alone */
-  HANSE_ASSERT(strncmp(key, "ledger/bal/", 11) != 0 && strncmp(key, "ledger/totals/", 14) != 0);
+  /* accounts, balance rows and totals are the cache's, written by the
+   * commit alone */
+  HANSE_ASSERT(strncmp(key, "ledger/acct/", 12) != 0 && strncmp(key, "ledger/bal/", 11) != 0 &&
+               strncmp(key, "ledger/totals/", 14) != 0);
   if (val == NULL) return undo_nomem(b);
   if (b->marks) {
     struct ledger_undo *u = undo_push(b, UNDO_PUT, key, strlen(key) + 1);
@@ -321,13 +323,15 @@ int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, js
   return rc;
 }
 
-/* One row the commit writes: an overlay value (v; JSON null: delete) or
- * a balance row (sums; key in the commit's key arena until sorted). */
+/* One row the commit writes: an overlay value (v; JSON null: delete), a
+ * balance row (sums) or an opened account's static row (acct); the key of
+ * the latter two in the commit's key arena until sorted. */
 typedef struct wrow {
   const char *key;
-  size_t key_off; /* balance rows: the key in the arena */
+  size_t key_off;
   json_t *v;
   const ledger_sums *sums;
+  const ledger_acct *acct;
 } wrow;
 
 static int wrow_cmp(const void *a, const void *b) {
@@ -344,27 +348,40 @@ static int totals_balanced(const char *key, const ledger_sums *t) {
   return 0;
 }
 
-/* The balance rows of the dirty entries of cache m (accounts or totals)
- * onto rows[*n..], their keys into the arena. */
-static void dirty_rows(const hanse_hmap *m, int totals, wrow *rows, size_t *n, hanse_buf *arena) {
+static void row_add(wrow *rows, size_t *n, hanse_buf *arena, const char *prefix, const uint8_t *k,
+                    size_t kl, const ledger_sums *sums, const ledger_acct *acct) {
+  char key[LEDGER_KEY_MAX];
+  int kn = snprintf(key, sizeof key, "%s%.*s", prefix, (int)kl, (const char *)k);
+  HANSE_ASSERT(kn > 0 && (size_t)kn < sizeof key);
+  rows[(*n)++] = (wrow){NULL, arena->len, NULL, sums, acct};
+  hanse_buf_put(arena, key, (size_t)kn + 1);
+}
+
+/* The rows of the cache's changed entries onto rows[*n..]: an opened
+ * account's static row, a dirty account's or total's balance row. */
+static void cache_rows(ledger_book *b, wrow *rows, size_t *n, hanse_buf *arena) {
   size_t pos = 0;
   const uint8_t *k;
   size_t kl;
   void *v;
-  while (hanse_hmap_next(m, &pos, &k, &kl, &v)) {
-    const ledger_sums *s = totals ? &((ledger_totals *)v)->sums : &((ledger_acct *)v)->sums;
-    if (!(totals ? ((ledger_totals *)v)->dirty : ((ledger_acct *)v)->dirty)) continue;
-    char key[LEDGER_KEY_MAX];
-    int kn = snprintf(key, sizeof key, "%s%.*s", totals ? "ledger/totals/" : "ledger/bal/",
-                      (int)kl, (const char *)k);
-    HANSE_ASSERT(kn > 0 && (size_t)kn < sizeof key);
-    rows[*n] = (wrow){NULL, arena->len, NULL, s};
-    hanse_buf_put(arena, key, (size_t)kn + 1);
-    (*n)++;
+  while (hanse_hmap_next(&b->accts, &pos, &k, &kl, &v)) {
+    const ledger_acct *a = v;
+    if (a->opened) row_add(rows, n, arena, "ledger/acct/", k, kl, NULL, a);
+    if (a->dirty) row_add(rows, n, arena, "ledger/bal/", k, kl, &a->sums, NULL);
+  }
+  pos = 0;
+  while (hanse_hmap_next(&b->totals, &pos, &k, &kl, &v)) {
+    const ledger_totals *t = v;
+    if (t->dirty) row_add(rows, n, arena, "ledger/totals/", k, kl, &t->sums, NULL);
   }
 }
 
 static int write_row(ledger_book *b, const wrow *r) {
+  if (r->acct) {
+    char text[LEDGER_ACCT_TEXT_MAX];
+    size_t n = ledger_acct_format(text, r->acct);
+    return hanse_exec_put(b->ex, r->key, text, n);
+  }
   if (r->sums) {
     char text[LEDGER_SUMS_TEXT_MAX];
     size_t n = ledger_sums_format(text, r->sums);
@@ -387,21 +404,21 @@ static int write_row(ledger_book *b, const wrow *r) {
 int ledger_book_commit(ledger_book *b) {
   HANSE_ASSERT(b->marks == 0); /* every chain ended */
   /* books_flush(b) goes here: the books write what they gathered */
-  size_t n = 0, cap = json_object_size(b->w) + b->accts.count + b->totals.count;
+  size_t n = 0, cap = json_object_size(b->w) + 2 * b->accts.count + b->totals.count;
   wrow *rows = malloc((cap ? cap : 1) * sizeof *rows);
   hanse_buf arena;
   hanse_buf_init(&arena);
   if (rows == NULL) return undo_nomem(b);
   const char *k;
   json_t *v;
-  json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL};
+  json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL, NULL};
   size_t typed = n;
-  dirty_rows(&b->accts, 0, rows, &n, &arena);
-  dirty_rows(&b->totals, 1, rows, &n, &arena);
+  cache_rows(b, rows, &n, &arena);
   int rc = hanse_buf_status(&arena) == HANSE_OK ? HANSE_OK : undo_nomem(b);
   for (size_t i = typed; i < n; i++) rows[i].key = (const char *)arena.data + rows[i].key_off;
   for (size_t i = typed; i < n && rc == HANSE_OK; i++)
-    if (strncmp(rows[i].key, "ledger/totals/", 14) == 0 && !totals_balanced(rows[i].key, rows[i].sums))
+    if (strncmp(rows[i].key, "ledger/totals/", 14) == 0 &&
+        !totals_balanced(rows[i].key, rows[i].sums))
       rc = HANSE_ERR(INTERNAL);
   if (rc == HANSE_OK) qsort(rows, n, sizeof *rows, wrow_cmp);
   for (size_t i = 0; i < n && rc == HANSE_OK; i++) rc = write_row(b, &rows[i]);

@@ -69,29 +69,21 @@ const char *order_status(json_t *rec, const char *leg_status) {
 }
 
 /* A ledger account the order names: it exists, belongs to `owner`, holds
- * `asset`. *acct: new reference on success. `role` names it in messages;
- * not_owner is the code when it belongs to someone else. */
+ * `asset`. `role` names it in messages; not_owner is the code when it
+ * belongs to someone else. */
 static int account_of(ledger_book *b, const char *id, const char *owner, const char *asset,
-                      const char *role, const char *not_owner, json_t **acct,
-                      hanse_reject *rej) {
-  char key[LEDGER_KEY_MAX];
-  ledger_key_acct(key, id);
-  int rc = ledger_get(b, key, acct);
+                      const char *role, const char *not_owner, hanse_reject *rej) {
+  ledger_acct *acct = NULL;
+  int rc = ledger_acct_load(b, id, &acct);
   if (rc != HANSE_OK) return rc;
-  if (*acct == NULL) return hanse_reject_code(rej, "order.no_account", 404, "no account '%s'", id);
-  const char *have = json_string_value(json_object_get(*acct, "owner"));
-  const char *held = json_string_value(json_object_get(*acct, "asset"));
-  if (owner && (have == NULL || strcmp(have, owner) != 0))
-    rc = hanse_reject_code(rej, not_owner, 403, "%s '%s' belongs to '%s', not to '%s'", role, id,
-                           have ? have : "", owner);
-  else if (held == NULL || strcmp(held, asset) != 0)
-    rc = hanse_reject_code(rej, "order.asset_mismatch", 409, "%s '%s' holds %s, not %s", role,
-                           id, held ? held : "", asset);
-  if (rc != HANSE_OK) {
-    json_decref(*acct);
-    *acct = NULL;
-  }
-  return rc;
+  if (acct == NULL) return hanse_reject_code(rej, "order.no_account", 404, "no account '%s'", id);
+  if (owner && strcmp(acct->owner, owner) != 0)
+    return hanse_reject_code(rej, not_owner, 403, "%s '%s' belongs to '%s', not to '%s'", role, id,
+                             acct->owner, owner);
+  if (strcmp(acct->asset, asset) != 0)
+    return hanse_reject_code(rej, "order.asset_mismatch", 409, "%s '%s' holds %s, not %s", role,
+                             id, acct->asset, asset);
+  return HANSE_OK;
 }
 
 /* The legs an order makes, before they are made: copies, since the
@@ -127,7 +119,7 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
   const char *account = json_string_value(json_object_get(disc, "account"));
   uint64_t tokens = (uint64_t)json_integer_value(json_object_get(disc, "amount"));
   char key[LEDGER_KEY_MAX];
-  json_t *def = NULL, *acct = NULL;
+  json_t *def = NULL;
   token_key_def(key, symbol);
   int rc = ledger_get(b, key, &def);
   if (rc != HANSE_OK) return rc;
@@ -167,14 +159,9 @@ static int discount_legs(ledger_book *b, json_t *p, json_t *rec, leg *legs, size
                              "a discount of %" PRIu64 " exceeds the amount %" PRIu64, *d, amount);
   }
   if (rc == HANSE_OK)
-    rc = account_of(b, account, b->owner, symbol, "discount.account", "order.not_owner", &acct,
-                    rej);
-  json_decref(acct);
-  acct = NULL;
+    rc = account_of(b, account, b->owner, symbol, "discount.account", "order.not_owner", rej);
   if (rc == HANSE_OK) /* the def's, so the token module's: a mismatch is its bug */
-    rc = account_of(b, funding, issuer, asset, "the discount account", "order.bad_token", &acct,
-                    rej);
-  json_decref(acct);
+    rc = account_of(b, funding, issuer, asset, "the discount account", "order.bad_token", rej);
   if (rc == HANSE_OK) {
     leg_set(&legs[(*n)++], id, ":tokens", account, issuance, tokens, ORDER_MODULE);
     leg_set(&legs[(*n)++], id, ":discount", funding,
@@ -240,7 +227,7 @@ int order_place(ledger_book *b, json_t *p, hanse_reject *rej) {
   const char *asset = json_string_value(json_object_get(p, "asset"));
   uint64_t amount = (uint64_t)json_integer_value(json_object_get(p, "amount"));
   char key[ORDER_KEY_MAX];
-  json_t *old = NULL, *acct = NULL;
+  json_t *old = NULL;
   order_key(key, id);
   int rc = ledger_get(b, key, &old);
   json_decref(old);
@@ -250,11 +237,9 @@ int order_place(ledger_book *b, json_t *p, hanse_reject *rej) {
     return hanse_reject_code(rej, "order.same_party", 409, "'%s' cannot buy from itself", seller);
   const char *ba = json_string_value(json_object_get(p, "buyer_account"));
   const char *sa = json_string_value(json_object_get(p, "seller_account"));
-  rc = account_of(b, ba, b->owner, asset, "buyer_account", "order.not_owner", &acct, rej);
-  json_decref(acct);
+  rc = account_of(b, ba, b->owner, asset, "buyer_account", "order.not_owner", rej);
   if (rc != HANSE_OK) return rc;
-  rc = account_of(b, sa, seller, asset, "seller_account", "order.not_seller", &acct, rej);
-  json_decref(acct);
+  rc = account_of(b, sa, seller, asset, "seller_account", "order.not_seller", rej);
   if (rc != HANSE_OK) return rc;
 
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:[]}", "id", id, "buyer",

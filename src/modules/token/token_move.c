@@ -44,7 +44,7 @@ typedef struct move {
   const char *op, *symbol, *account, *ref;
   uint64_t amount;
   json_t *def;    /* owned */
-  json_t *acct;   /* owned: the account the payload names */
+  ledger_acct *acct; /* the account the payload names, borrowed from the book */
   const char *issuer, *holder; /* borrowed from def and acct */
   char xfer[LEDGER_ID_MAX + 1];
   int exists;     /* the transfer was made before: nothing to do */
@@ -52,7 +52,6 @@ typedef struct move {
 
 static void move_free(move *m) {
   json_decref(m->def);
-  json_decref(m->acct);
 }
 
 /* Load the token and the named account; the account must not be one of
@@ -73,12 +72,10 @@ static int move_load(ledger_book *b, const char *op, json_t *p, move *m, hanse_r
     if (own[i] && strcmp(own[i], m->account) == 0)
       return hanse_reject_code(rej, "token.own_account", 409,
                                "'%s' is the token's own account, not a holder's", m->account);
-  char key[LEDGER_KEY_MAX];
-  ledger_key_acct(key, m->account);
-  rc = ledger_get(b, key, &m->acct);
+  rc = ledger_acct_load(b, m->account, &m->acct);
   if (rc == HANSE_OK && m->acct == NULL)
     rc = hanse_reject_code(rej, "token.no_account", 404, "no account '%s'", m->account);
-  if (rc == HANSE_OK) m->holder = json_string_value(json_object_get(m->acct, "owner"));
+  if (rc == HANSE_OK) m->holder = m->acct->owner;
   return rc;
 }
 

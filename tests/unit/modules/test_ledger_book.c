@@ -81,6 +81,47 @@ static void test_row_format(void **state) {
   assert_int_equal(back.v[LEDGER_DP], 7);
 }
 
+static void test_acct_format(void **state) {
+  (void)state;
+  ledger_acct a, back;
+  char text[LEDGER_ACCT_TEXT_MAX];
+  const char *good[] = {"acme EUR asset 7 - -",
+                        "acme EURB liability 0 debits_must_not_exceed_credits token",
+                        "0a1b token:X expense 18446744073709551615 credits_must_not_exceed_debits -"};
+  for (size_t i = 0; i < 3; i++) {
+    if (!ledger_acct_parse(&a, "x:1", good[i], strlen(good[i]))) fail_msg("refused \"%s\"", good[i]);
+    assert_int_equal(ledger_acct_format(text, &a), strlen(good[i]));
+    assert_string_equal(text, good[i]);
+    assert_true(ledger_acct_parse(&back, "x:1", text, strlen(text)));
+    assert_string_equal(back.owner, a.owner);
+    assert_int_equal(back.opened_at, a.opened_at);
+  }
+  assert_true(ledger_acct_parse(&a, "x:1", good[1], strlen(good[1])));
+  assert_int_equal(a.rule, LEDGER_RULE_DEBITS);
+  assert_string_equal(a.controller, "token");
+  json_t *o = ledger_acct_json(&a);
+  char *dump = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+  assert_string_equal(dump, "{\"asset\":\"EURB\",\"controller\":\"token\",\"id\":\"x:1\","
+                            "\"opened_at\":0,\"owner\":\"acme\",\"rule\":"
+                            "\"debits_must_not_exceed_credits\",\"type\":\"liability\"}");
+  free(dump);
+  json_decref(o);
+  assert_true(ledger_acct_parse(&a, "x:1", good[0], strlen(good[0])));
+  assert_null(a.controller);
+  assert_null(a.rule_name);
+  o = ledger_acct_json(&a);
+  assert_null(json_object_get(o, "rule"));
+  assert_null(json_object_get(o, "controller"));
+  json_decref(o);
+  const char *bad[] = {"acme EUR asset 7 -",          "acme EUR asset 7 - - x",
+                       "acme EUR asset 07 - -",       "acme  EUR asset 7 - -",
+                       "acme EUR asset 7 - - ",       "acme EUR asset 7 nope -",
+                       "acme EUR asset -1 - -",       "{\"owner\":\"acme\"}",
+                       ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ledger_acct_parse(&a, "x", bad[i], strlen(bad[i]))) fail_msg("parsed \"%s\"", bad[i]);
+}
+
 /* ---- marks ------------------------------------------------------------------ */
 
 typedef struct bk {
@@ -107,9 +148,7 @@ static int bk_setup(void **state) {
   const char *accts[] = {"x", "y"};
   for (int i = 0; i < 2; i++) {
     char rec[256], key[64];
-    snprintf(rec, sizeof rec,
-             "{\"asset\":\"EUR\",\"id\":\"%s\",\"opened_at\":1,\"owner\":\"%s\",\"type\":\"asset\"}",
-             accts[i], k->owner);
+    snprintf(rec, sizeof rec, "%s EUR asset 1 - -", k->owner);
     snprintf(key, sizeof key, "ledger/acct/%s", accts[i]);
     assert_int_equal(hanse_exec_put_raw(&k->ex, key, strlen(key), rec, strlen(rec)), HANSE_OK);
   }
@@ -244,14 +283,28 @@ static void test_rollback(void **state) {
   ledger_book_rollback(&b, m);
   assert_int_equal(n, 1);
 
+  /* an account opened outside a mark stays, and is written by the commit */
+  assert_int_equal(ledger_account_open(&b, "w", k->owner, "EUR", "asset",
+                                       "debits_must_not_exceed_credits", NULL, &rej),
+                   HANSE_OK);
+  assert_int_equal(ledger_account_open(&b, "w", k->owner, "EUR", "asset", NULL, NULL, &rej),
+                   HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "ledger.account_exists");
+  assert_string_equal(make(&b, "t6", "w", "x", 1), "ledger.exceeds_credits");
+
   /* the commit: the rows of what survived, in their layout */
   assert_int_equal(ledger_book_commit(&b), HANSE_OK);
   ledger_book_close(&b);
-  const struct {
+  struct {
     const char *key, *val;
-  } want[] = {{"ledger/bal/x", "0 3 0 110"}, {"ledger/bal/y", "0 110 0 3"},
-              {"ledger/totals/EUR", "0 113 0 113"}};
-  for (size_t i = 0; i < 3; i++) {
+  } want[] = {{"ledger/bal/x", "0 3 0 110"},
+              {"ledger/bal/y", "0 110 0 3"},
+              {"ledger/totals/EUR", "0 113 0 113"},
+              {"ledger/acct/w", NULL}};
+  char wrec[256];
+  snprintf(wrec, sizeof wrec, "%s EUR asset 2 debits_must_not_exceed_credits -", k->owner);
+  want[3].val = wrec;
+  for (size_t i = 0; i < 4; i++) {
     const uint8_t *v;
     size_t vl;
     int found;
@@ -263,6 +316,8 @@ static void test_rollback(void **state) {
   const uint8_t *v;
   size_t vl;
   int found;
+  assert_int_equal(hanse_exec_get(&k->ex, "ledger/bal/w", &v, &vl, &found), HANSE_OK);
+  assert_false(found); /* nothing moved it */
   assert_int_equal(hanse_exec_get(&k->ex, "ledger/bal/z", &v, &vl, &found), HANSE_OK);
   assert_false(found);
   assert_int_equal(hanse_exec_get(&k->ex, "ledger/acct/z", &v, &vl, &found), HANSE_OK);
@@ -274,6 +329,7 @@ static void test_rollback(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_row_format),
+      cmocka_unit_test(test_acct_format),
       cmocka_unit_test_setup_teardown(test_rollback, bk_setup, bk_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
