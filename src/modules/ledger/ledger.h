@@ -7,8 +7,10 @@
  * It learns from TigerBeetle's model (pending/posted/voided/expired
  * two-phase transfers, linked chains, balance-rule flags) without copying
  * it. Files: ledger.c (the function table, check, open, dispatch),
- * ledger_book.c (the overlay every action computes on, its commit, the
- * per-asset invariant), ledger_transfer.c (transfers, linked chains,
+ * ledger_book.c (the overlay every action computes on, marks and their
+ * undo log, its commit, the per-asset invariant), ledger_balance.c (the
+ * fixed-layout account and balance rows, the book's typed cache of
+ * accounts and totals), ledger_transfer.c (transfers, linked chains,
  * post, void, expiry), ledger_conf.c (confidential amounts: commitments
  * instead of clear amounts where the chain's policy says so),
  * ledger_query.c.
@@ -50,8 +52,8 @@
  *                                 a confidential transfer was made)
  *   ledger/sweep                 height of the last expiry sweep
  *   ledger/result/<tx hex>       {"results":[{"id","code"}]} of a
- *                                 transfer, post or void transaction
- *                                 whose items partly failed
+ *                                 transfer transaction, or a post or void
+ *                                 of many ids, whose items partly failed
  *   ledger/cx/<asset>/<pos>      "<id>": confidential transfers of an
  *                                 asset (ledger_conf.c)
  *
