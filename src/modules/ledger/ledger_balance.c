@@ -93,14 +93,15 @@ int ledger_sums_parse(ledger_sums *s, const char *text, size_t n) {
     if (i == LEDGER_SUMS && at == n) return 1; /* no commitments */
     if (i && (at >= n || text[at++] != ' ')) return 0;
     size_t end = at;
-    while (end < n && text[end] != ' ') end++;
+    while (end < n && text[end] >= '0' && text[end] <= 'f') end++;
     char field[HANSE_POINT_HEX_BYTES];
-    if (end - at >= sizeof field) return 0;
+    if (end - at >= sizeof field || (end < n && text[end] != ' ')) return 0;
     memcpy(field, text + at, end - at);
     field[end - at] = 0;
     if (i < LEDGER_SUMS && !ledger_u64_parse(field, &s->v[i])) return 0;
-    if (i >= LEDGER_SUMS && hanse_point_parse(&s->cm[i - LEDGER_SUMS], field) != HANSE_OK)
-      return 0;
+    if (i >= LEDGER_SUMS && (strspn(field, "0123456789abcdef") != end - at ||
+                             hanse_point_parse(&s->cm[i - LEDGER_SUMS], field) != HANSE_OK))
+      return 0; /* lowercase only: one spelling */
     at = end;
   }
   s->conf = 1;
@@ -135,12 +136,17 @@ size_t ledger_acct_format(char out[LEDGER_ACCT_TEXT_MAX], const ledger_acct *a) 
   return (size_t)n;
 }
 
-/* The next space-free field of text[*at..n) into out (cap bytes with the
- * NUL); 0 if there is none that fits, or the separator is not one space. */
+/* A word of a static record: printable ASCII without a space. The writer
+ * asserts it and the parser requires it, so whatever is written parses,
+ * and a record's JSON (ledger_acct_json) is valid UTF-8. */
+static int word_char(char c) { return c > ' ' && c <= '~'; }
+
+/* The next word of text[*at..n) into out (cap bytes with the NUL); 0 if
+ * there is none that fits, or the separator is not one space. */
 static int next_field(const char *text, size_t n, size_t *at, char *out, size_t cap, int last) {
   size_t end = *at;
-  while (end < n && text[end] != ' ') end++;
-  if (end == *at || end - *at >= cap) return 0;
+  while (end < n && word_char(text[end])) end++;
+  if (end == *at || end - *at >= cap || (end < n && text[end] != ' ')) return 0;
   memcpy(out, text + *at, end - *at);
   out[end - *at] = 0;
   if (last ? end != n : end == n) return 0;
@@ -302,7 +308,8 @@ int ledger_acct_new(ledger_book *b, const char *id, const char *owner, const cha
                   sizeof a->controller_buf};
   for (size_t i = 0; i < 5; i++) {
     size_t len = strlen(words[i]);
-    HANSE_ASSERT(len >= 1 && len < cap[i] && strchr(words[i], ' ') == NULL);
+    HANSE_ASSERT(len >= 1 && len < cap[i]);
+    for (size_t j = 0; j < len; j++) HANSE_ASSERT(word_char(words[i][j]));
     memcpy(dst[i], words[i], len + 1);
   }
   a->controller = controller ? a->controller_buf : NULL;
