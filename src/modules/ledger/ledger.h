@@ -248,7 +248,9 @@ typedef struct ledger_book {
 int ledger_book_open(ledger_book *b, hanse_exec *ex);
 void ledger_book_close(ledger_book *b);
 /* *out: a new reference, NULL when absent. A stored value that is not
- * JSON is a bug in this module: logged, environmental. */
+ * JSON is a bug in this module: logged, environmental. Not for the keys
+ * of the cache (ledger/acct/, ledger/bal/, ledger/totals/: asserted);
+ * ledger_acct_load and ledger_totals_load read those. */
 int ledger_get(ledger_book *b, const char *key, json_t **out);
 /* Steals val. */
 int ledger_put(ledger_book *b, const char *key, json_t *val);

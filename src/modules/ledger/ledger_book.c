@@ -230,7 +230,15 @@ void ledger_book_close(ledger_book *b) {
   b->w = b->tx_json = b->height_json = NULL;
 }
 
+/* Accounts, balance rows and totals are the cache's (ledger_balance.c),
+ * read and written by it alone: they are not JSON. */
+static int cache_key(const char *key) {
+  return strncmp(key, "ledger/acct/", 12) == 0 || strncmp(key, "ledger/bal/", 11) == 0 ||
+         strncmp(key, "ledger/totals/", 14) == 0;
+}
+
 int ledger_get(ledger_book *b, const char *key, json_t **out) {
+  HANSE_ASSERT(!cache_key(key));
   *out = NULL;
   json_t *o = json_object_get(b->w, key);
   if (o) {
@@ -252,10 +260,7 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
 }
 
 int ledger_put(ledger_book *b, const char *key, json_t *val) {
-  /* accounts, balance rows and totals are the cache's, written by the
-   * commit alone */
-  HANSE_ASSERT(strncmp(key, "ledger/acct/", 12) != 0 && strncmp(key, "ledger/bal/", 11) != 0 &&
-               strncmp(key, "ledger/totals/", 14) != 0);
+  HANSE_ASSERT(!cache_key(key));
   if (val == NULL) return undo_nomem(b);
   if (b->marks) {
     struct ledger_undo *u = undo_push(b, UNDO_PUT, key, strlen(key) + 1);
