@@ -304,7 +304,8 @@ int ledger_account_open(ledger_book *b, const char *account, const char *owner,
   ledger_acct *exists = NULL;
   int rc = ledger_acct_load(b, account, &exists);
   if (rc != HANSE_OK) return rc;
-  if (exists) return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
+  if (exists)
+    return hanse_reject_code(rej, "ledger.account_exists", 409, "account '%s' exists", account);
   /* an asset module asset, a token (modules/token/), or a currency */
   static const char *const defs[] = {"asset/def/", "token/def/"};
   int found = 0;

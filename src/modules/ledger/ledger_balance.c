@@ -118,7 +118,8 @@ int ledger_sums_json(json_t *o, const ledger_sums *s) {
           (cs && json_object_set_new(cs, ledger_sum_names[i],
                                      json_string(hanse_point_hex(hex, &s->cm[i]))) != 0);
   }
-  if (cs && !bad) return json_object_set_new(o, "commitments", cs) == 0 ? HANSE_OK : HANSE_ERR(NOMEM);
+  if (cs && !bad)
+    return json_object_set_new(o, "commitments", cs) == 0 ? HANSE_OK : HANSE_ERR(NOMEM);
   json_decref(cs);
   return bad ? HANSE_ERR(NOMEM) : HANSE_OK;
 }

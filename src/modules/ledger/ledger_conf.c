@@ -185,7 +185,8 @@ static void conf_field_move(ledger_sums *s, int field, const hanse_point *cm, in
     s->conf = 1;
   }
   hanse_point now;
-  int rc = add ? hanse_point_add(&now, &s->cm[field], cm) : hanse_point_sub(&now, &s->cm[field], cm);
+  int rc = add ? hanse_point_add(&now, &s->cm[field], cm)
+               : hanse_point_sub(&now, &s->cm[field], cm);
   HANSE_ASSERT(rc == HANSE_OK); /* both valid points: parsed, or sums of such */
   s->cm[field] = now;
 }

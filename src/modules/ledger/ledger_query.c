@@ -161,7 +161,8 @@ int ledger_query(hanse_view *v, const char *name, json_t *params, json_t **resul
     if (acct) {
       int rc = ledger_account_view(v, id, result);
       if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
-      if (*result == NULL) return hanse_reject_code(rej, "ledger.no_account", 404, "no such account");
+      if (*result == NULL)
+        return hanse_reject_code(rej, "ledger.no_account", 404, "no such account");
       return HANSE_OK;
     }
     ledger_key_xfer(key, id);

@@ -35,12 +35,13 @@
  * the debit account (not_owner), the amount's form suits the asset
  * (ledger_conf_admit: clear, or a commitment where the policy says so),
  * the balance rules (exceeds_credits, exceeds_debits), no balance or
- * total overflows 2^64-1 (overflow). All are made before the transfer changes anything, so a lone failing
- * transfer needs no undo; a linked chain sets a mark on the book and
- * rolls back to it when a member fails (ledger_book.c). The balances are
- * the book's cached accounts and totals (ledger_balance.c), changed in
- * place; the overflow check is the last check and comes with the first
- * change (sides_move: all four sums or none).
+ * total overflows 2^64-1 (overflow). All are made before the transfer
+ * changes anything, so a lone failing transfer needs no undo; a linked
+ * chain sets a mark on the book and rolls back to it when a member fails
+ * (ledger_book.c). The balances are the book's cached accounts and totals
+ * (ledger_balance.c), changed in place; the overflow check is the last
+ * check and comes with the first change (sides_move: all four sums or
+ * none).
  *
  * Expiry is deterministic and needs no timer: a pending transfer with a
  * timeout gets expires_at = block time + timeout and an index key

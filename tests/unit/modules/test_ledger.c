@@ -474,7 +474,8 @@ static void test_post_many(void **state) {
   /* check: the list's shape and every entry */
   char many[256 * 6 + 32];
   size_t len = (size_t)snprintf(many, sizeof many, "{\"ids\":[");
-  for (int i = 0; i < 257; i++) len += (size_t)snprintf(many + len, sizeof many - len, "%s\"p1\"", i ? "," : "");
+  for (int i = 0; i < 257; i++)
+    len += (size_t)snprintf(many + len, sizeof many - len, "%s\"p1\"", i ? "," : "");
   snprintf(many + len, sizeof many - len, "]}");
   const struct {
     const char *kind, *payload, *code;
