@@ -399,6 +399,7 @@ void hanse_chain_close(hanse_chain *c) {
   if (c == NULL) return;
   for (int i = 0; i < c->reader_count; i++) hanse_store_close(c->readers[i]);
   hanse_store_close(c->checkpointer);
+  hanse_store_close(c->exec_reader);
   hanse_store_close(c->writer);
   json_decref(c->genesis);
   pthread_mutex_destroy(&c->lock);
@@ -484,19 +485,11 @@ struct hanse_block_pending {
   hanse_buf hb;             /* the header's encoding, set by finish */
   int finished;
   /* pipelined (hanse_chain_block_execute_above): no writer transaction
-   * until the store step; reads through `reader` while executing */
+   * until the store step; executes on the chain's exec_reader */
   int pipelined;
-  hanse_chain *chain;
-  hanse_store *reader;      /* released when sealed */
 };
 
-static void reader_drop(hanse_block_pending *p) {
-  if (p->reader) hanse_chain_reader_release(p->chain, p->reader);
-  p->reader = NULL;
-}
-
 static void pending_free(hanse_block_pending *p) {
-  reader_drop(p);
   hanse_exec_free(&p->ex);
   json_decref(p->policy);
   hanse_buf_free(&p->hb);
@@ -612,7 +605,6 @@ int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
   rc = p->pipelined ? hanse_exec_seal(&p->ex, &h->state_digest, &p->sum)
                     : hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
-  reader_drop(p);
   if (given == NULL) {
     HANSE_ASSERT(c->node_key != NULL);
     hanse_header_sign(h, c->node_key);
@@ -788,7 +780,6 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   if (p == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   hanse_buf_init(&p->hb);
   p->pipelined = 1;
-  p->chain = c;
   int rc = ids ? hanse_body_decode_with_ids(&p->body, body_bytes, body_len, ids, n_ids, rej)
                : hanse_body_decode(&p->body, body_bytes, body_len, rej);
   if (rc != HANSE_OK) {
@@ -798,7 +789,10 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   p->body_bytes = body_bytes;
   p->body_len = body_len;
   p->rs = p->rs_owned = calloc(p->body.tx_count ? p->body.tx_count : 1, sizeof *p->rs);
-  p->reader = hanse_chain_reader_acquire(c);
+  if (c->exec_reader == NULL &&
+      hanse_store_open(c->db_path, HANSE_STORE_READONLY | HANSE_STORE_EXEC, NULL,
+                       &c->exec_reader, NULL) != HANSE_OK)
+    c->exec_reader = NULL;
   if (below) {
     p->prev.height = below->h.height;
     p->prev.hash = below->hash;
@@ -811,12 +805,11 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   }
   if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
   p->time_ms = time_ms;
-  rc = p->rs == NULL ? HANSE_ERR(NOMEM) : p->reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
+  rc = p->rs == NULL ? HANSE_ERR(NOMEM) : c->exec_reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
   if (rc == HANSE_OK)
-    rc = hanse_exec_begin(&p->ex, p->reader, p->prev.height + 1, time_ms,
+    rc = hanse_exec_begin(&p->ex, c->exec_reader, p->prev.height + 1, time_ms,
                           &p->prev.state_digest, &p->prev.state_sum);
   if (rc != HANSE_OK) {
-    reader_drop(p);
     free(p->rs_owned);
     hanse_body_free(&p->body);
     free(p);

@@ -75,6 +75,8 @@ typedef struct hanse_chain {
   hanse_store *readers[HANSE_READERS_MAX];
   int reader_count;
   hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
+  hanse_store *exec_reader;      /* own connection: pipelined blocks execute
+                                    on it (the sequencer thread alone) */
   json_t *genesis;               /* owned: the genesis document */
   int signs_certs;               /* node_key is a validator: each block
                                     committed here gets its certificate
