@@ -226,7 +226,7 @@ static int first_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *va
 static void chunk_prefix(char prefix[BOOKS_KEY_MAX], char after[BOOKS_KEY_MAX], const char *owner,
                          uint64_t seq) {
   snprintf(prefix, BOOKS_KEY_MAX, "books/je/%s/", owner);
-  snprintf(after, BOOKS_KEY_MAX, "%s%0*" PRIu64, prefix, BOOKS_SEQ_DIGITS, seq - 1);
+  snprintf(after, BOOKS_KEY_MAX, "books/je/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, seq - 1);
 }
 
 int books_entry_find(hanse_view *v, const char *owner, uint64_t seq, json_t **entry) {
