@@ -288,27 +288,44 @@ static int run_rules(ledger_book *b, json_t *list) {
   return rc;
 }
 
-/* The entry of books.entry (checked: 2..BOOKS_LINES_MAX lines). */
-static int run_entry(ledger_book *b, json_t *p) {
+/* Stage an entry of b->owner's of `type` whose lines are `in`'s (JSON
+ * lines as books.entry takes them, amounts integers, or as entries hold
+ * them, decimal strings), sides swapped when swap, with the counterparty
+ * and ref of object `from` (the payload, or the reversed entry). A line
+ * not of either shape is a stored entry not of its shape: a bug. */
+static int stage_lines(ledger_book *b, const char *type, json_t *in, int swap, json_t *from,
+                       const char *memo, uint64_t reverses) {
   books_line lines[BOOKS_LINES_MAX];
-  json_t *in = json_object_get(p, "lines");
   size_t n = json_array_size(in);
-  for (size_t i = 0; i < n && i < BOOKS_LINES_MAX; i++) {
+  for (size_t i = 0; i < n; i++) {
     json_t *l = json_array_get(in, i), *d = json_object_get(l, "debit");
+    json_t *amount = d ? d : json_object_get(l, "credit");
+    uint64_t v = (uint64_t)json_integer_value(amount);
+    if (i >= BOOKS_LINES_MAX ||
+        (!json_is_integer(amount) && !ledger_u64_parse(json_string_value(amount), &v))) {
+      b->ex->env_error = 1;
+      return HANSE_ERR(INTERNAL);
+    }
     lines[i] = (books_line){json_string_value(json_object_get(l, "account")),
-                            json_string_value(json_object_get(l, "asset")), d == NULL,
-                            (uint64_t)json_integer_value(d ? d : json_object_get(l, "credit"))};
+                            json_string_value(json_object_get(l, "asset")), (d == NULL) != swap,
+                            v};
   }
   books_entry e = {b->owner,
-                   "adjustment",
+                   type,
                    NULL,
-                   json_string_value(json_object_get(p, "counterparty")),
-                   json_string_value(json_object_get(p, "ref")),
-                   json_string_value(json_object_get(p, "memo")),
-                   0,
+                   json_string_value(json_object_get(from, "counterparty")),
+                   json_string_value(json_object_get(from, "ref")),
+                   memo,
+                   reverses,
                    lines,
                    n};
   return books_entry_stage(b, &e, NULL);
+}
+
+/* The entry of books.entry (checked: 2..BOOKS_LINES_MAX lines). */
+static int run_entry(ledger_book *b, json_t *p) {
+  return stage_lines(b, "adjustment", json_object_get(p, "lines"), 0, p,
+                     json_string_value(json_object_get(p, "memo")), 0);
 }
 
 static int run_reverse(ledger_book *b, json_t *p, hanse_reject *rej) {
@@ -331,30 +348,9 @@ static int run_reverse(ledger_book *b, json_t *p, hanse_reject *rej) {
                            (uint64_t)json_integer_value(done));
   }
   /* the same lines, debit and credit swapped */
-  books_line lines[BOOKS_LINES_MAX];
-  json_t *in = json_object_get(orig, "lines");
-  size_t n = json_array_size(in);
-  for (size_t i = 0; rc == HANSE_OK && i < n; i++) {
-    json_t *l = json_array_get(in, i), *d = json_object_get(l, "debit");
-    lines[i] = (books_line){json_string_value(json_object_get(l, "account")),
-                            json_string_value(json_object_get(l, "asset")), d != NULL, 0};
-    if (i >= BOOKS_LINES_MAX ||
-        !ledger_u64_parse(json_string_value(d ? d : json_object_get(l, "credit")),
-                          &lines[i].amount)) {
-      b->ex->env_error = 1;
-      rc = HANSE_ERR(INTERNAL); /* a stored entry not of its shape */
-    }
-  }
-  books_entry e = {b->owner,
-                   "reversal",
-                   NULL,
-                   json_string_value(json_object_get(orig, "counterparty")),
-                   json_string_value(json_object_get(orig, "ref")),
-                   json_string_value(json_object_get(p, "memo")),
-                   seq,
-                   lines,
-                   n};
-  if (rc == HANSE_OK) rc = books_entry_stage(b, &e, NULL);
+  if (rc == HANSE_OK)
+    rc = stage_lines(b, "reversal", json_object_get(orig, "lines"), 1, orig,
+                     json_string_value(json_object_get(p, "memo")), seq);
   json_decref(orig);
   json_decref(done);
   return rc;
