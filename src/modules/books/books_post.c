@@ -230,9 +230,9 @@ static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *tx
   memcpy(owner, s[0].owner.p, s[0].owner.len);
   owner[s[0].owner.len] = 0;
   uint64_t last = s[0].seq + n - 1;
-  books_text *cps = malloc(n * sizeof *cps), *accts = malloc(n * BOOKS_LINES_MAX * sizeof *accts);
+  size_t ncp = 0, nacct = 0, cap = 2 * n; /* automatic entries have two lines */
+  books_text *cps = malloc(n * sizeof *cps), *accts = malloc(cap * sizeof *accts);
   books_text f[BOOKS_F_MAX];
-  size_t ncp = 0, nacct = 0;
   hanse_buf text;
   hanse_buf_init(&text);
   int rc = cps && accts ? HANSE_OK : HANSE_ERR(NOMEM);
@@ -243,6 +243,15 @@ static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *tx
       break;
     }
     if (f[BOOKS_F_COUNTERPARTY].len) cps[ncp++] = f[BOOKS_F_COUNTERPARTY];
+    if (nacct + (nf - BOOKS_F_LINES) / 3 > cap) {
+      cap = 2 * cap + BOOKS_LINES_MAX;
+      books_text *more = realloc(accts, cap * sizeof *accts);
+      if (more == NULL) {
+        rc = HANSE_ERR(NOMEM);
+        break;
+      }
+      accts = more;
+    }
     for (size_t k = BOOKS_F_LINES; k < nf; k += 3) accts[nacct++] = f[k];
     if (i) hanse_buf_u8(&text, '\n');
     hanse_buf_put(&text, s[i].line.p, s[i].line.len);
