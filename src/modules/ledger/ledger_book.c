@@ -29,6 +29,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "modules/books/books.h"
 #include "modules/ledger/ledger.h"
 
 void ledger_key_acct(char key[LEDGER_KEY_MAX], const char *account) {
@@ -211,6 +212,8 @@ static int totals_balanced(const char *key, json_t *t) {
 }
 
 int ledger_book_commit(ledger_book *b) {
+  int rc = books_flush(b); /* the books' staged entries into their rows */
+  if (rc != HANSE_OK) return rc;
   size_t n = json_object_size(b->w), i = 0;
   const char **keys = malloc((n ? n : 1) * sizeof *keys);
   if (keys == NULL) {
@@ -222,7 +225,6 @@ int ledger_book_commit(ledger_book *b) {
   json_object_foreach(b->w, k, v) keys[i++] = k;
   HANSE_ASSERT(i == n);
   qsort(keys, n, sizeof *keys, cmp_str);
-  int rc = HANSE_OK;
   for (i = 0; i < n && rc == HANSE_OK; i++) {
     v = json_object_get(b->w, keys[i]);
     if (strncmp(keys[i], "ledger/totals/", 14) == 0 && !totals_balanced(keys[i], v))
