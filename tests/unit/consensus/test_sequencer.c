@@ -288,6 +288,13 @@ static int workload_submit(workload *w, int who, uint32_t n) {
   return rc;
 }
 
+/* What the fault hook of a commit_failure test saw (hold_commit). */
+typedef struct hold {
+  hanse_mempool *mp;
+  int done;         /* only the first failing call waits */
+  int saw_above;    /* block n+1 was taken while n was failing */
+} hold;
+
 /* A chain, its mempool and its sequencer. */
 typedef struct rig {
   fx_chain f;
@@ -295,9 +302,11 @@ typedef struct rig {
   workload w;
   hanse_mempool *mp;
   hanse_sequencer *seq;
+  hold hold;
 } rig;
 
 static void rig_start(rig *r, const char *vfs, int interval_ms, int max_txs) {
+  fx_fault_clear(); /* whatever a failed test left armed */
   fx_chain_setup(&r->f, vfs);
   log_init(&r->log);
   r->mp = hanse_mempool_create(HANSE_MEMPOOL_MAX, seq_lookup, &r->f);
@@ -417,8 +426,9 @@ static void test_commits_in_order(void **state) {
 /* ------------------------------------------------------------------ */
 /* A failed commit with a block executed above it                       */
 
-/* Submits 4-transaction entries (alternately alice's and bob's) until
- * the sequencer fails or the test says stop, pacing itself a little. */
+/* Submits 4-transaction entries (two of alice's, two of bob's, and so
+ * on: a block often stands on one of the same signer's) until the
+ * sequencer fails or the test says stop, pacing itself a little. */
 typedef struct submitter {
   rig *r;
   atomic_int stop;
@@ -427,10 +437,9 @@ typedef struct submitter {
 
 static void *submitter_main(void *arg) {
   submitter *sb = arg;
-  for (int who = 0; !atomic_load(&sb->stop) && !hanse_sequencer_failed(sb->r->seq);
-       who ^= 1) {
+  for (int i = 0; !atomic_load(&sb->stop) && !hanse_sequencer_failed(sb->r->seq); i++) {
     if (sb->r->log.submitted + 4 > LOG_TXS_MAX) break;
-    sb->rc = workload_submit(&sb->r->w, who, 4);
+    sb->rc = workload_submit(&sb->r->w, (i >> 1) & 1, 4);
     if (sb->rc != HANSE_OK) break;
     pause_us(300);
   }
@@ -441,12 +450,6 @@ static void *submitter_main(void *arg) {
  * hold the failing commit of block n until the sequencer has taken block
  * n+1 -- every block is one 4-transaction entry, so two blocks are taken
  * when 8 pooled transactions are not ready. Then let the error through. */
-typedef struct hold {
-  hanse_mempool *mp;
-  int done;         /* only the first failing call waits */
-  int saw_above;    /* block n+1 was taken while n was failing */
-} hold;
-
 static void hold_commit(void *ctx) {
   hold *h = ctx;
   if (h->done) return;
@@ -475,8 +478,8 @@ static void commit_failure(int what) {
   assert_int_equal(pthread_create(&th, NULL, submitter_main, &sb), 0);
   /* Some blocks commit; then the disk fails while transactions flow. */
   assert_true(log_wait_acked(&r->log, 1 + 6 * 4) >= 1 + 6 * 4);
-  hold h = {r->mp, 0, 0};
-  fx_fault_arm(what, hold_commit, &h);
+  r->hold = (hold){r->mp, 0, 0};
+  fx_fault_arm(what, hold_commit, &r->hold);
   int failed = wait_failed(r->seq);
   atomic_store(&sb.stop, 1);
   pthread_join(th, NULL);
@@ -484,7 +487,7 @@ static void commit_failure(int what) {
   assert_int_equal(sb.rc, HANSE_OK);
   assert_int_equal(failed, 1);
   assert_true(hit > 0);
-  assert_int_equal(h.saw_above, 1);
+  assert_int_equal(r->hold.saw_above, 1);
   assert_int_equal(hanse_store_failed(r->f.chain->writer), 1); /* sticky */
 
   /* Acknowledged: blocks 1..height in order, nothing after the failure;
