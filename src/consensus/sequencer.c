@@ -5,7 +5,9 @@
  * committer stores and commits them (below, sequencer_main). A failed
  * commit returns the entries to the mempool and stops the loop: the store
  * is sticky-failed and only a restart (with its start-up check) may
- * continue.
+ * continue. The committer wakes the sequencer when a commit fails, so a
+ * failure is reported (hanse_sequencer_failed) and the entries are back
+ * at once, also when no block above it is in the making.
  */
 #include "consensus/sequencer.h"
 
@@ -89,6 +91,13 @@ static void *committer_main(void *arg) {
     s->job_rc = rc;
     s->job = NULL;
     pthread_cond_broadcast(&s->cv);
+    if (rc != HANSE_OK) {
+      /* The sequencer may be waiting for transactions, with nothing
+       * above this block to make it look: wake it (sequencer_main). */
+      pthread_mutex_unlock(&s->mu);
+      hanse_mempool_wake(s->mp);
+      pthread_mutex_lock(&s->mu);
+    }
   }
   pthread_mutex_unlock(&s->mu);
   free(lat);
@@ -104,14 +113,40 @@ static int committer_idle(hanse_sequencer *s) {
   return rc;
 }
 
+/* 1 if the committer is idle after failing the last block handed: a
+ * look, without waiting. */
+static int committer_failed(hanse_sequencer *s) {
+  pthread_mutex_lock(&s->mu);
+  int failed = s->job == NULL && s->job_rc != HANSE_OK;
+  pthread_mutex_unlock(&s->mu);
+  return failed;
+}
+
+/* The block below (`held`) failed to commit: it and the block executed
+ * above it (`above`, may be NULL) return to the mempool -- the newer
+ * first, so the older end up ahead of it -- and are reported failed,
+ * once; the sequencer is failed. Frees both. */
+static void seq_fail(hanse_sequencer *s, seq_block *held, seq_block *above) {
+  if (above) {
+    hanse_mempool_done(s->mp, above->t, 0);
+    seq_block_free(above);
+  }
+  hanse_mempool_done(s->mp, held->t, 0);
+  seq_block_free(held);
+  if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
+  atomic_store(&s->failed, 1);
+}
+
 /* The sequencer thread. Loop: wait until enough is ready or the interval
  * ends; take ready entries (whole batches, each signer in sequence order);
  * encode the body; execute it on top of the block the committer may still
  * be storing (hanse_chain_block_execute_above) and seal it; wait for the
  * committer to finish that one; hand this one over. So block n+1
  * executes while block n is written and synced. A failed commit stops
- * the loop: both blocks' entries return to the mempool (the newer first,
- * so the older end up ahead of them), and the store is sticky-failed. */
+ * the loop (seq_fail): the entries of the block and of the one executed
+ * above it, if any, return to the mempool, and the store is
+ * sticky-failed. The committer's wake-up ends a wait for transactions
+ * early, so a failure with nothing above it is seen at once. */
 static void *sequencer_main(void *arg) {
   hanse_sequencer *s = arg;
   pthread_setname_np(pthread_self(), "hanse-seq");
@@ -128,6 +163,11 @@ static void *sequencer_main(void *arg) {
     else
       ready = hanse_mempool_wait_ready(s->mp, 1, now + 200000);
     if (atomic_load(&s->stop)) break;
+    if (held && committer_failed(s)) { /* nothing executes above it */
+      seq_fail(s, held, NULL);
+      held = NULL;
+      break;
+    }
     now = hanse_mono_us(env);
     if (ready == 0) continue;
     if (ready < (size_t)s->cfg.block_max_txs && now < last_cut + interval_us) continue;
@@ -158,13 +198,8 @@ static void *sequencer_main(void *arg) {
     if (rc != HANSE_OK) b->p = NULL; /* freed by the failing step */
     int below_rc = held ? committer_idle(s) : HANSE_OK;
     if (below_rc != HANSE_OK) { /* the block below failed: this one stands on it */
-      hanse_mempool_done(s->mp, b->t, 0);
-      seq_block_free(b);
-      hanse_mempool_done(s->mp, held->t, 0);
-      seq_block_free(held);
+      seq_fail(s, held, b);
       held = NULL;
-      if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
-      atomic_store(&s->failed, 1);
       break;
     }
     seq_block_free(held); /* committed; nothing executes on it any more */
@@ -191,12 +226,8 @@ static void *sequencer_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
   }
   if (held) { /* the last block: committed, or its entries go back */
-    if (committer_idle(s) != HANSE_OK) {
-      hanse_mempool_done(s->mp, held->t, 0);
-      if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
-      atomic_store(&s->failed, 1);
-    }
-    seq_block_free(held);
+    if (committer_idle(s) != HANSE_OK) seq_fail(s, held, NULL);
+    else seq_block_free(held);
   }
   return NULL;
 }
