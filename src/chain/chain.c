@@ -399,6 +399,7 @@ void hanse_chain_close(hanse_chain *c) {
   if (c == NULL) return;
   for (int i = 0; i < c->reader_count; i++) hanse_store_close(c->readers[i]);
   hanse_store_close(c->checkpointer);
+  hanse_store_close(c->exec_reader);
   hanse_store_close(c->writer);
   json_decref(c->genesis);
   pthread_mutex_destroy(&c->lock);
@@ -483,6 +484,9 @@ struct hanse_block_pending {
   hanse_hash hash, sum, receipts_hash;
   hanse_buf hb;             /* the header's encoding, set by finish */
   int finished;
+  /* pipelined (hanse_chain_block_execute_above): no writer transaction
+   * until the store step; executes on the chain's exec_reader */
+  int pipelined;
 };
 
 static void pending_free(hanse_block_pending *p) {
@@ -497,7 +501,9 @@ static void pending_free(hanse_block_pending *p) {
 /* Roll back, free, and report rc with the block's height. */
 static int pending_fail(hanse_chain *c, hanse_block_pending *p, int rc, hanse_reject *rej) {
   uint64_t height = p->prev.height + 1;
-  hanse_store_rollback(c->writer);
+  /* a pipelined block holds no transaction: the writer may be storing the
+   * block below on another thread */
+  if (!p->pipelined) hanse_store_rollback(c->writer);
   pending_free(p);
   if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
   return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s", height,
@@ -596,7 +602,8 @@ int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
   h->tx_count = p->body.tx_count;
   int rc = hanse_body_tx_root(&p->body, &h->tx_root);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
-  rc = hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
+  rc = p->pipelined ? hanse_exec_seal(&p->ex, &h->state_digest, &p->sum)
+                    : hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
   if (given == NULL) {
     HANSE_ASSERT(c->node_key != NULL);
@@ -707,9 +714,10 @@ int hanse_chain_validators(hanse_chain *c, hanse_pubkey *out) {
   return n;
 }
 
-int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
-                             hanse_reject *rej) {
-  HANSE_ASSERT(p->finished);
+/* The block's rows after its state (block, transactions, certificate),
+ * COMMIT, and the tip moved. Errors roll back and are returned; p is
+ * left to the caller. */
+static int block_rows_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out) {
   hanse_header *h = &p->h;
   int rc = hanse_store_block_put(c->writer, h->height, &p->hash, &p->sum, &p->receipts_hash,
                                  p->hb.data, p->hb.len, p->body_bytes, p->body_len);
@@ -725,9 +733,11 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
     hanse_cert_sign(c->node_key, c->chain_id, h->height, &p->hash, &sig);
     rc = hanse_store_cert_put(c->writer, h->height, &c->node_key->pub, &sig);
   }
-  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
-  rc = hanse_store_commit(c->writer);
-  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  if (rc == HANSE_OK) rc = hanse_store_commit(c->writer);
+  if (rc != HANSE_OK) {
+    hanse_store_rollback(c->writer);
+    return hanse_store_failed(c->writer) ? HANSE_ERR(STORE_FAILED) : rc;
+  }
   pthread_mutex_lock(&c->lock);
   HANSE_ASSERT(c->tip.height + 1 == h->height);
   c->tip.height = h->height;
@@ -738,9 +748,106 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
   c->tip.tx_count += p->body.tx_count;
   if (out) *out = c->tip;
   pthread_mutex_unlock(&c->lock);
-  pending_free(p);
   validators_refresh(c);
   return HANSE_OK;
+}
+
+int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
+                             hanse_reject *rej) {
+  HANSE_ASSERT(p->finished && !p->pipelined);
+  uint64_t height = p->h.height;
+  int rc = block_rows_commit(c, p, out);
+  pending_free(p);
+  if (rc != HANSE_OK)
+    return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s", height,
+                            hanse_err_message(rc));
+  return HANSE_OK;
+}
+
+int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *below,
+                                    const uint8_t *body_bytes, size_t body_len,
+                                    const hanse_hash *ids, json_t *const *payloads,
+                                    uint32_t n_ids, uint64_t time_ms,
+                                    hanse_block_pending **out, hanse_reject *rej) {
+  *out = NULL;
+  HANSE_ASSERT(below == NULL || (below->pipelined && below->finished));
+  hanse_divergence dv;
+  if (hanse_chain_divergence(c, &dv))
+    return hanse_reject_code(rej, "chain.diverged", 503,
+                             "this node's copy diverged at block %" PRIu64 "; it applies nothing",
+                             dv.height);
+  hanse_block_pending *p = calloc(1, sizeof *p);
+  if (p == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  hanse_buf_init(&p->hb);
+  p->pipelined = 1;
+  int rc = ids ? hanse_body_decode_with_ids(&p->body, body_bytes, body_len, ids, n_ids, rej)
+               : hanse_body_decode(&p->body, body_bytes, body_len, rej);
+  if (rc != HANSE_OK) {
+    free(p);
+    return rc;
+  }
+  p->body_bytes = body_bytes;
+  p->body_len = body_len;
+  p->rs = p->rs_owned = calloc(p->body.tx_count ? p->body.tx_count : 1, sizeof *p->rs);
+  if (c->exec_reader == NULL &&
+      hanse_store_open(c->db_path, HANSE_STORE_READONLY | HANSE_STORE_EXEC, NULL,
+                       &c->exec_reader, NULL) != HANSE_OK)
+    c->exec_reader = NULL;
+  if (below) {
+    p->prev.height = below->h.height;
+    p->prev.hash = below->hash;
+    p->prev.state_digest = below->h.state_digest;
+    p->prev.state_sum = below->sum;
+    p->prev.time_ms = below->h.time_ms;
+    p->prev.tx_count = below->prev.tx_count + below->body.tx_count;
+  } else {
+    hanse_chain_tip(c, &p->prev);
+  }
+  if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
+  p->time_ms = time_ms;
+  rc = p->rs == NULL ? HANSE_ERR(NOMEM) : c->exec_reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
+  if (rc == HANSE_OK)
+    rc = hanse_exec_begin(&p->ex, c->exec_reader, p->prev.height + 1, time_ms,
+                          &p->prev.state_digest, &p->prev.state_sum);
+  if (rc != HANSE_OK) {
+    free(p->rs_owned);
+    hanse_body_free(&p->body);
+    free(p);
+    return hanse_reject_set(rej, rc, "block not executed: %s", hanse_err_message(rc));
+  }
+  hanse_exec_above(&p->ex, below ? &below->ex : NULL);
+  rc = hanse_policy_load_exec(&p->ex, c->genesis, &p->policy);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  p->ex.policy = p->policy;
+  rc = chain_execute_body(&p->ex, &p->body, c->chain_id, payloads, p->rs);
+  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  *out = p;
+  return HANSE_OK;
+}
+
+int hanse_chain_block_store(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
+                            hanse_reject *rej) {
+  HANSE_ASSERT(p->pipelined && p->finished);
+  int rc = hanse_store_begin(c->writer);
+  if (rc == HANSE_OK) rc = hanse_exec_store(&p->ex, c->writer);
+  if (rc == HANSE_OK) {
+    rc = block_rows_commit(c, p, out); /* rolls back itself */
+    if (rc == HANSE_OK) return HANSE_OK;
+  } else {
+    hanse_store_rollback(c->writer);
+    if (hanse_store_failed(c->writer)) rc = HANSE_ERR(STORE_FAILED);
+  }
+  return hanse_reject_set(rej, rc, "block %" PRIu64 " not committed: %s", p->h.height,
+                          hanse_err_message(rc));
+}
+
+const hanse_receipt *hanse_chain_block_receipts(const hanse_block_pending *p, uint32_t *n) {
+  *n = p->body.tx_count;
+  return p->rs;
+}
+
+void hanse_chain_block_free(hanse_block_pending *p) {
+  if (p) pending_free(p);
 }
 
 void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p) {

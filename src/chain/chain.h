@@ -75,6 +75,8 @@ typedef struct hanse_chain {
   hanse_store *readers[HANSE_READERS_MAX];
   int reader_count;
   hanse_store *checkpointer;     /* own connection, hanse_chain_checkpoint */
+  hanse_store *exec_reader;      /* own connection: pipelined blocks execute
+                                    on it (the sequencer thread alone) */
   json_t *genesis;               /* owned: the genesis document */
   int signs_certs;               /* node_key is a validator: each block
                                     committed here gets its certificate
@@ -165,6 +167,38 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
                              hanse_reject *rej);
 void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
 
+/* Pipelined blocks, for the single-node sequencer: one thread executes
+ * block n+1 while another stores and commits block n.
+ *
+ *   hanse_chain_block_execute_above  execute on top of `below` (a block
+ *                              this chain executed and finished, stored
+ *                              or not; NULL: the tip) without touching
+ *                              the writer: reads go to below's cache, then
+ *                              to a reader connection (hanse_exec_above);
+ *                              receipts are the block's own
+ *   hanse_chain_block_finish   as above, but it only seals (no store write)
+ *   hanse_chain_block_store    on the committing thread, in height order:
+ *                              begin, the state and history rows, then what
+ *                              hanse_chain_block_commit does; on success the
+ *                              tip moves. p is NOT freed, on success or
+ *                              error (a block above may still read it)
+ *   hanse_chain_block_receipts the block's receipts and count
+ *   hanse_chain_block_free     free a pipelined block (after its store
+ *                              step ended and no block above executes on it)
+ *
+ * An error in execute_above or finish frees p as usual (no transaction is
+ * open); after a failed store step, every block executed above it must be
+ * freed unstored. */
+int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *below,
+                                    const uint8_t *body, size_t body_len,
+                                    const hanse_hash *ids, json_t *const *payloads,
+                                    uint32_t n_ids, uint64_t time_ms,
+                                    hanse_block_pending **out, hanse_reject *rej);
+int hanse_chain_block_store(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
+                            hanse_reject *rej);
+const hanse_receipt *hanse_chain_block_receipts(const hanse_block_pending *p, uint32_t *n);
+void hanse_chain_block_free(hanse_block_pending *p);
+
 /* A block another node proposed, as one step: check it like `hanse
  * verify` does (header decodes, next height, links to our tip, time not
  * before it, proposer a genesis validator with a valid signature, body
@@ -245,6 +279,9 @@ int hanse_policy_validate(json_t *policy, hanse_reject *rej);
  * governance vote wrote one, else genesis's "policy" (NULL: none). *out
  * is a new reference or NULL. */
 int hanse_policy_load(hanse_store *s, json_t *genesis, json_t **out);
+/* The same through a block's execution (the state as the block began:
+ * with pipelined execution, the block below may have changed it). */
+int hanse_policy_load_exec(hanse_exec *ex, json_t *genesis, json_t **out);
 /* 1 if data of `data_class` (NULL: the block views) may be read without a
  * signature under `policy` (NULL policy: everything is public). */
 int hanse_policy_read_public(json_t *policy, const char *data_class);

@@ -140,20 +140,34 @@ static int entry_load(hanse_exec *ex, const void *key, size_t klen,
     return HANSE_OK;
   }
   int found = 0;
-  int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
-  if (rc != HANSE_OK) {
-    ex->env_error = 1;
-    return rc;
+  const uint8_t *sv;
+  size_t sl;
+  /* The block below, executed but perhaps not yet stored, holds the
+   * state as it stands before this block for every key it read or wrote;
+   * the store holds it for every other key (exec.h, hanse_exec_above). */
+  const exec_entry *be = ex->below ? hanse_hmap_get(&ex->below->cache, key, klen) : NULL;
+  if (be) {
+    found = be->present;
+    sv = be->val;
+    sl = be->vlen;
+  } else {
+    int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
+    if (rc != HANSE_OK) {
+      ex->env_error = 1;
+      return rc;
+    }
+    sv = ex->scratch.data;
+    sl = ex->scratch.len;
   }
   e = calloc(1, sizeof *e + klen);
   if (e == NULL) goto nomem;
   e->klen = klen;
   if (klen) memcpy(e->key, key, klen);
   if (found) {
-    e->val = malloc(ex->scratch.len ? ex->scratch.len : 1);
+    e->val = malloc(sl ? sl : 1);
     if (e->val == NULL) goto nomem;
-    memcpy(e->val, ex->scratch.data, ex->scratch.len);
-    e->vlen = ex->scratch.len;
+    if (sl) memcpy(e->val, sv, sl);
+    e->vlen = sl;
     hanse_state_row_hash(key, klen, e->val, e->vlen, &e->orig_row);
   }
   e->present = e->was_present = found;
@@ -296,10 +310,123 @@ void *hanse_exec_carry_take(hanse_exec *ex) {
   return p;
 }
 
+/* Keys compared as SQLite compares blobs. */
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+  size_t n = al < bl ? al : bl;
+  int c = n ? memcmp(a, b, n) : 0;
+  if (c == 0 && al != bl) c = al < bl ? -1 : 1;
+  return c;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+  const exec_entry *x = *(const exec_entry *const *)a, *y = *(const exec_entry *const *)b;
+  return key_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+/* A stored row copied out of a scan, for merging with the block below. */
+typedef struct scan_row {
+  uint8_t *key, *val;
+  size_t klen, vlen;
+} scan_row;
+
+typedef struct scan_rows {
+  scan_row *r;
+  size_t n, cap;
+  int nomem;
+} scan_rows;
+
+static int scan_collect(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                        size_t vlen) {
+  scan_rows *sr = ctx;
+  if (sr->n == sr->cap) {
+    size_t cap = sr->cap ? 2 * sr->cap : 64;
+    scan_row *nr = realloc(sr->r, cap * sizeof *nr);
+    if (nr == NULL) goto nomem;
+    sr->r = nr;
+    sr->cap = cap;
+  }
+  scan_row *r = &sr->r[sr->n];
+  r->key = malloc(klen ? klen : 1);
+  r->val = malloc(vlen ? vlen : 1);
+  if (r->key == NULL || r->val == NULL) {
+    free(r->key);
+    free(r->val);
+    goto nomem;
+  }
+  if (klen) memcpy(r->key, key, klen);
+  if (vlen) memcpy(r->val, val, vlen);
+  r->klen = klen;
+  r->vlen = vlen;
+  sr->n++;
+  return 0;
+nomem:
+  sr->nomem = 1;
+  return 1;
+}
+
+/* The stored scan merged with what the block below wrote under the
+ * prefix: its puts replace or add rows, its deletes remove them. */
+static int scan_merged(hanse_exec *ex, const char *prefix, const char *after, int limit,
+                       hanse_state_visit_fn fn, void *ctx) {
+  if (limit == 0) return HANSE_OK;
+  size_t plen = strlen(prefix), alen = after ? strlen(after) : 0;
+  const hanse_exec *bl = ex->below;
+  size_t nb = 0, ndel = 0, pos = 0;
+  const exec_entry **mine = malloc((bl->cache.count + 1) * sizeof *mine);
+  scan_rows sr = {NULL, 0, 0, 0};
+  int rc = HANSE_ERR(NOMEM);
+  if (mine == NULL) goto out;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  while (hanse_hmap_next(&bl->cache, &pos, &k, &kl, &v)) {
+    const exec_entry *e = v;
+    if (!e->dirty || kl < plen || memcmp(k, prefix, plen) != 0) continue;
+    if (after && key_cmp(k, kl, (const uint8_t *)after, alen) <= 0) continue;
+    mine[nb++] = e;
+    ndel += !e->present;
+  }
+  if (nb > 1) qsort(mine, nb, sizeof *mine, entry_cmp);
+  /* The below block's deletes hide at most ndel stored rows. */
+  int want = limit > 0 ? limit + (int)ndel : limit;
+  rc = hanse_store_state_scan(ex->store, prefix, plen, after, alen, want, scan_collect, &sr);
+  if (rc == HANSE_OK && sr.nomem) rc = HANSE_ERR(NOMEM);
+  if (rc != HANSE_OK) goto out;
+  size_t i = 0, j = 0;
+  int sent = 0;
+  while ((i < sr.n || j < nb) && (limit < 0 || sent < limit)) {
+    int c = i == sr.n   ? 1
+            : j == nb ? -1
+                      : key_cmp(sr.r[i].key, sr.r[i].klen, mine[j]->key, mine[j]->klen);
+    const uint8_t *key, *val;
+    size_t klen, vlen;
+    if (c < 0) {
+      key = sr.r[i].key, klen = sr.r[i].klen, val = sr.r[i].val, vlen = sr.r[i].vlen;
+      i++;
+    } else {
+      const exec_entry *e = mine[j++];
+      if (c == 0) i++; /* the below block's value replaces the stored one */
+      if (!e->present) continue;
+      key = e->key, klen = e->klen, val = e->val, vlen = e->vlen;
+    }
+    sent++;
+    if (fn(ctx, key, klen, val, vlen) != 0) break;
+  }
+out:
+  for (size_t x = 0; x < sr.n; x++) {
+    free(sr.r[x].key);
+    free(sr.r[x].val);
+  }
+  free(sr.r);
+  free(mine);
+  return rc;
+}
+
 int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after,
                            int limit, hanse_state_visit_fn fn, void *ctx) {
-  int rc = hanse_store_state_scan(ex->store, prefix, strlen(prefix), after,
-                                  after ? strlen(after) : 0, limit, fn, ctx);
+  int rc = ex->below ? scan_merged(ex, prefix, after, limit, fn, ctx)
+                     : hanse_store_state_scan(ex->store, prefix, strlen(prefix), after,
+                                              after ? strlen(after) : 0, limit, fn, ctx);
   if (rc != HANSE_OK) ex->env_error = 1;
   return rc;
 }
@@ -497,7 +624,8 @@ static int change_cmp(const void *a, const void *b) {
   return c;
 }
 
-int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
+int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
+  HANSE_ASSERT(!ex->sealed);
   size_t pos = 0;
   const uint8_t *k;
   size_t kl;
@@ -513,20 +641,15 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
       hanse_state_row_hash(k, kl, e->val, e->vlen, &h);
       hanse_sum_add(&ex->state_sum, &h);
     }
-    int rc;
-    if (e->present)
-      rc = hanse_store_state_put(ex->store, k, kl, e->val, e->vlen);
-    else if (e->was_present)
-      rc = hanse_store_state_del(ex->store, k, kl);
-    else
-      rc = HANSE_OK;
-    if (rc != HANSE_OK) return rc;
   }
   /* The rows in (key, position) order, serialized in one buffer, each key
    * once with its rows after it (store.h): the store inserts it as one row
    * and an index row per key. After the sort a key's changes are
    * neighbours, and one entry is one key, so a group starts where the
-   * entry changes; that sizes the buffer exactly. */
+   * entry changes; that sizes the buffer exactly. hanse_exec_store writes
+   * the changed state rows in the same key order: SQLite's B-tree then
+   * visits its pages in order instead of at random (the state sum does
+   * not depend on the order). */
   if (ex->change_count > 1)
     qsort(ex->changes, ex->change_count, sizeof *ex->changes, change_cmp);
   size_t bytes = 0;
@@ -559,15 +682,39 @@ int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum)
     ex->env_error = 1;
     return rc;
   }
-  if (!ex->history_unstored) {
-    rc = hanse_store_history_put_block(ex->store, ex->height, ex->history.data,
-                                       ex->history.len);
-    if (rc != HANSE_OK) return rc;
-  }
   crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
   crypto_generichash_final(&ex->digest, digest->b, HANSE_HASH_BYTES);
   *state_sum = ex->state_sum;
+  ex->below = NULL; /* executed: nothing reads through it any more */
+  ex->sealed = 1;
   return HANSE_OK;
+}
+
+int hanse_exec_store(const hanse_exec *ex, hanse_store *store) {
+  HANSE_ASSERT(ex->sealed);
+  for (size_t i = 0; i < ex->change_count; i++) {
+    const exec_change *c = &ex->changes[i];
+    if (i > 0 && c->e == ex->changes[i - 1].e) continue;
+    const exec_entry *e = c->e;
+    int rc = HANSE_OK;
+    if (e->present)
+      rc = hanse_store_state_put(store, e->key, e->klen, e->val, e->vlen);
+    else if (e->was_present)
+      rc = hanse_store_state_del(store, e->key, e->klen);
+    if (rc != HANSE_OK) return rc;
+  }
+  if (ex->history_unstored) return HANSE_OK;
+  return hanse_store_history_put_block(store, ex->height, ex->history.data, ex->history.len);
+}
+
+void hanse_exec_above(hanse_exec *ex, const hanse_exec *below) {
+  HANSE_ASSERT(below == NULL || below->sealed);
+  ex->below = below;
+}
+
+int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
+  int rc = hanse_exec_seal(ex, digest, state_sum);
+  return rc == HANSE_OK ? hanse_exec_store(ex, ex->store) : rc;
 }
 
 const uint8_t *hanse_exec_history(const hanse_exec *ex, size_t *len) {

@@ -75,6 +75,11 @@ struct hanse_exec {
   void *carry;
   void (*carry_free)(void *);
   size_t carry_writes;    /* ex->writes when it was left */
+  /* Pipelined execution (hanse_exec_above): the block below this one,
+   * executed and sealed but perhaps not yet stored; borrowed, read-only,
+   * until this block is sealed. */
+  const struct hanse_exec *below;
+  int sealed;             /* hanse_exec_seal done */
 };
 
 /* Start executing block `height` on top of prev_digest and prev_sum. */
@@ -95,8 +100,24 @@ int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
                            const char *chain_id, json_t *payload,
                            hanse_receipt *receipt);
 /* Flush the cache to the store (inside the caller's store transaction) and
- * finish the digest. */
+ * finish the digest: hanse_exec_seal, then hanse_exec_store on ex->store. */
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
+/* The two halves of finish. seal: the state sum, the digest and the
+ * block's history rows, from the cache alone (no store access). store:
+ * the changed state rows, in key order, and the history rows into
+ * `store`, inside the caller's store transaction; reads nothing of ex
+ * but what seal fixed, so it may run on another thread while a block
+ * above this one executes (ex stays alive until both are done). */
+int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
+int hanse_exec_store(const hanse_exec *ex, hanse_store *store);
+/* Pipelined execution: execute this block on top of `below`, a block
+ * executed and sealed but perhaps still being stored by another thread.
+ * ex->store is then a reader connection (never written): a key `below`
+ * read or wrote is read from below's cache, any other from the store --
+ * committed before or after `below`, both hold the same value for it --,
+ * and hanse_exec_scan_stored merges below's writes into the stored rows.
+ * Set after hanse_exec_begin, before the first transaction. */
+void hanse_exec_above(hanse_exec *ex, const hanse_exec *below);
 void hanse_exec_free(hanse_exec *ex);
 
 /* The block's history rows serialized as stored (store.h, read them with
@@ -133,7 +154,8 @@ void hanse_exec_carry_set(hanse_exec *ex, void *p, void (*free_fn)(void *));
 void *hanse_exec_carry_take(hanse_exec *ex);
 
 /* Scan keys with `prefix` (strictly after `after` when not NULL, at most
- * `limit`) as the store held them when this block began: writes made
+ * `limit`) as the state stood when this block began (the store, merged
+ * with the block below when pipelined): writes made
  * earlier in this block are NOT seen. For once-per-block work a module
  * does before its first write of the block (the ledger's expiry sweep),
  * when the stored state is the current state for its keys. fn must not

@@ -164,22 +164,36 @@ int hanse_policy_validate(json_t *p, hanse_reject *rej) {
   return HANSE_OK;
 }
 
+/* The policy from the stored `policy` value (found or not). */
+static int policy_from(const uint8_t *v, size_t n, int found, json_t *genesis, json_t **out) {
+  if (!found) {
+    *out = json_incref(json_object_get(genesis, "policy"));
+    return HANSE_OK;
+  }
+  /* Written by the member module after hanse_policy_validate: anything
+   * else means the state was corrupted under us. */
+  *out = json_loadb((const char *)v, n, JSON_REJECT_DUPLICATES, NULL);
+  return *out && json_is_object(*out) ? HANSE_OK : HANSE_ERR(CHAIN_BROKEN);
+}
+
 int hanse_policy_load(hanse_store *s, json_t *genesis, json_t **out) {
   *out = NULL;
   hanse_buf b;
   hanse_buf_init(&b);
   int found = 0;
   int rc = hanse_store_state_get(s, "policy", 6, &b, &found);
-  if (rc != HANSE_OK || !found) {
-    hanse_buf_free(&b);
-    if (rc == HANSE_OK) *out = json_incref(json_object_get(genesis, "policy"));
-    return rc;
-  }
-  /* Written by the member module after hanse_policy_validate: anything
-   * else means the state was corrupted under us. */
-  *out = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+  if (rc == HANSE_OK) rc = policy_from(b.data, b.len, found, genesis, out);
   hanse_buf_free(&b);
-  return *out && json_is_object(*out) ? HANSE_OK : HANSE_ERR(CHAIN_BROKEN);
+  return rc;
+}
+
+int hanse_policy_load_exec(hanse_exec *ex, json_t *genesis, json_t **out) {
+  *out = NULL;
+  const uint8_t *v;
+  size_t n;
+  int found = 0;
+  int rc = hanse_exec_get(ex, "policy", &v, &n, &found);
+  return rc == HANSE_OK ? policy_from(v, n, found, genesis, out) : rc;
 }
 
 static int rule_allows(json_t *rule, json_t *roles, int member) {

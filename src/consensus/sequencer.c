@@ -1,11 +1,13 @@
 /*
  * sequencer.c -- the block-cutting loop (see sequencer.h).
  *
- * Loop: wait until enough is ready or the interval ends; take ready entries
- * (whole batches, each signer in sequence order); encode the body; propose
- * (execute + durable commit); report receipts; repeat. A failed commit
- * returns the entries to the mempool and stops the loop: the store is
- * sticky-failed and only a restart (with its start-up check) may continue.
+ * Two threads per chain: the sequencer cuts and executes blocks, the
+ * committer stores and commits them (below, sequencer_main). A failed
+ * commit returns the entries to the mempool and stops the loop: the store
+ * is sticky-failed and only a restart (with its start-up check) may
+ * continue. The committer wakes the sequencer when a commit fails, so a
+ * failure is reported (hanse_sequencer_failed) and the entries are back
+ * at once, also when no block above it is in the making.
  */
 #include "consensus/sequencer.h"
 
@@ -16,27 +18,142 @@
 
 #include "base/log.h"
 
+/* A block in the pipeline: executed by the sequencer thread, stored and
+ * committed by the committer thread. */
+typedef struct seq_block {
+  hanse_block_pending *p;
+  hanse_mp_taken *t;
+  hanse_buf body;        /* the encoded body p borrows */
+} seq_block;
+
 struct hanse_sequencer {
   hanse_chain *chain;
   hanse_mempool *mp;
   hanse_sequencer_config cfg;
-  pthread_t thread;
+  pthread_t thread, committer;
   atomic_int stop;
   atomic_int failed;
+  /* the hand-over to the committer: one block at a time */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  seq_block *job;        /* to store; NULL: the committer is idle */
+  int job_rc;            /* the last job's result */
+  int quit;              /* the committer ends when idle */
 };
 
+static void seq_block_free(seq_block *b) {
+  if (b == NULL) return;
+  hanse_chain_block_free(b->p);
+  hanse_buf_free(&b->body);
+  free(b);
+}
+
+/* The committer thread: store and commit each handed block, in order;
+ * only then are its transactions released from the mempool and reported.
+ * A failed block stays with the sequencer, which returns its entries. */
+static void *committer_main(void *arg) {
+  hanse_sequencer *s = arg;
+  pthread_setname_np(pthread_self(), "hanse-commit");
+  const hanse_env *env = s->cfg.env;
+  uint64_t *lat = NULL;
+  size_t lat_cap = 0;
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    while (s->job == NULL && !s->quit) pthread_cond_wait(&s->cv, &s->mu);
+    if (s->job == NULL) break;
+    seq_block *b = s->job;
+    pthread_mutex_unlock(&s->mu);
+    hanse_reject rej;
+    hanse_tip tip;
+    int rc = hanse_chain_block_store(s->chain, b->p, &tip, &rej);
+    if (rc == HANSE_OK) {
+      uint32_t n, na;
+      const hanse_receipt *rs = hanse_chain_block_receipts(b->p, &n);
+      const uint64_t *arrivals = hanse_mp_taken_arrivals(b->t, &na);
+      HANSE_ASSERT(n == na);
+      if (n > lat_cap) {
+        free(lat);
+        lat_cap = n;
+        lat = malloc(lat_cap * sizeof *lat);
+        HANSE_ASSERT(lat != NULL);
+      }
+      uint64_t done_us = hanse_mono_us(env);
+      for (uint32_t i = 0; i < n; i++) lat[i] = done_us - arrivals[i];
+      /* The block is durable before its ids leave the mempool, so a status
+       * query (mempool first, then store) never loses a transaction. */
+      hanse_mempool_done(s->mp, b->t, 1);
+      b->t = NULL;
+      if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 1, &tip, rs, n, lat);
+    } else {
+      HANSE_ERROR("sequencer: %s: %s; no more blocks until restart", rej.code, rej.message);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->job_rc = rc;
+    s->job = NULL;
+    pthread_cond_broadcast(&s->cv);
+    if (rc != HANSE_OK) {
+      /* The sequencer may be waiting for transactions, with nothing
+       * above this block to make it look: wake it (sequencer_main). */
+      pthread_mutex_unlock(&s->mu);
+      hanse_mempool_wake(s->mp);
+      pthread_mutex_lock(&s->mu);
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  free(lat);
+  return NULL;
+}
+
+/* Wait until the committer is idle: the result of the last block handed. */
+static int committer_idle(hanse_sequencer *s) {
+  pthread_mutex_lock(&s->mu);
+  while (s->job != NULL) pthread_cond_wait(&s->cv, &s->mu);
+  int rc = s->job_rc;
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+/* 1 if the committer is idle after failing the last block handed: a
+ * look, without waiting. */
+static int committer_failed(hanse_sequencer *s) {
+  pthread_mutex_lock(&s->mu);
+  int failed = s->job == NULL && s->job_rc != HANSE_OK;
+  pthread_mutex_unlock(&s->mu);
+  return failed;
+}
+
+/* The block below (`held`) failed to commit: it and the block executed
+ * above it (`above`, may be NULL) return to the mempool -- the newer
+ * first, so the older end up ahead of it -- and are reported failed,
+ * once; the sequencer is failed. Frees both. */
+static void seq_fail(hanse_sequencer *s, seq_block *held, seq_block *above) {
+  if (above) {
+    hanse_mempool_done(s->mp, above->t, 0);
+    seq_block_free(above);
+  }
+  hanse_mempool_done(s->mp, held->t, 0);
+  seq_block_free(held);
+  if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
+  atomic_store(&s->failed, 1);
+}
+
+/* The sequencer thread. Loop: wait until enough is ready or the interval
+ * ends; take ready entries (whole batches, each signer in sequence order);
+ * encode the body; execute it on top of the block the committer may still
+ * be storing (hanse_chain_block_execute_above) and seal it; wait for the
+ * committer to finish that one; hand this one over. So block n+1
+ * executes while block n is written and synced. A failed commit stops
+ * the loop (seq_fail): the entries of the block and of the one executed
+ * above it, if any, return to the mempool, and the store is
+ * sticky-failed. The committer's wake-up ends a wait for transactions
+ * early, so a failure with nothing above it is seen at once. */
 static void *sequencer_main(void *arg) {
   hanse_sequencer *s = arg;
   pthread_setname_np(pthread_self(), "hanse-seq");
   const hanse_env *env = s->cfg.env;
   uint64_t interval_us = (uint64_t)s->cfg.block_interval_ms * 1000u;
   uint64_t last_cut = 0;
-  hanse_buf body;
-  hanse_buf_init(&body);
-  size_t cap = (size_t)s->cfg.block_max_txs + HANSE_BATCH_TX_MAX;
-  hanse_receipt *rs = calloc(cap, sizeof *rs);
-  uint64_t *lat = calloc(cap, sizeof *lat);
-  HANSE_ASSERT(rs != NULL && lat != NULL);
+  seq_block *held = NULL; /* the last block handed to the committer */
   while (!atomic_load(&s->stop)) {
     uint64_t now = hanse_mono_us(env);
     uint64_t deadline = last_cut + interval_us;
@@ -46,31 +163,50 @@ static void *sequencer_main(void *arg) {
     else
       ready = hanse_mempool_wait_ready(s->mp, 1, now + 200000);
     if (atomic_load(&s->stop)) break;
+    if (held && committer_failed(s)) { /* nothing executes above it */
+      seq_fail(s, held, NULL);
+      held = NULL;
+      break;
+    }
     now = hanse_mono_us(env);
     if (ready == 0) continue;
     if (ready < (size_t)s->cfg.block_max_txs && now < last_cut + interval_us) continue;
     last_cut = now;
-    hanse_buf_reset(&body);
+    seq_block *b = calloc(1, sizeof *b);
+    if (b == NULL) continue;
+    hanse_buf_init(&b->body);
     uint32_t txs = 0;
-    hanse_mp_taken *t =
-        hanse_mempool_take(s->mp, (uint32_t)s->cfg.block_max_txs, now, &body, &txs);
-    if (t == NULL) continue;
-    if (hanse_buf_status(&body) != HANSE_OK) {
-      hanse_mempool_done(s->mp, t, 0);
+    b->t = hanse_mempool_take(s->mp, (uint32_t)s->cfg.block_max_txs, now, &b->body, &txs);
+    if (b->t == NULL) {
+      seq_block_free(b);
+      continue;
+    }
+    if (hanse_buf_status(&b->body) != HANSE_OK) {
+      hanse_mempool_done(s->mp, b->t, 0);
+      seq_block_free(b);
       HANSE_ERROR("sequencer: out of memory encoding a block");
       continue;
     }
     hanse_reject rej;
-    hanse_tip tip;
     uint32_t nids;
-    const hanse_hash *ids = hanse_mp_taken_ids(t, &nids);
-    json_t *const *payloads = hanse_mp_taken_payloads(t, &nids);
-    int rc = hanse_chain_propose_ids(s->chain, body.data, body.len, ids, payloads, nids,
-                                     hanse_now_ms(env), rs, (uint32_t)cap, &tip, &rej);
-    uint32_t n;
-    const uint64_t *arrivals = hanse_mp_taken_arrivals(t, &n);
+    const hanse_hash *ids = hanse_mp_taken_ids(b->t, &nids);
+    json_t *const *payloads = hanse_mp_taken_payloads(b->t, &nids);
+    int rc = hanse_chain_block_execute_above(s->chain, held ? held->p : NULL, b->body.data,
+                                             b->body.len, ids, payloads, nids,
+                                             hanse_now_ms(env), &b->p, &rej);
+    if (rc == HANSE_OK) rc = hanse_chain_block_finish(s->chain, b->p, NULL, 0, &rej);
+    if (rc != HANSE_OK) b->p = NULL; /* freed by the failing step */
+    int below_rc = held ? committer_idle(s) : HANSE_OK;
+    if (below_rc != HANSE_OK) { /* the block below failed: this one stands on it */
+      seq_fail(s, held, b);
+      held = NULL;
+      break;
+    }
+    seq_block_free(held); /* committed; nothing executes on it any more */
+    held = NULL;
     if (rc != HANSE_OK) {
-      hanse_mempool_done(s->mp, t, 0);
+      hanse_mempool_done(s->mp, b->t, 0);
+      seq_block_free(b);
       if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
       if (rc == HANSE_ERR(STORE_FAILED) || rc == HANSE_ERR(IO)) {
         HANSE_ERROR("sequencer: %s: %s; no more blocks until restart", rej.code, rej.message);
@@ -83,17 +219,16 @@ static void *sequencer_main(void *arg) {
       nanosleep(&pause, NULL);
       continue;
     }
-    HANSE_ASSERT(n == txs);
-    uint64_t done_us = hanse_mono_us(env);
-    for (uint32_t i = 0; i < n; i++) lat[i] = done_us - arrivals[i];
-    /* The block is durable before its ids leave the mempool, so a status
-     * query (mempool first, then store) never loses a transaction. */
-    hanse_mempool_done(s->mp, t, 1);
-    if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 1, &tip, rs, txs, lat);
+    held = b;
+    pthread_mutex_lock(&s->mu);
+    s->job = b;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
   }
-  free(rs);
-  free(lat);
-  hanse_buf_free(&body);
+  if (held) { /* the last block: committed, or its entries go back */
+    if (committer_idle(s) != HANSE_OK) seq_fail(s, held, NULL);
+    else seq_block_free(held);
+  }
   return NULL;
 }
 
@@ -109,19 +244,38 @@ int hanse_sequencer_start(hanse_chain *chain, hanse_mempool *mp,
   if (s->cfg.block_max_txs < 1 || s->cfg.block_max_txs > HANSE_BLOCK_TX_MAX - HANSE_BATCH_TX_MAX)
     s->cfg.block_max_txs = HANSE_BLOCK_TXS_DEFAULT;
   if (s->cfg.env == NULL) s->cfg.env = hanse_env_system();
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  if (pthread_create(&s->committer, NULL, committer_main, s) != 0) goto fail;
   if (pthread_create(&s->thread, NULL, sequencer_main, s) != 0) {
-    free(s);
-    return HANSE_ERR(INTERNAL);
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->committer, NULL);
+    goto fail;
   }
   *out = s;
   return HANSE_OK;
+fail:
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+  return HANSE_ERR(INTERNAL);
 }
 
 void hanse_sequencer_stop(hanse_sequencer *s) {
   if (s == NULL) return;
   atomic_store(&s->stop, 1);
   hanse_mempool_wake(s->mp);
-  pthread_join(s->thread, NULL);
+  pthread_join(s->thread, NULL); /* it waited for the committer's last block */
+  pthread_mutex_lock(&s->mu);
+  s->quit = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->committer, NULL);
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->mu);
   free(s);
 }
 

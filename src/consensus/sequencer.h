@@ -4,8 +4,8 @@
  *
  * A block is cut when the ready transactions reach block_max_txs, or when
  * block_interval_ms has passed since the last cut and at least one is
- * ready. Each block is committed durably (hanse_chain_propose) before
- * on_commit is called, so every receipt handed out is for a durable block.
+ * ready. Each block is committed durably before on_commit is called, so
+ * every receipt handed out is for a durable block.
  *
  * This is one engine of the consensus interface (consensus.h,
  * hanse_consensus_single, at the end of sequencer.c); the Raft cluster is
@@ -22,8 +22,10 @@
 
 typedef struct hanse_sequencer hanse_sequencer;
 
-/* on_commit (hanse_commit_fn, consensus.h) is called on the sequencer
- * thread; latency_us is always given. */
+/* on_commit (hanse_commit_fn, consensus.h) is called on the committer
+ * thread after each durable block, and on the sequencer thread for a
+ * block that failed (ok 0); latency_us is always given with ok 1. Block
+ * n+1 executes while block n is being committed (sequencer.c). */
 typedef struct hanse_sequencer_config {
   int block_interval_ms;
   int block_max_txs;

@@ -230,8 +230,10 @@ int hanse_store_open(const char *path, int flags, const char *vfs,
                                       "PRAGMA foreign_keys=OFF;";
   if (!(flags & HANSE_STORE_MEMORY) || !s->readonly) {
     rc = sqlite3_exec(s->db, pragmas, NULL, NULL, &err);
-    if (rc == SQLITE_OK && !s->readonly)
+    if (rc == SQLITE_OK && (!s->readonly || (flags & HANSE_STORE_EXEC)))
       rc = sqlite3_exec(s->db, "PRAGMA cache_size=-65536;", NULL, NULL, &err);
+    if (rc == SQLITE_OK && (flags & HANSE_STORE_EXEC))
+      rc = sqlite3_exec(s->db, "PRAGMA mmap_size=4294967296;", NULL, NULL, &err);
     if (rc == SQLITE_OK && !s->readonly)
       rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &err);
   }

@@ -34,6 +34,10 @@ enum {
   HANSE_STORE_READONLY = 1, /* reader connection */
   HANSE_STORE_CREATE = 2,   /* create the file and schema if missing */
   HANSE_STORE_MEMORY = 4,   /* private in-memory database (verify) */
+  HANSE_STORE_EXEC = 8,     /* with READONLY: the reader a pipelined block
+                             * executes on (chain.c): the writer's page
+                             * cache size, and the file memory-mapped, since
+                             * each commit empties a reader's page cache */
 };
 
 /* Open `path` (ignored with MEMORY). `vfs` may be NULL (default VFS; tests

@@ -288,40 +288,51 @@ static int run_rules(ledger_book *b, json_t *list) {
   return rc;
 }
 
-/* The entry of books.entry: amounts as decimal strings. */
-static int run_entry(ledger_book *b, json_t *p) {
-  json_t *lines = json_array(), *in = json_object_get(p, "lines");
-  for (size_t i = 0; lines && i < json_array_size(in); i++) {
+/* Stage an entry of b->owner's of `type` whose lines are `in`'s (JSON
+ * lines as books.entry takes them, amounts integers, or as entries hold
+ * them, decimal strings), sides swapped when swap, with the counterparty
+ * and ref of object `from` (the payload, or the reversed entry). A line
+ * not of either shape is a stored entry not of its shape: a bug. */
+static int stage_lines(ledger_book *b, const char *type, json_t *in, int swap, json_t *from,
+                       const char *memo, uint64_t reverses) {
+  books_line lines[BOOKS_LINES_MAX];
+  size_t n = json_array_size(in);
+  for (size_t i = 0; i < n; i++) {
     json_t *l = json_array_get(in, i), *d = json_object_get(l, "debit");
-    char num[24];
-    snprintf(num, sizeof num, "%" PRIu64,
-             (uint64_t)json_integer_value(d ? d : json_object_get(l, "credit")));
-    json_array_append_new(lines, json_pack("{s:O, s:O, s:s}", "account",
-                                           json_object_get(l, "account"), "asset",
-                                           json_object_get(l, "asset"), d ? "debit" : "credit",
-                                           num));
+    json_t *amount = d ? d : json_object_get(l, "credit");
+    uint64_t v = (uint64_t)json_integer_value(amount);
+    if (i >= BOOKS_LINES_MAX ||
+        (!json_is_integer(amount) && !ledger_u64_parse(json_string_value(amount), &v))) {
+      b->ex->env_error = 1;
+      return HANSE_ERR(INTERNAL);
+    }
+    lines[i] = (books_line){json_string_value(json_object_get(l, "account")),
+                            json_string_value(json_object_get(l, "asset")), (d == NULL) != swap,
+                            v};
   }
-  json_t *e = lines ? json_pack("{s:s, s:s, s:o}", "owner", b->owner, "type", "adjustment",
-                                "lines", lines)
-                    : NULL;
-  if (e == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
-  static const char *const optional[] = {"memo", "counterparty", "ref", NULL};
-  for (size_t i = 0; optional[i]; i++) {
-    json_t *v = json_object_get(p, optional[i]);
-    if (v) json_object_set(e, optional[i], v);
-  }
-  return books_entry_write(b, e, NULL);
+  books_entry e = {b->owner,
+                   type,
+                   NULL,
+                   json_string_value(json_object_get(from, "counterparty")),
+                   json_string_value(json_object_get(from, "ref")),
+                   memo,
+                   reverses,
+                   lines,
+                   n};
+  return books_entry_stage(b, &e, NULL);
+}
+
+/* The entry of books.entry (checked: 2..BOOKS_LINES_MAX lines). */
+static int run_entry(ledger_book *b, json_t *p) {
+  return stage_lines(b, "adjustment", json_object_get(p, "lines"), 0, p,
+                     json_string_value(json_object_get(p, "memo")), 0);
 }
 
 static int run_reverse(ledger_book *b, json_t *p, hanse_reject *rej) {
   uint64_t seq = (uint64_t)json_integer_value(json_object_get(p, "seq"));
   char key[BOOKS_KEY_MAX];
   json_t *orig = NULL, *done = NULL;
-  snprintf(key, sizeof key, "books/je/%s/%0*" PRIu64, b->owner, BOOKS_SEQ_DIGITS, seq);
-  int rc = ledger_get(b, key, &orig);
+  int rc = books_entry_lookup(b, b->owner, seq, &orig);
   if (rc != HANSE_OK) return rc;
   if (orig == NULL)
     return hanse_reject_code(rej, "books.no_entry", 404, "'%s' has no entry %" PRIu64, b->owner,
@@ -336,34 +347,13 @@ static int run_reverse(ledger_book *b, json_t *p, hanse_reject *rej) {
                            "entry %" PRIu64 " was reversed by entry %" PRIu64, seq,
                            (uint64_t)json_integer_value(done));
   }
-  json_t *e = NULL, *lines = json_array();
+  /* the same lines, debit and credit swapped */
   if (rc == HANSE_OK)
-    e = json_pack("{s:s, s:s, s:I, s:o}", "owner", b->owner, "type", "reversal", "reverses",
-                  (json_int_t)seq, "lines", lines);
-  else
-    json_decref(lines);
-  json_t *in = json_object_get(orig, "lines");
-  for (size_t i = 0; e && i < json_array_size(in); i++) {
-    json_t *l = json_array_get(in, i), *d = json_object_get(l, "debit");
-    json_array_append_new(lines, json_pack("{s:O, s:O, s:O}", "account",
-                                           json_object_get(l, "account"), "asset",
-                                           json_object_get(l, "asset"), d ? "credit" : "debit",
-                                           d ? d : json_object_get(l, "credit")));
-  }
-  static const char *const kept[] = {"counterparty", "ref", NULL};
-  for (size_t i = 0; e && kept[i]; i++) {
-    json_t *v = json_object_get(orig, kept[i]);
-    if (v) json_object_set(e, kept[i], v);
-  }
-  if (e && json_object_get(p, "memo")) json_object_set(e, "memo", json_object_get(p, "memo"));
+    rc = stage_lines(b, "reversal", json_object_get(orig, "lines"), 1, orig,
+                     json_string_value(json_object_get(p, "memo")), seq);
   json_decref(orig);
   json_decref(done);
-  if (rc != HANSE_OK) return rc;
-  if (e == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
-  return books_entry_write(b, e, NULL);
+  return rc;
 }
 
 static int books_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t *p,

@@ -31,17 +31,42 @@
  *   books/rule/<owner>/<type>/<role>   {"debit","credit"}  an owner's own
  *                                       posting rule
  *   books/seq/<owner>                  the owner's last entry number
- *   books/je/<owner>/<seq, 12 digits>  an entry:
- *       {"owner","seq","tx","height","time","type","role"?,
- *        "counterparty"?,"ref"?,"memo"?,"by","reverses"?,
- *        "lines":[{"account","asset","debit":"n"} |
- *                 {"account","asset","credit":"n"}, ...]}
- *       tx: the chain transaction (hex) the entry books; time: its block
- *       time (ms); by: the signing key (hex); reverses: the seq of the
- *       entry it reverses
- *   books/cp/<owner>/<counterparty>/<seq>   ""  entries about a party
- *   books/tx/<tx hex>/<owner>/<seq>         ""  entries of a transaction
+ *   books/je/<owner>/<last, 12 digits> a chunk: every entry one chain
+ *       transaction booked for the owner, numbered last-n+1 .. last:
+ *       {"by","entries","height","time","tx"}
+ *       tx: the chain transaction (hex) the entries book; time: its block
+ *       time (ms); by: the signing key (hex); entries: the n entries in
+ *       seq order, one line each, joined by '\n', each line fields
+ *       joined by '\t' (books_field):
+ *         type, role, counterparty, ref, reverses, memo,
+ *         then per line of the entry: account, asset, "d<n>" | "c<n>"
+ *       an absent field is empty; reverses: the seq of the entry it
+ *       reverses. Entry (owner, seq) is in the chunk with the first key
+ *       at or after its seq (a scan from seq - 1, or, during a block,
+ *       books_entry_lookup). No field holds a control character (memos
+ *       are checked, the rest are names).
+ *   books/cp/<owner>/<counterparty>/<last>  ""  chunk <last> holds entries
+ *                                       about the counterparty
+ *   books/tx/<tx hex>/<owner>/<last>        ""  chunk <last> holds the
+ *                                       transaction's entries of owner
  *   books/rev/<owner>/<seq>            seq of the entry that reversed it
+ *
+ * Readers see entries, never chunks: books_entries_scan, books_entry_find
+ * and books_chunk_read hand out each entry as the JSON object
+ *   {"by","counterparty"?,"height","lines":[{"account","asset",
+ *    "debit":"n"} | {"account","asset","credit":"n"}, ...],"memo"?,
+ *    "owner","ref"?,"reverses"?,"role"?,"seq","time","tx","type"}
+ * (members in that order), the shape the queries answer with.
+ *
+ * Why chunks: a ledger.transfer of 256 transfers between enterprises
+ * books 512 entries. Written one row each (plus an index row per
+ * transaction and counterparty, and the counter) that was ~8 state rows
+ * and a JSON object per transfer; as chunks it is a few rows per owner
+ * per transaction. While an action runs, books_entry_stage keeps the
+ * entries in the book's overlay (so a failed linked chain's rollback, or
+ * verify's discarded book, drops them with everything else);
+ * books_flush, at the start of ledger_book_commit, turns them into the
+ * owners' chunks and index rows.
  *
  * Account names: 1-BOOKS_ACCOUNT_MAX bytes, segments of [a-z0-9-]
  * separated by ':', the first one of assets, liabilities, equity,
@@ -106,6 +131,13 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
                     const char *counterparty, const char *asset, uint64_t amount,
                     const char *ref, const char *memo);
 
+/* Write out what the book's action staged (books_entry_stage): per owner
+ * one chunk books/je/<owner>/<last>, its books/tx row and a books/cp row
+ * per counterparty, and the entries' accounts opened in the owner's
+ * chart; the staging rows leave the overlay. ledger_book_commit calls it
+ * first; nothing staged: nothing happens. Environmental errors only. */
+int books_flush(ledger_book *b);
+
 /* The default rule of (type, role): *debit and *credit, static storage.
  * HANSE_ERR(NOT_FOUND) for a type without one. */
 int books_default_rule(const char *type, books_role role, const char **debit,
@@ -117,8 +149,9 @@ int books_default_rule_at(size_t i, const char **type, books_role *role, const c
                           const char **credit);
 
 /* ---- shared by the books' own files ----
- * books.c (actions), books_post.c (entries), books_query.c (queries),
- * books_report.c (reports). */
+ * books.c (actions), books_post.c (entries: staging, the chunks'
+ * writing), books_chunk.c (reading entries out of chunks),
+ * books_query.c (queries), books_report.c (reports). */
 
 #define BOOKS_LINES_MAX 64  /* lines of one entry (books.entry) */
 #define BOOKS_BATCH_MAX 64  /* accounts in books.chart, rules in books.rules */
@@ -148,13 +181,78 @@ const char *books_role_name(books_role role);
  * NULL: an account there already keeps its name; another name renames
  * it. */
 int books_chart_open(ledger_book *b, const char *owner, const char *account, const char *name);
-/* Write entry e (stolen): its "owner", "type" and "lines" set by the
- * caller, with any of "role", "counterparty", "ref", "memo", "reverses".
- * Adds "seq" (the owner's next), "tx", "height", "time" and "by" from the
- * current transaction, opens the lines' accounts in the owner's chart,
- * and writes the entry and its indexes (books/tx, books/cp, books/rev).
- * *seq (may be NULL) receives its number. Environmental errors only. */
-int books_entry_write(ledger_book *b, json_t *e, uint64_t *seq);
+/* An entry to book: its lines each a debit or a credit (amount >= 1)
+ * of one account in one asset. role, counterparty, ref, memo may be
+ * NULL; reverses 0 when it reverses nothing. Borrowed. */
+typedef struct books_line {
+  const char *account, *asset;
+  int credit; /* 0: a debit */
+  uint64_t amount;
+} books_line;
+
+typedef struct books_entry {
+  const char *owner, *type, *role, *counterparty, *ref, *memo;
+  uint64_t reverses;
+  const books_line *lines;
+  size_t n; /* 2..BOOKS_LINES_MAX */
+} books_entry;
+
+/* Book entry e: number it (the owner's next, books/seq/<owner>) and
+ * stage it in the book's overlay with the current transaction's tx,
+ * height, time and signer; a reversal's books/rev row is written now.
+ * books_flush writes the staged entries out (chunks, index rows, the
+ * chart's accounts). *seq (may be NULL) receives its number.
+ * Environmental errors only (a field with a control character is a bug
+ * in the caller: HANSE_ERR(INTERNAL)). */
+int books_entry_stage(ledger_book *b, const books_entry *e, uint64_t *seq);
+
+/* The fields of a chunk's entry line (books.h, "State"), in order. */
+enum books_field {
+  BOOKS_F_TYPE,
+  BOOKS_F_ROLE,
+  BOOKS_F_COUNTERPARTY,
+  BOOKS_F_REF,
+  BOOKS_F_REVERSES,
+  BOOKS_F_MEMO,
+  BOOKS_F_LINES, /* then account, asset, side+amount per line */
+  BOOKS_F_MAX = BOOKS_F_LINES + 3 * BOOKS_LINES_MAX
+};
+/* A field: len bytes at p, not NUL-terminated. */
+typedef struct books_text {
+  const char *p;
+  size_t len;
+} books_text;
+/* Split s[0..len) at '\t' into f (at most max fields): the number of
+ * fields, or 0 when there are more than max. */
+size_t books_fields_split(const char *s, size_t len, books_text *f, size_t max);
+/* A 12-digit zero-padded entry number of a key, s[0..n): 1 and *seq
+ * (>= 1), or 0. */
+int books_seq_key_parse(const char *s, size_t n, uint64_t *seq);
+
+/* ---- reading entries (books_chunk.c) ---- */
+
+/* Visit the entries of chunk `chunk` (the value of
+ * books/je/<owner>/<last>) with seq >= from, in seq order, and (when
+ * counterparty is not NULL) with that counterparty: fn gets each entry
+ * as a new object (borrowed for the call; incref to keep it). Returns 0
+ * when every entry was visited, 1 when fn stopped, fn's negative code,
+ * or HANSE_ERR(INTERNAL) for a chunk not of the documented shape. */
+typedef int (*books_entry_fn)(void *ctx, json_t *entry);
+int books_chunk_each(const char *owner, uint64_t last, json_t *chunk, uint64_t from,
+                     const char *counterparty, books_entry_fn fn, void *ctx);
+/* The same for chunk <last> of owner read from the state (queries; an
+ * index row naming a chunk that is not there is HANSE_ERR(INTERNAL)). */
+int books_chunk_read(hanse_view *v, const char *owner, uint64_t last, const char *counterparty,
+                     books_entry_fn fn, void *ctx);
+/* Entry (owner, seq) as a query reads it: *entry a new reference, NULL
+ * when the owner has no such entry. */
+int books_entry_find(hanse_view *v, const char *owner, uint64_t seq, json_t **entry);
+/* The same during a block (books.reverse): entries of transactions
+ * executed before this one, including earlier in this block (whose
+ * chunks a stored scan does not see: those are found by walking back
+ * from the owner's last chunk). Not the current transaction's staged
+ * entries. Errors are environmental. */
+int books_entry_lookup(ledger_book *b, const char *owner, uint64_t seq, json_t **entry);
 
 /* The module's query function (books_query.c): chart, rules, journal,
  * entry, tx, trial_balance; the report names go to books_report_query. */
@@ -163,7 +261,6 @@ int books_query(hanse_view *v, const char *name, json_t *params, json_t **result
 /* Queries: visit owner's entries with seq > after, in seq order. fn gets
  * each entry (borrowed) and returns 0 to go on, 1 to stop, or a negative
  * error code, which the scan returns. */
-typedef int (*books_entry_fn)(void *ctx, json_t *entry);
 int books_entries_scan(hanse_view *v, const char *owner, uint64_t after, books_entry_fn fn,
                        void *ctx);
 /* A period bound parameter (query "from" or "to"): block time in ms

@@ -7,6 +7,14 @@
  * with the ledger transfer or module action it books, or not at all: a
  * failing linked chain restores the overlay, verify throws it away.
  *
+ * An entry is cheap to book: books_entry_stage numbers it and appends one
+ * line of text to the staged lines (below); the chart is not touched per
+ * entry. books_flush, when the book is committed, writes each owner's
+ * staged entries as one chunk row with one books/tx row, one books/cp
+ * row per counterparty, and opens each account they name once -- so a
+ * batch of transfers writes rows per owner, not per transfer (books.h,
+ * "Why chunks").
+ *
  * An entry's number is the owner's next (books/seq/<owner>), so each
  * enterprise's journal is a gap-free sequence in the order the chain
  * executed its business. Every entry balances per asset on its own: an
@@ -21,8 +29,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "modules/books/books.h"
@@ -58,60 +68,276 @@ int books_chart_open(ledger_book *b, const char *owner, const char *account, con
   return ledger_put(b, key, rec);
 }
 
-static int index_put(ledger_book *b, const char *key, json_t *val) {
-  return ledger_put(b, key, val ? val : json_string(""));
+/* ---- staging ----
+ *
+ * The staged entries live in the overlay under two keys no state row
+ * has: STAGE_BUF, a JSON array of lines "<owner>\t<seq>\t<entry line>"
+ * (the entry line as books.h documents it), and STAGE_N, how many of
+ * them are live. The array is appended to in place; the count is
+ * replaced, never changed (ledger_put). A linked chain's rollback
+ * (ledger_book_rollback) brings back the count of its mark, and the next
+ * append first cuts the array to it -- so the lines staged after the mark
+ * are gone, exactly as the overlay's other values are. Only the lines past the
+ * count are ever changed, and no one reads those. */
+#define STAGE_N "books/stage/n"
+#define STAGE_BUF "books/stage/buf"
+
+/* 1 if s (may be NULL) has no control character: a field of a line. */
+static int field_clean(const char *s) {
+  for (; s && *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
 }
 
-int books_entry_write(ledger_book *b, json_t *e, uint64_t *seq_out) {
-  hanse_exec *ex = b->ex;
-  const char *owner = json_string_value(json_object_get(e, "owner"));
-  json_t *lines = json_object_get(e, "lines");
-  char key[BOOKS_KEY_MAX], txhex[HANSE_HASH_HEX_BYTES], by[HANSE_HASH_HEX_BYTES];
+/* The owner's next entry number, counted in books/seq/<owner>. */
+static int next_seq(ledger_book *b, const char *owner, uint64_t *seq) {
+  char key[BOOKS_KEY_MAX];
   json_t *last = NULL;
-  int rc;
-  if (owner == NULL || json_array_size(lines) < 2) {
-    rc = books_bug(b, "an entry without owner or lines", owner);
-    goto out;
-  }
   snprintf(key, sizeof key, "books/seq/%s", owner);
-  if ((rc = ledger_get(b, key, &last)) != HANSE_OK) goto out;
+  int rc = ledger_get(b, key, &last);
+  if (rc != HANSE_OK) return rc;
   if (last && (!json_is_integer(last) || json_integer_value(last) < 1 ||
                (uint64_t)json_integer_value(last) >= BOOKS_SEQ_MAX)) {
     json_decref(last);
-    rc = books_bug(b, "the entry counter is not a number below its bound", key);
-    goto out;
+    return books_bug(b, "the entry counter is not a number below its bound", key);
   }
-  uint64_t seq = last ? (uint64_t)json_integer_value(last) + 1 : 1;
+  *seq = last ? (uint64_t)json_integer_value(last) + 1 : 1;
   json_decref(last);
-  if ((rc = ledger_put(b, key, json_integer((json_int_t)seq))) != HANSE_OK) goto out;
-  hanse_hex_encode(txhex, ex->tx->id.b, HANSE_HASH_BYTES);
-  hanse_pubkey_hex(by, &ex->tx->signer);
-  json_object_set_new(e, "seq", json_integer((json_int_t)seq));
-  json_object_set_new(e, "tx", json_string(txhex));
-  json_object_set_new(e, "height", json_integer((json_int_t)ex->height));
-  json_object_set_new(e, "time", json_integer((json_int_t)ex->time_ms));
-  json_object_set_new(e, "by", json_string(by));
-  for (size_t i = 0; i < json_array_size(lines) && rc == HANSE_OK; i++)
-    rc = books_chart_open(
-        b, owner, json_string_value(json_object_get(json_array_get(lines, i), "account")), NULL);
-  const char *cp = json_string_value(json_object_get(e, "counterparty"));
-  json_t *reverses = json_object_get(e, "reverses");
-  snprintf(key, sizeof key, "books/tx/%s/%s/%0*" PRIu64, txhex, owner, BOOKS_SEQ_DIGITS, seq);
-  if (rc == HANSE_OK) rc = index_put(b, key, NULL);
-  snprintf(key, sizeof key, "books/cp/%s/%s/%0*" PRIu64, owner, cp ? cp : "", BOOKS_SEQ_DIGITS,
-           seq);
-  if (rc == HANSE_OK && cp) rc = index_put(b, key, NULL);
-  snprintf(key, sizeof key, "books/rev/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS,
-           (uint64_t)json_integer_value(reverses));
-  if (rc == HANSE_OK && reverses) rc = index_put(b, key, json_integer((json_int_t)seq));
-  snprintf(key, sizeof key, "books/je/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, seq);
-  if (rc == HANSE_OK) {
-    rc = ledger_put(b, key, e);
-    e = NULL;
+  return ledger_put(b, key, json_integer((json_int_t)*seq));
+}
+
+/* Append line (stolen) to the live staged lines. */
+static int stage_append(ledger_book *b, json_t *line) {
+  json_t *n = NULL, *buf = NULL;
+  int rc = line ? ledger_get(b, STAGE_N, &n) : HANSE_ERR(NOMEM);
+  if (rc == HANSE_OK) rc = ledger_get(b, STAGE_BUF, &buf);
+  size_t count = n ? (size_t)json_integer_value(n) : 0;
+  json_decref(n);
+  if (rc == HANSE_OK && buf == NULL) {
+    buf = json_array();
+    rc = ledger_put(b, STAGE_BUF, json_incref(buf));
+  }
+  if (rc == HANSE_OK && json_array_size(buf) < count)
+    rc = books_bug(b, "fewer staged lines than counted", STAGE_BUF);
+  while (rc == HANSE_OK && json_array_size(buf) > count) /* after a restore */
+    json_array_remove(buf, json_array_size(buf) - 1);
+  if (rc == HANSE_OK && json_array_append(buf, line) != 0) rc = HANSE_ERR(NOMEM);
+  if (rc == HANSE_OK) rc = ledger_put(b, STAGE_N, json_integer((json_int_t)count + 1));
+  json_decref(buf);
+  json_decref(line);
+  if (rc == HANSE_ERR(NOMEM)) b->ex->env_error = 1;
+  return rc;
+}
+
+static void put_str(char **p, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  memcpy(*p, s ? s : "", n);
+  *p += n;
+}
+
+int books_entry_stage(ledger_book *b, const books_entry *e, uint64_t *seq_out) {
+  if (e->owner == NULL || e->type == NULL || e->lines == NULL || e->n < 2 ||
+      e->n > BOOKS_LINES_MAX)
+    return books_bug(b, "an entry without owner, type or lines", e->owner);
+  char rev[24] = "";
+  if (e->reverses) snprintf(rev, sizeof rev, "%" PRIu64, e->reverses);
+  const char *head[] = {e->owner, e->type, e->role, e->counterparty, e->ref, rev, e->memo};
+  size_t need = 24 + sizeof head / sizeof head[0];
+  for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) {
+    if (!field_clean(head[i])) return books_bug(b, "an entry field with a control character", head[i]);
+    need += head[i] ? strlen(head[i]) : 0;
+  }
+  for (size_t i = 0; i < e->n; i++) {
+    const books_line *l = &e->lines[i];
+    if (l->account == NULL || l->asset == NULL || l->amount == 0 || !field_clean(l->account) ||
+        !field_clean(l->asset))
+      return books_bug(b, "an entry line without account, asset or amount", e->owner);
+    need += strlen(l->account) + strlen(l->asset) + 24 + 3;
+  }
+  uint64_t seq;
+  int rc = next_seq(b, e->owner, &seq);
+  if (rc != HANSE_OK) return rc;
+  /* "<owner>\t<seq>\t" then the entry line; fits the stack but for a
+   * long manual entry */
+  char stack[1024], *text = need <= sizeof stack ? stack : malloc(need), *p = text;
+  if (text == NULL) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  put_str(&p, e->owner);
+  p += snprintf(p, 24, "\t%" PRIu64, seq);
+  for (size_t i = 1; i < sizeof head / sizeof head[0]; i++) {
+    *p++ = '\t';
+    put_str(&p, head[i]);
+  }
+  for (size_t i = 0; i < e->n; i++) {
+    const books_line *l = &e->lines[i];
+    *p++ = '\t';
+    put_str(&p, l->account);
+    *p++ = '\t';
+    put_str(&p, l->asset);
+    p += snprintf(p, 24, "\t%c%" PRIu64, l->credit ? 'c' : 'd', l->amount);
+  }
+  HANSE_ASSERT((size_t)(p - text) < need);
+  rc = stage_append(b, json_stringn(text, (size_t)(p - text)));
+  if (text != stack) free(text);
+  if (rc == HANSE_OK && e->reverses) {
+    char key[BOOKS_KEY_MAX];
+    snprintf(key, sizeof key, "books/rev/%s/%0*" PRIu64, e->owner, BOOKS_SEQ_DIGITS, e->reverses);
+    rc = ledger_put(b, key, json_integer((json_int_t)seq));
   }
   if (rc == HANSE_OK && seq_out) *seq_out = seq;
-out:
-  json_decref(e);
+  return rc;
+}
+
+/* ---- flushing: the staged lines into chunks ---- */
+
+typedef struct staged {
+  books_text owner, line;
+  uint64_t seq;
+  size_t at; /* place in the staging order */
+} staged;
+
+static int text_cmp(const books_text *x, const books_text *y) {
+  int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+  return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int staged_cmp(const void *p, const void *q) {
+  const staged *x = p, *y = q;
+  int c = text_cmp(&x->owner, &y->owner);
+  return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int text_sort_cmp(const void *p, const void *q) { return text_cmp(p, q); }
+
+/* Sort names and drop repeats: the new count. */
+static size_t text_unique(books_text *t, size_t n) {
+  if (n == 0) return 0;
+  qsort(t, n, sizeof *t, text_sort_cmp);
+  size_t k = 1;
+  for (size_t i = 1; i < n; i++)
+    if (text_cmp(&t[i], &t[k - 1]) != 0) t[k++] = t[i];
+  return k;
+}
+
+/* One owner's staged lines s[0..n) (in staging order, so seq order) as
+ * its chunk, index rows and chart accounts. */
+static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *txhex,
+                       const char *by) {
+  char owner[LEDGER_OWNER_MAX + 1], key[BOOKS_KEY_MAX], name[BOOKS_ACCOUNT_MAX + 1];
+  if (s[0].owner.len > LEDGER_OWNER_MAX) return books_bug(b, "a staged owner too long", NULL);
+  memcpy(owner, s[0].owner.p, s[0].owner.len);
+  owner[s[0].owner.len] = 0;
+  uint64_t last = s[0].seq + n - 1;
+  size_t ncp = 0, nacct = 0, cap = 2 * n; /* automatic entries have two lines */
+  books_text *cps = malloc(n * sizeof *cps), *accts = malloc(cap * sizeof *accts);
+  books_text f[BOOKS_F_MAX];
+  hanse_buf text;
+  hanse_buf_init(&text);
+  int rc = cps && accts ? HANSE_OK : HANSE_ERR(NOMEM);
+  for (size_t i = 0; i < n && rc == HANSE_OK; i++) {
+    size_t nf = books_fields_split(s[i].line.p, s[i].line.len, f, BOOKS_F_MAX);
+    if (s[i].seq != s[0].seq + i || nf < BOOKS_F_LINES + 6 || (nf - BOOKS_F_LINES) % 3 != 0) {
+      rc = books_bug(b, "staged entries out of order or malformed", owner);
+      break;
+    }
+    if (f[BOOKS_F_COUNTERPARTY].len) cps[ncp++] = f[BOOKS_F_COUNTERPARTY];
+    if (nacct + (nf - BOOKS_F_LINES) / 3 > cap) {
+      cap = 2 * cap + BOOKS_LINES_MAX;
+      books_text *more = realloc(accts, cap * sizeof *accts);
+      if (more == NULL) {
+        rc = HANSE_ERR(NOMEM);
+        break;
+      }
+      accts = more;
+    }
+    for (size_t k = BOOKS_F_LINES; k < nf; k += 3) accts[nacct++] = f[k];
+    if (i) hanse_buf_u8(&text, '\n');
+    hanse_buf_put(&text, s[i].line.p, s[i].line.len);
+  }
+  if (rc == HANSE_OK) rc = hanse_buf_status(&text);
+  if (rc == HANSE_OK) {
+    snprintf(key, sizeof key, "books/je/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, last);
+    rc = ledger_put(b, key,
+                    json_pack("{s:s, s:s%, s:I, s:I, s:s}", "by", by, "entries",
+                              (const char *)text.data, text.len, "height",
+                              (json_int_t)b->ex->height, "time", (json_int_t)b->ex->time_ms,
+                              "tx", txhex));
+  }
+  if (rc == HANSE_OK) {
+    snprintf(key, sizeof key, "books/tx/%s/%s/%0*" PRIu64, txhex, owner, BOOKS_SEQ_DIGITS, last);
+    rc = ledger_put(b, key, json_string(""));
+  }
+  ncp = rc == HANSE_OK ? text_unique(cps, ncp) : 0;
+  for (size_t i = 0; i < ncp && rc == HANSE_OK; i++) {
+    snprintf(key, sizeof key, "books/cp/%s/%.*s/%0*" PRIu64, owner, (int)cps[i].len, cps[i].p,
+             BOOKS_SEQ_DIGITS, last);
+    rc = ledger_put(b, key, json_string(""));
+  }
+  nacct = rc == HANSE_OK ? text_unique(accts, nacct) : 0;
+  for (size_t i = 0; i < nacct && rc == HANSE_OK; i++) {
+    if (accts[i].len > BOOKS_ACCOUNT_MAX) {
+      rc = books_bug(b, "an account name too long", owner);
+      break;
+    }
+    memcpy(name, accts[i].p, accts[i].len);
+    name[accts[i].len] = 0;
+    rc = books_chart_open(b, owner, name, NULL);
+  }
+  if (rc == HANSE_ERR(NOMEM)) b->ex->env_error = 1;
+  hanse_buf_free(&text);
+  free(cps);
+  free(accts);
+  return rc;
+}
+
+int books_flush(ledger_book *b) {
+  json_t *n = NULL, *buf = NULL;
+  int rc = ledger_get(b, STAGE_N, &n);
+  if (rc != HANSE_OK || n == NULL) return rc; /* nothing staged */
+  size_t count = (size_t)json_integer_value(n);
+  json_decref(n);
+  if ((rc = ledger_get(b, STAGE_BUF, &buf)) != HANSE_OK) return rc;
+  if (buf == NULL || json_array_size(buf) < count) {
+    json_decref(buf);
+    return books_bug(b, "fewer staged lines than counted", STAGE_BUF);
+  }
+  staged *s = malloc((count ? count : 1) * sizeof *s);
+  if (s == NULL) {
+    json_decref(buf);
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  for (size_t i = 0; i < count && rc == HANSE_OK; i++) {
+    json_t *j = json_array_get(buf, i);
+    const char *p = json_string_value(j), *end = p + json_string_length(j);
+    const char *t1 = p ? memchr(p, '\t', (size_t)(end - p)) : NULL;
+    const char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(end - t1 - 1)) : NULL;
+    char num[24];
+    if (t2 == NULL || (size_t)(t2 - t1 - 1) >= sizeof num) {
+      rc = books_bug(b, "a malformed staged line", STAGE_BUF);
+      break;
+    }
+    memcpy(num, t1 + 1, (size_t)(t2 - t1 - 1));
+    num[t2 - t1 - 1] = 0;
+    s[i] = (staged){{p, (size_t)(t1 - p)}, {t2 + 1, (size_t)(end - t2 - 1)}, 0, i};
+    if (!ledger_u64_parse(num, &s[i].seq)) rc = books_bug(b, "a malformed staged line", num);
+  }
+  if (rc == HANSE_OK) qsort(s, count, sizeof *s, staged_cmp);
+  char txhex[HANSE_HASH_HEX_BYTES], by[HANSE_HASH_HEX_BYTES];
+  hanse_hex_encode(txhex, b->ex->tx->id.b, HANSE_HASH_BYTES);
+  hanse_pubkey_hex(by, &b->ex->tx->signer);
+  for (size_t i = 0, k; i < count && rc == HANSE_OK; i = k) {
+    for (k = i + 1; k < count && text_cmp(&s[k].owner, &s[i].owner) == 0; k++) {
+    }
+    rc = flush_owner(b, s + i, k - i, txhex, by);
+  }
+  free(s);
+  json_decref(buf);
+  /* the staging keys never reach the state: made and dropped here */
+  if (rc == HANSE_OK) rc = ledger_del(b, STAGE_N);
+  if (rc == HANSE_OK) rc = ledger_del(b, STAGE_BUF);
   return rc;
 }
 
@@ -120,7 +346,7 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
                     const char *ref, const char *memo) {
   if (owner == NULL || type == NULL || asset == NULL || amount == 0)
     return books_bug(b, "a business transaction without owner, type, asset or amount", type);
-  char key[BOOKS_KEY_MAX], num[24];
+  char key[BOOKS_KEY_MAX];
   json_t *own = NULL;
   const char *debit, *credit;
   snprintf(key, sizeof key, "books/rule/%s/%s/%s", owner, type, books_role_name(role));
@@ -136,20 +362,11 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
   } else if (books_default_rule(type, role, &debit, &credit) != HANSE_OK) {
     return books_bug(b, "no posting rule for the business type", type);
   }
-  snprintf(num, sizeof num, "%" PRIu64, amount);
-  json_t *e = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "owner", owner,
-                        "type", type, "role", books_role_name(role), "lines", "account", debit,
-                        "asset", asset, "debit", num, "account", credit, "asset", asset,
-                        "credit", num);
-  json_decref(own);
-  if (e == NULL) {
-    b->ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
-  }
-  if (counterparty) json_object_set_new(e, "counterparty", json_string(counterparty));
-  if (ref) json_object_set_new(e, "ref", json_string(ref));
-  if (memo) json_object_set_new(e, "memo", json_string(memo));
-  return books_entry_write(b, e, NULL);
+  books_line lines[2] = {{debit, asset, 0, amount}, {credit, asset, 1, amount}};
+  books_entry e = {owner, type, books_role_name(role), counterparty, ref, memo, 0, lines, 2};
+  rc = books_entry_stage(b, &e, NULL);
+  json_decref(own); /* debit and credit were its */
+  return rc;
 }
 
 int books_post(ledger_book *b, const books_event *ev) {

@@ -100,24 +100,29 @@ static int scan_rows(hanse_view *v, const char *prefix, const char *after, row_f
 }
 
 typedef struct entry_scan {
+  const char *owner;
+  uint64_t from; /* the first seq wanted */
   books_entry_fn fn;
   void *ctx;
 } entry_scan;
 
-static int entry_row(void *c, hanse_view *v, const char *suffix, json_t *val) {
+/* A chunk row books/je/<owner>/<last>: its entries from es->from on. */
+static int chunk_row(void *c, hanse_view *v, const char *suffix, json_t *val) {
   (void)v;
-  (void)suffix;
   entry_scan *es = c;
-  return es->fn(es->ctx, val);
+  uint64_t last;
+  if (!books_seq_key_parse(suffix, strlen(suffix), &last)) return HANSE_ERR(INTERNAL);
+  return books_chunk_each(es->owner, last, val, es->from, NULL, es->fn, es->ctx);
 }
 
 int books_entries_scan(hanse_view *v, const char *owner, uint64_t after, books_entry_fn fn,
                        void *ctx) {
   char prefix[BOOKS_KEY_MAX], from[32];
   snprintf(prefix, sizeof prefix, "books/je/%s/", owner);
+  /* the chunk holding entry after+1 is the first whose number is above after */
   snprintf(from, sizeof from, "%0*" PRIu64, BOOKS_SEQ_DIGITS, after);
-  entry_scan es = {fn, ctx};
-  return scan_rows(v, prefix, after ? from : NULL, entry_row, &es);
+  entry_scan es = {owner, after + 1, fn, ctx};
+  return scan_rows(v, prefix, after ? from : NULL, chunk_row, &es);
 }
 
 /* ---- parameters ---- */
@@ -167,33 +172,39 @@ static int nomem(hanse_reject *rej) { return hanse_reject_set(rej, HANSE_ERR(NOM
 
 typedef struct collect {
   json_t *arr;
-  size_t limit;      /* 0: all */
-  const char *fetch; /* the suffix names a record under this prefix */
+  size_t limit; /* 0: all */
 } collect;
 
 static int collect_row(void *c, hanse_view *v, const char *suffix, json_t *val) {
+  (void)v;
+  (void)suffix;
   collect *cl = c;
-  json_t *rec = json_incref(val);
-  if (cl->fetch) {
-    char key[BOOKS_KEY_MAX];
-    json_decref(rec);
-    snprintf(key, sizeof key, "%s%s", cl->fetch, suffix);
-    int rc = hanse_view_get_json(v, key, &rec);
-    if (rc == HANSE_OK && rec == NULL) rc = HANSE_ERR(INTERNAL); /* an index without its entry */
-    if (rc != HANSE_OK) return rc;
-  }
-  if (json_array_append_new(cl->arr, rec) != 0) return HANSE_ERR(NOMEM);
+  if (json_array_append(cl->arr, val) != 0) return HANSE_ERR(NOMEM);
   return cl->limit && json_array_size(cl->arr) >= cl->limit;
 }
 
 static int entry_collect(void *c, json_t *entry) { return collect_row(c, NULL, NULL, entry); }
+
+/* A row books/tx/<tx>/<owner>/<last>: every entry of chunk <last>. */
+static int tx_row(void *c, hanse_view *v, const char *suffix, json_t *val) {
+  (void)val;
+  const char *slash = strrchr(suffix, '/');
+  char owner[LEDGER_OWNER_MAX + 1];
+  uint64_t last;
+  size_t olen = slash ? (size_t)(slash - suffix) : 0;
+  if (olen == 0 || olen > LEDGER_OWNER_MAX || !books_seq_key_parse(slash + 1, strlen(slash + 1), &last))
+    return HANSE_ERR(INTERNAL);
+  memcpy(owner, suffix, olen);
+  owner[olen] = 0;
+  return books_chunk_read(v, owner, last, NULL, entry_collect, c);
+}
 
 /* chart and journal: one page of records into out["accounts"] or
  * out["entries"], with "next" (the last account, the last entry's seq)
  * when the page is full. */
 static int page(hanse_view *v, json_t *params, const char *owner, int journal, json_t *out,
                 hanse_reject *rej) {
-  collect cl = {json_array(), (size_t)hanse_view_limit(params), NULL};
+  collect cl = {json_array(), (size_t)hanse_view_limit(params)};
   if (cl.arr == NULL) return nomem(rej);
   int rc;
   if (journal) {
@@ -461,10 +472,10 @@ int books_query(hanse_view *v, const char *name, json_t *params, json_t **result
     char hex[HANSE_HASH_HEX_BYTES];
     hanse_hex_encode(hex, h.b, HANSE_HASH_BYTES);
     snprintf(key, sizeof key, "books/tx/%s/", hex);
-    collect cl = {json_array(), 0, "books/je/"};
+    collect cl = {json_array(), 0};
     out = json_pack("{s:s, s:o}", "tx", hex, "entries", cl.arr);
     if (out == NULL) return nomem(rej);
-    rc = scan_rows(v, key, NULL, collect_row, &cl);
+    rc = scan_rows(v, key, NULL, tx_row, &cl);
     if (rc != HANSE_OK) {
       json_decref(out);
       return hanse_reject_set(rej, rc, NULL);
@@ -478,8 +489,7 @@ int books_query(hanse_view *v, const char *name, json_t *params, json_t **result
     uint64_t seq;
     json_t *by = NULL;
     if (seq_param(params, "seq", 1, &seq, rej) != HANSE_OK) return HANSE_ERR(INVALID);
-    snprintf(key, sizeof key, "books/je/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, seq);
-    rc = hanse_view_get_json(v, key, &out);
+    rc = books_entry_find(v, owner, seq, &out);
     if (rc == HANSE_OK && out == NULL)
       return hanse_reject_code(rej, "books.no_entry", 404, "'%s' has no entry %" PRIu64, owner, seq);
     snprintf(key, sizeof key, "books/rev/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, seq);

@@ -59,7 +59,7 @@ static int param_period(json_t *params, uint64_t *from, uint64_t *to, hanse_reje
 typedef struct load_ctx {
   hanse_view *v;
   json_t *arr;
-  const char *owner;
+  const char *owner, *counterparty;
   uint64_t from, to;
   size_t prefix_len; /* of the counterparty index scanned */
   int mark_reversed;
@@ -105,22 +105,24 @@ static int keep(load_ctx *lc, json_t *e) {
 
 static int keep_entry(void *ctx, json_t *entry) { return keep(ctx, json_incref(entry)); }
 
-/* A row of books/cp/<owner>/<counterparty>/<seq>: keep the entry it names. */
+/* A row of books/cp/<owner>/<counterparty>/<last>: keep the entries of
+ * chunk <last> about the counterparty. */
 static int keep_indexed(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val, size_t vl) {
   load_ctx *lc = ctx;
-  char key[BOOKS_KEY_MAX];
-  json_t *e = NULL;
+  uint64_t last;
   (void)val;
   (void)vl;
-  snprintf(key, sizeof key, "books/je/%s/%.*s", lc->owner, (int)(kl - lc->prefix_len),
-           (const char *)k + lc->prefix_len);
-  lc->rc = hanse_view_get_json(lc->v, key, &e);
-  if (lc->rc == HANSE_OK && e == NULL) lc->rc = HANSE_ERR(INTERNAL); /* an index without entry */
-  if (lc->rc != HANSE_OK) {
-    hanse_reject_set(lc->rej, lc->rc, "reading the entry of %s", key);
+  if (!books_seq_key_parse((const char *)k + lc->prefix_len, kl - lc->prefix_len, &last)) {
+    lc->rc = hanse_reject_set(lc->rej, HANSE_ERR(INTERNAL), "a malformed books index row");
     return 1;
   }
-  return keep(lc, e);
+  int r = books_chunk_read(lc->v, lc->owner, last, lc->counterparty, keep_entry, lc);
+  if (r < 0) {
+    lc->rc = r;
+    hanse_reject_set(lc->rej, r, "reading books chunk %llu of '%s'", (unsigned long long)last,
+                     lc->owner);
+  }
+  return r != 0;
 }
 
 /* owner's entries in [from, to), or (counterparty not NULL) those of
@@ -129,8 +131,8 @@ static int load(hanse_view *v, const char *owner, const char *counterparty, uint
                 uint64_t to, json_t **out, hanse_reject *rej) {
   char prefix[BOOKS_KEY_MAX];
   snprintf(prefix, sizeof prefix, "books/cp/%s/%s/", owner, counterparty ? counterparty : "");
-  load_ctx lc = {v, json_array(), owner, from, to, strlen(prefix), counterparty != NULL,
-                 HANSE_OK, rej};
+  load_ctx lc = {v,        json_array(), owner, counterparty, from, to, strlen(prefix),
+                 counterparty != NULL, HANSE_OK, rej};
   if (lc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   int rc = counterparty ? hanse_view_scan(v, prefix, NULL, -1, keep_indexed, &lc)
                         : books_entries_scan(v, owner, 0, keep_entry, &lc);

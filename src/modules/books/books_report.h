@@ -2,8 +2,8 @@
  * books/books_report.h -- the books' reports as pure functions over
  * entries, and the arithmetic they share.
  *
- * books_report.c reads an owner's entries (books/je/<owner>/..., the
- * format books.h documents) from the state and hands them, as a JSON
+ * books_report.c reads an owner's entries (out of the chunks
+ * books/je/<owner>/..., as books.h documents them) and hands them, as a JSON
  * array in seq order, to the functions below, which read nothing else:
  * so each report is tested on hand-made entries without a chain
  * (tests/unit/modules/test_books_report.c).

@@ -42,6 +42,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "modules/books/books.h"
 #include "modules/ledger/ledger.h"
 
 void ledger_key_acct(char key[LEDGER_KEY_MAX], const char *account) {
@@ -408,7 +409,8 @@ static int write_row(ledger_book *b, const wrow *r) {
 
 int ledger_book_commit(ledger_book *b) {
   HANSE_ASSERT(b->marks == 0); /* every chain ended */
-  /* books_flush(b) goes here: the books write what they gathered */
+  int rc = books_flush(b);      /* the books' staged entries into their rows */
+  if (rc != HANSE_OK) return rc;
   size_t n = 0, cap = json_object_size(b->w) + 2 * b->accts.count + b->totals.count;
   wrow *rows = malloc((cap ? cap : 1) * sizeof *rows);
   hanse_buf arena;
@@ -419,8 +421,9 @@ int ledger_book_commit(ledger_book *b) {
   json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL, NULL};
   size_t typed = n;
   cache_rows(b, rows, &n, &arena);
-  int rc = hanse_buf_status(&arena) == HANSE_OK ? HANSE_OK : undo_nomem(b);
-  for (size_t i = typed; i < n; i++) rows[i].key = (const char *)arena.data + rows[i].key_off;
+  if (hanse_buf_status(&arena) != HANSE_OK) rc = undo_nomem(b);
+  for (size_t i = typed; i < n && rc == HANSE_OK; i++)
+    rows[i].key = (const char *)arena.data + rows[i].key_off;
   for (size_t i = typed; i < n && rc == HANSE_OK; i++)
     if (strncmp(rows[i].key, "ledger/totals/", 14) == 0 &&
         !totals_balanced(rows[i].key, rows[i].sums))

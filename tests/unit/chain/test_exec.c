@@ -389,6 +389,121 @@ static void test_view(void **state) {
   hanse_store_close(s);
 }
 
+/* ---- pipelined execution: a block executed above one not yet stored ---- */
+
+typedef struct scan_seen {
+  char text[256];
+} scan_seen;
+
+static int seen_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  scan_seen *s = ctx;
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof s->text - n, "%.*s=%.*s;", (int)kl, (const char *)k, (int)vl,
+           (const char *)v);
+  return 0;
+}
+
+static void seed_rows(hanse_store *s) {
+  assert_int_equal(hanse_store_state_put(s, "p/a", 3, "1", 1), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "p/b", 3, "2", 1), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "p/c", 3, "3", 1), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(s, "q", 1, "x", 1), HANSE_OK);
+}
+
+static void block1_writes(hanse_exec *ex) {
+  const uint8_t *v;
+  size_t vl;
+  int found;
+  assert_int_equal(hanse_exec_get(ex, "q", &v, &vl, &found), HANSE_OK); /* a read only */
+  assert_int_equal(hanse_exec_put(ex, "p/b", "B", 1), HANSE_OK);
+  assert_int_equal(hanse_exec_del(ex, "p/c"), HANSE_OK);
+  assert_int_equal(hanse_exec_put(ex, "p/d", "D", 1), HANSE_OK);
+}
+
+static void block2_writes(hanse_exec *ex) {
+  assert_int_equal(hanse_exec_put(ex, "p/a", "A2", 2), HANSE_OK);
+  assert_int_equal(hanse_exec_del(ex, "p/d"), HANSE_OK);
+}
+
+static void test_pipelined_above(void **state) {
+  (void)state;
+  hanse_hash zero, prev_sum, d1, s1, d2, s2;
+  memset(&zero, 0, sizeof zero);
+  /* the reference: block 1 stored, then block 2, one after the other */
+  hanse_store *ref = mem_store();
+  seed_rows(ref);
+  store_sum(ref, &prev_sum);
+  hanse_exec ex;
+  begin(&ex, ref, 1, &zero, &prev_sum);
+  block1_writes(&ex);
+  finish(&ex, ref, &d1, &s1);
+  begin(&ex, ref, 2, &d1, &s1);
+  block2_writes(&ex);
+  assert_int_equal(hanse_exec_finish(&ex, &d2, &s2), HANSE_OK);
+  size_t ref_hl;
+  const uint8_t *ref_h = hanse_exec_history(&ex, &ref_hl);
+  uint8_t *ref_hist = malloc(ref_hl + 1);
+  memcpy(ref_hist, ref_h, ref_hl);
+  hanse_exec_free(&ex);
+  assert_int_equal(hanse_store_commit(ref), HANSE_OK);
+
+  /* pipelined: block 2 executes while block 1 is sealed but not stored */
+  hanse_store *s = mem_store();
+  seed_rows(s);
+  hanse_exec e1, e2;
+  hanse_hash pd1, ps1, pd2, ps2;
+  assert_int_equal(hanse_exec_begin(&e1, s, 1, 1000, &zero, &prev_sum), HANSE_OK);
+  block1_writes(&e1);
+  assert_int_equal(hanse_exec_seal(&e1, &pd1, &ps1), HANSE_OK);
+  assert_int_equal(hanse_exec_begin(&e2, s, 2, 2000, &pd1, &ps1), HANSE_OK);
+  hanse_exec_above(&e2, &e1);
+  const uint8_t *v;
+  size_t vl;
+  int found;
+  assert_int_equal(hanse_exec_get(&e2, "p/b", &v, &vl, &found), HANSE_OK);
+  assert_true(found && vl == 1 && v[0] == 'B'); /* block 1's write, not the store's */
+  assert_int_equal(hanse_exec_get(&e2, "p/c", &v, &vl, &found), HANSE_OK);
+  assert_false(found);                          /* block 1's delete */
+  assert_int_equal(hanse_exec_get(&e2, "p/a", &v, &vl, &found), HANSE_OK);
+  assert_true(found && vl == 1 && v[0] == '1'); /* untouched: the store */
+  scan_seen seen = {""};
+  assert_int_equal(hanse_exec_scan_stored(&e2, "p/", NULL, -1, seen_visit, &seen), HANSE_OK);
+  assert_string_equal(seen.text, "p/a=1;p/b=B;p/d=D;");
+  memset(&seen, 0, sizeof seen);
+  assert_int_equal(hanse_exec_scan_stored(&e2, "p/", "p/a", 1, seen_visit, &seen), HANSE_OK);
+  assert_string_equal(seen.text, "p/b=B;");
+  memset(&seen, 0, sizeof seen);
+  /* the delete of p/c hides a stored row: the limit still counts rows shown */
+  assert_int_equal(hanse_exec_scan_stored(&e2, "p/", "p/a", 2, seen_visit, &seen), HANSE_OK);
+  assert_string_equal(seen.text, "p/b=B;p/d=D;");
+  block2_writes(&e2);
+  assert_int_equal(hanse_exec_seal(&e2, &pd2, &ps2), HANSE_OK);
+  /* now the committer stores them, in order */
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_exec_store(&e1, s), HANSE_OK);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_exec_store(&e2, s), HANSE_OK);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  /* the same digests, sums and history as executing one after the other */
+  assert_memory_equal(pd1.b, d1.b, HANSE_HASH_BYTES);
+  assert_memory_equal(ps1.b, s1.b, HANSE_HASH_BYTES);
+  assert_memory_equal(pd2.b, d2.b, HANSE_HASH_BYTES);
+  assert_memory_equal(ps2.b, s2.b, HANSE_HASH_BYTES);
+  size_t hl;
+  const uint8_t *h = hanse_exec_history(&e2, &hl);
+  assert_int_equal(hl, ref_hl);
+  assert_memory_equal(h, ref_hist, hl);
+  hanse_hash want;
+  store_sum(s, &want);
+  assert_memory_equal(want.b, ps2.b, HANSE_HASH_BYTES);
+  hanse_exec_free(&e2);
+  hanse_exec_free(&e1);
+  free(ref_hist);
+  hanse_store_close(s);
+  hanse_store_close(ref);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -399,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_exec_tx_sequence_and_receipts),
       cmocka_unit_test(test_carry),
       cmocka_unit_test(test_view),
+      cmocka_unit_test(test_pipelined_above),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -746,6 +746,204 @@ static void test_reverse(void **state) {
   json_decref(r);
 }
 
+/* ---- the journal's chunks ------------------------------------------------- */
+
+typedef struct key_list {
+  json_t *keys;
+} key_list;
+
+static int key_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  (void)v;
+  (void)vl;
+  json_array_append_new(((key_list *)ctx)->keys, json_stringn((const char *)k, kl));
+  return 0;
+}
+
+/* The state's keys under prefix, in key order (a new array). */
+static json_t *state_keys(bx *x, const char *prefix) {
+  hanse_store *r = hanse_chain_reader_acquire(x->f.chain);
+  assert_non_null(r);
+  hanse_view v = {r, x->f.chain->chain_id};
+  key_list kl = {json_array()};
+  assert_int_equal(hanse_view_scan(&v, prefix, NULL, -1, key_visit, &kl), HANSE_OK);
+  hanse_chain_reader_release(x->f.chain, r);
+  return kl.keys;
+}
+
+/* Exactly n keys under prefix, the last of them `last` (unless NULL). */
+static void expect_keys(bx *x, const char *prefix, size_t n, const char *last) {
+  json_t *k = state_keys(x, prefix);
+  if (json_array_size(k) != n)
+    fail_msg("%zu keys under %s, expected %zu", json_array_size(k), prefix, n);
+  if (last) assert_string_equal(json_string_value(json_array_get(k, n - 1)), last);
+  json_decref(k);
+}
+
+/* entries begin with refs (NULL-terminated), numbered from seq0 on. */
+static void expect_refs(json_t *entries, const char *const *refs, uint64_t seq0) {
+  for (size_t i = 0; refs[i]; i++) {
+    json_t *e = json_array_get(entries, i);
+    if (e == NULL) fail_msg("no entry %zu", i);
+    assert_string_equal(str(e, "ref"), refs[i]);
+    assert_int_equal(json_integer_value(json_object_get(e, "seq")), seq0 + i);
+  }
+}
+
+#define T(id, d, c, n) "{\"id\":\"" id "\",\"debit\":\"" d "\",\"credit\":\"" c "\",\"amount\":" #n "}"
+
+/* One transaction booking for several owners: one chunk each, numbered
+ * without gaps; a second transaction's chunk continues them; entries in
+ * the middle of a chunk are found, paged and reversed -- also within the
+ * block that wrote the chunk, whose rows a stored scan does not see. */
+static void test_chunks(void **state) {
+  bx *x = *state;
+  char key[256];
+  open_basic(x);
+  assert_string_equal(submit(x, ACME, "ledger.transfer",
+                             "{\"transfers\":[" T("c1", "acme:cash", "bob:cash", 1) ","
+                             T("c2", "acme:cash", "bob:cash", 2) "," T("c3", "acme:cash", "carol:cash", 3) ","
+                             T("c4", "acme:cash", "acme:bank", 4) "," T("c5", "acme:cash", "bob:cash", 5) ","
+                             T("c6", "acme:cash", "carol:cash", 6) "]}"),
+                      "ok");
+  char tx1[HANSE_HASH_HEX_BYTES];
+  memcpy(tx1, x->txhex, sizeof tx1);
+  /* acme: entries 1..5 (c4 stays inside acme) in one row; bob 1..3;
+   * carol 1..2; one books/tx row per owner, one books/cp row per
+   * counterparty of a chunk */
+  expect_keys(x, "books/je/acme/", 1, "books/je/acme/000000000005");
+  snprintf(key, sizeof key, "books/je/%s/", x->owner[BOB]);
+  expect_keys(x, key, 1, NULL);
+  snprintf(key, sizeof key, "books/je/%s/000000000003", x->owner[BOB]);
+  assert_true(fx_state(&x->f, key, NULL, 0));
+  snprintf(key, sizeof key, "books/tx/%s/", tx1);
+  expect_keys(x, key, 3, NULL);
+  expect_keys(x, "books/cp/acme/", 2, NULL);
+  snprintf(key, sizeof key, "books/cp/acme/%s/000000000005", x->owner[CAROL]);
+  assert_true(fx_state(&x->f, key, NULL, 0));
+  char seq[32];
+  assert_true(fx_state(&x->f, "books/seq/acme", seq, sizeof seq));
+  assert_string_equal(seq, "5");
+  json_t *j = journal(x, ACME);
+  static const char *const acme1[] = {"c1", "c2", "c3", "c5", "c6", NULL};
+  assert_int_equal(json_array_size(j), 5);
+  expect_refs(j, acme1, 1);
+  json_decref(j);
+  json_t *r = bquery(x, "tx", json_pack("{s:s}", "tx", tx1), NULL);
+  assert_int_equal(json_array_size(json_object_get(r, "entries")), 10);
+  json_decref(r);
+
+  /* the middle of a chunk: the entry's full shape */
+  json_t *e = entry(x, ACME, 3, NULL);
+  assert_string_equal(str(e, "ref"), "c3");
+  assert_string_equal(str(e, "counterparty"), x->owner[CAROL]);
+  assert_string_equal(str(e, "tx"), tx1);
+  assert_string_equal(str(e, "role"), "payer");
+  assert_int_equal(json_integer_value(json_object_get(e, "seq")), 3);
+  expect_line(e, 1, "assets:cash", "EUR", "credit", 3);
+  json_decref(e);
+
+  /* a second transaction: its own chunk, the numbers go on */
+  assert_string_equal(submit(x, BOB, "ledger.transfer",
+                             "{\"transfers\":[" T("d1", "bob:cash", "acme:cash", 7) ","
+                             T("d2", "bob:cash", "acme:cash", 8) "]}"),
+                      "ok");
+  expect_keys(x, "books/je/acme/", 2, "books/je/acme/000000000007");
+  r = bquery(x, "journal", json_pack("{s:s, s:s, s:s}", "owner", "acme", "after", "4", "limit", "2"), NULL);
+  static const char *const across[] = {"c6", "d1", NULL};
+  expect_refs(json_object_get(r, "entries"), across, 5);
+  assert_string_equal(str(r, "next"), "6");
+  json_decref(r);
+  r = bquery(x, "journal", json_pack("{s:s, s:s}", "owner", "acme", "after", "6"), NULL);
+  static const char *const tail[] = {"d2", NULL};
+  expect_refs(json_object_get(r, "entries"), tail, 7);
+  assert_null(json_object_get(r, "next"));
+  json_decref(r);
+
+  /* reversing entry 2, inside the first chunk */
+  assert_string_equal(submit(x, ACME, "books.reverse", "{\"seq\":2}"), "ok");
+  e = entry(x, ACME, 8, NULL);
+  assert_int_equal(json_integer_value(json_object_get(e, "reverses")), 2);
+  assert_string_equal(str(e, "ref"), "c2");
+  expect_line(e, 0, "liabilities:payables", "EUR", "credit", 2);
+  json_decref(e);
+  e = entry(x, ACME, 2, NULL);
+  assert_int_equal(json_integer_value(json_object_get(e, "reversed_by")), 8);
+  json_decref(e);
+
+  /* one block: a transfer books acme's 9..11, then acme reverses 10 (in
+   * the chunk just written), 4 (stored) and 12 (none yet) */
+  fx_body b;
+  fx_body_init(&b);
+  fx_body_tx(&b, &x->f.alice, "ledger.transfer", ++x->seq[ACME],
+             "{\"transfers\":[" T("e1", "acme:cash", "bob:cash", 9) ","
+             T("e2", "acme:cash", "bob:cash", 10) "," T("e3", "acme:cash", "bob:cash", 11) "]}");
+  fx_body_tx(&b, &x->f.alice, "books.reverse", ++x->seq[ACME], "{\"seq\":10}");
+  fx_body_tx(&b, &x->f.alice, "books.reverse", ++x->seq[ACME], "{\"seq\":4}");
+  fx_body_tx(&b, &x->f.alice, "books.reverse", ++x->seq[ACME], "{\"seq\":14}");
+  fx_body_tx(&b, &x->f.alice, "books.reverse", ++x->seq[ACME], "{\"seq\":10}");
+  hanse_receipt rs[5];
+  hanse_reject rej;
+  if (fx_propose(&x->f, &b, rs, 5, &rej) != HANSE_OK) fail_msg("propose: %s", rej.message);
+  fx_body_free(&b);
+  assert_string_equal(rs[0].code, "ok");
+  assert_string_equal(rs[1].code, "ok");
+  assert_string_equal(rs[2].code, "ok");
+  assert_string_equal(rs[3].code, "books.no_entry");
+  assert_string_equal(rs[4].code, "books.already_reversed");
+  e = entry(x, ACME, 12, NULL);
+  assert_int_equal(json_integer_value(json_object_get(e, "reverses")), 10);
+  assert_string_equal(str(e, "ref"), "e2");
+  json_decref(e);
+  e = entry(x, ACME, 13, NULL);
+  assert_int_equal(json_integer_value(json_object_get(e, "reverses")), 4);
+  json_decref(e);
+  e = entry(x, ACME, 10, NULL);
+  assert_int_equal(json_integer_value(json_object_get(e, "reversed_by")), 12);
+  json_decref(e);
+  expect_keys(x, "books/je/acme/", 6, "books/je/acme/000000000013");
+  json_t *tb = trial(x, ACME, NULL, NULL);
+  assert_true(json_is_true(json_object_get(tb, "balanced")));
+  assert_int_equal(json_integer_value(json_object_get(tb, "entries")), 13);
+  json_decref(tb);
+}
+
+/* A linked chain failing between two booked transfers of one
+ * transaction: its staged entries leave the chunk, the entries after it
+ * take their numbers. */
+static void test_chunk_linked_failure(void **state) {
+  bx *x = *state;
+  char key[256], seq[32];
+  open_basic(x);
+  assert_string_equal(submit(x, ACME, "ledger.transfer",
+                             "{\"transfers\":[" T("s1", "acme:cash", "bob:cash", 1) ","
+                             "{\"id\":\"l1\",\"debit\":\"acme:cash\",\"credit\":\"carol:cash\","
+                             "\"amount\":2,\"linked\":true},"
+                             "{\"id\":\"l2\",\"debit\":\"acme:cash\",\"credit\":\"bob:cash\","
+                             "\"amount\":3,\"linked\":true},"
+                             T("l3", "acme:cash", "bob:usd", 4) ","
+                             T("s2", "acme:cash", "bob:cash", 5) "]}"),
+                      "ok");
+  expect_keys(x, "books/je/acme/", 1, "books/je/acme/000000000002");
+  json_t *j = journal(x, ACME);
+  static const char *const refs[] = {"s1", "s2", NULL};
+  assert_int_equal(json_array_size(j), 2);
+  expect_refs(j, refs, 1);
+  json_decref(j);
+  j = journal(x, BOB);
+  assert_int_equal(json_array_size(j), 2);
+  expect_refs(j, refs, 1);
+  json_decref(j);
+  /* carol's only entry was in the failed chain: no row, no number */
+  snprintf(key, sizeof key, "books/je/%s/", x->owner[CAROL]);
+  expect_keys(x, key, 0, NULL);
+  snprintf(key, sizeof key, "books/seq/%s", x->owner[CAROL]);
+  assert_false(fx_state(&x->f, key, seq, sizeof seq));
+  /* the chart has only what the surviving entries named */
+  snprintf(key, sizeof key, "books/acct/%s/", x->owner[CAROL]);
+  expect_keys(x, key, 0, NULL);
+  expect_keys(x, "books/cp/acme/", 1, NULL);
+}
+
 /* A key the registry knows but that is suspended keeps no books. */
 static void test_key_inactive(void **state) {
   bx *x = *state;
@@ -970,6 +1168,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_chart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_phase, setup, teardown),
       cmocka_unit_test_setup_teardown(test_linked_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunk_linked_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_entry_and_trial_balance, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_inactive, setup, teardown),

@@ -425,13 +425,38 @@ static void put(hanse_store *s, const char *key, const char *val) {
   assert_int_equal(hanse_store_state_put(s, key, strlen(key), val, strlen(val)), HANSE_OK);
 }
 
+/* Entry e as a one-entry chunk (books.h: the line's fields joined by
+ * tabs, the transaction's fields once). */
 static void put_entry(hanse_store *s, const char *owner, json_t *e) {
-  char key[128];
+  char key[128], line[1024];
+  static const char *const head[] = {"type", "role", "counterparty", "ref", "reverses", "memo"};
+  size_t n = 0, i;
+  for (i = 0; i < 6; i++) {
+    json_t *f = json_object_get(e, head[i]);
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s", i ? "\t" : "");
+    if (json_is_integer(f))
+      n += (size_t)snprintf(line + n, sizeof line - n, "%lld", (long long)json_integer_value(f));
+    else if (f)
+      n += (size_t)snprintf(line + n, sizeof line - n, "%s", json_string_value(f));
+  }
+  json_t *l;
+  json_array_foreach(json_object_get(e, "lines"), i, l) {
+    json_t *d = json_object_get(l, "debit");
+    n += (size_t)snprintf(line + n, sizeof line - n, "\t%s\t%s\t%c%s",
+                          json_string_value(json_object_get(l, "account")),
+                          json_string_value(json_object_get(l, "asset")), d ? 'd' : 'c',
+                          json_string_value(d ? d : json_object_get(l, "credit")));
+  }
+  assert_true(n < sizeof line);
+  json_t *chunk = json_pack("{s:O, s:s, s:i, s:O, s:O}", "by", json_object_get(e, "by"), "entries",
+                            line, "height", 1, "time", json_object_get(e, "time"), "tx",
+                            json_object_get(e, "tx"));
   snprintf(key, sizeof key, "books/je/%s/%012lld", owner,
            (long long)json_integer_value(json_object_get(e, "seq")));
-  char *v = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+  char *v = json_dumps(chunk, JSON_COMPACT | JSON_SORT_KEYS);
   put(s, key, v);
   free(v);
+  json_decref(chunk);
 }
 
 static json_t *query(hanse_view *v, const char *name, const char *params, hanse_reject *rej) {

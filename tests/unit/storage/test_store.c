@@ -2,9 +2,9 @@
  * test_store.c -- the SQLite store: metadata, state, blocks, the
  * transaction index, transactions, and sticky failure.
  *
- * Sticky failure is driven by a small fault-injecting VFS defined here: it
- * wraps the default VFS and, while a global flag is set, fails xWrite or
- * xSync with SQLITE_IOERR. The tests show that an I/O error during a block
+ * Sticky failure is driven by the tests' fault-injecting VFS
+ * (support/fault_vfs.h): it wraps the default VFS and, while armed, fails
+ * xWrite or xSync with SQLITE_IOERR. The tests show that an I/O error during a block
  * commit fails the commit, marks the store failed, keeps it refusing
  * writes with HANSE_ERR(STORE_FAILED) after the disk "recovers", and that
  * a reopened chain holds the block entirely or not at all.
@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,179 +21,9 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "fault_vfs.h"
 #include "fixture.h"
 #include "storage/store.h"
-
-/* ------------------------------------------------------------------ */
-/* Fault-injecting VFS                                                 */
-
-#define FAULT_VFS "hanse_fault"
-
-static int fault_write; /* fail xWrite while set */
-static int fault_sync;  /* fail xSync while set */
-static int faults_hit;  /* how many calls were failed */
-
-typedef struct fault_file {
-  sqlite3_file base;
-  sqlite3_file *real; /* follows this struct in the same allocation */
-} fault_file;
-
-static sqlite3_vfs fault_vfs;
-static sqlite3_vfs *real_vfs;
-
-#define REAL(f) (((fault_file *)(f))->real)
-
-static int f_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
-static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
-  return REAL(f)->pMethods->xRead(REAL(f), p, n, off);
-}
-static int f_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
-  if (fault_write) {
-    faults_hit++;
-    return SQLITE_IOERR_WRITE;
-  }
-  return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
-}
-static int f_truncate(sqlite3_file *f, sqlite3_int64 size) {
-  if (fault_write) {
-    faults_hit++;
-    return SQLITE_IOERR_TRUNCATE;
-  }
-  return REAL(f)->pMethods->xTruncate(REAL(f), size);
-}
-static int f_sync(sqlite3_file *f, int flags) {
-  if (fault_sync) {
-    faults_hit++;
-    return SQLITE_IOERR_FSYNC;
-  }
-  return REAL(f)->pMethods->xSync(REAL(f), flags);
-}
-static int f_size(sqlite3_file *f, sqlite3_int64 *size) {
-  return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
-static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
-static int f_check(sqlite3_file *f, int *out) {
-  return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
-static int f_fcntl(sqlite3_file *f, int op, void *arg) {
-  return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
-static int f_devchar(sqlite3_file *f) {
-  return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
-}
-static int f_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp) {
-  return REAL(f)->pMethods->xShmMap(REAL(f), pg, pgsz, extend, pp);
-}
-static int f_shm_lock(sqlite3_file *f, int off, int n, int flags) {
-  return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
-}
-static void f_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
-static int f_shm_unmap(sqlite3_file *f, int del) {
-  return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
-}
-static int f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp) {
-  return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
-}
-static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
-  return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
-}
-
-static const sqlite3_io_methods fault_io = {
-    3,       f_close,  f_read,   f_write,   f_truncate,    f_sync,
-    f_size,  f_lock,   f_unlock, f_check,   f_fcntl,       f_sector,
-    f_devchar, f_shm_map, f_shm_lock, f_shm_barrier, f_shm_unmap, f_fetch,
-    f_unfetch,
-};
-
-static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
-                  int *out_flags) {
-  (void)vfs;
-  fault_file *ff = (fault_file *)file;
-  ff->real = (sqlite3_file *)(ff + 1);
-  int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
-  /* pMethods stays NULL on failure so SQLite does not call xClose */
-  ff->base.pMethods = rc == SQLITE_OK ? &fault_io : NULL;
-  return rc;
-}
-static int v_delete(sqlite3_vfs *v, const char *name, int sync) {
-  (void)v;
-  return real_vfs->xDelete(real_vfs, name, sync);
-}
-static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out) {
-  (void)v;
-  return real_vfs->xAccess(real_vfs, name, flags, out);
-}
-static int v_fullpath(sqlite3_vfs *v, const char *name, int n, char *out) {
-  (void)v;
-  return real_vfs->xFullPathname(real_vfs, name, n, out);
-}
-static void *v_dlopen(sqlite3_vfs *v, const char *name) {
-  (void)v;
-  return real_vfs->xDlOpen(real_vfs, name);
-}
-static void v_dlerror(sqlite3_vfs *v, int n, char *msg) {
-  (void)v;
-  real_vfs->xDlError(real_vfs, n, msg);
-}
-static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void) {
-  (void)v;
-  return real_vfs->xDlSym(real_vfs, h, sym);
-}
-static void v_dlclose(sqlite3_vfs *v, void *h) {
-  (void)v;
-  real_vfs->xDlClose(real_vfs, h);
-}
-static int v_random(sqlite3_vfs *v, int n, char *out) {
-  (void)v;
-  return real_vfs->xRandomness(real_vfs, n, out);
-}
-static int v_sleep(sqlite3_vfs *v, int us) {
-  (void)v;
-  return real_vfs->xSleep(real_vfs, us);
-}
-static int v_time(sqlite3_vfs *v, double *out) {
-  (void)v;
-  return real_vfs->xCurrentTime(real_vfs, out);
-}
-static int v_lasterr(sqlite3_vfs *v, int n, char *out) {
-  (void)v;
-  return real_vfs->xGetLastError(real_vfs, n, out);
-}
-static int v_time64(sqlite3_vfs *v, sqlite3_int64 *out) {
-  (void)v;
-  return real_vfs->xCurrentTimeInt64(real_vfs, out);
-}
-
-static void fault_vfs_register(void) {
-  if (real_vfs != NULL) return;
-  real_vfs = sqlite3_vfs_find(NULL);
-  assert_non_null(real_vfs);
-  assert_true(real_vfs->iVersion >= 2);
-  fault_vfs.iVersion = 2;
-  fault_vfs.szOsFile = (int)sizeof(fault_file) + real_vfs->szOsFile;
-  fault_vfs.mxPathname = real_vfs->mxPathname;
-  fault_vfs.zName = FAULT_VFS;
-  fault_vfs.xOpen = v_open;
-  fault_vfs.xDelete = v_delete;
-  fault_vfs.xAccess = v_access;
-  fault_vfs.xFullPathname = v_fullpath;
-  fault_vfs.xDlOpen = v_dlopen;
-  fault_vfs.xDlError = v_dlerror;
-  fault_vfs.xDlSym = v_dlsym;
-  fault_vfs.xDlClose = v_dlclose;
-  fault_vfs.xRandomness = v_random;
-  fault_vfs.xSleep = v_sleep;
-  fault_vfs.xCurrentTime = v_time;
-  fault_vfs.xGetLastError = v_lasterr;
-  fault_vfs.xCurrentTimeInt64 = v_time64;
-  assert_int_equal(sqlite3_vfs_register(&fault_vfs, 0), SQLITE_OK);
-}
-
-static void faults_clear(void) {
-  fault_write = fault_sync = 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Plain store behaviour                                               */
@@ -514,20 +343,19 @@ static void test_memory_store(void **state) {
 
 static void test_store_sticky_after_io_error(void **state) {
   (void)state;
-  fault_vfs_register();
+  fx_fault_register();
   tmpstore t;
-  tmpstore_open(&t, FAULT_VFS);
+  tmpstore_open(&t, FX_FAULT_VFS);
   hanse_store *s = t.s;
   assert_int_equal(hanse_store_state_put(s, "before", 6, "1", 1), HANSE_OK);
   assert_int_equal(hanse_store_failed(s), 0);
 
   assert_int_equal(hanse_store_begin(s), HANSE_OK);
   assert_int_equal(hanse_store_state_put(s, "during", 6, "1", 1), HANSE_OK);
-  faults_hit = 0;
-  fault_write = 1;
+  fx_fault_arm(FX_FAULT_WRITE, NULL, NULL);
   assert_int_equal(hanse_store_commit(s), HANSE_ERR(IO));
-  assert_true(faults_hit > 0);
-  faults_clear();
+  assert_true(fx_faults_hit() > 0);
+  fx_fault_clear();
   assert_int_equal(hanse_store_failed(s), 1);
   /* the disk is fine again, the store still refuses writes */
   assert_int_equal(hanse_store_begin(s), HANSE_ERR(STORE_FAILED));
@@ -640,9 +468,9 @@ static int check_all_or_nothing(fx_chain *f, const char *dir, const hanse_hash i
  * log) or on sync (they may have): propose fails, the store turns sticky,
  * and the reopened chain has the block whole or not at all. */
 static void chain_sticky(int on_sync) {
-  fault_vfs_register();
+  fx_fault_register();
   fx_chain f;
-  fx_chain_setup(&f, FAULT_VFS);
+  fx_chain_setup(&f, FX_FAULT_VFS);
   fx_body b1;
   block_body(&f, &b1, 1, "EUR");
   fx_propose_ok(&f, &b1);
@@ -656,12 +484,10 @@ static void chain_sticky(int on_sync) {
   hanse_hash ids[3];
   block_ids(&b2, ids);
   hanse_reject rej;
-  faults_hit = 0;
-  if (on_sync) fault_sync = 1;
-  else fault_write = 1;
+  fx_fault_arm(on_sync ? FX_FAULT_SYNC : FX_FAULT_WRITE, NULL, NULL);
   int rc = fx_propose(&f, &b2, NULL, 0, &rej);
-  int hit = faults_hit;
-  faults_clear();
+  int hit = fx_faults_hit();
+  fx_fault_clear();
   assert_true(hit > 0);
   assert_int_equal(rc, HANSE_ERR(STORE_FAILED));
   assert_string_equal(rej.code, "store.failed");
