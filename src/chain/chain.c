@@ -485,11 +485,19 @@ struct hanse_block_pending {
   hanse_buf hb;             /* the header's encoding, set by finish */
   int finished;
   /* pipelined (hanse_chain_block_execute_above): no writer transaction
-   * until the store step; executes on the chain's exec_reader */
+   * until the store step; executes on the chain's exec_reader, in a read
+   * transaction of its own from execute to seal */
   int pipelined;
+  hanse_store *reading;     /* the reader while its read transaction is open */
 };
 
+static void reading_end(hanse_block_pending *p) {
+  if (p->reading) hanse_store_read_end(p->reading);
+  p->reading = NULL;
+}
+
 static void pending_free(hanse_block_pending *p) {
+  reading_end(p);
   hanse_exec_free(&p->ex);
   json_decref(p->policy);
   hanse_buf_free(&p->hb);
@@ -605,6 +613,7 @@ int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
   rc = p->pipelined ? hanse_exec_seal(&p->ex, &h->state_digest, &p->sum)
                     : hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  reading_end(p); /* sealed: the state is all in the cache */
   if (given == NULL) {
     HANSE_ASSERT(c->node_key != NULL);
     hanse_header_sign(h, c->node_key);
@@ -806,10 +815,13 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
   p->time_ms = time_ms;
   rc = p->rs == NULL ? HANSE_ERR(NOMEM) : c->exec_reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
+  if (rc == HANSE_OK) rc = hanse_store_read_begin(c->exec_reader);
+  if (rc == HANSE_OK) p->reading = c->exec_reader;
   if (rc == HANSE_OK)
     rc = hanse_exec_begin(&p->ex, c->exec_reader, p->prev.height + 1, time_ms,
                           &p->prev.state_digest, &p->prev.state_sum);
   if (rc != HANSE_OK) {
+    reading_end(p);
     free(p->rs_owned);
     hanse_body_free(&p->body);
     free(p);

@@ -295,6 +295,23 @@ void hanse_store_rollback(hanse_store *s) {
   s->in_txn = 0;
 }
 
+int hanse_store_read_begin(hanse_store *s) {
+  HANSE_ASSERT(s->readonly && !s->in_txn);
+  int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    HANSE_ERROR("store: read begin: %s", sqlite3_errmsg(s->db));
+    return HANSE_ERR(IO);
+  }
+  s->in_txn = 1;
+  return HANSE_OK;
+}
+
+void hanse_store_read_end(hanse_store *s) {
+  if (!s->in_txn) return;
+  if (sqlite3_get_autocommit(s->db) == 0) sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+  s->in_txn = 0;
+}
+
 #define WRITE_GUARD(s)                                   \
   do {                                                   \
     HANSE_ASSERT(!(s)->readonly);                        \

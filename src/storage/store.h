@@ -58,6 +58,12 @@ int hanse_store_checkpoint(hanse_store *s);
 int hanse_store_begin(hanse_store *s);
 int hanse_store_commit(hanse_store *s);
 void hanse_store_rollback(hanse_store *s);
+/* A read transaction on a reader connection: one snapshot, one lock and a
+ * page cache kept warm for many reads, until read_end. (Each statement
+ * outside one begins and ends a read transaction of its own: a file lock
+ * and, after any commit, an emptied page cache.) */
+int hanse_store_read_begin(hanse_store *s);
+void hanse_store_read_end(hanse_store *s);
 
 /* Metadata (small text values). get: HANSE_OK, HANSE_ERR(NOT_FOUND). */
 int hanse_store_meta_put(hanse_store *s, const char *key, const char *value);
