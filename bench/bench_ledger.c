@@ -240,10 +240,9 @@ static uint64_t totals_posted(it_node *n, uint64_t *pending) {
   return posted;
 }
 
-/* CPU seconds the process has used (user + system), from /proc. */
-static double cpu_s(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+/* CPU seconds of a /proc stat file (user + system). */
+static double stat_cpu_s(const char *path) {
+  char buf[1024];
   FILE *f = fopen(path, "r");
   if (f == NULL) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -257,20 +256,52 @@ static double cpu_s(pid_t pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds the process has used, all threads. */
+static double cpu_s(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  return stat_cpu_s(path);
+}
+
+/* CPU seconds of the process's threads named `name` (the sequencer,
+ * "hanse-seq": it executes every block, so it bounds the rate). */
+static double thread_cpu_s(pid_t pid, const char *name) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "/proc/%d/task/*/comm", (int)pid);
+  glob_t g;
+  double sum = 0;
+  if (glob(pattern, 0, NULL, &g) != 0) return 0;
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    char comm[64] = "", path[128];
+    FILE *f = fopen(g.gl_pathv[i], "r");
+    if (f == NULL) continue;
+    if (fgets(comm, sizeof comm, f) == NULL) comm[0] = 0;
+    fclose(f);
+    comm[strcspn(comm, "\n")] = 0;
+    if (strcmp(comm, name) != 0) continue;
+    snprintf(path, sizeof path, "%.*sstat", (int)(strlen(g.gl_pathv[i]) - 4), g.gl_pathv[i]);
+    sum += stat_cpu_s(path);
+  }
+  globfree(&g);
+  return sum;
+}
+
 /* One timed run of `mode`: transfers per second, 0 when anything failed;
  * *cpu_us the node's CPU time per transfer (all its threads). */
-static double run(it_node *n, lclient *cl, int mode, size_t total, double *cpu_us) {
+static double run(it_node *n, lclient *cl, int mode, size_t total, double *cpu_us,
+                  double *seq_us) {
   uint64_t sum = 0, pend0, before = totals_posted(n, &pend0);
   size_t per_client = total / CLIENTS / PER_REQ * PER_REQ;
   IT_CHECK(per_client > 0);
   for (int c = 0; c < CLIENTS; c++) build(&cl[c], mode, per_client, &sum);
   pthread_t t[CLIENTS];
-  double cpu0 = cpu_s(n->pid);
+  double cpu0 = cpu_s(n->pid), seq0 = thread_cpu_s(n->pid, "hanse-seq");
   double start = bench_now_s();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&t[c], NULL, client_main, &cl[c]);
   for (int c = 0; c < CLIENTS; c++) pthread_join(t[c], NULL);
   double elapsed = bench_now_s() - start;
   *cpu_us = (cpu_s(n->pid) - cpu0) * 1e6 / (double)(per_client * CLIENTS);
+  *seq_us = (thread_cpu_s(n->pid, "hanse-seq") - seq0) * 1e6 / (double)(per_client * CLIENTS);
   int errors = 0;
   for (int c = 0; c < CLIENTS; c++) {
     errors += cl[c].errors;
@@ -528,20 +559,22 @@ int bench_ledger_main(const char *hanse) {
   it_node n;
   static lclient cl[CLIENTS];
   setup(&n, hanse, cl);
-  double rates[MODES][RUNS_MAX], cpu[MODES][RUNS_MAX], median[MODES];
+  double rates[MODES][RUNS_MAX], cpu[MODES][RUNS_MAX], seq[MODES][RUNS_MAX], median[MODES];
   int failed = 0;
   /* Modes interleaved run by run: the machine's load drifts alike. */
   const char *only = getenv("HANSE_BENCH_LEDGER_MODES");
   for (int r = 0; r < runs; r++)
     for (int m = 0; m < MODES; m++) {
       if (only && strstr(only, mode_name[m]) == NULL) {
-        rates[m][r] = cpu[m][r] = 0;
+        rates[m][r] = cpu[m][r] = seq[m][r] = 0;
         continue;
       }
-      rates[m][r] = run(&n, cl, m, total, &cpu[m][r]);
+      rates[m][r] = run(&n, cl, m, total, &cpu[m][r], &seq[m][r]);
       failed |= rates[m][r] == 0;
-      fprintf(stderr, "bench: ledger %s run %d: %.0f transfers/s, node CPU %.1f us/transfer\n",
-              mode_name[m], r + 1, rates[m][r], cpu[m][r]);
+      fprintf(stderr,
+              "bench: ledger %s run %d: %.0f transfers/s, node CPU %.1f us/transfer "
+              "(sequencer thread %.1f)\n",
+              mode_name[m], r + 1, rates[m][r], cpu[m][r], seq[m][r]);
     }
   it_stop(&n);
 
@@ -551,12 +584,14 @@ int bench_ledger_main(const char *hanse) {
   }
   size_t per_run = total / CLIENTS / PER_REQ * PER_REQ * CLIENTS;
   for (int m = 0; m < MODES; m++) {
-    double sorted[RUNS_MAX], cpus[RUNS_MAX];
+    double sorted[RUNS_MAX], cpus[RUNS_MAX], seqs[RUNS_MAX];
     memcpy(sorted, rates[m], (size_t)runs * sizeof *sorted);
     qsort(sorted, (size_t)runs, sizeof *sorted, bench_cmp_double);
     median[m] = sorted[runs / 2];
     memcpy(cpus, cpu[m], (size_t)runs * sizeof *cpus);
     qsort(cpus, (size_t)runs, sizeof *cpus, bench_cmp_double);
+    memcpy(seqs, seq[m], (size_t)runs * sizeof *seqs);
+    qsort(seqs, (size_t)runs, sizeof *seqs, bench_cmp_double);
     printf("BENCH ledger_%s %.0f transfers/s (median of %d runs of %zu; %d clients, %d per "
            "transaction, %d transactions per signed batch%s)\n",
            mode_name[m], median[m], runs, per_run, CLIENTS, PER_TX, TXS_PER_REQ,
@@ -565,6 +600,9 @@ int bench_ledger_main(const char *hanse) {
                           : "");
     printf("BENCH ledger_%s_node_cpu %.1f us/transfer (median; all the node's threads)\n",
            mode_name[m], cpus[runs / 2]);
+    printf("BENCH ledger_%s_sequencer_cpu %.1f us/transfer (median; the thread that executes "
+           "every block)\n",
+           mode_name[m], seqs[runs / 2]);
   }
   if (with_pg) {
     printf("BENCH baseline_postgres_transfers %.0f transfers/s (PostgreSQL, pgbench, best of 4 "

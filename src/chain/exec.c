@@ -131,17 +131,20 @@ void hanse_exec_free(hanse_exec *ex) {
   ex->change_count = ex->change_cap = 0;
 }
 
-/* Find or load the cache entry of a key. */
-static int entry_load(hanse_exec *ex, const void *key, size_t klen,
-                      exec_entry **out) {
+/* Find or load the cache entry of a key. `fresh`: the caller vouches that
+ * the key is in no state before this block (hanse_exec_put_new), so the
+ * store is not searched for it -- only checked in builds with assertions
+ * of that kind (not NDEBUG). */
+static int entry_load_as(hanse_exec *ex, const void *key, size_t klen, int fresh,
+                         exec_entry **out) {
   exec_entry *e = hanse_hmap_get(&ex->cache, key, klen);
   if (e) {
     *out = e;
     return HANSE_OK;
   }
   int found = 0;
-  const uint8_t *sv;
-  size_t sl;
+  const uint8_t *sv = NULL;
+  size_t sl = 0;
   /* The block below, executed but perhaps not yet stored, holds the
    * state as it stands before this block for every key it read or wrote;
    * the store holds it for every other key (exec.h, hanse_exec_above). */
@@ -150,6 +153,12 @@ static int entry_load(hanse_exec *ex, const void *key, size_t klen,
     found = be->present;
     sv = be->val;
     sl = be->vlen;
+  } else if (fresh) {
+#ifndef NDEBUG
+    int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
+    HANSE_ASSERT(rc == HANSE_OK && !found); /* the caller's promise */
+#endif
+    found = 0;
   } else {
     int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
     if (rc != HANSE_OK) {
@@ -179,6 +188,10 @@ nomem:
   free(e);
   ex->env_error = 1;
   return HANSE_ERR(NOMEM);
+}
+
+static int entry_load(hanse_exec *ex, const void *key, size_t klen, exec_entry **out) {
+  return entry_load_as(ex, key, klen, 0, out);
 }
 
 static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
@@ -233,10 +246,10 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
 }
 
 static int exec_write(hanse_exec *ex, const void *key, size_t klen,
-                      const void *val, size_t vlen, int del) {
+                      const void *val, size_t vlen, int del, int fresh) {
   HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX); /* keys are built in short buffers */
   exec_entry *e;
-  int rc = entry_load(ex, key, klen, &e);
+  int rc = entry_load_as(ex, key, klen, fresh, &e);
   if (rc != HANSE_OK) return rc;
   rc = change_note(ex, e);
   if (rc != HANSE_OK) return rc;
@@ -265,7 +278,7 @@ static int exec_write(hanse_exec *ex, const void *key, size_t klen,
 
 int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,
                        const void *val, size_t vlen) {
-  return exec_write(ex, key, klen, val, vlen, 0);
+  return exec_write(ex, key, klen, val, vlen, 0, 0);
 }
 
 int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
@@ -281,11 +294,15 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen) {
-  return exec_write(ex, key, strlen(key), val, vlen, 0);
+  return exec_write(ex, key, strlen(key), val, vlen, 0, 0);
+}
+
+int hanse_exec_put_new(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
+  return exec_write(ex, key, strlen(key), val, vlen, 0, 1);
 }
 
 int hanse_exec_del(hanse_exec *ex, const char *key) {
-  return exec_write(ex, key, strlen(key), NULL, 0, 1);
+  return exec_write(ex, key, strlen(key), NULL, 0, 1, 0);
 }
 
 static void carry_drop(hanse_exec *ex) {
