@@ -48,12 +48,19 @@ typedef struct exec_entry {
   uint8_t key[];       /* a copy of the key, for the history rows */
 } exec_entry;
 
-/* One history row in the making; op and vhash are set when sealed. */
+/* One history row in the making. Sealed when the transaction's last write
+ * to the key is known -- at the next transaction's write to it, or at
+ * hanse_exec_seal --: op, and the value the transaction left (taken over
+ * from the entry, which is about to change, or the entry's own final
+ * value). Its SHA-256 is computed when the rows are serialized, in
+ * hanse_exec_store: off the executing thread when blocks are pipelined. */
 typedef struct exec_change {
   exec_entry *e;
   uint32_t idx;        /* transaction index, or HANSE_HISTORY_GENESIS_INDEX */
   uint8_t op;          /* 0 until sealed */
-  hanse_hash vhash;
+  int owned;           /* val is this change's own copy (else the entry's) */
+  const uint8_t *val;  /* with op PUT: the value left */
+  size_t vlen;
 } exec_change;
 
 #define EXEC_CHANGES_INITIAL 1024
@@ -126,6 +133,8 @@ void hanse_exec_free(hanse_exec *ex) {
   hanse_hmap_free(&ex->cache);
   hanse_buf_free(&ex->scratch);
   hanse_buf_free(&ex->history);
+  for (size_t i = 0; i < ex->change_count; i++)
+    if (ex->changes[i].owned) free((void *)ex->changes[i].val);
   free(ex->changes);
   ex->changes = NULL;
   ex->change_count = ex->change_cap = 0;
@@ -207,14 +216,16 @@ static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
   ex->writes++;
 }
 
-/* Fix a change's op and value hash from its entry's current value. */
-static void change_seal(exec_change *c) {
-  const exec_entry *e = c->e;
+/* Fix a change's op and value from its entry's current value: `take`, the
+ * entry is about to be overwritten and hands its value over; else the
+ * change borrows the entry's final value. */
+static void change_seal(exec_change *c, int take) {
+  exec_entry *e = c->e;
   c->op = e->present ? HANSE_HISTORY_PUT : HANSE_HISTORY_DEL;
-  if (e->present)
-    hanse_sha256(&c->vhash, e->vlen ? e->val : (const uint8_t *)"", e->vlen);
-  else
-    memset(c->vhash.b, 0, HANSE_HASH_BYTES);
+  c->val = e->present ? e->val : NULL;
+  c->vlen = e->present ? e->vlen : 0;
+  c->owned = take && e->present;
+  if (c->owned) e->val = NULL;
 }
 
 /* Note that the current transaction is about to write e (before the write:
@@ -225,7 +236,7 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
     exec_change *last = &ex->changes[e->last_change - 1];
     HANSE_ASSERT(last->e == e && last->op == 0);
     if (last->idx == idx) return HANSE_OK;
-    change_seal(last);
+    change_seal(last, 1);
   }
   if (ex->change_count == ex->change_cap) {
     size_t cap = ex->change_cap ? 2 * ex->change_cap : EXEC_CHANGES_INITIAL;
@@ -241,6 +252,9 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
   c->e = e;
   c->idx = idx;
   c->op = 0;
+  c->owned = 0;
+  c->val = NULL;
+  c->vlen = 0;
   e->last_change = ex->change_count;
   return HANSE_OK;
 }
@@ -651,7 +665,7 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
     exec_entry *e = v;
     if (!e->dirty) continue;
     HANSE_ASSERT(e->last_change != 0);
-    change_seal(&ex->changes[e->last_change - 1]);
+    change_seal(&ex->changes[e->last_change - 1], 0);
     hanse_hash h;
     if (e->was_present) hanse_sum_sub(&ex->state_sum, &e->orig_row);
     if (e->present) {
@@ -659,14 +673,21 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
       hanse_sum_add(&ex->state_sum, &h);
     }
   }
-  /* The rows in (key, position) order, serialized in one buffer, each key
-   * once with its rows after it (store.h): the store inserts it as one row
-   * and an index row per key. After the sort a key's changes are
-   * neighbours, and one entry is one key, so a group starts where the
-   * entry changes; that sizes the buffer exactly. hanse_exec_store writes
-   * the changed state rows in the same key order: SQLite's B-tree then
-   * visits its pages in order instead of at random (the state sum does
-   * not depend on the order). */
+  crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
+  crypto_generichash_final(&ex->digest, digest->b, HANSE_HASH_BYTES);
+  *state_sum = ex->state_sum;
+  ex->below = NULL; /* executed: nothing reads through it any more */
+  ex->sealed = 1;
+  return HANSE_OK;
+}
+
+/* The rows in (key, position) order, serialized in one buffer, each key
+ * once with its rows after it (store.h): the store inserts it as one row
+ * and an index row per key. After the sort a key's changes are
+ * neighbours, and one entry is one key, so a group starts where the entry
+ * changes; that sizes the buffer exactly. */
+static int history_build(hanse_exec *ex) {
+  if (ex->history_built) return HANSE_OK;
   if (ex->change_count > 1)
     qsort(ex->changes, ex->change_count, sizeof *ex->changes, change_cmp);
   size_t bytes = 0;
@@ -689,8 +710,8 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
         .pos = HANSE_POS(ex->height, c->idx),
         .op = c->op,
         .has_vhash = c->op == HANSE_HISTORY_PUT,
-        .vhash = c->vhash,
     };
+    if (r.has_vhash) hanse_sha256(&r.vhash, c->vlen ? c->val : (const uint8_t *)"", c->vlen);
     hanse_history_put(&w, &r);
   }
   HANSE_ASSERT(hanse_buf_status(&ex->history) != HANSE_OK || ex->history.len == bytes);
@@ -699,21 +720,21 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
     ex->env_error = 1;
     return rc;
   }
-  crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
-  crypto_generichash_final(&ex->digest, digest->b, HANSE_HASH_BYTES);
-  *state_sum = ex->state_sum;
-  ex->below = NULL; /* executed: nothing reads through it any more */
-  ex->sealed = 1;
+  ex->history_built = 1;
   return HANSE_OK;
 }
 
-int hanse_exec_store(const hanse_exec *ex, hanse_store *store) {
+int hanse_exec_store(hanse_exec *ex, hanse_store *store) {
   HANSE_ASSERT(ex->sealed);
+  int rc = history_build(ex);
+  if (rc != HANSE_OK) return rc;
+  /* The changed state rows in key order (the history's): SQLite's B-tree
+   * then visits its pages in order instead of at random (the state sum
+   * does not depend on the order). */
   for (size_t i = 0; i < ex->change_count; i++) {
     const exec_change *c = &ex->changes[i];
     if (i > 0 && c->e == ex->changes[i - 1].e) continue;
     const exec_entry *e = c->e;
-    int rc = HANSE_OK;
     if (e->present)
       rc = hanse_store_state_put(store, e->key, e->klen, e->val, e->vlen);
     else if (e->was_present)

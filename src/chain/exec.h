@@ -80,6 +80,7 @@ struct hanse_exec {
    * until this block is sealed. */
   const struct hanse_exec *below;
   int sealed;             /* hanse_exec_seal done */
+  int history_built;      /* `history` holds the rows (hanse_exec_store) */
 };
 
 /* Start executing block `height` on top of prev_digest and prev_sum. */
@@ -102,14 +103,15 @@ int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
 /* Flush the cache to the store (inside the caller's store transaction) and
  * finish the digest: hanse_exec_seal, then hanse_exec_store on ex->store. */
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
-/* The two halves of finish. seal: the state sum, the digest and the
- * block's history rows, from the cache alone (no store access). store:
- * the changed state rows, in key order, and the history rows into
- * `store`, inside the caller's store transaction; reads nothing of ex
- * but what seal fixed, so it may run on another thread while a block
- * above this one executes (ex stays alive until both are done). */
+/* The two halves of finish. seal: the state sum and the digest, from the
+ * cache alone (no store access). store: the block's history rows (sorted,
+ * each value's SHA-256) and the changed state rows, in key order, into
+ * `store`, inside the caller's store transaction. store changes nothing a
+ * block executing above this one reads (the cache's entries and values),
+ * so it may run on another thread meanwhile (ex stays alive until both
+ * are done). */
 int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
-int hanse_exec_store(const hanse_exec *ex, hanse_store *store);
+int hanse_exec_store(hanse_exec *ex, hanse_store *store);
 /* Pipelined execution: execute this block on top of `below`, a block
  * executed and sealed but perhaps still being stored by another thread.
  * ex->store is then a reader connection (never written): a key `below`
@@ -122,7 +124,8 @@ void hanse_exec_free(hanse_exec *ex);
 
 /* The block's history rows serialized as stored (store.h, read them with
  * a hanse_history_reader), and how many rows that is. Valid after
- * hanse_exec_finish until hanse_exec_free; owned by ex. */
+ * hanse_exec_finish (or hanse_exec_store) until hanse_exec_free; owned by
+ * ex. */
 const uint8_t *hanse_exec_history(const hanse_exec *ex, size_t *len);
 size_t hanse_exec_history_count(const hanse_exec *ex);
 
