@@ -24,6 +24,8 @@ typedef struct seq_block {
   hanse_block_pending *p;
   hanse_mp_taken *t;
   hanse_buf body;        /* the encoded body p borrows */
+  struct seq_block *below; /* committed, executed on by this one: the
+                            * committer frees it (off the sequencer) */
 } seq_block;
 
 struct hanse_sequencer {
@@ -43,6 +45,7 @@ struct hanse_sequencer {
 
 static void seq_block_free(seq_block *b) {
   if (b == NULL) return;
+  seq_block_free(b->below);
   hanse_chain_block_free(b->p);
   hanse_buf_free(&b->body);
   free(b);
@@ -63,6 +66,8 @@ static void *committer_main(void *arg) {
     if (s->job == NULL) break;
     seq_block *b = s->job;
     pthread_mutex_unlock(&s->mu);
+    seq_block_free(b->below);
+    b->below = NULL;
     hanse_reject rej;
     hanse_tip tip;
     int rc = hanse_chain_block_store(s->chain, b->p, &tip, &rej);
@@ -202,9 +207,10 @@ static void *sequencer_main(void *arg) {
       held = NULL;
       break;
     }
-    seq_block_free(held); /* committed; nothing executes on it any more */
+    seq_block *below = held; /* committed; nothing executes on it any more */
     held = NULL;
     if (rc != HANSE_OK) {
+      seq_block_free(below);
       hanse_mempool_done(s->mp, b->t, 0);
       seq_block_free(b);
       if (s->cfg.on_commit) s->cfg.on_commit(s->cfg.ctx, 0, NULL, NULL, 0, NULL);
@@ -219,6 +225,7 @@ static void *sequencer_main(void *arg) {
       nanosleep(&pause, NULL);
       continue;
     }
+    b->below = below;
     held = b;
     pthread_mutex_lock(&s->mu);
     s->job = b;
