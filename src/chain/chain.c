@@ -774,7 +774,8 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
 }
 
 int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *below,
-                                    const uint8_t *body_bytes, size_t body_len,
+                                    hanse_exec_warm *warm, const uint8_t *body_bytes,
+                                    size_t body_len,
                                     const hanse_hash *ids, json_t *const *payloads,
                                     uint32_t n_ids, uint64_t time_ms,
                                     hanse_block_pending **out, hanse_reject *rej) {
@@ -828,6 +829,7 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
     return hanse_reject_set(rej, rc, "block not executed: %s", hanse_err_message(rc));
   }
   hanse_exec_above(&p->ex, below ? &below->ex : NULL);
+  hanse_exec_use_warm(&p->ex, warm);
   rc = hanse_policy_load_exec(&p->ex, c->genesis, &p->policy);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
   p->ex.policy = p->policy;
@@ -856,6 +858,11 @@ int hanse_chain_block_store(hanse_chain *c, hanse_block_pending *p, hanse_tip *o
 const hanse_receipt *hanse_chain_block_receipts(const hanse_block_pending *p, uint32_t *n) {
   *n = p->body.tx_count;
   return p->rs;
+}
+
+int hanse_chain_block_retire(hanse_block_pending *p, hanse_exec_warm *warm) {
+  HANSE_ASSERT(p->pipelined && p->finished);
+  return hanse_exec_warm_absorb(warm, &p->ex);
 }
 
 void hanse_chain_block_free(hanse_block_pending *p) {

@@ -174,7 +174,8 @@ void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
  *                              this chain executed and finished, stored
  *                              or not; NULL: the tip) without touching
  *                              the writer: reads go to below's cache, then
- *                              to a reader connection (hanse_exec_above);
+ *                              to `warm` (may be NULL), then to a reader
+ *                              connection (hanse_exec_above);
  *                              receipts are the block's own
  *   hanse_chain_block_finish   as above, but it only seals (no store write)
  *   hanse_chain_block_store    on the committing thread, in height order:
@@ -190,13 +191,18 @@ void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
  * open); after a failed store step, every block executed above it must be
  * freed unstored. */
 int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *below,
-                                    const uint8_t *body, size_t body_len,
+                                    hanse_exec_warm *warm, const uint8_t *body, size_t body_len,
                                     const hanse_hash *ids, json_t *const *payloads,
                                     uint32_t n_ids, uint64_t time_ms,
                                     hanse_block_pending **out, hanse_reject *rej);
 int hanse_chain_block_store(hanse_chain *c, hanse_block_pending *p, hanse_tip *out,
                             hanse_reject *rej);
 const hanse_receipt *hanse_chain_block_receipts(const hanse_block_pending *p, uint32_t *n);
+/* A committed pipelined block no block executes on any more: its cache
+ * moves into `warm` (hanse_exec_warm_absorb), which later blocks read
+ * through. Every committed block must be retired into the warm cache the
+ * next blocks use, in height order, or that cache must be dropped. */
+int hanse_chain_block_retire(hanse_block_pending *p, hanse_exec_warm *warm);
 void hanse_chain_block_free(hanse_block_pending *p);
 
 /* A block another node proposed, as one step: check it like `hanse

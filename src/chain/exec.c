@@ -140,6 +140,78 @@ void hanse_exec_free(hanse_exec *ex) {
   ex->change_count = ex->change_cap = 0;
 }
 
+struct hanse_exec_warm {
+  hanse_hmap gen[2]; /* young, old: key -> exec_entry* */
+  size_t cap;
+};
+
+static void warm_gen_free(hanse_hmap *m) {
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(m, &pos, NULL, NULL, &v)) {
+    exec_entry *e = v;
+    free(e->val);
+    free(e);
+  }
+  hanse_hmap_free(m);
+}
+
+hanse_exec_warm *hanse_exec_warm_new(size_t cap) {
+  hanse_exec_warm *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->cap = cap;
+  if (hanse_hmap_init(&w->gen[0], 1024) != HANSE_OK ||
+      hanse_hmap_init(&w->gen[1], 1024) != HANSE_OK) {
+    hanse_hmap_free(&w->gen[0]);
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+void hanse_exec_warm_free(hanse_exec_warm *w) {
+  if (w == NULL) return;
+  warm_gen_free(&w->gen[0]);
+  warm_gen_free(&w->gen[1]);
+  free(w);
+}
+
+static const exec_entry *warm_get(const hanse_exec_warm *w, const void *key, size_t klen) {
+  const exec_entry *e = hanse_hmap_get(&w->gen[0], key, klen);
+  return e ? e : hanse_hmap_get(&w->gen[1], key, klen);
+}
+
+void hanse_exec_use_warm(hanse_exec *ex, hanse_exec_warm *w) { ex->warm = w; }
+
+int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex) {
+  HANSE_ASSERT(ex->sealed);
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  int rc = HANSE_OK;
+  while (hanse_hmap_next(&ex->cache, &pos, &k, &kl, &v)) {
+    exec_entry *e = v, *old = NULL;
+    if (rc == HANSE_OK) rc = hanse_hmap_put(&w->gen[0], k, kl, e, (void **)&old);
+    if (rc != HANSE_OK) { /* w can no longer be trusted whole: the caller drops it */
+      free(e->val);
+      free(e);
+      continue;
+    }
+    if (old) {
+      free(old->val);
+      free(old);
+    }
+  }
+  hanse_hmap_clear(&ex->cache); /* the entries are w's now */
+  if (rc == HANSE_OK && w->gen[0].count > w->cap) {
+    warm_gen_free(&w->gen[1]);
+    w->gen[1] = w->gen[0];
+    rc = hanse_hmap_init(&w->gen[0], 1024);
+  }
+  return rc;
+}
+
 /* Find or load the cache entry of a key. `fresh`: the caller vouches that
  * the key is in no state before this block (hanse_exec_put_new), so the
  * store is not searched for it -- only checked in builds with assertions
@@ -158,6 +230,7 @@ static int entry_load_as(hanse_exec *ex, const void *key, size_t klen, int fresh
    * state as it stands before this block for every key it read or wrote;
    * the store holds it for every other key (exec.h, hanse_exec_above). */
   const exec_entry *be = ex->below ? hanse_hmap_get(&ex->below->cache, key, klen) : NULL;
+  if (be == NULL && ex->warm) be = warm_get(ex->warm, key, klen);
   if (be) {
     found = be->present;
     sv = be->val;

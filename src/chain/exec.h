@@ -79,6 +79,7 @@ struct hanse_exec {
    * executed and sealed but perhaps not yet stored; borrowed, read-only,
    * until this block is sealed. */
   const struct hanse_exec *below;
+  struct hanse_exec_warm *warm; /* borrowed: the state before `below` (or NULL) */
   int sealed;             /* hanse_exec_seal done */
   int history_built;      /* `history` holds the rows (hanse_exec_store) */
 };
@@ -120,6 +121,25 @@ int hanse_exec_store(hanse_exec *ex, hanse_store *store);
  * and hanse_exec_scan_stored merges below's writes into the stored rows.
  * Set after hanse_exec_begin, before the first transaction. */
 void hanse_exec_above(hanse_exec *ex, const hanse_exec *below);
+
+/* A warm cache for pipelined execution: the values of the keys recent
+ * committed blocks read or wrote, as they stood after those blocks, kept
+ * across blocks so that a block's reads of hot records (accounts,
+ * balances) need not go to SQLite. Only the pipeline's owner uses it, on
+ * one thread: it absorbs every block it executed once that block is
+ * committed and no block executes on it any more, in height order, and
+ * nothing else writes the state meanwhile -- so the cache never holds a
+ * value the store does not. Two generations of at most `cap` keys each:
+ * when the young one is full, the old one is dropped. */
+typedef struct hanse_exec_warm hanse_exec_warm;
+hanse_exec_warm *hanse_exec_warm_new(size_t cap);
+void hanse_exec_warm_free(hanse_exec_warm *w);
+/* Read through `w` for keys neither this block nor the block below holds
+ * (set with hanse_exec_above, before the first transaction). */
+void hanse_exec_use_warm(hanse_exec *ex, hanse_exec_warm *w);
+/* Move the entries of a committed, sealed block into w (ex keeps its
+ * history and may be freed later; nothing may read its cache again). */
+int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex);
 void hanse_exec_free(hanse_exec *ex);
 
 /* The block's history rows serialized as stored (store.h, read them with

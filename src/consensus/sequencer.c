@@ -18,6 +18,10 @@
 
 #include "base/log.h"
 
+/* Keys per generation of the warm cache (exec.h): two generations of up
+ * to this many recently read or written records stay in memory. */
+#define SEQ_WARM_KEYS 400000
+
 /* A block in the pipeline: executed by the sequencer thread, stored and
  * committed by the committer thread. */
 typedef struct seq_block {
@@ -39,6 +43,9 @@ struct hanse_sequencer {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   seq_block *job;        /* to store; NULL: the committer is idle */
+  hanse_exec_warm *warm; /* the committed blocks' state, for the next
+                          * blocks' reads (sequencer thread only; NULL:
+                          * none) */
   int job_rc;            /* the last job's result */
   int quit;              /* the committer ends when idle */
 };
@@ -196,8 +203,8 @@ static void *sequencer_main(void *arg) {
     uint32_t nids;
     const hanse_hash *ids = hanse_mp_taken_ids(b->t, &nids);
     json_t *const *payloads = hanse_mp_taken_payloads(b->t, &nids);
-    int rc = hanse_chain_block_execute_above(s->chain, held ? held->p : NULL, b->body.data,
-                                             b->body.len, ids, payloads, nids,
+    int rc = hanse_chain_block_execute_above(s->chain, held ? held->p : NULL, s->warm,
+                                             b->body.data, b->body.len, ids, payloads, nids,
                                              hanse_now_ms(env), &b->p, &rej);
     if (rc == HANSE_OK) rc = hanse_chain_block_finish(s->chain, b->p, NULL, 0, &rej);
     if (rc != HANSE_OK) b->p = NULL; /* freed by the failing step */
@@ -209,6 +216,12 @@ static void *sequencer_main(void *arg) {
     }
     seq_block *below = held; /* committed; nothing executes on it any more */
     held = NULL;
+    /* its state feeds the warm cache the next blocks read through; a
+     * cache that missed a block would be stale: dropped instead */
+    if (below && s->warm && hanse_chain_block_retire(below->p, s->warm) != HANSE_OK) {
+      hanse_exec_warm_free(s->warm);
+      s->warm = NULL;
+    }
     if (rc != HANSE_OK) {
       seq_block_free(below);
       hanse_mempool_done(s->mp, b->t, 0);
@@ -253,6 +266,7 @@ int hanse_sequencer_start(hanse_chain *chain, hanse_mempool *mp,
   if (s->cfg.env == NULL) s->cfg.env = hanse_env_system();
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
+  s->warm = hanse_exec_warm_new(SEQ_WARM_KEYS); /* NULL: every read from the store */
   if (pthread_create(&s->committer, NULL, committer_main, s) != 0) goto fail;
   if (pthread_create(&s->thread, NULL, sequencer_main, s) != 0) {
     pthread_mutex_lock(&s->mu);
@@ -265,6 +279,7 @@ int hanse_sequencer_start(hanse_chain *chain, hanse_mempool *mp,
   *out = s;
   return HANSE_OK;
 fail:
+  hanse_exec_warm_free(s->warm);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->mu);
   free(s);
@@ -281,6 +296,7 @@ void hanse_sequencer_stop(hanse_sequencer *s) {
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
   pthread_join(s->committer, NULL);
+  hanse_exec_warm_free(s->warm);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->mu);
   free(s);
