@@ -7,6 +7,7 @@
  * re-execute the block on a private in-memory database and compare the
  * state digest with the header's and every receipt with the stored
  * transaction index. At the end compare every row of the re-executed state
+ * (and of the derived indexes)
  * with the stored state. The first mismatch stops the audit and is named:
  * block height, transaction index and id where one is at fault.
  *
@@ -70,17 +71,23 @@ static int collect_visit(void *ctx, const uint8_t *k, size_t kl,
   return 0;
 }
 
-static int audit_state(hanse_store *stored, hanse_store *mem, hanse_reject *rej) {
+/* Every row of the state (index 0) or of the derived indexes (1) equals
+ * the re-executed one. */
+static int audit_rows(hanse_store *stored, hanse_store *mem, int index, hanse_reject *rej) {
+  int (*scan)(hanse_store *, const void *, size_t, const void *, size_t, int,
+              hanse_state_visit_fn, void *) =
+      index ? hanse_store_index_scan : hanse_store_state_scan;
+  const char *what = index ? "index" : "state";
   hanse_buf a, b;
   hanse_buf_init(&a);
   hanse_buf_init(&b);
-  int rc = hanse_store_state_scan(stored, "", 0, NULL, 0, -1, collect_visit, &a);
-  if (rc == HANSE_OK) rc = hanse_store_state_scan(mem, "", 0, NULL, 0, -1, collect_visit, &b);
+  int rc = scan(stored, "", 0, NULL, 0, -1, collect_visit, &a);
+  if (rc == HANSE_OK) rc = scan(mem, "", 0, NULL, 0, -1, collect_visit, &b);
   if (rc == HANSE_OK) rc = hanse_buf_status(&a) ? hanse_buf_status(&a) : hanse_buf_status(&b);
   if (rc != HANSE_OK) {
     hanse_buf_free(&a);
     hanse_buf_free(&b);
-    return hanse_reject_set(rej, rc, "cannot read the state");
+    return hanse_reject_set(rej, rc, "cannot read the %s rows", what);
   }
   hanse_rd ra, rb;
   hanse_rd_init(&ra, a.data, a.len);
@@ -103,8 +110,8 @@ static int audit_state(hanse_store *stored, hanse_store *mem, hanse_reject *rej)
       int kl = (int)(ka ? kla : klb);
       if (kl > 100) kl = 100;
       rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                            "state row '%.*s' differs from the re-executed state%s",
-                            kl, (const char *)k,
+                            "%s row '%.*s' differs from the re-executed %s%s", what,
+                            kl, (const char *)k, index ? "indexes" : "state",
                             ka == NULL ? " (missing)" : kb == NULL ? " (extra)" : "");
       break;
     }
@@ -478,7 +485,8 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     }
     (*blocks_checked)++;
   }
-  rc = audit_state(stored, mem, rej);
+  rc = audit_rows(stored, mem, 0, rej);
+  if (rc == HANSE_OK) rc = audit_rows(stored, mem, 1, rej);
   if (rc != HANSE_OK) *bad_height = (int64_t)tip;
   if (rc == HANSE_OK) {
     *bad_height = (int64_t)tip;

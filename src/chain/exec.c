@@ -108,6 +108,7 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
   ex->state_sum = *prev_sum;
   hanse_buf_init(&ex->scratch);
   hanse_buf_init(&ex->history);
+  hanse_buf_init(&ex->index);
   int rc = hanse_hmap_init(&ex->cache, 1024);
   if (rc != HANSE_OK) return rc;
   crypto_generichash_init(&ex->digest, NULL, 0, HANSE_HASH_BYTES);
@@ -133,6 +134,7 @@ void hanse_exec_free(hanse_exec *ex) {
   hanse_hmap_free(&ex->cache);
   hanse_buf_free(&ex->scratch);
   hanse_buf_free(&ex->history);
+  hanse_buf_free(&ex->index);
   for (size_t i = 0; i < ex->change_count; i++)
     if (ex->changes[i].owned) free((void *)ex->changes[i].val);
   free(ex->changes);
@@ -386,6 +388,22 @@ int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
 
 int hanse_exec_put_new(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
   return exec_write(ex, key, strlen(key), val, vlen, 0, 1);
+}
+
+int hanse_exec_index_put(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
+  size_t klen = strlen(key);
+  HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX && vlen <= UINT32_MAX);
+  hanse_buf_u32(&ex->index, (uint32_t)klen);
+  hanse_buf_put(&ex->index, key, klen);
+  hanse_buf_u32(&ex->index, (uint32_t)vlen);
+  hanse_buf_put(&ex->index, val, vlen);
+  if (hanse_buf_status(&ex->index) != HANSE_OK) {
+    ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
+  }
+  ex->index_count++;
+  digest_write(ex, 4, key, klen, val, vlen);
+  return HANSE_OK;
 }
 
 int hanse_exec_del(hanse_exec *ex, const char *key) {
@@ -797,6 +815,43 @@ static int history_build(hanse_exec *ex) {
   return HANSE_OK;
 }
 
+/* One derived index row, pointing into ex->index. */
+typedef struct index_row {
+  const uint8_t *key, *val;
+  size_t klen, vlen, n; /* n: write order, the tie-break */
+} index_row;
+
+static int index_row_cmp(const void *a, const void *b) {
+  const index_row *x = a, *y = b;
+  int c = key_cmp(x->key, x->klen, y->key, y->klen);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The block's index rows in key order (the B-tree's pages in order), a
+ * key's rows in write order so that its last write stays. */
+static int index_store(const hanse_exec *ex, hanse_store *store) {
+  if (ex->index_count == 0) return HANSE_OK;
+  index_row *rows = malloc(ex->index_count * sizeof *rows);
+  if (rows == NULL) return HANSE_ERR(NOMEM);
+  const uint8_t *p = ex->index.data;
+  for (size_t i = 0; i < ex->index_count; i++) {
+    rows[i].klen = hanse_get_u32be(p);
+    rows[i].key = p + 4;
+    p += 4 + rows[i].klen;
+    rows[i].vlen = hanse_get_u32be(p);
+    rows[i].val = p + 4;
+    p += 4 + rows[i].vlen;
+    rows[i].n = i;
+  }
+  HANSE_ASSERT(p == ex->index.data + ex->index.len);
+  qsort(rows, ex->index_count, sizeof *rows, index_row_cmp);
+  int rc = HANSE_OK;
+  for (size_t i = 0; i < ex->index_count && rc == HANSE_OK; i++)
+    rc = hanse_store_index_put(store, rows[i].key, rows[i].klen, rows[i].val, rows[i].vlen);
+  free(rows);
+  return rc;
+}
+
 int hanse_exec_store(hanse_exec *ex, hanse_store *store) {
   HANSE_ASSERT(ex->sealed);
   int rc = history_build(ex);
@@ -814,6 +869,8 @@ int hanse_exec_store(hanse_exec *ex, hanse_store *store) {
       rc = hanse_store_state_del(store, e->key, e->klen);
     if (rc != HANSE_OK) return rc;
   }
+  rc = index_store(ex, store);
+  if (rc != HANSE_OK) return rc;
   if (ex->history_unstored) return HANSE_OK;
   return hanse_store_history_put_block(store, ex->height, ex->history.data, ex->history.len);
 }
@@ -863,5 +920,11 @@ int hanse_view_limit(json_t *params) {
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx) {
   return hanse_store_state_scan(v->store, prefix, strlen(prefix), after,
+                                after ? strlen(after) : 0, limit, fn, ctx);
+}
+
+int hanse_view_index_scan(hanse_view *v, const char *prefix, const char *after, int limit,
+                          hanse_state_visit_fn fn, void *ctx) {
+  return hanse_store_index_scan(v->store, prefix, strlen(prefix), after,
                                 after ? strlen(after) : 0, limit, fn, ctx);
 }

@@ -8,8 +8,8 @@
  *
  *   digest = BLAKE2b-256( "hanse.state.v1" || prev_digest || u64 height ||
  *                     for each tx in block order:
- *                       for each write: u8 op (1 put, 2 del),
- *                                       u32 klen, key, u32 vlen, value
+ *                       for each write: u8 op (1 put, 2 del, 4 index
+ *                                       row), u32 klen, key, u32 vlen, value
  *                       u8 0x03, tx id, u8 code_len, code   (the receipt)
  *                     || state_sum )
  *
@@ -80,6 +80,10 @@ struct hanse_exec {
    * until this block is sealed. */
   const struct hanse_exec *below;
   struct hanse_exec_warm *warm; /* borrowed: the state before `below` (or NULL) */
+  /* Derived index rows written by this block (hanse_exec_index_put):
+   * records u32 klen, key, u32 vlen, value, in write order. */
+  hanse_buf index;
+  size_t index_count;
   int sealed;             /* hanse_exec_seal done */
   int history_built;      /* `history` holds the rows (hanse_exec_store) */
 };
@@ -167,6 +171,11 @@ int hanse_exec_del(hanse_exec *ex, const char *key);
  * builds without NDEBUG; a wrong promise would corrupt the state sum,
  * which the start-up check and `hanse verify` catch. */
 int hanse_exec_put_new(hanse_exec *ex, const char *key, const void *val, size_t vlen);
+/* A derived index row (store.h, "derived indexes"): for the module's
+ * queries, never read back during execution, not state. Fed into the
+ * digest as op 4 (same layout as a put), stored with the block by
+ * hanse_exec_store, last write of a key winning. */
+int hanse_exec_index_put(hanse_exec *ex, const char *key, const void *val, size_t vlen);
 /* Carrying verify's work to apply. exec_tx runs a module's apply right
  * after its verify accepted the same transaction, on the same ex, with no
  * write in between (the sequence number is written before verify) -- for
@@ -205,6 +214,9 @@ int hanse_view_get(hanse_view *v, const char *key, hanse_buf *val, int *found);
 int hanse_view_get_json(hanse_view *v, const char *key, json_t **out);
 int hanse_view_scan(hanse_view *v, const char *prefix, const char *after,
                     int limit, hanse_state_visit_fn fn, void *ctx);
+/* The same over the derived indexes (store.h). */
+int hanse_view_index_scan(hanse_view *v, const char *prefix, const char *after, int limit,
+                          hanse_state_visit_fn fn, void *ctx);
 /* The page size of a list query: params "limit" (a string, as URL
  * parameters are), 1..1000, default 100 (also for a bad value). */
 int hanse_view_limit(json_t *params);

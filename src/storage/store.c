@@ -82,7 +82,8 @@ enum {
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
   ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_HKEY_PUT, ST_HKEY_GET, ST_HKEY_SCAN,
-  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
+  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_IDX_PUT, ST_IDX_SCAN, ST_IDX_SCAN_ALL,
+  ST_IDX_GET, ST_IDX_ALL, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -124,6 +125,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CERT_PUT] = "INSERT OR IGNORE INTO certs(height, signer, sig) VALUES (?1, ?2, ?3)",
     [ST_CERT_SCAN] = "SELECT height, signer, sig FROM certs WHERE height >= ?1 AND height <= ?2 "
                      "ORDER BY height, signer",
+    [ST_IDX_PUT] = "INSERT OR REPLACE INTO idx(key, value) VALUES (?1, ?2)",
+    [ST_IDX_SCAN] = "SELECT key, value FROM idx WHERE key > ?1 AND key < ?2 "
+                    "ORDER BY key LIMIT ?3",
+    [ST_IDX_SCAN_ALL] = "SELECT key, value FROM idx WHERE key > ?1 ORDER BY key LIMIT ?3",
+    [ST_IDX_GET] = "SELECT value FROM idx WHERE key = ?1",
+    [ST_IDX_ALL] = "SELECT key, value FROM idx ORDER BY key",
 };
 
 static const char schema_sql[] =
@@ -143,7 +150,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS history_keys(key BLOB NOT NULL, height INTEGER NOT NULL,"
     " PRIMARY KEY(key, height)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS certs(height INTEGER NOT NULL, signer BLOB NOT NULL,"
-    " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;";
+    " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS idx(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;";
 
 struct hanse_store {
   sqlite3 *db;
@@ -350,9 +358,17 @@ int hanse_store_meta_get(hanse_store *s, const char *key, hanse_buf *value) {
   return out;
 }
 
+static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse_buf *val,
+                  int *found);
+
 int hanse_store_state_get(hanse_store *s, const void *key, size_t klen,
                           hanse_buf *val, int *found) {
-  sqlite3_stmt *st = stmt(s, ST_STATE_GET);
+  return get_in(s, ST_STATE_GET, key, klen, val, found);
+}
+
+static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse_buf *val,
+                  int *found) {
+  sqlite3_stmt *st = stmt(s, which);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   *found = 0;
   sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
@@ -392,9 +408,10 @@ int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {
   return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state delete");
 }
 
-int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
-                           const void *after, size_t alen, int limit,
-                           hanse_state_visit_fn fn, void *ctx) {
+/* A prefix scan of the state (index 0) or of the derived indexes (1). */
+static int scan_table(hanse_store *s, int index, const void *prefix, size_t plen,
+                      const void *after, size_t alen, int limit, hanse_state_visit_fn fn,
+                      void *ctx) {
   /* Upper bound: the prefix with its last non-0xff byte incremented. With
    * an empty prefix (or all 0xff) scan to the end. */
   uint8_t hi[256];
@@ -404,7 +421,8 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
   while (hlen > 0 && hi[hlen - 1] == 0xff) hlen--;
   int open_end = hlen == 0;
   if (!open_end) hi[hlen - 1]++;
-  sqlite3_stmt *st = stmt(s, open_end ? ST_STATE_SCAN_ALL : ST_STATE_SCAN);
+  sqlite3_stmt *st = stmt(s, index ? (open_end ? ST_IDX_SCAN_ALL : ST_IDX_SCAN)
+                                   : (open_end ? ST_STATE_SCAN_ALL : ST_STATE_SCAN));
   if (st == NULL) return HANSE_ERR(INTERNAL);
   /* Start strictly after `after`, or at the prefix itself: "key > x" with
    * x = prefix minus nothing needs a value just below the prefix; binding
@@ -415,7 +433,7 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
     hanse_buf v;
     hanse_buf_init(&v);
     int found = 0;
-    int grc = hanse_store_state_get(s, prefix, plen, &v, &found);
+    int grc = get_in(s, index ? ST_IDX_GET : ST_STATE_GET, prefix, plen, &v, &found);
     int stop = grc == HANSE_OK && found &&
                fn(ctx, prefix, plen, v.len ? v.data : (const uint8_t *)"", v.len);
     hanse_buf_free(&v);
@@ -441,6 +459,44 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "state scan");
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+  return out;
+}
+
+int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
+                           const void *after, size_t alen, int limit,
+                           hanse_state_visit_fn fn, void *ctx) {
+  return scan_table(s, 0, prefix, plen, after, alen, limit, fn, ctx);
+}
+
+int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
+                           const void *after, size_t alen, int limit,
+                           hanse_state_visit_fn fn, void *ctx) {
+  return scan_table(s, 1, prefix, plen, after, alen, limit, fn, ctx);
+}
+
+int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const void *val,
+                          size_t vlen) {
+  WRITE_GUARD(s);
+  sqlite3_stmt *st = stmt(s, ST_IDX_PUT);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "index put");
+}
+
+int hanse_store_index_each(hanse_store *s, hanse_state_visit_fn fn, void *ctx) {
+  sqlite3_stmt *st = stmt(s, ST_IDX_ALL);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  int rc, out = HANSE_OK;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+           sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)))
+      break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "index scan");
+  sqlite3_reset(st);
   return out;
 }
 

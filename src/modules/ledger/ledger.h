@@ -458,6 +458,12 @@ int ledger_owner_valid(const char *s);
  * are ids and each record is read at record_prefix + id (an account,
  * under "ledger/acct/", with its balances: ledger_account_view). Errors
  * are rejections (500 for the store, a stored value not JSON). */
+/* Keys of the ledger's derived indexes (store.h): rows keyed by a
+ * transfer's position -- ledger/acx/<account>/<pos>, ledger/cx/<asset>/<pos>
+ * -- that only queries read. The book writes them with
+ * hanse_exec_index_put, the list queries scan them there. */
+int ledger_key_indexed(const char *key);
+
 int ledger_list(hanse_view *v, const char *prefix, json_t *params, int via_index,
                 const char *record_prefix, const char *member, json_t *result,
                 hanse_reject *rej);

@@ -382,10 +382,7 @@ static void cache_rows(ledger_book *b, wrow *rows, size_t *n, hanse_buf *arena) 
   }
 }
 
-/* Index rows keyed by a transfer's position (height, transaction index,
- * place: ledger/acx/, ledger/cx/) are new by construction: no earlier
- * block can have written them, so the store is not searched for them. */
-static int key_fresh(const char *key) {
+int ledger_key_indexed(const char *key) {
   return strncmp(key, "ledger/acx/", 11) == 0 || strncmp(key, "ledger/cx/", 10) == 0;
 }
 
@@ -409,8 +406,8 @@ static int write_row(ledger_book *b, const wrow *r) {
   }
   char *text = json_dumps(r->v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
   if (text == NULL) return undo_nomem(b);
-  int rc = key_fresh(r->key) ? hanse_exec_put_new(b->ex, r->key, text, strlen(text))
-                             : hanse_exec_put(b->ex, r->key, text, strlen(text));
+  int rc = ledger_key_indexed(r->key) ? hanse_exec_index_put(b->ex, r->key, text, strlen(text))
+                                     : hanse_exec_put(b->ex, r->key, text, strlen(text));
   free(text);
   return rc;
 }

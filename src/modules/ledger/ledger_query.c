@@ -111,7 +111,9 @@ static int list_of(hanse_view *v, const char *prefix, json_t *params, list_kind 
   int limit = hanse_view_limit(params);
   list_ctx lc = {v, json_array(), strlen(prefix), kind, record_prefix, "", HANSE_OK};
   if (lc.arr == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  int rc = hanse_view_scan(v, prefix, a ? after : NULL, limit, list_visit, &lc);
+  int rc = ledger_key_indexed(prefix)
+               ? hanse_view_index_scan(v, prefix, a ? after : NULL, limit, list_visit, &lc)
+               : hanse_view_scan(v, prefix, a ? after : NULL, limit, list_visit, &lc);
   if (rc == HANSE_OK) rc = lc.rc;
   if (rc != HANSE_OK) {
     json_decref(lc.arr);

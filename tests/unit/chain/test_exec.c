@@ -570,6 +570,40 @@ static void test_warm_cache(void **state) {
   hanse_store_close(s);
 }
 
+/* Derived index rows: not state (no state row, the state sum unchanged),
+ * in the digest, stored in key order with a key's last write winning. */
+static void index_block(const char *second, hanse_hash *digest, hanse_hash *sum, char *seen,
+                        size_t seen_len) {
+  hanse_store *s = mem_store();
+  hanse_hash zero;
+  memset(&zero, 0, sizeof zero);
+  hanse_exec ex;
+  begin(&ex, s, 1, &zero, &zero);
+  assert_int_equal(hanse_exec_index_put(&ex, "ix/b", "1", 1), HANSE_OK);
+  assert_int_equal(hanse_exec_index_put(&ex, "ix/a", second, strlen(second)), HANSE_OK);
+  assert_int_equal(hanse_exec_index_put(&ex, "ix/b", "2", 1), HANSE_OK);
+  finish(&ex, s, digest, sum);
+  scan_seen sc = {""};
+  assert_int_equal(hanse_store_index_scan(s, "ix/", 3, NULL, 0, -1, seen_visit, &sc), HANSE_OK);
+  snprintf(seen, seen_len, "%s", sc.text);
+  memset(&sc, 0, sizeof sc);
+  assert_int_equal(hanse_store_state_scan(s, "", 0, NULL, 0, -1, seen_visit, &sc), HANSE_OK);
+  assert_string_equal(sc.text, ""); /* no state row */
+  hanse_store_close(s);
+}
+
+static void test_index_rows(void **state) {
+  (void)state;
+  hanse_hash d1, s1, d2, s2, zero;
+  memset(&zero, 0, sizeof zero);
+  char seen1[256], seen2[256];
+  index_block("x", &d1, &s1, seen1, sizeof seen1);
+  assert_string_equal(seen1, "ix/a=x;ix/b=2;");
+  assert_memory_equal(s1.b, zero.b, HANSE_HASH_BYTES); /* outside the state sum */
+  index_block("y", &d2, &s2, seen2, sizeof seen2);
+  assert_memory_not_equal(d1.b, d2.b, HANSE_HASH_BYTES); /* inside the digest */
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -582,6 +616,7 @@ int main(void) {
       cmocka_unit_test(test_view),
       cmocka_unit_test(test_pipelined_above),
       cmocka_unit_test(test_warm_cache),
+      cmocka_unit_test(test_index_rows),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
