@@ -214,12 +214,8 @@ int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex) {
   return rc;
 }
 
-/* Find or load the cache entry of a key. `fresh`: the caller vouches that
- * the key is in no state before this block (hanse_exec_put_new), so the
- * store is not searched for it -- only checked in builds with assertions
- * of that kind (not NDEBUG). */
-static int entry_load_as(hanse_exec *ex, const void *key, size_t klen, int fresh,
-                         exec_entry **out) {
+/* Find or load the cache entry of a key. */
+static int entry_load(hanse_exec *ex, const void *key, size_t klen, exec_entry **out) {
   exec_entry *e = hanse_hmap_get(&ex->cache, key, klen);
   if (e) {
     *out = e;
@@ -237,12 +233,6 @@ static int entry_load_as(hanse_exec *ex, const void *key, size_t klen, int fresh
     found = be->present;
     sv = be->val;
     sl = be->vlen;
-  } else if (fresh) {
-#ifndef NDEBUG
-    int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
-    HANSE_ASSERT(rc == HANSE_OK && !found); /* the caller's promise */
-#endif
-    found = 0;
   } else {
     int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
     if (rc != HANSE_OK) {
@@ -272,10 +262,6 @@ nomem:
   free(e);
   ex->env_error = 1;
   return HANSE_ERR(NOMEM);
-}
-
-static int entry_load(hanse_exec *ex, const void *key, size_t klen, exec_entry **out) {
-  return entry_load_as(ex, key, klen, 0, out);
 }
 
 static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
@@ -335,10 +321,10 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
 }
 
 static int exec_write(hanse_exec *ex, const void *key, size_t klen,
-                      const void *val, size_t vlen, int del, int fresh) {
+                      const void *val, size_t vlen, int del) {
   HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX); /* keys are built in short buffers */
   exec_entry *e;
-  int rc = entry_load_as(ex, key, klen, fresh, &e);
+  int rc = entry_load(ex, key, klen, &e);
   if (rc != HANSE_OK) return rc;
   rc = change_note(ex, e);
   if (rc != HANSE_OK) return rc;
@@ -367,7 +353,7 @@ static int exec_write(hanse_exec *ex, const void *key, size_t klen,
 
 int hanse_exec_put_raw(hanse_exec *ex, const void *key, size_t klen,
                        const void *val, size_t vlen) {
-  return exec_write(ex, key, klen, val, vlen, 0, 0);
+  return exec_write(ex, key, klen, val, vlen, 0);
 }
 
 int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
@@ -383,11 +369,7 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen) {
-  return exec_write(ex, key, strlen(key), val, vlen, 0, 0);
-}
-
-int hanse_exec_put_new(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
-  return exec_write(ex, key, strlen(key), val, vlen, 0, 1);
+  return exec_write(ex, key, strlen(key), val, vlen, 0);
 }
 
 int hanse_exec_index_put(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
@@ -407,7 +389,7 @@ int hanse_exec_index_put(hanse_exec *ex, const char *key, const void *val, size_
 }
 
 int hanse_exec_del(hanse_exec *ex, const char *key) {
-  return exec_write(ex, key, strlen(key), NULL, 0, 1, 0);
+  return exec_write(ex, key, strlen(key), NULL, 0, 1);
 }
 
 static void carry_drop(hanse_exec *ex) {

@@ -164,13 +164,6 @@ int hanse_exec_get(hanse_exec *ex, const char *key, const uint8_t **val,
 int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
                    size_t vlen);
 int hanse_exec_del(hanse_exec *ex, const char *key);
-/* put for a key the caller knows no earlier block wrote -- one made unique
- * by this block's height, such as an index row keyed by the transaction's
- * position -- so the store is not searched for an old value (a search
- * that finds nothing costs a B-tree descent). Checked with a search in
- * builds without NDEBUG; a wrong promise would corrupt the state sum,
- * which the start-up check and `hanse verify` catch. */
-int hanse_exec_put_new(hanse_exec *ex, const char *key, const void *val, size_t vlen);
 /* A derived index row (store.h, "derived indexes"): for the module's
  * queries, never read back during execution, not state. Fed into the
  * digest as op 4 (same layout as a put), stored with the block by
