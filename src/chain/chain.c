@@ -538,11 +538,12 @@ int hanse_chain_divergence(hanse_chain *c, hanse_divergence *out) {
   return out->diverged;
 }
 
-int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
-                              const hanse_hash *ids, json_t *const *payloads,
-                              uint32_t n_ids, uint64_t time_ms, hanse_receipt *receipts,
-                              uint32_t receipts_cap, hanse_block_pending **out,
-                              hanse_reject *rej) {
+/* A pending block of the body: not on a diverged chain, the body decoded
+ * (with the mempool's ids when given), receipts the caller's when they
+ * fit, else its own. *out on success; nothing to free on error. */
+static int pending_new(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
+                       const hanse_hash *ids, uint32_t n_ids, hanse_receipt *receipts,
+                       uint32_t receipts_cap, hanse_block_pending **out, hanse_reject *rej) {
   *out = NULL;
   hanse_divergence dv;
   if (hanse_chain_divergence(c, &dv))
@@ -569,6 +570,20 @@ int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body_bytes, size_t 
       return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
     }
   }
+  *out = p;
+  return HANSE_OK;
+}
+
+int hanse_chain_block_execute(hanse_chain *c, const uint8_t *body_bytes, size_t body_len,
+                              const hanse_hash *ids, json_t *const *payloads,
+                              uint32_t n_ids, uint64_t time_ms, hanse_receipt *receipts,
+                              uint32_t receipts_cap, hanse_block_pending **out,
+                              hanse_reject *rej) {
+  hanse_block_pending *p;
+  int rc = pending_new(c, body_bytes, body_len, ids, n_ids, receipts, receipts_cap, out, rej);
+  if (rc != HANSE_OK) return rc;
+  p = *out;
+  *out = NULL;
   hanse_chain_tip(c, &p->prev);
   if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
   p->time_ms = time_ms;
@@ -779,26 +794,13 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
                                     const hanse_hash *ids, json_t *const *payloads,
                                     uint32_t n_ids, uint64_t time_ms,
                                     hanse_block_pending **out, hanse_reject *rej) {
-  *out = NULL;
   HANSE_ASSERT(below == NULL || (below->pipelined && below->finished));
-  hanse_divergence dv;
-  if (hanse_chain_divergence(c, &dv))
-    return hanse_reject_code(rej, "chain.diverged", 503,
-                             "this node's copy diverged at block %" PRIu64 "; it applies nothing",
-                             dv.height);
-  hanse_block_pending *p = calloc(1, sizeof *p);
-  if (p == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
-  hanse_buf_init(&p->hb);
+  hanse_block_pending *p;
+  int rc = pending_new(c, body_bytes, body_len, ids, n_ids, NULL, 0, out, rej);
+  if (rc != HANSE_OK) return rc;
+  p = *out;
+  *out = NULL;
   p->pipelined = 1;
-  int rc = ids ? hanse_body_decode_with_ids(&p->body, body_bytes, body_len, ids, n_ids, rej)
-               : hanse_body_decode(&p->body, body_bytes, body_len, rej);
-  if (rc != HANSE_OK) {
-    free(p);
-    return rc;
-  }
-  p->body_bytes = body_bytes;
-  p->body_len = body_len;
-  p->rs = p->rs_owned = calloc(p->body.tx_count ? p->body.tx_count : 1, sizeof *p->rs);
   if (c->exec_reader == NULL &&
       hanse_store_open(c->db_path, HANSE_STORE_READONLY | HANSE_STORE_EXEC, NULL,
                        &c->exec_reader, NULL) != HANSE_OK)
@@ -815,7 +817,7 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   }
   if (time_ms < p->prev.time_ms) time_ms = p->prev.time_ms;
   p->time_ms = time_ms;
-  rc = p->rs == NULL ? HANSE_ERR(NOMEM) : c->exec_reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
+  rc = c->exec_reader == NULL ? HANSE_ERR(IO) : HANSE_OK;
   if (rc == HANSE_OK) rc = hanse_store_read_begin(c->exec_reader);
   if (rc == HANSE_OK) p->reading = c->exec_reader;
   if (rc == HANSE_OK)
