@@ -144,8 +144,13 @@ void hanse_exec_free(hanse_exec *ex) {
 
 struct hanse_exec_warm {
   hanse_hmap gen[2]; /* young, old: key -> exec_entry* */
-  size_t cap;
+  size_t cap;        /* keys of the young generation before it turns old */
+  size_t bytes;      /* the young generation's keys and values */
 };
+
+/* Bytes of keys and values a generation may hold before it turns old, so
+ * that large records (trace events of a kilobyte) bound the memory too. */
+#define WARM_GEN_BYTES ((size_t)64 << 20)
 
 static void warm_gen_free(hanse_hmap *m) {
   size_t pos = 0;
@@ -204,11 +209,13 @@ int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex) {
       free(old->val);
       free(old);
     }
+    w->bytes += kl + e->vlen;
   }
   hanse_hmap_clear(&ex->cache); /* the entries are w's now */
-  if (rc == HANSE_OK && w->gen[0].count > w->cap) {
+  if (rc == HANSE_OK && (w->gen[0].count > w->cap || w->bytes > WARM_GEN_BYTES)) {
     warm_gen_free(&w->gen[1]);
     w->gen[1] = w->gen[0];
+    w->bytes = 0;
     rc = hanse_hmap_init(&w->gen[0], 1024);
   }
   return rc;

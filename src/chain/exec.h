@@ -133,8 +133,9 @@ void hanse_exec_above(hanse_exec *ex, const hanse_exec *below);
  * one thread: it absorbs every block it executed once that block is
  * committed and no block executes on it any more, in height order, and
  * nothing else writes the state meanwhile -- so the cache never holds a
- * value the store does not. Two generations of at most `cap` keys each:
- * when the young one is full, the old one is dropped. */
+ * value the store does not. Two generations of at most `cap` keys (and
+ * 64 MiB of keys and values) each: when the young one is full, the old
+ * one is dropped. */
 typedef struct hanse_exec_warm hanse_exec_warm;
 hanse_exec_warm *hanse_exec_warm_new(size_t cap);
 void hanse_exec_warm_free(hanse_exec_warm *w);
