@@ -10,7 +10,8 @@
  * ledger_book.c (the overlay every action computes on, marks and their
  * undo log, its commit, the per-asset invariant), ledger_balance.c (the
  * fixed-layout account and balance rows, the book's typed cache of
- * accounts and totals), ledger_transfer.c (transfers, linked chains,
+ * accounts and totals), ledger_xfer.c (the transfer record's row),
+ * ledger_transfer.c (transfers, linked chains,
  * post, void, expiry), ledger_conf.c (confidential amounts: commitments
  * instead of clear amounts where the chain's policy says so),
  * ledger_query.c.
@@ -40,7 +41,20 @@
  *                                 voided, expired), "tx", "height",
  *                                 "expires_at" (ms), "posted_amount",
  *                                 "resolved_at" once no longer pending,
- *                                 "controller" when a module made it
+ *                                 "controller" when a module made it.
+ *                                 NOT JSON for a plain transfer: the
+ *                                 row "<id> <debit> <credit> <amount>
+ *                                 <asset> <status> <flags> <code>
+ *                                 <timeout> <expires_at> <business>
+ *                                 <ref> <controller> <tx> <height>
+ *                                 <posted_amount> <resolved_at>" ("-":
+ *                                 absent; flags -, p, l or pl), which
+ *                                 starts with the id, never "{";
+ *                                 canonical JSON (first byte "{") for
+ *                                 a record the row cannot hold, e.g. a
+ *                                 confidential one (ledger_xfer.c).
+ *                                 Read through ledger_get or
+ *                                 ledger_xfer_view, never as JSON
  *   ledger/acx/<account>/<pos>   "<id>": transfers of an account, <pos>
  *                                 = 20-digit height, 7-digit transaction
  *                                 index, 4-digit place in the batch
