@@ -10,7 +10,8 @@
  * ledger_book.c (the overlay every action computes on, marks and their
  * undo log, its commit, the per-asset invariant), ledger_balance.c (the
  * fixed-layout account and balance rows, the book's typed cache of
- * accounts and totals), ledger_transfer.c (transfers, linked chains,
+ * accounts and totals), ledger_xfer.c (the transfer record's row),
+ * ledger_transfer.c (transfers, linked chains,
  * post, void, expiry), ledger_conf.c (confidential amounts: commitments
  * instead of clear amounts where the chain's policy says so),
  * ledger_query.c.
@@ -40,7 +41,20 @@
  *                                 voided, expired), "tx", "height",
  *                                 "expires_at" (ms), "posted_amount",
  *                                 "resolved_at" once no longer pending,
- *                                 "controller" when a module made it
+ *                                 "controller" when a module made it.
+ *                                 NOT JSON for a plain transfer: the
+ *                                 row "<id> <debit> <credit> <amount>
+ *                                 <asset> <status> <flags> <code>
+ *                                 <timeout> <expires_at> <business>
+ *                                 <ref> <controller> <tx> <height>
+ *                                 <posted_amount> <resolved_at>" ("-":
+ *                                 absent; flags -, p, l or pl), which
+ *                                 starts with the id, never "{";
+ *                                 canonical JSON (first byte "{") for
+ *                                 a record the row cannot hold, e.g. a
+ *                                 confidential one (ledger_xfer.c).
+ *                                 Read through ledger_get or
+ *                                 ledger_xfer_view, never as JSON
  *   ledger/acx/<account>/<pos>   "<id>": transfers of an account, <pos>
  *                                 = 20-digit height, 7-digit transaction
  *                                 index, 4-digit place in the batch
@@ -167,6 +181,18 @@ int ledger_sums_parse(ledger_sums *s, const char *text, size_t n);
 /* Set the four sums on o as decimal-string members, and "commitments"
  * ({the four: 64 hex}) when conf: the answer shape of the queries. */
 int ledger_sums_json(json_t *o, const ledger_sums *s);
+
+/* What every fixed-layout row (balances, accounts, transfers) is made
+ * of: words of printable ASCII without a space, one space apart, and
+ * decimal u64s without leading zeros. ledger_row_u64 writes v's digits at
+ * p (no NUL) and returns their count (at most 20); ledger_row_char is 1
+ * for a byte a word may hold; ledger_row_word reads the next word of
+ * text[*at..n) into out (cap bytes with the NUL) and steps past it and its
+ * separator -- 0 if there is none that fits, the separator is not one
+ * space, or (last) it does not end the text, or (!last) it does. */
+size_t ledger_row_u64(char *p, uint64_t v);
+int ledger_row_char(char c);
+int ledger_row_word(const char *text, size_t n, size_t *at, char *out, size_t cap, int last);
 
 typedef enum ledger_rule {
   LEDGER_RULE_NONE,
@@ -386,6 +412,52 @@ int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debi
                                hanse_reject *rej);
 /* ledger_check's rules for one transfer object (i of n in a batch). */
 int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej);
+
+/* ---- the transfer record's row (ledger_xfer.c) ----
+ *
+ * A plain transfer's record is stored as a fixed-layout row (see
+ * ledger/xfer/ above); a record the row cannot hold (a confidential
+ * amount) stays canonical JSON, told apart by its first byte "{". The
+ * module computes on the record's JSON object; these convert at the
+ * store's edge. */
+#define LEDGER_XFER_PREFIX "ledger/xfer/"
+typedef struct ledger_xfer {
+  char id[LEDGER_ID_MAX + 1], debit[LEDGER_ID_MAX + 1], credit[LEDGER_ID_MAX + 1];
+  char asset[LEDGER_ID_MAX + 1];
+  char business[LEDGER_WORD_MAX + 1];   /* "": none */
+  char ref[LEDGER_ID_MAX + 1];          /* "": none */
+  char controller[LEDGER_WORD_MAX + 1]; /* "": none */
+  char tx[HANSE_HASH_HEX_BYTES];
+  const char *status;                   /* pending, posted, voided, expired */
+  uint64_t amount, height;
+  uint64_t code, timeout, expires_at, posted_amount, resolved_at; /* when in has */
+  unsigned has;                         /* which of the five are present */
+  int pending, linked;
+} ledger_xfer;
+#define LEDGER_XFER_TEXT_MAX \
+  (5 * (LEDGER_ID_MAX + 1) + 4 * (LEDGER_WORD_MAX + 1) + HANSE_HASH_HEX_BYTES + 7 * 21 + 1)
+/* The row of *x (valid: asserted), NUL-terminated; returns its length. */
+size_t ledger_xfer_format(char out[LEDGER_XFER_TEXT_MAX], const ledger_xfer *x);
+/* Parse a row (n bytes, no NUL needed) into *x; 0 if it is not one
+ * exactly (every accepted row prints back to the same bytes). */
+int ledger_xfer_parse(ledger_xfer *x, const char *text, size_t n);
+/* *x from a record's JSON object; 0 if the row has no place for one of
+ * its members or values (it then stays JSON). */
+int ledger_xfer_from_json(ledger_xfer *x, json_t *rec);
+/* The record as its JSON object (members in sorted order); NULL on no
+ * memory. ledger_xfer_json(from_json(rec)) is json_equal to rec. */
+json_t *ledger_xfer_json(const ledger_xfer *x);
+/* The stored value of record rec: 1 and its row in out (*n bytes), or 0:
+ * store it as JSON. */
+int ledger_xfer_encode(json_t *rec, char out[LEDGER_XFER_TEXT_MAX], size_t *n);
+/* A stored value (row or JSON) as the record's JSON object; NULL if it is
+ * neither (a bug in this module). */
+json_t *ledger_xfer_decode(const char *text, size_t n);
+/* 1 if key is a transfer record's (ledger/xfer/...). */
+int ledger_key_is_xfer(const char *key);
+/* For queries: the record at key (ledger/xfer/<id>) as JSON; *out NULL
+ * when absent; a value that is no record is HANSE_ERR(INTERNAL). */
+int ledger_xfer_view(hanse_view *v, const char *key, json_t **out);
 
 /* ---- transfers (ledger_transfer.c) ---- */
 /* Release every pending transfer whose expiry time is at or before the

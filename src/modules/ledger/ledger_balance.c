@@ -58,8 +58,7 @@ void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account) {
 
 /* ---- the row ---- */
 
-/* Decimal digits of v at p (no NUL); their count. */
-static size_t put_u64(char *p, uint64_t v) {
+size_t ledger_row_u64(char *p, uint64_t v) {
   char tmp[20];
   size_t n = 0;
   do {
@@ -74,7 +73,7 @@ size_t ledger_sums_format(char out[LEDGER_SUMS_TEXT_MAX], const ledger_sums *s) 
   size_t n = 0;
   for (int i = 0; i < LEDGER_SUMS; i++) {
     if (i) out[n++] = ' ';
-    n += put_u64(out + n, s->v[i]);
+    n += ledger_row_u64(out + n, s->v[i]);
   }
   for (int i = 0; s->conf && i < LEDGER_SUMS; i++) {
     out[n++] = ' ';
@@ -113,7 +112,7 @@ int ledger_sums_json(json_t *o, const ledger_sums *s) {
   int bad = s->conf && cs == NULL;
   for (int i = 0; i < LEDGER_SUMS && !bad; i++) {
     char num[24], hex[HANSE_POINT_HEX_BYTES];
-    num[put_u64(num, s->v[i])] = 0;
+    num[ledger_row_u64(num, s->v[i])] = 0;
     bad = json_object_set_new(o, ledger_sum_names[i], json_string(num)) != 0 ||
           (cs && json_object_set_new(cs, ledger_sum_names[i],
                                      json_string(hanse_point_hex(hex, &s->cm[i]))) != 0);
@@ -137,16 +136,14 @@ size_t ledger_acct_format(char out[LEDGER_ACCT_TEXT_MAX], const ledger_acct *a) 
   return (size_t)n;
 }
 
-/* A word of a static record: printable ASCII without a space. The writer
- * asserts it and the parser requires it, so whatever is written parses,
- * and a record's JSON (ledger_acct_json) is valid UTF-8. */
-static int word_char(char c) { return c > ' ' && c <= '~'; }
+/* A word of a row: printable ASCII without a space. The writer asserts it
+ * and the parser requires it, so whatever is written parses, and a
+ * record's JSON (ledger_acct_json) is valid UTF-8. */
+int ledger_row_char(char c) { return c > ' ' && c <= '~'; }
 
-/* The next word of text[*at..n) into out (cap bytes with the NUL); 0 if
- * there is none that fits, or the separator is not one space. */
-static int next_field(const char *text, size_t n, size_t *at, char *out, size_t cap, int last) {
+int ledger_row_word(const char *text, size_t n, size_t *at, char *out, size_t cap, int last) {
   size_t end = *at;
-  while (end < n && word_char(text[end])) end++;
+  while (end < n && ledger_row_char(text[end])) end++;
   if (end == *at || end - *at >= cap || (end < n && text[end] != ' ')) return 0;
   memcpy(out, text + *at, end - *at);
   out[end - *at] = 0;
@@ -161,12 +158,12 @@ int ledger_acct_parse(ledger_acct *a, const char *id, const char *text, size_t n
   size_t at = 0, idn = strlen(id);
   if (idn >= sizeof a->id) return 0;
   memcpy(a->id, id, idn + 1);
-  if (!next_field(text, n, &at, a->owner, sizeof a->owner, 0) ||
-      !next_field(text, n, &at, a->asset, sizeof a->asset, 0) ||
-      !next_field(text, n, &at, a->type, sizeof a->type, 0) ||
-      !next_field(text, n, &at, opened, sizeof opened, 0) ||
-      !next_field(text, n, &at, rule, sizeof rule, 0) ||
-      !next_field(text, n, &at, a->controller_buf, sizeof a->controller_buf, 1) ||
+  if (!ledger_row_word(text, n, &at, a->owner, sizeof a->owner, 0) ||
+      !ledger_row_word(text, n, &at, a->asset, sizeof a->asset, 0) ||
+      !ledger_row_word(text, n, &at, a->type, sizeof a->type, 0) ||
+      !ledger_row_word(text, n, &at, opened, sizeof opened, 0) ||
+      !ledger_row_word(text, n, &at, rule, sizeof rule, 0) ||
+      !ledger_row_word(text, n, &at, a->controller_buf, sizeof a->controller_buf, 1) ||
       !ledger_u64_parse(opened, &a->opened_at))
     return 0;
   if (strcmp(rule, "-") != 0) {
@@ -310,7 +307,7 @@ int ledger_acct_new(ledger_book *b, const char *id, const char *owner, const cha
   for (size_t i = 0; i < 5; i++) {
     size_t len = strlen(words[i]);
     HANSE_ASSERT(len >= 1 && len < cap[i]);
-    for (size_t j = 0; j < len; j++) HANSE_ASSERT(word_char(words[i][j]));
+    for (size_t j = 0; j < len; j++) HANSE_ASSERT(ledger_row_char(words[i][j]));
     memcpy(dst[i], words[i], len + 1);
   }
   a->controller = controller ? a->controller_buf : NULL;

@@ -28,7 +28,9 @@
  * execution order, so the order must not depend on a hash table): the
  * overlay's keys and the cache's rows (opened accounts, dirty balances
  * and totals) sorted together, the overlay's values as canonical JSON
- * (sorted keys, compact), the cache's rows in their fixed layouts. Before it writes, it checks
+ * (sorted keys, compact) -- but a plain transfer's record as its row
+ * (ledger_xfer.c), which ledger_get reads back into the same object --
+ * the cache's rows in their fixed layouts. Before it writes, it checks
  * the per-asset invariant on every total the action changed: debits equal
  * credits, pending and posted apart, in amounts and in the sums of
  * confidential commitments (ledger_conf.c). A failure there is a bug in
@@ -251,7 +253,8 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
   int found;
   int rc = hanse_exec_get(b->ex, key, &v, &n, &found);
   if (rc != HANSE_OK || !found) return rc;
-  *out = json_loadb((const char *)v, n, JSON_DECODE_ANY, NULL);
+  *out = ledger_key_is_xfer(key) ? ledger_xfer_decode((const char *)v, n)
+                                 : json_loadb((const char *)v, n, JSON_DECODE_ANY, NULL);
   if (*out == NULL) {
     HANSE_ERROR("ledger: state %s is not JSON", key);
     b->ex->env_error = 1;
@@ -404,6 +407,10 @@ static int write_row(ledger_book *b, const wrow *r) {
     int rc = hanse_exec_get(b->ex, r->key, &old, &ol, &found);
     return rc == HANSE_OK && found ? hanse_exec_del(b->ex, r->key) : rc;
   }
+  char row[LEDGER_XFER_TEXT_MAX];
+  size_t row_n;
+  if (ledger_key_is_xfer(r->key) && ledger_xfer_encode(r->v, row, &row_n))
+    return hanse_exec_put(b->ex, r->key, row, row_n); /* a plain transfer's row */
   char *text = json_dumps(r->v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
   if (text == NULL) return undo_nomem(b);
   int rc = ledger_key_indexed(r->key) ? hanse_exec_index_put(b->ex, r->key, text, strlen(text))

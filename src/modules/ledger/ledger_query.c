@@ -37,7 +37,8 @@
 /* One record, or ledger.<missing> (404). */
 static int one(hanse_view *v, const char *key, const char *missing, const char *what,
                json_t **result, hanse_reject *rej) {
-  int rc = hanse_view_get_json(v, key, result);
+  int rc = ledger_key_is_xfer(key) ? ledger_xfer_view(v, key, result)
+                                   : hanse_view_get_json(v, key, result);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, NULL);
   if (*result == NULL) return hanse_reject_code(rej, missing, 404, "no %s", what);
   return HANSE_OK;
@@ -88,7 +89,8 @@ static int list_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *val
       lc->rc = ledger_account_view(lc->v, id, &rec);
     } else {
       snprintf(key, sizeof key, "%s%s", lc->record_prefix, id);
-      lc->rc = hanse_view_get_json(lc->v, key, &rec);
+      lc->rc = ledger_key_is_xfer(key) ? ledger_xfer_view(lc->v, key, &rec)
+                                       : hanse_view_get_json(lc->v, key, &rec);
     }
     json_decref(j);
     j = rec;

@@ -29,7 +29,7 @@ static int with_status(hanse_view *v, json_t *rec) {
   int rc = HANSE_OK;
   if (leg) {
     ledger_key_xfer(key, leg);
-    rc = hanse_view_get_json(v, key, &t);
+    rc = ledger_xfer_view(v, key, &t); /* a row or JSON (ledger_xfer.c) */
   }
   const char *status = order_status(rec, json_string_value(json_object_get(t, "status")));
   if (rc == HANSE_OK) json_object_set_new(rec, "status", json_string(status));

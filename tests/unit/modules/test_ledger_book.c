@@ -216,6 +216,46 @@ static void expect_sums(const ledger_sums *s, uint64_t dp, uint64_t dpo, uint64_
   assert_int_equal(s->v[LEDGER_CPO], cpo);
 }
 
+/* After test_rollback's commit: t0's record is stored as its row
+ * (ledger_xfer.c), a new book reads it back as the record, and the same
+ * request again is ledger.exists while other fields are
+ * ledger.id_conflict. */
+static void xfer_stored(bk *k) {
+  char want[LEDGER_XFER_TEXT_MAX], txhex[HANSE_HASH_HEX_BYTES];
+  hanse_hash_hex(txhex, &k->tx.id);
+  snprintf(want, sizeof want, "t0 x y 3 EUR posted - - - - - - - %s 2 - -", txhex);
+  const uint8_t *v;
+  size_t vl;
+  int found;
+  assert_int_equal(hanse_exec_get(&k->ex, "ledger/xfer/t0", &v, &vl, &found), HANSE_OK);
+  assert_true(found);
+  assert_int_equal(vl, strlen(want));
+  assert_memory_equal(v, want, vl);
+  ledger_book b;
+  json_t *rec = NULL;
+  assert_int_equal(ledger_book_open(&b, &k->ex), HANSE_OK);
+  assert_int_equal(ledger_get(&b, "ledger/xfer/t0", &rec), HANSE_OK);
+  assert_non_null(rec);
+  assert_int_equal(json_integer_value(json_object_get(rec, "amount")), 3);
+  assert_int_equal(json_integer_value(json_object_get(rec, "height")), 2);
+  assert_string_equal(json_string_value(json_object_get(rec, "status")), "posted");
+  assert_string_equal(json_string_value(json_object_get(rec, "tx")), txhex);
+  assert_int_equal(json_object_size(rec), 8);
+  json_decref(rec);
+  const ledger_xfer_opts own = {1, NULL};
+  hanse_reject rej;
+  int exists = 0;
+  json_t *t = json_pack("{s:s, s:s, s:s, s:i, s:b}", "id", "t0", "debit", "x", "credit", "y",
+                        "amount", 3, "pending", 0);
+  assert_int_equal(ledger_transfer_make(&b, t, 0, &own, &exists, &rej), HANSE_OK);
+  assert_true(exists);
+  json_object_set_new(t, "code", json_integer(1));
+  assert_int_equal(ledger_transfer_make(&b, t, 0, &own, &exists, &rej), HANSE_ERR(INVALID));
+  assert_string_equal(rej.code, "ledger.id_conflict");
+  json_decref(t);
+  ledger_book_close(&b);
+}
+
 static void test_rollback(void **state) {
   bk *k = *state;
   ledger_book b;
@@ -324,6 +364,7 @@ static void test_rollback(void **state) {
   assert_false(found);
   assert_int_equal(hanse_exec_get(&k->ex, "ledger/xfer/t2", &v, &vl, &found), HANSE_OK);
   assert_false(found);
+  xfer_stored(k);
 }
 
 int main(void) {
