@@ -421,17 +421,9 @@ void *hanse_exec_carry_take(hanse_exec *ex) {
   return p;
 }
 
-/* Keys compared as SQLite compares blobs. */
-static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
-  size_t n = al < bl ? al : bl;
-  int c = n ? memcmp(a, b, n) : 0;
-  if (c == 0 && al != bl) c = al < bl ? -1 : 1;
-  return c;
-}
-
 static int entry_cmp(const void *a, const void *b) {
   const exec_entry *x = *(const exec_entry *const *)a, *y = *(const exec_entry *const *)b;
-  return key_cmp(x->key, x->klen, y->key, y->klen);
+  return hanse_store_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
 /* A stored row copied out of a scan, for merging with the block below. */
@@ -493,7 +485,7 @@ static int scan_merged(hanse_exec *ex, const char *prefix, const char *after, in
   while (hanse_hmap_next(&bl->cache, &pos, &k, &kl, &v)) {
     const exec_entry *e = v;
     if (!e->dirty || kl < plen || memcmp(k, prefix, plen) != 0) continue;
-    if (after && key_cmp(k, kl, (const uint8_t *)after, alen) <= 0) continue;
+    if (after && hanse_store_key_cmp(k, kl, (const uint8_t *)after, alen) <= 0) continue;
     mine[nb++] = e;
     ndel += !e->present;
   }
@@ -506,9 +498,10 @@ static int scan_merged(hanse_exec *ex, const char *prefix, const char *after, in
   size_t i = 0, j = 0;
   int sent = 0;
   while ((i < sr.n || j < nb) && (limit < 0 || sent < limit)) {
-    int c = i == sr.n   ? 1
+    int c = i == sr.n ? 1
             : j == nb ? -1
-                      : key_cmp(sr.r[i].key, sr.r[i].klen, mine[j]->key, mine[j]->klen);
+                      : hanse_store_key_cmp(sr.r[i].key, sr.r[i].klen, mine[j]->key,
+                                            mine[j]->klen);
     const uint8_t *key, *val;
     size_t klen, vlen;
     if (c < 0) {
@@ -728,9 +721,7 @@ rejected_no_seq:
 /* (key, index) order, keys compared as SQLite compares blobs. */
 static int change_cmp(const void *a, const void *b) {
   const exec_change *x = a, *y = b;
-  size_t n = x->e->klen < y->e->klen ? x->e->klen : y->e->klen;
-  int c = n ? memcmp(x->e->key, y->e->key, n) : 0;
-  if (c == 0 && x->e->klen != y->e->klen) c = x->e->klen < y->e->klen ? -1 : 1;
+  int c = hanse_store_key_cmp(x->e->key, x->e->klen, y->e->key, y->e->klen);
   if (c == 0) c = x->idx < y->idx ? -1 : x->idx > y->idx;
   return c;
 }
@@ -812,7 +803,7 @@ typedef struct index_row {
 
 static int index_row_cmp(const void *a, const void *b) {
   const index_row *x = a, *y = b;
-  int c = key_cmp(x->key, x->klen, y->key, y->klen);
+  int c = hanse_store_key_cmp(x->key, x->klen, y->key, y->klen);
   return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 

@@ -83,7 +83,7 @@ enum {
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
   ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_HKEY_PUT, ST_HKEY_GET, ST_HKEY_SCAN,
   ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_IDX_PUT, ST_IDX_SCAN, ST_IDX_SCAN_ALL,
-  ST_IDX_GET, ST_IDX_ALL, ST_COUNT
+  ST_IDX_GET, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -130,7 +130,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ORDER BY key LIMIT ?3",
     [ST_IDX_SCAN_ALL] = "SELECT key, value FROM idx WHERE key > ?1 ORDER BY key LIMIT ?3",
     [ST_IDX_GET] = "SELECT value FROM idx WHERE key = ?1",
-    [ST_IDX_ALL] = "SELECT key, value FROM idx ORDER BY key",
 };
 
 static const char schema_sql[] =
@@ -486,20 +485,6 @@ int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const vo
   return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "index put");
 }
 
-int hanse_store_index_each(hanse_store *s, hanse_state_visit_fn fn, void *ctx) {
-  sqlite3_stmt *st = stmt(s, ST_IDX_ALL);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  int rc, out = HANSE_OK;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-           sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)))
-      break;
-  }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "index scan");
-  sqlite3_reset(st);
-  return out;
-}
-
 int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,
                           const hanse_hash *state_sum,
                           const hanse_hash *receipts_hash, const uint8_t *header,
@@ -675,8 +660,7 @@ int hanse_store_tx_count(hanse_store *s, uint64_t *count) {
 
 /* ---- the audit trail ---- */
 
-/* SQLite's BLOB order: bytes, then length. */
-static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+int hanse_store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
   size_t n = al < bl ? al : bl;
   int c = n ? memcmp(a, b, n) : 0;
   if (c == 0 && al != bl) c = al < bl ? -1 : 1;
@@ -699,7 +683,7 @@ void hanse_history_put(hanse_history_writer *w, const hanse_history_row *r) {
   int c = 1; /* a new group */
   if (w->count > 0) {
     HANSE_ASSERT(w->key_at + w->klen + 4 <= out->len); /* out not cut under the writer */
-    c = key_cmp(r->key, r->klen, out->data + w->key_at, w->klen);
+    c = hanse_store_key_cmp(r->key, r->klen, out->data + w->key_at, w->klen);
     HANSE_ASSERT(c > 0 || (c == 0 && idx > w->last_index)); /* (key, index) order */
   }
   size_t need = HANSE_HISTORY_ROW_FIXED_BYTES + (r->has_vhash ? HANSE_HASH_BYTES : 0);
@@ -750,7 +734,8 @@ static int reader_group_open(hanse_history_reader *rd) {
   uint32_t count = hanse_get_u32be(c);
   if (count == 0 || count > HANSE_HISTORY_GROUP_ROWS_MAX) return reader_broken(rd);
   /* Strictly after the previous group's key: none repeated, none out of order. */
-  if (rd->key != NULL && key_cmp(rd->key, rd->klen, key, klen) >= 0) return reader_broken(rd);
+  if (rd->key != NULL && hanse_store_key_cmp(rd->key, rd->klen, key, klen) >= 0)
+    return reader_broken(rd);
   rd->key = key;
   rd->klen = klen;
   rd->count = rd->left = count;
@@ -886,7 +871,7 @@ static int key_rows_load(hanse_store *s, const void *key, size_t klen, uint64_t 
     /* The groups are in key order: walk them, hopping over each one's
      * rows, until the key's group or the first past it. */
     while ((out = hanse_history_next_group(&rd)) == HANSE_OK) {
-      int c = key_cmp(rd.key, rd.klen, key, klen);
+      int c = hanse_store_key_cmp(rd.key, rd.klen, key, klen);
       if (c < 0) continue;
       if (c > 0) break;
       if (kr->cap < rd.count) {

@@ -83,18 +83,21 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx);
 
+/* Keys compared as SQLite compares BLOBs (state and index order): bytes,
+ * then length. */
+int hanse_store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+
 /* Derived indexes (table idx): rows modules write for their queries only
  * -- an account's transfers in order, say -- which no execution reads.
  * They are not state: outside the state sum and the audit trail (though
  * fed into the state digest as they are written, exec.h), written with
  * the block's other rows in the same transaction, rebuilt by re-executing
- * the chain. put inserts or replaces; each visits every row in key order. */
+ * the chain. put inserts or replaces. */
 int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const void *val,
                           size_t vlen);
 int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx);
-int hanse_store_index_each(hanse_store *s, hanse_state_visit_fn fn, void *ctx);
 
 /* Blocks. */
 typedef struct hanse_block_row {
