@@ -375,14 +375,7 @@ static int books_run(ledger_book *b, const hanse_tx *tx, const char *action, jso
   return run_reverse(b, p, rej);
 }
 
-static int books_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                        hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, "books", books_run, rej);
-}
-
-static int books_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, "books", books_run);
-}
+LEDGER_BOOK_STEPS(books, "books", books_run)
 
 const hanse_module hanse_module_books = {
     .name = "books",

@@ -514,14 +514,7 @@ static int clearing_run(ledger_book *b, const hanse_tx *tx, const char *action, 
   return settle(b, p, rej);
 }
 
-static int clearing_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                           hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, "clearing", clearing_run, rej);
-}
-
-static int clearing_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, "clearing", clearing_run);
-}
+LEDGER_BOOK_STEPS(clearing, "clearing", clearing_run)
 
 const hanse_module hanse_module_clearing = {
     .name = "clearing",

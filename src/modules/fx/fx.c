@@ -347,14 +347,7 @@ static int fx_run(ledger_book *b, const hanse_tx *tx, const char *action, json_t
   return pay(b, p, rej);
 }
 
-static int fx_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                     hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, "fx", fx_run, rej);
-}
-
-static int fx_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, "fx", fx_run);
-}
+LEDGER_BOOK_STEPS(fx, "fx", fx_run)
 
 const hanse_module hanse_module_fx = {
     .name = "fx",

@@ -447,14 +447,7 @@ static int ledger_run(ledger_book *b, const hanse_tx *tx, const char *action, js
   return rc;
 }
 
-static int ledger_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                         hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, "ledger", ledger_run, rej);
-}
-
-static int ledger_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, "ledger", ledger_run);
-}
+LEDGER_BOOK_STEPS(ledger, "ledger", ledger_run)
 
 const hanse_module hanse_module_ledger = {
     .name = "ledger",

@@ -334,6 +334,17 @@ int ledger_book_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, j
                        const char *module, ledger_book_fn run, hanse_reject *rej);
 int ledger_book_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
                       const char *module, ledger_book_fn run);
+/* A module on the runner defines its table's verify and apply with one
+ * line: LEDGER_BOOK_STEPS(fx, "fx", fx_run) makes fx_verify and fx_apply. */
+#define LEDGER_BOOK_STEPS(prefix, module, run)                                               \
+  static int prefix##_verify(hanse_exec *ex, const hanse_tx *tx, const char *action,          \
+                             json_t *p, hanse_reject *rej) {                                  \
+    return ledger_book_verify(ex, tx, action, p, module, run, rej);                           \
+  }                                                                                           \
+  static int prefix##_apply(hanse_exec *ex, const hanse_tx *tx, const char *action,           \
+                            json_t *p) {                                                      \
+    return ledger_book_apply(ex, tx, action, p, module, run);                                 \
+  }
 
 /* Amount fields (decimal strings) of other modules' records. get: 0 if
  * absent; a malformed field is a bug (HANSE_ERR(INTERNAL)). */

@@ -134,14 +134,7 @@ static int order_run(ledger_book *b, const hanse_tx *tx, const char *action, jso
   return rc;
 }
 
-static int order_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                        hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, ORDER_MODULE, order_run, rej);
-}
-
-static int order_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, ORDER_MODULE, order_run);
-}
+LEDGER_BOOK_STEPS(order, ORDER_MODULE, order_run)
 
 const hanse_module hanse_module_order = {
     .name = ORDER_MODULE,

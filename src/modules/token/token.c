@@ -292,14 +292,7 @@ static int token_run(ledger_book *b, const hanse_tx *tx, const char *action, jso
   return token_withdraw(b, p, rej);
 }
 
-static int token_verify(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p,
-                        hanse_reject *rej) {
-  return ledger_book_verify(ex, tx, action, p, "token", token_run, rej);
-}
-
-static int token_apply(hanse_exec *ex, const hanse_tx *tx, const char *action, json_t *p) {
-  return ledger_book_apply(ex, tx, action, p, "token", token_run);
-}
+LEDGER_BOOK_STEPS(token, "token", token_run)
 
 const hanse_module hanse_module_token = {
     .name = "token",
