@@ -178,9 +178,7 @@ static const char *check(bx *x, const char *kind, const char *payload) {
 
 static void test_check(void **state) {
   bx *x = *state;
-  const struct {
-    const char *kind, *payload, *code;
-  } cases[] = {
+  const fx_check_case cases[] = {
       {"books.chart", "{\"accounts\":[{\"account\":\"assets:cash\"},"
                       "{\"account\":\"expenses:travel:air-2\",\"name\":\"Flights (é)\"}]}", "ok"},
       {"books.chart", "{\"accounts\":[]}", "books.bad_accounts"},
@@ -261,11 +259,7 @@ static void test_check(void **state) {
       {"books.reverse", "{\"seq\":1,\"memo\":5}", "books.bad_memo"},
       {"books.burn", "{}", "tx.unknown_kind"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *code = check(x, cases[i].kind, cases[i].payload);
-    if (strcmp(code, cases[i].code) != 0)
-      fail_msg("%s %s: got %s, want %s", cases[i].kind, cases[i].payload, code, cases[i].code);
-  }
+  fx_check_cases(&x->f, cases, sizeof cases / sizeof cases[0]);
   /* 65 lines, and an account name of 129 bytes */
   char *big = malloc(HANSE_PAYLOAD_MAX);
   assert_non_null(big);

@@ -147,9 +147,7 @@ static const char *check(lx *x, const char *kind, const char *payload) {
 
 static void test_check(void **state) {
   lx *x = *state;
-  const struct {
-    const char *kind, *payload, *code;
-  } cases[] = {
+  const fx_check_case cases[] = {
       {"ledger.open", "{\"account\":\"a\",\"asset\":\"EUR\",\"type\":\"asset\"}", "ok"},
       {"ledger.open", "{\"account\":\"x:1.b_c-d\",\"asset\":\"TOK\",\"type\":\"expense\","
                       "\"rule\":\"credits_must_not_exceed_debits\"}", "ok"},
@@ -197,11 +195,7 @@ static void test_check(void **state) {
       {"ledger.void", "{\"id\":\"t1\",\"amount\":3}", "ledger.bad_field"},
       {"ledger.burn", "{}", "tx.unknown_kind"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *code = check(x, cases[i].kind, cases[i].payload);
-    if (strcmp(code, cases[i].code) != 0)
-      fail_msg("%s %s: got %s, want %s", cases[i].kind, cases[i].payload, code, cases[i].code);
-  }
+  fx_check_cases(&x->f, cases, sizeof cases / sizeof cases[0]);
   /* a batch of LEDGER_TRANSFERS_MAX + 1 */
   char *big = malloc(HANSE_PAYLOAD_MAX);
   assert_non_null(big);

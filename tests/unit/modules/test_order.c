@@ -202,9 +202,7 @@ static const char *place(ox *x, int who, const char *id, const char *amount, int
 
 static void test_check(void **state) {
   ox *x = *state;
-  const struct {
-    const char *kind, *payload, *code;
-  } cases[] = {
+  const fx_check_case cases[] = {
       {"order.place", "{\"id\":\"o1\"," P0 "}", "ok"},
       {"order.place", "{\"id\":\"o.1_A-z\"," P0 ",\"discount\":{\"token\":\"PTS\","
                       "\"account\":\"a:pts\",\"amount\":3}}", "ok"},
@@ -242,11 +240,7 @@ static void test_check(void **state) {
       {"order.deliver", "{\"id\":\"o1\",\"amount\":3}", "order.bad_field"},
       {"order.cancel", "{}", "order.bad_id"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *code = fx_check(&x->f, cases[i].kind, cases[i].payload);
-    if (strcmp(code, cases[i].code) != 0)
-      fail_msg("%s %s: got %s, want %s", cases[i].kind, cases[i].payload, code, cases[i].code);
-  }
+  fx_check_cases(&x->f, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* ---- place, deliver ------------------------------------------------------------ */

@@ -200,15 +200,9 @@ static const char *ledger_xfer(tk *x, int who, const char *id, const char *debit
 
 /* ---- check ------------------------------------------------------------------ */
 
-static const char *check(tk *x, const char *kind, const char *payload) {
-  return fx_check(&x->f, kind, payload);
-}
-
 static void test_check(void **state) {
   tk *x = *state;
-  const struct {
-    const char *kind, *payload, *code;
-  } cases[] = {
+  const fx_check_case cases[] = {
       {"token.define", DEFINE_EURB, "ok"},
       {"token.define", DEFINE_PNTS, "ok"},
       {"token.define", "{\"symbol\":\"EUR\",\"kind\":\"currency\",\"decimals\":2,\"backing\":\"EUR\"}",
@@ -251,12 +245,7 @@ static void test_check(void **state) {
       {"token.withdraw", "{\"symbol\":\"PNTS\",\"account\":\"a\",\"amount\":1,\"ref\":\"r\",\"to\":1}",
        "token.bad_field"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *got = check(x, cases[i].kind, cases[i].payload);
-    if (strcmp(got, cases[i].code) != 0)
-      fail_msg("case %zu %s %s: %s, want %s", i, cases[i].kind, cases[i].payload, got,
-               cases[i].code);
-  }
+  fx_check_cases(&x->f, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* ---- define ----------------------------------------------------------------- */

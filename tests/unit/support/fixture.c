@@ -212,6 +212,15 @@ const char *fx_check(const fx_chain *f, const char *kind, const char *payload) {
   return rc == HANSE_OK ? "ok" : rej.code;
 }
 
+void fx_check_cases(const fx_chain *f, const fx_check_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const char *code = fx_check(f, cases[i].kind, cases[i].payload);
+    if (strcmp(code, cases[i].code) != 0)
+      fail_msg("case %zu %s %s: got %s, want %s", i, cases[i].kind, cases[i].payload, code,
+               cases[i].code);
+  }
+}
+
 void fx_chain_teardown(fx_chain *f) {
   hanse_chain_close(f->chain);
   f->chain = NULL;

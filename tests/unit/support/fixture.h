@@ -92,6 +92,12 @@ void fx_chain_audit(fx_chain *f);
  * text): "ok" or the rejection's code (static storage), which must then
  * carry status 400 and a message. */
 const char *fx_check(const fx_chain *f, const char *kind, const char *payload);
+/* fx_check of each case; a code other than the case's fails the test,
+ * naming the case. */
+typedef struct fx_check_case {
+  const char *kind, *payload, *code;
+} fx_check_case;
+void fx_check_cases(const fx_chain *f, const fx_check_case *cases, size_t n);
 /* Close and reopen the chain; returns hanse_chain_open's code (the chain
  * is NULL on failure). */
 int fx_chain_reopen(fx_chain *f, const char *vfs, hanse_reject *rej);
