@@ -445,6 +445,14 @@ typedef struct ledger_xfer {
   unsigned has;                         /* which of the five are present */
   int pending, linked;
 } ledger_xfer;
+/* The optional numbers' bits in ledger_xfer.has. */
+enum {
+  LEDGER_XFER_CODE = 1,
+  LEDGER_XFER_TIMEOUT = 2,
+  LEDGER_XFER_EXPIRES = 4,
+  LEDGER_XFER_POSTED = 8,
+  LEDGER_XFER_RESOLVED = 16
+};
 #define LEDGER_XFER_TEXT_MAX \
   (5 * (LEDGER_ID_MAX + 1) + 4 * (LEDGER_WORD_MAX + 1) + HANSE_HASH_HEX_BYTES + 7 * 21 + 1)
 /* The row of *x (valid: asserted), NUL-terminated; returns its length. */
@@ -455,6 +463,12 @@ int ledger_xfer_parse(ledger_xfer *x, const char *text, size_t n);
 /* *x from a record's JSON object; 0 if the row has no place for one of
  * its members or values (it then stays JSON). */
 int ledger_xfer_from_json(ledger_xfer *x, json_t *rec);
+/* *x from a transfer request's fields (`fields`, a NULL-ended list of
+ * the request members a record keeps; false flags left out), as
+ * from_json would take them from the record; 0 if the row has no place
+ * for one. The caller adds what the ledger adds and checks
+ * ledger_xfer_valid. */
+int ledger_xfer_from_request(ledger_xfer *x, json_t *t, const char *const *fields);
 /* The record as its JSON object (members in sorted order); NULL on no
  * memory. ledger_xfer_json(from_json(rec)) is json_equal to rec. */
 json_t *ledger_xfer_json(const ledger_xfer *x);
@@ -464,6 +478,16 @@ int ledger_xfer_encode(json_t *rec, char out[LEDGER_XFER_TEXT_MAX], size_t *n);
 /* A stored value (row or JSON) as the record's JSON object; NULL if it is
  * neither (a bug in this module). */
 json_t *ledger_xfer_decode(const char *text, size_t n);
+/* In a book: transfer `id`'s record. *found 0: none. Else either *rec
+ * (a new reference) is its JSON object, when it is one the row cannot
+ * hold (confidential), or *rec is NULL and *x holds it. A stored value
+ * that is neither is a bug: logged, HANSE_ERR(INTERNAL). */
+int ledger_xfer_load(ledger_book *b, const char *id, ledger_xfer *x, json_t **rec, int *found);
+/* Write *x (valid: asserted) as transfer x->id's record, as its row: the
+ * book holds the row's text, and ledger_get answers the record's JSON. */
+int ledger_xfer_put(ledger_book *b, const ledger_xfer *x);
+/* x is a record the row holds (its fields' forms and ranges). */
+int ledger_xfer_valid(const ledger_xfer *x);
 /* 1 if key is a transfer record's (ledger/xfer/...). */
 int ledger_key_is_xfer(const char *key);
 /* For queries: the record at key (ledger/xfer/<id>) as JSON; *out NULL

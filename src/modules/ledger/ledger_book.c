@@ -30,7 +30,10 @@
  * and totals) sorted together, the overlay's values as canonical JSON
  * (sorted keys, compact) -- but a plain transfer's record as its row
  * (ledger_xfer.c), which ledger_get reads back into the same object --
- * the cache's rows in their fixed layouts. Before it writes, it checks
+ * the cache's rows in their fixed layouts. A record put as its row
+ * (ledger_xfer_put) sits in the overlay as a JSON string of the row's
+ * text and is written as it is; an index row's short value (a transfer
+ * id) is printed without jansson (dump_short). Before it writes, it checks
  * the per-asset invariant on every total the action changed: debits equal
  * credits, pending and posted apart, in amounts and in the sums of
  * confidential commitments (ledger_conf.c). A failure there is a bug in
@@ -244,6 +247,11 @@ int ledger_get(ledger_book *b, const char *key, json_t **out) {
   HANSE_ASSERT(!cache_key(key));
   *out = NULL;
   json_t *o = json_object_get(b->w, key);
+  if (o && json_is_string(o) && ledger_key_is_xfer(key)) { /* a row (ledger_xfer_put) */
+    *out = ledger_xfer_decode(json_string_value(o), json_string_length(o));
+    if (*out == NULL) b->ex->env_error = 1;
+    return *out ? HANSE_OK : HANSE_ERR(NOMEM);
+  }
   if (o) {
     if (!json_is_null(o)) *out = json_incref(o);
     return HANSE_OK;
@@ -279,6 +287,48 @@ int ledger_put(ledger_book *b, const char *key, json_t *val) {
 }
 
 int ledger_del(ledger_book *b, const char *key) { return ledger_put(b, key, json_null()); }
+
+int ledger_xfer_load(ledger_book *b, const char *id, ledger_xfer *x, json_t **rec, int *found) {
+  char key[LEDGER_KEY_MAX];
+  ledger_key_xfer(key, id);
+  *rec = NULL;
+  *found = 0;
+  const char *text = NULL;
+  size_t n = 0;
+  json_t *o = json_object_get(b->w, key);
+  if (o && json_is_null(o)) return HANSE_OK;
+  if (o && !json_is_string(o)) { /* a JSON record made in this book */
+    *rec = json_incref(o);
+    *found = 1;
+    return HANSE_OK;
+  }
+  if (o) {
+    text = json_string_value(o);
+    n = json_string_length(o);
+  } else {
+    const uint8_t *v;
+    int rc = hanse_exec_get(b->ex, key, &v, &n, found);
+    if (rc != HANSE_OK || !*found) return rc;
+    text = (const char *)v;
+  }
+  *found = 1;
+  if (n > 0 && text[0] == '{') { /* a record the row cannot hold */
+    *rec = json_loadb(text, n, 0, NULL);
+    if (*rec) return HANSE_OK;
+  } else if (ledger_xfer_parse(x, text, n)) {
+    return HANSE_OK;
+  }
+  HANSE_ERROR("ledger: %s is not a transfer record", key);
+  b->ex->env_error = 1;
+  return HANSE_ERR(INTERNAL);
+}
+
+int ledger_xfer_put(ledger_book *b, const ledger_xfer *x) {
+  char key[LEDGER_KEY_MAX], row[LEDGER_XFER_TEXT_MAX];
+  size_t n = ledger_xfer_format(row, x);
+  ledger_key_xfer(key, x->id);
+  return ledger_put(b, key, json_stringn_nocheck(row, n));
+}
 
 /* The signer's enterprise may act: an active member, or a key the
  * registry does not know (an open chain). */
@@ -389,6 +439,35 @@ int ledger_key_indexed(const char *key) {
   return strncmp(key, "ledger/acx/", 11) == 0 || strncmp(key, "ledger/cx/", 10) == 0;
 }
 
+/* v's canonical JSON (sorted keys, compact), as json_dumps prints it: a
+ * string without characters to escape or an integer -- an index row's
+ * transfer id, a height -- printed into buf[cap] without jansson's
+ * allocations, anything else by json_dumps (free it when it is not buf).
+ * NULL on no memory. */
+static char *dump_short(json_t *v, char *buf, size_t cap, size_t *n) {
+  if (json_is_string(v) && json_string_length(v) + 3 <= cap) {
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v), i = 0;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\')
+      i++;
+    if (i == len) {
+      buf[0] = '"';
+      memcpy(buf + 1, s, len);
+      buf[len + 1] = '"';
+      buf[len + 2] = 0;
+      *n = len + 2;
+      return buf;
+    }
+  } else if (json_is_integer(v) && cap >= 24) {
+    *n = (size_t)snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return buf;
+  }
+  char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+  if (text) *n = strlen(text);
+  return text;
+}
+
 static int write_row(ledger_book *b, const wrow *r) {
   if (r->acct) {
     char text[LEDGER_ACCT_TEXT_MAX];
@@ -409,13 +488,17 @@ static int write_row(ledger_book *b, const wrow *r) {
   }
   char row[LEDGER_XFER_TEXT_MAX];
   size_t row_n;
-  if (ledger_key_is_xfer(r->key) && ledger_xfer_encode(r->v, row, &row_n))
-    return hanse_exec_put(b->ex, r->key, row, row_n); /* a plain transfer's row */
-  char *text = json_dumps(r->v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+  if (ledger_key_is_xfer(r->key)) { /* a plain transfer's row */
+    if (json_is_string(r->v)) /* made as one (ledger_xfer_put) */
+      return hanse_exec_put(b->ex, r->key, json_string_value(r->v), json_string_length(r->v));
+    if (ledger_xfer_encode(r->v, row, &row_n)) return hanse_exec_put(b->ex, r->key, row, row_n);
+  }
+  size_t n;
+  char *text = dump_short(r->v, row, sizeof row, &n);
   if (text == NULL) return undo_nomem(b);
-  int rc = ledger_key_indexed(r->key) ? hanse_exec_index_put(b->ex, r->key, text, strlen(text))
-                                     : hanse_exec_put(b->ex, r->key, text, strlen(text));
-  free(text);
+  int rc = ledger_key_indexed(r->key) ? hanse_exec_index_put(b->ex, r->key, text, n)
+                                     : hanse_exec_put(b->ex, r->key, text, n);
+  if (text != row) free(text);
   return rc;
 }
 

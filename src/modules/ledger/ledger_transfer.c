@@ -185,20 +185,30 @@ static int debit_check(ledger_book *b, const ledger_acct *acct, const ledger_xfe
 }
 
 /* Book a posted amount in both parties' books (books.h), unless a module
- * controls the transfer: that module books what it means. */
+ * controls the transfer (`controlled`): that module books what it means.
+ * business and ref may be NULL (a payment; the transfer's id). */
+static int book_event(ledger_book *b, int controlled, const char *business, const char *ref,
+                      const char *id, const char *asset, const ledger_acct *d,
+                      const ledger_acct *c, uint64_t amount) {
+  if (controlled || amount == 0) return HANSE_OK;
+  books_event ev = {business ? business : BOOKS_PAYMENT, d->owner, c->owner, asset, amount,
+                    ref ? ref : id, NULL};
+  return books_post(b, &ev);
+}
+
 static int book_posted(ledger_book *b, json_t *rec, const ledger_acct *d, const ledger_acct *c,
                        uint64_t amount) {
-  if (json_object_get(rec, "controller") || amount == 0) return HANSE_OK;
-  const char *business = json_string_value(json_object_get(rec, "business"));
-  const char *ref = json_string_value(json_object_get(rec, "ref"));
-  books_event ev = {business ? business : BOOKS_PAYMENT,
-                    d->owner,
-                    c->owner,
-                    json_string_value(json_object_get(rec, "asset")),
-                    amount,
-                    ref ? ref : json_string_value(json_object_get(rec, "id")),
-                    NULL};
-  return books_post(b, &ev);
+  return book_event(b, json_object_get(rec, "controller") != NULL,
+                    json_string_value(json_object_get(rec, "business")),
+                    json_string_value(json_object_get(rec, "ref")),
+                    json_string_value(json_object_get(rec, "id")),
+                    json_string_value(json_object_get(rec, "asset")), d, c, amount);
+}
+
+static int book_posted_row(ledger_book *b, const ledger_xfer *x, const ledger_acct *d,
+                           const ledger_acct *c, uint64_t amount) {
+  return book_event(b, x->controller[0] != 0, x->business[0] ? x->business : NULL,
+                    x->ref[0] ? x->ref : NULL, x->id, x->asset, d, c, amount);
 }
 
 /* ledger/acx/<account>/<pos> = id (the request's own id value, shared). */
@@ -233,6 +243,35 @@ static json_t *record_new(ledger_book *b, json_t *t, const ledger_totals *tot, i
   if (!bad) return rec;
   json_decref(rec);
   return NULL;
+}
+
+/* s into a row's field out[cap] as str_into takes a JSON string: 0 if it
+ * is empty or does not fit. */
+static int word_into(const char *s, char *out, size_t cap) {
+  size_t n = strlen(s);
+  if (n == 0 || n >= cap) return 0;
+  memcpy(out, s, n + 1);
+  return 1;
+}
+
+/* The record of a new transfer t as a row, the same record record_new
+ * makes (without building it); 0 if the row cannot hold it (record_new
+ * then makes the JSON record). */
+static int row_new(ledger_book *b, json_t *t, const ledger_totals *tot, int pending,
+                   const char *controller, json_t *timeout, uint64_t expires_at, ledger_xfer *x) {
+  const char *asset = json_string_value(tot->asset_json);
+  if (!ledger_xfer_from_request(x, t, request_fields) || asset == NULL ||
+      !word_into(asset, x->asset, sizeof x->asset) ||
+      (controller && !word_into(controller, x->controller, sizeof x->controller)))
+    return 0;
+  x->status = pending ? "pending" : "posted";
+  memcpy(x->tx, b->tx_hex, sizeof x->tx);
+  x->height = b->ex->height;
+  if (timeout) {
+    x->expires_at = expires_at;
+    x->has |= LEDGER_XFER_EXPIRES;
+  }
+  return ledger_xfer_valid(x);
 }
 
 int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_xfer_opts *o,
@@ -290,15 +329,21 @@ int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_x
   hanse_exec *ex = b->ex;
   json_t *timeout = json_object_get(t, "timeout");
   uint64_t expires_at = timeout ? ex->time_ms + (uint64_t)json_integer_value(timeout) * 1000u : 0;
-  json_t *rec = record_new(b, t, s.t, pending, o->controller, timeout, expires_at);
-  if (rec == NULL) {
-    ex->env_error = 1;
-    return HANSE_ERR(NOMEM);
+  ledger_xfer x;
+  if (!conf && row_new(b, t, s.t, pending, o->controller, timeout, expires_at, &x)) {
+    if (!pending) rc = book_posted_row(b, &x, s.d, s.c, amount);
+    if (rc == HANSE_OK) rc = ledger_xfer_put(b, &x);
+  } else {
+    json_t *rec = record_new(b, t, s.t, pending, o->controller, timeout, expires_at);
+    if (rec == NULL) {
+      ex->env_error = 1;
+      return HANSE_ERR(NOMEM);
+    }
+    /* a confidential amount is booked by the parties' clients */
+    if (!pending && !conf) rc = book_posted(b, rec, s.d, s.c, amount);
+    if (rc == HANSE_OK) rc = ledger_put(b, key, rec);
+    else json_decref(rec);
   }
-  /* a confidential amount is booked by the parties' clients */
-  if (!pending && !conf) rc = book_posted(b, rec, s.d, s.c, amount);
-  if (rc == HANSE_OK) rc = ledger_put(b, key, rec);
-  else json_decref(rec);
   char pos[40];
   snprintf(pos, sizeof pos, "%020" PRIu64 "%07" PRIu32 "%04zu", ex->height, ex->tx_index, place);
   if (rc == HANSE_OK) rc = put_index(b, debit, pos, id_json);
@@ -383,17 +428,18 @@ int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t
 }
 
 /* Take a pending transfer out of the pending state: release its amount on
- * both sides and post `post_amount` of it (0 for void and expiry). `rec`
- * is the transfer's record (borrowed); status is the new state. Every
- * check comes before the first change. */
-static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post_amount,
-                  const char *controller, hanse_reject *rej) {
-  const char *id = json_string_value(json_object_get(rec, "id"));
-  uint64_t amount = (uint64_t)json_integer_value(json_object_get(rec, "amount"));
+ * both sides and post `post_amount` of it (0 for void and expiry). The
+ * transfer's record is its row *x (changed here), or, when rec is not
+ * NULL, its JSON object (borrowed); status is the new state. Every check
+ * comes before the first change. */
+static int settle(ledger_book *b, ledger_xfer *x, json_t *rec, const char *status,
+                  uint64_t post_amount, const char *controller, hanse_reject *rej) {
+  const char *id = rec ? json_string_value(json_object_get(rec, "id")) : x->id;
+  uint64_t amount = rec ? (uint64_t)json_integer_value(json_object_get(rec, "amount")) : x->amount;
   sides s;
   int overflow = 0;
-  int rc = sides_load(b, json_string_value(json_object_get(rec, "debit")),
-                      json_string_value(json_object_get(rec, "credit")), &s);
+  int rc = sides_load(b, rec ? json_string_value(json_object_get(rec, "debit")) : x->debit,
+                      rec ? json_string_value(json_object_get(rec, "credit")) : x->credit, &s);
   if (rc == HANSE_OK && (s.d == NULL || s.c == NULL)) {
     HANSE_ERROR("ledger: pending transfer %s names a missing account", id);
     b->ex->env_error = 1;
@@ -406,7 +452,7 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
   if (rc == HANSE_OK && overflow)
     return hanse_reject_code(rej, "ledger.overflow", 409,
                              "posting %" PRIu64 " would overflow a balance or total", post_amount);
-  if (rc == HANSE_OK && ledger_conf_is(rec)) {
+  if (rc == HANSE_OK && rec && ledger_conf_is(rec)) {
     rc = sides_touch(b, &s);
     if (rc == HANSE_OK)
       rc = ledger_conf_settle(&s.d->sums, &s.c->sums, &s.t->sums, rec,
@@ -414,8 +460,25 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
   } else if (rc == HANSE_OK) {
     rc = sides_move(b, &s, LEDGER_DP, LEDGER_CP, amount, 0, &overflow);
   }
-  if (rc == HANSE_OK && post_amount) rc = book_posted(b, rec, s.d, s.c, post_amount);
+  if (rc == HANSE_OK && post_amount)
+    rc = rec ? book_posted(b, rec, s.d, s.c, post_amount)
+             : book_posted_row(b, x, s.d, s.c, post_amount);
   if (rc != HANSE_OK) return rc;
+  char key[LEDGER_KEY_MAX];
+  if (rec == NULL) { /* the row, resolved */
+    x->status = status;
+    x->resolved_at = b->ex->height;
+    x->has |= LEDGER_XFER_RESOLVED;
+    if (post_amount) {
+      x->posted_amount = post_amount;
+      x->has |= LEDGER_XFER_POSTED;
+    }
+    if (x->has & LEDGER_XFER_EXPIRES) {
+      exp_key(key, x->expires_at, id);
+      rc = ledger_del(b, key);
+    }
+    return rc == HANSE_OK ? ledger_xfer_put(b, x) : rc;
+  }
   /* the new record: the old one's members (shared, never changed in
    * place) and the resolution */
   json_t *nrec = json_copy(rec);
@@ -427,7 +490,6 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
     return HANSE_ERR(NOMEM);
   }
   json_t *exp = json_object_get(rec, "expires_at");
-  char key[LEDGER_KEY_MAX];
   if (exp) {
     exp_key(key, (uint64_t)json_integer_value(exp), id);
     rc = ledger_del(b, key);
@@ -440,21 +502,22 @@ static int settle(ledger_book *b, json_t *rec, const char *status, uint64_t post
 
 int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                    const char *controller, hanse_reject *rej) {
-  char key[LEDGER_KEY_MAX];
+  ledger_xfer x;
   json_t *rec = NULL;
-  ledger_key_xfer(key, id);
-  int rc = ledger_get(b, key, &rec);
+  int found;
+  int rc = ledger_xfer_load(b, id, &x, &rec, &found);
   if (rc != HANSE_OK) return rc;
-  if (rec == NULL) return hanse_reject_code(rej, "ledger.no_transfer", 404, "no transfer '%s'", id);
-  const char *status = json_string_value(json_object_get(rec, "status"));
-  uint64_t whole = (uint64_t)json_integer_value(json_object_get(rec, "amount"));
-  const char *ctl = json_string_value(json_object_get(rec, "controller"));
+  if (!found) return hanse_reject_code(rej, "ledger.no_transfer", 404, "no transfer '%s'", id);
+  const char *status = rec ? json_string_value(json_object_get(rec, "status")) : x.status;
+  uint64_t whole = rec ? (uint64_t)json_integer_value(json_object_get(rec, "amount")) : x.amount;
+  const char *ctl = rec ? json_string_value(json_object_get(rec, "controller"))
+                        : x.controller[0] ? x.controller : NULL;
+  int two_phase = rec ? json_is_true(json_object_get(rec, "pending")) : x.pending;
   if ((ctl != NULL) != (controller != NULL) || (ctl && strcmp(ctl, controller) != 0)) {
     rc = hanse_reject_code(rej, "ledger.controlled", 403,
                            "transfer '%s' is posted or voided only by the %s module", id,
                            ctl ? ctl : "ledger");
   } else if (status == NULL || strcmp(status, "pending") != 0) {
-    int two_phase = json_is_true(json_object_get(rec, "pending"));
     char code[HANSE_REJECT_CODE_MAX];
     snprintf(code, sizeof code, "ledger.%s", !two_phase ? "not_pending"
                                              : strcmp(status ? status : "", "posted") == 0 ? "already_posted"
@@ -462,14 +525,14 @@ int ledger_resolve(ledger_book *b, const char *id, int post, uint64_t amount,
                                                                                             : "expired");
     rc = hanse_reject_code(rej, code, 409, "transfer '%s' is %s, not pending", id,
                            two_phase ? status : "single-phase");
-  } else if (post && amount && ledger_conf_is(rec)) {
+  } else if (post && amount && rec && ledger_conf_is(rec)) {
     rc = hanse_reject_code(rej, "ledger.confidential_partial", 409,
                            "transfer '%s' is confidential: it posts whole or not at all", id);
   } else if (post && amount > whole) {
     rc = hanse_reject_code(rej, "ledger.exceeds_pending", 409,
                            "posting %" PRIu64 " of a pending %" PRIu64, amount, whole);
   } else {
-    rc = settle(b, rec, post ? "posted" : "voided", post ? (amount ? amount : whole) : 0,
+    rc = settle(b, &x, rec, post ? "posted" : "voided", post ? (amount ? amount : whole) : 0,
                 controller, rej);
   }
   json_decref(rec);
@@ -522,16 +585,16 @@ int ledger_sweep(ledger_book *b) {
     if (rc != HANSE_OK) break;
     for (size_t i = 0; i < page.n && rc == HANSE_OK; i++) {
       const char *id = strchr(page.keys[i] + sizeof LEDGER_EXP_PREFIX - 1, '/') + 1;
-      char key[LEDGER_KEY_MAX];
+      ledger_xfer x;
       json_t *rec = NULL;
-      ledger_key_xfer(key, id);
-      rc = ledger_get(b, key, &rec);
-      if (rc == HANSE_OK && !json_is_object(rec)) {
+      int found = 0;
+      rc = ledger_xfer_load(b, id, &x, &rec, &found);
+      if (rc == HANSE_OK && !found) {
         HANSE_ERROR("ledger: expiry entry %s without its transfer", page.keys[i]);
         ex->env_error = 1;
         rc = HANSE_ERR(INTERNAL);
       }
-      if (rc == HANSE_OK) rc = settle(b, rec, "expired", 0, NULL, NULL);
+      if (rc == HANSE_OK) rc = settle(b, &x, rec, "expired", 0, NULL, NULL);
       json_decref(rec);
     }
     if (rc != HANSE_OK || page.n < LEDGER_SWEEP_PAGE) break;

@@ -26,9 +26,17 @@
  * prints back to the same bytes, and the conversions to and from the
  * record's JSON are exact: a record becomes a row only when every member
  * has a place in it (ledger_xfer_from_json), and the row answers as the
- * same object, members in sorted order (ledger_xfer_json). The rest of the
- * module keeps computing on the JSON object; only the stored bytes
- * changed (ledger_book.c's get and commit, the queries' view).
+ * same object, members in sorted order (ledger_xfer_json).
+ *
+ * The ledger computes on the row's struct, not on JSON: a new transfer's
+ * record is made from the request's members (ledger_xfer_from_request,
+ * the same members the JSON record would keep, taken the same way) and
+ * put into the book as its row's text (ledger_xfer_put); a post, void or
+ * expiry parses the row, changes the struct and puts it back
+ * (ledger_xfer_load). Only the records the row cannot hold are built and
+ * changed as JSON objects; ledger_get still answers any record as JSON,
+ * for the modules that read transfers (escrow) and for idempotent
+ * repeats.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,8 +47,12 @@
 
 static const char *const statuses[] = {"pending", "posted", "voided", "expired", NULL};
 
-/* The optional numbers' bits in ledger_xfer.has. */
-enum { HAS_CODE = 1, HAS_TIMEOUT = 2, HAS_EXPIRES = 4, HAS_POSTED = 8, HAS_RESOLVED = 16 };
+static const char *status_of(const char *s) {
+  for (size_t i = 0; statuses[i]; i++)
+    if (strcmp(s, statuses[i]) == 0) return statuses[i];
+  return NULL;
+}
+
 
 /* A word of an optional field: absent (""), or a row word that is not "-". */
 static int opt_word_ok(const char *s) {
@@ -58,7 +70,7 @@ static int hex64_ok(const char *s) {
 
 /* The ranges the JSON record's values have, checked alike on both ways in,
  * so a record that converts prints a row that parses. */
-static int xfer_valid(const ledger_xfer *x) {
+int ledger_xfer_valid(const ledger_xfer *x) {
   const uint64_t jmax = (uint64_t)INT64_MAX; /* a JSON integer */
   if (!ledger_id_valid(x->id) || !ledger_id_valid(x->debit) || !ledger_id_valid(x->credit))
     return 0;
@@ -67,10 +79,10 @@ static int xfer_valid(const ledger_xfer *x) {
       !opt_word_ok(x->ref) || !hex64_ok(x->tx) || x->status == NULL)
     return 0;
   if (x->amount < 1 || x->amount > LEDGER_AMOUNT_MAX || x->height > jmax) return 0;
-  if ((x->has & HAS_CODE) && (x->code < 1 || x->code > LEDGER_CODE_MAX)) return 0;
-  if ((x->has & HAS_TIMEOUT) && (x->timeout < 1 || x->timeout > LEDGER_TIMEOUT_MAX)) return 0;
-  if ((x->has & HAS_EXPIRES) && x->expires_at > jmax) return 0;
-  if ((x->has & HAS_RESOLVED) && x->resolved_at > jmax) return 0;
+  if ((x->has & LEDGER_XFER_CODE) && (x->code < 1 || x->code > LEDGER_CODE_MAX)) return 0;
+  if ((x->has & LEDGER_XFER_TIMEOUT) && (x->timeout < 1 || x->timeout > LEDGER_TIMEOUT_MAX)) return 0;
+  if ((x->has & LEDGER_XFER_EXPIRES) && x->expires_at > jmax) return 0;
+  if ((x->has & LEDGER_XFER_RESOLVED) && x->resolved_at > jmax) return 0;
   return (x->pending == 0 || x->pending == 1) && (x->linked == 0 || x->linked == 1);
 }
 
@@ -96,7 +108,7 @@ static void put_num(char *out, size_t *n, int has, uint64_t v) {
 }
 
 size_t ledger_xfer_format(char out[LEDGER_XFER_TEXT_MAX], const ledger_xfer *x) {
-  HANSE_ASSERT(xfer_valid(x));
+  HANSE_ASSERT(ledger_xfer_valid(x));
   size_t n = 0;
   put_word(out, &n, x->id, 1);
   put_word(out, &n, x->debit, 0);
@@ -105,16 +117,16 @@ size_t ledger_xfer_format(char out[LEDGER_XFER_TEXT_MAX], const ledger_xfer *x) 
   put_word(out, &n, x->asset, 0);
   put_word(out, &n, x->status, 0);
   put_word(out, &n, x->pending ? (x->linked ? "pl" : "p") : x->linked ? "l" : "", 0);
-  put_num(out, &n, x->has & HAS_CODE, x->code);
-  put_num(out, &n, x->has & HAS_TIMEOUT, x->timeout);
-  put_num(out, &n, x->has & HAS_EXPIRES, x->expires_at);
+  put_num(out, &n, x->has & LEDGER_XFER_CODE, x->code);
+  put_num(out, &n, x->has & LEDGER_XFER_TIMEOUT, x->timeout);
+  put_num(out, &n, x->has & LEDGER_XFER_EXPIRES, x->expires_at);
   put_word(out, &n, x->business, 0);
   put_word(out, &n, x->ref, 0);
   put_word(out, &n, x->controller, 0);
   put_word(out, &n, x->tx, 0);
   put_num(out, &n, 1, x->height);
-  put_num(out, &n, x->has & HAS_POSTED, x->posted_amount);
-  put_num(out, &n, x->has & HAS_RESOLVED, x->resolved_at);
+  put_num(out, &n, x->has & LEDGER_XFER_POSTED, x->posted_amount);
+  put_num(out, &n, x->has & LEDGER_XFER_RESOLVED, x->resolved_at);
   HANSE_ASSERT(n < LEDGER_XFER_TEXT_MAX);
   out[n] = 0;
   return n;
@@ -150,25 +162,24 @@ int ledger_xfer_parse(ledger_xfer *x, const char *text, size_t n) {
       !ledger_row_word(text, n, &at, x->asset, sizeof x->asset, 0) ||
       !ledger_row_word(text, n, &at, status, sizeof status, 0) ||
       !ledger_row_word(text, n, &at, flags, sizeof flags, 0) ||
-      !get_num(text, n, &at, 0, HAS_CODE, &x->has, &x->code) ||
-      !get_num(text, n, &at, 0, HAS_TIMEOUT, &x->has, &x->timeout) ||
-      !get_num(text, n, &at, 0, HAS_EXPIRES, &x->has, &x->expires_at) ||
+      !get_num(text, n, &at, 0, LEDGER_XFER_CODE, &x->has, &x->code) ||
+      !get_num(text, n, &at, 0, LEDGER_XFER_TIMEOUT, &x->has, &x->timeout) ||
+      !get_num(text, n, &at, 0, LEDGER_XFER_EXPIRES, &x->has, &x->expires_at) ||
       !get_word(text, n, &at, x->business, sizeof x->business) ||
       !get_word(text, n, &at, x->ref, sizeof x->ref) ||
       !get_word(text, n, &at, x->controller, sizeof x->controller) ||
       !ledger_row_word(text, n, &at, x->tx, sizeof x->tx, 0) ||
       !get_num(text, n, &at, 0, 0, &x->has, &x->height) ||
-      !get_num(text, n, &at, 0, HAS_POSTED, &x->has, &x->posted_amount) ||
-      !get_num(text, n, &at, 1, HAS_RESOLVED, &x->has, &x->resolved_at))
+      !get_num(text, n, &at, 0, LEDGER_XFER_POSTED, &x->has, &x->posted_amount) ||
+      !get_num(text, n, &at, 1, LEDGER_XFER_RESOLVED, &x->has, &x->resolved_at))
     return 0;
-  for (size_t i = 0; statuses[i] && x->status == NULL; i++)
-    if (strcmp(status, statuses[i]) == 0) x->status = statuses[i];
+  x->status = status_of(status);
   if (strcmp(flags, "-") != 0) {
     x->pending = flags[0] == 'p';
     x->linked = flags[x->pending] == 'l';
     if (flags[x->pending + x->linked] != 0 || (!x->pending && !x->linked)) return 0;
   }
-  return xfer_valid(x);
+  return ledger_xfer_valid(x);
 }
 
 /* ---- the record's JSON ---- */
@@ -208,50 +219,64 @@ static int int_into(json_t *v, uint64_t *out) {
   return 1;
 }
 
+/* Member m of a record, value v, into *x (a status into status[]); 0 if
+ * the row has no place for it. */
+static int member_into(ledger_xfer *x, int m, json_t *v, char status[LEDGER_WORD_MAX + 1]) {
+  switch (m) {
+    case M_AMOUNT: return int_into(v, &x->amount);
+    case M_ASSET: return str_into(v, x->asset, sizeof x->asset);
+    case M_BUSINESS: return str_into(v, x->business, sizeof x->business);
+    case M_CODE: x->has |= LEDGER_XFER_CODE; return int_into(v, &x->code);
+    case M_CONTROLLER: return str_into(v, x->controller, sizeof x->controller);
+    case M_CREDIT: return str_into(v, x->credit, sizeof x->credit);
+    case M_DEBIT: return str_into(v, x->debit, sizeof x->debit);
+    case M_EXPIRES: x->has |= LEDGER_XFER_EXPIRES; return int_into(v, &x->expires_at);
+    case M_HEIGHT: return int_into(v, &x->height);
+    case M_ID: return str_into(v, x->id, sizeof x->id);
+    case M_LINKED: return x->linked = json_is_true(v);
+    case M_PENDING: return x->pending = json_is_true(v);
+    case M_POSTED:
+      x->has |= LEDGER_XFER_POSTED;
+      return ledger_u64_parse(json_string_value(v), &x->posted_amount);
+    case M_REF: return str_into(v, x->ref, sizeof x->ref);
+    case M_RESOLVED: x->has |= LEDGER_XFER_RESOLVED; return int_into(v, &x->resolved_at);
+    case M_STATUS: return str_into(v, status, LEDGER_WORD_MAX + 1);
+    case M_TIMEOUT: x->has |= LEDGER_XFER_TIMEOUT; return int_into(v, &x->timeout);
+    case M_TX: return str_into(v, x->tx, sizeof x->tx);
+    default: return 0; /* a member the row has no place for */
+  }
+}
+
 int ledger_xfer_from_json(ledger_xfer *x, json_t *rec) {
   memset(x, 0, sizeof *x);
   if (!json_is_object(rec)) return 0;
   const char *k;
   json_t *v;
   unsigned seen = 0;
-  char status[LEDGER_WORD_MAX + 1];
+  char status[LEDGER_WORD_MAX + 1] = "";
   json_object_foreach(rec, k, v) {
     int m = member_of(k);
-    int ok = 0;
-    switch (m) {
-      case M_AMOUNT: ok = int_into(v, &x->amount); break;
-      case M_ASSET: ok = str_into(v, x->asset, sizeof x->asset); break;
-      case M_BUSINESS: ok = str_into(v, x->business, sizeof x->business); break;
-      case M_CODE: ok = int_into(v, &x->code); x->has |= HAS_CODE; break;
-      case M_CONTROLLER: ok = str_into(v, x->controller, sizeof x->controller); break;
-      case M_CREDIT: ok = str_into(v, x->credit, sizeof x->credit); break;
-      case M_DEBIT: ok = str_into(v, x->debit, sizeof x->debit); break;
-      case M_EXPIRES: ok = int_into(v, &x->expires_at); x->has |= HAS_EXPIRES; break;
-      case M_HEIGHT: ok = int_into(v, &x->height); break;
-      case M_ID: ok = str_into(v, x->id, sizeof x->id); break;
-      case M_LINKED: ok = x->linked = json_is_true(v); break;
-      case M_PENDING: ok = x->pending = json_is_true(v); break;
-      case M_POSTED:
-        ok = ledger_u64_parse(json_string_value(v), &x->posted_amount);
-        x->has |= HAS_POSTED;
-        break;
-      case M_REF: ok = str_into(v, x->ref, sizeof x->ref); break;
-      case M_RESOLVED: ok = int_into(v, &x->resolved_at); x->has |= HAS_RESOLVED; break;
-      case M_STATUS: ok = str_into(v, status, sizeof status); break;
-      case M_TIMEOUT: ok = int_into(v, &x->timeout); x->has |= HAS_TIMEOUT; break;
-      case M_TX: ok = str_into(v, x->tx, sizeof x->tx); break;
-      default: return 0; /* a member the row has no place for */
-    }
-    if (!ok) return 0;
+    if (m < 0 || !member_into(x, m, v, status)) return 0;
     seen |= 1u << m;
   }
   static const unsigned required = 1u << M_ID | 1u << M_DEBIT | 1u << M_CREDIT |
                                    1u << M_AMOUNT | 1u << M_ASSET | 1u << M_STATUS |
                                    1u << M_TX | 1u << M_HEIGHT;
   if ((seen & required) != required) return 0;
-  for (size_t i = 0; statuses[i] && x->status == NULL; i++)
-    if (strcmp(status, statuses[i]) == 0) x->status = statuses[i];
-  return xfer_valid(x);
+  x->status = status_of(status);
+  return ledger_xfer_valid(x);
+}
+
+int ledger_xfer_from_request(ledger_xfer *x, json_t *t, const char *const *fields) {
+  memset(x, 0, sizeof *x);
+  char status[LEDGER_WORD_MAX + 1];
+  for (size_t i = 0; fields[i]; i++) {
+    json_t *v = json_object_get(t, fields[i]);
+    if (v == NULL || json_is_false(v)) continue; /* a record leaves false flags out */
+    int m = member_of(fields[i]);
+    if (m < 0 || m == M_STATUS || !member_into(x, m, v, status)) return 0;
+  }
+  return 1;
 }
 
 json_t *ledger_xfer_json(const ledger_xfer *x) {
@@ -264,30 +289,30 @@ json_t *ledger_xfer_json(const ledger_xfer *x) {
       case M_AMOUNT: v = json_integer((json_int_t)x->amount); break;
       case M_ASSET: v = json_string(x->asset); break;
       case M_BUSINESS: v = x->business[0] ? json_string(x->business) : NULL; break;
-      case M_CODE: v = x->has & HAS_CODE ? json_integer((json_int_t)x->code) : NULL; break;
+      case M_CODE: v = x->has & LEDGER_XFER_CODE ? json_integer((json_int_t)x->code) : NULL; break;
       case M_CONTROLLER: v = x->controller[0] ? json_string(x->controller) : NULL; break;
       case M_CREDIT: v = json_string(x->credit); break;
       case M_DEBIT: v = json_string(x->debit); break;
       case M_EXPIRES:
-        v = x->has & HAS_EXPIRES ? json_integer((json_int_t)x->expires_at) : NULL;
+        v = x->has & LEDGER_XFER_EXPIRES ? json_integer((json_int_t)x->expires_at) : NULL;
         break;
       case M_HEIGHT: v = json_integer((json_int_t)x->height); break;
       case M_ID: v = json_string(x->id); break;
       case M_LINKED: v = x->linked ? json_true() : NULL; break;
       case M_PENDING: v = x->pending ? json_true() : NULL; break;
       case M_POSTED:
-        if (x->has & HAS_POSTED) {
+        if (x->has & LEDGER_XFER_POSTED) {
           num[ledger_row_u64(num, x->posted_amount)] = 0;
           v = json_string(num);
         }
         break;
       case M_REF: v = x->ref[0] ? json_string(x->ref) : NULL; break;
       case M_RESOLVED:
-        v = x->has & HAS_RESOLVED ? json_integer((json_int_t)x->resolved_at) : NULL;
+        v = x->has & LEDGER_XFER_RESOLVED ? json_integer((json_int_t)x->resolved_at) : NULL;
         break;
       case M_STATUS: v = json_string(x->status); break;
       case M_TIMEOUT:
-        v = x->has & HAS_TIMEOUT ? json_integer((json_int_t)x->timeout) : NULL;
+        v = x->has & LEDGER_XFER_TIMEOUT ? json_integer((json_int_t)x->timeout) : NULL;
         break;
       case M_TX: v = json_string(x->tx); break;
       case M_COUNT: break;

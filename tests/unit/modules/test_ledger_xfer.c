@@ -161,11 +161,84 @@ static void test_stays_json(void **state) {
   assert_false(ledger_key_is_xfer("ledger/exp/t0"));
 }
 
+/* The request members a record keeps (ledger_transfer.c's list). */
+static const char *const kept[] = {"id",      "debit",   "credit", "amount", "code", "pending",
+                                   "timeout", "linked",  "business", "ref",  NULL};
+
+/* A request's row made directly (ledger_xfer_from_request, the ledger's
+ * additions, ledger_xfer_valid) is the row of the record made the JSON
+ * way -- the kept members without false flags, plus the ledger's --, and
+ * a request whose record stays JSON makes no row. */
+static void test_from_request(void **state) {
+  (void)state;
+  const struct {
+    const char *request;
+    int row; /* the record is a row */
+  } cases[] = {
+      {"{\"id\":\"t0\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":5}", 1},
+      {"{\"id\":\"t1\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":5,\"pending\":false,"
+       "\"linked\":false,\"memo\":\"not kept\"}",
+       1},
+      {"{\"id\":\"t-2\",\"debit\":\"a.1\",\"credit\":\"b:2\",\"amount\":9,\"code\":7,"
+       "\"pending\":true,\"timeout\":60,\"linked\":true,\"business\":\"fee\",\"ref\":\"o:9\"}",
+       1},
+      {"{\"id\":\"t3\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":5,\"ref\":\"-\"}", 0},
+      {"{\"id\":\"t4\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":5,\"pending\":1}", 0},
+      {"{\"id\":\"t5\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":{\"c\":1}}", 0},
+      {"{\"id\":\"t6\",\"debit\":\"x\",\"credit\":\"y\",\"amount\":5,\"business\":\"\"}", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *t = json_loads(cases[i].request, 0, NULL);
+    assert_non_null(t);
+    int pending = json_is_true(json_object_get(t, "pending"));
+    /* the JSON way */
+    json_t *rec = json_object();
+    for (size_t f = 0; kept[f]; f++) {
+      json_t *v = json_object_get(t, kept[f]);
+      if (v && !json_is_false(v)) json_object_set(rec, kept[f], v);
+    }
+    json_object_set_new(rec, "asset", json_string("EUR"));
+    json_object_set_new(rec, "status", json_string(pending ? "pending" : "posted"));
+    json_object_set_new(rec, "tx", json_string(TX));
+    json_object_set_new(rec, "height", json_integer(12));
+    json_object_set_new(rec, "controller", json_string("order"));
+    if (json_object_get(t, "timeout")) json_object_set_new(rec, "expires_at", json_integer(99));
+    char want[LEDGER_XFER_TEXT_MAX], got[LEDGER_XFER_TEXT_MAX];
+    size_t wn = 0;
+    int want_row = ledger_xfer_encode(rec, want, &wn);
+    assert_int_equal(want_row, cases[i].row);
+    /* directly */
+    ledger_xfer x;
+    int row = ledger_xfer_from_request(&x, t, kept);
+    if (row) {
+      snprintf(x.asset, sizeof x.asset, "EUR");
+      snprintf(x.controller, sizeof x.controller, "order");
+      snprintf(x.tx, sizeof x.tx, "%s", TX);
+      x.status = pending ? "pending" : "posted";
+      x.height = 12;
+      if (json_object_get(t, "timeout")) {
+        x.expires_at = 99;
+        x.has |= LEDGER_XFER_EXPIRES;
+      }
+      row = ledger_xfer_valid(&x);
+    }
+    if (row != cases[i].row) fail_msg("case %zu: row %d", i, row);
+    if (row) {
+      size_t n = ledger_xfer_format(got, &x);
+      assert_int_equal(n, wn);
+      assert_string_equal(got, want);
+    }
+    json_decref(rec);
+    json_decref(t);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_strict),
       cmocka_unit_test(test_stays_json),
+      cmocka_unit_test(test_from_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
