@@ -70,17 +70,22 @@ int books_chart_open(ledger_book *b, const char *owner, const char *account, con
 
 /* ---- staging ----
  *
- * The staged entries live in the overlay under two keys no state row
- * has: STAGE_BUF, a JSON array of lines "<owner>\t<seq>\t<entry line>"
- * (the entry line as books.h documents it), and STAGE_N, how many of
- * them are live. The array is appended to in place; the count is
- * replaced, never changed (ledger_put). A linked chain's rollback
- * (ledger_book_rollback) brings back the count of its mark, and the next
- * append first cuts the array to it -- so the lines staged after the mark
- * are gone, exactly as the overlay's other values are. Only the lines past the
- * count are ever changed, and no one reads those. */
-#define STAGE_N "books/stage/n"
-#define STAGE_BUF "books/stage/buf"
+ * The staged entries live in the book (ledger_book's stage, stage_at and
+ * seqs), not in the overlay: each is one line "<owner>\t<seq>\t<entry
+ * line>\n" appended to b->stage, and each owner's counter is a number in
+ * memory, written to books/seq/<owner> once, when the book is flushed.
+ * Both are changed only through ledger_book_save, so a linked chain's
+ * rollback (ledger_book_rollback) brings back the counters and the live
+ * length of its mark, and the next append first cuts the buffer to it --
+ * the lines staged after the mark are gone, exactly as the overlay's
+ * values are. Entry lines hold no control character (field_clean), so a
+ * newline ends each. */
+
+/* An owner's entry counter while the book stages: the last number given
+ * and the one stored (books/seq/<owner>, 0: none). */
+typedef struct books_seq {
+  uint64_t last, stored;
+} books_seq;
 
 /* 1 if s (may be NULL) has no control character: a field of a line. */
 static int field_clean(const char *s) {
@@ -91,42 +96,54 @@ static int field_clean(const char *s) {
 
 /* The owner's next entry number, counted in books/seq/<owner>. */
 static int next_seq(ledger_book *b, const char *owner, uint64_t *seq) {
-  char key[BOOKS_KEY_MAX];
-  json_t *last = NULL;
-  snprintf(key, sizeof key, "books/seq/%s", owner);
-  int rc = ledger_get(b, key, &last);
-  if (rc != HANSE_OK) return rc;
-  if (last && (!json_is_integer(last) || json_integer_value(last) < 1 ||
-               (uint64_t)json_integer_value(last) >= BOOKS_SEQ_MAX)) {
-    json_decref(last);
-    return books_bug(b, "the entry counter is not a number below its bound", key);
+  size_t olen = strlen(owner);
+  if (b->seqs.slots == NULL && hanse_hmap_init(&b->seqs, 8) != HANSE_OK) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
   }
-  *seq = last ? (uint64_t)json_integer_value(last) + 1 : 1;
-  json_decref(last);
-  return ledger_put(b, key, json_integer((json_int_t)*seq));
+  books_seq *c = hanse_hmap_get(&b->seqs, owner, olen);
+  if (c == NULL) {
+    char key[BOOKS_KEY_MAX];
+    json_t *last = NULL;
+    snprintf(key, sizeof key, "books/seq/%s", owner);
+    int rc = ledger_get(b, key, &last);
+    if (rc != HANSE_OK) return rc;
+    if (last && (!json_is_integer(last) || json_integer_value(last) < 1 ||
+                 (uint64_t)json_integer_value(last) >= BOOKS_SEQ_MAX)) {
+      json_decref(last);
+      return books_bug(b, "the entry counter is not a number below its bound", key);
+    }
+    c = malloc(sizeof *c);
+    if (c) c->last = c->stored = last ? (uint64_t)json_integer_value(last) : 0;
+    json_decref(last);
+    if (c == NULL || hanse_hmap_put(&b->seqs, owner, olen, c, NULL) != HANSE_OK) {
+      free(c);
+      b->ex->env_error = 1;
+      return HANSE_ERR(NOMEM);
+    }
+  }
+  if (c->last + 1 >= BOOKS_SEQ_MAX) return books_bug(b, "the entry counter is at its bound", owner);
+  int rc = ledger_book_save(b, &c->last, sizeof c->last);
+  if (rc != HANSE_OK) return rc;
+  *seq = ++c->last;
+  return HANSE_OK;
 }
 
-/* Append line (stolen) to the live staged lines. */
-static int stage_append(ledger_book *b, json_t *line) {
-  json_t *n = NULL, *buf = NULL;
-  int rc = line ? ledger_get(b, STAGE_N, &n) : HANSE_ERR(NOMEM);
-  if (rc == HANSE_OK) rc = ledger_get(b, STAGE_BUF, &buf);
-  size_t count = n ? (size_t)json_integer_value(n) : 0;
-  json_decref(n);
-  if (rc == HANSE_OK && buf == NULL) {
-    buf = json_array();
-    rc = ledger_put(b, STAGE_BUF, json_incref(buf));
+/* Append the n bytes of line and its newline to the live staged lines. */
+static int stage_append(ledger_book *b, const char *line, size_t n) {
+  int rc = ledger_book_save(b, &b->stage_at, sizeof b->stage_at);
+  if (rc != HANSE_OK) return rc;
+  HANSE_ASSERT(b->stage.len >= b->stage_at.len);
+  b->stage.len = b->stage_at.len; /* after a rollback */
+  hanse_buf_put(&b->stage, line, n);
+  hanse_buf_u8(&b->stage, '\n');
+  if (hanse_buf_status(&b->stage) != HANSE_OK) {
+    b->ex->env_error = 1;
+    return HANSE_ERR(NOMEM);
   }
-  if (rc == HANSE_OK && json_array_size(buf) < count)
-    rc = books_bug(b, "fewer staged lines than counted", STAGE_BUF);
-  while (rc == HANSE_OK && json_array_size(buf) > count) /* after a restore */
-    json_array_remove(buf, json_array_size(buf) - 1);
-  if (rc == HANSE_OK && json_array_append(buf, line) != 0) rc = HANSE_ERR(NOMEM);
-  if (rc == HANSE_OK) rc = ledger_put(b, STAGE_N, json_integer((json_int_t)count + 1));
-  json_decref(buf);
-  json_decref(line);
-  if (rc == HANSE_ERR(NOMEM)) b->ex->env_error = 1;
-  return rc;
+  b->stage_at.len = b->stage.len;
+  b->stage_at.n++;
+  return HANSE_OK;
 }
 
 static void put_str(char **p, const char *s) {
@@ -179,7 +196,7 @@ int books_entry_stage(ledger_book *b, const books_entry *e, uint64_t *seq_out) {
     p += snprintf(p, 24, "\t%c%" PRIu64, l->credit ? 'c' : 'd', l->amount);
   }
   HANSE_ASSERT((size_t)(p - text) < need);
-  rc = stage_append(b, json_stringn(text, (size_t)(p - text)));
+  rc = stage_append(b, text, (size_t)(p - text));
   if (text != stack) free(text);
   if (rc == HANSE_OK && e->reverses) {
     char key[BOOKS_KEY_MAX];
@@ -292,38 +309,51 @@ static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *tx
   return rc;
 }
 
-int books_flush(ledger_book *b) {
-  json_t *n = NULL, *buf = NULL;
-  int rc = ledger_get(b, STAGE_N, &n);
-  if (rc != HANSE_OK || n == NULL) return rc; /* nothing staged */
-  size_t count = (size_t)json_integer_value(n);
-  json_decref(n);
-  if ((rc = ledger_get(b, STAGE_BUF, &buf)) != HANSE_OK) return rc;
-  if (buf == NULL || json_array_size(buf) < count) {
-    json_decref(buf);
-    return books_bug(b, "fewer staged lines than counted", STAGE_BUF);
+/* The counters the book moved, into books/seq/<owner>. */
+static int seqs_store(ledger_book *b) {
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  int rc = HANSE_OK;
+  while (rc == HANSE_OK && b->seqs.slots && hanse_hmap_next(&b->seqs, &pos, &k, &kl, &v)) {
+    books_seq *c = v;
+    if (c->last == c->stored) continue;
+    char key[BOOKS_KEY_MAX];
+    snprintf(key, sizeof key, "books/seq/%.*s", (int)kl, (const char *)k);
+    rc = ledger_put(b, key, json_integer((json_int_t)c->last));
+    c->stored = c->last;
   }
-  staged *s = malloc((count ? count : 1) * sizeof *s);
+  return rc;
+}
+
+int books_flush(ledger_book *b) {
+  HANSE_ASSERT(b->marks == 0);
+  size_t count = b->stage_at.n;
+  int rc = seqs_store(b);
+  if (rc != HANSE_OK || count == 0) return rc; /* nothing staged */
+  staged *s = malloc(count * sizeof *s);
   if (s == NULL) {
-    json_decref(buf);
     b->ex->env_error = 1;
     return HANSE_ERR(NOMEM);
   }
+  const char *p = (const char *)b->stage.data, *all = p + b->stage_at.len;
   for (size_t i = 0; i < count && rc == HANSE_OK; i++) {
-    json_t *j = json_array_get(buf, i);
-    const char *p = json_string_value(j), *end = p + json_string_length(j);
-    const char *t1 = p ? memchr(p, '\t', (size_t)(end - p)) : NULL;
+    const char *end = p < all ? memchr(p, '\n', (size_t)(all - p)) : NULL;
+    const char *t1 = end ? memchr(p, '\t', (size_t)(end - p)) : NULL;
     const char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(end - t1 - 1)) : NULL;
     char num[24];
     if (t2 == NULL || (size_t)(t2 - t1 - 1) >= sizeof num) {
-      rc = books_bug(b, "a malformed staged line", STAGE_BUF);
+      rc = books_bug(b, "a malformed staged line", NULL);
       break;
     }
     memcpy(num, t1 + 1, (size_t)(t2 - t1 - 1));
     num[t2 - t1 - 1] = 0;
     s[i] = (staged){{p, (size_t)(t1 - p)}, {t2 + 1, (size_t)(end - t2 - 1)}, 0, i};
     if (!ledger_u64_parse(num, &s[i].seq)) rc = books_bug(b, "a malformed staged line", num);
+    p = end + 1;
   }
+  if (rc == HANSE_OK && p != all) rc = books_bug(b, "more staged lines than counted", NULL);
   if (rc == HANSE_OK) qsort(s, count, sizeof *s, staged_cmp);
   char txhex[HANSE_HASH_HEX_BYTES], by[HANSE_HASH_HEX_BYTES];
   hanse_hex_encode(txhex, b->ex->tx->id.b, HANSE_HASH_BYTES);
@@ -334,10 +364,8 @@ int books_flush(ledger_book *b) {
     rc = flush_owner(b, s + i, k - i, txhex, by);
   }
   free(s);
-  json_decref(buf);
-  /* the staging keys never reach the state: made and dropped here */
-  if (rc == HANSE_OK) rc = ledger_del(b, STAGE_N);
-  if (rc == HANSE_OK) rc = ledger_del(b, STAGE_BUF);
+  b->stage_at.len = b->stage_at.n = 0; /* written */
+  b->stage.len = 0;
   return rc;
 }
 

@@ -261,6 +261,16 @@ typedef struct ledger_book {
   json_t *tx_json, *height_json;  /* owned: the same as JSON, for records */
   hanse_hmap accts;               /* account id -> ledger_acct* (owned) */
   hanse_hmap totals;              /* asset -> ledger_totals* (owned) */
+  /* The books' staged entries (books_post.c, books_entry_stage): lines
+   * "<owner>\t<seq>\t<entry line>\n", the live ones the first
+   * stage_at.len bytes of stage (stage_at.n lines: a rollback restores
+   * stage_at, the next append cuts stage to it), and each owner's entry
+   * counter as staged so far (owner -> books' counter, owned). */
+  hanse_buf stage;
+  struct {
+    size_t len, n;
+  } stage_at;
+  hanse_hmap seqs;                /* slots NULL until the first owner */
   /* The undo log, while a mark is set (marks > 0). */
   struct ledger_undo *undo;       /* owned */
   size_t undo_n, undo_cap;

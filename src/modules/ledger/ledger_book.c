@@ -200,6 +200,7 @@ int ledger_book_open(ledger_book *b, hanse_exec *ex) {
   memset(b, 0, sizeof *b);
   b->ex = ex;
   hanse_buf_init(&b->undo_bytes);
+  hanse_buf_init(&b->stage);
   hanse_hex_encode(b->tx_hex, ex->tx->id.b, HANSE_HASH_BYTES);
   b->w = json_object();
   b->tx_json = json_string(b->tx_hex);
@@ -229,6 +230,15 @@ void ledger_book_close(ledger_book *b) {
   b->undo_n = b->undo_cap = 0;
   b->marks = 0;
   hanse_buf_free(&b->undo_bytes);
+  hanse_buf_free(&b->stage);
+  if (b->seqs.slots) {
+    size_t pos = 0;
+    const uint8_t *k;
+    size_t kl;
+    void *v;
+    while (hanse_hmap_next(&b->seqs, &pos, &k, &kl, &v)) free(v);
+    hanse_hmap_free(&b->seqs);
+  }
   ledger_cache_free(b);
   json_decref(b->w);
   json_decref(b->tx_json);
