@@ -831,6 +831,8 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
     return hanse_reject_set(rej, rc, "block not executed: %s", hanse_err_message(rc));
   }
   hanse_exec_above(&p->ex, below ? &below->ex : NULL);
+  if (warm && hanse_exec_warm_filter(warm, c->exec_reader, HANSE_WARM_FILTER_MIN_KEYS) != HANSE_OK)
+    HANSE_WARN("chain: no filter of the state's keys: new keys are looked up in the store");
   hanse_exec_use_warm(&p->ex, warm);
   rc = hanse_policy_load_exec(&p->ex, c->genesis, &p->policy);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);

@@ -142,11 +142,157 @@ void hanse_exec_free(hanse_exec *ex) {
   ex->change_count = ex->change_cap = 0;
 }
 
+/* A blocked Bloom filter: a key sets BLOOM_K bits of one 512-bit block
+ * (one cache line), so asking costs one memory access per filter. */
+#define BLOOM_K 7
+typedef struct bloom {
+  uint64_t *blocks; /* 8 words a block */
+  size_t mask;      /* blocks - 1, blocks a power of two */
+  size_t cap, n;    /* keys it is sized for (16 bits each), keys added */
+} bloom;
+
 struct hanse_exec_warm {
   hanse_hmap gen[2]; /* young, old: key -> exec_entry* */
   size_t cap;        /* keys of the young generation before it turns old */
   size_t bytes;      /* the young generation's keys and values */
+  /* The keys the store may hold (hanse_exec_warm_filter): filters of
+   * doubling size, the last one filling; none until built. */
+  bloom *blooms;
+  size_t nblooms;
+  uint8_t sipkey[crypto_shorthash_siphashx24_KEYBYTES];
 };
+
+typedef struct bloom_hash {
+  uint64_t block, bits;
+} bloom_hash;
+
+static bloom_hash bloom_hash_of(const hanse_exec_warm *w, const void *key, size_t klen) {
+  uint8_t out[crypto_shorthash_siphashx24_BYTES];
+  crypto_shorthash_siphashx24(out, key, klen, w->sipkey);
+  bloom_hash h;
+  memcpy(&h.block, out, 8);
+  memcpy(&h.bits, out + 8, 8);
+  return h;
+}
+
+/* The key's bits: BLOOM_K 9-bit fields of h.bits, each a bit of the block. */
+static void bloom_set(bloom *b, bloom_hash h) {
+  uint64_t *blk = b->blocks + 8 * (h.block & b->mask);
+  for (int i = 0; i < BLOOM_K; i++) {
+    unsigned bit = (unsigned)(h.bits >> (9 * i)) & 511u;
+    blk[bit >> 6] |= (uint64_t)1 << (bit & 63);
+  }
+  b->n++;
+}
+
+static int bloom_may(const bloom *b, bloom_hash h) {
+  const uint64_t *blk = b->blocks + 8 * (h.block & b->mask);
+  for (int i = 0; i < BLOOM_K; i++) {
+    unsigned bit = (unsigned)(h.bits >> (9 * i)) & 511u;
+    if (!(blk[bit >> 6] & ((uint64_t)1 << (bit & 63)))) return 0;
+  }
+  return 1;
+}
+
+/* Append a filter for cap keys. */
+static int bloom_push(hanse_exec_warm *w, size_t cap) {
+  size_t blocks = 1;
+  while (blocks * 512 < cap * 16) blocks *= 2;
+  bloom *nb = realloc(w->blooms, (w->nblooms + 1) * sizeof *nb);
+  if (nb == NULL) return HANSE_ERR(NOMEM);
+  w->blooms = nb;
+  bloom *b = &nb[w->nblooms];
+  b->blocks = calloc(blocks * 8, sizeof *b->blocks);
+  if (b->blocks == NULL) return HANSE_ERR(NOMEM);
+  b->mask = blocks - 1;
+  b->cap = cap;
+  b->n = 0;
+  w->nblooms++;
+  return HANSE_OK;
+}
+
+static void blooms_free(hanse_exec_warm *w) {
+  for (size_t i = 0; i < w->nblooms; i++) free(w->blooms[i].blocks);
+  free(w->blooms);
+  w->blooms = NULL;
+  w->nblooms = 0;
+}
+
+/* Note a key the store holds (or will, once its block commits). */
+static int warm_filter_add(hanse_exec_warm *w, bloom_hash h) {
+  bloom *last = &w->blooms[w->nblooms - 1];
+  if (last->n >= last->cap) {
+    int rc = bloom_push(w, 2 * last->cap);
+    if (rc != HANSE_OK) return rc;
+    last = &w->blooms[w->nblooms - 1];
+  }
+  bloom_set(last, h);
+  return HANSE_OK;
+}
+
+/* 0 if the store surely does not hold key; 1 if it may, or no filter. */
+static int warm_may_hold(const hanse_exec_warm *w, const void *key, size_t klen) {
+  if (w->nblooms == 0) return 1;
+  bloom_hash h = bloom_hash_of(w, key, klen);
+  for (size_t i = w->nblooms; i-- > 0;)
+    if (bloom_may(&w->blooms[i], h)) return 1;
+  return 0;
+}
+
+typedef struct filter_scan {
+  hanse_exec_warm *w;
+  bloom_hash *hs;
+  size_t n, cap;
+  uint8_t last[HANSE_HISTORY_KLEN_MAX];
+  size_t last_len;
+  int nomem;
+} filter_scan;
+
+static int filter_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                        size_t vlen) {
+  (void)val;
+  (void)vlen;
+  filter_scan *fs = ctx;
+  if (fs->n == fs->cap) {
+    size_t cap = fs->cap ? 2 * fs->cap : 4096;
+    bloom_hash *hs = realloc(fs->hs, cap * sizeof *hs);
+    if (hs == NULL) {
+      fs->nomem = 1;
+      return 1;
+    }
+    fs->hs = hs;
+    fs->cap = cap;
+  }
+  fs->hs[fs->n++] = bloom_hash_of(fs->w, key, klen);
+  if (klen > sizeof fs->last) { /* no key is this long (exec_write asserts it) */
+    fs->nomem = 1;
+    return 1;
+  }
+  memcpy(fs->last, key, klen);
+  fs->last_len = klen;
+  return 0;
+}
+
+#define FILTER_SCAN_PAGE 4096
+
+int hanse_exec_warm_filter(hanse_exec_warm *w, hanse_store *store, size_t min_keys) {
+  if (w->nblooms) return HANSE_OK; /* built: blocks keep it whole (absorb) */
+  filter_scan fs = {w, NULL, 0, 0, {0}, 0, 0};
+  int rc = HANSE_OK;
+  for (;;) {
+    size_t before = fs.n;
+    rc = hanse_store_state_scan(store, "", 0, fs.last_len ? fs.last : NULL, fs.last_len,
+                                FILTER_SCAN_PAGE, filter_visit, &fs);
+    if (rc == HANSE_OK && fs.nomem) rc = HANSE_ERR(NOMEM);
+    if (rc != HANSE_OK || fs.n - before < FILTER_SCAN_PAGE) break;
+  }
+  size_t cap = 2 * fs.n > min_keys ? 2 * fs.n : min_keys;
+  if (rc == HANSE_OK) rc = bloom_push(w, cap ? cap : 1);
+  for (size_t i = 0; rc == HANSE_OK && i < fs.n; i++) bloom_set(&w->blooms[0], fs.hs[i]);
+  free(fs.hs);
+  if (rc != HANSE_OK) blooms_free(w); /* no filter: every miss asks the store */
+  return rc;
+}
 
 /* Bytes of keys and values a generation may hold before it turns old, so
  * that large records (trace events of a kilobyte) bound the memory too. */
@@ -167,6 +313,7 @@ hanse_exec_warm *hanse_exec_warm_new(size_t cap) {
   hanse_exec_warm *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->cap = cap;
+  randombytes_buf(w->sipkey, sizeof w->sipkey);
   if (hanse_hmap_init(&w->gen[0], 1024) != HANSE_OK ||
       hanse_hmap_init(&w->gen[1], 1024) != HANSE_OK) {
     hanse_hmap_free(&w->gen[0]);
@@ -180,6 +327,7 @@ void hanse_exec_warm_free(hanse_exec_warm *w) {
   if (w == NULL) return;
   warm_gen_free(&w->gen[0]);
   warm_gen_free(&w->gen[1]);
+  blooms_free(w);
   free(w);
 }
 
@@ -199,6 +347,9 @@ int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex) {
   int rc = HANSE_OK;
   while (hanse_hmap_next(&ex->cache, &pos, &k, &kl, &v)) {
     exec_entry *e = v, *old = NULL;
+    /* a key the block made: the store holds it now */
+    if (rc == HANSE_OK && w->nblooms && e->dirty && e->present && !e->was_present)
+      rc = warm_filter_add(w, bloom_hash_of(w, k, kl));
     if (rc == HANSE_OK) rc = hanse_hmap_put(&w->gen[0], k, kl, e, (void **)&old);
     if (rc != HANSE_OK) { /* w can no longer be trusted whole: the caller drops it */
       free(e->val);
@@ -240,6 +391,8 @@ static int entry_load(hanse_exec *ex, const void *key, size_t klen, exec_entry *
     found = be->present;
     sv = be->val;
     sl = be->vlen;
+  } else if (ex->warm && !warm_may_hold(ex->warm, key, klen)) {
+    found = 0; /* a new key, as a transfer's id: no B-tree descent */
   } else {
     int rc = hanse_store_state_get(ex->store, key, klen, &ex->scratch, &found);
     if (rc != HANSE_OK) {

@@ -143,8 +143,23 @@ void hanse_exec_warm_free(hanse_exec_warm *w);
  * (set with hanse_exec_above, before the first transaction). */
 void hanse_exec_use_warm(hanse_exec *ex, hanse_exec_warm *w);
 /* Move the entries of a committed, sealed block into w (ex keeps its
- * history and may be freed later; nothing may read its cache again). */
+ * history and may be freed later; nothing may read its cache again), and
+ * note the keys it made in w's filter. */
 int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex);
+/* The warm cache's filter of the keys the store holds, so that reading a
+ * key no one ever wrote -- a new transfer's id, checked to be free --
+ * needs no B-tree descent: built once from every state key in `store`
+ * (read inside the block's read transaction), sized for twice as many or
+ * min_keys, whichever is more, and kept whole by absorb, which adds every
+ * key a committed block made; a filter that fills gets a successor of
+ * twice its size. A Bloom filter answers "surely absent" or "maybe"
+ * (about 0.1% of absent keys, at 16 bits a key), so a key it calls
+ * absent is absent: the store changes only through the blocks w absorbs
+ * (the rule above). No-op once built; on no memory or a store error, w
+ * keeps no filter and every miss asks the store. */
+int hanse_exec_warm_filter(hanse_exec_warm *w, hanse_store *store, size_t min_keys);
+/* The chain's min_keys: 128 Ki keys, a 256 KiB filter. */
+#define HANSE_WARM_FILTER_MIN_KEYS ((size_t)1 << 17)
 void hanse_exec_free(hanse_exec *ex);
 
 /* The block's history rows serialized as stored (store.h, read them with
