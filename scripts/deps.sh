@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libsodium-dev libsqlite3-dev
   libmicrohttpd-dev libjansson-dev liblua5.4-dev libcurl4-openssl-dev
-  libuv1-dev libqrencode-dev libpng-dev libxml2-dev libmimalloc-dev)
+  libuv1-dev libqrencode-dev libpng-dev libxml2-dev libmimalloc-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm
   sqlite3 curl zbar-tools
   hledger)

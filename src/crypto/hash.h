@@ -1,5 +1,5 @@
 /*
- * hash.h -- fixed-size cryptographic types and SHA-256 (libsodium).
+ * hash.h -- fixed-size cryptographic types and SHA-256.
  *
  * Hashes, keys and signatures are wrapped in structs of their exact size so
  * the compiler tells a hash from a key and nobody passes a bare pointer with
@@ -22,8 +22,11 @@ _Static_assert(HANSE_HASH_BYTES == crypto_hash_sha256_BYTES, "sha256 size");
 _Static_assert(sizeof(hanse_hash) == HANSE_HASH_BYTES, "no padding");
 _Static_assert(sizeof(hanse_sig) == HANSE_SIG_BYTES, "no padding");
 
-/* Streaming SHA-256. */
-typedef crypto_hash_sha256_state hanse_sha256_state;
+/* Streaming SHA-256 (OpenSSL's, hash.c: its state kept here opaquely,
+ * so that only hash.c includes OpenSSL). */
+typedef struct hanse_sha256_state {
+  uint64_t opaque[16];
+} hanse_sha256_state;
 void hanse_sha256_init(hanse_sha256_state *s);
 void hanse_sha256_update(hanse_sha256_state *s, const void *p, size_t n);
 void hanse_sha256_final(hanse_sha256_state *s, hanse_hash *out);
