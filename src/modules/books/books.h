@@ -123,6 +123,15 @@ typedef struct books_event {
  * errors only: a business transaction is never refused by the books. */
 int books_post(ledger_book *b, const books_event *ev);
 
+/* A chunk row's stored text (books/je/<owner>/<last>, FORMATS.md),
+ * appended to out: the canonical JSON of {"by","entries","height","time",
+ * "tx"} -- sorted keys, compact, strings escaped as jansson's json_dumps
+ * escapes them -- printed without building the object. by, txhex and
+ * entries are valid UTF-8 (entries as staged; by and txhex hex); height
+ * and time_ms at most 2^63-1. */
+void books_chunk_json(hanse_buf *out, const char *by, const char *entries, size_t n,
+                      uint64_t height, uint64_t time_ms, const char *txhex);
+
 /* One side only: owner's entry for its `role` in a business transaction
  * of `type` with `counterparty` (may be NULL). For transactions whose two
  * sides differ, e.g. a converted payment booked in EUR by the payer and

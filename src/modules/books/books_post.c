@@ -238,6 +238,46 @@ static size_t text_unique(books_text *t, size_t n) {
   return k;
 }
 
+void books_chunk_json(hanse_buf *out, const char *by, const char *entries, size_t n,
+                      uint64_t height, uint64_t time_ms, const char *txhex) {
+  static const char hex[] = "0123456789ABCDEF"; /* as jansson prints \u00XX */
+  (void)hanse_buf_reserve(out, n + n / 8 + 256); /* a failure sticks: the caller checks */
+  hanse_buf_put(out, "{\"by\":\"", sizeof "{\"by\":\"" - 1);
+  hanse_buf_put(out, by, strlen(by));
+  hanse_buf_put(out, "\",\"entries\":\"", sizeof "\",\"entries\":\"" - 1);
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)entries[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    hanse_buf_put(out, entries + from, i - from);
+    from = i + 1;
+    char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+    size_t en = 2;
+    switch (c) {
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      default:
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        en = 6;
+    }
+    hanse_buf_put(out, esc, en);
+  }
+  hanse_buf_put(out, entries + from, n - from);
+  char tail[96];
+  int tn = snprintf(tail, sizeof tail, "\",\"height\":%" PRIu64 ",\"time\":%" PRIu64 ",\"tx\":\"",
+                    height, time_ms);
+  hanse_buf_put(out, tail, (size_t)tn);
+  hanse_buf_put(out, txhex, strlen(txhex));
+  hanse_buf_put(out, "\"}", sizeof "\"}" - 1);
+}
+
 /* One owner's staged lines s[0..n) (in staging order, so seq order) as
  * its chunk, index rows and chart accounts. */
 static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *txhex,
@@ -275,12 +315,14 @@ static int flush_owner(ledger_book *b, const staged *s, size_t n, const char *tx
   }
   if (rc == HANSE_OK) rc = hanse_buf_status(&text);
   if (rc == HANSE_OK) {
+    hanse_buf row;
+    hanse_buf_init(&row);
+    books_chunk_json(&row, by, (const char *)text.data, text.len, b->ex->height,
+                     b->ex->time_ms, txhex);
+    rc = hanse_buf_status(&row);
     snprintf(key, sizeof key, "books/je/%s/%0*" PRIu64, owner, BOOKS_SEQ_DIGITS, last);
-    rc = ledger_put(b, key,
-                    json_pack("{s:s, s:s%, s:I, s:I, s:s}", "by", by, "entries",
-                              (const char *)text.data, text.len, "height",
-                              (json_int_t)b->ex->height, "time", (json_int_t)b->ex->time_ms,
-                              "tx", txhex));
+    if (rc == HANSE_OK) rc = ledger_put_text(b, key, (const char *)row.data, row.len);
+    hanse_buf_free(&row);
   }
   if (rc == HANSE_OK) {
     snprintf(key, sizeof key, "books/tx/%s/%s/%0*" PRIu64, txhex, owner, BOOKS_SEQ_DIGITS, last);

@@ -271,6 +271,10 @@ typedef struct ledger_book {
     size_t len, n;
   } stage_at;
   hanse_hmap seqs;                /* slots NULL until the first owner */
+  /* Rows the commit writes as they are (ledger_put_text): each the key,
+   * a NUL, the value's length (size_t) and the value. */
+  hanse_buf text_rows;
+  size_t text_n;
   /* The undo log, while a mark is set (marks > 0). */
   struct ledger_undo *undo;       /* owned */
   size_t undo_n, undo_cap;
@@ -291,6 +295,11 @@ int ledger_get(ledger_book *b, const char *key, json_t **out);
 /* Steals val. */
 int ledger_put(ledger_book *b, const char *key, json_t *val);
 int ledger_del(ledger_book *b, const char *key);
+/* While the commit flushes (no mark set: asserted): a new key's value,
+ * already in its stored form (canonical JSON), which the commit writes
+ * as it is. Nothing in the book reads it back (ledger_get does not see
+ * it); the key must be one nothing else in the book puts. */
+int ledger_put_text(ledger_book *b, const char *key, const char *text, size_t n);
 /* Check the per-asset invariant on every total the book changed, then
  * write the overlay in key order. A broken invariant is a bug: logged,
  * HANSE_ERR(INTERNAL), the block is abandoned. */

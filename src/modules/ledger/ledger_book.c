@@ -201,6 +201,7 @@ int ledger_book_open(ledger_book *b, hanse_exec *ex) {
   b->ex = ex;
   hanse_buf_init(&b->undo_bytes);
   hanse_buf_init(&b->stage);
+  hanse_buf_init(&b->text_rows);
   hanse_hex_encode(b->tx_hex, ex->tx->id.b, HANSE_HASH_BYTES);
   b->w = json_object();
   b->tx_json = json_string(b->tx_hex);
@@ -231,6 +232,7 @@ void ledger_book_close(ledger_book *b) {
   b->marks = 0;
   hanse_buf_free(&b->undo_bytes);
   hanse_buf_free(&b->stage);
+  hanse_buf_free(&b->text_rows);
   if (b->seqs.slots) {
     size_t pos = 0;
     const uint8_t *k;
@@ -297,6 +299,16 @@ int ledger_put(ledger_book *b, const char *key, json_t *val) {
 }
 
 int ledger_del(ledger_book *b, const char *key) { return ledger_put(b, key, json_null()); }
+
+int ledger_put_text(ledger_book *b, const char *key, const char *text, size_t n) {
+  HANSE_ASSERT(b->marks == 0 && !cache_key(key) && json_object_get(b->w, key) == NULL);
+  hanse_buf_put(&b->text_rows, key, strlen(key) + 1);
+  hanse_buf_put(&b->text_rows, &n, sizeof n);
+  hanse_buf_put(&b->text_rows, text, n);
+  if (hanse_buf_status(&b->text_rows) != HANSE_OK) return undo_nomem(b);
+  b->text_n++;
+  return HANSE_OK;
+}
 
 int ledger_xfer_load(ledger_book *b, const char *id, ledger_xfer *x, json_t **rec, int *found) {
   char key[LEDGER_KEY_MAX];
@@ -401,6 +413,8 @@ typedef struct wrow {
   json_t *v;
   const ledger_sums *sums;
   const ledger_acct *acct;
+  const char *text; /* a row put as text (ledger_put_text) */
+  size_t text_n;
 } wrow;
 
 static int wrow_cmp(const void *a, const void *b) {
@@ -422,7 +436,7 @@ static void row_add(wrow *rows, size_t *n, hanse_buf *arena, const char *prefix,
   char key[LEDGER_KEY_MAX];
   int kn = snprintf(key, sizeof key, "%s%.*s", prefix, (int)kl, (const char *)k);
   HANSE_ASSERT(kn > 0 && (size_t)kn < sizeof key);
-  rows[(*n)++] = (wrow){NULL, arena->len, NULL, sums, acct};
+  rows[(*n)++] = (wrow){NULL, arena->len, NULL, sums, acct, NULL, 0};
   hanse_buf_put(arena, key, (size_t)kn + 1);
 }
 
@@ -479,6 +493,7 @@ static char *dump_short(json_t *v, char *buf, size_t cap, size_t *n) {
 }
 
 static int write_row(ledger_book *b, const wrow *r) {
+  if (r->text) return hanse_exec_put(b->ex, r->key, r->text, r->text_n);
   if (r->acct) {
     char text[LEDGER_ACCT_TEXT_MAX];
     size_t n = ledger_acct_format(text, r->acct);
@@ -516,14 +531,24 @@ int ledger_book_commit(ledger_book *b) {
   HANSE_ASSERT(b->marks == 0); /* every chain ended */
   int rc = books_flush(b);      /* the books' staged entries into their rows */
   if (rc != HANSE_OK) return rc;
-  size_t n = 0, cap = json_object_size(b->w) + 2 * b->accts.count + b->totals.count;
+  size_t n = 0,
+         cap = json_object_size(b->w) + b->text_n + 2 * b->accts.count + b->totals.count;
   wrow *rows = malloc((cap ? cap : 1) * sizeof *rows);
   hanse_buf arena;
   hanse_buf_init(&arena);
   if (rows == NULL) return undo_nomem(b);
   const char *k;
   json_t *v;
-  json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL, NULL};
+  json_object_foreach(b->w, k, v) rows[n++] = (wrow){k, 0, v, NULL, NULL, NULL, 0};
+  for (size_t i = 0, at = 0; i < b->text_n; i++) {
+    const char *key = (const char *)b->text_rows.data + at;
+    size_t tn;
+    at += strlen(key) + 1;
+    memcpy(&tn, b->text_rows.data + at, sizeof tn);
+    at += sizeof tn;
+    rows[n++] = (wrow){key, 0, NULL, NULL, NULL, (const char *)b->text_rows.data + at, tn};
+    at += tn;
+  }
   size_t typed = n;
   cache_rows(b, rows, &n, &arena);
   if (hanse_buf_status(&arena) != HANSE_OK) rc = undo_nomem(b);

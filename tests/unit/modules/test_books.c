@@ -35,6 +35,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "fixture.h"
+#include "modules/books/books.h"
 
 enum { ACME, BOB, CAROL, WHO_N };
 
@@ -1154,8 +1155,38 @@ static void run_workload(bx *x, uint64_t seed) {
 static void test_random_seed1(void **state) { run_workload(*state, 1); }
 static void test_random_seed2(void **state) { run_workload(*state, 0xb00c5); }
 
+/* A chunk row printed directly (books_chunk_json) is byte for byte the
+ * canonical dump of the same object (json_pack, then json_dumps with
+ * sorted keys, compact), whatever the entries hold: tabs, newlines,
+ * quotes, backslashes, other control characters, DEL, UTF-8. */
+static void test_chunk_json(void **state) {
+  (void)state;
+  const char *entries[] = {
+      "",
+      "payment\tpayer\tbob\tt1\t\t\tcash\tEUR\td5\tbank\tEUR\tc5",
+      "a\nb\tc \"q\" back\\slash \x01\x1f\x7f \xc3\xa9 \xe2\x82\xac\r\b\f/",
+  };
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+    const char *by = "ab12", *tx = "00ff";
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "by", by, "entries", entries[i], "height",
+                          (json_int_t)7, "time", (json_int_t)1700000000123, "tx", tx);
+    assert_non_null(o);
+    char *want = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+    hanse_buf got;
+    hanse_buf_init(&got);
+    books_chunk_json(&got, by, entries[i], strlen(entries[i]), 7, 1700000000123u, tx);
+    assert_int_equal(hanse_buf_status(&got), HANSE_OK);
+    assert_int_equal(got.len, strlen(want));
+    assert_memory_equal(got.data, want, got.len);
+    hanse_buf_free(&got);
+    free(want);
+    json_decref(o);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_chunk_json),
       cmocka_unit_test_setup_teardown(test_check, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transfer_books_both, setup, teardown),
       cmocka_unit_test_setup_teardown(test_own_rule, setup, teardown),
