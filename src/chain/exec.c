@@ -160,7 +160,39 @@ struct hanse_exec_warm {
   bloom *blooms;
   size_t nblooms;
   uint8_t sipkey[crypto_shorthash_siphashx24_KEYBYTES];
+  struct {
+    const void *tag;
+    void *p;
+    void (*free_fn)(void *);
+  } mods[HANSE_EXEC_MODULE_CACHES]; /* hanse_exec_module_cache */
 };
+
+void hanse_exec_warm_forget(hanse_exec_warm *w) {
+  if (w == NULL) return;
+  for (int i = 0; i < HANSE_EXEC_MODULE_CACHES; i++) {
+    if (w->mods[i].p) w->mods[i].free_fn(w->mods[i].p);
+    memset(&w->mods[i], 0, sizeof w->mods[i]);
+  }
+}
+
+void *hanse_exec_module_cache(hanse_exec *ex, const void *tag, void *(*make)(void),
+                              void (*free_fn)(void *)) {
+  hanse_exec_warm *w = ex->warm;
+  if (w == NULL) return NULL;
+  for (int i = 0; i < HANSE_EXEC_MODULE_CACHES; i++)
+    if (w->mods[i].tag == tag) return w->mods[i].p;
+  for (int i = 0; i < HANSE_EXEC_MODULE_CACHES; i++) {
+    if (w->mods[i].tag) continue;
+    void *p = make();
+    if (p == NULL) return NULL;
+    w->mods[i].tag = tag;
+    w->mods[i].p = p;
+    w->mods[i].free_fn = free_fn;
+    return p;
+  }
+  HANSE_ASSERT(0 && "more module caches than HANSE_EXEC_MODULE_CACHES");
+  return NULL;
+}
 
 typedef struct bloom_hash {
   uint64_t block, bits;
@@ -328,6 +360,7 @@ void hanse_exec_warm_free(hanse_exec_warm *w) {
   warm_gen_free(&w->gen[0]);
   warm_gen_free(&w->gen[1]);
   blooms_free(w);
+  hanse_exec_warm_forget(w);
   free(w);
 }
 

@@ -158,6 +158,22 @@ int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex);
  * (the rule above). No-op once built; on no memory or a store error, w
  * keeps no filter and every miss asks the store. */
 int hanse_exec_warm_filter(hanse_exec_warm *w, hanse_store *store, size_t min_keys);
+/* A module's own cache of decoded records, kept beside the warm cache
+ * and under its rules -- the pipeline's thread only, and what it holds is
+ * the state as the executing block sees it -- plus one: the pipeline
+ * forgets it whenever a block fails to execute or commit
+ * (hanse_exec_warm_forget), since the module updates it as each
+ * transaction commits, before the block is known to stand. The module
+ * names its cache by a tag of its own (any unique address); make creates
+ * it, free_fn frees it. NULL when the block runs without a warm cache or
+ * on no memory: the module then reads the state. At most
+ * HANSE_EXEC_MODULE_CACHES tags. */
+#define HANSE_EXEC_MODULE_CACHES 4
+void *hanse_exec_module_cache(hanse_exec *ex, const void *tag, void *(*make)(void),
+                              void (*free_fn)(void *));
+/* Drop every module cache (above); the warm cache itself stays, since it
+ * holds committed blocks only. */
+void hanse_exec_warm_forget(hanse_exec_warm *w);
 /* The chain's min_keys: 128 Ki keys, a 256 KiB filter. */
 #define HANSE_WARM_FILTER_MIN_KEYS ((size_t)1 << 17)
 void hanse_exec_free(hanse_exec *ex);

@@ -210,6 +210,7 @@ static void *sequencer_main(void *arg) {
     if (rc != HANSE_OK) b->p = NULL; /* freed by the failing step */
     int below_rc = held ? committer_idle(s) : HANSE_OK;
     if (below_rc != HANSE_OK) { /* the block below failed: this one stands on it */
+      hanse_exec_warm_forget(s->warm);
       seq_fail(s, held, b);
       held = NULL;
       break;
@@ -223,6 +224,10 @@ static void *sequencer_main(void *arg) {
       s->warm = NULL;
     }
     if (rc != HANSE_OK) {
+      /* the modules' caches may hold what the failed block's transactions
+       * committed (exec.h): forgotten, the warm cache's committed blocks
+       * kept */
+      hanse_exec_warm_forget(s->warm);
       seq_block_free(below);
       hanse_mempool_done(s->mp, b->t, 0);
       seq_block_free(b);

@@ -385,6 +385,10 @@ void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account);
  * modules read accounts through this (never ledger_get: the rows are not
  * JSON). */
 int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out);
+/* After a successful commit: copy the book's accounts into the cache the
+ * pipeline keeps across transactions (ledger_balance.c), when there is
+ * one. Never fails: on no memory that cache is emptied. */
+void ledger_cache_share(ledger_book *b);
 /* A new account in the cache, written by the commit (ledger_account_open
  * makes the checks); rule and controller may be NULL. */
 int ledger_acct_new(ledger_book *b, const char *id, const char *owner, const char *asset,

@@ -259,9 +259,95 @@ static int acct_cache(ledger_book *b, ledger_acct *a) {
   return ledger_book_on_rollback(b, acct_unload, a);
 }
 
+/* ---- the accounts shared across transactions ----
+ *
+ * A book's cache lives for one transaction; the next one would read and
+ * parse the same hot accounts again from the state. So, when the block
+ * runs in the pipeline, the module keeps a second cache beside the warm
+ * cache (exec.h, hanse_exec_module_cache): id -> the account as the state
+ * holds it after the last committed transaction. A book copies an
+ * account out of it instead of reading two rows, and its commit, having
+ * written the rows, copies every account it holds back (changed or not:
+ * a committed book's accounts are the state's). A book that does not
+ * commit leaves it alone, and the pipeline forgets it when a block fails.
+ * Only the commit writes ledger/acct/ and ledger/bal/ rows, so nothing
+ * else can make it stale. Bounded: past SHARED_MAX accounts it starts
+ * over. */
+#define SHARED_MAX 100000
+static const char shared_tag = 0;
+
+static void *shared_make(void) {
+  hanse_hmap *m = malloc(sizeof *m);
+  if (m && hanse_hmap_init(m, 1024) != HANSE_OK) {
+    free(m);
+    m = NULL;
+  }
+  return m;
+}
+
+static void shared_clear(hanse_hmap *m) {
+  size_t pos = 0;
+  void *v;
+  while (hanse_hmap_next(m, &pos, NULL, NULL, &v)) free(v);
+  hanse_hmap_clear(m);
+}
+
+static void shared_free(void *p) {
+  hanse_hmap *m = p;
+  shared_clear(m);
+  hanse_hmap_free(m);
+  free(m);
+}
+
+static hanse_hmap *shared_of(ledger_book *b) {
+  return hanse_exec_module_cache(b->ex, &shared_tag, shared_make, shared_free);
+}
+
+/* *dst = *src, its controller pointing into its own buffer, clean. */
+static void acct_copy(ledger_acct *dst, const ledger_acct *src) {
+  memcpy(dst, src, sizeof *dst);
+  dst->controller = src->controller ? dst->controller_buf : NULL;
+  dst->dirty = dst->opened = 0;
+}
+
+void ledger_cache_share(ledger_book *b) {
+  hanse_hmap *sh = shared_of(b);
+  if (sh == NULL) return;
+  if (sh->count + b->accts.count > SHARED_MAX) shared_clear(sh);
+  size_t pos = 0;
+  const uint8_t *k;
+  size_t kl;
+  void *v;
+  while (hanse_hmap_next(&b->accts, &pos, &k, &kl, &v)) {
+    ledger_acct *have = hanse_hmap_get(sh, k, kl);
+    if (have == NULL) {
+      have = malloc(sizeof *have);
+      if (have == NULL || hanse_hmap_put(sh, k, kl, have, NULL) != HANSE_OK) {
+        free(have);
+        shared_clear(sh); /* cannot keep it whole: none of it */
+        return;
+      }
+    }
+    acct_copy(have, v);
+  }
+}
+
 int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out) {
   *out = hanse_hmap_get(&b->accts, id, strlen(id));
   if (*out) return HANSE_OK;
+  hanse_hmap *sh = shared_of(b);
+  const ledger_acct *shared = sh ? hanse_hmap_get(sh, id, strlen(id)) : NULL;
+  if (shared) {
+    ledger_acct *a = malloc(sizeof *a);
+    if (a == NULL) {
+      b->ex->env_error = 1;
+      return HANSE_ERR(NOMEM);
+    }
+    acct_copy(a, shared);
+    int rc = acct_cache(b, a);
+    if (rc == HANSE_OK) *out = a;
+    return rc;
+  }
   char key[LEDGER_KEY_MAX];
   const uint8_t *v;
   size_t n;

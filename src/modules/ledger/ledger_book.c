@@ -560,6 +560,7 @@ int ledger_book_commit(ledger_book *b) {
       rc = HANSE_ERR(INTERNAL);
   if (rc == HANSE_OK) qsort(rows, n, sizeof *rows, wrow_cmp);
   for (size_t i = 0; i < n && rc == HANSE_OK; i++) rc = write_row(b, &rows[i]);
+  if (rc == HANSE_OK) ledger_cache_share(b);
   if (rc != HANSE_OK) b->ex->env_error = 1;
   hanse_buf_free(&arena);
   free(rows);
