@@ -459,14 +459,25 @@ nomem:
 
 static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
                          size_t klen, const void *val, size_t vlen) {
-  uint8_t hdr[5];
-  hdr[0] = op;
-  hanse_put_u32be(hdr + 1, (uint32_t)klen);
-  crypto_generichash_update(&ex->digest, hdr, 5);
-  crypto_generichash_update(&ex->digest, key, klen);
-  hanse_put_u32be(hdr, (uint32_t)vlen);
-  crypto_generichash_update(&ex->digest, hdr, 4);
-  crypto_generichash_update(&ex->digest, val, vlen);
+  /* op, klen, key, vlen, val: one update when it fits a short record */
+  uint8_t rec[512];
+  if (9 + klen + vlen <= sizeof rec) {
+    rec[0] = op;
+    hanse_put_u32be(rec + 1, (uint32_t)klen);
+    memcpy(rec + 5, key, klen);
+    hanse_put_u32be(rec + 5 + klen, (uint32_t)vlen);
+    if (vlen) memcpy(rec + 9 + klen, val, vlen);
+    crypto_generichash_update(&ex->digest, rec, 9 + klen + vlen);
+  } else {
+    uint8_t hdr[5];
+    hdr[0] = op;
+    hanse_put_u32be(hdr + 1, (uint32_t)klen);
+    crypto_generichash_update(&ex->digest, hdr, 5);
+    crypto_generichash_update(&ex->digest, key, klen);
+    hanse_put_u32be(hdr, (uint32_t)vlen);
+    crypto_generichash_update(&ex->digest, hdr, 4);
+    crypto_generichash_update(&ex->digest, val, vlen);
+  }
   ex->writes++;
 }
 

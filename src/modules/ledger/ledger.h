@@ -218,6 +218,8 @@ typedef struct ledger_acct {
   ledger_sums sums;
   int dirty;               /* sums changed: the commit writes ledger/bal/ */
   int opened;              /* opened by this book: it writes ledger/acct/ */
+  struct ledger_acct *shared; /* the shared cache's entry it was copied from
+                               * (ledger_balance.c), or NULL */
 } ledger_acct;
 
 #define LEDGER_ACCT_TEXT_MAX \

@@ -308,17 +308,24 @@ static void acct_copy(ledger_acct *dst, const ledger_acct *src) {
   memcpy(dst, src, sizeof *dst);
   dst->controller = src->controller ? dst->controller_buf : NULL;
   dst->dirty = dst->opened = 0;
+  dst->shared = NULL;
 }
 
 void ledger_cache_share(ledger_book *b) {
   hanse_hmap *sh = shared_of(b);
   if (sh == NULL) return;
-  if (sh->count + b->accts.count > SHARED_MAX) shared_clear(sh);
+  int cleared = sh->count + b->accts.count > SHARED_MAX;
+  if (cleared) shared_clear(sh); /* the books' shared pointers die with it */
   size_t pos = 0;
   const uint8_t *k;
   size_t kl;
   void *v;
   while (hanse_hmap_next(&b->accts, &pos, &k, &kl, &v)) {
+    ledger_acct *a = v;
+    if (a->shared && !cleared) { /* copied from it this transaction: still there */
+      if (a->dirty) acct_copy(a->shared, a);
+      continue;
+    }
     ledger_acct *have = hanse_hmap_get(sh, k, kl);
     if (have == NULL) {
       have = malloc(sizeof *have);
@@ -344,6 +351,7 @@ int ledger_acct_load(ledger_book *b, const char *id, ledger_acct **out) {
       return HANSE_ERR(NOMEM);
     }
     acct_copy(a, shared);
+    a->shared = (ledger_acct *)shared; /* stays until this book's commit (the only clear) */
     int rc = acct_cache(b, a);
     if (rc == HANSE_OK) *out = a;
     return rc;
