@@ -355,6 +355,8 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
   hanse_chain *c = calloc(1, sizeof *c);
   if (c == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
   pthread_mutex_init(&c->lock, NULL);
+  pthread_mutex_init(&c->ckpt_lock, NULL);
+  c->wal_bound = HANSE_WAL_RESTART_BYTES;
   c->node_key = node_key;
   snprintf(c->db_path, sizeof c->db_path, "%s/chain.db", dir);
   json_t *g = NULL;
@@ -403,6 +405,7 @@ void hanse_chain_close(hanse_chain *c) {
   hanse_store_close(c->writer);
   json_decref(c->genesis);
   pthread_mutex_destroy(&c->lock);
+  pthread_mutex_destroy(&c->ckpt_lock);
   free(c);
 }
 
@@ -410,7 +413,25 @@ int hanse_chain_checkpoint(hanse_chain *c) {
   if (c->checkpointer == NULL &&
       hanse_store_open(c->db_path, 0, NULL, &c->checkpointer, NULL) != HANSE_OK)
     return HANSE_ERR(IO);
-  return hanse_store_checkpoint(c->checkpointer);
+  pthread_mutex_lock(&c->ckpt_lock);
+  int rc = hanse_store_checkpoint(c->checkpointer);
+  pthread_mutex_unlock(&c->ckpt_lock);
+  return rc;
+}
+
+void hanse_chain_set_wal_bound(hanse_chain *c, long long bytes) { c->wal_bound = bytes; }
+
+int hanse_chain_wal_bound(hanse_chain *c) {
+  char wal[sizeof c->db_path + 8];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", c->db_path);
+  if (stat(wal, &st) != 0 || (long long)st.st_size < c->wal_bound) return HANSE_OK;
+  /* a checkpoint in progress would make it give up: wait for that one
+   * (it has copied most of the frames by then) */
+  pthread_mutex_lock(&c->ckpt_lock);
+  int rc = hanse_store_checkpoint_restart(c->writer);
+  pthread_mutex_unlock(&c->ckpt_lock);
+  return rc;
 }
 
 void hanse_chain_tip(hanse_chain *c, hanse_tip *tip) {

@@ -71,6 +71,9 @@ typedef struct hanse_chain {
   hanse_pubkey validators[HANSE_VALIDATORS_MAX];
   int validator_count;
   pthread_mutex_t lock;          /* guards tip and the reader pool */
+  pthread_mutex_t ckpt_lock;     /* one checkpoint at a time (the background
+                                  * thread's, or the pipeline's restart) */
+  long long wal_bound;           /* hanse_chain_wal_bound's, bytes */
   hanse_tip tip;
   hanse_store *readers[HANSE_READERS_MAX];
   int reader_count;
@@ -100,6 +103,18 @@ void hanse_chain_close(hanse_chain *c);
  * connection of its own). Call from one background thread; the writer's
  * own automatic checkpoint is only a fallback far behind. */
 int hanse_chain_checkpoint(hanse_chain *c);
+/* Keep the WAL short under the pipeline: the sequencer's reader opens a
+ * read transaction for every block, back to back, so a passive
+ * checkpoint copies the frames but the WAL is never free to start over,
+ * and it grows (190 MB within 400,000 ledger transfers), with it the
+ * cost of every commit (the writer's own fallback checkpoint, the WAL
+ * index). When the WAL file passes HANSE_WAL_RESTART_BYTES, restart it
+ * (hanse_store_checkpoint_restart on the writer). Call from the pipeline's
+ * thread when no block is being executed or stored. */
+#define HANSE_WAL_RESTART_BYTES ((long long)64 << 20)
+int hanse_chain_wal_bound(hanse_chain *c);
+/* For tests: another bound than HANSE_WAL_RESTART_BYTES. */
+void hanse_chain_set_wal_bound(hanse_chain *c, long long bytes);
 
 /* Snapshot of the tip (thread-safe). */
 void hanse_chain_tip(hanse_chain *c, hanse_tip *tip);

@@ -243,6 +243,9 @@ static void *sequencer_main(void *arg) {
       nanosleep(&pause, NULL);
       continue;
     }
+    /* nothing executes or stores now: the moment to keep the WAL short */
+    if (hanse_chain_wal_bound(s->chain) != HANSE_OK)
+      HANSE_WARN("sequencer: the WAL could not be restarted");
     b->below = below;
     held = b;
     pthread_mutex_lock(&s->mu);

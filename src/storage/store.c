@@ -270,6 +270,19 @@ int hanse_store_checkpoint(hanse_store *s) {
   return HANSE_ERR(IO);
 }
 
+int hanse_store_checkpoint_restart(hanse_store *s) {
+  HANSE_ASSERT(!s->readonly && !s->in_txn);
+  int log = 0, done = 0;
+  /* wait briefly: a reader still busy (a long query) only defers it to
+   * the next call */
+  sqlite3_busy_timeout(s->db, 20);
+  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+  sqlite3_busy_timeout(s->db, 5000);
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return HANSE_OK;
+  HANSE_WARN("store: checkpoint (restart): %s", sqlite3_errstr(rc));
+  return HANSE_ERR(IO);
+}
+
 int hanse_store_begin(hanse_store *s) {
   HANSE_ASSERT(!s->readonly);
   HANSE_ASSERT(!s->in_txn);

@@ -53,6 +53,12 @@ int hanse_store_failed(const hanse_store *s);
  * writer or readers (a passive checkpoint). Run it from a connection of
  * its own, off the commit path. HANSE_OK or HANSE_ERR(IO). */
 int hanse_store_checkpoint(hanse_store *s);
+/* A checkpoint that also restarts the WAL from its beginning
+ * (SQLITE_CHECKPOINT_RESTART): waits (the busy timeout) for readers of
+ * older snapshots to finish, 20 ms at most. For the writer's connection, outside a
+ * transaction, while nothing else writes. HANSE_OK also when readers kept
+ * it from finishing. */
+int hanse_store_checkpoint_restart(hanse_store *s);
 
 /* Writer transaction. */
 int hanse_store_begin(hanse_store *s);
