@@ -59,3 +59,40 @@ char *hanse_json_dumps_exact(json_t *j, size_t flags) {
   if (p == 0 || p > 15) p = 17;
   return json_dumps(j, flags | JSON_REAL_PRECISION(p));
 }
+
+size_t hanse_json_quote(char *out, size_t cap, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t len = 0;
+#define PUT(c)                      \
+  do {                              \
+    if (len < cap) out[len] = (c);  \
+    len++;                          \
+  } while (0)
+  PUT('"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      PUT((char)c);
+      continue;
+    }
+    PUT('\\');
+    switch (c) {
+      case '"': PUT('"'); break;
+      case '\\': PUT('\\'); break;
+      case '\b': PUT('b'); break;
+      case '\f': PUT('f'); break;
+      case '\n': PUT('n'); break;
+      case '\r': PUT('r'); break;
+      case '\t': PUT('t'); break;
+      default:
+        PUT('u');
+        PUT('0');
+        PUT('0');
+        PUT(hex[c >> 4]);
+        PUT(hex[c & 15]);
+    }
+  }
+  PUT('"');
+#undef PUT
+  return len;
+}

@@ -262,26 +262,29 @@ void hanse_store_close(hanse_store *s) {
   free(s);
 }
 
-int hanse_store_checkpoint(hanse_store *s) {
+/* A checkpoint of the given mode; readers it waited for in vain (BUSY,
+ * LOCKED) only defer it. */
+static int checkpoint(hanse_store *s, int mode, const char *what) {
   int log = 0, done = 0;
-  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, mode, &log, &done);
   if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return HANSE_OK;
-  HANSE_WARN("store: checkpoint: %s", sqlite3_errstr(rc));
+  HANSE_WARN("store: %s: %s", what, sqlite3_errstr(rc));
   return HANSE_ERR(IO);
+}
+
+int hanse_store_checkpoint(hanse_store *s) {
+  return checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, "checkpoint");
 }
 
 int hanse_store_checkpoint_restart(hanse_store *s) {
   HANSE_ASSERT(!s->readonly);
   if (s->in_txn) return HANSE_OK; /* not now: the next call */
-  int log = 0, done = 0;
   /* wait briefly: a reader still busy (a long query) only defers it to
    * the next call */
   sqlite3_busy_timeout(s->db, 20);
-  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+  int rc = checkpoint(s, SQLITE_CHECKPOINT_RESTART, "checkpoint (restart)");
   sqlite3_busy_timeout(s->db, 5000);
-  if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return HANSE_OK;
-  HANSE_WARN("store: checkpoint (restart): %s", sqlite3_errstr(rc));
-  return HANSE_ERR(IO);
+  return rc;
 }
 
 int hanse_store_begin(hanse_store *s) {
@@ -399,16 +402,23 @@ static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse
   return out;
 }
 
-int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
-                          const void *val, size_t vlen) {
+/* One (key, value) row into the state (ST_STATE_PUT) or the derived
+ * indexes (ST_IDX_PUT), replacing the key's row. */
+static int put_in(hanse_store *s, int which, const char *what, const void *key, size_t klen,
+                  const void *val, size_t vlen) {
   WRITE_GUARD(s);
-  sqlite3_stmt *st = stmt(s, ST_STATE_PUT);
+  sqlite3_stmt *st = stmt(s, which);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, vlen ? val : "", (int)vlen, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state put");
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, what);
+}
+
+int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+  return put_in(s, ST_STATE_PUT, "state put", key, klen, val, vlen);
 }
 
 int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {
@@ -489,14 +499,7 @@ int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
 
 int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const void *val,
                           size_t vlen) {
-  WRITE_GUARD(s);
-  sqlite3_stmt *st = stmt(s, ST_IDX_PUT);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "index put");
+  return put_in(s, ST_IDX_PUT, "index put", key, klen, val, vlen);
 }
 
 int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,

@@ -35,6 +35,7 @@
 #include "base/buf.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "encoding/json_real.h"
 #include "modules/books/books.h"
 
 static int books_bug(ledger_book *b, const char *what, const char *detail) {
@@ -240,42 +241,19 @@ static size_t text_unique(books_text *t, size_t n) {
 
 void books_chunk_json(hanse_buf *out, const char *by, const char *entries, size_t n,
                       uint64_t height, uint64_t time_ms, const char *txhex) {
-  static const char hex[] = "0123456789ABCDEF"; /* as jansson prints \u00XX */
-  (void)hanse_buf_reserve(out, n + n / 8 + 256); /* a failure sticks: the caller checks */
-  hanse_buf_put(out, "{\"by\":\"", sizeof "{\"by\":\"" - 1);
+  size_t qn = hanse_json_quote(NULL, 0, entries, n);
+  static const char head[] = "{\"by\":\"", mid[] = "\",\"entries\":";
+  hanse_buf_put(out, head, sizeof head - 1);
   hanse_buf_put(out, by, strlen(by));
-  hanse_buf_put(out, "\",\"entries\":\"", sizeof "\",\"entries\":\"" - 1);
-  size_t from = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)entries[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    hanse_buf_put(out, entries + from, i - from);
-    from = i + 1;
-    char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-    size_t en = 2;
-    switch (c) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default:
-        memcpy(esc + 1, "u00", 3);
-        esc[4] = hex[c >> 4];
-        esc[5] = hex[c & 15];
-        en = 6;
-    }
-    hanse_buf_put(out, esc, en);
-  }
-  hanse_buf_put(out, entries + from, n - from);
+  hanse_buf_put(out, mid, sizeof mid - 1);
+  if (hanse_buf_reserve(out, qn) == HANSE_OK) /* a failure sticks: the caller checks */
+    out->len += hanse_json_quote((char *)out->data + out->len, qn, entries, n);
   char tail[96];
-  int tn = snprintf(tail, sizeof tail, "\",\"height\":%" PRIu64 ",\"time\":%" PRIu64 ",\"tx\":\"",
+  int tn = snprintf(tail, sizeof tail, ",\"height\":%" PRIu64 ",\"time\":%" PRIu64 ",\"tx\":\"",
                     height, time_ms);
   hanse_buf_put(out, tail, (size_t)tn);
   hanse_buf_put(out, txhex, strlen(txhex));
-  hanse_buf_put(out, "\"}", sizeof "\"}" - 1);
+  hanse_buf_put(out, "\"}", 2);
 }
 
 /* One owner's staged lines s[0..n) (in staging order, so seq order) as

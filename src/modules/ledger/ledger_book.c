@@ -47,6 +47,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "encoding/json_real.h"
 #include "modules/books/books.h"
 #include "modules/ledger/ledger.h"
 
@@ -464,25 +465,14 @@ int ledger_key_indexed(const char *key) {
 }
 
 /* v's canonical JSON (sorted keys, compact), as json_dumps prints it: a
- * string without characters to escape or an integer -- an index row's
- * transfer id, a height -- printed into buf[cap] without jansson's
- * allocations, anything else by json_dumps (free it when it is not buf).
- * NULL on no memory. */
+ * string or an integer that fits buf[cap] -- an index row's transfer id, a
+ * height -- printed there without jansson's allocations
+ * (hanse_json_quote), anything else by json_dumps (free it when it is not
+ * buf). NULL on no memory. */
 static char *dump_short(json_t *v, char *buf, size_t cap, size_t *n) {
-  if (json_is_string(v) && json_string_length(v) + 3 <= cap) {
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v), i = 0;
-    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
-           s[i] != '\\')
-      i++;
-    if (i == len) {
-      buf[0] = '"';
-      memcpy(buf + 1, s, len);
-      buf[len + 1] = '"';
-      buf[len + 2] = 0;
-      *n = len + 2;
-      return buf;
-    }
+  if (json_is_string(v)) {
+    *n = hanse_json_quote(buf, cap, json_string_value(v), json_string_length(v));
+    if (*n < cap) return buf;
   } else if (json_is_integer(v) && cap >= 24) {
     *n = (size_t)snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     return buf;
