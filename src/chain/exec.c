@@ -1004,12 +1004,16 @@ static int index_row_cmp(const void *a, const void *b) {
   return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* The block's index rows in key order (the B-tree's pages in order), a
- * key's rows in write order so that its last write stays. */
+/* The block's index rows in key order, each key's last write only. */
 static int index_store(const hanse_exec *ex, hanse_store *store) {
   if (ex->index_count == 0) return HANSE_OK;
   index_row *rows = malloc(ex->index_count * sizeof *rows);
-  if (rows == NULL) return HANSE_ERR(NOMEM);
+  hanse_index_row *out = malloc(ex->index_count * sizeof *out);
+  if (rows == NULL || out == NULL) {
+    free(rows);
+    free(out);
+    return HANSE_ERR(NOMEM);
+  }
   const uint8_t *p = ex->index.data;
   for (size_t i = 0; i < ex->index_count; i++) {
     rows[i].klen = hanse_get_u32be(p);
@@ -1022,10 +1026,16 @@ static int index_store(const hanse_exec *ex, hanse_store *store) {
   }
   HANSE_ASSERT(p == ex->index.data + ex->index.len);
   qsort(rows, ex->index_count, sizeof *rows, index_row_cmp);
-  int rc = HANSE_OK;
-  for (size_t i = 0; i < ex->index_count && rc == HANSE_OK; i++)
-    rc = hanse_store_index_put(store, rows[i].key, rows[i].klen, rows[i].val, rows[i].vlen);
+  size_t n = 0;
+  for (size_t i = 0; i < ex->index_count; i++) {
+    if (n > 0 && hanse_store_key_cmp(out[n - 1].key, out[n - 1].klen, rows[i].key,
+                                     rows[i].klen) == 0)
+      n--; /* a later write of the same key */
+    out[n++] = (hanse_index_row){rows[i].key, rows[i].klen, rows[i].val, rows[i].vlen};
+  }
+  int rc = hanse_store_index_put_block(store, ex->height, out, n);
   free(rows);
+  free(out);
   return rc;
 }
 

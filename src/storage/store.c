@@ -75,6 +75,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "storage/store_internal.h"
 
 enum {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_PUT, ST_META_GET, ST_STATE_GET,
@@ -82,8 +83,7 @@ enum {
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
   ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_HKEY_PUT, ST_HKEY_GET, ST_HKEY_SCAN,
-  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_IDX_PUT, ST_IDX_SCAN, ST_IDX_SCAN_ALL,
-  ST_IDX_GET, ST_COUNT
+  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -125,11 +125,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CERT_PUT] = "INSERT OR IGNORE INTO certs(height, signer, sig) VALUES (?1, ?2, ?3)",
     [ST_CERT_SCAN] = "SELECT height, signer, sig FROM certs WHERE height >= ?1 AND height <= ?2 "
                      "ORDER BY height, signer",
-    [ST_IDX_PUT] = "INSERT OR REPLACE INTO idx(key, value) VALUES (?1, ?2)",
-    [ST_IDX_SCAN] = "SELECT key, value FROM idx WHERE key > ?1 AND key < ?2 "
-                    "ORDER BY key LIMIT ?3",
-    [ST_IDX_SCAN_ALL] = "SELECT key, value FROM idx WHERE key > ?1 ORDER BY key LIMIT ?3",
-    [ST_IDX_GET] = "SELECT value FROM idx WHERE key = ?1",
 };
 
 static const char schema_sql[] =
@@ -150,7 +145,11 @@ static const char schema_sql[] =
     " PRIMARY KEY(key, height)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS certs(height INTEGER NOT NULL, signer BLOB NOT NULL,"
     " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS idx(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS idx_chunks(first BLOB PRIMARY KEY, last BLOB NOT NULL,"
+    " rows BLOB NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS idx_log(height INTEGER NOT NULL, first BLOB NOT NULL,"
+    " rows BLOB NOT NULL, PRIMARY KEY(height, first)) WITHOUT ROWID;";
 
 struct hanse_store {
   sqlite3 *db;
@@ -158,13 +157,16 @@ struct hanse_store {
   int readonly;
   int failed;
   int in_txn;
+  store_index ix;  /* the derived indexes (store_index.c) */
 };
+
+store_index *store_index_of(hanse_store *s) { return &s->ix; }
 
 sqlite3 *hanse_store_db(hanse_store *s) { return s->db; }
 int hanse_store_failed(const hanse_store *s) { return s->failed; }
 
 /* Classify an SQLite result: I/O-class errors make the store sticky-failed. */
-static int store_fail(hanse_store *s, int src, const char *what) {
+int store_fail(hanse_store *s, int src, const char *what) {
   int prim = src & 0xff;
   if (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CORRUPT ||
       prim == SQLITE_NOTADB || prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY ||
@@ -208,6 +210,7 @@ int hanse_store_open(const char *path, int flags, const char *vfs,
   *out = NULL;
   hanse_store *s = calloc(1, sizeof *s);
   if (s == NULL) return hanse_reject_set(rej, HANSE_ERR(NOMEM), NULL);
+  store_index_init(&s->ix);
   s->readonly = (flags & HANSE_STORE_READONLY) != 0;
   int oflags = SQLITE_OPEN_NOMUTEX;
   if (flags & HANSE_STORE_MEMORY) {
@@ -258,6 +261,7 @@ int hanse_store_open(const char *path, int flags, const char *vfs,
 void hanse_store_close(hanse_store *s) {
   if (s == NULL) return;
   for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+  store_index_close(&s->ix);
   sqlite3_close(s->db);
   free(s);
 }
@@ -317,6 +321,7 @@ void hanse_store_rollback(hanse_store *s) {
   if (!s->in_txn) return;
   if (sqlite3_get_autocommit(s->db) == 0) exec_simple(s, ST_ROLLBACK, "rollback");
   s->in_txn = 0;
+  s->ix.log_heights = -1; /* the block's index rows are gone: read the log again */
 }
 
 int hanse_store_read_begin(hanse_store *s) {
@@ -341,6 +346,11 @@ void hanse_store_read_end(hanse_store *s) {
     HANSE_ASSERT(!(s)->readonly);                        \
     if ((s)->failed) return HANSE_ERR(STORE_FAILED);     \
   } while (0)
+
+int store_writable(hanse_store *s) {
+  WRITE_GUARD(s);
+  return HANSE_OK;
+}
 
 int hanse_store_meta_put(hanse_store *s, const char *key, const char *value) {
   WRITE_GUARD(s);
@@ -374,17 +384,9 @@ int hanse_store_meta_get(hanse_store *s, const char *key, hanse_buf *value) {
   return out;
 }
 
-static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse_buf *val,
-                  int *found);
-
 int hanse_store_state_get(hanse_store *s, const void *key, size_t klen,
                           hanse_buf *val, int *found) {
-  return get_in(s, ST_STATE_GET, key, klen, val, found);
-}
-
-static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse_buf *val,
-                  int *found) {
-  sqlite3_stmt *st = stmt(s, which);
+  sqlite3_stmt *st = stmt(s, ST_STATE_GET);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   *found = 0;
   sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
@@ -402,23 +404,16 @@ static int get_in(hanse_store *s, int which, const void *key, size_t klen, hanse
   return out;
 }
 
-/* One (key, value) row into the state (ST_STATE_PUT) or the derived
- * indexes (ST_IDX_PUT), replacing the key's row. */
-static int put_in(hanse_store *s, int which, const char *what, const void *key, size_t klen,
-                  const void *val, size_t vlen) {
+int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
   WRITE_GUARD(s);
-  sqlite3_stmt *st = stmt(s, which);
+  sqlite3_stmt *st = stmt(s, ST_STATE_PUT);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
   sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, what);
-}
-
-int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
-                          const void *val, size_t vlen) {
-  return put_in(s, ST_STATE_PUT, "state put", key, klen, val, vlen);
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state put");
 }
 
 int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {
@@ -431,8 +426,8 @@ int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {
   return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state delete");
 }
 
-/* A prefix scan of the state (index 0) or of the derived indexes (1). */
-static int scan_table(hanse_store *s, int index, const void *prefix, size_t plen,
+/* A prefix scan of the state. */
+static int scan_table(hanse_store *s, const void *prefix, size_t plen,
                       const void *after, size_t alen, int limit, hanse_state_visit_fn fn,
                       void *ctx) {
   /* Upper bound: the prefix with its last non-0xff byte incremented. With
@@ -444,8 +439,7 @@ static int scan_table(hanse_store *s, int index, const void *prefix, size_t plen
   while (hlen > 0 && hi[hlen - 1] == 0xff) hlen--;
   int open_end = hlen == 0;
   if (!open_end) hi[hlen - 1]++;
-  sqlite3_stmt *st = stmt(s, index ? (open_end ? ST_IDX_SCAN_ALL : ST_IDX_SCAN)
-                                   : (open_end ? ST_STATE_SCAN_ALL : ST_STATE_SCAN));
+  sqlite3_stmt *st = stmt(s, open_end ? ST_STATE_SCAN_ALL : ST_STATE_SCAN);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   /* Start strictly after `after`, or at the prefix itself: "key > x" with
    * x = prefix minus nothing needs a value just below the prefix; binding
@@ -456,7 +450,7 @@ static int scan_table(hanse_store *s, int index, const void *prefix, size_t plen
     hanse_buf v;
     hanse_buf_init(&v);
     int found = 0;
-    int grc = get_in(s, index ? ST_IDX_GET : ST_STATE_GET, prefix, plen, &v, &found);
+    int grc = hanse_store_state_get(s, prefix, plen, &v, &found);
     int stop = grc == HANSE_OK && found &&
                fn(ctx, prefix, plen, v.len ? v.data : (const uint8_t *)"", v.len);
     hanse_buf_free(&v);
@@ -488,18 +482,7 @@ static int scan_table(hanse_store *s, int index, const void *prefix, size_t plen
 int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx) {
-  return scan_table(s, 0, prefix, plen, after, alen, limit, fn, ctx);
-}
-
-int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
-                           const void *after, size_t alen, int limit,
-                           hanse_state_visit_fn fn, void *ctx) {
-  return scan_table(s, 1, prefix, plen, after, alen, limit, fn, ctx);
-}
-
-int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const void *val,
-                          size_t vlen) {
-  return put_in(s, ST_IDX_PUT, "index put", key, klen, val, vlen);
+  return scan_table(s, prefix, plen, after, alen, limit, fn, ctx);
 }
 
 int hanse_store_block_put(hanse_store *s, uint64_t height, const hanse_hash *hash,

@@ -93,17 +93,39 @@ int hanse_store_state_scan(hanse_store *s, const void *prefix, size_t plen,
  * then length. */
 int hanse_store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 
-/* Derived indexes (table idx): rows modules write for their queries only
- * -- an account's transfers in order, say -- which no execution reads.
- * They are not state: outside the state sum and the audit trail (though
- * fed into the state digest as they are written, exec.h), written with
- * the block's other rows in the same transaction, rebuilt by re-executing
- * the chain. put inserts or replaces. */
-int hanse_store_index_put(hanse_store *s, const void *key, size_t klen, const void *val,
-                          size_t vlen);
+/* Derived indexes: rows modules write for their queries only -- an
+ * account's transfers in order, say -- which no execution reads. They are
+ * not state: outside the state sum and the audit trail (though fed into
+ * the state digest as they are written, exec.h), written with the block's
+ * other rows in the same transaction, rebuilt by re-executing the chain.
+ *
+ * put_block stores block `height`'s rows -- in strictly increasing key
+ * order, a key once (asserted: they come from the executor) -- each
+ * replacing the key's row of an earlier block, and inside the same writer
+ * transaction folds the log into the chunks when it is due (store_index.c
+ * says how they are kept). scan reads them in key order, each key with the
+ * row of its latest block; its arguments as hanse_store_state_scan's; a
+ * stored pack that does not read gives HANSE_ERR(CHAIN_BROKEN). fold folds
+ * whatever the log holds now (inside a writer transaction). */
+typedef struct hanse_index_row {
+  const void *key;
+  size_t klen;
+  const void *val;
+  size_t vlen;
+} hanse_index_row;
+/* Fold the log when its packs reach this many bytes or it holds
+ * HANSE_STORE_INDEX_LOG_BLOCKS heights. */
+#define HANSE_STORE_INDEX_LOG_BYTES ((size_t)64 << 20)
+#define HANSE_STORE_INDEX_LOG_BLOCKS 32
+int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_index_row *rows,
+                                size_t n);
+int hanse_store_index_fold(hanse_store *s);
 int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx);
+/* Tests: fold at `log_bytes` and cut packs at `chunk_bytes` (the log's
+ * and the chunks'). */
+void hanse_store_set_index_sizes(hanse_store *s, size_t log_bytes, size_t chunk_bytes);
 
 /* Blocks. */
 typedef struct hanse_block_row {

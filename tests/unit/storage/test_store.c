@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,183 @@ static void test_state_scan(void **state) {
   memset(longp, 'a', sizeof longp);
   assert_int_equal(hanse_store_state_scan(s, longp, sizeof longp, NULL, 0, -1, collect, NULL),
                    HANSE_ERR(INVALID));
+  tmpstore_close(&t);
+}
+
+/* ---- derived indexes: idx and its log ---- */
+
+/* The model: each key's newest (height, value). */
+typedef struct ix_model {
+  char key[40][8];
+  char val[40][16];
+  int n;
+} ix_model;
+
+static void ix_model_put(ix_model *m, const char *k, const char *v) {
+  int i = 0;
+  while (i < m->n && strcmp(m->key[i], k) != 0) i++;
+  if (i == m->n) snprintf(m->key[m->n++], sizeof m->key[0], "%s", k);
+  snprintf(m->val[i], sizeof m->val[0], "%s", v);
+}
+
+static int ix_key_cmp(const void *a, const void *b) {
+  return hanse_store_key_cmp(a, strlen(a), b, strlen(b));
+}
+
+static int ix_key_cmp_ptr(const void *a, const void *b) {
+  return ix_key_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The model's answer to a scan, as scan_str prints it. */
+static void ix_model_scan(const ix_model *m, const char *prefix, const char *after, int limit,
+                          char *out, size_t n) {
+  char keys[40][8];
+  int kn = 0;
+  for (int i = 0; i < m->n; i++)
+    if (strncmp(m->key[i], prefix, strlen(prefix)) == 0 &&
+        (after == NULL || ix_key_cmp(m->key[i], after) > 0))
+      memcpy(keys[kn++], m->key[i], sizeof keys[0]);
+  qsort(keys, (size_t)kn, sizeof keys[0], ix_key_cmp);
+  size_t at = 0;
+  out[0] = 0;
+  for (int i = 0; i < kn && (limit < 0 || i < limit); i++) {
+    int j = 0;
+    while (strcmp(m->key[j], keys[i]) != 0) j++;
+    at += (size_t)snprintf(out + at, n - at, "%s=%s;", keys[i], m->val[j]);
+  }
+}
+
+static void ix_scan_str(hanse_store *s, const char *prefix, const char *after, int limit,
+                        char *out, size_t n) {
+  hanse_buf b;
+  hanse_buf_init(&b);
+  assert_int_equal(hanse_store_index_scan(s, prefix, strlen(prefix), after,
+                                          after ? strlen(after) : 0, limit, collect, &b),
+                   HANSE_OK);
+  hanse_buf_u8(&b, 0);
+  snprintf(out, n, "%s", (const char *)b.data);
+  hanse_buf_free(&b);
+}
+
+static int64_t rows_in(hanse_store *s, const char *table) {
+  char sql[64];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+/* Every scan the model can be asked -- prefixes, afters, limits -- gives
+ * the model's answer, on the writer and on a reader. */
+static void ix_check(hanse_store *w, hanse_store *r, const ix_model *m) {
+  static const char *const prefixes[] = {"", "a", "a/", "b/", "a/1", "c"};
+  static const char *const afters[] = {NULL, "a", "a/1", "a/3", "b", "b/2", "zz"};
+  static const int limits[] = {-1, 1, 2, 5};
+  char got[1024], want[1024];
+  for (size_t p = 0; p < sizeof prefixes / sizeof *prefixes; p++)
+    for (size_t a = 0; a < sizeof afters / sizeof *afters; a++)
+      for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        ix_model_scan(m, prefixes[p], afters[a], limits[l], want, sizeof want);
+        ix_scan_str(w, prefixes[p], afters[a], limits[l], got, sizeof got);
+        assert_string_equal(got, want);
+        ix_scan_str(r, prefixes[p], afters[a], limits[l], got, sizeof got);
+        assert_string_equal(got, want);
+      }
+}
+
+static void ix_put(hanse_store *s, uint64_t h, const char *const *keys, int n,
+                   ix_model *m) {
+  hanse_index_row rows[16];
+  char vals[16][16];
+  for (int i = 0; i < n; i++) {
+    snprintf(vals[i], sizeof vals[i], "h%" PRIu64, h);
+    rows[i] = (hanse_index_row){keys[i], strlen(keys[i]), vals[i], strlen(vals[i])};
+    ix_model_put(m, keys[i], vals[i]);
+  }
+  assert_int_equal(hanse_store_index_put_block(s, h, rows, (size_t)n), HANSE_OK);
+}
+
+/* Blocks of random index rows (fixed seed) in packs of two rows or so,
+ * the log folded into the chunks at 200 bytes and now and then by force:
+ * the scans always answer as the model of "a key's latest row"; a
+ * rolled-back block leaves nothing; the log holds rows until a fold and
+ * none after one; the chunks' packs split as they fill. */
+static void test_index_log(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s, *r = NULL;
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, HANSE_STORE_READONLY, NULL, &r, &rej), HANSE_OK);
+  static const char *const keys[] = {"a", "a/1", "a/2", "a/3", "a/10", "b/1", "b/2",
+                                     "b/3", "c", "a\xff", "ab"};
+  enum { NKEYS = sizeof keys / sizeof *keys };
+  ix_model m = {0};
+  unsigned seed = 6;
+  hanse_store_set_index_sizes(s, 200, 40);
+  int folds = 0;
+  for (uint64_t h = 1; h <= 80; h++) {
+    int roll = rand_r(&seed) % 8 == 0;
+    ix_model trial = m;
+    assert_int_equal(hanse_store_begin(s), HANSE_OK);
+    /* a block's rows in key order (as the executor puts them), a key once */
+    int pick[NKEYS] = {0}, rows = rand_r(&seed) % 6;
+    for (int i = 0; i < rows; i++) pick[rand_r(&seed) % NKEYS] = 1;
+    const char *sorted[NKEYS];
+    int sn = 0;
+    for (int i = 0; i < NKEYS; i++)
+      if (pick[i]) sorted[sn++] = keys[i];
+    qsort(sorted, (size_t)sn, sizeof *sorted, ix_key_cmp_ptr);
+    int64_t before = rows_in(s, "idx_log");
+    ix_put(s, h, sorted, sn, &trial);
+    if (sn > 0 && rows_in(s, "idx_log") < before + 1) folds++; /* folded on the way */
+    if (rand_r(&seed) % 10 == 0) {
+      assert_int_equal(hanse_store_index_fold(s), HANSE_OK);
+      assert_int_equal(rows_in(s, "idx_log"), 0);
+    }
+    if (roll) {
+      hanse_store_rollback(s);
+    } else {
+      assert_int_equal(hanse_store_commit(s), HANSE_OK);
+      m = trial;
+    }
+    ix_check(s, r, &m);
+  }
+  assert_true(folds >= 5);
+  assert_true(rows_in(s, "idx_chunks") >= 5); /* packs split */
+  /* a log not yet folded is read as well: its rows are only there */
+  hanse_store_set_index_sizes(s, 1 << 20, 40);
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  const char *const one[] = {"a/1"};
+  ix_put(s, 81, one, 1, &m);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  assert_true(rows_in(s, "idx_log") >= 1);
+  ix_check(s, r, &m);
+  /* reopened: the log is read back and folds */
+  hanse_store_close(s);
+  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  s = t.s;
+  ix_check(s, r, &m);
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  assert_int_equal(hanse_store_index_fold(s), HANSE_OK);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  assert_int_equal(rows_in(s, "idx_log"), 0);
+  ix_check(s, r, &m);
+  /* a pack that does not read fails the scan, not the process */
+  assert_int_equal(sqlite3_exec(hanse_store_db(s),
+                                "UPDATE idx_chunks SET rows = X'00000009' "
+                                "WHERE first = (SELECT min(first) FROM idx_chunks)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  hanse_buf b;
+  hanse_buf_init(&b);
+  assert_int_equal(hanse_store_index_scan(r, "", 0, NULL, 0, -1, collect, &b),
+                   HANSE_ERR(CHAIN_BROKEN));
+  hanse_buf_free(&b);
+  hanse_store_close(r);
   tmpstore_close(&t);
 }
 
@@ -565,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_meta),
       cmocka_unit_test(test_state),
       cmocka_unit_test(test_state_scan),
+      cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_blocks_and_tip),
       cmocka_unit_test(test_tx_index),
       cmocka_unit_test(test_transactions_and_readers),

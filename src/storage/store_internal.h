@@ -1,0 +1,35 @@
+/*
+ * store_internal.h -- what store.c shares with store_index.c, the derived
+ * indexes' part of the store. Not for use outside src/storage.
+ */
+#ifndef HANSE_STORE_INTERNAL_H
+#define HANSE_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+
+enum { STORE_IX_STMTS = 16 };
+
+/* The derived indexes' statements and the writer's account of the log. */
+typedef struct store_index {
+  sqlite3_stmt *st[STORE_IX_STMTS];
+  int64_t log_heights; /* heights in idx_log; -1: not read since open or a rollback */
+  int64_t log_bytes;   /* bytes of its packs */
+  size_t log_max;      /* fold at this many bytes... */
+  size_t chunk_max;    /* the most bytes of an idx_chunks pack (one row may pass it) */
+  size_t log_chunk_max; /* ...of an idx_log pack */
+} store_index;
+
+store_index *store_index_of(hanse_store *s);
+void store_index_init(store_index *ix);
+void store_index_close(store_index *ix);
+/* Classify an SQLite error (store.c): I/O-class errors make the store
+ * sticky-failed. */
+int store_fail(hanse_store *s, int src, const char *what);
+/* HANSE_OK if the store may be written, HANSE_ERR(STORE_FAILED) if not
+ * (asserts a writer connection). */
+int store_writable(hanse_store *s);
+
+#endif
