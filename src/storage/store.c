@@ -247,6 +247,8 @@ int hanse_store_open(const char *path, int flags, const char *vfs,
     if (rc == SQLITE_OK && !s->readonly)
       rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &err);
   }
+  if (rc == SQLITE_OK && !s->readonly && store_index_migrate(s) != HANSE_OK)
+    rc = SQLITE_ERROR;
   if (rc != SQLITE_OK) {
     hanse_reject_set(rej, HANSE_ERR(IO), "cannot prepare %s: %s", path,
                      err ? err : sqlite3_errstr(rc));

@@ -607,3 +607,41 @@ int hanse_store_index_fold(hanse_store *s) {
   ix->log_bytes = 0;
   return HANSE_OK;
 }
+
+/* Chains written before the packs kept one table row per index row in a
+ * table `idx`. Its rows become chunk packs (they are older than any log
+ * row, and the chunks are empty then) and the table goes, in one
+ * transaction; without such a table, nothing happens. */
+int store_index_migrate(hanse_store *s) {
+  sqlite3 *db = hanse_store_db(s);
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(db,
+                               "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'idx'",
+                               -1, &st, NULL);
+  if (src == SQLITE_OK) src = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (src == SQLITE_DONE) return HANSE_OK;
+  if (src != SQLITE_ROW) return store_fail(s, src, "index migration");
+  src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (src == SQLITE_OK)
+    src = sqlite3_prepare_v2(db, "SELECT key, value FROM idx ORDER BY key", -1, &st, NULL);
+  if (src != SQLITE_OK) {
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return store_fail(s, src, "index migration");
+  }
+  store_index *ix = store_index_of(s);
+  pack_out o = {.s = s, .st = ix_stmt(s, IX_CHUNK_PUT), .height = -1, .max = ix->chunk_max};
+  hanse_buf_init(&o.pack);
+  int rc = o.st ? HANSE_OK : HANSE_ERR(INTERNAL);
+  while (rc == HANSE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+    rc = pack_add(&o, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                  sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+  if (rc == HANSE_OK && src != SQLITE_DONE) rc = store_fail(s, src, "index migration");
+  sqlite3_finalize(st);
+  if (rc == HANSE_OK) rc = pack_flush(&o);
+  hanse_buf_free(&o.pack);
+  if (rc == HANSE_OK && sqlite3_exec(db, "DROP TABLE idx; COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = store_fail(s, sqlite3_errcode(db), "index migration");
+  if (rc != HANSE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}

@@ -25,6 +25,9 @@ typedef struct store_index {
 store_index *store_index_of(hanse_store *s);
 void store_index_init(store_index *ix);
 void store_index_close(store_index *ix);
+/* Move the rows of a chain written before the packs (a table `idx`, one
+ * row per index row) into the chunks, on the writer at open. */
+int store_index_migrate(hanse_store *s);
 /* Classify an SQLite error (store.c): I/O-class errors make the store
  * sticky-failed. */
 int store_fail(hanse_store *s, int src, const char *what);

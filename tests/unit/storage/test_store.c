@@ -363,6 +363,43 @@ static void test_index_log(void **state) {
   tmpstore_close(&t);
 }
 
+/* A chain written before the packs, with its index rows in a table `idx`:
+ * the reopened store has them all in its chunks and no `idx` left; a
+ * later block's row replaces one. */
+static void test_index_migrate(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  assert_int_equal(sqlite3_exec(hanse_store_db(t.s),
+                                "CREATE TABLE idx(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+                                " WITHOUT ROWID;"
+                                "INSERT INTO idx VALUES (CAST('a/2' AS BLOB), CAST('old2' AS BLOB)),"
+                                " (CAST('a/1' AS BLOB), CAST('old1' AS BLOB)),"
+                                " (CAST('b/1' AS BLOB), CAST('oldb' AS BLOB));",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  hanse_store_close(t.s);
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  assert_int_equal(rows_in(t.s, "idx_chunks"), 1);
+  assert_int_equal(sqlite3_exec(hanse_store_db(t.s), "SELECT * FROM idx", NULL, NULL, NULL),
+                   SQLITE_ERROR);
+  ix_model m = {0};
+  ix_model_put(&m, "a/1", "old1");
+  ix_model_put(&m, "a/2", "old2");
+  ix_model_put(&m, "b/1", "oldb");
+  assert_int_equal(hanse_store_begin(t.s), HANSE_OK);
+  const char *const one[] = {"a/2"};
+  ix_put(t.s, 5, one, 1, &m);
+  assert_int_equal(hanse_store_commit(t.s), HANSE_OK);
+  ix_check(t.s, t.s, &m);
+  assert_int_equal(hanse_store_begin(t.s), HANSE_OK);
+  assert_int_equal(hanse_store_index_fold(t.s), HANSE_OK);
+  assert_int_equal(hanse_store_commit(t.s), HANSE_OK);
+  ix_check(t.s, t.s, &m);
+  tmpstore_close(&t);
+}
+
 static void test_blocks_and_tip(void **state) {
   (void)state;
   tmpstore t;
@@ -744,6 +781,7 @@ int main(void) {
       cmocka_unit_test(test_state),
       cmocka_unit_test(test_state_scan),
       cmocka_unit_test(test_index_log),
+      cmocka_unit_test(test_index_migrate),
       cmocka_unit_test(test_blocks_and_tip),
       cmocka_unit_test(test_tx_index),
       cmocka_unit_test(test_transactions_and_readers),
