@@ -19,21 +19,25 @@
  * a few rows at the end of a (height, first) B-tree, whatever the index
  * holds. `first` is the pack's first key.
  *
- * The chunks. idx_chunks holds every folded row in packs of about
- * chunk_max bytes (one B-tree page's worth of payload): pack i holds the
- * keys in [first_i, first_i+1), first_i being its first row's key, the
- * packs disjoint and together in key order. A key's pack is the one with
- * the greatest first <= key.
+ * The chunks. idx_chunks holds every folded row in packs of at most
+ * chunk_max bytes (8 KiB; a single larger row gets a pack of its own):
+ * pack i holds the keys in [first_i, first_i+1), first_i being its first
+ * row's key, the packs disjoint and together in key order; `last` is its
+ * last key. A key's pack is the one with the greatest first <= key. A
+ * pack also ends where a key group -- the key up to its last '/', an
+ * account for ledger/acx/ -- ends, once it holds a quarter of chunk_max.
  *
- * The fold. When the log's packs reach log_max bytes (16 MiB) or it holds
- * HANSE_STORE_INDEX_LOG_BLOCKS heights, the block's transaction reads the
- * whole log, sorts its rows by key with a key's latest row first (the
- * others dropped), and merges them into the chunks pack by pack: for each
- * pack that gets rows, read it, merge (the log's row wins a key), delete
- * it and write the result back cut at chunk_max. Each pack is rewritten
- * once per fold, however many blocks put rows into it; then the log is
- * emptied. One fold in the benchmark: ~20 blocks, ~260,000 rows, ~10,000
- * pack rewrites, instead of 260,000 inserts and 20 x 7,000 dirty pages.
+ * The fold. When the log's packs reach log_max bytes (64 MiB) or it holds
+ * HANSE_STORE_INDEX_LOG_BLOCKS (32) heights, the block's transaction
+ * reads the whole log, merges its heights' sorted runs into key order
+ * with a key's latest row only, and takes the rows pack range by pack
+ * range: the rows after a pack's `last`, when the pack is at least half
+ * full -- an account's new transfers, the usual case -- become packs of
+ * their own and the pack stays as it is; otherwise the pack is read,
+ * merged (the log's row wins a key), deleted and written back cut as
+ * above. Then the log is emptied. One fold in the benchmark: 32 blocks,
+ * ~700,000 rows, ~10,000 new packs (one per account), 50 MB, ~1 s --
+ * instead of 700,000 inserts and 32 x 7,000 dirty pages.
  *
  * A scan reads both: from the log, each height's packs that can hold keys
  * in range (the one covering the start, then those starting below the
