@@ -428,19 +428,23 @@ int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {
   return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state delete");
 }
 
+int store_prefix_end(const void *prefix, size_t plen, uint8_t *hi, size_t *hlen) {
+  memcpy(hi, prefix, plen);
+  *hlen = plen;
+  while (*hlen > 0 && hi[*hlen - 1] == 0xff) (*hlen)--;
+  if (*hlen == 0) return 1;
+  hi[*hlen - 1]++;
+  return 0;
+}
+
 /* A prefix scan of the state. */
 static int scan_table(hanse_store *s, const void *prefix, size_t plen,
                       const void *after, size_t alen, int limit, hanse_state_visit_fn fn,
                       void *ctx) {
-  /* Upper bound: the prefix with its last non-0xff byte incremented. With
-   * an empty prefix (or all 0xff) scan to the end. */
-  uint8_t hi[256];
-  size_t hlen = plen < sizeof hi ? plen : 0;
+  uint8_t hi[STORE_PREFIX_MAX];
+  size_t hlen;
   if (plen >= sizeof hi) return HANSE_ERR(INVALID);
-  memcpy(hi, prefix, plen);
-  while (hlen > 0 && hi[hlen - 1] == 0xff) hlen--;
-  int open_end = hlen == 0;
-  if (!open_end) hi[hlen - 1]++;
+  int open_end = store_prefix_end(prefix, plen, hi, &hlen);
   sqlite3_stmt *st = stmt(s, open_end ? ST_STATE_SCAN_ALL : ST_STATE_SCAN);
   if (st == NULL) return HANSE_ERR(INTERNAL);
   /* Start strictly after `after`, or at the prefix itself: "key > x" with

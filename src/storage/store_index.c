@@ -235,7 +235,7 @@ typedef struct ix_range {
   const uint8_t *start; /* keys >= start ... */
   size_t slen;
   int skip_start;       /* ... but not start itself (an `after`) */
-  uint8_t hi[256];      /* ... and < hi, unless open_end */
+  uint8_t hi[STORE_PREFIX_MAX]; /* ... and < hi, unless open_end */
   size_t hlen;
   int open_end;
 } ix_range;
@@ -273,9 +273,8 @@ static int log_collect(hanse_store *s, const ix_range *g, int limit, ix_rows *ou
       hanse_rowpack_rd rd;
       hanse_rowpack_rd_init(&rd, sqlite3_column_blob(st, 0),
                             (size_t)sqlite3_column_bytes(st, 0));
-      int nrc;
       while (rc == HANSE_OK && (limit < 0 || taken < limit) &&
-             (nrc = hanse_rowpack_next(&rd)) == HANSE_OK) {
+             hanse_rowpack_next(&rd) == HANSE_OK) {
         int in = in_range(g, rd.key, rd.klen);
         if (in == 2) {
           past = 1;
@@ -339,13 +338,7 @@ int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
   ix_range g;
   if (plen >= sizeof g.hi) return HANSE_ERR(INVALID);
   if (limit == 0) return HANSE_OK;
-  /* upper bound: the prefix with its last non-0xff byte incremented; none
-   * for an empty (or all 0xff) prefix */
-  memcpy(g.hi, prefix, plen);
-  g.hlen = plen;
-  while (g.hlen > 0 && g.hi[g.hlen - 1] == 0xff) g.hlen--;
-  g.open_end = g.hlen == 0;
-  if (!g.open_end) g.hi[g.hlen - 1]++;
+  g.open_end = store_prefix_end(prefix, plen, g.hi, &g.hlen);
   /* strictly after `after`; one below the prefix starts at the prefix */
   g.skip_start = after && alen && hanse_store_key_cmp(after, alen, prefix, plen) >= 0;
   g.start = g.skip_start ? after : prefix;
@@ -586,8 +579,7 @@ int hanse_store_index_fold(hanse_store *s) {
     int64_t height = sqlite3_column_int64(all, 0);
     hanse_rowpack_rd rd;
     hanse_rowpack_rd_init(&rd, sqlite3_column_blob(all, 1), (size_t)sqlite3_column_bytes(all, 1));
-    int nrc;
-    while (rc == HANSE_OK && (nrc = hanse_rowpack_next(&rd)) == HANSE_OK)
+    while (rc == HANSE_OK && hanse_rowpack_next(&rd) == HANSE_OK)
       rc = rows_add(&lg, rd.key, rd.klen, rd.val, rd.vlen, height);
     if (rc == HANSE_OK && rd.broken) rc = HANSE_ERR(CHAIN_BROKEN);
   }

@@ -6,6 +6,7 @@
 #define HANSE_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "storage/store.h"
@@ -28,6 +29,12 @@ void store_index_close(store_index *ix);
 /* Move the rows of a chain written before the packs (a table `idx`, one
  * row per index row) into the chunks, on the writer at open. */
 int store_index_migrate(hanse_store *s);
+/* The longest scan prefix, plus one (scans refuse longer ones). */
+enum { STORE_PREFIX_MAX = 256 };
+/* The end of the keys under `prefix` (plen < STORE_PREFIX_MAX): the prefix
+ * with its last non-0xff byte incremented, into hi. 1 when there is none
+ * (an empty or all-0xff prefix): scan to the end. */
+int store_prefix_end(const void *prefix, size_t plen, uint8_t *hi, size_t *hlen);
 /* Classify an SQLite error (store.c): I/O-class errors make the store
  * sticky-failed. */
 int store_fail(hanse_store *s, int src, const char *what);
