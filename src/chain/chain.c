@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -387,7 +386,7 @@ int hanse_chain_open(const char *dir, const hanse_keypair *node_key,
                    hanse_cert_is_validator(c->validators, c->validator_count, &node_key->pub, NULL);
   /* Checkpoints happen off the commit path (hanse_chain_checkpoint); the
    * writer checkpoints itself only if the WAL grows past ~80 MB. */
-  sqlite3_exec(hanse_store_db(c->writer), "PRAGMA wal_autocheckpoint=20000;", NULL, NULL, NULL);
+  hanse_store_set_wal_autocheckpoint(c->writer, 20000);
   json_decref(g);
   *out = c;
   return HANSE_OK;
@@ -422,10 +421,9 @@ int hanse_chain_checkpoint(hanse_chain *c) {
 void hanse_chain_set_wal_bound(hanse_chain *c, long long bytes) { c->wal_bound = bytes; }
 
 int hanse_chain_wal_bound(hanse_chain *c) {
-  char wal[sizeof c->db_path + 8];
-  struct stat st;
-  snprintf(wal, sizeof wal, "%s-wal", c->db_path);
-  if (stat(wal, &st) != 0 || (long long)st.st_size < c->wal_bound) return HANSE_OK;
+  /* the frames in use, not the file's size: a restarted WAL is written
+   * from its start again but keeps its size */
+  if (hanse_store_wal_bytes(c->writer) < c->wal_bound) return HANSE_OK;
   /* a checkpoint in progress would make it give up: wait for that one
    * (it has copied most of the frames by then) */
   pthread_mutex_lock(&c->ckpt_lock);

@@ -71,6 +71,7 @@
 #include "storage/store.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,12 @@ struct hanse_store {
   int failed;
   int in_txn;
   store_index ix;  /* the derived indexes (store_index.c) */
+  /* The writer's WAL: frames in use after its last commit (set on the
+   * committing thread, read on others), and the passive checkpoint it
+   * makes itself past this many (0: none). */
+  atomic_llong wal_frames;
+  int wal_autocheckpoint;
+  int page_size;
 };
 
 store_index *store_index_of(hanse_store *s) { return &s->ix; }
@@ -205,6 +212,25 @@ static int exec_simple(hanse_store *s, int which, const char *what) {
   return HANSE_OK;
 }
 
+/* SQLite's wal hook after every commit of the writer: the frames in use,
+ * and the fallback checkpoint SQLite's own hook would make (setting a
+ * hook replaces it). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
+  hanse_store *s = arg;
+  atomic_store(&s->wal_frames, frames);
+  if (s->wal_autocheckpoint > 0 && frames >= s->wal_autocheckpoint)
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return SQLITE_OK;
+}
+
+void hanse_store_set_wal_autocheckpoint(hanse_store *s, int pages) {
+  s->wal_autocheckpoint = pages;
+}
+
+long long hanse_store_wal_bytes(hanse_store *s) {
+  return atomic_load(&s->wal_frames) * (long long)s->page_size;
+}
+
 int hanse_store_open(const char *path, int flags, const char *vfs,
                      hanse_store **out, hanse_reject *rej) {
   *out = NULL;
@@ -249,6 +275,16 @@ int hanse_store_open(const char *path, int flags, const char *vfs,
   }
   if (rc == SQLITE_OK && !s->readonly && store_index_migrate(s) != HANSE_OK)
     rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK && !s->readonly) {
+    sqlite3_stmt *ps = NULL;
+    s->page_size = 4096;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
+        sqlite3_step(ps) == SQLITE_ROW)
+      s->page_size = sqlite3_column_int(ps, 0);
+    sqlite3_finalize(ps);
+    s->wal_autocheckpoint = 1000; /* SQLite's default */
+    sqlite3_wal_hook(s->db, wal_hook, s);
+  }
   if (rc != SQLITE_OK) {
     hanse_reject_set(rej, HANSE_ERR(IO), "cannot prepare %s: %s", path,
                      err ? err : sqlite3_errstr(rc));
@@ -298,7 +334,10 @@ int hanse_store_begin(hanse_store *s) {
   HANSE_ASSERT(!s->in_txn);
   if (s->failed) return HANSE_ERR(STORE_FAILED);
   int rc = exec_simple(s, ST_BEGIN, "begin");
-  if (rc == HANSE_OK) s->in_txn = 1;
+  if (rc == HANSE_OK) {
+    s->in_txn = 1;
+    store_index_begin(&s->ix);
+  }
   return rc;
 }
 
@@ -323,7 +362,7 @@ void hanse_store_rollback(hanse_store *s) {
   if (!s->in_txn) return;
   if (sqlite3_get_autocommit(s->db) == 0) exec_simple(s, ST_ROLLBACK, "rollback");
   s->in_txn = 0;
-  s->ix.log_heights = -1; /* the block's index rows are gone: read the log again */
+  store_index_rollback(&s->ix); /* the block's index rows are gone */
 }
 
 int hanse_store_read_begin(hanse_store *s) {

@@ -59,6 +59,12 @@ int hanse_store_checkpoint(hanse_store *s);
  * transaction, while nothing else writes. HANSE_OK also when readers kept
  * it from finishing. */
 int hanse_store_checkpoint_restart(hanse_store *s);
+/* The writer's WAL: the bytes of the frames in use after its last commit
+ * (any thread may ask; 0 before the first commit), and the passive
+ * checkpoint it makes itself once it holds this many pages (SQLite's
+ * wal_autocheckpoint, default 1000; 0: none). */
+long long hanse_store_wal_bytes(hanse_store *s);
+void hanse_store_set_wal_autocheckpoint(hanse_store *s, int pages);
 
 /* Writer transaction. */
 int hanse_store_begin(hanse_store *s);
@@ -113,19 +119,22 @@ typedef struct hanse_index_row {
   const void *val;
   size_t vlen;
 } hanse_index_row;
-/* Fold the log when its packs reach this many bytes or it holds
- * HANSE_STORE_INDEX_LOG_BLOCKS heights. */
+/* A fold of the log begins when its packs reach this many bytes or it
+ * holds HANSE_STORE_INDEX_LOG_BLOCKS heights, and takes up to
+ * HANSE_STORE_INDEX_FOLD_SLICES blocks, a key range each. */
 #define HANSE_STORE_INDEX_LOG_BYTES ((size_t)64 << 20)
 #define HANSE_STORE_INDEX_LOG_BLOCKS 32
+#define HANSE_STORE_INDEX_FOLD_SLICES 32
 int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_index_row *rows,
                                 size_t n);
 int hanse_store_index_fold(hanse_store *s);
 int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx);
-/* Tests: fold at `log_bytes` and cut packs at `chunk_bytes` (the log's
- * and the chunks'). */
-void hanse_store_set_index_sizes(hanse_store *s, size_t log_bytes, size_t chunk_bytes);
+/* Tests: begin a fold at `log_bytes` or `log_blocks` heights, and cut
+ * packs at `chunk_bytes` (the log's and the chunks'). */
+void hanse_store_set_index_sizes(hanse_store *s, size_t log_bytes, int log_blocks,
+                                 size_t chunk_bytes);
 
 /* Blocks. */
 typedef struct hanse_block_row {

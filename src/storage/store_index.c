@@ -60,7 +60,7 @@
 
 enum {
   IX_LOG_PUT, IX_LOG_NEXT, IX_LOG_RANGE, IX_LOG_RANGE_ALL, IX_LOG_ALL, IX_LOG_STATS,
-  IX_LOG_CLEAR, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT, IX_CHUNK_GET, IX_CHUNK_NEXT,
+  IX_LOG_CLEAR, IX_LOG_FIRSTS, IX_LOG_CLEAR_TO, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT, IX_CHUNK_GET, IX_CHUNK_NEXT,
   IX_CHUNK_DEL, IX_CHUNK_PUT, IX_COUNT
 };
 _Static_assert((int)IX_COUNT <= (int)STORE_IX_STMTS, "store_index statements");
@@ -72,12 +72,15 @@ _Static_assert((int)IX_COUNT <= (int)STORE_IX_STMTS, "store_index statements");
   table " WHERE " extra "first <= ?1 ORDER BY first DESC LIMIT 1), ?1)"
 static const char *const ix_sql[IX_COUNT] = {
     [IX_LOG_PUT] = "INSERT INTO idx_log(height, first, rows) VALUES (?3, ?1, ?2)",
-    [IX_LOG_NEXT] = "SELECT height FROM idx_log WHERE height > ?1 ORDER BY height LIMIT 1",
+    [IX_LOG_NEXT] = ("SELECT height FROM idx_log WHERE height > ?1 AND height <= ?2 "
+                     "ORDER BY height LIMIT 1"),
     [IX_LOG_RANGE] = COVERING("idx_log", "height = ?3 AND ") " AND first < ?2 ORDER BY first",
     [IX_LOG_RANGE_ALL] = COVERING("idx_log", "height = ?3 AND ") " ORDER BY first",
     [IX_LOG_ALL] = "SELECT height, rows FROM idx_log ORDER BY height, first",
     [IX_LOG_STATS] = "SELECT count(DISTINCT height), ifnull(sum(length(rows)), 0) FROM idx_log",
     [IX_LOG_CLEAR] = "DELETE FROM idx_log",
+    [IX_LOG_FIRSTS] = "SELECT first FROM idx_log WHERE height <= ?1 ORDER BY first",
+    [IX_LOG_CLEAR_TO] = "DELETE FROM idx_log WHERE height <= ?1",
     [IX_CHUNK_RANGE] = COVERING("idx_chunks", "") " AND first < ?2 ORDER BY first",
     [IX_CHUNK_RANGE_ALL] = COVERING("idx_chunks", "") " ORDER BY first",
     [IX_CHUNK_AT] = ("SELECT first, last, length(rows) FROM idx_chunks WHERE first <= ?1 "
@@ -96,19 +99,46 @@ enum {
 void store_index_init(store_index *ix) {
   memset(ix, 0, sizeof *ix);
   ix->log_heights = -1;
+  ix->fold_top = -1;
   ix->log_max = HANSE_STORE_INDEX_LOG_BYTES;
+  ix->log_blocks = HANSE_STORE_INDEX_LOG_BLOCKS;
   ix->chunk_max = CHUNK_BYTES;
   ix->log_chunk_max = LOG_CHUNK_BYTES;
+}
+
+static void fold_end(store_index *ix) {
+  free(ix->bounds);
+  free(ix->bound_at);
+  ix->bounds = NULL;
+  ix->bound_at = NULL;
+  ix->nbounds = ix->fold_next = 0;
+  ix->fold_top = -1;
+}
+
+void store_index_begin(store_index *ix) {
+  ix->begin_top = ix->fold_top;
+  ix->begin_next = ix->fold_next;
+}
+
+void store_index_rollback(store_index *ix) {
+  ix->log_heights = -1;
+  if (ix->fold_top >= 0 && ix->fold_top == ix->begin_top)
+    ix->fold_next = ix->begin_next; /* its slices of this transaction are undone */
+  else
+    fold_end(ix);
 }
 
 void store_index_close(store_index *ix) {
   for (int i = 0; i < IX_COUNT; i++) sqlite3_finalize(ix->st[i]);
   memset(ix->st, 0, sizeof ix->st);
+  fold_end(ix);
 }
 
-void hanse_store_set_index_sizes(hanse_store *s, size_t log_bytes, size_t chunk_bytes) {
+void hanse_store_set_index_sizes(hanse_store *s, size_t log_bytes, int log_blocks,
+                                 size_t chunk_bytes) {
   store_index *ix = store_index_of(s);
   ix->log_max = log_bytes;
+  ix->log_blocks = log_blocks;
   ix->chunk_max = ix->log_chunk_max = chunk_bytes;
 }
 
@@ -235,7 +265,7 @@ typedef struct ix_range {
   const uint8_t *start; /* keys >= start ... */
   size_t slen;
   int skip_start;       /* ... but not start itself (an `after`) */
-  uint8_t hi[STORE_PREFIX_MAX]; /* ... and < hi, unless open_end */
+  const uint8_t *hi;    /* ... and < hi, unless open_end */
   size_t hlen;
   int open_end;
 } ix_range;
@@ -251,9 +281,10 @@ static void bind_range(sqlite3_stmt *st, const ix_range *g) {
   if (!g->open_end) sqlite3_bind_blob(st, 2, g->hi, (int)g->hlen, SQLITE_STATIC);
 }
 
-/* The log's rows in range, at most `limit` (-1: all) of each height,
- * settled. */
-static int log_collect(hanse_store *s, const ix_range *g, int limit, ix_rows *out) {
+/* The log's rows in range of the heights <= top, at most `limit` (-1:
+ * all) of each height, settled. */
+static int log_collect(hanse_store *s, const ix_range *g, int limit, int64_t top,
+                       ix_rows *out) {
   sqlite3_stmt *next = ix_stmt(s, IX_LOG_NEXT);
   sqlite3_stmt *st = ix_stmt(s, g->open_end ? IX_LOG_RANGE_ALL : IX_LOG_RANGE);
   if (next == NULL || st == NULL) return HANSE_ERR(INTERNAL);
@@ -261,6 +292,7 @@ static int log_collect(hanse_store *s, const ix_range *g, int limit, ix_rows *ou
   int rc = HANSE_OK;
   while (rc == HANSE_OK) {
     sqlite3_bind_int64(next, 1, height);
+    sqlite3_bind_int64(next, 2, top);
     int src = sqlite3_step(next);
     if (src == SQLITE_ROW) height = sqlite3_column_int64(next, 0);
     rc = done(s, next, src, "index log");
@@ -336,9 +368,11 @@ int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
                            hanse_state_visit_fn fn, void *ctx) {
   ix_range g;
-  if (plen >= sizeof g.hi) return HANSE_ERR(INVALID);
+  uint8_t hi[STORE_PREFIX_MAX];
+  if (plen >= sizeof hi) return HANSE_ERR(INVALID);
   if (limit == 0) return HANSE_OK;
-  g.open_end = store_prefix_end(prefix, plen, g.hi, &g.hlen);
+  g.open_end = store_prefix_end(prefix, plen, hi, &g.hlen);
+  g.hi = hi;
   /* strictly after `after`; one below the prefix starts at the prefix */
   g.skip_start = after && alen && hanse_store_key_cmp(after, alen, prefix, plen) >= 0;
   g.start = g.skip_start ? after : prefix;
@@ -346,7 +380,7 @@ int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
 
   ix_rows lg = {0};
   hanse_buf_init(&lg.arena);
-  int rc = log_collect(s, &g, limit, &lg);
+  int rc = log_collect(s, &g, limit, INT64_MAX, &lg);
   chunk_cur c = {.s = s, .g = &g};
   c.st = rc == HANSE_OK ? ix_stmt(s, g.open_end ? IX_CHUNK_RANGE_ALL : IX_CHUNK_RANGE) : NULL;
   if (rc == HANSE_OK && c.st == NULL) rc = HANSE_ERR(INTERNAL);
@@ -456,6 +490,9 @@ static int log_stats(hanse_store *s, store_index *ix) {
   return done(s, st, src, "index log");
 }
 
+static int fold_start(hanse_store *s, store_index *ix, int64_t top);
+static int fold_step(hanse_store *s, store_index *ix);
+
 int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_index_row *rows,
                                 size_t n) {
   int rc = store_writable(s);
@@ -477,9 +514,17 @@ int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_ind
   if (rc != HANSE_OK) return rc;
   ix->log_bytes += o.bytes;
   ix->log_heights++;
-  if ((size_t)ix->log_bytes < ix->log_max && ix->log_heights < HANSE_STORE_INDEX_LOG_BLOCKS)
-    return HANSE_OK;
-  return hanse_store_index_fold(s);
+  if (ix->fold_top < 0) {
+    if ((size_t)ix->log_bytes < ix->log_max && ix->log_heights < ix->log_blocks)
+      return HANSE_OK;
+    rc = fold_start(s, ix, (int64_t)height);
+  }
+  /* a slice a block; a log grown to twice its bound is folded at once */
+  do {
+    if (rc == HANSE_OK) rc = fold_step(s, ix);
+  } while (rc == HANSE_OK && ix->fold_top >= 0 &&
+           ((size_t)ix->log_bytes >= 2 * ix->log_max || ix->log_heights >= 2 * ix->log_blocks));
+  return rc;
 }
 
 /* Copy the column's blob into buf (reset first). */
@@ -566,6 +611,112 @@ static int fold_pack(hanse_store *s, const ix_rows *lg, size_t *i, pack_out *o,
   return pack_flush(o);
 }
 
+/* Fold settled log rows into the chunks. */
+static int fold_rows(hanse_store *s, store_index *ix, const ix_rows *lg) {
+  pack_out o = {.s = s, .st = ix_stmt(s, IX_CHUNK_PUT), .height = -1, .max = ix->chunk_max};
+  hanse_buf_init(&o.pack);
+  hanse_buf old, next;
+  hanse_buf_init(&old);
+  hanse_buf_init(&next);
+  int rc = o.st == NULL ? HANSE_ERR(INTERNAL) : HANSE_OK;
+  for (size_t i = 0; rc == HANSE_OK && i < lg->n;) rc = fold_pack(s, lg, &i, &o, &old, &next);
+  hanse_buf_free(&o.pack);
+  hanse_buf_free(&old);
+  hanse_buf_free(&next);
+  return rc;
+}
+
+/* A fold of the log's heights <= top begins: its slices' bounds are
+ * every nth of those heights' pack first keys, so each slice holds about
+ * as many of their bytes. */
+static int fold_start(hanse_store *s, store_index *ix, int64_t top) {
+  sqlite3_stmt *st = ix_stmt(s, IX_LOG_FIRSTS);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
+  fold_end(ix);
+  hanse_buf keys;
+  hanse_buf_init(&keys);
+  size_t n = 0, cap = 0, *at = NULL;
+  int rc = HANSE_OK, src;
+  sqlite3_bind_int64(st, 1, top);
+  while (rc == HANSE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n + 1 >= cap) {
+      cap = cap ? cap * 2 : 64;
+      size_t *a = realloc(at, cap * sizeof *a);
+      if (a == NULL) {
+        rc = HANSE_ERR(NOMEM);
+        break;
+      }
+      at = a;
+    }
+    at[n++] = keys.len;
+    hanse_buf_put(&keys, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    rc = hanse_buf_status(&keys);
+  }
+  int drc = done(s, st, rc == HANSE_OK ? src : SQLITE_DONE, "index fold");
+  if (rc == HANSE_OK) rc = drc;
+  if (rc == HANSE_OK && n > 0) at[n] = keys.len;
+  /* bounds: the firsts at n*i/SLICES, i = 1.., strictly increasing */
+  size_t slices = n < HANSE_STORE_INDEX_FOLD_SLICES ? n : HANSE_STORE_INDEX_FOLD_SLICES;
+  if (rc == HANSE_OK && slices > 1) {
+    ix->bounds = malloc(keys.len + 1);
+    ix->bound_at = malloc(slices * sizeof *ix->bound_at);
+    if (ix->bounds == NULL || ix->bound_at == NULL) rc = HANSE_ERR(NOMEM);
+    size_t w = 0;
+    for (size_t i = 1; rc == HANSE_OK && i < slices; i++) {
+      size_t j = n * i / slices, len = at[j + 1] - at[j];
+      const uint8_t *k = keys.data + at[j];
+      if (ix->nbounds > 0 &&
+          hanse_store_key_cmp(ix->bounds + ix->bound_at[ix->nbounds - 1],
+                              w - ix->bound_at[ix->nbounds - 1], k, len) >= 0)
+        continue;
+      ix->bound_at[ix->nbounds++] = w;
+      memcpy(ix->bounds + w, k, len);
+      w += len;
+    }
+    if (rc == HANSE_OK) ix->bound_at[ix->nbounds] = w;
+  }
+  free(at);
+  hanse_buf_free(&keys);
+  if (rc != HANSE_OK) {
+    fold_end(ix);
+    return rc;
+  }
+  ix->fold_top = top;
+  ix->fold_next = 0;
+  return HANSE_OK;
+}
+
+/* Fold the next slice of the fold under way; after the last, the folded
+ * heights leave the log. Until then a folded row is both in the log and in
+ * the chunks, the same row: a scan takes the log's, as always. */
+static int fold_step(hanse_store *s, store_index *ix) {
+  static const uint8_t none[1];
+  size_t i = ix->fold_next;
+  ix_range g = {.start = none, .hi = none, .open_end = i >= ix->nbounds};
+  if (i > 0) {
+    g.start = ix->bounds + ix->bound_at[i - 1];
+    g.slen = ix->bound_at[i] - ix->bound_at[i - 1];
+  }
+  if (!g.open_end) {
+    g.hi = ix->bounds + ix->bound_at[i];
+    g.hlen = ix->bound_at[i + 1] - ix->bound_at[i];
+  }
+  ix_rows lg = {0};
+  hanse_buf_init(&lg.arena);
+  int rc = log_collect(s, &g, -1, ix->fold_top, &lg);
+  if (rc == HANSE_OK) rc = fold_rows(s, ix, &lg);
+  rows_free(&lg);
+  if (rc != HANSE_OK) return rc;
+  if (++ix->fold_next <= ix->nbounds) return HANSE_OK;
+  sqlite3_stmt *clear = ix_stmt(s, IX_LOG_CLEAR_TO);
+  if (clear == NULL) return HANSE_ERR(INTERNAL);
+  sqlite3_bind_int64(clear, 1, ix->fold_top);
+  rc = done(s, clear, sqlite3_step(clear), "index fold");
+  fold_end(ix);
+  ix->log_heights = -1; /* counted again when next needed */
+  return rc == HANSE_OK ? log_stats(s, ix) : rc;
+}
+
 int hanse_store_index_fold(hanse_store *s) {
   int rc = store_writable(s);
   if (rc != HANSE_OK) return rc;
@@ -586,19 +737,11 @@ int hanse_store_index_fold(hanse_store *s) {
   int drc = done(s, all, rc == HANSE_OK ? src : SQLITE_DONE, "index fold");
   if (rc == HANSE_OK) rc = drc;
   if (rc == HANSE_OK) rc = rows_settle(&lg);
-  pack_out o = {.s = s, .st = ix_stmt(s, IX_CHUNK_PUT), .height = -1, .max = ix->chunk_max};
-  hanse_buf_init(&o.pack);
-  hanse_buf old, next;
-  hanse_buf_init(&old);
-  hanse_buf_init(&next);
-  if (rc == HANSE_OK && o.st == NULL) rc = HANSE_ERR(INTERNAL);
-  for (size_t i = 0; rc == HANSE_OK && i < lg.n;) rc = fold_pack(s, &lg, &i, &o, &old, &next);
+  if (rc == HANSE_OK) rc = fold_rows(s, ix, &lg);
   if (rc == HANSE_OK) rc = done(s, clear, sqlite3_step(clear), "index fold");
-  hanse_buf_free(&o.pack);
-  hanse_buf_free(&old);
-  hanse_buf_free(&next);
   rows_free(&lg);
   if (rc != HANSE_OK) return rc;
+  fold_end(ix); /* whatever was under way is done */
   ix->log_heights = 0;
   ix->log_bytes = 0;
   return HANSE_OK;

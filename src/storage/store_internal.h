@@ -13,19 +13,36 @@
 
 enum { STORE_IX_STMTS = 16 };
 
-/* The derived indexes' statements and the writer's account of the log. */
+/* The derived indexes' statements and the writer's account of the log
+ * and of the fold under way (store_index.c). */
 typedef struct store_index {
   sqlite3_stmt *st[STORE_IX_STMTS];
   int64_t log_heights; /* heights in idx_log; -1: not read since open or a rollback */
   int64_t log_bytes;   /* bytes of its packs */
   size_t log_max;      /* fold at this many bytes... */
+  int64_t log_blocks;  /* ...or this many heights */
   size_t chunk_max;    /* the most bytes of an idx_chunks pack (one row may pass it) */
   size_t log_chunk_max; /* ...of an idx_log pack */
+  /* The fold under way: the log's heights <= fold_top, slice by slice in
+   * key order; -1: none. Slice i holds the keys in [bound i-1, bound i),
+   * the first from the start, the last to the end. */
+  int64_t fold_top;
+  uint8_t *bounds;     /* the bounds' keys, one after the other */
+  size_t *bound_at;    /* bound i is bounds[bound_at[i] .. bound_at[i + 1]) */
+  size_t nbounds;
+  size_t fold_next;    /* the next slice */
+  int64_t begin_top;   /* fold_top and fold_next at the transaction's begin */
+  size_t begin_next;
 } store_index;
 
 store_index *store_index_of(hanse_store *s);
 void store_index_init(store_index *ix);
 void store_index_close(store_index *ix);
+/* A writer transaction begins; one is rolled back: the log is counted
+ * again, and the fold under way goes on from where it stood at the begin
+ * (one begun or ended inside the transaction begins again). */
+void store_index_begin(store_index *ix);
+void store_index_rollback(store_index *ix);
 /* Move the rows of a chain written before the packs (a table `idx`, one
  * row per index row) into the chunks, on the writer at open. */
 int store_index_migrate(hanse_store *s);

@@ -283,12 +283,13 @@ static void ix_put(hanse_store *s, uint64_t h, const char *const *keys, int n,
 }
 
 /* Blocks of random index rows (fixed seed) in packs of two rows or so,
- * the log folded into the chunks at 200 bytes and now and then by force:
- * the scans always answer as the model of "a key's latest row"; a
- * rolled-back block leaves nothing; the log holds rows until a fold and
- * none after one; the chunks' packs split as they fill. */
-static void test_index_log(void **state) {
-  (void)state;
+ * folds begun at `log_bytes` or `log_blocks` heights (and going on slice
+ * by slice over the next blocks) and now and then a whole fold by force:
+ * the scans always answer as the model of "a key's latest row", also
+ * halfway through a fold; a rolled-back block leaves nothing; the log
+ * holds rows until a fold ends and fewer after; the chunks' packs split
+ * as they fill. */
+static void index_log_run(size_t log_bytes, int log_blocks, int rolls, int forces, int min_folds) {
   tmpstore t;
   tmpstore_open(&t, NULL);
   hanse_store *s = t.s, *r = NULL;
@@ -299,10 +300,10 @@ static void test_index_log(void **state) {
   enum { NKEYS = sizeof keys / sizeof *keys };
   ix_model m = {0};
   unsigned seed = 6;
-  hanse_store_set_index_sizes(s, 200, 40);
+  hanse_store_set_index_sizes(s, log_bytes, log_blocks, 40);
   int folds = 0;
   for (uint64_t h = 1; h <= 80; h++) {
-    int roll = rand_r(&seed) % 8 == 0;
+    int roll = rand_r(&seed) % rolls == 0;
     ix_model trial = m;
     assert_int_equal(hanse_store_begin(s), HANSE_OK);
     /* a block's rows in key order (as the executor puts them), a key once */
@@ -315,8 +316,8 @@ static void test_index_log(void **state) {
     qsort(sorted, (size_t)sn, sizeof *sorted, ix_key_cmp_ptr);
     int64_t before = rows_in(s, "idx_log");
     ix_put(s, h, sorted, sn, &trial);
-    if (sn > 0 && rows_in(s, "idx_log") < before + 1) folds++; /* folded on the way */
-    if (rand_r(&seed) % 10 == 0) {
+    if (rows_in(s, "idx_log") < before + (sn > 0)) folds++; /* a fold ended on the way */
+    if (rand_r(&seed) % forces == 0) {
       assert_int_equal(hanse_store_index_fold(s), HANSE_OK);
       assert_int_equal(rows_in(s, "idx_log"), 0);
     }
@@ -328,10 +329,10 @@ static void test_index_log(void **state) {
     }
     ix_check(s, r, &m);
   }
-  assert_true(folds >= 5);
+  assert_true(folds >= min_folds);
   assert_true(rows_in(s, "idx_chunks") >= 5); /* packs split */
   /* a log not yet folded is read as well: its rows are only there */
-  hanse_store_set_index_sizes(s, 1 << 20, 40);
+  hanse_store_set_index_sizes(s, 1 << 20, 1000, 40);
   assert_int_equal(hanse_store_begin(s), HANSE_OK);
   const char *const one[] = {"a/1"};
   ix_put(s, 81, one, 1, &m);
@@ -360,6 +361,59 @@ static void test_index_log(void **state) {
                    HANSE_ERR(CHAIN_BROKEN));
   hanse_buf_free(&b);
   hanse_store_close(r);
+  tmpstore_close(&t);
+}
+
+static void test_index_log(void **state) {
+  (void)state;
+  /* by bytes, rolled back and folded by force often: most folds end at
+   * once, the log soon twice its bound */
+  index_log_run(200, 1000, 8, 10, 3);
+  /* by heights, a slice a block, rolled back (the fold begun again) and
+   * folded by force now and then */
+  index_log_run(1 << 20, 4, 16, 40, 5);
+}
+
+/* hanse_store_wal_bytes counts the WAL's frames in use after the last
+ * commit, not the file's size: after a restart the file keeps its size
+ * and the count starts again from the next commit's frames. The
+ * fallback checkpoint (set off here) does not run. */
+static off_t wal_file_size(const tmpstore *t) {
+  char wal[320];
+  snprintf(wal, sizeof wal, "%s-wal", t->path);
+  struct stat st;
+  return stat(wal, &st) == 0 ? st.st_size : -1;
+}
+
+static void wal_fill(hanse_store *s, int rows, int salt) {
+  char key[32], val[1024];
+  memset(val, 'v', sizeof val);
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  for (int i = 0; i < rows; i++) {
+    snprintf(key, sizeof key, "w/%d/%06d", salt, i);
+    assert_int_equal(hanse_store_state_put(s, key, strlen(key), val, sizeof val), HANSE_OK);
+  }
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+}
+
+static void test_wal_bytes(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  hanse_store_set_wal_autocheckpoint(s, 0);
+  wal_fill(s, 1000, 1); /* ~1 MB of rows: ~250 pages */
+  long long big = hanse_store_wal_bytes(s);
+  assert_true(big >= 1000 * 1024);
+  assert_true(big <= wal_file_size(&t));
+  wal_fill(s, 1000, 2);
+  assert_true(hanse_store_wal_bytes(s) > big); /* appended */
+  off_t file = wal_file_size(&t);
+  assert_int_equal(hanse_store_checkpoint_restart(s), HANSE_OK);
+  wal_fill(s, 1, 3);
+  assert_true(hanse_store_wal_bytes(s) > 0);
+  assert_true(hanse_store_wal_bytes(s) < 64 * 1024); /* a few pages from the start */
+  assert_int_equal(wal_file_size(&t), file);           /* the file as it was */
   tmpstore_close(&t);
 }
 
@@ -782,6 +836,7 @@ int main(void) {
       cmocka_unit_test(test_state_scan),
       cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_index_migrate),
+      cmocka_unit_test(test_wal_bytes),
       cmocka_unit_test(test_blocks_and_tip),
       cmocka_unit_test(test_tx_index),
       cmocka_unit_test(test_transactions_and_readers),
