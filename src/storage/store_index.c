@@ -28,16 +28,29 @@
  * account for ledger/acx/ -- ends, once it holds a quarter of chunk_max.
  *
  * The fold. When the log's packs reach log_max bytes (64 MiB) or it holds
- * HANSE_STORE_INDEX_LOG_BLOCKS (32) heights, the block's transaction
- * reads the whole log, merges its heights' sorted runs into key order
- * with a key's latest row only, and takes the rows pack range by pack
- * range: the rows after a pack's `last`, when the pack is at least half
+ * HANSE_STORE_INDEX_LOG_BLOCKS (32) heights, a fold of the heights logged
+ * so far (up to the block that begins it, `fold_top`) begins, in up to
+ * HANSE_STORE_INDEX_FOLD_SLICES key ranges cut at every nth of those
+ * heights' pack first keys; each block's transaction from then on folds
+ * one range (fold_step), and after the last one deletes those heights
+ * from the log. Until then a folded row is in the log and in the chunks,
+ * the same row, and a scan takes the log's as it always does. (One fold
+ * of everything in one commit took ~1.3 s in the benchmark, the
+ * sequencer waiting for it; a slice takes ~40 ms.) A log grown to twice
+ * its bound is folded at once; a rollback takes the fold back to where it
+ * stood at the transaction's begin, or, if the fold began or ended in it,
+ * forgets it (the next block begins one again: folding rows twice is
+ * harmless). hanse_store_index_fold folds the whole log at once.
+ *
+ * A range's fold reads those heights' rows in the range, merges their
+ * sorted runs into key order with a key's latest row only, and takes the
+ * rows pack range by pack range: the rows after a pack's `last`, when the pack is at least half
  * full -- an account's new transfers, the usual case -- become packs of
  * their own and the pack stays as it is; otherwise the pack is read,
  * merged (the log's row wins a key), deleted and written back cut as
- * above. Then the log is emptied. One fold in the benchmark: 32 blocks,
- * ~700,000 rows, ~10,000 new packs (one per account), 50 MB, ~1 s --
- * instead of 700,000 inserts and 32 x 7,000 dirty pages.
+ * above. One fold in the benchmark: 32 blocks, ~700,000 rows, ~10,000
+ * new packs (one per account), 50 MB -- instead of 700,000 inserts and
+ * 32 x 7,000 dirty pages.
  *
  * A scan reads both: from the log, each height's packs that can hold keys
  * in range (the one covering the start, then those starting below the
@@ -47,8 +60,10 @@
  * pack is data: one that does not read (rowpack.c) fails the scan or the
  * fold with CHAIN_BROKEN.
  *
- * The writer keeps the log's size and height count in memory (read on
- * first use, and again after a rollback); a reader needs neither.
+ * The writer keeps the log's size and height count (read on first use,
+ * and again after a rollback or a fold's end) and the fold under way in
+ * memory; a reader needs none of them. A writer opened anew begins a
+ * fold of its own when the log is due.
  */
 #include <stdlib.h>
 #include <string.h>
