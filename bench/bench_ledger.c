@@ -292,21 +292,25 @@ static double thread_cpu_s(pid_t pid, const char *name) {
 }
 
 /* One timed run of `mode`: transfers per second, 0 when anything failed;
- * *cpu_us the node's CPU time per transfer (all its threads). */
+ * *cpu_us the node's CPU time per transfer (all its threads), *seq_us and
+ * *commit_us its sequencer's and committer's. */
 static double run(it_node *n, lclient *cl, int mode, size_t total, double *cpu_us,
-                  double *seq_us) {
+                  double *seq_us, double *commit_us) {
   uint64_t sum = 0, pend0, before = totals_posted(n, &pend0);
   size_t per_client = total / CLIENTS / PER_REQ * PER_REQ;
   IT_CHECK(per_client > 0);
   for (int c = 0; c < CLIENTS; c++) build(&cl[c], mode, per_client, &sum);
   pthread_t t[CLIENTS];
   double cpu0 = cpu_s(n->pid), seq0 = thread_cpu_s(n->pid, "hanse-seq");
+  double commit0 = thread_cpu_s(n->pid, "hanse-commit");
   double start = bench_now_s();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&t[c], NULL, client_main, &cl[c]);
   for (int c = 0; c < CLIENTS; c++) pthread_join(t[c], NULL);
   double elapsed = bench_now_s() - start;
   *cpu_us = (cpu_s(n->pid) - cpu0) * 1e6 / (double)(per_client * CLIENTS);
   *seq_us = (thread_cpu_s(n->pid, "hanse-seq") - seq0) * 1e6 / (double)(per_client * CLIENTS);
+  *commit_us =
+      (thread_cpu_s(n->pid, "hanse-commit") - commit0) * 1e6 / (double)(per_client * CLIENTS);
   int errors = 0;
   for (int c = 0; c < CLIENTS; c++) {
     errors += cl[c].errors;
@@ -574,12 +578,13 @@ int bench_ledger_main(const char *hanse) {
         rates[m][r] = cpu[m][r] = seq[m][r] = 0;
         continue;
       }
-      rates[m][r] = run(&n, cl, m, total, &cpu[m][r], &seq[m][r]);
+      double commit_us = 0;
+      rates[m][r] = run(&n, cl, m, total, &cpu[m][r], &seq[m][r], &commit_us);
       failed |= rates[m][r] == 0;
       fprintf(stderr,
               "bench: ledger %s run %d: %.0f transfers/s, node CPU %.1f us/transfer "
-              "(sequencer thread %.1f)\n",
-              mode_name[m], r + 1, rates[m][r], cpu[m][r], seq[m][r]);
+              "(sequencer thread %.1f, committer thread %.1f)\n",
+              mode_name[m], r + 1, rates[m][r], cpu[m][r], seq[m][r], commit_us);
     }
   it_stop(&n);
 
