@@ -44,13 +44,13 @@
  *
  * A range's fold reads those heights' rows in the range, merges their
  * sorted runs into key order with a key's latest row only, and takes the
- * rows pack range by pack range: the rows after a pack's `last`, when the pack is at least half
- * full -- an account's new transfers, the usual case -- become packs of
- * their own and the pack stays as it is; otherwise the pack is read,
- * merged (the log's row wins a key), deleted and written back cut as
- * above. One fold in the benchmark: 32 blocks, ~700,000 rows, ~10,000
- * new packs (one per account), 50 MB -- instead of 700,000 inserts and
- * 32 x 7,000 dirty pages.
+ * rows pack range by pack range: the rows after a pack's `last`, when
+ * the pack is at least half full -- an account's new transfers, the
+ * usual case -- become packs of their own and the pack stays as it is;
+ * otherwise the pack is read, merged (the log's row wins a key), deleted
+ * and written back cut as above. One fold in the benchmark: 32 blocks,
+ * ~700,000 rows, ~10,000 new packs (one per account), 50 MB -- instead of
+ * 700,000 inserts and 32 x 7,000 dirty pages.
  *
  * A scan reads both: from the log, each height's packs that can hold keys
  * in range (the one covering the start, then those starting below the
@@ -75,7 +75,8 @@
 
 enum {
   IX_LOG_PUT, IX_LOG_NEXT, IX_LOG_RANGE, IX_LOG_RANGE_ALL, IX_LOG_ALL, IX_LOG_STATS,
-  IX_LOG_CLEAR, IX_LOG_FIRSTS, IX_LOG_CLEAR_TO, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT, IX_CHUNK_GET, IX_CHUNK_NEXT,
+  IX_LOG_CLEAR, IX_LOG_FIRSTS, IX_LOG_CLEAR_TO, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT,
+  IX_CHUNK_GET, IX_CHUNK_NEXT,
   IX_CHUNK_DEL, IX_CHUNK_PUT, IX_COUNT
 };
 _Static_assert((int)IX_COUNT <= (int)STORE_IX_STMTS, "store_index statements");
