@@ -417,6 +417,32 @@ static void test_wal_bytes(void **state) {
   tmpstore_close(&t);
 }
 
+/* The writer's own fallback checkpoint, which the wal hook makes now
+ * (setting a hook turns SQLite's off): with it at 64 pages, forty commits
+ * of ~1,150 pages each leave a WAL of one commit's frames (each is
+ * checkpointed, and the next starts the WAL over); with it off, the WAL
+ * holds them all. */
+static void test_wal_autocheckpoint(void **state) {
+  (void)state;
+  for (int on = 1; on >= 0; on--) {
+    tmpstore t;
+    tmpstore_open(&t, NULL);
+    hanse_store_set_wal_autocheckpoint(t.s, on ? 64 : 0);
+    wal_fill(t.s, 1000, 100);
+    long long one = hanse_store_wal_bytes(t.s);
+    assert_true(one > 1000 * 1024);
+    for (int i = 1; i < 40; i++) wal_fill(t.s, 1000, 100 + i);
+    long long frames = hanse_store_wal_bytes(t.s);
+    if (on) {
+      assert_true(frames < 2 * one);
+      assert_true(wal_file_size(&t) < 3 * one);
+    } else {
+      assert_true(frames > 30 * one);
+    }
+    tmpstore_close(&t);
+  }
+}
+
 /* A chain written before the packs, with its index rows in a table `idx`:
  * the reopened store has them all in its chunks and no `idx` left; a
  * later block's row replaces one. */
@@ -837,6 +863,7 @@ int main(void) {
       cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_index_migrate),
       cmocka_unit_test(test_wal_bytes),
+      cmocka_unit_test(test_wal_autocheckpoint),
       cmocka_unit_test(test_blocks_and_tip),
       cmocka_unit_test(test_tx_index),
       cmocka_unit_test(test_transactions_and_readers),
