@@ -949,6 +949,45 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
   return HANSE_OK;
 }
 
+/* Sort the changes into (key, position) order. They come in runs already
+ * in that order -- a transaction's rows as a module writes them, the
+ * ledger's sorted -- so a merge of the runs found (a natural merge sort)
+ * compares far fewer times than qsort: ~50 runs in a benchmark block of
+ * ~30,000 changes, 6 passes instead of 15 levels, and qsort's compares
+ * each chase two entries' keys. Without memory for the second buffer,
+ * qsort. */
+static void changes_sort(hanse_exec *ex) {
+  size_t n = ex->change_count;
+  if (n < 2) return;
+  exec_change *a = ex->changes, *b = malloc(n * sizeof *b);
+  if (b == NULL) {
+    qsort(a, n, sizeof *a, change_cmp);
+    return;
+  }
+  for (;;) {
+    size_t runs = 0;
+    for (size_t lo = 0; lo < n; runs++) {
+      size_t mid = lo + 1;
+      while (mid < n && change_cmp(&a[mid - 1], &a[mid]) < 0) mid++;
+      size_t hi = mid;
+      if (hi < n) hi++;
+      while (hi < n && change_cmp(&a[hi - 1], &a[hi]) < 0) hi++;
+      size_t i = lo, j = mid, k = lo; /* merge [lo, mid) and [mid, hi) into b */
+      while (i < mid && j < hi) b[k++] = change_cmp(&a[i], &a[j]) < 0 ? a[i++] : a[j++];
+      while (i < mid) b[k++] = a[i++];
+      while (j < hi) b[k++] = a[j++];
+      lo = hi;
+    }
+    exec_change *t = a; /* the merged runs are in b now */
+    a = b;
+    b = t;
+    if (runs == 1) break;
+  }
+  free(b);
+  ex->changes = a;
+  ex->change_cap = n;
+}
+
 /* The rows in (key, position) order, serialized in one buffer, each key
  * once with its rows after it (store.h): the store inserts it as one row
  * and an index row per key. After the sort a key's changes are
@@ -956,8 +995,7 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
  * changes; that sizes the buffer exactly. */
 static int history_build(hanse_exec *ex) {
   if (ex->history_built) return HANSE_OK;
-  if (ex->change_count > 1)
-    qsort(ex->changes, ex->change_count, sizeof *ex->changes, change_cmp);
+  changes_sort(ex);
   size_t bytes = 0;
   for (size_t i = 0; i < ex->change_count; i++) {
     const exec_change *c = &ex->changes[i];
