@@ -40,7 +40,8 @@
  * its bound is folded at once; a rollback takes the fold back to where it
  * stood at the transaction's begin, or, if the fold began or ended in it,
  * forgets it (the next block begins one again: folding rows twice is
- * harmless). hanse_store_index_fold folds the whole log at once.
+ * harmless). hanse_store_index_fold folds the whole log at once, as one
+ * slice of every height.
  *
  * A range's fold reads those heights' rows in the range, merges their
  * sorted runs into key order with a key's latest row only, and takes the
@@ -74,9 +75,8 @@
 #include "storage/store_internal.h"
 
 enum {
-  IX_LOG_PUT, IX_LOG_NEXT, IX_LOG_RANGE, IX_LOG_RANGE_ALL, IX_LOG_ALL, IX_LOG_STATS,
-  IX_LOG_CLEAR, IX_LOG_FIRSTS, IX_LOG_CLEAR_TO, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT,
-  IX_CHUNK_GET, IX_CHUNK_NEXT,
+  IX_LOG_PUT, IX_LOG_NEXT, IX_LOG_RANGE, IX_LOG_RANGE_ALL, IX_LOG_STATS, IX_LOG_FIRSTS,
+  IX_LOG_CLEAR_TO, IX_CHUNK_RANGE, IX_CHUNK_RANGE_ALL, IX_CHUNK_AT, IX_CHUNK_GET, IX_CHUNK_NEXT,
   IX_CHUNK_DEL, IX_CHUNK_PUT, IX_COUNT
 };
 _Static_assert((int)IX_COUNT <= (int)STORE_IX_STMTS, "store_index statements");
@@ -92,9 +92,7 @@ static const char *const ix_sql[IX_COUNT] = {
                      "ORDER BY height LIMIT 1"),
     [IX_LOG_RANGE] = COVERING("idx_log", "height = ?3 AND ") " AND first < ?2 ORDER BY first",
     [IX_LOG_RANGE_ALL] = COVERING("idx_log", "height = ?3 AND ") " ORDER BY first",
-    [IX_LOG_ALL] = "SELECT height, rows FROM idx_log ORDER BY height, first",
     [IX_LOG_STATS] = "SELECT count(DISTINCT height), ifnull(sum(length(rows)), 0) FROM idx_log",
-    [IX_LOG_CLEAR] = "DELETE FROM idx_log",
     [IX_LOG_FIRSTS] = "SELECT first FROM idx_log WHERE height <= ?1 ORDER BY first",
     [IX_LOG_CLEAR_TO] = "DELETE FROM idx_log WHERE height <= ?1",
     [IX_CHUNK_RANGE] = COVERING("idx_chunks", "") " AND first < ?2 ORDER BY first",
@@ -737,30 +735,10 @@ int hanse_store_index_fold(hanse_store *s) {
   int rc = store_writable(s);
   if (rc != HANSE_OK) return rc;
   store_index *ix = store_index_of(s);
-  sqlite3_stmt *all = ix_stmt(s, IX_LOG_ALL), *clear = ix_stmt(s, IX_LOG_CLEAR);
-  if (all == NULL || clear == NULL) return HANSE_ERR(INTERNAL);
-  ix_rows lg = {0};
-  hanse_buf_init(&lg.arena);
-  int src = SQLITE_DONE;
-  while (rc == HANSE_OK && (src = sqlite3_step(all)) == SQLITE_ROW) {
-    int64_t height = sqlite3_column_int64(all, 0);
-    hanse_rowpack_rd rd;
-    hanse_rowpack_rd_init(&rd, sqlite3_column_blob(all, 1), (size_t)sqlite3_column_bytes(all, 1));
-    while (rc == HANSE_OK && hanse_rowpack_next(&rd) == HANSE_OK)
-      rc = rows_add(&lg, rd.key, rd.klen, rd.val, rd.vlen, height);
-    if (rc == HANSE_OK && rd.broken) rc = HANSE_ERR(CHAIN_BROKEN);
-  }
-  int drc = done(s, all, rc == HANSE_OK ? src : SQLITE_DONE, "index fold");
-  if (rc == HANSE_OK) rc = drc;
-  if (rc == HANSE_OK) rc = rows_settle(&lg);
-  if (rc == HANSE_OK) rc = fold_rows(s, ix, &lg);
-  if (rc == HANSE_OK) rc = done(s, clear, sqlite3_step(clear), "index fold");
-  rows_free(&lg);
-  if (rc != HANSE_OK) return rc;
-  fold_end(ix); /* whatever was under way is done */
-  ix->log_heights = 0;
-  ix->log_bytes = 0;
-  return HANSE_OK;
+  /* one slice, every height: whatever was under way is folded too */
+  fold_end(ix);
+  ix->fold_top = INT64_MAX;
+  return fold_step(s, ix);
 }
 
 /* Chains written before the packs kept one table row per index row in a
