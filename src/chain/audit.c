@@ -18,18 +18,13 @@
  * equal the stored history_blocks row byte for byte. Where it does not,
  * one merge of the two in their common (key, index) order names the first
  * row that differs, with its key, block and transaction: a row missing, a
- * row added, another operation or another value hash. Then every key of
- * the block must have its history_keys row (one indexed lookup each), so
- * a deleted or altered index row is found while its block is checked. An
- * index row added for a block that did not change the key is what lookups
- * cannot see; for it the audit keeps a count and an order-independent sum
- * of fingerprints of every (key, height) it derived, and one sequential
- * pass over history_keys at the end compares both; a single added row is
- * then named too, found by a second pass (its fingerprint is the
- * difference of the sums). A history_blocks row beyond the tip is found by
- * counting that table. Cost: one stored row read and compared per block,
- * one lookup per key a block changed, two scans of history_keys at the
- * end, memory of one block's rows.
+ * row added, another operation or another value hash. The trail's index,
+ * a key row per (key, block that changed it), is derived index rows
+ * (store.h), which the private store derives too: the comparison of every
+ * index row at the end finds one deleted, altered or added and names its
+ * key and block. A history_blocks row beyond the tip is found by counting
+ * that table. Cost: one stored row read and compared per block, memory of
+ * one block's rows, and of every state and index row at the end.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -71,9 +66,45 @@ static int collect_visit(void *ctx, const uint8_t *k, size_t kl,
   return 0;
 }
 
-/* Every row of the state (index 0) or of the derived indexes (1) equals
- * the re-executed one. */
-static int audit_rows(hanse_store *stored, hanse_store *mem, int index, hanse_reject *rej) {
+/* A row of the stored state or indexes that is not the re-executed one:
+ * `ka` stored, `kb` re-derived (either NULL: none), named. An audit trail
+ * key row (store.h) is named by its key and block, which is *bad_height. */
+static int row_reject(const char *what, int index, const uint8_t *ka, size_t kla,
+                      const uint8_t *kb, size_t klb, int64_t *bad_height, hanse_reject *rej) {
+  int cmp = ka == NULL ? 1 : kb == NULL ? -1 : hanse_store_key_cmp(ka, kla, kb, klb);
+  const uint8_t *k = cmp <= 0 ? ka : kb;
+  size_t kl = cmp <= 0 ? kla : klb;
+  hanse_buf key;
+  hanse_buf_init(&key);
+  uint64_t height;
+  int rc;
+  if (index && hanse_history_key_row_read(k, kl, &key, &height)) {
+    int n = key.len > 100 ? 100 : (int)key.len;
+    *bad_height = height <= (uint64_t)INT64_MAX ? (int64_t)height : -1;
+    rc = hanse_reject_set(
+        rej, HANSE_ERR(CHAIN_BROKEN), "block %" PRIu64 ": the history index %s '%.*s'%s", height,
+        cmp > 0 ? "has no row of" : cmp < 0 ? "names" : "holds another row of", n,
+        (const char *)key.data,
+        cmp > 0   ? " (a missing or altered index row)"
+        : cmp < 0 ? ", which the block did not change (an added or altered index row)"
+                  : " (an altered index row)");
+  } else {
+    int n = kl > 100 ? 100 : (int)kl;
+    rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN), "%s row '%.*s' differs from the "
+                          "re-executed %s%s", what, n, (const char *)k,
+                          index ? "indexes" : "state",
+                          cmp > 0 ? " (missing)" : cmp < 0 ? " (extra)" : "");
+  }
+  hanse_buf_free(&key);
+  return rc;
+}
+
+/* Every row of the state (index 0) or of the derived indexes (1), the
+ * audit trail's key rows among them, equals the re-executed one; the
+ * first that does not is named (merged in key order: a row missing, a row
+ * added, another value). */
+static int audit_rows(hanse_store *stored, hanse_store *mem, int index, int64_t *bad_height,
+                      hanse_reject *rej) {
   int (*scan)(hanse_store *, const void *, size_t, const void *, size_t, int,
               hanse_state_visit_fn, void *) =
       index ? hanse_store_index_scan : hanse_store_state_scan;
@@ -106,13 +137,7 @@ static int audit_rows(hanse_store *stored, hanse_store *mem, int index, hanse_re
     }
     if (ka == NULL || kb == NULL || kla != klb || memcmp(ka, kb, kla) != 0 ||
         vla != vlb || memcmp(va, vb, vla) != 0) {
-      const uint8_t *k = ka ? ka : kb;
-      int kl = (int)(ka ? kla : klb);
-      if (kl > 100) kl = 100;
-      rc = hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                            "%s row '%.*s' differs from the re-executed %s%s", what,
-                            kl, (const char *)k, index ? "indexes" : "state",
-                            ka == NULL ? " (missing)" : kb == NULL ? " (extra)" : "");
+      rc = row_reject(what, index, ka, kla, kb, klb, bad_height, rej);
       break;
     }
   }
@@ -122,32 +147,6 @@ static int audit_rows(hanse_store *stored, hanse_store *mem, int index, hanse_re
 }
 
 /* ---- the audit trail ---- */
-
-/* Count and sum (mod 2^256) of the fingerprints of a set of history_keys
- * rows. */
-typedef struct audit_keys {
-  uint64_t count;
-  hanse_hash sum;
-} audit_keys;
-
-static void key_fingerprint(const uint8_t *key, size_t klen, uint64_t height, hanse_hash *out) {
-  crypto_generichash_state s;
-  uint8_t b[8];
-  crypto_generichash_init(&s, NULL, 0, HANSE_HASH_BYTES);
-  hanse_put_u32be(b, (uint32_t)klen);
-  crypto_generichash_update(&s, b, 4);
-  crypto_generichash_update(&s, key, klen);
-  hanse_put_u64be(b, height);
-  crypto_generichash_update(&s, b, 8);
-  crypto_generichash_final(&s, out->b, HANSE_HASH_BYTES);
-}
-
-static void audit_keys_add(audit_keys *a, const uint8_t *key, size_t klen, uint64_t height) {
-  hanse_hash f;
-  key_fingerprint(key, klen, height, &f);
-  hanse_sum_add(&a->sum, &f);
-  a->count++;
-}
 
 /* "block H tx I <id>" or "block 0 (genesis)" for a row's position. */
 static void history_where(char *out, size_t n, uint64_t pos, const hanse_body *body,
@@ -222,11 +221,11 @@ static int history_first_difference(uint64_t height, const uint8_t *want, size_t
 }
 
 /* Block `height`'s audit trail: the stored serialization (read into
- * `scratch`) equals the re-derived `want`, and history_keys holds a row
- * for each of its keys; those are added to `keys`. */
+ * `scratch`) equals the re-derived `want`. (Its key rows are derived index
+ * rows, compared with the others at the end.) */
 static int audit_history_block(hanse_store *stored, uint64_t height, const uint8_t *want,
                                size_t want_len, const hanse_body *body, hanse_buf *scratch,
-                               audit_keys *keys, int64_t *bad_tx, hanse_reject *rej) {
+                               int64_t *bad_tx, hanse_reject *rej) {
   int found = 0;
   int rc = hanse_store_history_block_get(stored, height, scratch, &found);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
@@ -236,56 +235,12 @@ static int audit_history_block(hanse_store *stored, uint64_t height, const uint8
   if (scratch->len != want_len || (want_len && memcmp(scratch->data, want, want_len) != 0))
     return history_first_difference(height, want, want_len, scratch->data, scratch->len, body,
                                     bad_tx, rej);
-  /* One key per group: each must have its index row. */
-  hanse_history_reader rd;
-  hanse_history_reader_init(&rd, want, want_len, height);
-  while ((rc = hanse_history_next_group(&rd)) == HANSE_OK) {
-    audit_keys_add(keys, rd.key, rd.klen, height);
-    rc = hanse_store_history_key_has(stored, rd.key, rd.klen, height, &found);
-    if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
-    if (!found) {
-      int kl = rd.klen > 100 ? 100 : (int)rd.klen;
-      return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                              "block %" PRIu64 ": the history index has no row of '%.*s' "
-                              "(a missing or altered index row)",
-                              height, kl, (const char *)rd.key);
-    }
-  }
-  HANSE_ASSERT(rc == HANSE_ERR(NOT_FOUND));
   return HANSE_OK;
 }
 
-static int keys_total_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
-  audit_keys_add(ctx, key, klen, height);
-  return 0;
-}
-
-/* The second pass: the stored index row whose fingerprint is `extra`. */
-typedef struct key_find {
-  hanse_hash extra;
-  int found;
-  uint64_t height;
-  char key[101];
-  int klen;
-} key_find;
-
-static int key_find_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
-  key_find *kf = ctx;
-  hanse_hash f;
-  key_fingerprint(key, klen, height, &f);
-  if (!hanse_hash_eq(&f, &kf->extra)) return 0;
-  kf->found = 1;
-  kf->height = height;
-  kf->klen = klen > 100 ? 100 : (int)klen;
-  memcpy(kf->key, key, (size_t)kf->klen);
-  return 1;
-}
-
 /* After every block passed: the stored trail holds no block row beyond
- * the tip and no index row re-execution did not derive (the lookups
- * showed it holds all of those). */
-static int audit_history_extra(hanse_store *stored, uint64_t tip, const audit_keys *want,
-                               int64_t *bad_height, int64_t *bad_tx, hanse_reject *rej) {
+ * the tip. */
+static int audit_history_extra(hanse_store *stored, uint64_t tip, hanse_reject *rej) {
   uint64_t blocks = 0;
   int rc = hanse_store_history_block_count(stored, &blocks);
   if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
@@ -294,30 +249,7 @@ static int audit_history_extra(hanse_store *stored, uint64_t tip, const audit_ke
                             "the history holds %" PRIu64 " blocks, the chain has %" PRIu64
                             " (rows were added)",
                             blocks, tip + 1);
-  audit_keys have;
-  memset(&have, 0, sizeof have);
-  rc = hanse_store_history_keys_scan_all(stored, keys_total_visit, &have);
-  if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
-  if (have.count == want->count && hanse_hash_eq(&have.sum, &want->sum)) return HANSE_OK;
-  key_find kf;
-  memset(&kf, 0, sizeof kf);
-  kf.extra = have.sum;
-  hanse_sum_sub(&kf.extra, &want->sum);
-  if (have.count == want->count + 1) {
-    rc = hanse_store_history_keys_scan_all(stored, key_find_visit, &kf);
-    if (rc != HANSE_OK) return hanse_reject_set(rej, rc, "cannot read the history");
-  }
-  if (!kf.found)
-    return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                            "the history index holds %" PRIu64 " rows, re-execution derives "
-                            "%" PRIu64 " (rows were added)",
-                            have.count, want->count);
-  *bad_height = (int64_t)kf.height;
-  *bad_tx = -1;
-  return hanse_reject_set(rej, HANSE_ERR(CHAIN_BROKEN),
-                          "block %" PRIu64 ": the history index names '%.*s', which the block "
-                          "did not change (an added index row)",
-                          kf.height, kf.klen, kf.key);
+  return HANSE_OK;
 }
 
 int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
@@ -366,8 +298,6 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     goto done;
   }
   hanse_hash prev_hash, prev_digest, prev_sum;
-  audit_keys hist_want;
-  memset(&hist_want, 0, sizeof hist_want);
   memset(&prev_hash, 0, sizeof prev_hash);
   memset(&prev_digest, 0, sizeof prev_digest);
   memset(&prev_sum, 0, sizeof prev_sum);
@@ -415,8 +345,8 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
       if (ok) {
         size_t hl;
         const uint8_t *hr = hanse_exec_history(&ex, &hl);
-        hist_rc = audit_history_block(stored, height, hr, hl, &body, &hist_rows, &hist_want,
-                                      &hist_tx, &hist_rej);
+        hist_rc = audit_history_block(stored, height, hr, hl, &body, &hist_rows, &hist_tx,
+                                      &hist_rej);
       }
       hanse_exec_free(&ex);
       json_decref(policy);
@@ -485,14 +415,11 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     }
     (*blocks_checked)++;
   }
-  rc = audit_rows(stored, mem, 0, rej);
-  if (rc == HANSE_OK) rc = audit_rows(stored, mem, 1, rej);
-  if (rc != HANSE_OK) *bad_height = (int64_t)tip;
-  if (rc == HANSE_OK) {
-    *bad_height = (int64_t)tip;
-    rc = audit_history_extra(stored, tip, &hist_want, bad_height, bad_tx, rej);
-    if (rc == HANSE_OK) *bad_height = -1;
-  }
+  *bad_height = (int64_t)tip;
+  rc = audit_rows(stored, mem, 0, bad_height, rej);
+  if (rc == HANSE_OK) rc = audit_rows(stored, mem, 1, bad_height, rej);
+  if (rc == HANSE_OK) rc = audit_history_extra(stored, tip, rej);
+  if (rc == HANSE_OK) *bad_height = -1;
 done:
   free(rs);
   hanse_buf_free(&hist_rows);

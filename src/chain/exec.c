@@ -526,7 +526,7 @@ static int change_note(hanse_exec *ex, exec_entry *e) {
 
 static int exec_write(hanse_exec *ex, const void *key, size_t klen,
                       const void *val, size_t vlen, int del) {
-  HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX); /* keys are built in short buffers */
+  HANSE_ASSERT(klen <= HANSE_STATE_KEY_MAX); /* keys are built in short buffers */
   exec_entry *e;
   int rc = entry_load(ex, key, klen, &e);
   if (rc != HANSE_OK) return rc;
@@ -578,7 +578,9 @@ int hanse_exec_put(hanse_exec *ex, const char *key, const void *val,
 
 int hanse_exec_index_put(hanse_exec *ex, const char *key, const void *val, size_t vlen) {
   size_t klen = strlen(key);
-  HANSE_ASSERT(klen <= HANSE_HISTORY_KLEN_MAX && vlen <= UINT32_MAX);
+  /* module keys are text: none begins with the audit trail's key row tag */
+  HANSE_ASSERT(klen > 0 && (unsigned char)key[0] > HANSE_HISTORY_KEY_TAG);
+  HANSE_ASSERT(klen <= HANSE_STATE_KEY_MAX && vlen <= UINT32_MAX);
   hanse_buf_u32(&ex->index, (uint32_t)klen);
   hanse_buf_put(&ex->index, key, klen);
   hanse_buf_u32(&ex->index, (uint32_t)vlen);
@@ -1042,9 +1044,12 @@ static int index_row_cmp(const void *a, const void *b) {
   return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* The block's index rows in key order, each key's last write only. */
+/* The block's index rows in key order, each key's last write only, with
+ * the audit trail's key rows (store.h). */
 static int index_store(const hanse_exec *ex, hanse_store *store) {
-  if (ex->index_count == 0) return HANSE_OK;
+  if (ex->index_count == 0)
+    return hanse_store_index_put_block(store, ex->height, ex->history.data, ex->history.len,
+                                       NULL, 0);
   index_row *rows = malloc(ex->index_count * sizeof *rows);
   hanse_index_row *out = malloc(ex->index_count * sizeof *out);
   if (rows == NULL || out == NULL) {
@@ -1071,7 +1076,8 @@ static int index_store(const hanse_exec *ex, hanse_store *store) {
       n--; /* a later write of the same key */
     out[n++] = (hanse_index_row){rows[i].key, rows[i].klen, rows[i].val, rows[i].vlen};
   }
-  int rc = hanse_store_index_put_block(store, ex->height, out, n);
+  int rc = hanse_store_index_put_block(store, ex->height, ex->history.data, ex->history.len,
+                                       out, n);
   free(rows);
   free(out);
   return rc;

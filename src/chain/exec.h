@@ -30,8 +30,10 @@
  * transaction); hanse_exec_finish turns the notes into one history row per
  * (key, transaction) -- the last op of that transaction on the key and the
  * SHA-256 of the value it left -- serializes the block's rows in (key,
- * index) order, each key once followed by its rows, and stores them with the state as one history_blocks row
- * plus a history_keys row per changed key (store.h, "audit trail"). Writes
+ * index) order, each key once followed by its rows, and stores them with
+ * the state as one history_blocks row, plus a key row per changed key
+ * among the block's derived index rows (store.h, "audit trail"; written
+ * with history_unstored too, so the audit compares them). Writes
  * outside a transaction (genesis) carry HANSE_HISTORY_GENESIS_INDEX. The
  * serialization is a function of the block's execution alone, so the
  * audit re-executes and compares it byte for byte.

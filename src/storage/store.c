@@ -15,8 +15,6 @@
  * narrow index, which keeps the random part of each insert small.
  *   state(key BLOB PRIMARY KEY, value BLOB)  WITHOUT ROWID
  *   history_blocks(height INTEGER PRIMARY KEY, rows BLOB)
- *   history_keys(key BLOB, height INTEGER, PRIMARY KEY(key, height))
- *                WITHOUT ROWID
  *   certs(height INTEGER, signer BLOB, sig BLOB, PRIMARY KEY(height, signer))
  *                WITHOUT ROWID
  *
@@ -43,9 +41,9 @@
  *   group:  u16 klen | key | u32 count | row x count     (groups by key)
  *   row:    u32 index | u8 op | [32-byte SHA-256, puts]  (rows by index)
  *
- * history_keys is the only keyed insert, one per group (the same count as
- * state writes, ~55 in the benchmark's blocks), and it is what a query
- * walks: a record's blocks, newest first by a backward range, and in each
+ * What a query walks is a key row per group, a derived index row
+ * (store.h; store_index.c writes them with the block's module index rows):
+ * a record's blocks, newest first by a prefix scan, and in each
  * the key's group, found by walking the block's groups in key order --
  * hopping over each group's rows by its count, reading one op byte per
  * row to know its length -- and stopping at or past the key. Reading a
@@ -84,8 +82,7 @@ enum {
   ST_STATE_PUT, ST_STATE_DEL, ST_STATE_SCAN, ST_STATE_SCAN_ALL, ST_BLOCK_PUT,
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
-  ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_HKEY_PUT, ST_HKEY_GET, ST_HKEY_SCAN,
-  ST_HKEY_ALL, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
+  ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -119,11 +116,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HBLOCK_PUT] = "INSERT INTO history_blocks(height, rows) VALUES (?1, ?2)",
     [ST_HBLOCK_GET] = "SELECT rows FROM history_blocks WHERE height = ?1",
     [ST_HBLOCK_COUNT] = "SELECT count(*) FROM history_blocks",
-    [ST_HKEY_PUT] = "INSERT INTO history_keys(key, height) VALUES (?1, ?2)",
-    [ST_HKEY_GET] = "SELECT 1 FROM history_keys WHERE key = ?1 AND height = ?2",
-    [ST_HKEY_SCAN] = "SELECT height FROM history_keys WHERE key = ?1 AND height <= ?2 "
-                     "ORDER BY height DESC",
-    [ST_HKEY_ALL] = "SELECT key, height FROM history_keys ORDER BY key, height",
     [ST_CERT_PUT] = "INSERT OR IGNORE INTO certs(height, signer, sig) VALUES (?1, ?2, ?3)",
     [ST_CERT_SCAN] = "SELECT height, signer, sig FROM certs WHERE height >= ?1 AND height <= ?2 "
                      "ORDER BY height, signer",
@@ -143,8 +135,6 @@ static const char schema_sql[] =
     " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS history_blocks(height INTEGER PRIMARY KEY,"
     " rows BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS history_keys(key BLOB NOT NULL, height INTEGER NOT NULL,"
-    " PRIMARY KEY(key, height)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS certs(height INTEGER NOT NULL, signer BLOB NOT NULL,"
     " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS idx_chunks(first BLOB PRIMARY KEY, last BLOB NOT NULL,"
@@ -855,28 +845,61 @@ int hanse_store_history_put_block(hanse_store *s, uint64_t height,
   HANSE_ASSERT(height <= (uint64_t)INT64_MAX && len <= (size_t)INT32_MAX);
   HANSE_ASSERT(rows != NULL || len == 0);
   sqlite3_stmt *st = stmt(s, ST_HBLOCK_PUT);
-  sqlite3_stmt *kst = stmt(s, ST_HKEY_PUT);
-  if (st == NULL || kst == NULL) return HANSE_ERR(INTERNAL);
+  if (st == NULL) return HANSE_ERR(INTERNAL);
   sqlite3_bind_int64(st, 1, (sqlite3_int64)height);
   sqlite3_bind_blob(st, 2, len ? (const void *)rows : "", (int)len, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
-  if (rc != SQLITE_DONE) return store_fail(s, rc, "history put");
-  /* One index row per group: a key appears in one group of the block. */
-  hanse_history_reader rd;
-  hanse_history_reader_init(&rd, rows, len, height);
-  int out = HANSE_OK;
-  while (out == HANSE_OK && (rc = hanse_history_next_group(&rd)) == HANSE_OK) {
-    sqlite3_bind_blob(kst, 1, rd.klen ? (const void *)rd.key : "", (int)rd.klen, SQLITE_STATIC);
-    sqlite3_bind_int64(kst, 2, (sqlite3_int64)height);
-    int krc = sqlite3_step(kst);
-    sqlite3_reset(kst);
-    if (krc != SQLITE_DONE) out = store_fail(s, krc, "history key put");
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "history put");
+}
+
+/* ---- key rows ---- */
+
+void hanse_history_key_prefix(hanse_buf *out, const void *key, size_t klen) {
+  const uint8_t *k = key;
+  uint8_t tag = HANSE_HISTORY_KEY_TAG, esc[2] = {0x00, 0xFF};
+  hanse_buf_put(out, &tag, 1);
+  for (size_t i = 0; i < klen;) {
+    const uint8_t *z = memchr(k + i, 0, klen - i);
+    size_t run = z ? (size_t)(z - (k + i)) : klen - i;
+    hanse_buf_put(out, k + i, run);
+    i += run;
+    if (z) {
+      hanse_buf_put(out, esc, 2);
+      i++;
+    }
   }
-  sqlite3_clear_bindings(kst);
-  if (out == HANSE_OK) HANSE_ASSERT(rc == HANSE_ERR(NOT_FOUND)); /* well formed */
-  return out;
+  hanse_buf_put(out, "\0\0", 2);
+}
+
+void hanse_history_key_row(hanse_buf *out, const void *key, size_t klen, uint64_t height) {
+  uint8_t h[8];
+  hanse_history_key_prefix(out, key, klen);
+  hanse_put_u64be(h, UINT64_MAX - height);
+  hanse_buf_put(out, h, 8);
+}
+
+int hanse_history_key_row_read(const uint8_t *row, size_t len, hanse_buf *key,
+                               uint64_t *height) {
+  hanse_buf_reset(key);
+  if (len < 1 + 2 + 8 || row[0] != HANSE_HISTORY_KEY_TAG) return 0;
+  size_t end = len - 8, i = 1;
+  for (;;) {
+    const uint8_t *z = memchr(row + i, 0, end - i);
+    if (z == NULL) return 0;
+    size_t run = (size_t)(z - (row + i));
+    hanse_buf_put(key, row + i, run);
+    i += run;
+    if (i + 1 >= end) return 0;
+    if (row[i + 1] == 0x00) break; /* the end of the key */
+    if (row[i + 1] != 0xFF) return 0;
+    hanse_buf_put(key, "", 1);
+    i += 2;
+  }
+  if (i + 2 != end || hanse_buf_status(key) != HANSE_OK) return 0;
+  *height = UINT64_MAX - hanse_get_u64be(row + end);
+  return 1;
 }
 
 int hanse_store_history_block_get(hanse_store *s, uint64_t height,
@@ -1010,79 +1033,85 @@ static int tx_who(hanse_store *s, uint64_t pos, hanse_history_change *c) {
   return out;
 }
 
+/* The heights a key's rows name, newest first, a batch at a time. */
+typedef struct key_heights {
+  size_t plen;          /* the key rows' prefix length */
+  uint64_t h[64];
+  size_t n;
+  int broken;           /* a row under the prefix that is not a key row */
+  uint8_t last[8];      /* the last row's height bytes */
+} key_heights;
+
+static int key_heights_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
+                             size_t vl) {
+  key_heights *kh = ctx;
+  (void)v;
+  if (kl != kh->plen + 8 || vl != 0) {
+    kh->broken = 1;
+    return 1;
+  }
+  memcpy(kh->last, k + kh->plen, 8);
+  kh->h[kh->n++] = UINT64_MAX - hanse_get_u64be(k + kh->plen);
+  return 0;
+}
+
 int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
                              uint64_t before, int limit,
                              hanse_history_visit_fn fn, void *ctx) {
   HANSE_ASSERT(limit >= 1);
   if (before == 0) return HANSE_OK;
+  if (klen > HANSE_STATE_KEY_MAX) return HANSE_OK; /* no such key is stored */
   uint64_t top = HANSE_POS_HEIGHT(before - 1); /* the newest block to look in */
-  sqlite3_stmt *st = stmt(s, ST_HKEY_SCAN);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  /* The blocks come from one statement that stays open while each block
-   * is read and fn runs: one read transaction, one snapshot. */
-  sqlite3_bind_blob(st, 1, klen ? key : "", (int)klen, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)top);
+  /* The blocks' key rows, then each block's rows: one read transaction,
+   * one snapshot (inside the caller's if it has one). */
+  int own_txn = sqlite3_get_autocommit(s->db);
+  if (own_txn && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    return store_fail(s, sqlite3_errcode(s->db), "history scan");
+  hanse_buf from;
+  hanse_buf_init(&from);
+  hanse_history_key_prefix(&from, key, klen);
+  key_heights kh = {.plen = from.len};
+  /* strictly after the row of block top + 1: from block top down */
+  uint8_t h[8];
+  hanse_put_u64be(h, UINT64_MAX - (top + 1));
+  hanse_buf_put(&from, h, 8);
   key_rows kr;
   memset(&kr, 0, sizeof kr);
-  int rc = SQLITE_DONE, out = HANSE_OK, stop = 0, seen = 0;
-  while (!stop && out == HANSE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    uint64_t height = (uint64_t)sqlite3_column_int64(st, 0);
-    int block_found;
-    out = key_rows_load(s, key, klen, height, &kr, &block_found);
-    if (out != HANSE_OK) break;
-    if (!block_found || kr.n == 0) {
-      HANSE_WARN("store: history_keys names block %" PRIu64 " for a key it has no rows of",
-                 height);
-      out = HANSE_ERR(CHAIN_BROKEN);
-      break;
-    }
-    for (size_t i = kr.n; i-- > 0 && !stop;) { /* newest first */
-      hanse_history_change c;
-      memset(&c, 0, sizeof c);
-      key_row_out(&kr, i, key, klen, height, &c.row);
-      if (c.row.pos >= before) continue;
-      out = tx_who(s, c.row.pos, &c);
+  int out = hanse_buf_status(&from), stop = 0, seen = 0;
+  while (out == HANSE_OK && !stop) {
+    kh.n = 0;
+    out = hanse_store_index_scan(s, from.data, kh.plen, from.data, from.len,
+                                 (int)(sizeof kh.h / sizeof kh.h[0]), key_heights_visit, &kh);
+    if (out == HANSE_OK && kh.broken) out = HANSE_ERR(CHAIN_BROKEN);
+    if (out != HANSE_OK || kh.n == 0) break;
+    for (size_t b = 0; b < kh.n && !stop && out == HANSE_OK; b++) {
+      uint64_t height = kh.h[b];
+      int block_found;
+      out = key_rows_load(s, key, klen, height, &kr, &block_found);
       if (out != HANSE_OK) break;
-      stop = fn(ctx, &c) || ++seen == limit;
+      if (!block_found || kr.n == 0) {
+        HANSE_WARN("store: a key row names block %" PRIu64 " for a key it has no rows of",
+                   height);
+        out = HANSE_ERR(CHAIN_BROKEN);
+        break;
+      }
+      for (size_t i = kr.n; i-- > 0 && !stop;) { /* newest first */
+        hanse_history_change c;
+        memset(&c, 0, sizeof c);
+        key_row_out(&kr, i, key, klen, height, &c.row);
+        if (c.row.pos >= before) continue;
+        out = tx_who(s, c.row.pos, &c);
+        if (out != HANSE_OK) break;
+        stop = fn(ctx, &c) || ++seen == limit;
+      }
     }
+    if (kh.n < sizeof kh.h / sizeof kh.h[0]) break; /* no more */
+    memcpy(from.data + kh.plen, kh.last, 8);
   }
-  if (!stop && out == HANSE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-    out = store_fail(s, rc, "history scan");
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+  if (own_txn && sqlite3_get_autocommit(s->db) == 0)
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+  hanse_buf_free(&from);
   free(kr.r);
-  return out;
-}
-
-int hanse_store_history_key_has(hanse_store *s, const void *key, size_t klen,
-                                uint64_t height, int *found) {
-  sqlite3_stmt *st = stmt(s, ST_HKEY_GET);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  *found = 0;
-  if (height > (uint64_t)INT64_MAX) return HANSE_OK;
-  sqlite3_bind_blob(st, 1, klen ? key : "", (int)klen, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)height);
-  int rc = sqlite3_step(st), out = HANSE_OK;
-  if (rc == SQLITE_ROW)
-    *found = 1;
-  else if (rc != SQLITE_DONE)
-    out = store_fail(s, rc, "history key get");
-  sqlite3_reset(st);
-  return out;
-}
-
-int hanse_store_history_keys_scan_all(hanse_store *s,
-                                      hanse_history_key_visit_fn fn, void *ctx) {
-  sqlite3_stmt *st = stmt(s, ST_HKEY_ALL);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  int rc, out = HANSE_OK;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const uint8_t *k = sqlite3_column_blob(st, 0);
-    size_t kl = (size_t)sqlite3_column_bytes(st, 0);
-    if (fn(ctx, k ? k : (const uint8_t *)"", kl, (uint64_t)sqlite3_column_int64(st, 1))) break;
-  }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) out = store_fail(s, rc, "history key scan");
-  sqlite3_reset(st);
   return out;
 }
 

@@ -106,10 +106,13 @@ int hanse_store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl
  * other rows in the same transaction, rebuilt by re-executing the chain.
  *
  * put_block stores block `height`'s rows -- in strictly increasing key
- * order, a key once (asserted: they come from the executor) -- each
- * replacing the key's row of an earlier block, and inside the same writer
- * transaction folds the log into the chunks when it is due (store_index.c
- * says how they are kept). scan reads them in key order, each key with the
+ * order, a key once, each key's first byte above HANSE_HISTORY_KEY_TAG
+ * (asserted: they come from the executor) -- each replacing the key's row
+ * of an earlier block, together with the audit trail's key rows derived
+ * from the block's history serialization `history` (hlen 0: none; see
+ * "audit trail" below), and inside the same writer transaction folds the
+ * log into the chunks when it is due (store_index.c says how they are
+ * kept). scan reads them in key order, each key with the
  * row of its latest block; its arguments as hanse_store_state_scan's; a
  * stored pack that does not read gives HANSE_ERR(CHAIN_BROKEN). fold folds
  * whatever the log holds now (inside a writer transaction). */
@@ -125,8 +128,8 @@ typedef struct hanse_index_row {
 #define HANSE_STORE_INDEX_LOG_BYTES ((size_t)64 << 20)
 #define HANSE_STORE_INDEX_LOG_BLOCKS 32
 #define HANSE_STORE_INDEX_FOLD_SLICES 32
-int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_index_row *rows,
-                                size_t n);
+int hanse_store_index_put_block(hanse_store *s, uint64_t height, const uint8_t *history,
+                                size_t hlen, const hanse_index_row *rows, size_t n);
 int hanse_store_index_fold(hanse_store *s);
 int hanse_store_index_scan(hanse_store *s, const void *prefix, size_t plen,
                            const void *after, size_t alen, int limit,
@@ -200,8 +203,22 @@ int hanse_store_tx_count(hanse_store *s, uint64_t *count);
  *
  * Groups in strictly increasing key order (keys compared as memcmp and
  * then by length, SQLite's BLOB order), rows in strictly increasing index
- * order within a group, nothing between or after. history_keys holds one
- * (key, height) row per group, which is what finds a record's blocks.
+ * order within a group, nothing between or after.
+ *
+ * What finds a record's blocks is a *key row* per group: a derived index
+ * row (hanse_store_index_put_block derives them from the serialization)
+ * keyed
+ *
+ *   HANSE_HISTORY_KEY_TAG | escaped key | 0x00 0x00 | u64 (2^64-1 - height)
+ *
+ * with an empty value, the key's bytes 0x00 written as 0x00 0xFF. The
+ * escape keeps the key rows in (key, newest block first) order and makes
+ * one key's rows a prefix no other key's rows share; the tag sorts them
+ * before every module index row. (Before, a B-tree table history_keys(key,
+ * height) held them: one insert per changed key at the end of the key's
+ * run, which dirtied a page per account once the table outgrew the
+ * accounts -- ~3,100 pages in each benchmark block. A writer opening a
+ * chain that has the table moves its rows into the index and drops it.)
  *
  * The executor builds a block's serialization with a hanse_history_writer
  * and stores it with hanse_store_history_put_block; anyone reads one with a
@@ -284,8 +301,9 @@ int hanse_history_next(hanse_history_reader *rd, hanse_history_row *r);
 int hanse_history_next_group(hanse_history_reader *rd);
 
 /* Store block `height`'s serialization (inside a writer transaction): one
- * history_blocks row (also for a block without rows: an empty one) and a
- * history_keys row per group in it. The serialization must be well formed
+ * history_blocks row (also for a block without rows: an empty one). Its
+ * key rows go with the block's index rows: pass the same serialization to
+ * hanse_store_index_put_block. The serialization must be well formed
  * (asserted: it comes from the executor). A block stored twice:
  * HANSE_ERR(INVALID). */
 int hanse_store_history_put_block(hanse_store *s, uint64_t height,
@@ -312,23 +330,28 @@ typedef struct hanse_history_change {
  * during the call; fn may use the connection. */
 typedef int (*hanse_history_visit_fn)(void *ctx, const hanse_history_change *c);
 /* The changes of `key` with pos < before (UINT64_MAX: from the newest),
- * newest first, at most `limit` (>= 1): history_keys names the blocks,
+ * newest first, at most `limit` (>= 1): the key rows name the blocks,
  * newest first, and each block's serialization gives the key's rows.
  * HANSE_ERR(CHAIN_BROKEN) if a serialization named is missing or
- * malformed. */
+ * malformed, or a stored index pack does not read. Outside a transaction
+ * it reads in one of its own (one snapshot). */
 int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
                              uint64_t before, int limit,
                              hanse_history_visit_fn fn, void *ctx);
 
-/* For the audit (chain/audit.c). Is (key, height) in history_keys? */
-int hanse_store_history_key_has(hanse_store *s, const void *key, size_t klen,
-                                uint64_t height, int *found);
-/* Every history_keys row in (key, height) order; fn returns non-zero to
- * stop; the key is valid only during the call. */
-typedef int (*hanse_history_key_visit_fn)(void *ctx, const uint8_t *key,
-                                          size_t klen, uint64_t height);
-int hanse_store_history_keys_scan_all(hanse_store *s,
-                                      hanse_history_key_visit_fn fn, void *ctx);
+/* The tag of the audit trail's key rows among the derived index rows (a
+ * module's index keys begin with a greater byte) and the longest state
+ * key (a key row of it, each byte escaped, fits a derived index row). */
+#define HANSE_HISTORY_KEY_TAG 0x01
+#define HANSE_STATE_KEY_MAX 500
+/* Append key's key row for block `height` to `out` (the caller resets it). */
+void hanse_history_key_row(hanse_buf *out, const void *key, size_t klen, uint64_t height);
+/* The prefix every key row of `key` begins with, appended to `out`. */
+void hanse_history_key_prefix(hanse_buf *out, const void *key, size_t klen);
+/* Read a key row: 1 and the key (unescaped into `key`, reset first) and
+ * height; 0 for a row that is not a well-formed key row. */
+int hanse_history_key_row_read(const uint8_t *row, size_t len, hanse_buf *key,
+                               uint64_t *height);
 /* The number of history_blocks rows. */
 int hanse_store_history_block_count(hanse_store *s, uint64_t *count);
 

@@ -1,6 +1,9 @@
 /*
  * store_index.c -- the derived indexes (store.h): a log of recent blocks'
  * rows and the chunks that hold the rest, both as rowpacks (rowpack.h).
+ * Besides the modules' rows they hold the audit trail's key rows, one per
+ * (state key, block that changed it), derived here from the block's
+ * history serialization (store.h says why).
  *
  *   idx_log(height, first, rows)   PRIMARY KEY(height, first)
  *   idx_chunks(first, last, rows)  PRIMARY KEY(first)
@@ -66,6 +69,7 @@
  * memory; a reader needs none of them. A writer opened anew begins a
  * fold of its own when the log is due.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +84,9 @@ enum {
   IX_CHUNK_DEL, IX_CHUNK_PUT, IX_COUNT
 };
 _Static_assert((int)IX_COUNT <= (int)STORE_IX_STMTS, "store_index statements");
+/* A key row of the longest state key, every byte escaped, is an index row. */
+_Static_assert(1 + 2 * HANSE_STATE_KEY_MAX + 2 + 8 <= HANSE_ROWPACK_KEY_MAX, "key rows");
+_Static_assert(STORE_PREFIX_MAX == HANSE_ROWPACK_KEY_MAX + 1, "prefixes");
 
 /* The packs of one height (log) or of the chunks that can hold keys in
  * [?1, ?2): the one covering ?1, then those that start below ?2. */
@@ -463,8 +470,10 @@ static int pack_flush(pack_out *o) {
   return rc;
 }
 
-/* The length of a key's group: up to and including its last '/'. */
+/* The length of a key's group: up to and including its last '/'; for the
+ * audit trail's key rows, all but the height (one state key's rows). */
 static size_t group_len(const uint8_t *k, size_t kl) {
+  if (kl > 8 && k[0] == HANSE_HISTORY_KEY_TAG) return kl - 8;
   while (kl > 0 && k[kl - 1] != '/') kl--;
   return kl;
 }
@@ -507,18 +516,40 @@ static int log_stats(hanse_store *s, store_index *ix) {
 static int fold_start(hanse_store *s, store_index *ix, int64_t top);
 static int fold_step(hanse_store *s, store_index *ix);
 
-int hanse_store_index_put_block(hanse_store *s, uint64_t height, const hanse_index_row *rows,
-                                size_t n) {
+/* The audit trail's key rows of a block's history serialization, one per
+ * group, into o: in key order, as the groups are (store.h). */
+static int key_rows_add(pack_out *o, uint64_t height, const uint8_t *history, size_t hlen) {
+  hanse_history_reader rd;
+  hanse_history_reader_init(&rd, history, hlen, height);
+  hanse_buf row;
+  hanse_buf_init(&row);
+  int rc, out = HANSE_OK;
+  while (out == HANSE_OK && (rc = hanse_history_next_group(&rd)) == HANSE_OK) {
+    HANSE_ASSERT(rd.klen <= HANSE_STATE_KEY_MAX);
+    hanse_buf_reset(&row);
+    hanse_history_key_row(&row, rd.key, rd.klen, height);
+    out = hanse_buf_status(&row);
+    if (out == HANSE_OK) out = pack_add(o, row.data, row.len, "", 0);
+  }
+  if (out == HANSE_OK) HANSE_ASSERT(rc == HANSE_ERR(NOT_FOUND)); /* the executor's */
+  hanse_buf_free(&row);
+  return out;
+}
+
+int hanse_store_index_put_block(hanse_store *s, uint64_t height, const uint8_t *history,
+                                size_t hlen, const hanse_index_row *rows, size_t n) {
   int rc = store_writable(s);
-  if (rc != HANSE_OK || n == 0) return rc;
+  if (rc != HANSE_OK || (n == 0 && hlen == 0)) return rc;
   store_index *ix = store_index_of(s);
   rc = log_stats(s, ix);
   pack_out o = {.s = s, .st = ix_stmt(s, IX_LOG_PUT), .height = (int64_t)height,
                 .max = ix->log_chunk_max};
   if (rc == HANSE_OK && o.st == NULL) rc = HANSE_ERR(INTERNAL);
   hanse_buf_init(&o.pack);
+  if (rc == HANSE_OK) rc = key_rows_add(&o, height, history, hlen);
   for (size_t i = 0; i < n && rc == HANSE_OK; i++) {
-    HANSE_ASSERT(rows[i].klen <= HANSE_ROWPACK_KEY_MAX);
+    HANSE_ASSERT(rows[i].klen > 0 && rows[i].klen <= HANSE_ROWPACK_KEY_MAX);
+    HANSE_ASSERT(((const uint8_t *)rows[i].key)[0] > HANSE_HISTORY_KEY_TAG);
     HANSE_ASSERT(i == 0 || hanse_store_key_cmp(rows[i - 1].key, rows[i - 1].klen, rows[i].key,
                                                rows[i].klen) < 0);
     rc = pack_add(&o, rows[i].key, rows[i].klen, rows[i].val, rows[i].vlen);
@@ -741,23 +772,26 @@ int hanse_store_index_fold(hanse_store *s) {
   return fold_step(s, ix);
 }
 
-/* Chains written before the packs kept one table row per index row in a
- * table `idx`. Its rows become chunk packs (they are older than any log
- * row, and the chunks are empty then) and the table goes, in one
- * transaction; without such a table, nothing happens. */
-int store_index_migrate(hanse_store *s) {
+/* Chains written before the packs kept one table row per row: the
+ * derived index rows in a table `idx`, the audit trail's key rows in a
+ * table `history_keys(key, height)`. Their rows become chunk packs and the
+ * table goes, in one transaction each. They are older than any log row;
+ * `idx` went before the chunks held anything, and key rows sort before
+ * every module row, so the packs keep the chunks disjoint and in order
+ * (a chain that had both tables gets its key rows' packs first). Without
+ * such a table, nothing happens. */
+static int migrate_table(hanse_store *s, const char *table, const char *select, int keys) {
   sqlite3 *db = hanse_store_db(s);
   sqlite3_stmt *st = NULL;
-  int src = sqlite3_prepare_v2(db,
-                               "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'idx'",
+  int src = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
                                -1, &st, NULL);
+  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
   if (src == SQLITE_OK) src = sqlite3_step(st);
   sqlite3_finalize(st);
   if (src == SQLITE_DONE) return HANSE_OK;
   if (src != SQLITE_ROW) return store_fail(s, src, "index migration");
   src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-  if (src == SQLITE_OK)
-    src = sqlite3_prepare_v2(db, "SELECT key, value FROM idx ORDER BY key", -1, &st, NULL);
+  if (src == SQLITE_OK) src = sqlite3_prepare_v2(db, select, -1, &st, NULL);
   if (src != SQLITE_OK) {
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return store_fail(s, src, "index migration");
@@ -765,16 +799,44 @@ int store_index_migrate(hanse_store *s) {
   store_index *ix = store_index_of(s);
   pack_out o = {.s = s, .st = ix_stmt(s, IX_CHUNK_PUT), .height = -1, .max = ix->chunk_max};
   hanse_buf_init(&o.pack);
+  hanse_buf row;
+  hanse_buf_init(&row);
   int rc = o.st ? HANSE_OK : HANSE_ERR(INTERNAL);
-  while (rc == HANSE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-    rc = pack_add(&o, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                  sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+  while (rc == HANSE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    const void *k = sqlite3_column_blob(st, 0);
+    size_t kl = (size_t)sqlite3_column_bytes(st, 0);
+    if (!keys) {
+      rc = pack_add(&o, k, kl, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+      continue;
+    }
+    if (kl > HANSE_STATE_KEY_MAX) {
+      rc = HANSE_ERR(CHAIN_BROKEN);
+      break;
+    }
+    hanse_buf_reset(&row);
+    hanse_history_key_row(&row, k, kl, (uint64_t)sqlite3_column_int64(st, 1));
+    rc = hanse_buf_status(&row);
+    if (rc == HANSE_OK) rc = pack_add(&o, row.data, row.len, "", 0);
+  }
   if (rc == HANSE_OK && src != SQLITE_DONE) rc = store_fail(s, src, "index migration");
   sqlite3_finalize(st);
   if (rc == HANSE_OK) rc = pack_flush(&o);
   hanse_buf_free(&o.pack);
-  if (rc == HANSE_OK && sqlite3_exec(db, "DROP TABLE idx; COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+  hanse_buf_free(&row);
+  char sql[64];
+  snprintf(sql, sizeof sql, "DROP TABLE %s; COMMIT", table);
+  if (rc == HANSE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
     rc = store_fail(s, sqlite3_errcode(db), "index migration");
-  if (rc != HANSE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc != HANSE_OK) {
+    HANSE_ERROR("store: cannot move the rows of table %s into the index packs", table);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  }
   return rc;
+}
+
+int store_index_migrate(hanse_store *s) {
+  int rc = migrate_table(s, "history_keys",
+                         "SELECT key, height FROM history_keys ORDER BY key, height DESC", 1);
+  return rc == HANSE_OK ? migrate_table(s, "idx", "SELECT key, value FROM idx ORDER BY key", 0)
+                        : rc;
 }

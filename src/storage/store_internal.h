@@ -46,8 +46,10 @@ void store_index_rollback(store_index *ix);
 /* Move the rows of a chain written before the packs (a table `idx`, one
  * row per index row) into the chunks, on the writer at open. */
 int store_index_migrate(hanse_store *s);
-/* The longest scan prefix, plus one (scans refuse longer ones). */
-enum { STORE_PREFIX_MAX = 256 };
+/* The longest scan prefix, plus one (scans refuse longer ones): as long
+ * as the longest derived index key (HANSE_ROWPACK_KEY_MAX), so a key row's
+ * prefix fits. */
+enum { STORE_PREFIX_MAX = 1024 + 1 };
 /* The end of the keys under `prefix` (plen < STORE_PREFIX_MAX): the prefix
  * with its last non-0xff byte incremented, into hi. 1 when there is none
  * (an empty or all-0xff prefix): scan to the end. */

@@ -26,6 +26,7 @@
 
 #include "base/err.h"
 #include "fixture.h"
+#include "storage/rowpack.h"
 #include "storage/store.h"
 
 static hanse_store *mem_store(void) {
@@ -67,7 +68,39 @@ static void put_block(hanse_store *s, uint64_t height, const row_spec *rs, size_
   hanse_buf_init(&b);
   rows_build(&b, height, rs, n);
   assert_int_equal(hanse_store_history_put_block(s, height, b.data, b.len), HANSE_OK);
+  assert_int_equal(hanse_store_index_put_block(s, height, b.data, b.len, NULL, 0), HANSE_OK);
   hanse_buf_free(&b);
+}
+
+/* The audit trail's key rows in the index, in index order, read back. */
+typedef struct key_rows_seen {
+  char key[256][32];
+  uint64_t height[256];
+  int n;
+  int other; /* index rows that are not key rows */
+} key_rows_seen;
+
+static int key_rows_visit(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  key_rows_seen *ks = ctx;
+  hanse_buf key;
+  hanse_buf_init(&key);
+  uint64_t h;
+  (void)v;
+  if (!hanse_history_key_row_read(k, kl, &key, &h)) {
+    ks->other++;
+  } else {
+    assert_int_equal(vl, 0);
+    assert_true(ks->n < 256);
+    snprintf(ks->key[ks->n], sizeof ks->key[0], "%.*s", (int)key.len, (const char *)key.data);
+    ks->height[ks->n++] = h;
+  }
+  hanse_buf_free(&key);
+  return 0;
+}
+
+static void key_rows_all(hanse_store *s, key_rows_seen *ks) {
+  memset(ks, 0, sizeof *ks);
+  assert_int_equal(hanse_store_index_scan(s, "", 0, NULL, 0, -1, key_rows_visit, ks), HANSE_OK);
 }
 
 typedef struct collected {
@@ -407,18 +440,17 @@ static void test_blocks_put_get(void **state) {
   assert_int_equal(hanse_store_history_block_count(s, &count), HANSE_OK);
   assert_true(count == 3);
 
-  /* the index: one row per (key, block) */
-  assert_int_equal(hanse_store_history_key_has(s, "seq/a", 5, 1, &found), HANSE_OK);
-  assert_true(found);
-  assert_int_equal(hanse_store_history_key_has(s, "seq/a", 5, 0, &found), HANSE_OK);
-  assert_false(found);
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "SELECT count(*) FROM history_keys", -1,
-                                      &st, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(st, 0), 3);
-  sqlite3_finalize(st);
+  /* the index: one key row per (key, block), newest block first */
+  key_rows_seen ks;
+  key_rows_all(s, &ks);
+  assert_int_equal(ks.n, 3);
+  assert_int_equal(ks.other, 0);
+  assert_string_equal(ks.key[0], "asset/bal/EUR/x");
+  assert_true(ks.height[0] == 1);
+  assert_string_equal(ks.key[1], "org/acme");
+  assert_true(ks.height[1] == 0);
+  assert_string_equal(ks.key[2], "seq/a");
+  assert_true(ks.height[2] == 1);
 
   /* positions: height << 20 | index */
   assert_true(HANSE_POS_HEIGHT(HANSE_POS(123456, 19999)) == 123456);
@@ -497,15 +529,6 @@ static void test_scan_pages_newest_first(void **state) {
   hanse_store_close(s);
 }
 
-static int key_visit(void *ctx, const uint8_t *key, size_t klen, uint64_t height) {
-  collected *col = ctx;
-  assert_true(col->n < 64);
-  snprintf(col->key[col->n], sizeof col->key[0], "%.*s", (int)klen, (const char *)key);
-  col->pos[col->n] = height;
-  col->n++;
-  return 0;
-}
-
 /* The scan names each change's transaction (id and signer) from the
  * transaction index; genesis writes have none. The index in key order for
  * the audit. */
@@ -543,15 +566,15 @@ static void test_scan_joins_txs_and_index(void **state) {
   assert_int_equal(col.n, 1);
   assert_int_equal(col.op[0], HANSE_HISTORY_DEL);
 
-  memset(&col, 0, sizeof col);
-  assert_int_equal(hanse_store_history_keys_scan_all(s, key_visit, &col), HANSE_OK);
-  assert_int_equal(col.n, 3);
-  assert_string_equal(col.key[0], "a");
-  assert_true(col.pos[0] == 3);
-  assert_string_equal(col.key[1], "b");
-  assert_true(col.pos[1] == 0);
-  assert_string_equal(col.key[2], "b");
-  assert_true(col.pos[2] == 3);
+  key_rows_seen ks;
+  key_rows_all(s, &ks);
+  assert_int_equal(ks.n, 3);
+  assert_string_equal(ks.key[0], "a");
+  assert_true(ks.height[0] == 3);
+  assert_string_equal(ks.key[1], "b");
+  assert_true(ks.height[1] == 3);
+  assert_string_equal(ks.key[2], "b");
+  assert_true(ks.height[2] == 0);
   hanse_keypair_wipe(&alice);
   hanse_store_close(s);
 }
@@ -626,16 +649,21 @@ static void test_scan_reports_broken_rows(void **state) {
   hanse_store_close(s);
 }
 
+/* A new temporary directory (fx_rmrf it) and its chain.db path. */
+static void tmp_db(char dir[256], char path[300]) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, 256, "%s/hanse-hist-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, 300, "%s/chain.db", dir);
+}
+
 /* A database written with the earlier layout (one history row per change)
  * or before the audit trail existed gains the (empty) tables when a writer
  * opens it; readers then find no history, and blocks are stored. */
 static void test_old_database_gains_tables(void **state) {
   (void)state;
   char dir[256], path[300];
-  const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/hanse-hist-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/chain.db", dir);
+  tmp_db(dir, path);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(
@@ -667,6 +695,244 @@ static void test_old_database_gains_tables(void **state) {
   fx_rmrf(dir);
 }
 
+/* Key rows (store.h): the escape keeps keys in their order, newest block
+ * first within a key, and no key's rows under another key's prefix; the
+ * reader takes back what the writer made and refuses anything else. */
+static void test_key_rows(void **state) {
+  (void)state;
+  /* keys in BLOB order, NUL bytes among them */
+  static const struct { const char *k; size_t n; } keys[] = {
+      {"", 0}, {"\0", 1}, {"\0\0", 2}, {"\0\x01", 2}, {"\x01", 1}, {"a", 1}, {"a\0", 2},
+      {"a\0\0", 3}, {"a\0b", 3}, {"a\x01", 2}, {"ab", 2}, {"a\xff", 2}, {"b", 1},
+  };
+  static const uint64_t heights[] = {UINT64_MAX - 1, 1u << 30, 256, 1, 0}; /* newest first */
+  enum { NK = sizeof keys / sizeof keys[0], NH = sizeof heights / sizeof heights[0] };
+  hanse_buf prev, row, key, pre;
+  hanse_buf_init(&prev);
+  hanse_buf_init(&row);
+  hanse_buf_init(&key);
+  hanse_buf_init(&pre);
+  for (size_t i = 0; i < NK; i++) {
+    for (size_t j = 0; j < NH; j++) {
+      hanse_buf_reset(&row);
+      hanse_history_key_row(&row, keys[i].k, keys[i].n, heights[j]);
+      assert_int_equal(hanse_buf_status(&row), HANSE_OK);
+      assert_true(row.data[0] == HANSE_HISTORY_KEY_TAG);
+      if (i + j > 0) /* strictly after the row before */
+        assert_true(hanse_store_key_cmp(prev.data, prev.len, row.data, row.len) < 0);
+      uint64_t h = 0;
+      assert_int_equal(hanse_history_key_row_read(row.data, row.len, &key, &h), 1);
+      assert_true(h == heights[j]);
+      assert_int_equal((int)key.len, (int)keys[i].n);
+      if (key.len) assert_memory_equal(key.data, keys[i].k, key.len);
+      /* under its own key's prefix, under no other's */
+      for (size_t o = 0; o < NK; o++) {
+        hanse_buf_reset(&pre);
+        hanse_history_key_prefix(&pre, keys[o].k, keys[o].n);
+        int under = pre.len <= row.len && memcmp(pre.data, row.data, pre.len) == 0;
+        assert_int_equal(under, o == i);
+      }
+      hanse_buf_reset(&prev);
+      hanse_buf_put(&prev, row.data, row.len);
+    }
+  }
+  /* what is no key row */
+  static const char *const bad[] = {
+      "",                                         /* empty */
+      "01000000000000000000",                     /* one byte short */
+      "02000000000000000000000000",               /* another tag */
+      "610000000000000000000000",                 /* no tag */
+      "0161000000000000000000",                   /* no end of key */
+      "01610001000000000000000000",               /* 00 01: no escape */
+      "016100ff0000000000000000",                 /* escape, then no end */
+      "0161000000ff00000000000000000000",         /* bytes after the end */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint8_t b[32];
+    size_t n = strlen(bad[i]) / 2;
+    for (size_t k = 0; k < n; k++) sscanf(bad[i] + 2 * k, "%2hhx", &b[k]);
+    uint64_t h;
+    if (hanse_history_key_row_read(b, n, &key, &h)) fail_msg("read x'%s'", bad[i]);
+  }
+  hanse_buf_free(&prev);
+  hanse_buf_free(&row);
+  hanse_buf_free(&key);
+  hanse_buf_free(&pre);
+}
+
+/* A key changed in 150 blocks, with a NUL byte in it and a key that
+ * extends it beside it: its changes newest first across batches of key
+ * rows, before and after the log is folded into the chunks, limits and
+ * positions cutting anywhere. */
+static void test_scan_many_blocks(void **state) {
+  (void)state;
+  hanse_store *s = mem_store();
+  static const char k[] = "acx/\0x", k2[] = "acx/\0x\0";
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  for (uint64_t h = 1; h <= 150; h++) {
+    hanse_buf b;
+    hanse_buf_init(&b);
+    hanse_history_writer w;
+    hanse_history_writer_init(&w, &b);
+    hanse_history_row r;
+    memset(&r, 0, sizeof r);
+    r.op = HANSE_HISTORY_DEL;
+    if (h % 3 != 0) { /* k: not in every third block */
+      r.key = (const uint8_t *)k;
+      r.klen = sizeof k - 1;
+      r.pos = HANSE_POS(h, 1);
+      hanse_history_put(&w, &r);
+    }
+    r.key = (const uint8_t *)k2;
+    r.klen = sizeof k2 - 1;
+    r.pos = HANSE_POS(h, 0);
+    hanse_history_put(&w, &r);
+    assert_int_equal(hanse_store_history_put_block(s, h, b.data, b.len), HANSE_OK);
+    assert_int_equal(hanse_store_index_put_block(s, h, b.data, b.len, NULL, 0), HANSE_OK);
+    hanse_buf_free(&b);
+    if (h == 120) assert_int_equal(hanse_store_index_fold(s), HANSE_OK);
+  }
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  /* 100 changes of k: pages of 30 */
+  uint64_t before = UINT64_MAX;
+  uint64_t want_h = 150;
+  int total = 0;
+  for (;;) {
+    collected col;
+    memset(&col, 0, sizeof col);
+    assert_int_equal(hanse_store_history_scan(s, k, sizeof k - 1, before, 30, collect, &col),
+                     HANSE_OK);
+    if (col.n == 0) break;
+    assert_true(col.n == 30 || total + col.n == 100);
+    for (int i = 0; i < col.n; i++) {
+      while (want_h % 3 == 0) want_h--;
+      assert_true(col.pos[i] == HANSE_POS(want_h, 1));
+      want_h--;
+    }
+    total += col.n;
+    before = col.pos[col.n - 1];
+  }
+  assert_int_equal(total, 100);
+  /* from inside: the rows below block 100's */
+  collected col;
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, k2, sizeof k2 - 1, HANSE_POS(100, 0), 64, collect,
+                                            &col),
+                   HANSE_OK);
+  assert_int_equal(col.n, 64);
+  assert_true(col.pos[0] == HANSE_POS(99, 0) && col.pos[63] == HANSE_POS(36, 0));
+  /* k's row in block 149 is at or past `before`: the first batch of 64
+   * key rows gives 63 changes, the next batch the 64th */
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, k, sizeof k - 1, HANSE_POS(149, 1), 64, collect,
+                                            &col),
+                   HANSE_OK);
+  assert_int_equal(col.n, 64);
+  want_h = 148;
+  for (int i = 0; i < col.n; i++, want_h--) {
+    while (want_h % 3 == 0) want_h--;
+    assert_true(col.pos[i] == HANSE_POS(want_h, 1));
+  }
+  hanse_store_close(s);
+}
+
+/* A key row that is not one (under a key's prefix, another length) is a
+ * broken chain to the scan. */
+static void test_scan_broken_key_row(void **state) {
+  (void)state;
+  hanse_store *s = mem_store();
+  assert_int_equal(hanse_store_begin(s), HANSE_OK);
+  const row_spec b1[] = {{"k", 0, HANSE_HISTORY_PUT, "1"}};
+  put_block(s, 1, b1, 1);
+  assert_int_equal(hanse_store_commit(s), HANSE_OK);
+  hanse_buf row, pack;
+  hanse_buf_init(&row);
+  hanse_buf_init(&pack);
+  hanse_history_key_prefix(&row, "k", 1);
+  hanse_buf_put(&row, "\xff\xff\xff", 3);
+  hanse_rowpack_put(&pack, row.data, row.len, "", 0);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "INSERT INTO idx_log VALUES (2, ?1, ?2)",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_blob(st, 1, row.data, (int)row.len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, pack.data, (int)pack.len, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  collected col;
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(s, "k", 1, UINT64_MAX, 10, collect, &col),
+                   HANSE_ERR(CHAIN_BROKEN));
+  hanse_buf_free(&row);
+  hanse_buf_free(&pack);
+  hanse_store_close(s);
+}
+
+/* A chain written with the table history_keys(key, height): a writer
+ * opening it moves the rows into the index's chunks, before the module
+ * rows already there, and drops the table; a reader then finds the
+ * changes, and new blocks add to them. */
+static void test_history_keys_migrate(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  tmp_db(dir, path);
+  hanse_store *w = NULL, *rd = NULL;
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(path, HANSE_STORE_CREATE, NULL, &w, &rej), HANSE_OK);
+  assert_int_equal(hanse_store_begin(w), HANSE_OK);
+  const row_spec b1[] = {{"k", 0, HANSE_HISTORY_PUT, "1"}, {"m", 3, HANSE_HISTORY_DEL, NULL}};
+  const row_spec b2[] = {{"k", 5, HANSE_HISTORY_PUT, "2"}};
+  hanse_buf b;
+  hanse_buf_init(&b);
+  rows_build(&b, 1, b1, 2);
+  assert_int_equal(hanse_store_history_put_block(w, 1, b.data, b.len), HANSE_OK);
+  rows_build(&b, 2, b2, 1);
+  assert_int_equal(hanse_store_history_put_block(w, 2, b.data, b.len), HANSE_OK);
+  hanse_index_row ir = {"acx/1", 5, "v", 1};
+  assert_int_equal(hanse_store_index_put_block(w, 2, NULL, 0, &ir, 1), HANSE_OK);
+  assert_int_equal(hanse_store_index_fold(w), HANSE_OK);
+  assert_int_equal(hanse_store_commit(w), HANSE_OK);
+  assert_int_equal(
+      sqlite3_exec(hanse_store_db(w),
+                   "CREATE TABLE history_keys(key BLOB NOT NULL, height INTEGER NOT NULL,"
+                   " PRIMARY KEY(key, height)) WITHOUT ROWID;"
+                   "INSERT INTO history_keys VALUES (CAST('k' AS BLOB), 1), (CAST('k' AS BLOB), 2),"
+                   " (CAST('m' AS BLOB), 1);",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  hanse_store_close(w);
+  assert_int_equal(hanse_store_open(path, 0, NULL, &w, &rej), HANSE_OK);
+  assert_int_equal(sqlite3_exec(hanse_store_db(w), "SELECT * FROM history_keys", NULL, NULL, NULL),
+                   SQLITE_ERROR);
+  assert_int_equal(hanse_store_open(path, HANSE_STORE_READONLY, NULL, &rd, &rej), HANSE_OK);
+  key_rows_seen ks;
+  key_rows_all(rd, &ks);
+  assert_int_equal(ks.n, 3);
+  assert_int_equal(ks.other, 1); /* acx/1, after them */
+  assert_string_equal(ks.key[0], "k");
+  assert_true(ks.height[0] == 2 && ks.height[1] == 1 && ks.height[2] == 1);
+  assert_string_equal(ks.key[2], "m");
+  /* a block after the migration */
+  assert_int_equal(hanse_store_begin(w), HANSE_OK);
+  const row_spec b3[] = {{"k", 1, HANSE_HISTORY_DEL, NULL}};
+  put_block(w, 3, b3, 1);
+  assert_int_equal(hanse_store_commit(w), HANSE_OK);
+  collected col;
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(rd, "k", 1, UINT64_MAX, 10, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 3);
+  assert_true(col.pos[0] == HANSE_POS(3, 1) && col.pos[1] == HANSE_POS(2, 5) &&
+              col.pos[2] == HANSE_POS(1, 0));
+  memset(&col, 0, sizeof col);
+  assert_int_equal(hanse_store_history_scan(rd, "m", 1, UINT64_MAX, 10, collect, &col), HANSE_OK);
+  assert_int_equal(col.n, 1);
+  assert_int_equal(col.op[0], HANSE_HISTORY_DEL);
+  hanse_buf_free(&b);
+  hanse_store_close(rd);
+  hanse_store_close(w);
+  fx_rmrf(dir);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -677,6 +943,10 @@ int main(void) {
       cmocka_unit_test(test_scan_joins_txs_and_index),
       cmocka_unit_test(test_scan_reports_broken_rows),
       cmocka_unit_test(test_old_database_gains_tables),
+      cmocka_unit_test(test_key_rows),
+      cmocka_unit_test(test_scan_many_blocks),
+      cmocka_unit_test(test_scan_broken_key_row),
+      cmocka_unit_test(test_history_keys_migrate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
