@@ -480,6 +480,64 @@ static void test_index_migrate(void **state) {
   tmpstore_close(&t);
 }
 
+/* A chain written with the state in a WITHOUT ROWID table: the reopened
+ * writer has moved its rows to the rowid table with the key index (values
+ * larger than a page among them), in key order, and the old table is
+ * gone; puts, deletes and scans work on it. */
+static void test_state_migrate(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  sqlite3 *db = hanse_store_db(t.s);
+  assert_int_equal(sqlite3_exec(db,
+                                "DROP TABLE state;"
+                                "CREATE TABLE state(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+                                " WITHOUT ROWID;"
+                                "INSERT INTO state VALUES (CAST('b' AS BLOB), CAST('2' AS BLOB)),"
+                                " (CAST('a' AS BLOB), CAST('1' AS BLOB)),"
+                                " (CAST('big' AS BLOB), zeroblob(20000)),"
+                                " (CAST('c' AS BLOB), CAST('3' AS BLOB));",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  hanse_store_close(t.s);
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  db = hanse_store_db(t.s);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'state'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_null(strstr((const char *)sqlite3_column_text(st, 0), "WITHOUT ROWID"));
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                                          "'%state_rows%' AND type = 'table'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  char out[256];
+  scan_str(t.s, "", 0, NULL, 2, out, sizeof out);
+  assert_string_equal(out, "a=1;b=2;");
+  scan_str(t.s, "", 0, "big", -1, out, sizeof out);
+  assert_string_equal(out, "c=3;");
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found = 0;
+  assert_int_equal(hanse_store_state_get(t.s, "big", 3, &v, &found), HANSE_OK);
+  assert_true(found && v.len == 20000);
+  hanse_buf_free(&v);
+  assert_int_equal(hanse_store_begin(t.s), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(t.s, "b", 1, "22", 2), HANSE_OK);
+  assert_int_equal(hanse_store_state_put(t.s, "ab", 2, "x", 1), HANSE_OK);
+  assert_int_equal(hanse_store_state_del(t.s, "big", 3), HANSE_OK);
+  assert_int_equal(hanse_store_commit(t.s), HANSE_OK);
+  scan_str(t.s, "", 0, NULL, -1, out, sizeof out);
+  assert_string_equal(out, "a=1;ab=x;b=22;c=3;");
+  tmpstore_close(&t);
+}
+
 static void test_blocks_and_tip(void **state) {
   (void)state;
   tmpstore t;
@@ -862,6 +920,7 @@ int main(void) {
       cmocka_unit_test(test_state_scan),
       cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_index_migrate),
+      cmocka_unit_test(test_state_migrate),
       cmocka_unit_test(test_wal_bytes),
       cmocka_unit_test(test_wal_autocheckpoint),
       cmocka_unit_test(test_blocks_and_tip),
