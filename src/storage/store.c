@@ -130,6 +130,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "ORDER BY height, signer",
 };
 
+/* The tables whose rows hold values larger than a page: rowid tables,
+ * their keys in a unique index (see "The state's keys" above). */
+#define STATE_COLS "(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, value BLOB NOT NULL)"
+#define IDX_CHUNKS_COLS \
+  "(id INTEGER PRIMARY KEY, first BLOB NOT NULL UNIQUE, last BLOB NOT NULL, rows BLOB NOT NULL)"
+#define IDX_LOG_COLS                                                                   \
+  "(id INTEGER PRIMARY KEY, height INTEGER NOT NULL, first BLOB NOT NULL, rows BLOB NOT NULL," \
+  " UNIQUE(height, first))"
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY,"
@@ -140,17 +149,13 @@ static const char schema_sql[] =
     " seq INTEGER NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,"
     " message TEXT NOT NULL);"
     "CREATE UNIQUE INDEX IF NOT EXISTS txs_id ON txs(id);"
-    "CREATE TABLE IF NOT EXISTS state(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
-    " value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS state" STATE_COLS ";"
     "CREATE TABLE IF NOT EXISTS history_blocks(height INTEGER PRIMARY KEY,"
     " rows BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS certs(height INTEGER NOT NULL, signer BLOB NOT NULL,"
     " sig BLOB NOT NULL, PRIMARY KEY(height, signer)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS idx_chunks(first BLOB PRIMARY KEY, last BLOB NOT NULL,"
-    " rows BLOB NOT NULL)"
-    " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS idx_log(height INTEGER NOT NULL, first BLOB NOT NULL,"
-    " rows BLOB NOT NULL, PRIMARY KEY(height, first)) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS idx_chunks" IDX_CHUNKS_COLS ";"
+    "CREATE TABLE IF NOT EXISTS idx_log" IDX_LOG_COLS ";";
 
 struct hanse_store {
   sqlite3 *db;
@@ -242,32 +247,45 @@ static void sqlite_setup(void) {
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-/* Chains written before kept the state in a WITHOUT ROWID table (key
- * and value one record): its rows move to the table above, in key order,
- * in one transaction. */
-static int state_migrate(hanse_store *s) {
+/* Chains written before kept the state and the index packs in WITHOUT
+ * ROWID tables (key and value one record): each such table's rows move
+ * to its rowid table above, in key order, in one transaction. */
+static int rowid_migrate(hanse_store *s, const char *table, const char *cols,
+                         const char *names, const char *order) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(s->db,
-                               "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'state'"
+                               "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1"
                                " AND sql LIKE '%WITHOUT ROWID%'",
                                -1, &st, NULL);
+  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
   if (src == SQLITE_OK) src = sqlite3_step(st);
   sqlite3_finalize(st);
   if (src == SQLITE_DONE) return HANSE_OK;
-  if (src == SQLITE_ROW)
-    src = sqlite3_exec(s->db,
-                       "BEGIN IMMEDIATE;"
-                       "CREATE TABLE state_rows(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
-                       " value BLOB NOT NULL);"
-                       "INSERT INTO state_rows(key, value) SELECT key, value FROM state ORDER BY key;"
-                       "DROP TABLE state;"
-                       "ALTER TABLE state_rows RENAME TO state;"
-                       "COMMIT",
-                       NULL, NULL, NULL);
+  char *sql = NULL;
+  if (src == SQLITE_ROW) {
+    sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
+                          "CREATE TABLE %s_rows%s;"
+                          "INSERT INTO %s_rows(%s) SELECT %s FROM %s ORDER BY %s;"
+                          "DROP TABLE %s;"
+                          "ALTER TABLE %s_rows RENAME TO %s;"
+                          "COMMIT",
+                          table, cols, table, names, names, table, order, table, table, table);
+    src = sql ? sqlite3_exec(s->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+  }
   if (src == SQLITE_OK) return HANSE_OK;
-  HANSE_ERROR("store: cannot move the state to its new table: %s", sqlite3_errmsg(s->db));
+  HANSE_ERROR("store: cannot move %s to its rowid table: %s", table, sqlite3_errmsg(s->db));
   if (sqlite3_get_autocommit(s->db) == 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  return store_fail(s, src, "state migration");
+  return store_fail(s, src, "table migration");
+}
+
+static int state_migrate(hanse_store *s) {
+  int rc = rowid_migrate(s, "state", STATE_COLS, "key, value", "key");
+  if (rc == HANSE_OK)
+    rc = rowid_migrate(s, "idx_chunks", IDX_CHUNKS_COLS, "first, last, rows", "first");
+  if (rc == HANSE_OK)
+    rc = rowid_migrate(s, "idx_log", IDX_LOG_COLS, "height, first, rows", "height, first");
+  return rc;
 }
 
 int hanse_store_open(const char *path, int flags, const char *vfs,

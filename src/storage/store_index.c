@@ -5,8 +5,14 @@
  * (state key, block that changed it), derived here from the block's
  * history serialization (store.h says why).
  *
- *   idx_log(height, first, rows)   PRIMARY KEY(height, first)
- *   idx_chunks(first, last, rows)  PRIMARY KEY(first)
+ *   idx_log(id, height, first, rows)   UNIQUE(height, first)
+ *   idx_chunks(id, first, last, rows)  UNIQUE(first)
+ *
+ * Rowid tables with their keys in a unique index, as the state (store.c):
+ * a pack of 8 or 16 KiB spills to overflow pages, and in a WITHOUT ROWID
+ * table every search that met one read it whole to compare its key --
+ * the fold's pack lookups grew from 0.2 % to 1.7 % of a run's time over
+ * 240 two-phase blocks (3.6 % in the WITHOUT ROWID table).
  *
  * Why not one table row per index row. A block of the benchmark writes
  * ~13,000 index rows, two per transfer (ledger/acx/<account>/<pos>), over

@@ -538,6 +538,59 @@ static void test_state_migrate(void **state) {
   tmpstore_close(&t);
 }
 
+/* The index packs in the earlier WITHOUT ROWID tables (the chunks and a
+ * log): the reopened writer has moved both to their rowid tables, and
+ * every scan reads as before; a block and a fold go on from there. */
+static void test_index_tables_migrate(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  ix_model m = {0};
+  static const char *const b1[] = {"a/1", "a/2", "b/1"}, *const b2[] = {"a/2", "a/3"};
+  assert_int_equal(hanse_store_begin(t.s), HANSE_OK);
+  ix_put(t.s, 1, b1, 3, &m);
+  assert_int_equal(hanse_store_index_fold(t.s), HANSE_OK); /* into the chunks */
+  ix_put(t.s, 2, b2, 2, &m);                                /* in the log */
+  assert_int_equal(hanse_store_commit(t.s), HANSE_OK);
+  assert_int_equal(rows_in(t.s, "idx_chunks"), 1);
+  assert_int_equal(rows_in(t.s, "idx_log"), 1);
+  assert_int_equal(
+      sqlite3_exec(hanse_store_db(t.s),
+                   "CREATE TABLE c(first BLOB PRIMARY KEY, last BLOB NOT NULL, rows BLOB NOT NULL)"
+                   " WITHOUT ROWID;"
+                   "INSERT INTO c SELECT first, last, rows FROM idx_chunks;"
+                   "DROP TABLE idx_chunks; ALTER TABLE c RENAME TO idx_chunks;"
+                   "CREATE TABLE l(height INTEGER NOT NULL, first BLOB NOT NULL, rows BLOB NOT NULL,"
+                   " PRIMARY KEY(height, first)) WITHOUT ROWID;"
+                   "INSERT INTO l SELECT height, first, rows FROM idx_log;"
+                   "DROP TABLE idx_log; ALTER TABLE l RENAME TO idx_log;",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  hanse_store_close(t.s);
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(t.s),
+                                      "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                      "('idx_chunks', 'idx_log') AND sql NOT LIKE '%WITHOUT ROWID%'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  assert_int_equal(rows_in(t.s, "idx_chunks"), 1);
+  assert_int_equal(rows_in(t.s, "idx_log"), 1);
+  ix_check(t.s, t.s, &m);
+  static const char *const b3[] = {"a/1", "c/1"};
+  assert_int_equal(hanse_store_begin(t.s), HANSE_OK);
+  ix_put(t.s, 3, b3, 2, &m);
+  assert_int_equal(hanse_store_index_fold(t.s), HANSE_OK);
+  assert_int_equal(hanse_store_commit(t.s), HANSE_OK);
+  assert_int_equal(rows_in(t.s, "idx_log"), 0);
+  ix_check(t.s, t.s, &m);
+  tmpstore_close(&t);
+}
+
 static void test_blocks_and_tip(void **state) {
   (void)state;
   tmpstore t;
@@ -921,6 +974,7 @@ int main(void) {
       cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_index_migrate),
       cmocka_unit_test(test_state_migrate),
+      cmocka_unit_test(test_index_tables_migrate),
       cmocka_unit_test(test_wal_bytes),
       cmocka_unit_test(test_wal_autocheckpoint),
       cmocka_unit_test(test_blocks_and_tip),

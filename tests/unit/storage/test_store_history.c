@@ -852,7 +852,7 @@ static void test_scan_broken_key_row(void **state) {
   hanse_buf_put(&row, "\xff\xff\xff", 3);
   hanse_rowpack_put(&pack, row.data, row.len, "", 0);
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "INSERT INTO idx_log VALUES (2, ?1, ?2)",
+  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), "INSERT INTO idx_log(height, first, rows) VALUES (2, ?1, ?2)",
                                       -1, &st, NULL),
                    SQLITE_OK);
   sqlite3_bind_blob(st, 1, row.data, (int)row.len, SQLITE_STATIC);
