@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/fmt.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "encoding/json_real.h"
@@ -49,7 +50,7 @@ int books_chart_open(ledger_book *b, const char *owner, const char *account, con
   if (type == NULL || owner == NULL) return books_bug(b, "not an account name", account);
   char key[BOOKS_KEY_MAX];
   json_t *have = NULL;
-  snprintf(key, sizeof key, "books/acct/%s/%s", owner, account);
+  hanse_cat(key, sizeof key, "books/acct/", owner, "/", account, NULL);
   int rc = ledger_get(b, key, &have);
   if (rc != HANSE_OK) return rc;
   if (have) {
@@ -183,7 +184,8 @@ int books_entry_stage(ledger_book *b, const books_entry *e, uint64_t *seq_out) {
     return HANSE_ERR(NOMEM);
   }
   put_str(&p, e->owner);
-  p += snprintf(p, 24, "\t%" PRIu64, seq);
+  *p++ = '\t';
+  p += hanse_fmt_u64(p, seq);
   for (size_t i = 1; i < sizeof head / sizeof head[0]; i++) {
     *p++ = '\t';
     put_str(&p, head[i]);
@@ -194,7 +196,9 @@ int books_entry_stage(ledger_book *b, const books_entry *e, uint64_t *seq_out) {
     put_str(&p, l->account);
     *p++ = '\t';
     put_str(&p, l->asset);
-    p += snprintf(p, 24, "\t%c%" PRIu64, l->credit ? 'c' : 'd', l->amount);
+    *p++ = '\t';
+    *p++ = l->credit ? 'c' : 'd';
+    p += hanse_fmt_u64(p, l->amount);
   }
   HANSE_ASSERT((size_t)(p - text) < need);
   rc = stage_append(b, text, (size_t)(p - text));

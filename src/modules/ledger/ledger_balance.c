@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/log.h"
 #include "modules/ledger/ledger.h"
 
@@ -53,7 +54,7 @@ const char *const ledger_sum_names[LEDGER_SUMS] = {LEDGER_DEBITS_PENDING, LEDGER
                                                    LEDGER_CREDITS_POSTED};
 
 void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account) {
-  snprintf(key, LEDGER_KEY_MAX, "ledger/bal/%s", account);
+  hanse_cat(key, LEDGER_KEY_MAX, "ledger/bal/", account, NULL);
 }
 
 /* ---- the row ---- */

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "encoding/json_real.h"
@@ -52,15 +53,15 @@
 #include "modules/ledger/ledger.h"
 
 void ledger_key_acct(char key[LEDGER_KEY_MAX], const char *account) {
-  snprintf(key, LEDGER_KEY_MAX, "ledger/acct/%s", account);
+  hanse_cat(key, LEDGER_KEY_MAX, "ledger/acct/", account, NULL);
 }
 
 void ledger_key_xfer(char key[LEDGER_KEY_MAX], const char *id) {
-  snprintf(key, LEDGER_KEY_MAX, "ledger/xfer/%s", id);
+  hanse_cat(key, LEDGER_KEY_MAX, "ledger/xfer/", id, NULL);
 }
 
 void ledger_key_totals(char key[LEDGER_KEY_MAX], const char *asset) {
-  snprintf(key, LEDGER_KEY_MAX, "ledger/totals/%s", asset);
+  hanse_cat(key, LEDGER_KEY_MAX, "ledger/totals/", asset, NULL);
 }
 
 int ledger_u64_parse(const char *s, uint64_t *v) {
@@ -434,11 +435,12 @@ static int totals_balanced(const char *key, const ledger_sums *t) {
 
 static void row_add(wrow *rows, size_t *n, hanse_buf *arena, const char *prefix, const uint8_t *k,
                     size_t kl, const ledger_sums *sums, const ledger_acct *acct) {
-  char key[LEDGER_KEY_MAX];
-  int kn = snprintf(key, sizeof key, "%s%.*s", prefix, (int)kl, (const char *)k);
-  HANSE_ASSERT(kn > 0 && (size_t)kn < sizeof key);
+  size_t pl = strlen(prefix);
+  HANSE_ASSERT(pl + kl < LEDGER_KEY_MAX);
   rows[(*n)++] = (wrow){NULL, arena->len, NULL, sums, acct, NULL, 0};
-  hanse_buf_put(arena, key, (size_t)kn + 1);
+  hanse_buf_put(arena, prefix, pl);
+  hanse_buf_put(arena, k, kl);
+  hanse_buf_put(arena, "", 1);
 }
 
 /* The rows of the cache's changed entries onto rows[*n..]: an opened

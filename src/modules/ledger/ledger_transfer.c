@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "modules/books/books.h"
@@ -214,7 +215,7 @@ static int book_posted_row(ledger_book *b, const ledger_xfer *x, const ledger_ac
 /* ledger/acx/<account>/<pos> = id (the request's own id value, shared). */
 static int put_index(ledger_book *b, const char *account, const char *pos, json_t *id) {
   char key[LEDGER_KEY_MAX];
-  snprintf(key, sizeof key, "ledger/acx/%s/%s", account, pos);
+  hanse_cat(key, sizeof key, "ledger/acx/", account, "/", pos, NULL);
   return ledger_put(b, key, json_incref(id));
 }
 
@@ -345,7 +346,10 @@ int ledger_transfer_make(ledger_book *b, json_t *t, size_t place, const ledger_x
     else json_decref(rec);
   }
   char pos[40];
-  snprintf(pos, sizeof pos, "%020" PRIu64 "%07" PRIu32 "%04zu", ex->height, ex->tx_index, place);
+  size_t pn = hanse_fmt_u64_pad(pos, ex->height, 20);
+  pn += hanse_fmt_u64_pad(pos + pn, ex->tx_index, 7);
+  pn += hanse_fmt_u64_pad(pos + pn, place, 4);
+  pos[pn] = '\0';
   if (rc == HANSE_OK) rc = put_index(b, debit, pos, id_json);
   if (rc == HANSE_OK) rc = put_index(b, credit, pos, id_json);
   if (rc == HANSE_OK && conf) rc = ledger_conf_index(b, asset, pos, id);
@@ -382,9 +386,9 @@ int ledger_transfer_controlled(ledger_book *b, const char *tid, const char *debi
 void ledger_result_ok(hanse_reject *r, int exists) {
   r->rc = HANSE_OK;
   r->status = 200;
-  snprintf(r->code, sizeof r->code, "%s", exists ? "ledger.exists" : "ok");
-  snprintf(r->message, sizeof r->message, "%s",
-           exists ? "the transfer exists with these fields; nothing changed" : "");
+  hanse_cat(r->code, sizeof r->code, exists ? "ledger.exists" : "ok", NULL);
+  hanse_cat(r->message, sizeof r->message,
+            exists ? "the transfer exists with these fields; nothing changed" : "", NULL);
 }
 
 int ledger_transfers_run(ledger_book *b, json_t *list, hanse_reject *res, size_t *done) {
