@@ -184,13 +184,12 @@ int ledger_sums_json(json_t *o, const ledger_sums *s);
 
 /* What every fixed-layout row (balances, accounts, transfers) is made
  * of: words of printable ASCII without a space, one space apart, and
- * decimal u64s without leading zeros. ledger_row_u64 writes v's digits at
- * p (no NUL) and returns their count (at most 20); ledger_row_char is 1
+ * decimal u64s without leading zeros (written with hanse_fmt_u64,
+ * base/fmt.h); ledger_row_char is 1
  * for a byte a word may hold; ledger_row_word reads the next word of
  * text[*at..n) into out (cap bytes with the NUL) and steps past it and its
  * separator -- 0 if there is none that fits, the separator is not one
  * space, or (last) it does not end the text, or (!last) it does. */
-size_t ledger_row_u64(char *p, uint64_t v);
 int ledger_row_char(char c);
 int ledger_row_word(const char *text, size_t n, size_t *at, char *out, size_t cap, int last);
 

@@ -59,22 +59,11 @@ void ledger_key_bal(char key[LEDGER_KEY_MAX], const char *account) {
 
 /* ---- the row ---- */
 
-size_t ledger_row_u64(char *p, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
-  return n;
-}
-
 size_t ledger_sums_format(char out[LEDGER_SUMS_TEXT_MAX], const ledger_sums *s) {
   size_t n = 0;
   for (int i = 0; i < LEDGER_SUMS; i++) {
     if (i) out[n++] = ' ';
-    n += ledger_row_u64(out + n, s->v[i]);
+    n += hanse_fmt_u64(out + n, s->v[i]);
   }
   for (int i = 0; s->conf && i < LEDGER_SUMS; i++) {
     out[n++] = ' ';
@@ -113,7 +102,7 @@ int ledger_sums_json(json_t *o, const ledger_sums *s) {
   int bad = s->conf && cs == NULL;
   for (int i = 0; i < LEDGER_SUMS && !bad; i++) {
     char num[24], hex[HANSE_POINT_HEX_BYTES];
-    num[ledger_row_u64(num, s->v[i])] = 0;
+    num[hanse_fmt_u64(num, s->v[i])] = 0;
     bad = json_object_set_new(o, ledger_sum_names[i], json_string(num)) != 0 ||
           (cs && json_object_set_new(cs, ledger_sum_names[i],
                                      json_string(hanse_point_hex(hex, &s->cm[i]))) != 0);

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/fmt.h"
 #include "base/log.h"
 #include "modules/ledger/ledger.h"
 
@@ -102,7 +103,7 @@ static void put_word(char *out, size_t *n, const char *s, int first) {
 static void put_num(char *out, size_t *n, int has, uint64_t v) {
   out[(*n)++] = ' ';
   if (has)
-    *n += ledger_row_u64(out + *n, v);
+    *n += hanse_fmt_u64(out + *n, v);
   else
     out[(*n)++] = '-';
 }
@@ -302,7 +303,7 @@ json_t *ledger_xfer_json(const ledger_xfer *x) {
       case M_PENDING: v = x->pending ? json_true() : NULL; break;
       case M_POSTED:
         if (x->has & LEDGER_XFER_POSTED) {
-          num[ledger_row_u64(num, x->posted_amount)] = 0;
+          num[hanse_fmt_u64(num, x->posted_amount)] = 0;
           v = json_string(num);
         }
         break;
