@@ -401,7 +401,7 @@ int books_post_side(ledger_book *b, const char *owner, books_role role, const ch
   char key[BOOKS_KEY_MAX];
   json_t *own = NULL;
   const char *debit, *credit;
-  snprintf(key, sizeof key, "books/rule/%s/%s/%s", owner, type, books_role_name(role));
+  hanse_cat(key, sizeof key, "books/rule/", owner, "/", type, "/", books_role_name(role), NULL);
   int rc = ledger_get(b, key, &own);
   if (rc != HANSE_OK) return rc;
   if (own) {
