@@ -277,6 +277,21 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
     hanse_store_close(stored);
     return hanse_reject_set(rej, HANSE_ERR(IO), "cannot start a read transaction on %s", path);
   }
+  /* A chain no node of this version has opened still keeps its audit
+   * trail's index in a table (store.h): its key rows are not there yet,
+   * and comparing would cry tampering. */
+  sqlite3_stmt *old = NULL;
+  if (sqlite3_prepare_v2(hanse_store_db(stored),
+                         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'history_keys'",
+                         -1, &old, NULL) == SQLITE_OK &&
+      sqlite3_step(old) == SQLITE_ROW)
+    rc = hanse_reject_set(rej, HANSE_ERR(INVALID),
+                          "%s was written by an earlier version of hanse (it has a history_keys "
+                          "table): start a node on it once, which moves that table into the "
+                          "index, and verify again",
+                          path);
+  sqlite3_finalize(old);
+  if (rc != HANSE_OK) goto done;
   rc = hanse_store_open(NULL, HANSE_STORE_MEMORY, NULL, &mem, rej);
   if (rc != HANSE_OK) goto done;
   rc = chain_load_genesis(stored, &g, rej);

@@ -831,6 +831,27 @@ static void test_tamper_index_value(void **state) {
                hexkey(&f->carol.pub));
 }
 
+/* A chain an earlier version wrote, which no node of this one has opened
+ * (its trail's index still a history_keys table), is refused as such, not
+ * reported as tampered with. */
+static void test_audit_old_layout(void **state) {
+  fx_chain *f = *state;
+  two_blocks(f);
+  sql_exec(f, "CREATE TABLE history_keys(key BLOB NOT NULL, height INTEGER NOT NULL,"
+              " PRIMARY KEY(key, height)) WITHOUT ROWID;"
+              "INSERT INTO history_keys VALUES (CAST('k' AS BLOB), 1)");
+  hanse_chain_close(f->chain);
+  f->chain = NULL;
+  uint64_t blocks, txs;
+  int64_t bad_h, bad_tx;
+  hanse_reject rej;
+  hanse_reject_clear(&rej);
+  assert_int_equal(hanse_chain_audit(f->dir, &blocks, &txs, &bad_h, &bad_tx, NULL, NULL, &rej),
+                   HANSE_ERR(INVALID));
+  assert_non_null(strstr(rej.message, "earlier version"));
+  assert_true(blocks == 0 && bad_h == -1);
+}
+
 /* ---- cost ---- */
 
 static double now_ms(void) {
@@ -952,6 +973,7 @@ int main(void) {
       T(test_tamper_index_altered),
       T(test_tamper_index_added),
       T(test_tamper_index_value),
+      T(test_audit_old_layout),
       cmocka_unit_test(test_commit_cost),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
