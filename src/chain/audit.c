@@ -280,17 +280,16 @@ int hanse_chain_audit(const char *dir, uint64_t *blocks_checked,
   /* A chain no node of this version has opened still keeps its audit
    * trail's index in a table (store.h): its key rows are not there yet,
    * and comparing would cry tampering. */
-  sqlite3_stmt *old = NULL;
-  if (sqlite3_prepare_v2(hanse_store_db(stored),
-                         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'history_keys'",
-                         -1, &old, NULL) == SQLITE_OK &&
-      sqlite3_step(old) == SQLITE_ROW)
+  int old = 0;
+  rc = hanse_store_unmigrated(stored, &old);
+  if (rc != HANSE_OK)
+    rc = hanse_reject_set(rej, rc, "cannot read the schema of %s", path);
+  else if (old)
     rc = hanse_reject_set(rej, HANSE_ERR(INVALID),
                           "%s was written by an earlier version of hanse (it has a history_keys "
                           "table): start a node on it once, which moves that table into the "
                           "index, and verify again",
                           path);
-  sqlite3_finalize(old);
   if (rc != HANSE_OK) goto done;
   rc = hanse_store_open(NULL, HANSE_STORE_MEMORY, NULL, &mem, rej);
   if (rc != HANSE_OK) goto done;

@@ -247,32 +247,43 @@ static void sqlite_setup(void) {
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+int store_table_has(hanse_store *s, const char *table, int without_rowid, int *has) {
+  sqlite3_stmt *st = NULL;
+  *has = 0;
+  int src = sqlite3_prepare_v2(s->db,
+                               without_rowid
+                                   ? "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND "
+                                     "name = ?1 AND sql LIKE '%WITHOUT ROWID%'"
+                                   : "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                               -1, &st, NULL);
+  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK) src = sqlite3_step(st);
+  sqlite3_finalize(st);
+  *has = src == SQLITE_ROW;
+  return src == SQLITE_ROW || src == SQLITE_DONE ? HANSE_OK : store_fail(s, src, "schema read");
+}
+
+int hanse_store_unmigrated(hanse_store *s, int *old) {
+  return store_table_has(s, "history_keys", 0, old);
+}
+
 /* Chains written before kept the state and the index packs in WITHOUT
  * ROWID tables (key and value one record): each such table's rows move
  * to its rowid table above, in key order, in one transaction. */
 static int rowid_migrate(hanse_store *s, const char *table, const char *cols,
                          const char *names, const char *order) {
-  sqlite3_stmt *st = NULL;
-  int src = sqlite3_prepare_v2(s->db,
-                               "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1"
-                               " AND sql LIKE '%WITHOUT ROWID%'",
-                               -1, &st, NULL);
-  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-  if (src == SQLITE_OK) src = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (src == SQLITE_DONE) return HANSE_OK;
-  char *sql = NULL;
-  if (src == SQLITE_ROW) {
-    sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
-                          "CREATE TABLE %s_rows%s;"
-                          "INSERT INTO %s_rows(%s) SELECT %s FROM %s ORDER BY %s;"
-                          "DROP TABLE %s;"
-                          "ALTER TABLE %s_rows RENAME TO %s;"
-                          "COMMIT",
-                          table, cols, table, names, names, table, order, table, table, table);
-    src = sql ? sqlite3_exec(s->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
-    sqlite3_free(sql);
-  }
+  int has;
+  int rc = store_table_has(s, table, 1, &has);
+  if (rc != HANSE_OK || !has) return rc;
+  char *sql = sqlite3_mprintf("BEGIN IMMEDIATE;"
+                              "CREATE TABLE %s_rows%s;"
+                              "INSERT INTO %s_rows(%s) SELECT %s FROM %s ORDER BY %s;"
+                              "DROP TABLE %s;"
+                              "ALTER TABLE %s_rows RENAME TO %s;"
+                              "COMMIT",
+                              table, cols, table, names, names, table, order, table, table, table);
+  int src = sql ? sqlite3_exec(s->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
   if (src == SQLITE_OK) return HANSE_OK;
   HANSE_ERROR("store: cannot move %s to its rowid table: %s", table, sqlite3_errmsg(s->db));
   if (sqlite3_get_autocommit(s->db) == 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

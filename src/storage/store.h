@@ -339,6 +339,10 @@ int hanse_store_history_scan(hanse_store *s, const void *key, size_t klen,
                              uint64_t before, int limit,
                              hanse_history_visit_fn fn, void *ctx);
 
+/* *old = 1 for a chain an earlier version wrote that no writer of this one
+ * has opened yet: its trail's index is still a history_keys table, and its
+ * key rows are not there. */
+int hanse_store_unmigrated(hanse_store *s, int *old);
 /* The tag of the audit trail's key rows among the derived index rows (a
  * module's index keys begin with a greater byte) and the longest state
  * key (a key row of it, each byte escaped, fits a derived index row). */

@@ -789,14 +789,10 @@ int hanse_store_index_fold(hanse_store *s) {
 static int migrate_table(hanse_store *s, const char *table, const char *select, int keys) {
   sqlite3 *db = hanse_store_db(s);
   sqlite3_stmt *st = NULL;
-  int src = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                               -1, &st, NULL);
-  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-  if (src == SQLITE_OK) src = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (src == SQLITE_DONE) return HANSE_OK;
-  if (src != SQLITE_ROW) return store_fail(s, src, "index migration");
-  src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  int has;
+  int rc = store_table_has(s, table, 0, &has);
+  if (rc != HANSE_OK || !has) return rc;
+  int src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
   if (src == SQLITE_OK) src = sqlite3_prepare_v2(db, select, -1, &st, NULL);
   if (src != SQLITE_OK) {
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -807,7 +803,7 @@ static int migrate_table(hanse_store *s, const char *table, const char *select, 
   hanse_buf_init(&o.pack);
   hanse_buf row;
   hanse_buf_init(&row);
-  int rc = o.st ? HANSE_OK : HANSE_ERR(INTERNAL);
+  rc = o.st ? HANSE_OK : HANSE_ERR(INTERNAL);
   while (rc == HANSE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
     const void *k = sqlite3_column_blob(st, 0);
     size_t kl = (size_t)sqlite3_column_bytes(st, 0);

@@ -54,6 +54,9 @@ enum { STORE_PREFIX_MAX = 1024 + 1 };
  * with its last non-0xff byte incremented, into hi. 1 when there is none
  * (an empty or all-0xff prefix): scan to the end. */
 int store_prefix_end(const void *prefix, size_t plen, uint8_t *hi, size_t *hlen);
+/* *has = 1 if the database has a table `table` (without_rowid: one
+ * declared WITHOUT ROWID); an error reading the schema fails the store. */
+int store_table_has(hanse_store *s, const char *table, int without_rowid, int *has);
 /* Classify an SQLite error (store.c): I/O-class errors make the store
  * sticky-failed. */
 int store_fail(hanse_store *s, int src, const char *what);

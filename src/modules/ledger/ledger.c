@@ -63,7 +63,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/fmt.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "modules/books/books.h"
@@ -144,10 +143,8 @@ int ledger_transfer_check(json_t *t, size_t i, size_t n, hanse_reject *rej) {
   static const char *const fields[] = {"id",      "debit",   "credit",   "amount", "code",
                                        "pending", "timeout", "linked",   "business",
                                        "ref",     NULL};
-  char where[32] = "transfers[";
-  size_t wn = strlen(where);
-  wn += hanse_fmt_u64(where + wn, i);
-  memcpy(where + wn, "]", 2);
+  char where[32];
+  snprintf(where, sizeof where, "transfers[%zu]", i);
   if (!json_is_object(t))
     return hanse_reject_code(rej, "ledger.bad_transfer", 400, "%s must be an object", where);
   if (only_members(t, fields, where, rej) != HANSE_OK) return HANSE_ERR(INVALID);
@@ -239,11 +236,9 @@ static int resolve_check(const char *action, json_t *p, hanse_reject *rej) {
     static const char *const post_item[] = {"id", "amount", NULL};
     static const char *const void_item[] = {"id", NULL};
     json_t *item = json_array_get(ids, i);
-    char name[32] = "ids[", where[40];
-    size_t nn = strlen(name);
-    nn += hanse_fmt_u64(name + nn, i);
-    memcpy(name + nn, "]", 2);
-    hanse_cat(where, sizeof where, name, ": ", NULL);
+    char name[32], where[40];
+    snprintf(name, sizeof name, "ids[%zu]", i);
+    snprintf(where, sizeof where, "%s: ", name);
     if (json_is_string(item)) {
       if (!ledger_id_valid(json_string_value(item)))
         return hanse_reject_code(rej, "ledger.bad_id", 400,

@@ -241,15 +241,20 @@ static void ix_scan_str(hanse_store *s, const char *prefix, const char *after, i
   hanse_buf_free(&b);
 }
 
-static int64_t rows_in(hanse_store *s, const char *table) {
-  char sql[64];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+/* The one integer a query answers. */
+static int64_t sql_int(hanse_store *s, const char *sql) {
   sqlite3_stmt *st = NULL;
   assert_int_equal(sqlite3_prepare_v2(hanse_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int64_t n = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return n;
+}
+
+static int64_t rows_in(hanse_store *s, const char *table) {
+  char sql[64];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  return sql_int(s, sql);
 }
 
 /* Every scan the model can be asked -- prefixes, afters, limits -- gives
@@ -502,21 +507,12 @@ static void test_state_migrate(void **state) {
   hanse_store_close(t.s);
   hanse_reject rej;
   assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
-  db = hanse_store_db(t.s);
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'state'",
-                                      -1, &st, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_null(strstr((const char *)sqlite3_column_text(st, 0), "WITHOUT ROWID"));
-  sqlite3_finalize(st);
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
-                                          "'%state_rows%' AND type = 'table'",
-                                      -1, &st, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(st, 0), 0);
-  sqlite3_finalize(st);
+  assert_int_equal(sql_int(t.s, "SELECT count(*) FROM sqlite_schema WHERE name = 'state'"
+                                " AND sql NOT LIKE '%WITHOUT ROWID%'"),
+                   1);
+  assert_int_equal(sql_int(t.s, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                                "'%state_rows%' AND type = 'table'"),
+                   0);
   char out[256];
   scan_str(t.s, "", 0, NULL, 2, out, sizeof out);
   assert_string_equal(out, "a=1;b=2;");
@@ -569,15 +565,9 @@ static void test_index_tables_migrate(void **state) {
   hanse_store_close(t.s);
   hanse_reject rej;
   assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(hanse_store_db(t.s),
-                                      "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                                      "('idx_chunks', 'idx_log') AND sql NOT LIKE '%WITHOUT ROWID%'",
-                                      -1, &st, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(st, 0), 2);
-  sqlite3_finalize(st);
+  assert_int_equal(sql_int(t.s, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                "('idx_chunks', 'idx_log') AND sql NOT LIKE '%WITHOUT ROWID%'"),
+                   2);
   assert_int_equal(rows_in(t.s, "idx_chunks"), 1);
   assert_int_equal(rows_in(t.s, "idx_log"), 1);
   ix_check(t.s, t.s, &m);
