@@ -43,6 +43,13 @@ void hanse_buf_put(hanse_buf *b, const void *p, size_t n) {
   b->len += n;
 }
 
+uint8_t *hanse_buf_grow(hanse_buf *b, size_t n) {
+  if (hanse_buf_reserve(b, n) != HANSE_OK) return NULL;
+  uint8_t *at = b->data + b->len;
+  b->len += n;
+  return at;
+}
+
 void hanse_buf_u8(hanse_buf *b, uint8_t v) { hanse_buf_put(b, &v, 1); }
 
 void hanse_buf_u32(hanse_buf *b, uint32_t v) {

@@ -28,6 +28,9 @@ void hanse_buf_free(hanse_buf *b);
 void hanse_buf_reset(hanse_buf *b); /* len = 0, keeps capacity */
 int hanse_buf_reserve(hanse_buf *b, size_t extra);
 void hanse_buf_put(hanse_buf *b, const void *p, size_t n);
+/* Append n bytes for the caller to fill: where they start, or NULL on no
+ * memory (then nothing is appended). */
+uint8_t *hanse_buf_grow(hanse_buf *b, size_t n);
 void hanse_buf_u8(hanse_buf *b, uint8_t v);
 void hanse_buf_u32(hanse_buf *b, uint32_t v);
 void hanse_buf_u64(hanse_buf *b, uint64_t v);

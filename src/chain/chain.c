@@ -488,7 +488,15 @@ int hanse_chain_propose_ids(hanse_chain *c, const uint8_t *body_bytes, size_t bo
  * execute to commit or abandon, so at most one exists per chain and all
  * of them live on one thread (the sequencer's, or the cluster's loop).
  * Every failure path rolls the transaction back and frees the pending
- * block: the caller never cleans up after an error. */
+ * block: the caller never cleans up after an error -- but for finish on a
+ * pipelined block, which a block executing above it may still be reading:
+ * that one stays for the caller to free (hanse_chain_block_free).
+ *
+ * A pipelined block (hanse_chain_block_execute_above) may be executed
+ * before the block below it is finished: the previous block's hash,
+ * digest and state sum then come from `prev_from` at this block's finish,
+ * so below must be finished first (the pipeline finishes blocks in order,
+ * on one thread) and stay alive until then. */
 struct hanse_block_pending {
   hanse_body body;          /* borrows body_bytes */
   const uint8_t *body_bytes; /* borrowed from the caller until commit/abandon */
@@ -508,6 +516,8 @@ struct hanse_block_pending {
    * transaction of its own from execute to seal */
   int pipelined;
   hanse_store *reading;     /* the reader while its read transaction is open */
+  const hanse_block_pending *prev_from; /* borrowed until finish: the block
+                                         * below, not finished at execute */
 };
 
 static void reading_end(hanse_block_pending *p) {
@@ -631,9 +641,25 @@ fail_unbegun: {
 }
 }
 
+/* A failed finish: a pipelined block stays for its caller (above). */
+static int finish_fail(hanse_chain *c, hanse_block_pending *p, int rc, hanse_reject *rej) {
+  if (!p->pipelined) return pending_fail(c, p, rc, rej);
+  return hanse_reject_set(rej, rc, "block %" PRIu64 " not finished: %s", p->prev.height + 1,
+                          hanse_err_message(rc));
+}
+
 int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
                              const uint8_t *given, size_t given_len, hanse_reject *rej) {
   HANSE_ASSERT(!p->finished);
+  if (p->prev_from) { /* the block below is finished by now */
+    const hanse_block_pending *below = p->prev_from;
+    HANSE_ASSERT(below->finished && below->h.height == p->prev.height);
+    p->prev.hash = below->hash;
+    p->prev.state_digest = below->h.state_digest;
+    p->prev.state_sum = below->sum;
+    hanse_exec_prev(&p->ex, &p->prev.state_digest, &p->prev.state_sum);
+    p->prev_from = NULL;
+  }
   hanse_header *h = &p->h;
   memset(h, 0, sizeof *h);
   h->version = HANSE_FORMAT_VERSION;
@@ -643,16 +669,16 @@ int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
   h->prev_hash = p->prev.hash;
   h->tx_count = p->body.tx_count;
   int rc = hanse_body_tx_root(&p->body, &h->tx_root);
-  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  if (rc != HANSE_OK) return finish_fail(c, p, rc, rej);
   rc = p->pipelined ? hanse_exec_seal(&p->ex, &h->state_digest, &p->sum)
                     : hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
-  if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  if (rc != HANSE_OK) return finish_fail(c, p, rc, rej);
   reading_end(p); /* sealed: the state is all in the cache */
   if (given == NULL) {
     HANSE_ASSERT(c->node_key != NULL);
     hanse_header_sign(h, c->node_key);
     rc = hanse_header_encode(&p->hb, h);
-    if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+    if (rc != HANSE_OK) return finish_fail(c, p, rc, rej);
   } else {
     /* Another node's block: our execution must have produced exactly the
      * header it signed (its signature and proposer were checked before). */
@@ -813,7 +839,7 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
                                     const hanse_hash *ids, json_t *const *payloads,
                                     uint32_t n_ids, uint64_t time_ms,
                                     hanse_block_pending **out, hanse_reject *rej) {
-  HANSE_ASSERT(below == NULL || (below->pipelined && below->finished));
+  HANSE_ASSERT(below == NULL || below->pipelined);
   hanse_block_pending *p;
   int rc = pending_new(c, body_bytes, body_len, ids, n_ids, NULL, 0, out, rej);
   if (rc != HANSE_OK) return rc;
@@ -825,12 +851,16 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
                        &c->exec_reader, NULL) != HANSE_OK)
     c->exec_reader = NULL;
   if (below) {
-    p->prev.height = below->h.height;
-    p->prev.hash = below->hash;
-    p->prev.state_digest = below->h.state_digest;
-    p->prev.state_sum = below->sum;
-    p->prev.time_ms = below->h.time_ms;
+    p->prev.height = below->prev.height + 1;
+    p->prev.time_ms = below->time_ms;
     p->prev.tx_count = below->prev.tx_count + below->body.tx_count;
+    if (below->finished) {
+      p->prev.hash = below->hash;
+      p->prev.state_digest = below->h.state_digest;
+      p->prev.state_sum = below->sum;
+    } else {
+      p->prev_from = below; /* known at this block's finish */
+    }
   } else {
     hanse_chain_tip(c, &p->prev);
   }
@@ -841,7 +871,8 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   if (rc == HANSE_OK) p->reading = c->exec_reader;
   if (rc == HANSE_OK)
     rc = hanse_exec_begin(&p->ex, c->exec_reader, p->prev.height + 1, time_ms,
-                          &p->prev.state_digest, &p->prev.state_sum);
+                          p->prev_from ? NULL : &p->prev.state_digest,
+                          p->prev_from ? NULL : &p->prev.state_sum);
   if (rc != HANSE_OK) {
     reading_end(p);
     free(p->rs_owned);
@@ -858,6 +889,10 @@ int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *b
   p->ex.policy = p->policy;
   rc = chain_execute_body(&p->ex, &p->body, c->chain_id, payloads, p->rs);
   if (rc != HANSE_OK) return pending_fail(c, p, rc, rej);
+  /* executed: the state it read is all in its cache, and the reader is
+   * free for the next block, which may execute before this one is
+   * finished */
+  reading_end(p);
   *out = p;
   return HANSE_OK;
 }

@@ -186,16 +186,23 @@ int hanse_chain_block_commit(hanse_chain *c, hanse_block_pending *p, hanse_tip *
 void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
 
 /* Pipelined blocks, for the single-node sequencer: one thread executes
- * block n+1 while another stores and commits block n.
+ * block n+1 while another finishes, stores and commits block n.
  *
  *   hanse_chain_block_execute_above  execute on top of `below` (a block
- *                              this chain executed and finished, stored
- *                              or not; NULL: the tip) without touching
- *                              the writer: reads go to below's cache, then
- *                              to `warm` (may be NULL), then to a reader
- *                              connection (hanse_exec_above);
- *                              receipts are the block's own
- *   hanse_chain_block_finish   as above, but it only seals (no store write)
+ *                              this chain executed, finished or not,
+ *                              stored or not; NULL: the tip) without
+ *                              touching the writer: reads go to below's
+ *                              cache, then to `warm` (may be NULL), then
+ *                              to a reader connection (hanse_exec_above);
+ *                              receipts are the block's own. Execution
+ *                              hashes nothing (exec.h): the finish does
+ *   hanse_chain_block_finish   as above, but it only seals (no store
+ *                              write): the block's hashing, the header
+ *                              signed. When below was not finished at
+ *                              execute, below must be finished first and
+ *                              alive until then (its digest is this
+ *                              block's prefix). May run on another thread
+ *                              while a block above executes
  *   hanse_chain_block_store    on the committing thread, in height order:
  *                              begin, the state and history rows, then what
  *                              hanse_chain_block_commit does; on success the
@@ -205,9 +212,10 @@ void hanse_chain_block_abandon(hanse_chain *c, hanse_block_pending *p);
  *   hanse_chain_block_free     free a pipelined block (after its store
  *                              step ended and no block above executes on it)
  *
- * An error in execute_above or finish frees p as usual (no transaction is
- * open); after a failed store step, every block executed above it must be
- * freed unstored. */
+ * An error in execute_above frees p as usual (no transaction is open);
+ * an error in finish does not (a block above may still read it: the
+ * caller frees it once none does); after a failed finish or store step,
+ * every block executed above it must be freed unstored. */
 int hanse_chain_block_execute_above(hanse_chain *c, const hanse_block_pending *below,
                                     hanse_exec_warm *warm, const uint8_t *body, size_t body_len,
                                     const hanse_hash *ids, json_t *const *payloads,

@@ -4,10 +4,16 @@
  * The cache maps each key touched in the block to its current value and
  * whether it existed when the block began. Reads go cache first, then the
  * store; writes go to the cache only and reach the store in one pass at
- * hanse_exec_finish, inside the block's SQLite transaction. The digest is
- * fed at each write, in execution order. The state sum is updated at
- * finish, once per changed key (remove the stored row's hash, add the new
- * one): addition commutes, so the cache's iteration order does not matter.
+ * hanse_exec_finish, inside the block's SQLite transaction. Execution
+ * hashes nothing: each write and receipt appends the bytes the digest
+ * takes to ex->dlog, in execution order, and an entry's first write keeps
+ * the stored value it replaces (orig_val). hanse_exec_seal hashes them
+ * all: the digest (its prefix, then the log), and the state sum, once per
+ * changed key (remove the stored row's hash, add the new one): addition
+ * commutes, so the cache's iteration order does not matter. So a
+ * pipelined block's hashing runs off the executing thread, and the
+ * digest's prefix -- the previous block's digest -- may be learnt after
+ * execution (hanse_exec_prev).
  *
  * Invariants: an entry is `dirty` iff its value differs in provenance from
  * the store's (written in this block); `present` is its current existence.
@@ -42,7 +48,10 @@ typedef struct exec_entry {
   int present;
   int was_present;     /* existed in the store when first read */
   int dirty;
-  hanse_hash orig_row; /* row hash of the stored value, if was_present */
+  uint8_t *orig_val;    /* the stored value, kept at the first write when
+                          * was_present: the seal hashes it (NULL: not
+                          * written, or the entry was not there) */
+  size_t orig_vlen;
   size_t last_change;  /* 1 + index in ex->changes of its latest; 0: none */
   size_t klen;
   uint8_t key[];       /* a copy of the key, for the history rows */
@@ -105,19 +114,19 @@ int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
   ex->store = store;
   ex->height = height;
   ex->time_ms = time_ms;
-  ex->state_sum = *prev_sum;
   hanse_buf_init(&ex->scratch);
   hanse_buf_init(&ex->history);
   hanse_buf_init(&ex->index);
-  int rc = hanse_hmap_init(&ex->cache, 1024);
-  if (rc != HANSE_OK) return rc;
-  crypto_generichash_init(&ex->digest, NULL, 0, HANSE_HASH_BYTES);
-  crypto_generichash_update(&ex->digest, (const uint8_t *)digest_tag, sizeof digest_tag - 1);
-  crypto_generichash_update(&ex->digest, prev_digest->b, HANSE_HASH_BYTES);
-  uint8_t h[8];
-  hanse_put_u64be(h, height);
-  crypto_generichash_update(&ex->digest, h, 8);
-  return HANSE_OK;
+  hanse_buf_init(&ex->dlog);
+  if (prev_digest) hanse_exec_prev(ex, prev_digest, prev_sum);
+  return hanse_hmap_init(&ex->cache, 1024);
+}
+
+void hanse_exec_prev(hanse_exec *ex, const hanse_hash *prev_digest, const hanse_hash *prev_sum) {
+  HANSE_ASSERT(!ex->sealed);
+  ex->prev_digest = *prev_digest;
+  ex->state_sum = *prev_sum;
+  ex->prev_known = 1;
 }
 
 static void carry_drop(hanse_exec *ex);
@@ -129,10 +138,12 @@ void hanse_exec_free(hanse_exec *ex) {
   while (hanse_hmap_next(&ex->cache, &pos, NULL, NULL, &v)) {
     exec_entry *e = v;
     free(e->val);
+    free(e->orig_val);
     free(e);
   }
   hanse_hmap_free(&ex->cache);
   hanse_buf_free(&ex->scratch);
+  hanse_buf_free(&ex->dlog);
   hanse_buf_free(&ex->history);
   hanse_buf_free(&ex->index);
   for (size_t i = 0; i < ex->change_count; i++)
@@ -380,6 +391,8 @@ int hanse_exec_warm_absorb(hanse_exec_warm *w, hanse_exec *ex) {
   int rc = HANSE_OK;
   while (hanse_hmap_next(&ex->cache, &pos, &k, &kl, &v)) {
     exec_entry *e = v, *old = NULL;
+    free(e->orig_val); /* hashed by the seal; the warm cache keeps values only */
+    e->orig_val = NULL;
     /* a key the block made: the store holds it now */
     if (rc == HANSE_OK && w->nblooms && e->dirty && e->present && !e->was_present)
       rc = warm_filter_add(w, bloom_hash_of(w, k, kl));
@@ -444,7 +457,6 @@ static int entry_load(hanse_exec *ex, const void *key, size_t klen, exec_entry *
     if (e->val == NULL) goto nomem;
     if (sl) memcpy(e->val, sv, sl);
     e->vlen = sl;
-    hanse_state_row_hash(key, klen, e->val, e->vlen, &e->orig_row);
   }
   e->present = e->was_present = found;
   if (hanse_hmap_put(&ex->cache, key, klen, e, NULL) != HANSE_OK) goto nomem;
@@ -457,28 +469,30 @@ nomem:
   return HANSE_ERR(NOMEM);
 }
 
+/* The digest's record of a write (exec.h) onto the log the seal hashes. */
 static void digest_write(hanse_exec *ex, uint8_t op, const void *key,
                          size_t klen, const void *val, size_t vlen) {
-  /* op, klen, key, vlen, val: one update when it fits a short record */
-  uint8_t rec[512];
-  if (9 + klen + vlen <= sizeof rec) {
-    rec[0] = op;
-    hanse_put_u32be(rec + 1, (uint32_t)klen);
-    memcpy(rec + 5, key, klen);
-    hanse_put_u32be(rec + 5 + klen, (uint32_t)vlen);
-    if (vlen) memcpy(rec + 9 + klen, val, vlen);
-    crypto_generichash_update(&ex->digest, rec, 9 + klen + vlen);
-  } else {
-    uint8_t hdr[5];
-    hdr[0] = op;
-    hanse_put_u32be(hdr + 1, (uint32_t)klen);
-    crypto_generichash_update(&ex->digest, hdr, 5);
-    crypto_generichash_update(&ex->digest, key, klen);
-    hanse_put_u32be(hdr, (uint32_t)vlen);
-    crypto_generichash_update(&ex->digest, hdr, 4);
-    crypto_generichash_update(&ex->digest, val, vlen);
+  uint8_t *r = hanse_buf_grow(&ex->dlog, 9 + klen + vlen);
+  if (r == NULL) {
+    ex->env_error = 1;
+    return;
   }
+  r[0] = op;
+  hanse_put_u32be(r + 1, (uint32_t)klen);
+  memcpy(r + 5, key, klen);
+  hanse_put_u32be(r + 5 + klen, (uint32_t)vlen);
+  if (vlen) memcpy(r + 9 + klen, val, vlen);
   ex->writes++;
+}
+
+/* An entry's first write: keep the stored value it replaces, for the
+ * seal's state sum. */
+static void orig_keep(exec_entry *e) {
+  if (!e->dirty && e->was_present) {
+    e->orig_val = e->val;
+    e->orig_vlen = e->vlen;
+    e->val = NULL;
+  }
 }
 
 /* Fix a change's op and value from its entry's current value: `take`, the
@@ -532,6 +546,7 @@ static int exec_write(hanse_exec *ex, const void *key, size_t klen,
   if (rc != HANSE_OK) return rc;
   rc = change_note(ex, e);
   if (rc != HANSE_OK) return rc;
+  orig_keep(e);
   if (del) {
     free(e->val);
     e->val = NULL;
@@ -736,11 +751,16 @@ int hanse_exec_scan_stored(hanse_exec *ex, const char *prefix, const char *after
 
 static void digest_receipt(hanse_exec *ex, const hanse_tx *tx,
                            const char *code) {
-  uint8_t tag = 3, cl = (uint8_t)strlen(code);
-  crypto_generichash_update(&ex->digest, &tag, 1);
-  crypto_generichash_update(&ex->digest, tx->id.b, HANSE_HASH_BYTES);
-  crypto_generichash_update(&ex->digest, &cl, 1);
-  crypto_generichash_update(&ex->digest, (const uint8_t *)code, cl);
+  uint8_t cl = (uint8_t)strlen(code);
+  uint8_t *r = hanse_buf_grow(&ex->dlog, 2 + HANSE_HASH_BYTES + (size_t)cl);
+  if (r == NULL) {
+    ex->env_error = 1;
+    return;
+  }
+  r[0] = 3;
+  memcpy(r + 1, tx->id.b, HANSE_HASH_BYTES);
+  r[1 + HANSE_HASH_BYTES] = cl;
+  memcpy(r + 2 + HANSE_HASH_BYTES, code, cl);
 }
 
 static void receipt_from_reject(hanse_receipt *r, const hanse_reject *rej) {
@@ -926,7 +946,8 @@ static int change_cmp(const void *a, const void *b) {
 }
 
 int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
-  HANSE_ASSERT(!ex->sealed);
+  HANSE_ASSERT(!ex->sealed && ex->prev_known);
+  if (hanse_buf_status(&ex->dlog) != HANSE_OK) return HANSE_ERR(NOMEM); /* a record lost */
   size_t pos = 0;
   const uint8_t *k;
   size_t kl;
@@ -937,14 +958,27 @@ int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum) {
     HANSE_ASSERT(e->last_change != 0);
     change_seal(&ex->changes[e->last_change - 1], 0);
     hanse_hash h;
-    if (e->was_present) hanse_sum_sub(&ex->state_sum, &e->orig_row);
+    if (e->was_present) {
+      HANSE_ASSERT(e->orig_val != NULL); /* kept by the first write */
+      hanse_state_row_hash(k, kl, e->orig_val, e->orig_vlen, &h);
+      hanse_sum_sub(&ex->state_sum, &h);
+    }
     if (e->present) {
       hanse_state_row_hash(k, kl, e->val, e->vlen, &h);
       hanse_sum_add(&ex->state_sum, &h);
     }
   }
-  crypto_generichash_update(&ex->digest, ex->state_sum.b, HANSE_HASH_BYTES);
-  crypto_generichash_final(&ex->digest, digest->b, HANSE_HASH_BYTES);
+  crypto_generichash_state d;
+  uint8_t h[8];
+  hanse_put_u64be(h, ex->height);
+  crypto_generichash_init(&d, NULL, 0, HANSE_HASH_BYTES);
+  crypto_generichash_update(&d, (const uint8_t *)digest_tag, sizeof digest_tag - 1);
+  crypto_generichash_update(&d, ex->prev_digest.b, HANSE_HASH_BYTES);
+  crypto_generichash_update(&d, h, 8);
+  crypto_generichash_update(&d, ex->dlog.data, ex->dlog.len);
+  crypto_generichash_update(&d, ex->state_sum.b, HANSE_HASH_BYTES);
+  crypto_generichash_final(&d, digest->b, HANSE_HASH_BYTES);
+  hanse_buf_free(&ex->dlog);
   *state_sum = ex->state_sum;
   ex->below = NULL; /* executed: nothing reads through it any more */
   ex->sealed = 1;
@@ -1107,7 +1141,6 @@ int hanse_exec_store(hanse_exec *ex, hanse_store *store) {
 }
 
 void hanse_exec_above(hanse_exec *ex, const hanse_exec *below) {
-  HANSE_ASSERT(below == NULL || below->sealed);
   ex->below = below;
 }
 

@@ -18,6 +18,12 @@
  * tip at start-up without re-executing history. It is updated once per key
  * changed in the block, at hanse_exec_finish (not per write).
  *
+ * Execution itself hashes nothing: it logs the digest's records (dlog) and
+ * keeps each changed key's stored value, and hanse_exec_seal hashes them.
+ * So the seal is the block's whole hashing, and a pipeline runs it off the
+ * executing thread, after the block below it is sealed -- its digest is
+ * this block's prefix (hanse_exec_prev).
+ *
  * The digest stream uses BLAKE2b (libsodium's generichash): it hashes
  * every byte every write touches, and BLAKE2b is about three times faster
  * than SHA-256 here; identifiers seen by outsiders stay SHA-256.
@@ -58,7 +64,10 @@ struct hanse_exec {
   uint64_t time_ms;       /* block time: the only clock modules see */
   const hanse_tx *tx;     /* current transaction */
   hanse_hmap cache;       /* key -> struct exec_entry* (exec.c) */
-  crypto_generichash_state digest;
+  hanse_buf dlog;         /* the digest's records since the prefix, in
+                           * execution order; hashed and freed by the seal */
+  hanse_hash prev_digest; /* the digest's prefix (hanse_exec_prev) */
+  int prev_known;         /* prev_digest and state_sum's start are set */
   hanse_hash state_sum;
   size_t writes;
   json_t *policy;         /* the policy in force, borrowed; NULL: none (open) */
@@ -78,7 +87,7 @@ struct hanse_exec {
   void (*carry_free)(void *);
   size_t carry_writes;    /* ex->writes when it was left */
   /* Pipelined execution (hanse_exec_above): the block below this one,
-   * executed and sealed but perhaps not yet stored; borrowed, read-only,
+   * executed but perhaps not yet sealed or stored; borrowed, read-only,
    * until this block is sealed. */
   const struct hanse_exec *below;
   struct hanse_exec_warm *warm; /* borrowed: the state before `below` (or NULL) */
@@ -90,10 +99,15 @@ struct hanse_exec {
   int history_built;      /* `history` holds the rows (hanse_exec_store) */
 };
 
-/* Start executing block `height` on top of prev_digest and prev_sum. */
+/* Start executing block `height` on top of prev_digest and prev_sum;
+ * both NULL: not known yet, given by hanse_exec_prev before the seal. */
 int hanse_exec_begin(hanse_exec *ex, hanse_store *store, uint64_t height,
                      uint64_t time_ms, const hanse_hash *prev_digest,
                      const hanse_hash *prev_sum);
+/* The previous block's digest and state sum, when hanse_exec_begin did not
+ * have them: a pipelined block executed while the block below it was not
+ * yet sealed. Before hanse_exec_seal. */
+void hanse_exec_prev(hanse_exec *ex, const hanse_hash *prev_digest, const hanse_hash *prev_sum);
 /* Execute one transaction (already decoded, signature already checked):
  * sequence, module check, verify, apply. Fills the receipt's code and
  * message. Returns HANSE_OK whether accepted or rejected; an error return
@@ -111,16 +125,17 @@ int hanse_exec_tx_admitted(hanse_exec *ex, const hanse_tx *tx,
  * finish the digest: hanse_exec_seal, then hanse_exec_store on ex->store. */
 int hanse_exec_finish(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
 /* The two halves of finish. seal: the state sum and the digest, from the
- * cache alone (no store access). store: the block's history rows (sorted,
- * each value's SHA-256) and the changed state rows, in key order, into
- * `store`, inside the caller's store transaction. store changes nothing a
- * block executing above this one reads (the cache's entries and values),
- * so it may run on another thread meanwhile (ex stays alive until both
- * are done). */
+ * cache and the log alone (no store access); NOMEM if the log could not
+ * be kept whole. store: the block's history rows (sorted, each value's
+ * SHA-256) and the changed state rows, in key order, into `store`, inside
+ * the caller's store transaction. Neither changes anything a block
+ * executing above this one reads (the cache's entries and values), so
+ * both may run on another thread meanwhile (ex stays alive until both are
+ * done). */
 int hanse_exec_seal(hanse_exec *ex, hanse_hash *digest, hanse_hash *state_sum);
 int hanse_exec_store(hanse_exec *ex, hanse_store *store);
 /* Pipelined execution: execute this block on top of `below`, a block
- * executed and sealed but perhaps still being stored by another thread.
+ * executed but perhaps still being sealed and stored by another thread.
  * ex->store is then a reader connection (never written): a key `below`
  * read or wrote is read from below's cache, any other from the store --
  * committed before or after `below`, both hold the same value for it --,

@@ -2,7 +2,8 @@
  * sequencer.c -- the block-cutting loop (see sequencer.h).
  *
  * Two threads per chain: the sequencer cuts and executes blocks, the
- * committer stores and commits them (below, sequencer_main). A failed
+ * committer finishes (seals: all of a block's hashing, exec.h), stores
+ * and commits them (below, sequencer_main). A failed
  * commit returns the entries to the mempool and stops the loop: the store
  * is sticky-failed and only a restart (with its start-up check) may
  * continue. The committer wakes the sequencer when a commit fails, so a
@@ -58,9 +59,11 @@ static void seq_block_free(seq_block *b) {
   free(b);
 }
 
-/* The committer thread: store and commit each handed block, in order;
- * only then are its transactions released from the mempool and reported.
- * A failed block stays with the sequencer, which returns its entries. */
+/* The committer thread: finish, store and commit each handed block, in
+ * order; only then are its transactions released from the mempool and
+ * reported. A failed block stays with the sequencer, which returns its
+ * entries. The block below is freed only after this one's finish, which
+ * takes its digest. */
 static void *committer_main(void *arg) {
   hanse_sequencer *s = arg;
   pthread_setname_np(pthread_self(), "hanse-commit");
@@ -73,11 +76,12 @@ static void *committer_main(void *arg) {
     if (s->job == NULL) break;
     seq_block *b = s->job;
     pthread_mutex_unlock(&s->mu);
-    seq_block_free(b->below);
-    b->below = NULL;
     hanse_reject rej;
     hanse_tip tip;
-    int rc = hanse_chain_block_store(s->chain, b->p, &tip, &rej);
+    int rc = hanse_chain_block_finish(s->chain, b->p, NULL, 0, &rej);
+    seq_block_free(b->below);
+    b->below = NULL;
+    if (rc == HANSE_OK) rc = hanse_chain_block_store(s->chain, b->p, &tip, &rej);
     if (rc == HANSE_OK) {
       uint32_t n, na;
       const hanse_receipt *rs = hanse_chain_block_receipts(b->p, &n);
@@ -152,9 +156,9 @@ static void seq_fail(hanse_sequencer *s, seq_block *held, seq_block *above) {
 /* The sequencer thread. Loop: wait until enough is ready or the interval
  * ends; take ready entries (whole batches, each signer in sequence order);
  * encode the body; execute it on top of the block the committer may still
- * be storing (hanse_chain_block_execute_above) and seal it; wait for the
- * committer to finish that one; hand this one over. So block n+1
- * executes while block n is written and synced. A failed commit stops
+ * be sealing and storing (hanse_chain_block_execute_above); wait for the
+ * committer to be done with that one; hand this one over. So block n+1
+ * executes while block n is hashed, written and synced. A failed commit stops
  * the loop (seq_fail): the entries of the block and of the one executed
  * above it, if any, return to the mempool, and the store is
  * sticky-failed. The committer's wake-up ends a wait for transactions
@@ -206,7 +210,6 @@ static void *sequencer_main(void *arg) {
     int rc = hanse_chain_block_execute_above(s->chain, held ? held->p : NULL, s->warm,
                                              b->body.data, b->body.len, ids, payloads, nids,
                                              hanse_now_ms(env), &b->p, &rej);
-    if (rc == HANSE_OK) rc = hanse_chain_block_finish(s->chain, b->p, NULL, 0, &rej);
     if (rc != HANSE_OK) b->p = NULL; /* freed by the failing step */
     int below_rc = held ? committer_idle(s) : HANSE_OK;
     if (below_rc != HANSE_OK) { /* the block below failed: this one stands on it */

@@ -110,6 +110,26 @@ static void test_huge_reserve_fails_without_hanging(void **state) {
   hanse_buf_free(&b);
 }
 
+static void test_grow(void **state) {
+  (void)state;
+  hanse_buf b;
+  hanse_buf_init(&b);
+  hanse_buf_put(&b, "ab", 2);
+  uint8_t *at = hanse_buf_grow(&b, 3000); /* past the first capacity */
+  assert_non_null(at);
+  assert_ptr_equal(at, b.data + 2);
+  memset(at, 'x', 3000);
+  assert_int_equal(b.len, 3002);
+  assert_memory_equal(b.data, "ab", 2);
+  assert_int_equal(b.data[3001], 'x');
+  /* on failure: NULL, nothing appended, the status failed */
+  assert_null(hanse_buf_grow(&b, SIZE_MAX));
+  assert_int_equal(b.len, 3002);
+  assert_int_equal(hanse_buf_status(&b), HANSE_ERR(NOMEM));
+  assert_null(hanse_buf_grow(&b, 1));
+  hanse_buf_free(&b);
+}
+
 static void test_steal(void **state) {
   (void)state;
   hanse_buf b;
@@ -192,6 +212,7 @@ int main(void) {
       cmocka_unit_test(test_reserve_and_empty_put),
       cmocka_unit_test(test_overflow_is_sticky_nomem),
       cmocka_unit_test(test_huge_reserve_fails_without_hanging),
+      cmocka_unit_test(test_grow),
       cmocka_unit_test(test_steal),
       cmocka_unit_test(test_reader_reads_in_order),
       cmocka_unit_test(test_reader_truncation_does_not_advance),

@@ -638,6 +638,91 @@ static void test_tamper_receipts_hash(void **state) {
   free(r2);
 }
 
+/* Pipelined blocks finished late: block 2 executes above block 1 before
+ * block 1 is finished (its digest is block 2's prefix, taken at block
+ * 2's finish), block 3 above block 2 after block 2's finish, as the
+ * sequencer does with its committer finishing each block. The chain must
+ * hold what proposing the same bodies one by one makes -- the same tip
+ * hash, digest and state sum -- reopen (its state sum checked) and pass
+ * the audit's re-execution. */
+static void pipeline_bodies(fx_chain *f, fx_body b[3]) {
+  for (int i = 0; i < 3; i++) fx_body_init(&b[i]);
+  fx_body_tx(&b[0], &f->alice, "asset.issue", 1,
+             "{\"asset\":\"EUR\",\"decimals\":2,\"supply\":1000,\"name\":\"Euro\"}");
+  fx_body_tx(&b[0], &f->alice, "asset.transfer", 2, "{\"asset\":\"EUR\",\"amount\":300,\"to\":\"%s\"}",
+             hexkey(&f->bob.pub));
+  /* reads what block 1 wrote (through its cache) and rewrites it */
+  fx_body_tx(&b[1], &f->bob, "asset.transfer", 1, "{\"asset\":\"EUR\",\"amount\":100,\"to\":\"%s\"}",
+             hexkey(&f->carol.pub));
+  fx_body_tx(&b[1], &f->alice, "notary.anchor", 3, "{\"hash\":\"%064d\",\"name\":\"a.pdf\"}", 5);
+  fx_body_tx(&b[1], &f->bob, "asset.transfer", 2, "{\"asset\":\"EUR\",\"amount\":999,\"to\":\"%s\"}",
+             hexkey(&f->carol.pub)); /* rejected: too much */
+  fx_body_tx(&b[2], &f->carol, "asset.transfer", 1, "{\"asset\":\"EUR\",\"amount\":40,\"to\":\"%s\"}",
+             hexkey(&f->alice.pub));
+}
+
+static void test_pipelined_finish_later(void **state) {
+  fx_chain *f = *state;
+  fx_body b[3];
+  pipeline_bodies(f, b);
+  hanse_block_pending *p[3];
+  hanse_reject rej;
+  uint64_t t0 = f->time_ms;
+  for (int i = 0; i < 2; i++) {
+    const hanse_buf *body = fx_body_finish(&b[i]);
+    assert_int_equal(hanse_chain_block_execute_above(f->chain, i ? p[i - 1] : NULL, NULL,
+                                                     body->data, body->len, NULL, NULL, 0,
+                                                     t0 + 1000 * (uint64_t)i, &p[i], &rej),
+                     HANSE_OK);
+  }
+  hanse_tip tip;
+  assert_int_equal(hanse_chain_block_finish(f->chain, p[0], NULL, 0, &rej), HANSE_OK);
+  assert_int_equal(hanse_chain_block_store(f->chain, p[0], &tip, &rej), HANSE_OK);
+  assert_true(tip.height == 1);
+  assert_int_equal(hanse_chain_block_finish(f->chain, p[1], NULL, 0, &rej), HANSE_OK);
+  const hanse_buf *body = fx_body_finish(&b[2]);
+  assert_int_equal(hanse_chain_block_execute_above(f->chain, p[1], NULL, body->data, body->len,
+                                                   NULL, NULL, 0, t0 + 2000, &p[2], &rej),
+                   HANSE_OK);
+  hanse_chain_block_free(p[0]);
+  assert_int_equal(hanse_chain_block_store(f->chain, p[1], &tip, &rej), HANSE_OK);
+  assert_int_equal(hanse_chain_block_finish(f->chain, p[2], NULL, 0, &rej), HANSE_OK);
+  assert_int_equal(hanse_chain_block_store(f->chain, p[2], &tip, &rej), HANSE_OK);
+  uint32_t n;
+  const hanse_receipt *rs = hanse_chain_block_receipts(p[1], &n);
+  assert_int_equal(n, 3);
+  assert_string_equal(rs[0].code, "ok");
+  assert_string_equal(rs[1].code, "ok");
+  assert_string_not_equal(rs[2].code, "ok");
+  hanse_chain_block_free(p[1]);
+  hanse_chain_block_free(p[2]);
+  for (int i = 0; i < 3; i++) fx_body_free(&b[i]);
+  assert_true(tip.height == 3);
+
+  /* the same bodies, proposed one by one on a fresh chain */
+  fx_chain g;
+  fx_chain_setup(&g, NULL);
+  g.time_ms = t0;
+  pipeline_bodies(&g, b);
+  for (int i = 0; i < 3; i++) {
+    free(propose(&g, &b[i], (uint32_t)(i == 1 ? 3 : i == 0 ? 2 : 1)));
+    fx_body_free(&b[i]); /* (propose moves g.time_ms on by 1000) */
+  }
+  hanse_tip want;
+  hanse_chain_tip(g.chain, &want);
+  fx_chain_teardown(&g);
+  assert_true(want.height == 3);
+  assert_memory_equal(tip.state_digest.b, want.state_digest.b, HANSE_HASH_BYTES);
+  assert_memory_equal(tip.state_sum.b, want.state_sum.b, HANSE_HASH_BYTES);
+  assert_memory_equal(tip.hash.b, want.hash.b, HANSE_HASH_BYTES);
+
+  assert_int_equal(fx_chain_reopen(f, NULL, &rej), HANSE_OK);
+  assert_true(fx_balance(f, "EUR", &f->alice.pub) == 740);
+  assert_true(fx_balance(f, "EUR", &f->bob.pub) == 200);
+  assert_true(fx_balance(f, "EUR", &f->carol.pub) == 60);
+  fx_chain_audit(f);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   hanse_modules_register_all();
@@ -648,6 +733,7 @@ int main(void) {
       T(test_propose_receipts_balances),
       T(test_block_links_and_time),
       T(test_batches),
+      T(test_pipelined_finish_later),
       T(test_bad_bodies_commit_nothing),
       T(test_tx_proofs_verify),
       T(test_audit_passes),
