@@ -1129,7 +1129,7 @@ int hanse_exec_store(hanse_exec *ex, hanse_store *store) {
     if (i > 0 && c->e == ex->changes[i - 1].e) continue;
     const exec_entry *e = c->e;
     if (e->present)
-      rc = hanse_store_state_put(store, e->key, e->klen, e->val, e->vlen);
+      rc = hanse_store_state_put_hint(store, e->key, e->klen, e->val, e->vlen, e->was_present);
     else if (e->was_present)
       rc = hanse_store_state_del(store, e->key, e->klen);
     if (rc != HANSE_OK) return rc;

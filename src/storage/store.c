@@ -87,7 +87,7 @@
 
 enum {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_PUT, ST_META_GET, ST_STATE_GET,
-  ST_STATE_PUT, ST_STATE_DEL, ST_STATE_SCAN, ST_STATE_SCAN_ALL, ST_BLOCK_PUT,
+  ST_STATE_PUT, ST_STATE_UPDATE, ST_STATE_INSERT, ST_STATE_DEL, ST_STATE_SCAN, ST_STATE_SCAN_ALL, ST_BLOCK_PUT,
   ST_BLOCK_GET, ST_BLOCK_GET_HDR, ST_BLOCK_BY_HASH, ST_TIP, ST_TX_PUT,
   ST_TX_GET, ST_TX_SCAN_BLOCK, ST_TX_COUNT, ST_TX_WHO, ST_HBLOCK_PUT,
   ST_HBLOCK_GET, ST_HBLOCK_COUNT, ST_CERT_PUT, ST_CERT_SCAN, ST_COUNT
@@ -102,6 +102,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STATE_GET] = "SELECT value FROM state WHERE key = ?1",
     [ST_STATE_PUT] = "INSERT INTO state(key, value) VALUES (?1, ?2) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_STATE_UPDATE] = "UPDATE state SET value = ?2 WHERE key = ?1",
+    [ST_STATE_INSERT] = "INSERT INTO state(key, value) VALUES (?1, ?2)",
     [ST_STATE_DEL] = "DELETE FROM state WHERE key = ?1",
     [ST_STATE_SCAN] = "SELECT key, value FROM state WHERE key > ?1 AND key < ?2 "
                       "ORDER BY key LIMIT ?3",
@@ -525,6 +527,34 @@ int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state put");
+}
+
+/* One statement of a put: SQLITE_DONE, SQLITE_CONSTRAINT (the key is
+ * there already, for an insert) or an error; *changed, the rows it
+ * changed. */
+static int state_step(hanse_store *s, int which, const void *key, size_t klen, const void *val,
+                      size_t vlen, int *changed) {
+  sqlite3_stmt *st = stmt(s, which);
+  if (st == NULL) return SQLITE_INTERNAL;
+  sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  *changed = rc == SQLITE_DONE ? sqlite3_changes(s->db) : 0;
+  sqlite3_reset(st);
+  return rc;
+}
+
+int hanse_store_state_put_hint(hanse_store *s, const void *key, size_t klen, const void *val,
+                               size_t vlen, int exists) {
+  WRITE_GUARD(s);
+  int changed = 0;
+  int rc = state_step(s, exists ? ST_STATE_UPDATE : ST_STATE_INSERT, key, klen, val, vlen,
+                      &changed);
+  if (rc == SQLITE_DONE && changed == 0) /* not there after all: insert */
+    rc = state_step(s, ST_STATE_INSERT, key, klen, val, vlen, &changed);
+  else if ((rc & 0xff) == SQLITE_CONSTRAINT) /* there after all: update */
+    rc = state_step(s, ST_STATE_UPDATE, key, klen, val, vlen, &changed);
+  return rc == SQLITE_DONE && changed == 1 ? HANSE_OK : store_fail(s, rc, "state put");
 }
 
 int hanse_store_state_del(hanse_store *s, const void *key, size_t klen) {

@@ -86,6 +86,11 @@ int hanse_store_state_get(hanse_store *s, const void *key, size_t klen,
                           hanse_buf *val, int *found);
 int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
                           const void *val, size_t vlen);
+/* The same, faster when `exists` says right whether the key is there (an
+ * update, or an insert, without an upsert's both); when it is wrong, the
+ * other statement follows, so the row is put all the same. */
+int hanse_store_state_put_hint(hanse_store *s, const void *key, size_t klen, const void *val,
+                               size_t vlen, int exists);
 int hanse_store_state_del(hanse_store *s, const void *key, size_t klen);
 /* Visit keys in [prefix, prefix+1) in key order starting after `after`
  * (NULL: from the start), at most `limit`. fn returns non-zero to stop. */

@@ -369,6 +369,42 @@ static void index_log_run(size_t log_bytes, int log_blocks, int rolls, int force
   tmpstore_close(&t);
 }
 
+/* A put told whether the key is there: right or wrong, the row is put,
+ * once, and the store stays writable. */
+static void test_state_put_hint(void **state) {
+  (void)state;
+  tmpstore t;
+  tmpstore_open(&t, NULL);
+  hanse_store *s = t.s;
+  hanse_buf v;
+  hanse_buf_init(&v);
+  int found;
+  static const struct {
+    const char *key, *val;
+    int exists;
+  } puts[] = {
+      {"a", "1", 0},  /* right: new */
+      {"a", "2", 1},  /* right: there */
+      {"b", "3", 1},  /* wrong: new after all */
+      {"a", "", 0},   /* wrong: there after all, an empty value */
+      {"b", "45", 0}, /* wrong again */
+  };
+  for (size_t i = 0; i < sizeof puts / sizeof puts[0]; i++) {
+    const char *val = puts[i].val;
+    assert_int_equal(hanse_store_state_put_hint(s, puts[i].key, 1, val, strlen(val),
+                                                puts[i].exists),
+                     HANSE_OK);
+    assert_int_equal(hanse_store_state_get(s, puts[i].key, 1, &v, &found), HANSE_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(v.len, strlen(val));
+    assert_memory_equal(v.data, val, v.len);
+  }
+  assert_int_equal(sql_int(s, "SELECT count(*) FROM state"), 2);
+  assert_int_equal(hanse_store_failed(s), 0);
+  hanse_buf_free(&v);
+  tmpstore_close(&t);
+}
+
 static void test_index_log(void **state) {
   (void)state;
   /* by bytes, rolled back and folded by force often: most folds end at
@@ -960,6 +996,7 @@ int main(void) {
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_meta),
       cmocka_unit_test(test_state),
+      cmocka_unit_test(test_state_put_hint),
       cmocka_unit_test(test_state_scan),
       cmocka_unit_test(test_index_log),
       cmocka_unit_test(test_index_migrate),
