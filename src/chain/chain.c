@@ -673,7 +673,6 @@ int hanse_chain_block_finish(hanse_chain *c, hanse_block_pending *p,
   rc = p->pipelined ? hanse_exec_seal(&p->ex, &h->state_digest, &p->sum)
                     : hanse_exec_finish(&p->ex, &h->state_digest, &p->sum);
   if (rc != HANSE_OK) return finish_fail(c, p, rc, rej);
-  reading_end(p); /* sealed: the state is all in the cache */
   if (given == NULL) {
     HANSE_ASSERT(c->node_key != NULL);
     hanse_header_sign(h, c->node_key);

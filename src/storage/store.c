@@ -517,18 +517,6 @@ int hanse_store_state_get(hanse_store *s, const void *key, size_t klen,
   return out;
 }
 
-int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
-                          const void *val, size_t vlen) {
-  WRITE_GUARD(s);
-  sqlite3_stmt *st = stmt(s, ST_STATE_PUT);
-  if (st == NULL) return HANSE_ERR(INTERNAL);
-  sqlite3_bind_blob(st, 1, key, (int)klen, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, vlen ? val : (const void *)"", (int)vlen, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state put");
-}
-
 /* One statement of a put: SQLITE_DONE, SQLITE_CONSTRAINT (the key is
  * there already, for an insert) or an error; *changed, the rows it
  * changed. */
@@ -542,6 +530,14 @@ static int state_step(hanse_store *s, int which, const void *key, size_t klen, c
   *changed = rc == SQLITE_DONE ? sqlite3_changes(s->db) : 0;
   sqlite3_reset(st);
   return rc;
+}
+
+int hanse_store_state_put(hanse_store *s, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+  WRITE_GUARD(s);
+  int changed;
+  int rc = state_step(s, ST_STATE_PUT, key, klen, val, vlen, &changed);
+  return rc == SQLITE_DONE ? HANSE_OK : store_fail(s, rc, "state put");
 }
 
 int hanse_store_state_put_hint(hanse_store *s, const void *key, size_t klen, const void *val,

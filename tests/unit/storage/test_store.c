@@ -44,6 +44,13 @@ static void tmpstore_open(tmpstore *t, const char *vfs) {
   assert_int_equal(hanse_store_open(t->path, HANSE_STORE_CREATE, vfs, &t->s, &rej), HANSE_OK);
 }
 
+/* Close and open again as a writer (a node restarting on it). */
+static void tmpstore_reopen(tmpstore *t) {
+  hanse_store_close(t->s);
+  hanse_reject rej;
+  assert_int_equal(hanse_store_open(t->path, 0, NULL, &t->s, &rej), HANSE_OK);
+}
+
 static void tmpstore_close(tmpstore *t) {
   hanse_store_close(t->s);
   t->s = NULL;
@@ -499,9 +506,7 @@ static void test_index_migrate(void **state) {
                                 " (CAST('b/1' AS BLOB), CAST('oldb' AS BLOB));",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
-  hanse_store_close(t.s);
-  hanse_reject rej;
-  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  tmpstore_reopen(&t);
   assert_int_equal(rows_in(t.s, "idx_chunks"), 1);
   assert_int_equal(sqlite3_exec(hanse_store_db(t.s), "SELECT * FROM idx", NULL, NULL, NULL),
                    SQLITE_ERROR);
@@ -540,9 +545,7 @@ static void test_state_migrate(void **state) {
                                 " (CAST('c' AS BLOB), CAST('3' AS BLOB));",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
-  hanse_store_close(t.s);
-  hanse_reject rej;
-  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  tmpstore_reopen(&t);
   assert_int_equal(sql_int(t.s, "SELECT count(*) FROM sqlite_schema WHERE name = 'state'"
                                 " AND sql NOT LIKE '%WITHOUT ROWID%'"),
                    1);
@@ -598,9 +601,7 @@ static void test_index_tables_migrate(void **state) {
                    "DROP TABLE idx_log; ALTER TABLE l RENAME TO idx_log;",
                    NULL, NULL, NULL),
       SQLITE_OK);
-  hanse_store_close(t.s);
-  hanse_reject rej;
-  assert_int_equal(hanse_store_open(t.path, 0, NULL, &t.s, &rej), HANSE_OK);
+  tmpstore_reopen(&t);
   assert_int_equal(sql_int(t.s, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                 "('idx_chunks', 'idx_log') AND sql NOT LIKE '%WITHOUT ROWID%'"),
                    2);
